@@ -1,0 +1,46 @@
+# Convene: `make run` starts the main job; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test bench install lint typecheck contracts pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/convene db upgrade
+	$(BIN)/convene serve
+
+contracts: install
+	$(BIN)/lint-imports
+
+lint: install
+	$(BIN)/ruff check bot adapters digests storage tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: install
+	$(BIN)/lint-imports
+	$(BIN)/ruff check bot adapters digests storage tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) convene.db* outbox .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,59 @@
+"""The console adapter's plugin: ``convene chat`` and the console chat deliverer."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from adapters.console import ConsoleChannel, ConsoleSession, run_chat
+from bot.plugins import Plugin
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+
+class ConsolePlugin(Plugin):
+    """Terminal chat."""
+
+    name = "console"
+
+    def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
+        folder = bot.settings.mail.outbox_dir
+        bot.chat_deliverers.setdefault("console", ConsoleChannel(folder))
+
+    def cli(self, app: typer.Typer) -> None:
+        @app.command("chat")
+        def chat(ctx: typer.Context,
+                 as_: Annotated[str, typer.Option("--as", help="Your email address in the "
+                                                  "roster.")]) -> None:
+            """Chat with Convene in the terminal (or pipe commands on stdin)."""
+            from bot.app import build_app
+            from bot.cli import settings_from
+            from bot.members import person_by_email
+            from storage.migrate import upgrade
+
+            settings, path = settings_from(ctx)
+            upgrade(settings.database_url)
+            bot = build_app(settings)
+            from bot.serve import seed_roster
+
+            seed_roster(bot, config_path=path)
+            with bot.session_factory() as s:
+                known = person_by_email(s, as_) is not None
+            if not known:
+                typer.echo(f"{as_} is not in the alliance roster, so I cannot act for you. "
+                           "Ask the secretariat to add you (convene roster import).", err=True)
+                raise typer.Exit(1)
+            session = ConsoleSession(dispatch=bot.dispatch, email=as_)
+            worker = bot.new_worker()
+            worker.start()
+            try:
+                run_chat(session, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+            finally:
+                worker.stop()
+                bot.engine.dispose()
+
+
+plugin = ConsolePlugin()

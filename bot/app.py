@@ -1,0 +1,217 @@
+"""The composition root and the dispatcher.
+
+``build_app(settings)`` wires storage, the router, the policy, the mail
+transport and every capability's routes, and returns a :class:`Bot`.
+``Bot.dispatch(event)`` is the one way an event from any adapter enters the core.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.context import Context, HandlerResult
+from bot.errors import N_, DomainError
+from bot.i18n import Translator, translator
+from bot.mail import FileMailTransport, MailTransport
+from bot.members import resolve_actor
+from bot.outbox import ChatDeliverer, OutboxWorker
+from bot.permissions import Policy, authorize
+from bot.routing import Route, Router
+from bot.settings import Settings
+from bot.types import ButtonPress, Command, Event, FormSubmission, Message, Reply
+from storage.engine import make_engine, make_session_factory
+from storage.models import Person, ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+Installer = Callable[["Bot"], None]
+
+
+@dataclass
+class Bot:
+    """The running core. Adapters call :meth:`dispatch`; jobs use ``session_factory``."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    router: Router
+    policy: Policy
+    mail: MailTransport
+    chat_deliverers: dict[str, ChatDeliverer] = field(default_factory=dict)
+    services: dict[str, Any] = field(default_factory=dict)
+    #: Starlette routes that capabilities add to the HTTP app (vote links, feeds).
+    web_routes: list[Any] = field(default_factory=list)
+    #: Scheduled jobs that capabilities declare; ``jobs.start_scheduler`` adds them.
+    jobs: list[Any] = field(default_factory=list)
+    #: A name for this Bot among scheduled jobs (see bot.jobs).
+    app_id: str = "default"
+
+    def dispatch(self, event: Event) -> list[Reply]:
+        """Handle one event in one unit of work and return the replies.
+
+        Drops an event whose ``(platform, event_id)`` was seen before (platform
+        retries). Resolves the actor, finds the route, checks the route's
+        capability in its scope, runs the handler and commits; only then are
+        the replies returned. A DomainError becomes a reply in the person's
+        language and nothing is written; anything else is logged and the
+        person gets an apology with a reference, never a stack trace.
+        """
+        tr = translator(self.settings.default_language)
+        with self.session_factory() as session:
+            try:
+                with session.begin():
+                    if not self._first_delivery(session, event):
+                        log.info("dropping repeated event %s/%s", event.actor.platform,
+                                 event.event_id)
+                        return []
+                    person = resolve_actor(session, event.actor)
+                    if person is not None:
+                        tr = translator(person.language)
+                    replies = self._route(session, event, person, tr)
+                return replies
+            except DomainError as exc:
+                session.rollback()
+                return [Reply(Message(tr.gettext(exc.msgid, **exc.params)))]
+            except Exception:
+                session.rollback()
+                ref = secrets.token_hex(4)
+                log.exception("unexpected error handling %s (ref %s)", type(event).__name__, ref)
+                return [Reply(Message(tr.gettext(
+                    N_("Something went wrong on my side (reference {ref}); nothing was "
+                       "changed. Please try again, or tell the secretariat."), ref=ref)))]
+
+    def _first_delivery(self, session: Session, event: Event) -> bool:
+        if not event.event_id:
+            return True
+        try:
+            with session.begin_nested():
+                session.add(ProcessedEvent(platform=event.actor.platform,
+                                           event_id=event.event_id[:255]))
+        except IntegrityError:
+            return False
+        return True
+
+    def _route(self, session: Session, event: Event, person: Person | None,
+               tr: Translator) -> list[Reply]:
+        args = ""
+        route: Route | None
+        if isinstance(event, Command):
+            text = f"{event.name} {event.args}".strip()
+            found = self.router.match_command(text)
+            route, args = found if found else (None, "")
+            if route is None:
+                if person is None:
+                    authorize(session=session, person=None, capability="roster.self",
+                              channel=event.actor.platform, policy=self.policy)
+                raise DomainError(N_("I do not know the command {name!r}. Type help to see "
+                                     "what you can do."), name=event.name)
+        elif isinstance(event, ButtonPress):
+            route = self.router.find("action", event.action_id)
+        elif isinstance(event, FormSubmission):
+            route = self.router.find("form", event.form_id)
+        else:  # pragma: no cover - Event is a closed union
+            route = None
+        if route is None:
+            raise DomainError(N_("That button or form is no longer recognised."))
+        # Check the alliance-wide capability first, so that an unknown person or a
+        # missing role is refused before any scope resolver reads untrusted input.
+        auth = authorize(session=session, person=person, capability=route.capability,
+                         channel=event.actor.platform, policy=self.policy)
+        assert person is not None
+        ctx = Context(bot=self, session=session, event=event, person=person, auth=auth,
+                      tr=tr, args=args)
+        if route.scope is not None:
+            group_id = route.scope(ctx)
+            ctx.auth = authorize(session=session, person=person, capability=route.capability,
+                                 group_id=group_id, channel=event.actor.platform,
+                                 policy=self.policy)
+        result = route.handler(ctx)
+        return _as_replies(result) + ctx.extra_replies
+
+    def new_worker(self) -> OutboxWorker:
+        """An outbox worker using this bot's transports and settings."""
+        ob = self.settings.outbox
+        return OutboxWorker(
+            session_factory=self.session_factory, mail=self.mail,
+            sender=self.settings.mail.from_address, sender_name=self.settings.mail.from_name,
+            chat=self.chat_deliverers, max_attempts=ob.max_attempts,
+            backoff_seconds=ob.backoff_seconds, batch_size=ob.batch_size,
+            poll_seconds=ob.poll_seconds,
+        )
+
+    def person_translator(self, person: Person | None) -> Translator:
+        """The translator for ``person`` (the default language if None)."""
+        return translator(person.language if person else self.settings.default_language)
+
+
+def _as_replies(result: HandlerResult) -> list[Reply]:
+    if result is None:
+        return []
+    if isinstance(result, Message):
+        return [Reply(result)]
+    if isinstance(result, Reply):
+        return [result]
+    return list(result)
+
+
+#: Capability modules with an ``install(bot)`` that registers their routes and jobs.
+CAPABILITY_MODULES = ("bot.polls", "bot.digest_routes", "bot.workshops", "bot.sprints")
+
+
+def default_installers() -> list[Installer]:
+    """Every capability's route installer, in order. Each takes the Bot."""
+    from bot.commands import install as core_install
+
+    installers: list[Installer] = [core_install]
+    from bot.plugins import optional_module
+
+    for name in CAPABILITY_MODULES:
+        module = optional_module(name)
+        install = getattr(module, "install", None) if module is not None else None
+        if install is not None:
+            installers.append(install)
+    return installers
+
+
+def build_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    mail: MailTransport | None = None,
+    policy: Policy | None = None,
+    installers: list[Installer] | None = None,
+    plugins: bool = True,
+) -> Bot:
+    """Wire the core. ``engine`` defaults to one for ``settings.database_url``;
+    ``mail`` to the SMTP transport of the email plugin when ``[smtp] host`` is
+    set, else .eml files under ``[mail] outbox_dir``. Plugins (adapters) found
+    through the ``convene.plugins`` entry point group may add deliverers and
+    replace the mail transport."""
+    engine = engine or make_engine(settings.database_url)
+    policy = policy or Policy()
+    bot = Bot(
+        settings=settings, engine=engine, session_factory=make_session_factory(engine),
+        router=Router(policy), policy=policy,
+        mail=mail or FileMailTransport(settings.mail.outbox_dir),
+    )
+    for install in installers if installers is not None else default_installers():
+        install(bot)
+    if plugins:
+        from bot.plugins import load_plugins
+
+        for plugin in load_plugins():
+            plugin.setup_bot(bot, mail_given=mail is not None)
+    return bot
+
+
+def seen_events(session: Session) -> int:
+    """How many platform events were recorded (diagnostics)."""
+    return len(session.scalars(select(ProcessedEvent.id)).all())

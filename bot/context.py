@@ -1,0 +1,68 @@
+"""What a route handler receives: the unit of work, the person, the event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from bot.i18n import Translator
+from bot.permissions import Authorized, Policy, authorize
+from bot.types import ButtonPress, Command, Event, FormSubmission, Message, Reply
+from storage.models import Person
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+HandlerResult = Message | Reply | list[Reply] | None
+
+
+@dataclass
+class Context:
+    """One dispatch: ``session`` (never commit it: the dispatcher does),
+    ``person`` (resolved from the actor), ``auth`` (the route's capability,
+    already checked), ``args`` (command arguments) and ``_`` (gettext in the
+    person's language)."""
+
+    bot: Bot
+    session: Session
+    event: Event
+    person: Person
+    auth: Authorized
+    tr: Translator
+    args: str = ""
+    extra_replies: list[Reply] = field(default_factory=list)
+
+    def _(self, msgid: str, /, **params: Any) -> str:
+        """Translate ``msgid`` into the person's language and fill placeholders."""
+        return self.tr.gettext(msgid, **params)
+
+    @property
+    def channel(self) -> str:
+        """The platform the event came through (for audit rows)."""
+        return self.event.actor.platform
+
+    @property
+    def value(self) -> str:
+        """A button's value, or ``""``."""
+        return self.event.value if isinstance(self.event, ButtonPress) else ""
+
+    @property
+    def form(self) -> FormSubmission | None:
+        """The submitted form, if this is a form route."""
+        return self.event if isinstance(self.event, FormSubmission) else None
+
+    @property
+    def command(self) -> Command | None:
+        """The command, if this is a command route."""
+        return self.event if isinstance(self.event, Command) else None
+
+    def authorize(self, capability: str, *, group_id: int | None = None) -> Authorized:
+        """Check a further capability (e.g. in a proposal's group). Raises PermissionDenied."""
+        return authorize(session=self.session, person=self.person, capability=capability,
+                         group_id=group_id, channel=self.channel, policy=self.bot.policy)
+
+    def policy(self) -> Policy:
+        """The policy in force."""
+        return self.bot.policy

@@ -1,0 +1,52 @@
+"""The DomainError family: errors a person can read.
+
+A DomainError carries a gettext msgid and its parameters; the dispatcher
+translates it into the reader's language. Anything else raised by a handler is
+unexpected: it is logged with context and the person sees a short apology.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def N_(msgid: str) -> str:
+    """Mark ``msgid`` for extraction without translating it now."""
+    return msgid
+
+
+class DomainError(Exception):
+    """An error with a user-safe message that names the fix.
+
+    ``msgid`` is an English gettext msgid with ``{name}`` placeholders filled
+    from ``params`` after translation.
+    """
+
+    def __init__(self, msgid: str, /, **params: Any) -> None:
+        super().__init__(msgid.format(**params) if params else msgid)
+        self.msgid = msgid
+        self.params = params
+
+
+class PermissionDenied(DomainError):
+    """The person does not hold the capability needed here."""
+
+
+class NotFound(DomainError):
+    """The thing named does not exist (or is not visible to this person)."""
+
+
+class InvalidInput(DomainError):
+    """The input cannot be used; the message says what to fix."""
+
+
+class Conflict(DomainError):
+    """The action clashes with the current state (closed round, full sprint)."""
+
+
+class UnknownPerson(PermissionDenied):
+    """The actor is not in the roster."""
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message names the key and what it expects."""

@@ -1,0 +1,154 @@
+"""Outgoing mail: one interface, two transports.
+
+:class:`MailTransport` is what the outbox worker sends through. The core ships
+:class:`FileMailTransport` (RFC 5322 ``.eml`` files in a folder, the embedded
+default); the SMTP transport lives in ``adapters/email`` and is plugged in when
+``[smtp] host`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to an email (an .ics invite, a chart)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    inline_cid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    """An email to send. ``html`` is optional; ``text`` is always present.
+
+    ``message_id`` is set by the sender for idempotence (derived from the outbox
+    key) so a redelivery can be recognised by receivers.
+    """
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    message_id: str | None = None
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[Attachment, ...] = field(default=())
+
+    def to_payload(self) -> dict[str, Any]:
+        """A JSON-ready dict for an outbox row (attachments base64-encoded)."""
+        import base64
+
+        return {
+            "to": list(self.to), "subject": self.subject, "text": self.text, "html": self.html,
+            "message_id": self.message_id, "reply_to": self.reply_to,
+            "in_reply_to": self.in_reply_to, "headers": [list(h) for h in self.headers],
+            "attachments": [
+                {"filename": a.filename, "content_type": a.content_type,
+                 "data": base64.b64encode(a.data).decode(), "inline_cid": a.inline_cid}
+                for a in self.attachments
+            ],
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> OutgoingEmail:
+        """The inverse of :meth:`to_payload`."""
+        import base64
+
+        return cls(
+            to=tuple(data["to"]), subject=data["subject"], text=data["text"],
+            html=data.get("html"), message_id=data.get("message_id"),
+            reply_to=data.get("reply_to"), in_reply_to=data.get("in_reply_to"),
+            headers=tuple((str(k), str(v)) for k, v in data.get("headers", [])),
+            attachments=tuple(
+                Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]),
+                           a.get("inline_cid"))
+                for a in data.get("attachments", [])
+            ),
+        )
+
+
+def build_mime(email: OutgoingEmail, *, sender: str, sender_name: str = "") -> EmailMessage:
+    """The RFC 5322 message: multipart/alternative when there is HTML, with
+    Date and Message-ID always set."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
+    msg["To"] = ", ".join(email.to)
+    msg["Subject"] = email.subject
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = sender.rsplit("@", 1)[-1] or "convene.local"
+    msg["Message-ID"] = email.message_id or make_msgid(domain=domain)
+    if email.reply_to:
+        msg["Reply-To"] = email.reply_to
+    if email.in_reply_to:
+        msg["In-Reply-To"] = email.in_reply_to
+        msg["References"] = email.in_reply_to
+    for k, v in email.headers:
+        msg[k] = v
+    msg.set_content(email.text)
+    if email.html is not None:
+        msg.add_alternative(email.html, subtype="html")
+    for a in email.attachments:
+        maintype, _, subtype = a.content_type.partition("/")
+        params: dict[str, Any] = {}
+        if a.inline_cid and email.html is not None:
+            html_part = msg.get_payload()[-1]
+            html_part.add_related(a.data, maintype=maintype, subtype=subtype.split(";")[0],
+                                  cid=f"<{a.inline_cid}>", filename=a.filename)
+            continue
+        if subtype.startswith("calendar"):
+            params["params"] = {"method": "REQUEST"}
+        msg.add_attachment(a.data, maintype=maintype, subtype=subtype.split(";")[0],
+                           filename=a.filename, **params)
+    return msg
+
+
+class MailTransport(Protocol):
+    """Sends messages. ``send`` raises on failure (the outbox retries);
+    ``send_batch`` sends several over one connection and returns, per message,
+    None or the exception that stopped it."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+    def send_batch(self, messages: list[EmailMessage]) -> list[BaseException | None]: ...
+
+
+class FileMailTransport:
+    """Writes each message as an ``.eml`` file under ``folder`` (the default).
+
+    The file name comes from the Message-ID, so a redelivery overwrites the
+    same file rather than adding a second one.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: EmailMessage) -> None:
+        """Write ``message`` atomically (temp file, then rename)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        mid = str(message["Message-ID"] or make_msgid())
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", mid.strip("<>"))[:180] + ".eml"
+        tmp = self.folder / f".{name}.tmp"
+        tmp.write_bytes(bytes(message))
+        os.replace(tmp, self.folder / name)
+
+    def send_batch(self, messages: list[EmailMessage]) -> list[BaseException | None]:
+        """Write each message; a failure is returned, not raised."""
+        out: list[BaseException | None] = []
+        for m in messages:
+            try:
+                self.send(m)
+                out.append(None)
+            except OSError as exc:
+                out.append(exc)
+        return out

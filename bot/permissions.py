@@ -1,0 +1,177 @@
+"""Roles, capabilities, the one policy table and ``authorize()``.
+
+Every route declares the capability it needs; services that change data take
+an :class:`Authorized` that only :func:`authorize` (or :func:`authorize_system`
+for scheduled jobs and the operator's CLI) can make. Fail closed: an error
+while deciding means no.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import N_, PermissionDenied
+from storage.models import Group, Membership, Person, Role
+
+log = logging.getLogger(__name__)
+
+MEMBER, OBSERVER, SECRETARIAT, CHAIR = Role.MEMBER, Role.OBSERVER, Role.SECRETARIAT, Role.CHAIR
+EVERYONE = frozenset(Role)
+
+#: The one policy table: capability -> the roles that hold it (in the group in
+#: question; secretariat and chair roles held in the alliance reach every group).
+POLICY: Mapping[str, frozenset[Role]] = {
+    # roster
+    "roster.self": EVERYONE,
+    "roster.list": frozenset({SECRETARIAT}),
+    "roster.manage": frozenset({SECRETARIAT}),
+    # consensus polls
+    "poll.view": EVERYONE,
+    "poll.comment": EVERYONE,
+    "poll.vote": frozenset({MEMBER}),
+    "poll.create": frozenset({MEMBER, SECRETARIAT}),
+    "poll.manage": frozenset({SECRETARIAT}),
+    "poll.determine": frozenset({CHAIR}),
+    "decisions.view": EVERYONE,
+    # press review
+    "digest.view": EVERYONE,
+    "digest.suggest": EVERYONE,
+    "digest.review": frozenset({SECRETARIAT}),
+    # workshops
+    "workshop.view": EVERYONE,
+    "workshop.attend": EVERYONE,
+    "workshop.manage": frozenset({SECRETARIAT}),
+    "workshop.lead": frozenset({MEMBER, SECRETARIAT}),
+    # innovation sprints
+    "sprint.view": EVERYONE,
+    "sprint.signup": frozenset({MEMBER}),
+    "sprint.lead": frozenset({MEMBER}),
+    "sprint.pledge": frozenset({MEMBER}),
+    "sprint.manage": frozenset({SECRETARIAT}),
+}
+
+#: Roles that, held in the alliance group, apply in every working group too.
+ALLIANCE_WIDE = frozenset({SECRETARIAT, CHAIR})
+
+
+class Policy:
+    """Looks capabilities up in a table. Tests may pass a different table."""
+
+    def __init__(self, table: Mapping[str, frozenset[Role]] = POLICY) -> None:
+        self.table = table
+
+    def roles_for(self, capability: str) -> frozenset[Role]:
+        """The roles that hold ``capability``. Raises KeyError for an unknown one."""
+        return self.table[capability]
+
+    def knows(self, capability: str) -> bool:
+        """Whether ``capability`` is in the table."""
+        return capability in self.table
+
+
+_MINT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Authorized:
+    """Proof that ``person_id`` holds ``capability`` in ``group_id``.
+
+    ``person_id`` is None only for the system (scheduled jobs, the operator's
+    CLI). ``channel`` is where the action came from, for the audit log.
+    Only :func:`authorize` and :func:`authorize_system` make one.
+    """
+
+    person_id: int | None
+    capability: str
+    group_id: int | None
+    channel: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    _mint: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._mint is not _MINT:
+            raise TypeError("Authorized is made only by authorize()")
+
+    @property
+    def is_system(self) -> bool:
+        """True for scheduled jobs and the operator's CLI."""
+        return self.person_id is None
+
+
+def alliance_group(session: Session) -> Group:
+    """The group that is the whole alliance. Raises LookupError if none exists."""
+    group = session.scalars(select(Group).where(Group.is_alliance.is_(True))).first()
+    if group is None:
+        raise LookupError("no alliance group: import a roster first")
+    return group
+
+
+def roles_in(session: Session, *, person_id: int, group_id: int | None) -> frozenset[Role]:
+    """The roles ``person_id`` effectively holds in ``group_id`` (None: the alliance)."""
+    rows = session.execute(
+        select(Membership.group_id, Membership.role, Group.is_alliance)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.person_id == person_id)
+    ).all()
+    held: set[Role] = set()
+    for gid, role, is_alliance in rows:
+        if (group_id is None and is_alliance) or gid == group_id:
+            held.add(Role(role))
+        elif is_alliance and Role(role) in ALLIANCE_WIDE:
+            held.add(Role(role))
+    return frozenset(held)
+
+
+def authorize(
+    *,
+    session: Session,
+    person: Person | None,
+    capability: str,
+    group_id: int | None = None,
+    channel: str,
+    policy: Policy | None = None,
+) -> Authorized:
+    """Check that ``person`` holds ``capability`` in ``group_id`` (None: the alliance).
+
+    Raises PermissionDenied with a sentence for the person when they do not,
+    when they are not in the roster, or when deciding fails (fail closed).
+    """
+    policy = policy or Policy()
+    if person is None:
+        raise PermissionDenied(N_("You are not in the alliance roster, so I cannot act for you."))
+    try:
+        allowed = policy.roles_for(capability)
+        held = roles_in(session, person_id=person.id, group_id=group_id)
+    except Exception:
+        log.exception("permission check failed for %s on %s; refusing", person.id, capability)
+        raise PermissionDenied(
+            N_("I could not check your permissions just now, so I did not do that.")
+        ) from None
+    if not (held & allowed):
+        raise PermissionDenied(
+            N_("Your role ({roles}) does not allow this: it needs {needed}."),
+            roles=", ".join(sorted(held)) or "none",
+            needed=" or ".join(sorted(allowed)),
+        )
+    return Authorized(
+        person_id=person.id,
+        capability=capability,
+        group_id=group_id,
+        channel=channel,
+        roles=held,
+        _mint=_MINT,
+    )
+
+
+def authorize_system(*, capability: str, channel: str, group_id: int | None = None) -> Authorized:
+    """The authority of a scheduled job or the operator's CLI, which act for the
+    alliance itself. Raises KeyError for a capability not in the policy table."""
+    Policy().roles_for(capability)
+    return Authorized(
+        person_id=None, capability=capability, group_id=group_id, channel=channel, _mint=_MINT
+    )

@@ -1,0 +1,72 @@
+"""Adapters plug into the core through the ``convene.plugins`` entry point group.
+
+The core never imports an adapter. Each adapter package declares, in
+pyproject.toml, an object with the :class:`Plugin` hooks; the core calls them
+to add chat deliverers, a mail transport, CLI commands, HTTP routes and
+background runners.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import typer
+
+    from bot.app import Bot
+
+log = logging.getLogger(__name__)
+
+GROUP = "convene.plugins"
+Stopper = Callable[[], None]
+
+
+class Plugin:
+    """Hooks an adapter may implement; every default does nothing."""
+
+    name = "plugin"
+
+    def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
+        """Register chat deliverers (``bot.chat_deliverers[platform]``) or the mail
+        transport (unless ``mail_given``: the caller chose one)."""
+
+    def cli(self, app: typer.Typer) -> None:
+        """Add commands to the ``convene`` CLI."""
+
+    def web_routes(self, bot: Bot) -> list[Any]:
+        """Starlette routes to mount on the HTTP app."""
+        return []
+
+    def start(self, bot: Bot) -> Stopper | None:
+        """Start background work for ``convene serve``; return how to stop it."""
+        return None
+
+
+def optional_module(name: str) -> Any | None:
+    """Import ``name`` if it exists (a capability not built yet is None); an
+    ImportError inside an existing module is raised, not hidden."""
+    import importlib
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    return importlib.import_module(name)
+
+
+def load_plugins() -> list[Plugin]:
+    """Every installed plugin, sorted by name. A plugin that fails to load is
+    logged and skipped, so one broken adapter does not stop the others."""
+    found: list[Plugin] = []
+    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        try:
+            obj = ep.load()
+            found.append(obj() if isinstance(obj, type) else obj)
+        except Exception:
+            log.exception("could not load plugin %s", ep.name)
+    return found

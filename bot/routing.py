@@ -1,0 +1,131 @@
+"""The command and action registry. Every route declares the capability it needs.
+
+Three kinds of route: ``command`` (typed text: ``poll new``), ``action`` (a
+button or select: ``poll.stance``) and ``form`` (a submitted form). A route's
+``scope`` resolves the group the capability is checked in (default: the
+alliance) from the event, so a button value pointing at another group's poll
+is checked against that group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from bot.permissions import Policy
+
+if TYPE_CHECKING:
+    from bot.context import Context, HandlerResult
+
+RouteKind = Literal["command", "action", "form"]
+Handler = Callable[["Context"], "HandlerResult"]
+Scope = Callable[["Context"], "int | None"]
+
+
+class RouteError(Exception):
+    """A route was registered wrongly (no capability, unknown capability, twice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One entry of the registry.
+
+    ``help`` is a gettext msgid shown by ``help``; ``usage`` the argument
+    synopsis (``ID agree|abstain|disagree|block [REASON]``).
+    """
+
+    kind: RouteKind
+    name: str
+    capability: str
+    handler: Handler
+    help: str = ""
+    usage: str = ""
+    scope: Scope | None = None
+
+
+class Router:
+    """The registry. ``policy`` is used to refuse capabilities it does not know."""
+
+    def __init__(self, policy: Policy | None = None) -> None:
+        self.policy = policy or Policy()
+        self._routes: dict[tuple[RouteKind, str], Route] = {}
+
+    def add(
+        self,
+        kind: RouteKind,
+        name: str,
+        handler: Handler,
+        *,
+        capability: str | None,
+        help: str = "",
+        usage: str = "",
+        scope: Scope | None = None,
+    ) -> Route:
+        """Register a route. Raises RouteError without a known capability or when
+        ``(kind, name)`` is taken."""
+        if not capability:
+            raise RouteError(f"route {kind}:{name} declares no capability")
+        if not self.policy.knows(capability):
+            raise RouteError(f"route {kind}:{name} needs {capability!r}, not in the policy table")
+        key = (kind, name.lower())
+        if key in self._routes:
+            raise RouteError(f"route {kind}:{name} is registered twice")
+        route = Route(kind, name.lower(), capability, handler, help, usage, scope)
+        self._routes[key] = route
+        return route
+
+    def command(
+        self, name: str, *, capability: str, help: str = "", usage: str = "",
+        scope: Scope | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Decorator form of ``add("command", ...)``. ``name`` may be two words
+        (``poll new``): the longest registered prefix of the typed text wins."""
+
+        def deco(fn: Handler) -> Handler:
+            self.add("command", name, fn, capability=capability, help=help, usage=usage,
+                     scope=scope)
+            return fn
+
+        return deco
+
+    def action(
+        self, action_id: str, *, capability: str, scope: Scope | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Decorator form of ``add("action", ...)``."""
+
+        def deco(fn: Handler) -> Handler:
+            self.add("action", action_id, fn, capability=capability, scope=scope)
+            return fn
+
+        return deco
+
+    def form(
+        self, form_id: str, *, capability: str, scope: Scope | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Decorator form of ``add("form", ...)``."""
+
+        def deco(fn: Handler) -> Handler:
+            self.add("form", form_id, fn, capability=capability, scope=scope)
+            return fn
+
+        return deco
+
+    def find(self, kind: RouteKind, name: str) -> Route | None:
+        """The route registered as ``(kind, name)``, or None."""
+        return self._routes.get((kind, name.lower()))
+
+    def match_command(self, text: str) -> tuple[Route, str] | None:
+        """Split typed text into (route, remaining args) by the longest command prefix."""
+        words = text.strip().split()
+        for n in (3, 2, 1):
+            if len(words) < n:
+                continue
+            route = self._routes.get(("command", " ".join(words[:n]).lower()))
+            if route:
+                rest = text.strip().split(None, n)
+                return route, rest[n] if len(rest) > n else ""
+        return None
+
+    def __iter__(self) -> Iterator[Route]:
+        return iter(sorted(self._routes.values(), key=lambda r: (r.kind, r.name)))

@@ -1,0 +1,85 @@
+"""``convene serve``: the main job.
+
+One process: the HTTP app (uvicorn), the APScheduler scheduler, the outbox
+worker and every configured adapter. SIGINT and SIGTERM stop it cleanly: the
+HTTP server drains, then adapters, scheduler and outbox stop in turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import func, select
+
+from bot.app import Bot, build_app
+from bot.members import import_roster_file
+from bot.plugins import Stopper, load_plugins
+from bot.settings import EXAMPLES, Settings
+from bot.web import create_web_app
+from storage.migrate import upgrade
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+
+
+def seed_roster(bot: Bot, *, config_path: Path | None) -> int:
+    """Import the configured roster if the database has nobody yet.
+
+    ``roster_file`` is looked up relative to the working directory, then to the
+    configuration file's folder; with the example configuration and no
+    ``roster_file``, ``examples/roster.csv`` is used. Returns rows imported.
+    """
+    with bot.session_factory() as session:
+        if session.scalar(select(func.count(Person.id))):
+            return 0
+    path = bot.settings.roster_file
+    if path is not None and not path.is_absolute() and not path.exists() and config_path:
+        path = config_path.parent / path
+    if path is None and config_path is not None and config_path.parent == EXAMPLES:
+        path = EXAMPLES / "roster.csv"
+    if path is None or not path.exists():
+        return 0
+    with bot.session_factory() as session, session.begin():
+        report = import_roster_file(session=session, path=path,
+                                    alliance_name=bot.settings.alliance_name)
+    log.info("imported roster %s: %d rows", path, report.rows)
+    return report.rows
+
+
+def serve(settings: Settings, *, config_path: Path | None) -> None:
+    """Run until SIGINT/SIGTERM."""
+    upgrade(settings.database_url)
+    bot = build_app(settings)
+    seed_roster(bot, config_path=config_path)
+    from bot.jobs import start_scheduler
+
+    worker = bot.new_worker()
+    worker.start()
+    scheduler = start_scheduler(bot)
+    stoppers: list[Stopper] = []
+    extra_routes = []
+    for plugin in load_plugins():
+        extra_routes += plugin.web_routes(bot)
+        stop = plugin.start(bot)
+        if stop is not None:
+            stoppers.append(stop)
+    web = create_web_app(bot, extra_routes)
+    config = uvicorn.Config(web, host=settings.http.host, port=settings.http.port,
+                            log_level=settings.log_level.lower(), lifespan="off")
+    server = uvicorn.Server(config)
+    log.info("Convene serving on %s", settings.http.public_url())
+    try:
+        server.run()
+    finally:
+        log.info("stopping")
+        for stop in reversed(stoppers):
+            try:
+                stop()
+            except Exception:
+                log.exception("an adapter did not stop cleanly")
+        scheduler.shutdown(wait=False)
+        worker.stop()
+        bot.engine.dispose()
+        log.info("stopped")

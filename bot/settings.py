@@ -1,0 +1,231 @@
+"""Configuration: ``convene.toml`` plus ``CONVENE_*`` environment variables.
+
+Environment variables win over the file; nested keys use ``__``
+(``CONVENE_SMTP__HOST``). ``examples/convene.toml`` documents every key.
+A bad value raises ConfigError naming the key and what it expects.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = PROJECT_ROOT / "examples"
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"an IANA time zone such as Europe/Paris, not {value!r}") from None
+    return value
+
+
+class HttpSettings(BaseModel):
+    """The HTTP app (health, vote links, Slack events)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    base_url: str = ""
+
+    def public_url(self) -> str:
+        """The URL people's links point at (``base_url`` or ``http://host:port``)."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class SmtpSettings(BaseModel):
+    """Outgoing mail over SMTP; when ``host`` is empty, mail is written as .eml files."""
+
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    timeout: float = Field(30.0, gt=0)
+
+
+class MailSettings(BaseModel):
+    """Mail identity and the file transport's folder."""
+
+    from_address: str = "convene@alliance.example"
+    from_name: str = "Convene"
+    outbox_dir: Path = Path("./outbox")
+
+
+class ImapSettings(BaseModel):
+    """The mailbox replies are read from (email voting)."""
+
+    host: str = ""
+    port: int = Field(993, ge=1, le=65535)
+    ssl: bool = True
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    folder: str = "INBOX"
+    poll_seconds: int = Field(60, ge=5)
+
+
+class OutboxSettings(BaseModel):
+    """Delivery of outbox rows: retries with exponential back-off."""
+
+    poll_seconds: float = Field(2.0, gt=0)
+    max_attempts: int = Field(12, ge=1)
+    backoff_seconds: float = Field(5.0, gt=0)
+    batch_size: int = Field(100, ge=1)
+
+
+class SlackSettings(BaseModel):
+    """Slack: ``mode`` is ``http`` (Events API at /slack/events) or ``socket``."""
+
+    enabled: bool = False
+    mode: Literal["http", "socket"] = "http"
+    bot_token: SecretStr = SecretStr("")
+    signing_secret: SecretStr = SecretStr("")
+    app_token: SecretStr = SecretStr("")
+    api_url: str = "https://slack.com/api/"
+    default_channel: str = ""
+
+
+class DiscordSettings(BaseModel):
+    """Discord: a bot token and the guild the alliance uses."""
+
+    enabled: bool = False
+    bot_token: SecretStr = SecretStr("")
+    guild_id: str = ""
+    default_channel: str = ""
+
+
+class DigestSettings(BaseModel):
+    """The weekly press review. ``day`` is mon..sun; ``time`` HH:MM in ``timezone``."""
+
+    feeds: list[str] = Field(default_factory=list)
+    items: int = Field(10, ge=1, le=100)
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    timezone: str = "Europe/Paris"
+    channel: str = ""
+    taxonomy_file: Path | None = None
+    fetch_concurrency: int = Field(8, ge=1, le=64)
+    fetch_timeout: float = Field(20.0, gt=0)
+    max_feed_bytes: int = Field(10_000_000, ge=1024)
+
+    _check_zone = field_validator("timezone")(classmethod(lambda cls, v: _zone(v)))
+
+
+class PollSettings(BaseModel):
+    """Consensus polls: defaults for new proposals."""
+
+    quorum_percent: int = Field(50, ge=0, le=100)
+    reminder_hours: list[int] = Field(default_factory=lambda: [24, 2])
+    auto_email_round: bool = False
+    email_round_hours: int = Field(72, ge=1)
+
+
+class Settings(BaseSettings):
+    """Every key Convene reads. See examples/convene.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONVENE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = "sqlite:///./convene.db"
+    alliance_name: str = Field("Alliance", min_length=1, max_length=200)
+    secret_key: SecretStr = SecretStr("")
+    secret_file: Path = Path("./convene.secret")
+    default_language: Literal["en", "fr", "es"] = "en"
+    default_timezone: str = "UTC"
+    roster_file: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    polls: PollSettings = Field(default_factory=PollSettings)
+
+    _check_zone = field_validator("default_timezone")(classmethod(lambda cls, v: _zone(v)))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    def signing_key(self) -> str:
+        """The key for signed links: ``secret_key``, else one kept in ``secret_file``
+        (created on first use, mode 0600)."""
+        key = self.secret_key.get_secret_value()
+        if key:
+            return key
+        path = self.secret_file
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+
+
+def default_config_path() -> Path | None:
+    """``$CONVENE_CONFIG``, else ``./convene.toml``, else the example file."""
+    env = os.environ.get("CONVENE_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("convene.toml")
+    if local.exists():
+        return local
+    example = EXAMPLES / "convene.toml"
+    return example if example.exists() else None
+
+
+def load_settings(path: Path | None = None, /, **overrides: Any) -> Settings:
+    """Read settings from ``path`` (a TOML file, optional) and the environment.
+
+    Raises ConfigError naming each bad key and what it expects.
+    """
+    if path is not None and not path.exists():
+        raise ConfigError(f"configuration file {path} does not exist")
+
+    class _FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path) if path else SettingsConfigDict()
+
+    try:
+        return _FileSettings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            lines.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"bad configuration{where}:\n  " + "\n  ".join(lines)) from None
+    except ValueError as exc:  # TOML syntax errors
+        raise ConfigError(f"cannot read {path}: {exc}") from None

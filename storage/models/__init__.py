@@ -1,0 +1,36 @@
+"""Every mapped table, imported so that ``Base.metadata`` is complete.
+
+Each capability keeps its tables in its own module here; add the import below.
+"""
+
+from __future__ import annotations
+
+from storage.base import Base
+from storage.models.core import (
+    AuditEntry,
+    ChatPost,
+    EmailAddress,
+    Group,
+    Identity,
+    Membership,
+    Organisation,
+    OutboxMessage,
+    Person,
+    ProcessedEvent,
+    Role,
+)
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "ChatPost",
+    "EmailAddress",
+    "Group",
+    "Identity",
+    "Membership",
+    "Organisation",
+    "OutboxMessage",
+    "Person",
+    "ProcessedEvent",
+    "Role",
+]
