@@ -79,7 +79,7 @@ class Bot:
                 return replies
             except DomainError as exc:
                 session.rollback()
-                return [Reply(Message(tr.gettext(exc.msgid, **exc.params)))]
+                return [Reply(Message(render_error(tr, exc)))]
             except Exception:
                 session.rollback()
                 ref = secrets.token_hex(4)
@@ -150,6 +150,14 @@ class Bot:
     def person_translator(self, person: Person | None) -> Translator:
         """The translator for ``person`` (the default language if None)."""
         return translator(person.language if person else self.settings.default_language)
+
+
+def render_error(tr: Translator, exc: DomainError) -> str:
+    """A DomainError in the reader's language; tuple parameters are lists of
+    msgids (role names) translated one by one and joined."""
+    params = {k: ", ".join(tr.gettext(v) for v in val) if isinstance(val, tuple) else val
+              for k, val in exc.params.items()}
+    return tr.gettext(exc.msgid, **params)
 
 
 def _as_replies(result: HandlerResult) -> list[Reply]:

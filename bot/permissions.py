@@ -155,8 +155,8 @@ def authorize(
     if not (held & allowed):
         raise PermissionDenied(
             N_("Your role ({roles}) does not allow this: it needs {needed}."),
-            roles=", ".join(sorted(held)) or "none",
-            needed=" or ".join(sorted(allowed)),
+            roles=tuple(sorted(held)) or ("none",),
+            needed=tuple(sorted(allowed)),
         )
     return Authorized(
         person_id=person.id,

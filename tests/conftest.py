@@ -1,0 +1,169 @@
+"""Shared fixtures.
+
+Databases: every test that takes ``db_url`` runs on SQLite and on PostgreSQL.
+PostgreSQL comes from ``CONVENE_TEST_POSTGRES_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``); one scratch database per test
+session is created there and emptied between tests. Outside CI a missing
+server or fixture skips with the reason; with CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from bot.app import Bot, build_app
+from bot.members import import_roster_file
+from bot.settings import Settings
+from storage.base import Base
+from storage.engine import make_engine
+from storage.migrate import upgrade_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
+EXAMPLES = ROOT / "examples"
+CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+PG_URL = os.environ.get("CONVENE_TEST_POSTGRES_URL",
+                        "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip (outside CI) or fail (CI=true) when ``condition`` is false."""
+    if condition:
+        return
+    if CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_fixtures() -> Path:
+    """``../shared/fixtures``: real inputs written by others (never copied here)."""
+    need(SHARED_FIXTURES.is_dir(), f"shared fixtures not found at {SHARED_FIXTURES}")
+    return SHARED_FIXTURES
+
+
+# --- databases ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_engine(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_database() -> Iterator[str]:
+    admin_url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"convene_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        need(False, f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}")
+    base, _, _ = admin_url.rpartition("/")
+    url = f"{base}/{name}"
+    engine = make_engine(url)
+    upgrade_engine(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_pg(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database URL: a fresh SQLite file, or the session's
+    PostgreSQL scratch database emptied before the test."""
+    if request.param == "sqlite":
+        path = tmp_path / "convene.db"
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("_pg_database")
+    engine = make_engine(url)
+    _truncate_pg(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
+    """A migrated, empty SQLite database (for tests that need only one backend)."""
+    path = tmp_path / "convene.db"
+    shutil.copy(_sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+# --- the app -------------------------------------------------------------------------
+
+
+def make_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for a test: its own database, outbox folder and secret."""
+    return Settings(database_url=db_url, secret_key="test-secret-key-not-for-production",
+                    mail={"outbox_dir": tmp_path / "outbox"}, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_bot(tmp_path: Path) -> Iterator[Callable[..., Bot]]:
+    """Build Bots on a database URL, with the example roster imported."""
+    made: list[Bot] = []
+
+    def factory(url: str, *, roster: Path | None = EXAMPLES / "roster.csv",
+                **overrides: object) -> Bot:
+        bot = build_app(make_settings(url, tmp_path, **overrides))
+        if roster is not None:
+            with bot.session_factory() as s, s.begin():
+                import_roster_file(session=s, path=roster, alliance_name="Alliance")
+        made.append(bot)
+        return bot
+
+    yield factory
+    for bot in made:
+        bot.engine.dispose()
+
+
+@pytest.fixture
+def bot(make_bot: Callable[..., Bot], db_url: str) -> Bot:
+    """A Bot on SQLite and on PostgreSQL, example roster imported."""
+    return make_bot(db_url)
+
+
+@pytest.fixture
+def chat(bot: Bot) -> Callable[[str], object]:
+    """``chat(email)`` -> a ConsoleSession for that person on ``bot``."""
+    from adapters.console import ConsoleSession
+
+    def open_session(email: str) -> ConsoleSession:
+        return ConsoleSession(dispatch=bot.dispatch, email=email)
+
+    return open_session
+
+
+# Example people (examples/roster.csv)
+MEMBER = "amara.okafor@terrasoil.example"
+MEMBER_FR = "claire.dubois@inrae-partner.example"
+MEMBER_ES = "mateo.rojas@suelosvivos.example"
+OBSERVER = "tom.becker@agrifinance.example"
+OBSERVER_FR = "lucie.martin@ong-terres.example"
+SECRETARIAT = "james.wilson@secretariat.example"
+SECRETARIAT_ES = "sofia.garcia@secretariat.example"
+CHAIR = "helen.cho@chair.example"
