@@ -32,6 +32,7 @@ from bot.types import (
     Section,
     Select,
     message_from_data,
+    plain_times,
 )
 
 Dispatch = Callable[[Any], list[Reply]]
@@ -82,7 +83,7 @@ def render(message: Message, *, start: int = 1) -> tuple[str, list[Choice]]:
                         n += 1
                 elif isinstance(el, LinkButton):
                     out.append(f"  {el.label}: {el.url}")
-    return "\n".join(out), choices
+    return plain_times("\n".join(out)), choices
 
 
 @dataclass

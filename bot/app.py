@@ -26,7 +26,7 @@ from bot.outbox import ChatDeliverer, OutboxWorker
 from bot.permissions import Policy, authorize
 from bot.routing import Route, Router
 from bot.settings import Settings
-from bot.types import ButtonPress, Command, Event, FormSubmission, Message, Reply
+from bot.types import Actor, ButtonPress, Command, Event, FormSubmission, Message, Reply
 from storage.engine import make_engine, make_session_factory
 from storage.models import Person, ProcessedEvent
 
@@ -135,6 +135,19 @@ class Bot:
                                  policy=self.policy)
         result = route.handler(ctx)
         return _as_replies(result) + ctx.extra_replies
+
+    def identify(self, actor: Actor, email: str) -> bool:
+        """Link a chat account to the roster person with ``email`` (from the
+        platform's profile), in its own unit of work. Returns False when no
+        person has that address. Idempotent."""
+        from bot.members import link_identity, person_by_email
+
+        with self.session_factory() as session, session.begin():
+            person = person_by_email(session, email)
+            if person is None:
+                return False
+            link_identity(session, person=person, actor=actor)
+        return True
 
     def new_worker(self) -> OutboxWorker:
         """An outbox worker using this bot's transports and settings."""

@@ -244,6 +244,30 @@ class Reply:
     audience: Audience = "actor"
 
 
+# --- times in text ----------------------------------------------------------------
+
+import re as _re
+from datetime import datetime as _datetime
+
+#: ``[[time:EPOCH|fallback]]`` inside message text: a moment each adapter shows in
+#: its reader's local time (Slack ``<!date^...>``, Discord ``<t:...>``); adapters
+#: that cannot localise show the fallback, which the core writes in the
+#: recipient's zone.
+TIME_TOKEN_RE = _re.compile(r"\[\[time:(?P<epoch>-?\d+)\|(?P<fallback>[^\]]*)\]\]")
+
+
+def time_token(moment: _datetime, fallback: str) -> str:
+    """Embed ``moment`` (aware datetime) in text. Raises ValueError if naive."""
+    if moment.tzinfo is None:
+        raise ValueError("time_token needs an aware datetime")
+    return f"[[time:{int(moment.timestamp())}|{fallback.replace(']', ')')}]]"
+
+
+def plain_times(text: str) -> str:
+    """Replace every time token in ``text`` by its fallback."""
+    return TIME_TOKEN_RE.sub(lambda m: m.group("fallback"), text)
+
+
 # --- (de)serialisation, for outbox payloads --------------------------------------
 
 _TYPES: dict[str, type[Any]] = {
@@ -292,5 +316,6 @@ __all__ = [
     "Actions", "Actor", "Audience", "Block", "Button", "ButtonPress", "Command", "Context",
     "Conversation", "Divider", "Event", "Field", "Form", "FormField", "FormSubmission",
     "Header", "Image", "LinkButton", "Message", "Option", "Platform", "Reply", "Section",
-    "Select", "field", "from_data", "message_from_data", "to_data",
+    "Select", "TIME_TOKEN_RE", "field", "from_data", "message_from_data", "plain_times",
+    "time_token", "to_data",
 ]
