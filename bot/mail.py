@@ -102,7 +102,8 @@ def build_mime(email: OutgoingEmail, *, sender: str, sender_name: str = "") -> E
         maintype, _, subtype = a.content_type.partition("/")
         params: dict[str, Any] = {}
         if a.inline_cid and email.html is not None:
-            html_part = msg.get_payload()[-1]
+            html_part = msg.get_body(preferencelist=("html",))
+            assert isinstance(html_part, EmailMessage)
             html_part.add_related(a.data, maintype=maintype, subtype=subtype.split(";")[0],
                                   cid=f"<{a.inline_cid}>", filename=a.filename)
             continue

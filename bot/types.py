@@ -8,8 +8,10 @@ their own format (Block Kit, Discord components, an email, numbered choices).
 from __future__ import annotations
 
 import dataclasses
+import re as _re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime as _datetime
 from typing import Any, Literal
 
 Platform = Literal["slack", "discord", "email", "console", "web", "cli", "job"]
@@ -246,9 +248,6 @@ class Reply:
 
 # --- times in text ----------------------------------------------------------------
 
-import re as _re
-from datetime import datetime as _datetime
-
 #: ``[[time:EPOCH|fallback]]`` inside message text: a moment each adapter shows in
 #: its reader's local time (Slack ``<!date^...>``, Discord ``<t:...>``); adapters
 #: that cannot localise show the fallback, which the core writes in the
@@ -313,9 +312,35 @@ def message_from_data(data: Mapping[str, Any]) -> Message:
 
 
 __all__ = [
-    "Actions", "Actor", "Audience", "Block", "Button", "ButtonPress", "Command", "Context",
-    "Conversation", "Divider", "Event", "Field", "Form", "FormField", "FormSubmission",
-    "Header", "Image", "LinkButton", "Message", "Option", "Platform", "Reply", "Section",
-    "Select", "TIME_TOKEN_RE", "field", "from_data", "message_from_data", "plain_times",
-    "time_token", "to_data",
+    "TIME_TOKEN_RE",
+    "Actions",
+    "Actor",
+    "Audience",
+    "Block",
+    "Button",
+    "ButtonPress",
+    "Command",
+    "Context",
+    "Conversation",
+    "Divider",
+    "Event",
+    "Field",
+    "Form",
+    "FormField",
+    "FormSubmission",
+    "Header",
+    "Image",
+    "LinkButton",
+    "Message",
+    "Option",
+    "Platform",
+    "Reply",
+    "Section",
+    "Select",
+    "field",
+    "from_data",
+    "message_from_data",
+    "plain_times",
+    "time_token",
+    "to_data",
 ]
