@@ -8,6 +8,7 @@ HTTP server drains, then adapters, scheduler and outbox stop in turn.
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 import uvicorn
@@ -48,6 +49,10 @@ def seed_roster(bot: Bot, *, config_path: Path | None) -> int:
     return report.rows
 
 
+def _note_signal(signum: int, _frame: object) -> None:
+    log.info("received %s; shutting down", signal.Signals(signum).name)
+
+
 def serve(settings: Settings, *, config_path: Path | None) -> None:
     """Run until SIGINT/SIGTERM."""
     upgrade(settings.database_url)
@@ -70,6 +75,10 @@ def serve(settings: Settings, *, config_path: Path | None) -> None:
                             log_level=settings.log_level.lower(), lifespan="off")
     server = uvicorn.Server(config)
     log.info("Convene serving on %s", settings.http.public_url())
+    # uvicorn re-raises the signal it caught once it has drained; these handlers
+    # take that re-raise, so the clean-up below runs and the exit status is 0.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _note_signal)
     try:
         server.run()
     finally:

@@ -21,7 +21,6 @@ from sqlalchemy import Engine, create_engine, text
 from bot.app import Bot, build_app
 from bot.members import import_roster_file
 from bot.settings import Settings
-from storage.base import Base
 from storage.engine import make_engine
 from storage.migrate import upgrade_engine
 
@@ -83,10 +82,13 @@ def _pg_database() -> Iterator[str]:
 
 
 def _truncate_pg(engine: Engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
+        names = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('alembic_version')")).scalars().all()
+        if names:
+            tables = ", ".join(f'"{n}"' for n in names)
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -167,3 +169,14 @@ OBSERVER_FR = "lucie.martin@ong-terres.example"
 SECRETARIAT = "james.wilson@secretariat.example"
 SECRETARIAT_ES = "sofia.garcia@secretariat.example"
 CHAIR = "helen.cho@chair.example"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[object]:
+    """A running aiosmtpd server on loopback (tests.smtp_helpers.SmtpServer)."""
+    from tests.smtp_helpers import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
