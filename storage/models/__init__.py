@@ -19,11 +19,27 @@ from storage.models.core import (
     ProcessedEvent,
     Role,
 )
+from storage.models.digest import (
+    Digest,
+    DigestEdit,
+    DigestFeed,
+    DigestItem,
+    DigestItemSource,
+    DigestRecipient,
+    DigestSuggestion,
+)
 
 __all__ = [
     "AuditEntry",
     "Base",
     "ChatPost",
+    "Digest",
+    "DigestEdit",
+    "DigestFeed",
+    "DigestItem",
+    "DigestItemSource",
+    "DigestRecipient",
+    "DigestSuggestion",
     "EmailAddress",
     "Group",
     "Identity",

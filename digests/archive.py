@@ -1,0 +1,274 @@
+"""The digest archive: feeds, one digest per ISO week, its items and edits.
+
+Services take ``session=`` and never commit. Exactly one digest per ISO week is
+held by the UNIQUE ``digests.week``; :func:`claim_for_send` is a conditional
+UPDATE, so of two processes only one freezes and sends a week's digest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from digests.fetch import FetchResult
+from digests.parse.normalise import canonical_url, detect_language
+from digests.pipeline import Candidate, Gathered
+from digests.rank import select as select_items
+from digests.render import ItemView, SourceView
+from digests.sources import FeedSource
+from storage.base import utcnow
+from storage.models import (
+    Digest,
+    DigestEdit,
+    DigestFeed,
+    DigestItem,
+    DigestItemSource,
+    DigestSuggestion,
+)
+
+WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+POOL_SIZE = 200
+
+
+def iso_week(moment: datetime, timezone: str) -> str:
+    """``2026-W48`` for ``moment`` (aware) as seen in ``timezone``."""
+    y, w, _ = moment.astimezone(ZoneInfo(timezone)).isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def week_start(week: str, timezone: str) -> datetime:
+    """Monday 00:00 of ``week`` in ``timezone``, as aware UTC. Raises ValueError
+    for a malformed week (expected ``2026-W47``)."""
+    m = WEEK_RE.match(week)
+    if not m:
+        raise ValueError(f"a week such as 2026-W47, not {week!r}")
+    day = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)
+
+
+def reference_time(week: str, timezone: str, now: datetime) -> datetime:
+    """The moment recency is measured from: the end of ``week``, or ``now`` if earlier."""
+    return min(now, week_start(week, timezone) + timedelta(days=7))
+
+
+# -- feeds -----------------------------------------------------------------------------
+
+def feed_sources(session: Session, *, urls: Iterable[str] | None = None) -> list[FeedSource]:
+    """The enabled feeds (or those at ``urls``, in that order, created as needed
+    with default weight) as FeedSources carrying their stored validators."""
+    if urls is not None:
+        wanted = list(dict.fromkeys(urls))
+        upsert_feeds(session, [FeedSource(u) for u in wanted], update=False)
+        rows = {f.url: f for f in session.scalars(
+            select(DigestFeed).where(DigestFeed.url.in_(wanted)))}
+        chosen = [rows[u] for u in wanted]
+    else:
+        chosen = list(session.scalars(
+            select(DigestFeed).where(DigestFeed.enabled.is_(True)).order_by(DigestFeed.id)))
+    return [FeedSource(url=f.url, title=f.title, weight=f.weight, language=f.language,
+                       etag=f.etag, last_modified=f.last_modified) for f in chosen]
+
+
+def upsert_feeds(session: Session, sources: Sequence[FeedSource], *,
+                 update: bool = True) -> int:
+    """Add feeds (``update``: also refresh weight, language, title of known
+    ones). Returns how many were added."""
+    known = {f.url: f for f in session.scalars(
+        select(DigestFeed).where(DigestFeed.url.in_([s.url for s in sources])))}
+    added = 0
+    for s in sources:
+        row = known.get(s.url)
+        if row is None:
+            try:
+                with session.begin_nested():
+                    row = DigestFeed(url=s.url, title=s.title, weight=s.weight,
+                                     language=s.language)
+                    session.add(row)
+                added += 1
+            except IntegrityError:  # added meanwhile by another process
+                continue
+            known[s.url] = row
+        elif update:
+            row.weight, row.language = s.weight, s.language
+            row.title = s.title or row.title
+    return added
+
+
+def cached_entries(session: Session, urls: Iterable[str]) -> dict[str, list[dict[str, object]]]:
+    """The cached normalised entries of the feeds at ``urls`` (for 304s)."""
+    rows = session.execute(select(DigestFeed.url, DigestFeed.cached_entries)
+                           .where(DigestFeed.url.in_(list(urls))))
+    return {u: list(c or []) for u, c in rows}
+
+
+def record_fetch(session: Session, results: Sequence[FetchResult], gathered: Gathered) -> None:
+    """Store each feed's validators, outcome and (fresh) entries."""
+    rows = {f.url: f for f in session.scalars(select(DigestFeed).where(
+        DigestFeed.url.in_([r.source.url for r in results])))}
+    status = {rep.url: rep for rep in gathered.reports}
+    for r in results:
+        row = rows.get(r.source.url)
+        if row is None:
+            continue
+        rep = status.get(r.source.url)
+        row.last_fetched_at = r.fetched_at
+        row.last_status = rep.status if rep else r.status
+        row.last_error = rep.reason if rep else r.error
+        if r.status == "ok":
+            row.etag, row.last_modified = r.etag, r.last_modified
+            row.cached_entries = [e.to_data() for e in gathered.fresh.get(r.source.url, [])]
+            row.title = row.title or gathered.titles.get(r.source.url, "")[:300]
+
+
+# -- the week's digest -----------------------------------------------------------------
+
+def get_or_create_digest(session: Session, week: str) -> Digest:
+    """The digest of ``week``, created as an empty draft if there is none. The
+    INSERT comes first, so a concurrent creator waits on the unique key."""
+    try:
+        with session.begin_nested():
+            digest = Digest(week=week, status="draft")
+            session.add(digest)
+        return digest
+    except IntegrityError:
+        found = session.scalars(select(Digest).where(Digest.week == week)).one()
+        session.refresh(found)
+        return found
+
+
+def find_digest(session: Session, week: str) -> Digest | None:
+    """The digest of ``week`` with its items and sources, or None."""
+    return session.scalars(select(Digest).where(Digest.week == week).options(
+        selectinload(Digest.items).selectinload(DigestItem.sources),
+        selectinload(Digest.recipients))).first()
+
+
+def claim_for_send(session: Session, digest: Digest) -> bool:
+    """Freeze a draft as sent. True for the one caller that did it; False if
+    it was sent already (by this or another process)."""
+    result = session.execute(update(Digest).where(Digest.id == digest.id,
+                                                  Digest.status == "draft")
+                             .values(status="sent", sent_at=utcnow())
+                             .execution_options(synchronize_session=False))
+    won = bool(getattr(result, "rowcount", 0) == 1)
+    session.refresh(digest)
+    return won
+
+
+def carried_urls(session: Session, week: str) -> frozenset[str]:
+    """Canonical URLs that a sent digest of another week carried."""
+    rows = session.scalars(select(DigestItem.canonical_url).join(Digest).where(
+        Digest.week != week, Digest.status == "sent", DigestItem.position.is_not(None)))
+    return frozenset(rows)
+
+
+def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate]) -> None:
+    """Replace a draft's items by the best :data:`POOL_SIZE` candidates (every
+    candidate with a topic first), keeping manual inclusions."""
+    session.execute(delete(DigestItem).where(DigestItem.digest_id == digest.id,
+                                             DigestItem.pinned.is_(False)))
+    session.expire(digest, ["items"])
+    kept = {i.canonical_url for i in digest.items}
+    ordered = sorted(pool, key=lambda c: (not c.topic, -c.score))[:POOL_SIZE]
+    for c in ordered:
+        if c.canonical_url in kept:
+            continue
+        kept.add(c.canonical_url)
+        lead = c.story.lead
+        item = DigestItem(digest=digest, canonical_url=c.canonical_url[:1000],
+                          title=lead.title[:500], summary=lead.summary,
+                          language=lead.language, published_at=lead.published_at,
+                          topic=c.topic, themes=list(c.themes), matched=list(c.matched),
+                          score=c.score)
+        seen: set[tuple[str, str]] = set()
+        for e in c.story.entries:
+            if (e.feed_url, e.link) in seen:
+                continue
+            seen.add((e.feed_url, e.link))
+            item.sources.append(DigestItemSource(feed_title=e.feed_title[:300],
+                                                 feed_url=e.feed_url[:1000], link=e.link))
+        session.add(item)
+    session.flush()
+
+
+def _manual_item(digest: Digest, url: str, note: str) -> DigestItem:
+    host = urlsplit(url).hostname or url
+    title = (note or url)[:500]
+    return DigestItem(digest=digest, canonical_url=url, title=title, summary="",
+                      language=detect_language(note) if note else "other",
+                      published_at=utcnow(), topic="", themes=[], matched=[], score=0.0,
+                      sources=[DigestItemSource(feed_title=host, feed_url="", link=url)])
+
+
+def apply_edits(session: Session, digest: Digest, *, limit: int) -> list[DigestItem]:
+    """Apply the week's suggestions and include/exclude edits (in order), then
+    select up to ``limit`` items and number them 1..n. Returns the selection."""
+    session.expire(digest, ["items"])
+    items = {i.canonical_url: i for i in digest.items}
+    suggestions = session.scalars(select(DigestSuggestion).where(
+        DigestSuggestion.week == digest.week).order_by(DigestSuggestion.id)).all()
+    by_url = {s.canonical_url: s for s in suggestions}
+    for s in suggestions:
+        if s.canonical_url in items:
+            _mark_suggested(session, items[s.canonical_url], s)
+    for edit in session.scalars(select(DigestEdit).where(DigestEdit.week == digest.week)
+                                .order_by(DigestEdit.id)):
+        item = items.get(edit.canonical_url)
+        if edit.action == "include":
+            if item is None:
+                sug = by_url.get(edit.canonical_url)
+                item = _manual_item(digest, edit.canonical_url, sug.note if sug else "")
+                if sug is not None:
+                    _mark_suggested(session, item, sug)
+                session.add(item)
+                items[edit.canonical_url] = item
+            item.pinned, item.excluded = True, False
+        elif edit.action == "exclude" and item is not None:
+            item.excluded, item.pinned = True, False
+    for item in items.values():
+        item.position = None
+    chosen = select_items(list(items.values()), limit=limit,
+                          carried=carried_urls(session, digest.week))
+    for n, item in enumerate(chosen, 1):
+        item.position = n
+    session.flush()
+    return chosen
+
+
+def _mark_suggested(session: Session, item: DigestItem, sug: DigestSuggestion) -> None:
+    from storage.models import Person
+
+    person = session.get(Person, sug.person_id) if sug.person_id else None
+    item.suggested_by = person.name if person else "?"
+    item.by_observer = sug.by_observer
+
+
+def add_edit(session: Session, *, week: str, action: str, url: str,
+             person_id: int | None) -> None:
+    """Record an include/exclude of ``url`` (canonicalised) for ``week``."""
+    session.add(DigestEdit(week=week, action=action, canonical_url=canonical_url(url)[:1000],
+                           person_id=person_id))
+    session.flush()
+
+
+def selected(digest: Digest) -> list[DigestItem]:
+    """The digest's selected items in order."""
+    return sorted((i for i in digest.items if i.position is not None),
+                  key=lambda i: i.position or 0)
+
+
+def views(items: Sequence[DigestItem]) -> list[ItemView]:
+    """The templates' view of selected items."""
+    return [ItemView(position=i.position or 0, title=i.title, url=i.canonical_url,
+                     summary=i.summary, language=i.language, topic=i.topic,
+                     matched=tuple(i.matched), published_at=i.published_at,
+                     sources=tuple(SourceView(s.feed_title or s.feed_url, s.link)
+                                   for s in i.sources),
+                     suggested_by=i.suggested_by, by_observer=i.by_observer) for i in items]

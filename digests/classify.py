@@ -1,0 +1,94 @@
+"""Classify items against the taxonomy's topics and watch themes.
+
+One compiled alternation of every term (accents and case folded, word
+boundaries respected) is run over each item's title and summary, so the cost
+is linear in the text. Title matches count double. Each result keeps the terms
+that matched: the "why included" line names them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+
+from digests.taxonomy import Taxonomy
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` and strip accents (``Séquestration`` -> ``sequestration``)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).replace("’", "'")
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """``topic``: the best topic key ('' when none matched); ``themes``: theme
+    keys; ``matched``: the terms found, as written in the taxonomy;
+    ``relevance``: weighted count (title x2) of topic-term matches."""
+
+    topic: str
+    themes: tuple[str, ...]
+    matched: tuple[str, ...]
+    relevance: float
+
+
+class Classifier:
+    """Matches text against a :class:`Taxonomy`."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+
+    @cached_property
+    def _index(self) -> tuple[re.Pattern[str], dict[str, list[tuple[str, str, str]]]]:
+        owners: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        patterns: dict[str, str] = {}
+        for kind, cats in (("topic", self.taxonomy.topics), ("theme", self.taxonomy.themes)):
+            for cat in cats:
+                for term in cat.terms:
+                    key = fold(term)
+                    slot = owners[key.rstrip("*")]
+                    if all((k, c) != (kind, cat.key) for k, c, _ in slot):
+                        slot.append((kind, cat.key, term))
+                    body = re.escape(key.rstrip("*")).replace(r"\ ", r"[\s-]+")
+                    patterns[key.rstrip("*")] = body + (r"\w*" if key.endswith("*") else "")
+        ordered = sorted(patterns.items(), key=lambda kv: -len(kv[0]))
+        alternation = "|".join(f"(?:{p})" for _, p in ordered)
+        return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)"), dict(owners)
+
+    def _hits(self, text: str) -> list[str]:
+        pattern, owners = self._index
+        out = []
+        for m in pattern.finditer(fold(text)):
+            word = re.sub(r"[\s-]+", " ", m.group(0))
+            # A prefix term (``invest*``) matched a longer word: find its stem.
+            key = next((word[:i] for i in range(len(word), 0, -1) if word[:i] in owners), "")
+            if key:
+                out.append(key)
+        return out
+
+    def classify(self, title: str, summary: str) -> Classification:
+        """Classify one item from its plain-text title and summary."""
+        _, owners = self._index
+        topic_score: dict[str, float] = defaultdict(float)
+        themes: dict[str, float] = defaultdict(float)
+        matched: dict[str, None] = {}
+        for weight, text in ((2.0, title), (1.0, summary)):
+            for key in self._hits(text):
+                for kind, cat, term in owners[key]:
+                    matched.setdefault(term, None)
+                    if kind == "topic":
+                        topic_score[cat] += weight
+                    else:
+                        themes[cat] += weight
+        order = {t.key: i for i, t in enumerate(self.taxonomy.topics)}
+        topic = max(topic_score, key=lambda k: (topic_score[k], -order[k]), default="")
+        theme_keys = [k for k in sorted(themes, key=lambda k: -themes[k])]
+        if topic:
+            own = self.taxonomy.topic(topic)
+            if own and own.theme and own.theme not in theme_keys:
+                theme_keys.append(own.theme)
+        return Classification(topic=topic, themes=tuple(theme_keys), matched=tuple(matched),
+                              relevance=sum(topic_score.values()))

@@ -1,0 +1,135 @@
+"""Render a digest: HTML email (table layout, CSS inlined for Gmail and
+Outlook), plain-text alternative and a short chat summary.
+
+Templates are Jinja2 with autoescaping on for ``.html``. Every string comes
+through the ``gettext`` callable passed in (``gettext(msgid, **params) -> str``
+in the reader's language): digests know nothing of the core's i18n. Item text
+is already plain (feed HTML went through nh3 in normalisation) and is escaped
+again by the template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import css_inline
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from digests.taxonomy import Taxonomy
+
+Gettext = Callable[..., str]
+
+
+def N_(msgid: str) -> str:
+    """Mark ``msgid`` for extraction; translated later by the reader's gettext."""
+    return msgid
+
+
+LANGUAGE_NAMES = {"en": N_("English"), "fr": N_("French"), "es": N_("Spanish"),
+                  "other": N_("other language")}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """A source of an item: the feed's title and the entry's link."""
+
+    feed_title: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """An item as the templates see it. ``published_at``: aware datetime.
+    ``matched``: the taxonomy terms found; ``suggested_by``: a name, with
+    ``by_observer`` when an observer suggested it."""
+
+    position: int
+    title: str
+    url: str
+    summary: str
+    language: str
+    topic: str
+    matched: tuple[str, ...]
+    published_at: datetime
+    sources: tuple[SourceView, ...] = field(default=())
+    suggested_by: str | None = None
+    by_observer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """``subject``, ``html`` (CSS inlined), ``text`` and the chat ``summary``
+    (first line: its title)."""
+
+    subject: str
+    html: str
+    text: str
+    summary: str
+
+
+@cache
+def _env() -> Environment:
+    return Environment(
+        loader=PackageLoader("digests", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def why_line(item: ItemView, gettext: Gettext) -> str:
+    """The "why included" line: the matched terms, and who suggested it."""
+    parts = []
+    if item.matched:
+        parts.append(gettext(N_("Why included: matched {terms}."),
+                             terms=", ".join(f"“{t.rstrip('*')}”" for t in item.matched)))
+    if item.suggested_by:
+        msg = (N_("Suggested by {name} (observer).") if item.by_observer
+               else N_("Suggested by {name}."))
+        parts.append(gettext(msg, name=item.suggested_by))
+    if not parts:
+        parts.append(gettext(N_("Why included: added by the secretariat.")))
+    return " ".join(parts)
+
+
+def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
+              gettext: Gettext, zone: ZoneInfo) -> list[dict[str, object]]:
+    out = []
+    for it in items:
+        topic = taxonomy.topic(it.topic)
+        out.append({
+            "position": it.position, "title": it.title, "url": it.url, "summary": it.summary,
+            "language_name": gettext(LANGUAGE_NAMES.get(it.language, LANGUAGE_NAMES["other"])),
+            "topic_key": it.topic,
+            "topic_label": topic.label(language) if topic else gettext(N_("Other")),
+            "published": it.published_at.astimezone(zone).strftime("%Y-%m-%d"),
+            "sources": it.sources, "why": why_line(it, gettext),
+        })
+    return out
+
+
+def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, language: str,
+                  gettext: Gettext, alliance: str = "", timezone: str = "UTC") -> Rendered:
+    """Render one digest in ``language`` with ``gettext`` (same language).
+    Items are grouped by topic in the taxonomy's order; others last."""
+    zone = ZoneInfo(timezone)
+    views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone)
+    order = {t.key: i for i, t in enumerate(taxonomy.topics)}
+    groups: dict[str, dict[str, object]] = {}
+    for v in sorted(views, key=lambda v: (order.get(str(v["topic_key"]), 99), v["position"])):
+        g = groups.setdefault(str(v["topic_key"]), {"label": v["topic_label"], "items": []})
+        g["items"].append(v)  # type: ignore[attr-defined]
+    subject = gettext(N_("Press review, week {week}"), week=week)
+    ctx = {"_": gettext, "subject": subject, "groups": list(groups.values()),
+           "count": len(views), "week": week, "alliance": alliance, "language": language,
+           "items": views}
+    env = _env()
+    raw_html = env.get_template("email.html").render(ctx)
+    html = css_inline.inline(raw_html, keep_style_tags=False, load_remote_stylesheets=False)
+    text = env.get_template("email.txt").render(ctx)
+    summary = env.get_template("summary.txt").render(ctx).strip()
+    return Rendered(subject=subject, html=html, text=text, summary=summary)
