@@ -132,6 +132,10 @@ class PollSettings(BaseModel):
     reminder_hours: list[int] = Field(default_factory=lambda: [24, 2])
     auto_email_round: bool = False
     email_round_hours: int = Field(72, ge=1)
+    #: Where email-round replies go (the mailbox read over IMAP); empty: mail.from_address.
+    reply_address: str = ""
+    #: Seconds between scans for due rounds and reminders in ``convene serve``.
+    tick_seconds: int = Field(60, ge=5)
 
 
 class Settings(BaseSettings):

@@ -28,6 +28,7 @@ from storage.models.digest import (
     DigestRecipient,
     DigestSuggestion,
 )
+from storage.models.polls import PollComment, Proposal, ProposalVersion, Round, Stance
 
 __all__ = [
     "AuditEntry",
@@ -47,6 +48,11 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Person",
+    "PollComment",
+    "Proposal",
+    "ProposalVersion",
     "ProcessedEvent",
     "Role",
+    "Round",
+    "Stance",
 ]

@@ -1,0 +1,51 @@
+"""Consensus polls: proposals, stances, rounds, escalation, the decision register.
+
+``install(bot)`` registers the chat routes (each with its capability, checked
+in the proposal's group) and the scheduled job that closes due rounds and
+sends reminders.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.errors import N_
+from bot.jobs import JobSpec
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+
+def install(bot: Bot) -> None:
+    """Register the poll routes and the ``polls.tick`` job on ``bot``."""
+    from bot.polls import routes as r
+
+    add = bot.router.add
+    add("command", "poll new", r.poll_new, capability="poll.create",
+        help=N_("Propose something for the group to decide by consensus."),
+        usage="[TITLE | TEXT | CLOSES]")
+    add("form", "poll.new", r.poll_new_form, capability="poll.create")
+    add("action", "poll.stance", r.stance_button, capability="poll.vote", scope=r.scope_value)
+    add("form", "poll.reason", r.reason_form, capability="poll.vote",
+        scope=r.scope_form_context)
+    add("command", "vote", r.vote, capability="poll.vote", scope=r.scope_args,
+        help=N_("Take your stance on a proposal."), usage=r.VOTE_USAGE)
+    add("command", "poll show", r.show, capability="poll.view", scope=r.scope_args,
+        help=N_("Show a proposal and its tally."), usage="ID")
+    add("command", "poll list", r.list_polls, capability="poll.view",
+        help=N_("List the proposals not yet decided."))
+    add("command", "poll edit", r.edit, capability="poll.create", scope=r.scope_args,
+        help=N_("Change a proposal's text (voters are asked again)."), usage="ID TEXT")
+    add("command", "poll comment", r.comment, capability="poll.comment", scope=r.scope_args,
+        help=N_("Comment on a proposal (advisory for observers)."), usage="ID TEXT")
+    add("command", "poll close", r.close, capability="poll.manage", scope=r.scope_args,
+        help=N_("Close a proposal's current round now."), usage="ID")
+    add("command", "poll email-round", r.email_round, capability="poll.manage",
+        scope=r.scope_args, help=N_("Open round 2 of a proposal by email."), usage="ID")
+    add("command", "poll determine", r.determine, capability="poll.determine",
+        scope=r.scope_args, help=N_("Record the chair's determination on an escalated "
+                                    "proposal."), usage="ID upheld|rejected NOTE")
+    add("command", "decisions", r.decisions_cmd, capability="decisions.view",
+        help=N_("Show the decision register."))
+    bot.jobs.append(JobSpec(id="polls.tick", func="bot.polls.jobs:tick", trigger="interval",
+                            trigger_args={"seconds": bot.settings.polls.tick_seconds}))

@@ -1,0 +1,212 @@
+"""Proposals: creation, text versions, comments, and where they are posted."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from bot.audit import record
+from bot.errors import N_, Conflict, InvalidInput, PermissionDenied
+from bot.outbox import ChatTarget, enqueue_chat
+from bot.permissions import Authorized
+from bot.types import Message
+from storage.base import utcnow
+from storage.models import (
+    Group,
+    Person,
+    PollComment,
+    Proposal,
+    ProposalVersion,
+    Role,
+    Round,
+    Stance,
+)
+
+_LOCAL = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$")
+
+
+def parse_closes(text: str, *, zone: str, now: datetime | None = None) -> datetime:
+    """A closing time: ISO 8601 with an offset, or ``YYYY-MM-DD HH:MM`` in ``zone``
+    (the person's IANA zone). Returns an aware UTC datetime. Raises InvalidInput
+    when it cannot be read or is not in the future."""
+    raw = text.strip()
+    now = now or utcnow()
+    try:
+        m = _LOCAL.match(raw)
+        if m:
+            when = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}").replace(
+                tzinfo=ZoneInfo(zone))
+        else:
+            when = datetime.fromisoformat(raw)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=ZoneInfo(zone))
+    except ValueError:
+        raise InvalidInput(N_("I cannot read the closing time {text!r}: write it as "
+                              "2026-12-01 17:00 (your time zone) or ISO 8601 with an offset."),
+                           text=raw) from None
+    when = when.astimezone(ZoneInfo("UTC"))
+    if when <= now + timedelta(minutes=1):
+        raise InvalidInput(N_("The closing time must be in the future."))
+    return when
+
+
+def create_proposal(
+    *,
+    session: Session,
+    actor: Authorized,
+    author: Person,
+    group: Group,
+    title: str,
+    text: str,
+    closes_at: datetime,
+    quorum_percent: int,
+    visibility: str = "live",
+    rule: str = "consensus",
+    language: str = "en",
+    origin: ChatTarget | None = None,
+    discussion: str = "",
+) -> Proposal:
+    """Create a proposal with version 1 of its text and round 1 (chat) open until
+    ``closes_at`` (aware). ``actor`` must hold ``poll.create`` in ``group``.
+    Raises InvalidInput for an empty title/text, a quorum outside 0..100 or an
+    unknown visibility/rule. Never commits."""
+    if actor.capability != "poll.create" or actor.group_id != group.id:
+        raise PermissionDenied(N_("You cannot create a proposal in this group."))
+    title, text = title.strip(), text.strip()
+    if not title or not text:
+        raise InvalidInput(N_("A proposal needs a title and a text."))
+    if not 0 <= quorum_percent <= 100:
+        raise InvalidInput(N_("The quorum is a percentage from 0 to 100."))
+    if visibility not in ("live", "hidden"):
+        raise InvalidInput(N_("Visibility is live or hidden."))
+    if rule not in ("consensus", "unanimity"):
+        raise InvalidInput(N_("The rule is consensus or unanimity."))
+    proposal = Proposal(
+        group_id=group.id, author_id=author.id, title=title[:300], language=language,
+        rule=rule, quorum_percent=quorum_percent, visibility=visibility, state="open",
+        current_round=1, version=1, closes_at=closes_at,
+        origin_platform=origin.platform if origin else "",
+        origin_workspace=origin.workspace_id if origin else "",
+        origin_channel=origin.channel_id if origin else "",
+        discussion=discussion or (f"{origin.platform}:{origin.channel_id}" if origin else ""),
+    )
+    proposal.versions.append(ProposalVersion(number=1, text=text, author_id=author.id))
+    proposal.rounds.append(Round(number=1, medium="chat", opens_at=utcnow(),
+                                 closes_at=closes_at))
+    session.add(proposal)
+    session.flush()
+    record(session=session, actor=actor, action="poll.create", subject_type="poll",
+           subject_id=proposal.id, title=proposal.title, group=group.name,
+           closes_at=closes_at.isoformat(), quorum=quorum_percent, visibility=visibility)
+    return proposal
+
+
+def current_text(proposal: Proposal) -> str:
+    """The text of the proposal's current version."""
+    for v in proposal.versions:
+        if v.number == proposal.version:
+            return v.text
+    return ""
+
+
+def edit_text(*, session: Session, actor: Authorized, proposal: Proposal, text: str,
+              editor: Person) -> bool:
+    """Replace the text. When the current round already has stances on this
+    version, a new version starts and those stances no longer count (the voters
+    are asked again); returns True in that case. Only the author or the
+    secretariat may edit (``poll.manage``); raises PermissionDenied, Conflict
+    when no round is open, InvalidInput for an empty text. Never commits."""
+    if proposal.author_id != editor.id and Role.SECRETARIAT not in actor.roles:
+        raise PermissionDenied(N_("Only the author or the secretariat can edit a proposal."))
+    if proposal.state != "open":
+        raise Conflict(N_("Proposal #{id} has no open round; its text can no longer change."),
+                       id=proposal.id)
+    text = text.strip()
+    if not text:
+        raise InvalidInput(N_("A proposal needs a title and a text."))
+    rnd_ids = select(Round.id).where(Round.proposal_id == proposal.id,
+                                     Round.number == proposal.current_round)
+    has_stances = session.scalar(select(exists().where(
+        Stance.round_id.in_(rnd_ids.scalar_subquery()), Stance.version == proposal.version)))
+    new_version = bool(has_stances)
+    if new_version:
+        proposal.version += 1
+        proposal.versions.append(ProposalVersion(number=proposal.version, text=text,
+                                                 author_id=editor.id))
+    else:
+        for v in proposal.versions:
+            if v.number == proposal.version:
+                v.text = text
+    record(session=session, actor=actor, action="poll.edit", subject_type="poll",
+           subject_id=proposal.id, version=proposal.version, new_version=new_version)
+    return new_version
+
+
+def add_comment(*, session: Session, actor: Authorized, proposal: Proposal, person: Person,
+                text: str, advisory: bool) -> PollComment:
+    """A comment on ``proposal``; ``advisory`` when the author holds no vote
+    (observers). Raises InvalidInput for an empty text. Never commits."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput(N_("Write the comment after the proposal number."))
+    comment = PollComment(proposal_id=proposal.id, person_id=person.id, text=text[:4000],
+                          advisory=advisory, channel=actor.channel)
+    session.add(comment)
+    record(session=session, actor=actor, action="poll.comment", subject_type="poll",
+           subject_id=proposal.id, advisory=advisory)
+    return comment
+
+
+def comments(session: Session, proposal: Proposal) -> list[tuple[str, str, bool]]:
+    """(author name, text, advisory) for each comment, oldest first."""
+    rows = session.execute(select(Person.name, PollComment.text, PollComment.advisory)
+                           .join(Person, Person.id == PollComment.person_id)
+                           .where(PollComment.proposal_id == proposal.id)
+                           .order_by(PollComment.id)).all()
+    return [(n, t, bool(a)) for n, t, a in rows]
+
+
+def targets(session: Session, proposal: Proposal) -> list[ChatTarget]:
+    """Where the proposal's message lives: the conversation it was created in
+    (unless a direct one) and the group's configured channels
+    (``Group.channels``: ``{"slack": {"workspace_id": .., "channel_id": ..}}``)."""
+    out: list[ChatTarget] = []
+    if proposal.origin_platform and proposal.origin_channel:
+        out.append(ChatTarget(proposal.origin_platform, proposal.origin_workspace,
+                              proposal.origin_channel))
+    group = session.get(Group, proposal.group_id)
+    for platform, where in sorted(((group.channels or {}) if group else {}).items()):
+        if not isinstance(where, dict) or not where.get("channel_id"):
+            continue
+        t = ChatTarget(platform, str(where.get("workspace_id", "")), str(where["channel_id"]))
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def post(session: Session, proposal: Proposal, message: Message) -> int:
+    """Queue ``message`` (the tally) for every target with ref ``poll:<id>``, so
+    adapters update the same message. Each refresh has its own outbox key.
+    Returns how many posts were queued."""
+    n = 0
+    for t in targets(session, proposal):
+        key = f"poll:{proposal.id}:tally:{t.platform}:{t.channel_id}:{uuid.uuid4().hex}"
+        n += enqueue_chat(session=session, key=key[:255], target=t, message=message,
+                          ref=f"poll:{proposal.id}")
+    return n
+
+
+def list_open(session: Session, *, limit: int = 20) -> list[Proposal]:
+    """The newest proposals that are not decided, newest first."""
+    return list(session.scalars(select(Proposal).where(Proposal.state != "decided")
+                                .order_by(Proposal.id.desc()).limit(limit)).all())
+
+
+def count_proposals(session: Session) -> int:
+    """How many proposals exist (diagnostics)."""
+    return session.scalar(select(func.count(Proposal.id))) or 0

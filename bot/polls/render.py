@@ -1,0 +1,136 @@
+"""The tally as a platform-neutral Message, with a picture of it.
+
+The picture is twice over: an SVG bar chart as a ``data:`` Image block (for
+adapters that show images) and a bar drawn in text (for terminals and chat).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.errors import N_
+from bot.i18n import Translator
+from bot.polls.stances import STANCE_LABELS, STANCES, Tally
+from bot.types import Actions, Block, Button, Context, Field, Header, Image, Message, Section
+from bot.types import time_token as _time_token
+from storage.models import Proposal, Round
+
+COLOURS = {"agree": "#2e7d32", "abstain": "#9e9e9e", "disagree": "#ef6c00", "block": "#c62828"}
+BAR_WIDTH = 20
+
+STATE_LABELS = {
+    "open": N_("open"),
+    "failed": N_("no consensus yet"),
+    "escalated": N_("escalated to the chair"),
+    "decided": N_("decided"),
+}
+OUTCOME_LABELS = {
+    "consensus": N_("consensus reached"),
+    "not_reached": N_("consensus not reached"),
+    "upheld": N_("upheld by the chair"),
+    "rejected": N_("rejected by the chair"),
+}
+
+
+def text_bar(t: Tally, tr: Translator) -> str:
+    """One line per stance: label, a bar of ``BAR_WIDTH`` cells scaled to the
+    eligible units, and the count."""
+    lines = []
+    scale = max(t.eligible, t.cast, 1)
+    width = max(len(tr.gettext(STANCE_LABELS[s])) for s in STANCES)
+    for s in STANCES:
+        n = t.counts.get(s, 0)
+        cells = round(BAR_WIDTH * n / scale)
+        if n and not cells:
+            cells = 1
+        label = tr.gettext(STANCE_LABELS[s]).ljust(width)
+        lines.append(f"{label} {'█' * cells}{'·' * (BAR_WIDTH - cells)} {n}")
+    return "\n".join(lines)
+
+
+def svg_chart(t: Tally) -> str:
+    """A stacked horizontal bar (SVG, 400x28) of the counts against the eligible
+    units, as a ``data:image/svg+xml;base64`` URL."""
+    total = max(t.eligible, t.cast, 1)
+    x = 0.0
+    rects = []
+    for s in STANCES:
+        w = 400 * t.counts.get(s, 0) / total
+        if w:
+            rects.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="28" '
+                         f'fill="{COLOURS[s]}"/>')
+        x += w
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="28" '
+           'viewBox="0 0 400 28"><rect width="400" height="28" fill="#eeeeee"/>'
+           + "".join(rects) + "</svg>")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def when(moment: datetime, zone: str) -> str:
+    """``moment`` (aware) as a time token whose fallback is in ``zone``."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return _time_token(moment, local.strftime("%Y-%m-%d %H:%M ") + zone)
+
+
+def tally_message(
+    *,
+    tr: Translator,
+    proposal: Proposal,
+    rnd: Round,
+    t: Tally,
+    text: str,
+    zone: str = "UTC",
+    closed: bool = False,
+) -> Message:
+    """The proposal with its tally: header, text, fields, the chart, the text bar,
+    names and reasons (live visibility, or once closed), and one button per
+    stance while the round is open (``action_id="poll.stance"``, ``value=
+    "<id>:<round>:<stance>"``)."""
+    show_names = proposal.visibility == "live" or closed
+    summary = " · ".join(f"{tr.gettext(STANCE_LABELS[s])} {t.counts.get(s, 0)}"
+                         for s in STANCES)
+    title = tr.gettext(N_("Proposal #{id}: {title}"), id=proposal.id, title=proposal.title)
+    status = tr.gettext(OUTCOME_LABELS[proposal.outcome]) if proposal.outcome else \
+        tr.gettext(STATE_LABELS.get(proposal.state, proposal.state))
+    medium = tr.gettext(N_("chat")) if rnd.medium == "chat" else tr.gettext(N_("email"))
+    fields = (
+        Field(tr.gettext(N_("Round")), f"{rnd.number} ({medium})"),
+        Field(tr.gettext(N_("Status")), status),
+        Field(tr.gettext(N_("Closes")) if not closed else tr.gettext(N_("Closed")),
+              when(rnd.closed_at or rnd.closes_at, zone)),
+        Field(tr.gettext(N_("Text version")), str(proposal.version)),
+        Field(tr.gettext(N_("Quorum")), tr.gettext(
+            N_("{cast} of {eligible} voting units ({needed} needed)"), cast=t.cast,
+            eligible=t.eligible, needed=t.quorum_needed)),
+    )
+    blocks: list[Block] = [Header(title), Section(text, fields=fields),
+                           Image(svg_chart(t), tr.gettext(N_("Tally: {summary}"),
+                                                          summary=summary)),
+                           Section("```\n" + text_bar(t, tr) + "\n```")]
+    if show_names:
+        for s in STANCES:
+            if t.names.get(s):
+                blocks.append(Context(f"{tr.gettext(STANCE_LABELS[s])}: "
+                                      + ", ".join(t.names[s])))
+        reasons = [tr.gettext(N_("Block by {name}: {reason}"), name=n, reason=r)
+                   for n, r in t.blocks]
+        reasons += [tr.gettext(N_("Disagree by {name}: {reason}"), name=n, reason=r)
+                    for n, r in t.dissent]
+        if reasons:
+            blocks.append(Section("\n".join(reasons)))
+    else:
+        blocks.append(Context(tr.gettext(N_("Stances are hidden until the round closes; "
+                                            "only counts are shown."))))
+    if not closed and proposal.state == "open":
+        blocks.append(Actions(tuple(
+            Button(tr.gettext(STANCE_LABELS[s]), "poll.stance",
+                   f"{proposal.id}:{rnd.number}:{s}",
+                   style="primary" if s == "agree" else "danger" if s == "block"
+                   else "default")
+            for s in STANCES)))
+        blocks.append(Context(tr.gettext(
+            N_("Or type: vote {id} agree|abstain|disagree|block [reason]"), id=proposal.id)))
+    fallback = f"{title}: {summary} ({status})"
+    return Message(text=fallback, blocks=tuple(blocks))

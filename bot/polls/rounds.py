@@ -1,0 +1,285 @@
+"""Rounds: close and outcome, the email round, escalation, the chair's
+determination, reminders.
+
+A round closes once: ``closed_at`` is set by a conditional UPDATE, so a job
+in two processes, a restart, or an early close racing the deadline cannot
+close it twice. Casting a stance takes a shared lock on the round row, so the
+close waits for stances being written and counts them.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.audit import record
+from bot.errors import N_, Conflict, InvalidInput
+from bot.i18n import translator
+from bot.mail import OutgoingEmail
+from bot.members import people_in
+from bot.outbox import enqueue_email
+from bot.permissions import Authorized, authorize_system
+from bot.polls import emails
+from bot.polls.proposals import current_text, post
+from bot.polls.render import tally_message
+from bot.polls.stances import current_round, eligible_people, tally, voter_key
+from bot.polls.tokens import mint
+from bot.settings import Settings
+from bot.types import Message
+from storage.base import utcnow
+from storage.models import Group, Person, Proposal, Role, Round, Stance
+
+log = logging.getLogger(__name__)
+
+
+def proposal_message(session: Session, proposal: Proposal, *, language: str | None = None,
+                     zone: str = "UTC") -> Message:
+    """The proposal's current tally Message (in ``language``, default the
+    proposal's own)."""
+    rnd = current_round(session, proposal)
+    assert rnd is not None
+    t = tally(session, proposal=proposal, rnd=rnd)
+    return tally_message(tr=translator(language or proposal.language), proposal=proposal,
+                         rnd=rnd, t=t, text=current_text(proposal), zone=zone,
+                         closed=rnd.closed_at is not None)
+
+
+def refresh(session: Session, proposal: Proposal) -> int:
+    """Queue the refreshed tally to every place the proposal was posted."""
+    return post(session, proposal, proposal_message(session, proposal))
+
+
+def _domain(settings: Settings) -> str:
+    return settings.mail.from_address.rsplit("@", 1)[-1] or "convene.local"
+
+
+def _email_people(session: Session, people: list[Person], key: str,
+                  build: Callable[[Person], OutgoingEmail]) -> int:
+    n = 0
+    for p in people:
+        if not p.primary_email:
+            continue
+        mail = build(p)
+        n += enqueue_email(session=session, key=f"{key}:p{p.id}"[:255], email=mail)
+    return n
+
+
+def close_round(*, session: Session, actor: Authorized, proposal: Proposal,
+                settings: Settings, now: datetime | None = None) -> Round | None:
+    """Close the current round now (deadline reached, every unit voted, or the
+    secretariat's ``poll close``). Returns the closed round, or None when it was
+    already closed. Freezes the tally, sets the outcome, announces it, and on
+    failure: after round 1 tells the secretariat (or opens the email round when
+    ``polls.auto_email_round``); after round 2 escalates to the chair.
+    Never commits."""
+    now = now or utcnow()
+    rnd = current_round(session, proposal)
+    if rnd is None:
+        return None
+    done = session.execute(update(Round).where(Round.id == rnd.id, Round.closed_at.is_(None))
+                           .values(closed_at=now).execution_options(synchronize_session=False))
+    if getattr(done, "rowcount", 0) != 1:
+        return None
+    session.refresh(rnd)
+    session.refresh(proposal)
+    t = tally(session, proposal=proposal, rnd=rnd, names_limit=1000)
+    rnd.result = t.to_json()
+    rnd.outcome = t.outcome
+    record(session=session, actor=actor, action="poll.close", subject_type="poll",
+           subject_id=proposal.id, round=rnd.number, outcome=t.outcome, counts=t.counts,
+           eligible=t.eligible)
+    group = session.get(Group, proposal.group_id)
+    assert group is not None
+    everyone = people_in(session, group_id=group.id)
+    if t.outcome == "consensus":
+        proposal.state, proposal.outcome, proposal.decided_at = "decided", "consensus", now
+        _email_people(session, everyone, f"poll:{proposal.id}:outcome",
+                      lambda p: emails.announcement(tr=translator(p.language),
+                                                    proposal=proposal, person=p))
+    elif rnd.number == 1:
+        proposal.state = "failed"
+        secretariat = people_in(session, roles=[Role.SECRETARIAT])
+        _email_people(session, secretariat, f"poll:{proposal.id}:r1:failed",
+                      lambda p: _round1_failed(p, proposal, settings))
+        if settings.polls.auto_email_round:
+            open_email_round(session=session, actor=actor, proposal=proposal,
+                             settings=settings, now=now)
+    else:
+        escalate(session=session, actor=actor, proposal=proposal)
+    refresh(session, proposal)
+    return rnd
+
+
+def _round1_failed(person: Person, proposal: Proposal, settings: Settings) -> OutgoingEmail:
+    tr = translator(person.language)
+    text = "\n".join([
+        tr.gettext(N_("Round 1 of proposal #{id} ({title}) closed without consensus."),
+                   id=proposal.id, title=proposal.title),
+        tr.gettext(N_("Open the email round in chat: poll email-round {id}"), id=proposal.id)])
+    return OutgoingEmail(to=(person.primary_email or "",), subject=emails.subject_tag(
+        proposal, 1) + " " + tr.gettext(N_("No consensus: {title}"), title=proposal.title),
+        text=text)
+
+
+def open_email_round(*, session: Session, actor: Authorized, proposal: Proposal,
+                     settings: Settings, now: datetime | None = None) -> int:
+    """Open round 2 by email after a failed round 1 and queue one ballot per
+    eligible voter (signed links per stance, reply instructions). Returns the
+    number of emails queued. Raises Conflict unless round 1 failed."""
+    now = now or utcnow()
+    if proposal.state != "failed" or proposal.current_round != 1:
+        raise Conflict(N_("Proposal #{id} is not waiting for an email round."), id=proposal.id)
+    closes = now + timedelta(hours=settings.polls.email_round_hours)
+    previous = current_round(session, proposal)
+    rnd = Round(proposal_id=proposal.id, number=2, medium="email", opens_at=now,
+                closes_at=closes)
+    session.add(rnd)
+    proposal.current_round, proposal.state, proposal.closes_at = 2, "open", closes
+    session.flush()
+    record(session=session, actor=actor, action="poll.email_round", subject_type="poll",
+           subject_id=proposal.id, round=2, closes_at=closes.isoformat())
+    group = session.get(Group, proposal.group_id)
+    assert group is not None
+    key = settings.signing_key()
+    base = settings.http.public_url()
+    text = current_text(proposal)
+    domain = _domain(settings)
+
+    def build(p: Person) -> OutgoingEmail:
+        links = {s: f"{base}/polls/{proposal.id}/vote?t=" + mint(
+            key=key, person_id=p.id, poll_id=proposal.id, round_no=2, stance=s,
+            expires_at=closes) for s in ("agree", "abstain", "disagree", "block")}
+        mid = f"<poll-{proposal.id}-r2-p{p.id}.{uuid.uuid4().hex[:12]}@{domain}>"
+        return emails.ballot(tr=translator(p.language), settings=settings, proposal=proposal,
+                             rnd=rnd, text=text, person=p, links=links, previous=previous,
+                             message_id=mid)
+
+    n = _email_people(session, eligible_people(session, group=group),
+                      f"poll:{proposal.id}:r2:ballot", build)
+    refresh(session, proposal)
+    return n
+
+
+def escalate(*, session: Session, actor: Authorized, proposal: Proposal) -> int:
+    """Hand a proposal that failed its last round to the chair: the objection
+    brief goes to every chair by email. Returns the number of briefs queued."""
+    proposal.state = "escalated"
+    rounds = list(session.scalars(select(Round).where(Round.proposal_id == proposal.id)
+                                  .order_by(Round.number)).all())
+    record(session=session, actor=actor, action="poll.escalate", subject_type="poll",
+           subject_id=proposal.id, rounds=len(rounds))
+    chairs = people_in(session, roles=[Role.CHAIR])
+    text = current_text(proposal)
+    return _email_people(session, chairs, f"poll:{proposal.id}:brief",
+                         lambda p: emails.brief(tr=translator(p.language), proposal=proposal,
+                                                text=text, rounds=rounds, person=p))
+
+
+def determine(*, session: Session, actor: Authorized, proposal: Proposal, decision: str,
+              note: str, chair: Person) -> None:
+    """Record the chair's final determination (``upheld`` or ``rejected``) on an
+    escalated proposal, and announce it. Raises InvalidInput for another word or
+    an empty note, Conflict when the proposal is not escalated."""
+    decision = decision.strip().lower()
+    if decision not in ("upheld", "rejected"):
+        raise InvalidInput(N_("The determination is upheld or rejected, then a note."))
+    if not note.strip():
+        raise InvalidInput(N_("Add a note that explains the determination."))
+    if proposal.state != "escalated":
+        raise Conflict(N_("Proposal #{id} is not escalated to the chair."), id=proposal.id)
+    now = utcnow()
+    proposal.state, proposal.outcome, proposal.decided_at = "decided", decision, now
+    proposal.determination_note, proposal.determined_by = note.strip()[:4000], chair.id
+    record(session=session, actor=actor, action="poll.determine", subject_type="poll",
+           subject_id=proposal.id, decision=decision, note=proposal.determination_note)
+    everyone = people_in(session, group_id=proposal.group_id)
+    _email_people(session, everyone, f"poll:{proposal.id}:determination",
+                  lambda p: emails.announcement(tr=translator(p.language), proposal=proposal,
+                                                person=p, note=note.strip()))
+    refresh(session, proposal)
+
+
+def due_rounds(session: Session, *, now: datetime) -> list[int]:
+    """Ids of proposals whose current round is open and past its close."""
+    return list(session.scalars(
+        select(Proposal.id).join(Round, (Round.proposal_id == Proposal.id)
+                                 & (Round.number == Proposal.current_round))
+        .where(Proposal.state == "open", Round.closed_at.is_(None), Round.closes_at <= now)
+        .order_by(Proposal.id)).all())
+
+
+def close_due(session_factory: sessionmaker[Session], settings: Settings,
+              *, now: datetime | None = None) -> int:
+    """Close every round past its deadline, each in its own unit of work.
+    Returns how many were closed (0 for those another process closed first)."""
+    now = now or utcnow()
+    with session_factory() as session:
+        ids = due_rounds(session, now=now)
+    closed = 0
+    for pid in ids:
+        with session_factory() as session, session.begin():
+            proposal = session.get(Proposal, pid)
+            if proposal is None:
+                continue
+            actor = authorize_system(capability="poll.manage", channel="job",
+                                     group_id=proposal.group_id)
+            closed += close_round(session=session, actor=actor, proposal=proposal,
+                                  settings=settings, now=now) is not None
+    return closed
+
+
+def close_if_complete(session_factory: sessionmaker[Session], settings: Settings,
+                      proposal_id: int) -> bool:
+    """Close the current round early when every voting unit has a stance (in
+    its own unit of work, after the stance's commit). Returns True if closed."""
+    with session_factory() as session, session.begin():
+        proposal = session.get(Proposal, proposal_id)
+        if proposal is None or proposal.state != "open":
+            return False
+        rnd = current_round(session, proposal)
+        if rnd is None or rnd.closed_at is not None:
+            return False
+        if not tally(session, proposal=proposal, rnd=rnd, names_limit=0).complete:
+            return False
+        actor = authorize_system(capability="poll.manage", channel="job",
+                                 group_id=proposal.group_id)
+        return close_round(session=session, actor=actor, proposal=proposal,
+                           settings=settings) is not None
+
+
+def send_reminders(session: Session, *, settings: Settings, now: datetime | None = None) -> int:
+    """Queue reminders for open rounds at each ``polls.reminder_hours`` offset
+    before the close, only to people whose voting unit has no stance on the
+    current text. Idempotent (one outbox key per round, version, offset and
+    person). Returns how many were queued."""
+    now = now or utcnow()
+    queued = 0
+    rows = session.execute(
+        select(Proposal, Round).join(Round, (Round.proposal_id == Proposal.id)
+                                     & (Round.number == Proposal.current_round))
+        .where(Proposal.state == "open", Round.closed_at.is_(None), Round.closes_at > now)
+    ).all()
+    for proposal, rnd in rows:
+        group = session.get(Group, proposal.group_id)
+        assert group is not None
+        due = [h for h in settings.polls.reminder_hours
+               if rnd.closes_at - timedelta(hours=h) <= now
+               and rnd.opens_at < rnd.closes_at - timedelta(hours=h)]
+        if not due:
+            continue
+        hours = min(due)
+        voted = set(session.scalars(select(Stance.voter_key).where(
+            Stance.round_id == rnd.id, Stance.version == proposal.version)).all())
+        for p in eligible_people(session, group=group):
+            if voter_key(p, group) in voted or not p.primary_email:
+                continue
+            key = f"poll:{proposal.id}:r{rnd.number}:v{proposal.version}:remind{hours}:p{p.id}"
+            queued += enqueue_email(session=session, key=key, email=emails.reminder(
+                tr=translator(p.language), settings=settings, proposal=proposal, rnd=rnd,
+                person=p))
+    return queued

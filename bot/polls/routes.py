@@ -1,0 +1,350 @@
+"""Chat routes of consensus polls: ``poll new`` (and its form), stances by
+button, form and ``vote``, ``poll show|list|edit|comment|close|email-round|
+determine`` and ``decisions``."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from bot.context import Context
+from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
+from bot.i18n import translator
+from bot.members import group_by_name
+from bot.outbox import ChatTarget
+from bot.permissions import alliance_group
+from bot.polls import proposals, register, rounds
+from bot.polls.render import OUTCOME_LABELS, STATE_LABELS, tally_message
+from bot.polls.stances import (
+    NEEDS_REASON,
+    STANCE_LABELS,
+    cast_stance,
+    current_round,
+    find_proposal,
+    parse_stance,
+    tally,
+)
+from bot.types import Form, FormField, Header, Message, Option, Reply, Section
+from storage.models import Group, Proposal
+
+log = logging.getLogger(__name__)
+
+VOTE_USAGE = "ID agree|abstain|disagree|block [REASON]"
+
+
+# --- scopes: the group a route's capability is checked in --------------------------
+
+def _group_of(ctx: Context, raw: str) -> int:
+    return find_proposal(ctx.session, raw).group_id
+
+
+def scope_args(ctx: Context) -> int:
+    """The group of the proposal named by the first argument."""
+    words = ctx.args.split()
+    if not words:
+        raise InvalidInput(N_("Name the proposal by its number, e.g. 12."))
+    return _group_of(ctx, words[0])
+
+
+def scope_value(ctx: Context) -> int:
+    """The group of the proposal named in a button value ``<id>:<round>:<stance>``."""
+    return _group_of(ctx, ctx.value.split(":", 1)[0])
+
+
+def scope_form_context(ctx: Context) -> int:
+    """The group of the proposal named in a form's context ``<id>:<round>:<stance>``."""
+    form = ctx.form
+    return _group_of(ctx, (form.context if form else "").split(":", 1)[0])
+
+
+# --- creating -------------------------------------------------------------------------
+
+def new_form(ctx: Context) -> Message:
+    """The ``poll.new`` form (the contract with adapters that have forms)."""
+    groups = proposals_groups(ctx.session)
+    fields = (
+        FormField("title", ctx._("Title"), "text", max_length=300),
+        FormField("text", ctx._("Proposal text (Markdown)"), "textarea"),
+        FormField("group", ctx._("Group that decides"), "select",
+                  options=tuple(Option(g.name, g.name) for g in groups),
+                  initial=groups[0].name if groups else ""),
+        FormField("closes", ctx._("Closes"), "datetime",
+                  hint=ctx._("e.g. 2026-12-01 17:00, your time zone")),
+        FormField("quorum", ctx._("Quorum (% of voters)"), "number", required=False,
+                  initial=str(ctx.bot.settings.polls.quorum_percent)),
+        FormField("visibility", ctx._("Show stances"), "select", required=False,
+                  options=(Option(ctx._("live"), "live"),
+                           Option(ctx._("hidden until the close"), "hidden")),
+                  initial="live"),
+    )
+    form = Form("poll.new", ctx._("New proposal"), ctx._("Create"), fields)
+    return Message(text=ctx._("Fill in the new proposal."), form=form)
+
+
+def proposals_groups(session: Session) -> list[Group]:
+    """Groups a proposal can go to, the alliance first."""
+    from sqlalchemy import select
+
+    return sorted(session.scalars(select(Group)).all(), key=lambda g: (not g.is_alliance,
+                                                                       g.name))
+
+
+def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str,
+            quorum: str = "", visibility: str = "") -> list[Reply]:
+    group = group_by_name(ctx.session, group_name) if group_name else \
+        alliance_group(ctx.session)
+    if group is None:
+        raise NotFound(N_("There is no group called {name!r}."), name=group_name)
+    auth = ctx.authorize("poll.create", group_id=group.id)
+    try:
+        q = int(quorum) if quorum.strip() else ctx.bot.settings.polls.quorum_percent
+    except ValueError:
+        raise InvalidInput(N_("The quorum is a percentage from 0 to 100.")) from None
+    where = ctx.event.where
+    origin = None if where.is_direct else ChatTarget(where.platform, where.workspace_id,
+                                                     where.channel_id, where.thread_id)
+    proposal = proposals.create_proposal(
+        session=ctx.session, actor=auth, author=ctx.person, group=group, title=title,
+        text=text, closes_at=proposals.parse_closes(closes, zone=ctx.person.timezone),
+        quorum_percent=q, visibility=(visibility or "live").strip().lower(),
+        language=ctx.person.language, origin=origin)
+    rounds.refresh(ctx.session, proposal)
+    head = ctx._("Proposal #{id} is open for stances in {group}.", id=proposal.id,
+                 group=group.name)
+    if origin is None:
+        msg = rounds.proposal_message(ctx.session, proposal, language=ctx.person.language,
+                                      zone=ctx.person.timezone)
+        return [Reply(Message(head)), Reply(msg)]
+    return [Reply(Message(head))]
+
+
+def poll_new(ctx: Context) -> Message | list[Reply]:
+    """``poll new`` (a form) or ``poll new TITLE | TEXT | CLOSES [| GROUP]``."""
+    if not ctx.args.strip():
+        return new_form(ctx)
+    parts = [p.strip() for p in ctx.args.split("|")]
+    if len(parts) < 3:
+        raise InvalidInput(N_("Write: poll new TITLE | TEXT | CLOSES, or just poll new for a "
+                              "form."))
+    return _create(ctx, title=parts[0], text=parts[1], closes=parts[2],
+                   group_name=parts[3] if len(parts) > 3 else "")
+
+
+def poll_new_form(ctx: Context) -> list[Reply]:
+    """The submitted ``poll.new`` form."""
+    f = ctx.form
+    assert f is not None
+    return _create(ctx, title=f.get("title"), text=f.get("text"), group_name=f.get("group"),
+                   closes=f.get("closes"), quorum=f.get("quorum"),
+                   visibility=f.get("visibility"))
+
+
+# --- stances ---------------------------------------------------------------------------
+
+def _reason_form(ctx: Context, value: str, stance: str) -> Message:
+    label = ctx._(STANCE_LABELS[stance])
+    form = Form("poll.reason", ctx._("Your reason"), ctx._("Send"),
+                (FormField("reason", ctx._("Why? (needed for {stance})", stance=label),
+                           "textarea"),), context=value)
+    return Message(text=ctx._("A {stance} needs a reason: say what would change your mind.",
+                              stance=label), form=form)
+
+
+def _cast(ctx: Context, proposal: Proposal, round_no: int, stance: str,
+          reason: str) -> list[Reply]:
+    value = f"{proposal.id}:{round_no}:{stance}"
+    if stance in NEEDS_REASON and not reason.strip():
+        return [Reply(_reason_form(ctx, value, stance))]
+    cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.person, proposal=proposal,
+                round_no=round_no, stance=stance, reason=reason)
+    rnd = current_round(ctx.session, proposal)
+    assert rnd is not None
+    t = tally(ctx.session, proposal=proposal, rnd=rnd, names_limit=25)
+    proposals.post(ctx.session, proposal, tally_message(
+        tr=translator(proposal.language), proposal=proposal, rnd=rnd, t=t,
+        text=proposals.current_text(proposal)))
+    if t.complete:
+        _close_after_commit(ctx, proposal.id)
+    counts = " · ".join(f"{ctx._(STANCE_LABELS[s])} {n}" for s, n in t.counts.items())
+    return [Reply(Message(ctx._("Your stance on proposal #{id}, round {round}: {stance}.",
+                                id=proposal.id, round=round_no,
+                                stance=ctx._(STANCE_LABELS[stance])) + "\n" + counts))]
+
+
+def _close_after_commit(ctx: Context, proposal_id: int) -> None:
+    bot = ctx.bot
+
+    def hook(_session: Session) -> None:
+        try:
+            rounds.close_if_complete(bot.session_factory, bot.settings, proposal_id)
+        except Exception:
+            log.exception("early close of proposal %s failed; the deadline job will close it",
+                          proposal_id)
+
+    event.listen(ctx.session, "after_commit", hook, once=True)
+
+
+def _parse_value(raw: str) -> tuple[str, int, str]:
+    try:
+        pid, rno, stance = raw.split(":")
+        return pid, int(rno), parse_stance(stance)
+    except ValueError:
+        raise InvalidInput(N_("That button or form is no longer recognised.")) from None
+
+
+def stance_button(ctx: Context) -> list[Reply]:
+    """``poll.stance`` buttons: value ``<id>:<round>:<stance>``."""
+    pid, rno, stance = _parse_value(ctx.value)
+    return _cast(ctx, find_proposal(ctx.session, pid), rno, stance, "")
+
+
+def reason_form(ctx: Context) -> list[Reply]:
+    """``poll.reason``: the reason for a disagree or block (context as the button value)."""
+    f = ctx.form
+    assert f is not None
+    pid, rno, stance = _parse_value(f.context)
+    return _cast(ctx, find_proposal(ctx.session, pid), rno, stance, f.get("reason"))
+
+
+def vote(ctx: Context) -> list[Reply]:
+    """``vote ID agree|abstain|disagree|block [REASON]`` in the current round."""
+    words = ctx.args.split(None, 2)
+    if len(words) < 2:
+        raise InvalidInput(N_("Write: vote {usage}"), usage=VOTE_USAGE)
+    proposal = find_proposal(ctx.session, words[0])
+    stance = parse_stance(words[1])
+    return _cast(ctx, proposal, proposal.current_round, stance,
+                 words[2] if len(words) > 2 else "")
+
+
+# --- reading -------------------------------------------------------------------------
+
+def show(ctx: Context) -> Message:
+    """``poll show ID``: the tally, earlier rounds, comments (advisory marked)."""
+    proposal = find_proposal(ctx.session, ctx.args.split()[0])
+    msg = rounds.proposal_message(ctx.session, proposal, language=ctx.person.language,
+                                  zone=ctx.person.timezone)
+    extra: list[str] = []
+    for r in proposal.rounds:
+        if r.result:
+            c = r.result.get("counts", {})
+            extra.append(ctx._("Round {round}: {counts} ({outcome})", round=r.number,
+                               counts=", ".join(f"{ctx._(STANCE_LABELS[s])} {c.get(s, 0)}"
+                                                for s in STANCE_LABELS),
+                               outcome=ctx._(rounds_outcome(r.outcome))))
+    if proposal.determination_note:
+        extra.append(ctx._("The chair's note: {note}", note=proposal.determination_note))
+    for name, text, advisory in proposals.comments(ctx.session, proposal):
+        tag = ctx._("advisory") if advisory else ctx._("comment")
+        extra.append(f"[{tag}] {name}: {text}")
+    if not extra:
+        return msg
+    return Message(text=msg.text + "\n" + "\n".join(extra),
+                   blocks=(*msg.blocks, Section("\n".join(extra))))
+
+
+def rounds_outcome(outcome: str | None) -> str:
+    """The msgid for a round's outcome."""
+    return OUTCOME_LABELS.get(outcome or "not_reached", OUTCOME_LABELS["not_reached"])
+
+
+def list_polls(ctx: Context) -> Message:
+    """``poll list``: proposals not yet decided."""
+    rows = proposals.list_open(ctx.session)
+    lines = [f"#{p.id} {p.title} ({ctx._(STATE_LABELS.get(p.state, p.state))}, "
+             + ctx._("round {round}", round=p.current_round) + ")" for p in rows]
+    title = ctx._("Open proposals")
+    body = "\n".join(lines) or ctx._("There are no open proposals.")
+    return Message(text=f"{title}\n{body}", blocks=(Header(title), Section(body)))
+
+
+def decisions_cmd(ctx: Context) -> Message:
+    """``decisions``: the decision register."""
+    records = register.decisions(ctx.session)
+    title = ctx._("Decision register")
+    lines = []
+    for r in records:
+        lines.append(ctx._("#{id} {title}: {outcome} (text version {version}, {n} rounds) "
+                           "{discussion}", id=r["id"], title=r["title"],
+                           outcome=ctx._(rounds_outcome(r["outcome"])),
+                           version=r["text_version"], n=len(r["rounds"]),
+                           discussion=r["discussion"]).strip())
+        for d in r["dissent"]:
+            lines.append(f"  - {d['stance']} ({d['name']}, {d['round']}): {d['reason']}")
+    body = "\n".join(lines) or ctx._("No decisions yet.")
+    return Message(text=f"{title}\n{body}", blocks=(Header(title), Section(body)))
+
+
+# --- changing ------------------------------------------------------------------------
+
+def edit(ctx: Context) -> Message:
+    """``poll edit ID NEW TEXT``: a new text version when stances exist."""
+    words = ctx.args.split(None, 1)
+    if len(words) < 2:
+        raise InvalidInput(N_("Write: poll edit ID NEW TEXT"))
+    proposal = find_proposal(ctx.session, words[0])
+    new = proposals.edit_text(session=ctx.session, actor=ctx.auth, proposal=proposal,
+                              text=words[1], editor=ctx.person)
+    rounds.refresh(ctx.session, proposal)
+    if new:
+        return Message(ctx._("Proposal #{id} now has text version {version}; earlier stances "
+                             "no longer count and voters are asked again.", id=proposal.id,
+                             version=proposal.version))
+    return Message(ctx._("The text of proposal #{id} is updated.", id=proposal.id))
+
+
+def comment(ctx: Context) -> Message:
+    """``poll comment ID TEXT``: anyone may comment; without a vote it is advisory."""
+    words = ctx.args.split(None, 1)
+    proposal = find_proposal(ctx.session, words[0])
+    try:
+        ctx.authorize("poll.vote", group_id=proposal.group_id)
+        advisory = False
+    except PermissionDenied:
+        advisory = True
+    proposals.add_comment(session=ctx.session, actor=ctx.auth, proposal=proposal,
+                          person=ctx.person, text=words[1] if len(words) > 1 else "",
+                          advisory=advisory)
+    if advisory:
+        return Message(ctx._("Your comment on proposal #{id} is recorded as advisory.",
+                             id=proposal.id))
+    return Message(ctx._("Your comment on proposal #{id} is recorded.", id=proposal.id))
+
+
+def close(ctx: Context) -> Message:
+    """``poll close ID``: close the current round now (secretariat)."""
+    proposal = find_proposal(ctx.session, ctx.args.split()[0])
+    if proposal.state != "open":
+        raise InvalidInput(N_("Proposal #{id} has no open round."), id=proposal.id)
+    rnd = rounds.close_round(session=ctx.session, actor=ctx.auth, proposal=proposal,
+                             settings=ctx.bot.settings)
+    if rnd is None:
+        raise InvalidInput(N_("Proposal #{id} has no open round."), id=proposal.id)
+    return Message(ctx._("Round {round} of proposal #{id} is closed: {outcome}.",
+                         round=rnd.number, id=proposal.id,
+                         outcome=ctx._(rounds_outcome(rnd.outcome))))
+
+
+def email_round(ctx: Context) -> Message:
+    """``poll email-round ID``: open round 2 by email (secretariat)."""
+    proposal = find_proposal(ctx.session, ctx.args.split()[0])
+    n = rounds.open_email_round(session=ctx.session, actor=ctx.auth, proposal=proposal,
+                                settings=ctx.bot.settings)
+    return Message(ctx.tr.ngettext("Round 2 of proposal #{id} is open by email: {n} ballot "
+                                   "queued.", "Round 2 of proposal #{id} is open by email: "
+                                   "{n} ballots queued.", n, id=proposal.id))
+
+
+def determine(ctx: Context) -> Message:
+    """``poll determine ID upheld|rejected NOTE`` (the chair)."""
+    words = ctx.args.split(None, 2)
+    if len(words) < 3:
+        raise InvalidInput(N_("Write: poll determine ID upheld|rejected NOTE"))
+    proposal = find_proposal(ctx.session, words[0])
+    rounds.determine(session=ctx.session, actor=ctx.auth, proposal=proposal,
+                     decision=words[1], note=words[2], chair=ctx.person)
+    return Message(ctx._("Your determination on proposal #{id} is recorded and announced: "
+                         "{outcome}.", id=proposal.id,
+                         outcome=ctx._(rounds_outcome(proposal.outcome))))

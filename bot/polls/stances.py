@@ -1,0 +1,243 @@
+"""Stances and tallies: one stance per voting unit per round, on every channel.
+
+The UNIQUE (round, voter_key) constraint holds the rule in the database; a
+stance is written with an upsert (``INSERT ... ON CONFLICT DO UPDATE``), so
+two concurrent stances of one voter, by chat and by email, leave one row (the
+last one counts) on PostgreSQL and SQLite alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Insert, case, distinct, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.audit import record
+from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.permissions import Authorized
+from storage.base import utcnow
+from storage.models import Group, Membership, Person, Proposal, Role, Round, Stance
+
+STANCES = ("agree", "abstain", "disagree", "block")
+NEEDS_REASON = frozenset({"disagree", "block"})
+
+#: Stance names for people, by stance word.
+STANCE_LABELS = {
+    "agree": N_("Agree"),
+    "abstain": N_("Abstain"),
+    "disagree": N_("Disagree"),
+    "block": N_("Block"),
+}
+
+
+def parse_stance(word: str) -> str:
+    """``agree|abstain|disagree|block`` (any case). Raises InvalidInput otherwise."""
+    w = word.strip().lower()
+    if w not in STANCES:
+        raise InvalidInput(N_("{word!r} is not a stance: use agree, abstain, disagree or "
+                              "block."), word=word)
+    return w
+
+
+def voter_key(person: Person, group: Group) -> str:
+    """``o:<organisation id>`` when ``group`` votes by organisation and the person
+    has one; else ``p:<person id>``."""
+    if group.voting_unit == "organisation" and person.organisation_id is not None:
+        return f"o:{person.organisation_id}"
+    return f"p:{person.id}"
+
+
+def eligible_count(session: Session, *, group: Group) -> int:
+    """How many voting units ``group`` has: its members (role ``member``), or
+    their distinct organisations (a member without one counts alone)."""
+    base = (select(Person.id, Person.organisation_id)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.group_id == group.id, Membership.role == Role.MEMBER))
+    if group.voting_unit != "organisation":
+        return session.scalar(select(func.count(distinct(base.subquery().c.id)))) or 0
+    sub = base.subquery()
+    unit = case((sub.c.organisation_id.is_not(None), -sub.c.organisation_id), else_=sub.c.id)
+    return session.scalar(select(func.count(distinct(unit)))) or 0
+
+
+def eligible_people(session: Session, *, group: Group) -> list[Person]:
+    """Every person who may cast a stance in ``group`` (role ``member``), by name."""
+    from bot.members import people_in
+
+    return people_in(session, group_id=group.id, roles=[Role.MEMBER])
+
+
+def current_round(session: Session, proposal: Proposal, *, lock: bool = False) -> Round | None:
+    """The proposal's current round; ``lock`` takes a shared row lock
+    (PostgreSQL) so that a close waits for stances being written."""
+    q = select(Round).where(Round.proposal_id == proposal.id,
+                            Round.number == proposal.current_round)
+    if lock:
+        q = q.with_for_update(read=True)
+    return session.scalars(q).first()
+
+
+def _upsert(session: Session, values: dict[str, Any]) -> None:
+    dialect = session.get_bind().dialect.name
+    ins: Any = postgresql.insert(Stance) if dialect == "postgresql" else sqlite.insert(Stance)
+    stmt: Insert = ins.values(**values).on_conflict_do_update(
+        index_elements=[Stance.round_id, Stance.voter_key],
+        set_={k: values[k] for k in ("person_id", "stance", "reason", "channel", "version",
+                                     "updated_at")},
+    )
+    session.execute(stmt)
+
+
+def cast_stance(
+    *,
+    session: Session,
+    actor: Authorized,
+    person: Person,
+    proposal: Proposal,
+    round_no: int,
+    stance: str,
+    reason: str = "",
+) -> Stance:
+    """Record ``person``'s stance in round ``round_no`` (the last one counts).
+
+    ``actor`` must hold ``poll.vote`` in the proposal's group (observers never
+    do). Raises PermissionDenied, Conflict (round closed or not current),
+    InvalidInput (unknown stance; disagree/block without ``reason``). Writes an
+    audit row with the channel and the previous stance. Never commits.
+    """
+    if (actor.capability != "poll.vote" or actor.group_id != proposal.group_id
+            or actor.person_id != person.id):
+        raise PermissionDenied(N_("Only members of the proposal's group can take a stance."))
+    stance = parse_stance(stance)
+    reason = reason.strip()[:4000]
+    if stance in NEEDS_REASON and not reason:
+        raise InvalidInput(N_("A {stance} needs a reason: say what would change your mind."),
+                           stance=stance)
+    rnd = current_round(session, proposal, lock=True)
+    now = utcnow()
+    if rnd is None or rnd.number != round_no or proposal.state != "open":
+        raise Conflict(N_("Round {round} of proposal #{id} is not open; your stance was not "
+                          "recorded."), round=round_no, id=proposal.id)
+    if rnd.closed_at is not None or rnd.closes_at <= now:
+        raise Conflict(N_("Round {round} of proposal #{id} is closed; your stance was not "
+                          "recorded."), round=round_no, id=proposal.id)
+    group = session.get(Group, proposal.group_id)
+    assert group is not None
+    key = voter_key(person, group)
+    before = session.execute(select(Stance.stance, Stance.person_id, Stance.version).where(
+        Stance.round_id == rnd.id, Stance.voter_key == key)).first()
+    _upsert(session, {
+        "round_id": rnd.id, "voter_key": key, "person_id": person.id, "stance": stance,
+        "reason": reason, "channel": actor.channel, "version": proposal.version,
+        "cast_at": now, "updated_at": now,
+    })
+    record(session=session, actor=actor, action="poll.stance" if before is None
+           else "poll.stance.change", subject_type="poll", subject_id=proposal.id,
+           round=rnd.number, version=proposal.version, voter=key, stance=stance, reason=reason,
+           previous=before[0] if before else None,
+           previous_person=before[1] if before else None)
+    row = session.scalars(select(Stance).where(Stance.round_id == rnd.id,
+                                               Stance.voter_key == key)
+                          .execution_options(populate_existing=True)).one()
+    return row
+
+
+@dataclass
+class Tally:
+    """A round's tally. ``counts``: stance -> number (current text version only);
+    ``dissent`` and ``blocks``: (name, reason) pairs; ``eligible``: voting units."""
+
+    proposal_id: int
+    round_no: int
+    counts: dict[str, int]
+    eligible: int
+    quorum_percent: int
+    rule: str
+    dissent: list[tuple[str, str]] = field(default_factory=list)
+    blocks: list[tuple[str, str]] = field(default_factory=list)
+    names: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def cast(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def quorum_needed(self) -> int:
+        """Units needed for quorum (ceil of percent of eligible; at least 1)."""
+        return max(1, -(-self.eligible * self.quorum_percent // 100))
+
+    @property
+    def quorum_met(self) -> bool:
+        return self.cast >= self.quorum_needed
+
+    @property
+    def complete(self) -> bool:
+        return self.eligible > 0 and self.cast >= self.eligible
+
+    @property
+    def outcome(self) -> str:
+        """``consensus`` (quorum met, no block; under ``unanimity`` no disagree
+        either) or ``not_reached``."""
+        ok = self.quorum_met and not self.counts.get("block")
+        if self.rule == "unanimity":
+            ok = ok and not self.counts.get("disagree")
+        return "consensus" if ok else "not_reached"
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON frozen into ``Round.result`` at the close."""
+        return {"counts": dict(self.counts), "eligible": self.eligible, "cast": self.cast,
+                "quorum_percent": self.quorum_percent, "quorum_needed": self.quorum_needed,
+                "quorum_met": self.quorum_met, "outcome": self.outcome,
+                "dissent": [list(d) for d in self.dissent],
+                "blocks": [list(b) for b in self.blocks]}
+
+
+def tally(session: Session, *, proposal: Proposal, rnd: Round, names_limit: int = 25) -> Tally:
+    """Count the stances of ``rnd`` cast on the proposal's current text version.
+
+    ``names`` lists up to ``names_limit`` voters per stance (for live display);
+    every disagree and block reason is returned in ``dissent``/``blocks``.
+    """
+    group = session.get(Group, proposal.group_id)
+    assert group is not None
+    where = (Stance.round_id == rnd.id, Stance.version == proposal.version)
+    counts = dict.fromkeys(STANCES, 0)
+    for stance, n in session.execute(select(Stance.stance, func.count(Stance.id))
+                                     .where(*where).group_by(Stance.stance)).all():
+        counts[stance] = int(n)
+    t = Tally(proposal.id, rnd.number, counts, eligible_count(session, group=group),
+              proposal.quorum_percent, proposal.rule)
+    for stance, reason, name in session.execute(
+            select(Stance.stance, Stance.reason, Person.name).join(Person)
+            .where(*where, Stance.stance.in_(sorted(NEEDS_REASON))).order_by(Stance.id)).all():
+        (t.blocks if stance == "block" else t.dissent).append((name, reason))
+    for stance, name in session.execute(
+            select(Stance.stance, Person.name).join(Person).where(*where)
+            .order_by(Stance.updated_at.desc()).limit(names_limit * 4)).all():
+        bucket = t.names.setdefault(stance, [])
+        if len(bucket) < names_limit:
+            bucket.append(name)
+    return t
+
+
+def stance_of(session: Session, *, proposal: Proposal, rnd: Round, person: Person) -> Stance | None:
+    """The stance that counts for ``person``'s voting unit in ``rnd``, or None."""
+    group = session.get(Group, proposal.group_id)
+    assert group is not None
+    return session.scalars(select(Stance).where(
+        Stance.round_id == rnd.id, Stance.voter_key == voter_key(person, group))).first()
+
+
+def find_proposal(session: Session, proposal_id: int | str) -> Proposal:
+    """The proposal with that id. Raises NotFound (also for a non-number)."""
+    try:
+        pid = int(str(proposal_id).lstrip("#"))
+    except ValueError:
+        raise NotFound(N_("There is no proposal #{id}."), id=proposal_id) from None
+    proposal = session.get(Proposal, pid)
+    if proposal is None:
+        raise NotFound(N_("There is no proposal #{id}."), id=pid)
+    return proposal
