@@ -97,6 +97,7 @@ class SlackSettings(BaseModel):
     app_token: SecretStr = SecretStr("")
     api_url: str = "https://slack.com/api/"
     default_channel: str = ""
+    workers: int = Field(8, ge=1, le=64)
 
 
 class DiscordSettings(BaseModel):

@@ -1,0 +1,305 @@
+"""The real slack-bolt App wired to ``Bot.dispatch``.
+
+HTTP mode: ``/slack/events`` on the Starlette app (slack_bolt.adapter.starlette),
+request signatures and timestamps verified by bolt (a bad or stale one gets
+401). Socket Mode: the same App over a WebSocket with the app-level token.
+
+Every listener acknowledges at once and hands the work to a bounded pool of
+worker threads, so Slack gets its receipt well within 3 s whatever the
+database is doing; the worker dispatches through the core and posts replies:
+``actor`` replies privately (the response_url, an ephemeral message or the
+DM), ``conversation`` replies with chat.postMessage, and a reply carrying a
+form opens it as a modal with the interaction's ``trigger_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.slack.deliver import SlackDeliverer
+from adapters.slack.identity import IdentityCache
+from adapters.slack.inbound import (
+    action_events,
+    command_event,
+    message_event,
+    view_submission_event,
+)
+from adapters.slack.outbound import encode_metadata, render_home, render_message, render_modal
+from bot.home import home_message
+from bot.types import Actions, Actor, Button, Conversation, Event, Form, Message, Reply
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+#: The button that opens a form when no trigger_id was at hand (a mention, the outbox).
+OPEN_FORM_ACTION = "slack.form"
+_ANY = re.compile(r".*")
+
+
+class FormStash:
+    """Forms waiting behind an "open" button: token -> (form, intro, where).
+
+    In memory, bounded and expiring: a button pressed after a restart or a day
+    later opens nothing (the person runs the command again).
+    """
+
+    def __init__(self, *, size: int = 1000, ttl: float = 86400.0) -> None:
+        self.size, self.ttl = size, ttl
+        self._items: OrderedDict[str, tuple[float, Form, Message, Conversation | None]] = \
+            OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, form: Form, intro: Message, where: Conversation | None) -> str:
+        token = secrets.token_urlsafe(12)
+        with self._lock:
+            self._items[token] = (time.monotonic(), form, intro, where)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return token
+
+    def get(self, token: str) -> tuple[Form, Message, Conversation | None] | None:
+        with self._lock:
+            item = self._items.get(token)
+        if item is None or time.monotonic() - item[0] > self.ttl:
+            return None
+        return item[1], item[2], item[3]
+
+    def button_message(self, message: Message, where: Conversation | None = None) -> Message:
+        """``message`` with its form replaced by a button (labelled with the
+        form's title) that opens it."""
+        assert message.form is not None
+        token = self.put(message.form, message, where)
+        button = Actions((Button(message.form.title, OPEN_FORM_ACTION, token, "primary"),))
+        return Message(text=message.text, blocks=(*message.blocks, button))
+
+
+class SlackAdapter:
+    """One bolt App for one Bot. ``routes()`` for HTTP mode, ``start_socket_mode()``
+    for Socket Mode, ``deliverer`` for the outbox. ``close()`` stops the workers."""
+
+    def __init__(self, bot: Bot, *, client: WebClient | None = None,
+                 workers: int | None = None) -> None:
+        cfg = bot.settings.slack
+        self.bot = bot
+        self.client = client or WebClient(token=cfg.bot_token.get_secret_value() or None,
+                                          base_url=cfg.api_url)
+        self.identities = IdentityCache(bot, self.client)
+        self.forms = FormStash()
+        self.deliverer = SlackDeliverer(self.client, prepare=self.forms.button_message)
+        self.pool = ThreadPoolExecutor(max_workers=workers or cfg.workers,
+                                       thread_name_prefix="slack-work")
+        secret = cfg.signing_secret.get_secret_value()
+        self.app = App(
+            client=self.client,
+            signing_secret=secret or None,
+            request_verification_enabled=bool(secret),
+            # The listeners only ack() and queue: running them before the response
+            # is faster than bolt's polling for ack() from another thread.
+            process_before_response=True,
+            token_verification_enabled=False,
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self._register()
+
+    # -- listeners (run inside the request: ack, queue, return) ---------------------
+    def _register(self) -> None:
+        app = self.app
+
+        @app.command(_ANY)
+        def on_command(ack: Ack, body: dict[str, Any]) -> None:
+            ack()
+            self.submit(self._run, [command_event(body)], body)
+
+        def on_message(body: dict[str, Any], context: Mapping[str, Any]) -> None:
+            event = message_event(body, bot_user_id=context.get("bot_user_id"))
+            # Channel chatter is not for us: only direct messages and mentions are.
+            if event is not None and (event.where.is_direct
+                                      or body["event"].get("type") == "app_mention"):
+                self.submit(self._run, [event], body)
+
+        app.event("app_mention")(on_message)
+        app.event("message")(on_message)
+
+        @app.event("app_home_opened")
+        def on_home(body: dict[str, Any]) -> None:
+            event = body.get("event") or {}
+            if event.get("tab", "home") == "home" and event.get("user"):
+                actor = Actor("slack", str(body.get("team_id", "")), str(event["user"]))
+                self.submit(self.publish_home, actor)
+
+        @app.action(_ANY)
+        def on_action(ack: Ack, body: dict[str, Any]) -> None:
+            ack()
+            self.submit(self._run_actions, body)
+
+        @app.view(_ANY)
+        def on_view(ack: Ack, body: dict[str, Any]) -> None:
+            ack()  # closes the modal; replies follow where it was opened
+            self.submit(self._run, [view_submission_event(body)], body)
+
+        @app.view_closed(_ANY)
+        def on_view_closed(ack: Ack) -> None:
+            ack()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``fn(*args)`` on a worker thread; failures are logged."""
+
+        def run() -> Any:
+            try:
+                return fn(*args)
+            except Exception:
+                log.exception("Slack work item %s failed", getattr(fn, "__name__", fn))
+                return None
+
+        return self.pool.submit(run)
+
+    # -- the work (worker threads) ------------------------------------------------------
+    def _run_actions(self, body: dict[str, Any]) -> None:
+        for action in body.get("actions") or ():
+            if action.get("action_id") == OPEN_FORM_ACTION:
+                self._open_stashed(str(action.get("value", "")), body)
+                return
+        self._run(list(action_events(body)), body)
+
+    def _run(self, events: list[Event], body: Mapping[str, Any]) -> None:
+        trigger = body.get("trigger_id")
+        response_url = body.get("response_url") or None
+        for event in events:
+            self.identities.ensure(event.actor)
+            replies = self.bot.dispatch(event)
+            trigger = self.send(replies, event=event, trigger_id=trigger,
+                                response_url=response_url)
+
+    def send(self, replies: list[Reply], *, event: Event, trigger_id: str | None,
+             response_url: str | None) -> str | None:
+        """Post ``replies`` to ``event``; returns the trigger id if still unused."""
+        for reply in replies:
+            message = reply.message
+            if message.form is not None:
+                if trigger_id and self.open_form(message.form, intro=message,
+                                                 where=event.where, trigger_id=trigger_id):
+                    trigger_id = None
+                    continue
+                message = self.forms.button_message(message, event.where)
+            if reply.audience == "conversation":
+                self.post_conversation(message, event.where, response_url=response_url)
+            else:
+                self.post_private(message, actor=event.actor, where=event.where,
+                                  response_url=response_url)
+        return trigger_id
+
+    def open_form(self, form: Form, *, intro: Message | None, where: Conversation | None,
+                  trigger_id: str) -> bool:
+        """views.open a modal for ``form``; False if Slack refused (an expired trigger)."""
+        try:
+            metadata = encode_metadata(context=form.context,
+                                       channel_id=where.channel_id if where else "",
+                                       thread_id=where.thread_id if where else None)
+            self.client.views_open(trigger_id=trigger_id,
+                                   view=render_modal(form, metadata=metadata, intro=intro))
+        except (SlackApiError, ValueError) as exc:
+            log.warning("could not open form %s: %s", form.form_id, exc)
+            return False
+        return True
+
+    def _open_stashed(self, token: str, body: Mapping[str, Any]) -> None:
+        found = self.forms.get(token)
+        if found is not None:
+            form, intro, where = found
+            self.open_form(form, intro=intro, where=where, trigger_id=str(body["trigger_id"]))
+
+    def post_private(self, message: Message, *, actor: Actor, where: Conversation,
+                     response_url: str | None) -> None:
+        """Only ``actor`` sees it: through the interaction's response_url, else an
+        ephemeral message in the channel, else (a DM, a modal) a direct message."""
+        body = render_message(message)
+        if response_url:
+            resp = WebhookClient(response_url).send(
+                response_type="ephemeral", replace_original=False, **body)
+            if resp.status_code == 200:
+                return
+            log.warning("response_url answered %s; posting instead", resp.status_code)
+        if where.channel_id and not where.is_direct:
+            try:
+                self.client.chat_postEphemeral(channel=where.channel_id, user=actor.user_id,
+                                               **body)
+                return
+            except SlackApiError as exc:
+                log.info("ephemeral post refused (%s); sending a DM",
+                         exc.response.get("error"))
+        self.client.chat_postMessage(channel=where.channel_id if where.is_direct
+                                     else actor.user_id, **body)
+
+    def post_conversation(self, message: Message, where: Conversation, *,
+                          response_url: str | None) -> None:
+        """Everyone in the conversation sees it (chat.postMessage; where the app is
+        not a member, the response_url posts it in the channel)."""
+        body = render_message(message)
+        kwargs: dict[str, Any] = {"thread_ts": where.thread_id} if where.thread_id else {}
+        try:
+            self.client.chat_postMessage(channel=where.channel_id, **body, **kwargs)
+        except SlackApiError as exc:
+            if not response_url:
+                raise
+            log.info("chat.postMessage refused (%s); using response_url",
+                     exc.response.get("error"))
+            WebhookClient(response_url).send(response_type="in_channel", **body)
+
+    def publish_home(self, actor: Actor) -> None:
+        """views.publish the App Home tab of ``actor``."""
+        self.identities.ensure(actor)
+        self.client.views_publish(user_id=actor.user_id,
+                                  view=render_home(home_message(self.bot, actor)))
+
+    # -- transports ---------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        """The Starlette route for HTTP mode (Events API and interactivity)."""
+
+        async def slack_events(request: Request) -> Response:
+            bolt_request = to_bolt_request(request, await request.body())
+            # bolt's dispatch is synchronous (signature check, listener); keep it
+            # off the event loop so one slow call never delays other requests.
+            bolt_response = await run_in_threadpool(self.app.dispatch, bolt_request)
+            return to_starlette_response(bolt_response)
+
+        return [Route(EVENTS_PATH, slack_events, methods=["POST"])]
+
+    def start_socket_mode(self) -> Callable[[], None]:
+        """Connect over Socket Mode with ``[slack] app_token``; returns the stopper."""
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(self.app, self.bot.settings.slack.app_token
+                                    .get_secret_value())
+        handler.connect()
+        log.info("Slack Socket Mode connected")
+
+        def stop() -> None:
+            handler.close()
+            self.close()
+
+        return stop
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop taking work; with ``wait``, finish what is queued."""
+        self.pool.shutdown(wait=wait)

@@ -1,0 +1,81 @@
+"""Slack user -> roster person, by the email address of the Slack profile.
+
+``users.info`` (scopes ``users:read`` and ``users:read.email``) gives the
+profile email; ``Bot.identify`` links the account to the person with that
+address. The same person in two workspaces (two Slack user ids) is linked to
+one roster person. Results are cached in memory: a known account costs
+nothing; an unknown one is asked again only after ``retry_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.members import resolve_actor
+from bot.types import Actor
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+log = logging.getLogger(__name__)
+
+
+class IdentityCache:
+    """Links Slack accounts to people on first sight. Thread-safe."""
+
+    def __init__(self, bot: Bot, client: WebClient, *, retry_seconds: float = 300.0) -> None:
+        self.bot = bot
+        self.client = client
+        self.retry_seconds = retry_seconds
+        self._known: set[Actor] = set()
+        self._failed: dict[Actor, float] = {}
+        self._lock = threading.Lock()
+
+    def ensure(self, actor: Actor) -> bool:
+        """True when ``actor`` is (now) linked to a person. Never raises: a Slack
+        error leaves the actor unknown, and the core then refuses politely."""
+        if actor.platform != "slack":
+            return False
+        with self._lock:
+            if actor in self._known:
+                return True
+            failed_at = self._failed.get(actor)
+        with self.bot.session_factory() as session:
+            if resolve_actor(session, actor) is not None:
+                self._remember(actor, True)
+                return True
+        if failed_at is not None and time.monotonic() - failed_at < self.retry_seconds:
+            return False
+        email = self.profile_email(actor.user_id)
+        linked = bool(email) and self.bot.identify(actor, email or "")
+        if not linked:
+            log.info("Slack user %s/%s has no roster match", actor.workspace_id, actor.user_id)
+        self._remember(actor, linked)
+        return linked
+
+    def profile_email(self, user_id: str) -> str | None:
+        """The email of the user's Slack profile, or None (no scope, a bot, an error)."""
+        try:
+            resp = self.client.users_info(user=user_id)
+        except SlackApiError as exc:
+            log.warning("users.info %s failed: %s", user_id, exc.response.get("error"))
+            return None
+        user = resp.get("user") or {}
+        if user.get("is_bot"):
+            return None
+        email = (user.get("profile") or {}).get("email")
+        return str(email) if email else None
+
+    def _remember(self, actor: Actor, linked: bool) -> None:
+        with self._lock:
+            if linked:
+                self._known.add(actor)
+                self._failed.pop(actor, None)
+            else:
+                self._failed[actor] = time.monotonic()

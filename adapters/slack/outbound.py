@@ -1,0 +1,389 @@
+"""Core ``Message`` -> Slack Block Kit, within Block Kit's limits.
+
+Every text is cut safely (never inside an ``&amp;`` entity or a ``<!date>``
+token) and marked with an ellipsis; ids and values are never cut (an element
+whose id or value would not fit is dropped and logged, since a shortened value
+would mean something else). Times written by the core as
+``[[time:EPOCH|fallback]]`` become ``<!date^EPOCH^{date_short_pretty} {time}|fallback>``
+in mrkdwn, so each reader sees their own local time; plain-text fields show the
+fallback. Limits: https://api.slack.com/reference/block-kit/blocks
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from bot.types import (
+    TIME_TOKEN_RE,
+    Actions,
+    Button,
+    Context,
+    Divider,
+    Form,
+    FormField,
+    Header,
+    Image,
+    LinkButton,
+    Message,
+    Section,
+    Select,
+    plain_times,
+)
+
+log = logging.getLogger(__name__)
+
+Block = dict[str, Any]
+
+# Block Kit limits (characters unless said otherwise).
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100  # modals and the Home tab
+MESSAGE_TEXT = 4000  # top-level fallback ``text`` (Slack truncates at 40,000; 4,000 advised)
+SECTION_TEXT = 3000
+SECTION_FIELDS = 10
+FIELD_TEXT = 2000
+HEADER_TEXT = 150
+CONTEXT_TEXT = 2000
+ACTIONS_ELEMENTS = 25
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+ACTION_ID = 255
+BLOCK_ID = 255
+URL = 3000
+PLACEHOLDER = 150
+SELECT_OPTIONS = 100
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+IMAGE_ALT = 2000
+MODAL_TITLE = 24
+MODAL_BUTTON = 24
+INPUT_LABEL = 2000
+INPUT_HINT = 2000
+INPUT_MAX_LENGTH = 3000
+PRIVATE_METADATA = 3000
+CALLBACK_ID = 255
+
+ELLIPSIS = "…"
+#: action_id given to link buttons: Slack still sends a block_actions for them,
+#: which the adapter acknowledges and drops.
+LINK_ACTION = "slack.link"
+#: Suffix separator that keeps repeated core action ids unique within a message
+#: (``poll.stance``, ``poll.stance~2``); inbound strips it.
+DUP_SEP = "~"
+
+_PIECES = re.compile(TIME_TOKEN_RE.pattern + r"|[&<>]|[^&<>\[]+|\[")
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn reserves (``& < >``)."""
+    return "".join(_ESCAPES.get(c, c) for c in text)
+
+
+def _mrkdwn_pieces(text: str) -> Iterator[tuple[str, bool]]:
+    """(rendered piece, may be split) for each part of ``text``."""
+    for m in _PIECES.finditer(text):
+        if m.group("epoch") is not None:
+            fallback = escape(m.group("fallback")).replace("|", "/")
+            yield (f"<!date^{m.group('epoch')}^{{date_short_pretty}} {{time}}|{fallback}>",
+                   False)
+        elif m.group(0) in _ESCAPES:
+            yield _ESCAPES[m.group(0)], False
+        else:
+            yield m.group(0), True
+
+
+def mrkdwn(text: str, limit: int) -> str:
+    """``text`` (core light Markdown with time tokens) as Slack mrkdwn of at most
+    ``limit`` characters; a cut text ends with an ellipsis."""
+    pieces = list(_mrkdwn_pieces(text))
+    if sum(len(p) for p, _ in pieces) <= limit:
+        return "".join(p for p, _ in pieces)
+    out: list[str] = []
+    room = limit - len(ELLIPSIS)
+    for piece, splittable in pieces:
+        if len(piece) <= room:
+            out.append(piece)
+            room -= len(piece)
+            continue
+        if splittable and room > 0:
+            out.append(piece[:room])
+        break
+    return "".join(out).rstrip() + ELLIPSIS
+
+
+def plain(text: str, limit: int) -> str:
+    """``text`` as plain text (time tokens shown as their fallback), at most
+    ``limit`` characters."""
+    text = plain_times(text)
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
+
+
+def _plain_obj(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": plain(text, limit) or " ", "emoji": True}
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Split ``text`` at line ends into pieces whose mrkdwn fits ``limit``."""
+    chunks: list[str] = []
+    current: list[str] = []
+    for line in text.split("\n"):
+        candidate = "\n".join([*current, line])
+        if len(mrkdwn(candidate, 10 * limit + 10)) <= limit:
+            current.append(line)
+            continue
+        if current:
+            chunks.append("\n".join(current))
+        current = [line]
+    if current:
+        chunks.append("\n".join(current))
+    return [c for c in chunks if c.strip()]
+
+
+class _Ids:
+    """Makes repeated action ids unique within one message."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, action_id: str) -> str:
+        n = self.seen.get(action_id, 0) + 1
+        self.seen[action_id] = n
+        return action_id if n == 1 else f"{action_id}{DUP_SEP}{n}"
+
+
+def core_action_id(action_id: str) -> str:
+    """The core's action id for a rendered one (drops the uniqueness suffix)."""
+    base, sep, n = action_id.rpartition(DUP_SEP)
+    return base if sep and n.isdigit() else action_id
+
+
+def _fits(what: str, value: str, limit: int) -> bool:
+    if len(value) > limit:
+        log.warning("dropping a Slack element: its %s is %d characters (limit %d)", what,
+                    len(value), limit)
+        return False
+    return True
+
+
+def _element(el: Button | Select | LinkButton, ids: _Ids) -> Block | None:
+    if isinstance(el, Button):
+        if not (_fits("action_id", el.action_id, ACTION_ID - 4)
+                and _fits("value", el.value, BUTTON_VALUE)):
+            return None
+        out: Block = {"type": "button", "text": _plain_obj(el.label, BUTTON_TEXT),
+                      "action_id": ids(el.action_id), "value": el.value}
+        if el.style != "default":
+            out["style"] = el.style
+        return out
+    if isinstance(el, LinkButton):
+        if not el.url.startswith(("http://", "https://")) or not _fits("url", el.url, URL):
+            return None
+        return {"type": "button", "text": _plain_obj(el.label, BUTTON_TEXT), "url": el.url,
+                "action_id": ids(LINK_ACTION)}
+    if not _fits("action_id", el.action_id, ACTION_ID - 4):
+        return None
+    options = [{"text": _plain_obj(o.label, OPTION_TEXT), "value": o.value}
+               for o in el.options if _fits("option value", o.value, OPTION_VALUE)]
+    if len(options) > SELECT_OPTIONS:
+        log.warning("select %s: showing the first %d of %d options", el.action_id,
+                    SELECT_OPTIONS, len(options))
+        options = options[:SELECT_OPTIONS]
+    if not options:
+        return None
+    return {"type": "static_select", "action_id": ids(el.action_id),
+            "placeholder": _plain_obj(el.placeholder, PLACEHOLDER), "options": options}
+
+
+def _section_blocks(block: Section) -> list[Block]:
+    out: list[Block] = []
+    texts = _chunks(block.text, SECTION_TEXT) if block.text.strip() else []
+    fields = [{"type": "mrkdwn", "text": mrkdwn(f"*{f.label}*\n{f.value}", FIELD_TEXT)}
+              for f in block.fields]
+    for text in texts:
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(
+            text, SECTION_TEXT)}})
+    for i in range(0, len(fields), SECTION_FIELDS):
+        group = fields[i:i + SECTION_FIELDS]
+        if i == 0 and out:
+            out[-1]["fields"] = group  # the last text and the first fields share a block
+        else:
+            out.append({"type": "section", "fields": group})
+    return out
+
+
+def _render_one(block: Any, ids: _Ids) -> list[Block]:
+    if isinstance(block, Header):
+        return [{"type": "header", "text": _plain_obj(block.text, HEADER_TEXT)}] \
+            if block.text.strip() else []
+    if isinstance(block, Section):
+        return _section_blocks(block)
+    if isinstance(block, Context):
+        return [{"type": "context", "elements": [
+            {"type": "mrkdwn", "text": mrkdwn(block.text, CONTEXT_TEXT)}]}] \
+            if block.text.strip() else []
+    if isinstance(block, Divider):
+        return [{"type": "divider"}]
+    if isinstance(block, Image):
+        # Slack fetches images itself: a data: URL (or an over-long one) cannot be shown.
+        if block.url.startswith(("http://", "https://")) and len(block.url) <= URL:
+            return [{"type": "image", "image_url": block.url,
+                     "alt_text": plain(block.alt, IMAGE_ALT) or "image"}]
+        return [{"type": "context", "elements": [
+            {"type": "mrkdwn", "text": mrkdwn(block.alt or "image", CONTEXT_TEXT)}]}]
+    if isinstance(block, Actions):
+        elements = [e for e in (_element(el, ids) for el in block.elements) if e is not None]
+        return [{"type": "actions", "elements": elements[i:i + ACTIONS_ELEMENTS]}
+                for i in range(0, len(elements), ACTIONS_ELEMENTS)]
+    log.warning("no Slack rendering for %s", type(block).__name__)
+    return []
+
+
+def _fit(blocks: list[Block], max_blocks: int) -> list[Block]:
+    """Keep at most ``max_blocks``: interactive blocks first, then the others in
+    order, with one ellipsis block where text was left out."""
+    if len(blocks) <= max_blocks:
+        return blocks
+    if max_blocks <= 1:
+        return []
+    actions = [i for i, b in enumerate(blocks) if b["type"] == "actions"][: max_blocks - 1]
+    keep = set(actions)
+    budget = max_blocks - 1 - len(keep)
+    for i, b in enumerate(blocks):
+        if budget <= 0:
+            break
+        if b["type"] != "actions":
+            keep.add(i)
+            budget -= 1
+    out: list[Block] = []
+    cut = False
+    for i, b in enumerate(blocks):
+        if i in keep:
+            out.append(b)
+        elif not cut:
+            out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": ELLIPSIS}]})
+            cut = True
+    log.warning("message shortened from %d to %d Slack blocks", len(blocks), len(out))
+    return out
+
+
+def render_blocks(blocks: Iterable[Any], *, max_blocks: int = MESSAGE_BLOCKS) -> list[Block]:
+    """Block Kit blocks for core blocks (a message: 50 at most; a view: 100)."""
+    ids = _Ids()
+    out: list[Block] = []
+    for block in blocks:
+        out += _render_one(block, ids)
+    return _fit(out, max_blocks)
+
+
+def fallback_text(message: Message) -> str:
+    """The notification / screen-reader text: ``message.text`` as mrkdwn."""
+    text = message.text.strip()
+    if not text:
+        for block in message.blocks:
+            if isinstance(block, Header | Section | Context) and block.text.strip():
+                text = block.text
+                break
+    return mrkdwn(text or ELLIPSIS, MESSAGE_TEXT)
+
+
+def render_message(message: Message) -> dict[str, Any]:
+    """``{"text": ..., "blocks": [...]}`` for chat.postMessage / chat.update /
+    chat.postEphemeral / a response_url. A message with no blocks gets one
+    section with its text."""
+    blocks = list(message.blocks) or ([Section(message.text)] if message.text.strip() else [])
+    return {"text": fallback_text(message), "blocks": render_blocks(blocks)}
+
+
+def render_home(message: Message) -> dict[str, Any]:
+    """The App Home tab view (``views.publish``) for a core message."""
+    blocks = list(message.blocks) or [Section(message.text)]
+    return {"type": "home", "blocks": render_blocks(blocks, max_blocks=VIEW_BLOCKS)}
+
+
+# --- forms as modals -----------------------------------------------------------------
+
+
+def _initial_epoch(value: str) -> int | None:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return int(moment.timestamp()) if moment.tzinfo is not None else None
+
+
+def _input(field: FormField) -> Block:
+    element: Block
+    if field.kind in ("text", "textarea"):
+        max_length = max(1, min(field.max_length, INPUT_MAX_LENGTH))
+        element = {"type": "plain_text_input", "max_length": max_length}
+        if field.kind == "textarea":
+            element["multiline"] = True
+        if field.initial:
+            element["initial_value"] = field.initial[:max_length]
+    elif field.kind == "number":
+        element = {"type": "number_input", "is_decimal_allowed": False}
+        if field.initial:
+            element["initial_value"] = field.initial
+    elif field.kind == "datetime":
+        # Slack shows the picker in the reader's own zone and returns an epoch.
+        element = {"type": "datetimepicker"}
+        epoch = _initial_epoch(field.initial) if field.initial else None
+        if epoch is not None:
+            element["initial_date_time"] = epoch
+    else:
+        options = [{"text": _plain_obj(o.label, OPTION_TEXT), "value": o.value}
+                   for o in field.options if _fits("option value", o.value, OPTION_VALUE)]
+        options = options[:SELECT_OPTIONS]
+        element = {"type": "static_select", "options": options}
+        chosen = next((o for o in options if o["value"] == field.initial), None)
+        if chosen is not None:
+            element["initial_option"] = chosen
+    element["action_id"] = "value"
+    block: Block = {"type": "input", "block_id": field.name[:BLOCK_ID],
+                    "optional": not field.required,
+                    "label": _plain_obj(field.label, INPUT_LABEL), "element": element}
+    if field.hint:
+        block["hint"] = _plain_obj(field.hint, INPUT_HINT)
+    return block
+
+
+def encode_metadata(*, context: str, channel_id: str, thread_id: str | None) -> str:
+    """The modal's ``private_metadata``: the form's context and where it was
+    opened (replies to the submission go there). Raises ValueError past 3,000."""
+    data = json.dumps({"c": context, "ch": channel_id, "th": thread_id},
+                      separators=(",", ":"), ensure_ascii=False)
+    if len(data) > PRIVATE_METADATA:
+        raise ValueError(f"form context too long for Slack ({len(data)} characters)")
+    return data
+
+
+def render_modal(form: Form, *, metadata: str, intro: Message | None = None) -> dict[str, Any]:
+    """A ``views.open`` modal for ``form``; ``intro`` (the message that carried
+    the form) is shown above the inputs, without its buttons. Raises ValueError
+    if ``form_id`` is too long to be a callback id."""
+    if len(form.form_id) > CALLBACK_ID:
+        raise ValueError(f"form id too long for Slack: {form.form_id[:40]}...")
+    inputs = [_input(f) for f in form.fields[:VIEW_BLOCKS]]
+    intro_blocks: list[Any] = []
+    if intro is not None:
+        intro_blocks = [b for b in intro.blocks if not isinstance(b, Actions)]
+        if not intro_blocks and intro.text.strip() and intro.text.strip() != form.title:
+            intro_blocks = [Section(intro.text)]
+    head = render_blocks(intro_blocks, max_blocks=max(0, VIEW_BLOCKS - len(inputs)))
+    if len(head) > VIEW_BLOCKS - len(inputs):
+        head = []
+    return {
+        "type": "modal",
+        "callback_id": form.form_id,
+        "title": _plain_obj(form.title, MODAL_TITLE),
+        "submit": _plain_obj(form.submit_label, MODAL_BUTTON),
+        "private_metadata": metadata,
+        "blocks": head + inputs,
+    }
