@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -130,17 +132,20 @@ def record_fetch(session: Session, results: Sequence[FetchResult], gathered: Gat
 # -- the week's digest -----------------------------------------------------------------
 
 def get_or_create_digest(session: Session, week: str) -> Digest:
-    """The digest of ``week``, created as an empty draft if there is none. The
-    INSERT comes first, so a concurrent creator waits on the unique key."""
-    try:
-        with session.begin_nested():
-            digest = Digest(week=week, status="draft")
-            session.add(digest)
-        return digest
-    except IntegrityError:
-        found = session.scalars(select(Digest).where(Digest.week == week)).one()
-        session.refresh(found)
-        return found
+    """The digest of ``week``, created as an empty draft if there is none.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` comes first in the unit of work: a
+    concurrent creator waits on the unique key (PostgreSQL) or the write lock
+    (SQLite), then finds the row. (No savepoint: on SQLite a savepoint opened
+    outside a transaction commits on release.)"""
+    dialect = session.get_bind().dialect.name
+    ins = sqlite_insert if dialect == "sqlite" else pg_insert
+    session.execute(ins(Digest).values(week=week, status="draft", subject="", html="",
+                                       text="", report=[], built_at=utcnow())
+                    .on_conflict_do_nothing(index_elements=["week"]))
+    found = session.scalars(select(Digest).where(Digest.week == week)
+                            .execution_options(populate_existing=True)).one()
+    return found
 
 
 def find_digest(session: Session, week: str) -> Digest | None:

@@ -121,8 +121,8 @@ def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, l
     order = {t.key: i for i, t in enumerate(taxonomy.topics)}
     groups: dict[str, dict[str, object]] = {}
     for v in sorted(views, key=lambda v: (order.get(str(v["topic_key"]), 99), v["position"])):
-        g = groups.setdefault(str(v["topic_key"]), {"label": v["topic_label"], "items": []})
-        g["items"].append(v)  # type: ignore[attr-defined]
+        g = groups.setdefault(str(v["topic_key"]), {"label": v["topic_label"], "entries": []})
+        g["entries"].append(v)  # type: ignore[attr-defined]
     subject = gettext(N_("Press review, week {week}"), week=week)
     ctx = {"_": gettext, "subject": subject, "groups": list(groups.values()),
            "count": len(views), "week": week, "alliance": alliance, "language": language,

@@ -1,0 +1,208 @@
+"""Chat commands of the press review, and its weekly job.
+
+``digest suggest URL [note]`` (anyone in the roster; an observer's suggestion
+is marked as such), ``digest latest`` (the latest summary, in the reader's
+language), and for the secretariat ``digest preview``, ``digest include URL``,
+``digest exclude N`` and ``digest send``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot import digest_service as svc
+from bot.context import Context
+from bot.errors import N_, Conflict, InvalidInput, NotFound
+from bot.jobs import JobSpec, running_bot
+from bot.types import Context as Small
+from bot.types import Header, Message, Section
+from digests import archive
+from digests.parse.normalise import canonical_url
+from digests.pipeline import gather
+from digests.render import LANGUAGE_NAMES, why_line
+from storage.base import utcnow
+from storage.models import Digest, DigestSuggestion, Role
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+JOB_ID = "digest.weekly"
+_DAYS = {"mon": "mon", "tue": "tue", "wed": "wed", "thu": "thu", "fri": "fri", "sat": "sat",
+         "sun": "sun"}
+
+
+def install(bot: Bot) -> None:
+    """Register the digest commands and the weekly job."""
+    r = bot.router
+    r.add("command", "digest suggest", suggest, capability="digest.suggest",
+          usage="URL [NOTE]", help=N_("Suggest an article for this week's press review."))
+    r.add("command", "digest latest", latest, capability="digest.view",
+          help=N_("Show the summary of the latest press review."))
+    r.add("command", "digest preview", preview, capability="digest.review",
+          help=N_("Show this week's draft press review (secretariat)."))
+    r.add("command", "digest include", include, capability="digest.review", usage="URL",
+          help=N_("Add an article to this week's press review (secretariat)."))
+    r.add("command", "digest exclude", exclude, capability="digest.review", usage="N",
+          help=N_("Remove item N from this week's press review (secretariat)."))
+    r.add("command", "digest send", send, capability="digest.review",
+          help=N_("Send this week's press review now (secretariat)."))
+    d = bot.settings.digest
+    hour, minute = (int(x) for x in d.time.split(":"))
+    bot.jobs.append(JobSpec(id=JOB_ID, func="bot.digest_routes:weekly_digest", trigger="cron",
+                            trigger_args={"day_of_week": _DAYS[d.day], "hour": hour,
+                                          "minute": minute, "timezone": d.timezone}))
+
+
+def weekly_digest(app_id: str) -> None:
+    """The scheduled job: build and send this week's digest (idempotent: a
+    week already sent is left alone), then wake nobody: the outbox delivers."""
+    bot = running_bot(app_id)
+    svc.build(session_factory=bot.session_factory, settings=bot.settings, send=True)
+
+
+def _week(ctx: Context) -> str:
+    return svc.current_week(ctx.bot.settings)
+
+
+def suggest(ctx: Context) -> Message:
+    """Record a suggestion for this week. Raises InvalidInput without an http(s) URL."""
+    url, _, note = ctx.args.strip().partition(" ")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput(N_("Give the article's address: digest suggest URL [note]."))
+    roles = ctx.auth.roles
+    by_observer = Role.OBSERVER in roles and not roles & {Role.MEMBER, Role.SECRETARIAT,
+                                                         Role.CHAIR}
+    week = _week(ctx)
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(DigestSuggestion(week=week, url=url[:1000],
+                                             canonical_url=canonical_url(url)[:1000],
+                                             note=note.strip()[:2000], person_id=ctx.person.id,
+                                             by_observer=by_observer))
+    except IntegrityError:
+        raise Conflict(N_("That article is already suggested for week {week}."),
+                       week=week) from None
+    text = (ctx._("Thank you: your suggestion (as an observer) goes to the secretariat for "
+                  "week {week}.", week=week) if by_observer else
+            ctx._("Thank you: your suggestion goes to the secretariat for week {week}.",
+                  week=week))
+    return Message(text)
+
+
+def latest(ctx: Context) -> Message:
+    """The latest digest's summary in the reader's language."""
+    digest = ctx.session.scalars(select(Digest).order_by(
+        (Digest.status == "sent").desc(), Digest.week.desc())).first()
+    if digest is None:
+        raise NotFound(N_("There is no press review yet."))
+    return svc.summary_message(ctx.bot.settings, digest, ctx.tr.language)
+
+
+def _draft(ctx: Context, *, build: bool = False) -> Digest:
+    week = _week(ctx)
+    digest = archive.find_digest(ctx.session, week)
+    if digest is None and build:
+        settings = ctx.bot.settings
+        sources = svc.sources_for(ctx.session, settings)
+        cache = archive.cached_entries(ctx.session, [s.url for s in sources])
+        results = svc.fetch_feeds(settings, sources)
+        svc.persist(ctx.session, settings, week=week, results=results,
+                    gathered=gather(results, cached=cache), now=utcnow(), send=False)
+        digest = archive.find_digest(ctx.session, week)
+    if digest is None:
+        raise NotFound(N_("There is no draft for week {week} yet: run digest preview."),
+                       week=week)
+    return digest
+
+
+def _preview_message(ctx: Context, digest: Digest) -> Message:
+    items = archive.selected(digest)
+    tx = svc.taxonomy_for(ctx.bot.settings)
+    title = (ctx._("Press review, week {week} (draft)", week=digest.week)
+             if digest.status == "draft" else
+             ctx._("Press review, week {week} (sent)", week=digest.week))
+    lines = []
+    for view in archive.views(items):
+        topic = tx.topic(view.topic)
+        label = topic.label(ctx.tr.language) if topic else ctx._("Other")
+        lines.append(f"{view.position}. {view.title} <{view.url}>\n   {label} · "
+                     f"{ctx._(LANGUAGE_NAMES.get(view.language, 'other language'))} · "
+                     f"{why_line(view, ctx.tr.gettext)}")
+    if not lines:
+        lines.append(ctx._("No article matches the topics yet."))
+    pending = ctx.session.scalars(select(DigestSuggestion).where(
+        DigestSuggestion.week == digest.week)).all()
+    chosen = {i.canonical_url for i in items}
+    waiting = [s for s in pending if s.canonical_url not in chosen]
+    blocks: list[Header | Section | Small] = [Header(title), Section("\n".join(lines))]
+    if waiting:
+        sug = "\n".join(f"- {s.url}" + (f" ({s.note})" if s.note else "") +
+                        (f" [{ctx._('observer')}]" if s.by_observer else "") for s in waiting)
+        blocks.append(Section(ctx._("Suggestions not included yet:") + "\n" + sug))
+    failed = [r for r in digest.report if r.get("status") == "failed"]
+    if failed:
+        blocks.append(Small(ctx._("Sources that failed: {list}", list="; ".join(
+            f"{r['url']} ({r['reason']})" for r in failed))))
+    text = "\n".join(b.text for b in blocks)
+    return Message(text=text, blocks=tuple(blocks))
+
+
+def preview(ctx: Context) -> Message:
+    """This week's draft (built now if there is none)."""
+    digest = _draft(ctx, build=True)
+    if digest.status == "draft":
+        archive.apply_edits(ctx.session, digest, limit=ctx.bot.settings.digest.items)
+        svc.archive_renderings(ctx.bot.settings, digest)
+    return _preview_message(ctx, digest)
+
+
+def _editable(ctx: Context) -> Digest:
+    digest = _draft(ctx, build=True)
+    if digest.status != "draft":
+        raise Conflict(N_("The press review of week {week} was already sent."),
+                       week=digest.week)
+    return digest
+
+
+def include(ctx: Context) -> Message:
+    """Pin an article (a candidate, a suggestion or any URL) into the draft."""
+    url = ctx.args.strip().split(" ")[0] if ctx.args.strip() else ""
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput(N_("Give the article's address: digest include URL."))
+    digest = _editable(ctx)
+    archive.add_edit(ctx.session, week=digest.week, action="include", url=url,
+                     person_id=ctx.person.id)
+    archive.apply_edits(ctx.session, digest, limit=ctx.bot.settings.digest.items)
+    svc.archive_renderings(ctx.bot.settings, digest)
+    return _preview_message(ctx, digest)
+
+
+def exclude(ctx: Context) -> Message:
+    """Drop item N of the draft; the next best candidate takes its place."""
+    arg = ctx.args.strip()
+    if not arg.isdigit():
+        raise InvalidInput(N_("Give the item's number from digest preview: digest exclude N."))
+    digest = _editable(ctx)
+    item = next((i for i in archive.selected(digest) if i.position == int(arg)), None)
+    if item is None:
+        raise NotFound(N_("There is no item {n} in the draft."), n=int(arg))
+    archive.add_edit(ctx.session, week=digest.week, action="exclude", url=item.canonical_url,
+                     person_id=ctx.person.id)
+    archive.apply_edits(ctx.session, digest, limit=ctx.bot.settings.digest.items)
+    svc.archive_renderings(ctx.bot.settings, digest)
+    return _preview_message(ctx, digest)
+
+
+def send(ctx: Context) -> Message:
+    """Freeze and queue this week's digest."""
+    digest = _editable(ctx)
+    if not svc.send_digest(ctx.session, ctx.bot.settings, digest):
+        raise Conflict(N_("The press review of week {week} was already sent."),
+                       week=digest.week)
+    n = len([r for r in digest.recipients if r.kind == "email"])
+    return Message(ctx.tr.ngettext("The press review of week {week} goes to {n} address.",
+                                   "The press review of week {week} goes to {n} addresses.",
+                                   n, week=digest.week))
