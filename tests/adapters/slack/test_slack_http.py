@@ -1,0 +1,141 @@
+"""The real slack-bolt App in HTTP mode, served by uvicorn on loopback, against
+the fake Slack Web API: signatures, acknowledgement, replies, identity, retries,
+App Home, and the roster commands that exist in the core."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from adapters.slack.plugin import plugin as slack_plugin
+from bot.app import Bot
+from bot.types import Actor
+from storage.models import Identity, ProcessedEvent
+from tests.adapters.slack.conftest import (
+    CHANNEL,
+    Served,
+    fixture_body,
+    form_headers,
+    json_headers,
+    slash_body,
+)
+from tests.adapters.slack.fake_slack import TEAM, FakeSlack
+from tests.conftest import MEMBER
+
+
+def test_signed_slash_command_is_acknowledged_then_answered(
+        served: Served, fake_slack: FakeSlack) -> None:
+    body = slash_body("whoami", response_url=fake_slack.hook_url("r1"))
+    resp = served.post(body, form_headers(body))
+    assert resp.status_code == 200 and resp.text == ""  # the bare receipt
+    [hook] = fake_slack.wait_for("hook")
+    assert hook.args["response_type"] == "ephemeral"
+    assert "Amara Okafor" in json.dumps(hook.args["blocks"])
+    assert [c.args["user"] for c in fake_slack.of("users.info")] == ["UMEMBER"]
+
+
+def test_bad_signature_and_old_timestamp_are_refused(
+        served: Served, fake_slack: FakeSlack) -> None:
+    body = slash_body("whoami")
+    assert served.post(body, form_headers(body, secret="not-the-secret")).status_code == 401
+    stale = int(time.time()) - 60 * 10
+    assert served.post(body, form_headers(body, timestamp=stale)).status_code == 401
+    tampered = form_headers(body)
+    assert served.post(body.replace("whoami", "members"), tampered).status_code == 401
+    time.sleep(0.3)
+    assert fake_slack.of("users.info") == [] and fake_slack.of("hook") == []
+
+
+def test_url_verification_fixture(served: Served, shared_fixtures: Path) -> None:
+    body = fixture_body(shared_fixtures, "opsdroid_payload_url_verification.json")
+    resp = served.post(body, json_headers(body))
+    assert resp.status_code == 200 and resp.json() == {"challenge": "here-comes-a-challenge"}
+
+
+def _mention(text: str, *, event_id: str, user: str = "UMEMBER") -> str:
+    return json.dumps({
+        "token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+        "event_id": event_id, "event_time": int(time.time()),
+        "event": {"type": "app_mention", "user": user, "text": f"<@UCONVENEBOT> {text}",
+                  "ts": "1.000200", "channel": CHANNEL, "event_ts": "1.000200"},
+    })
+
+
+def test_slack_retries_never_act_twice(served: Served, fake_slack: FakeSlack,
+                                       slack_bot: Bot) -> None:
+    body = _mention("help", event_id="Ev0RETRY1")
+    assert served.post(body, json_headers(body)).status_code == 200
+    retry = {**json_headers(body), "X-Slack-Retry-Num": "1",
+             "X-Slack-Retry-Reason": "http_timeout"}
+    assert served.post(body, retry).status_code == 200
+    [eph] = fake_slack.wait_for("chat.postEphemeral")
+    assert eph.args["channel"] == CHANNEL and eph.args["user"] == "UMEMBER"
+    time.sleep(0.5)
+    assert len(fake_slack.of("chat.postEphemeral")) == 1
+    with slack_bot.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessedEvent)
+                        .where(ProcessedEvent.event_id == "Ev0RETRY1")) == 1
+
+
+def test_unknown_slack_user_is_refused_politely(served: Served, fake_slack: FakeSlack) -> None:
+    body = slash_body("members", user="USTRANGER", response_url=fake_slack.hook_url("r"))
+    assert served.post(body, form_headers(body)).status_code == 200
+    [hook] = fake_slack.wait_for("hook")
+    assert hook.args["response_type"] == "ephemeral" and "Traceback" not in hook.args["text"]
+
+
+def test_secretariat_lists_members_with_escaped_addresses(
+        served: Served, fake_slack: FakeSlack) -> None:
+    body = slash_body("members", user="USECRETARIAT", response_url=fake_slack.hook_url("r"))
+    served.post(body, form_headers(body))
+    [hook] = fake_slack.wait_for("hook")
+    text = json.dumps(hook.args["blocks"])
+    assert f"&lt;{MEMBER}&gt;" in text  # an address is not taken for a Slack link
+
+
+def test_one_person_in_two_workspaces(slack_bot: Bot, fake_slack: FakeSlack) -> None:
+    adapter = slack_plugin.adapter(slack_bot)
+    fake_slack.users["UOTHERWS"] = MEMBER.upper()
+    assert adapter.identities.ensure(Actor("slack", TEAM, "UMEMBER"))
+    assert adapter.identities.ensure(Actor("slack", "T0SECOND", "UOTHERWS"))
+    assert adapter.identities.ensure(Actor("slack", TEAM, "UMEMBER"))  # cached now
+    assert len(fake_slack.of("users.info")) == 2
+    with slack_bot.session_factory() as s:
+        people = s.scalars(select(Identity.person_id).where(Identity.platform == "slack")).all()
+    assert len(people) == 2 and len(set(people)) == 1
+    assert not adapter.identities.ensure(Actor("slack", TEAM, "UNOBODY"))
+    assert not adapter.identities.ensure(Actor("slack", TEAM, "UNOBODY"))  # not asked again
+    assert [c.args["user"] for c in fake_slack.of("users.info")].count("UNOBODY") == 1
+
+
+def test_app_home_is_published(served: Served, fake_slack: FakeSlack) -> None:
+    body = json.dumps({"token": "x", "team_id": TEAM, "api_app_id": "A1",
+                       "type": "event_callback", "event_id": "Ev0HOME1",
+                       "event_time": int(time.time()),
+                       "event": {"type": "app_home_opened", "user": "UMEMBERFR",
+                                 "channel": "D1", "tab": "home", "event_ts": "1.2"}})
+    assert served.post(body, json_headers(body)).status_code == 200
+    [pub] = fake_slack.wait_for("views.publish")
+    assert pub.args["user_id"] == "UMEMBERFR" and pub.args["view"]["type"] == "home"
+    assert "Claire" in json.dumps(pub.args["view"]["blocks"])
+
+
+def test_deliverer_posts_then_updates(slack_bot: Bot, fake_slack: FakeSlack) -> None:
+    from bot.outbox import ChatTarget, enqueue_chat
+    from bot.types import Message, Section
+
+    target = ChatTarget("slack", TEAM, CHANNEL)
+    for n in (1, 2):
+        with slack_bot.session_factory() as s, s.begin():
+            enqueue_chat(session=s, key=f"tally:{n}", target=target,
+                         message=Message(f"tally {n}", blocks=(Section(f"tally {n}"),)),
+                         ref="poll:99")
+        slack_bot.new_worker().drain()
+    [post] = fake_slack.of("chat.postMessage")
+    [update] = fake_slack.of("chat.update")
+    assert update.args["channel"] == CHANNEL and update.args["text"] == "tally 2"
+    assert fake_slack.messages[(CHANNEL, update.args["ts"])]["text"] == "tally 2"
+    assert post.token == "xoxb-test-token"
