@@ -158,11 +158,13 @@ def find_digest(session: Session, week: str) -> Digest | None:
 def claim_for_send(session: Session, digest: Digest) -> bool:
     """Freeze a draft as sent. True for the one caller that did it; False if
     it was sent already (by this or another process)."""
+    session.flush()
     result = session.execute(update(Digest).where(Digest.id == digest.id,
                                                   Digest.status == "draft")
                              .values(status="sent", sent_at=utcnow())
                              .execution_options(synchronize_session=False))
     won = bool(getattr(result, "rowcount", 0) == 1)
+    session.flush()
     session.refresh(digest)
     return won
 
