@@ -1,24 +1,37 @@
-"""The email adapter's plugin: the SMTP transport when ``[smtp] host`` is set."""
+"""The email adapter's plugin: the SMTP transport when ``[smtp] host`` is set,
+the vote-link pages, and the IMAP reader of ballot replies when ``[imap] host`` is set."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.email.smtp import SmtpMailTransport
-from bot.plugins import Plugin
+from bot.plugins import Plugin, Stopper
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 
 class EmailPlugin(Plugin):
-    """SMTP out."""
+    """SMTP out; vote links and IMAP replies in."""
 
     name = "email"
 
     def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
         if not mail_given and bot.settings.smtp.host:
             bot.mail = SmtpMailTransport(bot.settings.smtp)
+
+    def web_routes(self, bot: Bot) -> list[Any]:
+        from adapters.email.web import vote_routes
+
+        return list(vote_routes(bot))
+
+    def start(self, bot: Bot) -> Stopper | None:
+        if not bot.settings.imap.host:
+            return None
+        from adapters.email.imap import ImapReader
+
+        return ImapReader(bot, bot.settings.imap).start()
 
 
 plugin = EmailPlugin()
