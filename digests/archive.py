@@ -232,9 +232,9 @@ def apply_edits(session: Session, digest: Digest, *, limit: int) -> list[DigestI
             if item is None:
                 sug = by_url.get(edit.canonical_url)
                 item = _manual_item(digest, edit.canonical_url, sug.note if sug else "")
+                session.add(item)
                 if sug is not None:
                     _mark_suggested(session, item, sug)
-                session.add(item)
                 items[edit.canonical_url] = item
             item.pinned, item.excluded = True, False
         elif edit.action == "exclude" and item is not None:
