@@ -80,6 +80,8 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     for i, mh in zip(usable, hashes, strict=True):
         for j in lsh.query(mh):
+            if uf.find(int(j)) == uf.find(i):
+                continue
             a, b = sets[i], sets[int(j)]
             if len(a & b) >= threshold * len(a | b):
                 uf.union(int(j), i)
