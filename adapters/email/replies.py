@@ -115,7 +115,7 @@ def read_ballot(msg: Message) -> Ballot:
             reason = "\n".join([found[1], *lines[1:]]).strip()
     poll_id, round_no = which_poll(msg)
     return Ballot(sender, str(msg.get("Message-ID", "")).strip(), stance, reason, poll_id,
-                  round_no, str(msg.get("Subject", "")))
+                  round_no, str(msg.get("Subject", "")).strip())
 
 
 def is_automatic(msg: Message, *, own: set[str]) -> bool:

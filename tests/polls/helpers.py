@@ -62,3 +62,20 @@ def proposal(bot: Bot, pid: int) -> Proposal:
 
 def later(hours: float) -> datetime:
     return utcnow() + timedelta(hours=hours)
+
+
+def fail_round_one(bot: Bot, *, secretariat: str, block_by: str, days: float = 7) -> int:
+    """A proposal whose round 1 closed without consensus (one block), by chat."""
+    pid = new_poll(bot, secretariat, days=days)
+    s = ConsoleSession(dispatch=bot.dispatch, email=block_by)
+    assert "Block" in s.feed(f"vote {pid} block Not before the field trials end")
+    out = ConsoleSession(dispatch=bot.dispatch, email=secretariat).feed(f"poll close {pid}")
+    assert "consensus not reached" in out, out
+    return pid
+
+
+def open_round_two(bot: Bot, *, secretariat: str, pid: int) -> str:
+    out = ConsoleSession(dispatch=bot.dispatch, email=secretariat).feed(
+        f"poll email-round {pid}")
+    assert "is open by email" in out, out
+    return out

@@ -198,3 +198,26 @@ def smtpd() -> Iterator[Smtp]:
         yield box
     finally:
         controller.stop()
+
+
+@contextmanager
+def http_app(app: object, port: int | None = None) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on loopback (``port`` or a free one);
+    yields its base URL."""
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
