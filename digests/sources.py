@@ -6,7 +6,7 @@ rank (1.0 neutral); ``language`` (en, fr, es) overrides detection.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405  (see parse_opml)
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
