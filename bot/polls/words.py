@@ -17,6 +17,7 @@ WORDS: dict[str, str] = {
     "d'accord": "agree", "je suis d'accord": "agree", "accord": "agree", "pour": "agree",
     "oui": "agree",
     "je m'abstiens": "abstain", "m'abstiens": "abstain", "abstiens": "abstain",
+    "s'abstenir": "abstain", "abstenir": "abstain",
     "pas d'accord": "disagree", "je ne suis pas d'accord": "disagree",
     "desaccord": "disagree", "en desaccord": "disagree", "contre": "disagree",
     "bloque": "block", "je bloque": "block", "bloquer": "block", "blocage": "block",

@@ -68,7 +68,8 @@ def fail_round_one(bot: Bot, *, secretariat: str, block_by: str, days: float = 7
     """A proposal whose round 1 closed without consensus (one block), by chat."""
     pid = new_poll(bot, secretariat, days=days)
     s = ConsoleSession(dispatch=bot.dispatch, email=block_by)
-    assert "Block" in s.feed(f"vote {pid} block Not before the field trials end")
+    s.feed(f"vote {pid} block Not before the field trials end")
+    assert stances(bot, pid)
     out = ConsoleSession(dispatch=bot.dispatch, email=secretariat).feed(f"poll close {pid}")
     assert "consensus not reached" in out, out
     return pid
