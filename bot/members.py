@@ -94,13 +94,15 @@ def group_by_name(session: Session, name: str) -> Group | None:
 def people_in(session: Session, *, group_id: int | None = None,
               roles: Iterable[Role] | None = None) -> list[Person]:
     """People holding any of ``roles`` (default: any role) in ``group_id`` (None: anywhere)."""
-    q = select(Person).join(Membership).options(
-        selectinload(Person.emails), selectinload(Person.organisation))
+    ids = select(Membership.person_id)
     if group_id is not None:
-        q = q.where(Membership.group_id == group_id)
+        ids = ids.where(Membership.group_id == group_id)
     if roles is not None:
-        q = q.where(Membership.role.in_(list(roles)))
-    return list(session.scalars(q.distinct().order_by(Person.name)).all())
+        ids = ids.where(Membership.role.in_(list(roles)))
+    # A subquery rather than DISTINCT: PostgreSQL cannot compare the JSON column.
+    q = select(Person).where(Person.id.in_(ids)).options(
+        selectinload(Person.emails), selectinload(Person.organisation))
+    return list(session.scalars(q.order_by(Person.name, Person.id)).all())
 
 
 # --- roster import -----------------------------------------------------------------

@@ -45,3 +45,27 @@ def test_naive_datetimes_are_refused(sqlite_url: str) -> None:
         s.add(AuditEntry(channel="cli", action="t", at=datetime(2026, 1, 1)))  # noqa: DTZ001
     engine.dispose()
     assert datetime.now(UTC).tzinfo is UTC
+
+
+def test_a_savepoint_does_not_commit_on_its_own(sqlite_url: str) -> None:
+    """pysqlite would commit a RELEASE that opened the transaction; ours must not."""
+    engine = make_engine(sqlite_url)
+    factory = make_session_factory(engine)
+    with factory() as s:
+        with s.begin():
+            with s.begin_nested():
+                s.add(AuditEntry(channel="cli", action="inside-savepoint"))
+            s.rollback()
+    with factory() as s:
+        assert s.scalars(select(AuditEntry)).all() == []
+    engine.dispose()
+
+
+def test_people_in_works_on_both_databases(db_url: str, make_bot) -> None:
+    from bot.members import people_in
+    from storage.models import Role
+
+    bot = make_bot(db_url)
+    with bot.session_factory() as s:
+        members = people_in(s, roles=[Role.MEMBER])
+    assert len(members) == 5
