@@ -120,6 +120,7 @@ class SlackAdapter:
             token_verification_enabled=False,
             logger=logging.getLogger("slack_bolt"),
         )
+        self._warm = False
         self._register()
 
     # -- listeners (run inside the request: ack, queue, return) ---------------------
@@ -278,9 +279,15 @@ class SlackAdapter:
 
         async def slack_events(request: Request) -> Response:
             bolt_request = to_bolt_request(request, await request.body())
-            # bolt's dispatch is synchronous (signature check, listener); keep it
-            # off the event loop so one slow call never delays other requests.
-            bolt_response = await run_in_threadpool(self.app.dispatch, bolt_request)
+            if self._warm:
+                # Only CPU work is left (signature check, a listener that acks and
+                # queues): running it here avoids a thread hop per request, which
+                # under load costs more than the work itself.
+                bolt_response = self.app.dispatch(bolt_request)
+            else:
+                # The first request makes bolt call auth.test: not on the event loop.
+                bolt_response = await run_in_threadpool(self.app.dispatch, bolt_request)
+                self._warm = bolt_response.status != 401
             return to_starlette_response(bolt_response)
 
         return [Route(EVENTS_PATH, slack_events, methods=["POST"])]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
 
 from bot.members import resolve_actor
 from bot.types import Actor
@@ -36,6 +37,7 @@ class IdentityCache:
         self._known: set[Actor] = set()
         self._failed: dict[Actor, float] = {}
         self._lock = threading.Lock()
+        self._linking = threading.Lock()
 
     def ensure(self, actor: Actor) -> bool:
         """True when ``actor`` is (now) linked to a person. Never raises: a Slack
@@ -52,11 +54,22 @@ class IdentityCache:
                 return True
         if failed_at is not None and time.monotonic() - failed_at < self.retry_seconds:
             return False
-        email = self.profile_email(actor.user_id)
-        linked = bool(email) and self.bot.identify(actor, email or "")
-        if not linked:
-            log.info("Slack user %s/%s has no roster match", actor.workspace_id, actor.user_id)
-        self._remember(actor, linked)
+        # One link at a time: two first events from one person, handled on two
+        # worker threads, must not both insert the identity.
+        with self._linking:
+            with self._lock:
+                if actor in self._known:
+                    return True
+            email = self.profile_email(actor.user_id)
+            try:
+                linked = bool(email) and self.bot.identify(actor, email or "")
+            except IntegrityError:  # another process linked it first
+                with self.bot.session_factory() as session:
+                    linked = resolve_actor(session, actor) is not None
+            if not linked:
+                log.info("Slack user %s/%s has no roster match", actor.workspace_id,
+                         actor.user_id)
+            self._remember(actor, linked)
         return linked
 
     def profile_email(self, user_id: str) -> str | None:

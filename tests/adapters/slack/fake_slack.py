@@ -53,7 +53,7 @@ class FakeSlack:
     def hook_url(self, name: str) -> str:
         return f"{self.url}/hooks/{name}"
 
-    def start(self) -> FakeSlack:
+    def start(self, port: int = 0) -> FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,6 +61,14 @@ class FakeSlack:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                # Call counts by method, for a benchmark running in another process.
+                with fake.lock:
+                    counts: dict[str, int] = {}
+                    for c in fake.calls:
+                        counts[c.method] = counts.get(c.method, 0) + 1
+                self._send(200, json.dumps(counts).encode(), "application/json")
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
@@ -88,7 +96,7 @@ class FakeSlack:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self

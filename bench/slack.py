@@ -1,0 +1,298 @@
+"""Benchmark: time for Slack to get its acknowledgement from /slack/events.
+
+1,000 signed requests (slash commands and stance button presses, mixed) to the
+real HTTP app (uvicorn on loopback, slack-bolt verifying every signature), 50
+in flight, from an httpx async client. The work each request causes (dispatch,
+replies to a fake Slack Web API on loopback) runs after the acknowledgement,
+on the adapter's worker threads, during the measurement. The baseline, measured
+in the same run on the same server and client, is GET /healthz (one database
+round trip, no Slack). Target: p99 acknowledgement <= 100 ms.
+
+Run: .venv/bin/python bench/slack.py [--requests N] [--concurrency C]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.routing import Route
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from adapters.slack.plugin import plugin as slack_plugin  # noqa: E402
+from bot.app import build_app  # noqa: E402
+from bot.members import import_roster_file  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.web import create_web_app  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from tests.adapters.slack.conftest import (  # noqa: E402
+    SECRET,
+    USERS,
+    action_body,
+    form_headers,
+    slash_body,
+)
+from tests.adapters.slack.fake_slack import FakeSlack  # noqa: E402
+
+TARGET_P99_MS = 100.0
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(url: str, make: list[tuple[str, str, dict[str, str] | None]],
+                  concurrency: int) -> tuple[list[float], float, list[int]]:
+    """Send every (method, body, headers) with ``concurrency`` in flight; returns
+    latencies (ms), wall time (s) and status codes."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+    sem = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        async def one(method: str, body: str, headers: dict[str, str] | None) -> None:
+            async with sem:
+                if headers is not None and "X-Slack-Signature" in headers:
+                    headers = form_headers(body)  # sign at send time, as Slack does
+                start = time.perf_counter()
+                try:
+                    resp = await client.request(method, url if body else url.replace(
+                        "/slack/events", "/healthz"), content=body.encode() or None,
+                        headers=headers)
+                except httpx.TransportError:  # counted as not acknowledged
+                    statuses.append(0)
+                    return
+                latencies.append((time.perf_counter() - start) * 1000)
+                statuses.append(resp.status_code)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(m, b, h) for m, b, h in make))
+        wall = time.perf_counter() - start
+    return latencies, wall, statuses
+
+
+def report(name: str, lat: list[float], wall: float) -> None:
+    print(f"{name:<28} n={len(lat):5d}  p50={statistics.median(lat):7.2f} ms  "
+          f"p99={pct(lat, 0.99):7.2f} ms  max={max(lat):7.2f} ms  "
+          f"throughput={len(lat) / wall:7.1f} req/s")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_fake(port: int) -> None:
+    """Process 2: the fake Slack Web API."""
+    FakeSlack(users=dict(USERS)).start(port)
+    threading.Event().wait()
+
+
+def run_server(port: int, fake_api: str, tmp: str, workers: int) -> None:
+    """Process 3: Convene as ``convene serve`` runs it (HTTP app, outbox worker)."""
+    folder = Path(tmp)
+    url = f"sqlite:///{folder / 'convene.db'}"
+    upgrade(url)
+    settings = Settings(database_url=url, secret_key="bench",
+                        mail={"outbox_dir": folder / "out"},
+                        slack={"enabled": True, "bot_token": "xoxb-bench",
+                               "signing_secret": SECRET, "api_url": fake_api,
+                               "workers": workers})
+    bot = build_app(settings)
+    with bot.session_factory() as s, s.begin():
+        import_roster_file(session=s, path=ROOT / "examples" / "roster.csv",
+                           alliance_name="Alliance")
+    worker = bot.new_worker()
+    worker.poll_seconds = 0.1
+    worker.start()
+    timing = AckTiming()
+    web = create_web_app(bot, [*slack_plugin.web_routes(bot),
+                               Route("/_bench/acks", timing.endpoint, methods=["GET"])])
+    uvicorn.run(timing.wrap(web), host="127.0.0.1", port=port, log_level="error",
+                lifespan="off")
+
+
+class AckTiming:
+    """Server-side time to acknowledge: from the ASGI call to the response start
+    of each POST /slack/events (the client's own queueing left out)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def wrap(self, app: Any) -> Any:
+        async def timed(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http" or scope["path"] != "/slack/events":
+                await app(scope, receive, send)
+                return
+            start = time.perf_counter()
+
+            async def send_timed(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    self.times.append((time.perf_counter() - start) * 1000)
+                await send(message)
+
+            await app(scope, receive, send_timed)
+
+        return timed
+
+    async def endpoint(self, request: Any) -> Any:
+        from starlette.responses import JSONResponse
+
+        if request.query_params.get("reset"):
+            self.times.clear()
+        return JSONResponse(self.times)
+
+
+def wait_for(url: str, method: str, count: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    n = 0
+    while time.monotonic() < deadline:
+        n = int(httpx.get(url).json().get(method, 0))
+        if n >= count:
+            break
+        time.sleep(0.05)
+    return n
+
+
+def main() -> int:
+    import multiprocessing as mp
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=8, help="[slack] workers")
+    args = ap.parse_args()
+    random.seed(7)
+    ctx = mp.get_context("spawn")
+    fake_port, port = _free_port(), _free_port()
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    procs = [ctx.Process(target=run_fake, args=(fake_port,), daemon=True),
+             ctx.Process(target=run_server, daemon=True, args=(
+                 port, fake_url + "/api/", tempfile.mkdtemp(prefix="convene-bench-"),
+                 args.workers))]
+    for proc in procs:
+        proc.start()
+    events = f"http://127.0.0.1:{port}/slack/events"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(events.replace("/slack/events", "/healthz")).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        return bench(args, events, fake_url)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.join(10)
+
+
+def ack_path_cpu_ms(reqs: list[tuple[str, str, dict[str, str] | None]]) -> float:
+    """The CPU cost of acknowledging, measured here on the same signed bodies: the
+    real bolt App with its listeners, the work queue replaced by nothing."""
+    from slack_bolt import BoltRequest
+
+    from adapters.slack.app import SlackAdapter
+
+    tmp = Path(tempfile.mkdtemp(prefix="convene-bench-ack-"))
+    url = f"sqlite:///{tmp / 'convene.db'}"
+    bot = build_app(Settings(database_url=url, secret_key="bench",
+                             slack={"enabled": True, "bot_token": "xoxb-bench",
+                                    "signing_secret": SECRET,
+                                    "api_url": "http://127.0.0.1:9/api/"}), plugins=False)
+    adapter = SlackAdapter(bot)
+    adapter.submit = lambda *a: None  # type: ignore[method-assign,assignment,return-value]
+    adapter.app._middleware_list = [m for m in adapter.app._middleware_list
+                                    if type(m).__name__ != "SingleTeamAuthorization"]
+    signed = [BoltRequest(body=b, headers={k.lower(): v for k, v in form_headers(b).items()})
+              for _, b, _ in reqs]
+    start = time.perf_counter()
+    for r in signed:
+        assert adapter.app.dispatch(r).status == 200
+    elapsed = (time.perf_counter() - start) * 1000 / len(signed)
+    adapter.close()
+    bot.engine.dispose()
+    return elapsed
+
+
+def bench(args: argparse.Namespace, events: str, fake_url: str) -> int:
+    # A live poll to press buttons on; its message, as Slack got it, gives the buttons.
+    body = slash_body("poll new Bench | A proposal to vote on | 2099-01-01 12:00")
+    httpx.post(events, content=body, headers=form_headers(body))
+    assert wait_for(fake_url, "chat.postMessage", 1, 30) >= 1, "the poll was not posted"
+    stance = {s: {"action_id": "poll.stance", "value": f"1:1:{s}"}
+              for s in ("agree", "abstain")}
+    voters = ["UMEMBER", "UMEMBERFR", "UCHAIR"]
+    reqs: list[tuple[str, str, dict[str, str] | None]] = []
+    for i in range(args.requests):
+        if i % 2:
+            b = stance[random.choice(["agree", "abstain"])]
+            body = action_body(b["action_id"], b["value"], user=random.choice(voters),
+                               response_url=f"{fake_url}/hooks/a{i}")
+        else:
+            text = random.choice(["whoami", "help", "poll list", "poll show 1"])
+            body = slash_body(text, user=random.choice(list(USERS)),
+                              response_url=f"{fake_url}/hooks/c{i}")
+        reqs.append(("POST", body, {"X-Slack-Signature": ""}))
+
+    print(f"ack path alone (bolt signature check + listener, one thread, no load): "
+          f"{ack_path_cpu_ms(reqs):.3f} ms per request")
+    base: list[tuple[str, str, dict[str, str] | None]] = [("GET", "", None)] * args.requests
+    asyncio.run(measure(events, base[:100], args.concurrency))  # warm-up
+    b_lat, b_wall, _ = asyncio.run(measure(events, base, args.concurrency))
+    httpx.get(events.replace("/slack/events", "/_bench/acks?reset=1"))
+    s_lat, s_wall, s_st = asyncio.run(measure(events, reqs, args.concurrency))
+    server_acks = httpx.get(events.replace("/slack/events", "/_bench/acks")).json()
+    acked = sum(1 for s in s_st if s == 200)
+    start = time.perf_counter()
+    replies = wait_for(fake_url, "hook", args.requests, 120)
+    drained = time.perf_counter() - start
+    print(f"Slack acknowledgement benchmark: {args.requests} requests, "
+          f"{args.concurrency} in flight; client, Convene (uvicorn, SQLite) and the fake "
+          "Slack API in three processes on loopback")
+    report("baseline GET /healthz", b_lat, b_wall)
+    report("signed POST /slack/events", s_lat, s_wall)
+    report("  of which server-side ack", server_acks, s_wall)
+    print(f"acknowledged 200: {acked}/{len(s_st)}; replies posted: {replies} "
+          f"(the last {drained:.1f} s after the last acknowledgement)")
+    updates = int(httpx.get(fake_url).json().get("chat.update", 0))
+    print(f"updates of the poll message (chat.update): {updates}")
+    p99 = pct(s_lat, 0.99)
+    server_p99 = pct(server_acks, 0.99)
+    ok = p99 <= TARGET_P99_MS and acked == len(s_st)
+    server_ok = server_p99 <= TARGET_P99_MS and acked == len(s_st)
+    print(f"target p99 <= {TARGET_P99_MS:.0f} ms, as the client saw it: "
+          f"{'MET' if ok else 'NOT MET'} (p99 {p99:.2f} ms; "
+          f"{p99 - pct(b_lat, 0.99):+.2f} ms over the baseline p99)")
+    print(f"target p99 <= {TARGET_P99_MS:.0f} ms, server-side: "
+          f"{'MET' if server_ok else 'NOT MET'} (p99 {server_p99:.2f} ms)")
+    print(json.dumps({"p50_ms": round(statistics.median(s_lat), 2), "p99_ms": round(p99, 2),
+                      "server_p50_ms": round(statistics.median(server_acks), 2),
+                      "server_p99_ms": round(server_p99, 2),
+                      "baseline_p99_ms": round(pct(b_lat, 0.99), 2),
+                      "throughput_rps": round(len(s_lat) / s_wall, 1), "target_met": ok}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
