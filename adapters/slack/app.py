@@ -285,9 +285,10 @@ class SlackAdapter:
                 # under load costs more than the work itself.
                 bolt_response = self.app.dispatch(bolt_request)
             else:
-                # The first request makes bolt call auth.test: not on the event loop.
+                # Until bolt has its auth.test answer (asked on the first verified
+                # request, again while Slack fails), dispatch off the event loop.
                 bolt_response = await run_in_threadpool(self.app.dispatch, bolt_request)
-                self._warm = bolt_response.status != 401
+                self._warm = bool(bolt_request.context.get("bot_user_id"))
             return to_starlette_response(bolt_response)
 
         return [Route(EVENTS_PATH, slack_events, methods=["POST"])]

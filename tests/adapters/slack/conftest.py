@@ -110,9 +110,9 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def slack_bot(make_bot: Callable[..., Bot], sqlite_url: str, fake_slack: FakeSlack) -> Bot:
-    """A Bot (SQLite) with Slack on, talking to the fake Web API."""
-    return make_bot(sqlite_url, slack={"enabled": True, "bot_token": "xoxb-test-token",
+def slack_bot(make_bot: Callable[..., Bot], db_url: str, fake_slack: FakeSlack) -> Bot:
+    """A Bot (SQLite and PostgreSQL) with Slack on, talking to the fake Web API."""
+    return make_bot(db_url, slack={"enabled": True, "bot_token": "xoxb-test-token",
                                        "signing_secret": SECRET,
                                        "api_url": fake_slack.api_url})
 
@@ -127,6 +127,7 @@ class Served:
     """The HTTP app on loopback under uvicorn."""
 
     def __init__(self, bot: Bot) -> None:
+        self.bot = bot
         app = create_web_app(bot, slack_plugin.web_routes(bot))
         self.port = _free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,

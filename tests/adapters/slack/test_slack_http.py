@@ -35,6 +35,10 @@ def test_signed_slash_command_is_acknowledged_then_answered(
     assert hook.args["response_type"] == "ephemeral"
     assert "Amara Okafor" in json.dumps(hook.args["blocks"])
     assert [c.args["user"] for c in fake_slack.of("users.info")] == ["UMEMBER"]
+    assert slack_plugin.adapter(served.bot)._warm  # later requests are acked inline
+    body = slash_body("help", response_url=fake_slack.hook_url("r2"))
+    assert served.post(body, form_headers(body)).status_code == 200
+    assert fake_slack.wait_for("hook", 2)[1].path == "/hooks/r2"
 
 
 def test_bad_signature_and_old_timestamp_are_refused(
