@@ -203,7 +203,7 @@ class SlackAdapter:
                     trigger_id = None
                     continue
                 message = self.forms.button_message(message, event.where)
-            if reply.audience == "conversation":
+            if reply.audience == "conversation" and event.where.channel_id:
                 self.post_conversation(message, event.where, response_url=response_url)
             else:
                 self.post_private(message, actor=event.actor, where=event.where,
@@ -249,8 +249,8 @@ class SlackAdapter:
             except SlackApiError as exc:
                 log.info("ephemeral post refused (%s); sending a DM",
                          exc.response.get("error"))
-        self.client.chat_postMessage(channel=where.channel_id if where.is_direct
-                                     else actor.user_id, **body)
+        dm = where.channel_id if where.is_direct and where.channel_id else actor.user_id
+        self.client.chat_postMessage(channel=dm, **body)
 
     def post_conversation(self, message: Message, where: Conversation, *,
                           response_url: str | None) -> None:

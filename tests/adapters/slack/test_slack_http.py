@@ -21,6 +21,7 @@ from tests.adapters.slack.conftest import (
     form_headers,
     json_headers,
     slash_body,
+    view_body,
 )
 from tests.adapters.slack.fake_slack import TEAM, FakeSlack
 from tests.conftest import MEMBER
@@ -143,3 +144,12 @@ def test_deliverer_posts_then_updates(slack_bot: Bot, fake_slack: FakeSlack) -> 
     assert update.args["channel"] == CHANNEL and update.args["text"] == "tally 2"
     assert fake_slack.messages[(CHANNEL, update.args["ts"])]["text"] == "tally 2"
     assert post.token == "xoxb-test-token"
+
+
+def test_reply_to_a_modal_opened_outside_a_channel_goes_to_a_dm(
+        served: Served, fake_slack: FakeSlack) -> None:
+    body = view_body("no.such.form", {"x": {"type": "plain_text_input", "value": "1"}},
+                     metadata="")
+    assert served.post(body, form_headers(body)).status_code == 200
+    [dm] = fake_slack.wait_for("chat.postMessage")
+    assert dm.args["channel"] == "UMEMBER" and "no longer recognised" in dm.args["text"]
