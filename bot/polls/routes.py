@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
@@ -21,6 +21,7 @@ from bot.polls.stances import (
     NEEDS_REASON,
     STANCE_LABELS,
     cast_stance,
+    counts,
     current_round,
     find_proposal,
     parse_stance,
@@ -32,6 +33,9 @@ from storage.models import Group, Proposal
 log = logging.getLogger(__name__)
 
 VOTE_USAGE = "ID agree|abstain|disagree|block [REASON]"
+#: How close to complete a round must be for a stance to check, after its
+#: commit, whether every unit has voted (stances in flight do not see each other).
+COMPLETE_SLACK = 64
 
 
 # --- scopes: the group a route's capability is checked in --------------------------
@@ -157,33 +161,50 @@ def _cast(ctx: Context, proposal: Proposal, round_no: int, stance: str,
     value = f"{proposal.id}:{round_no}:{stance}"
     if stance in NEEDS_REASON and not reason.strip():
         return [Reply(_reason_form(ctx, value, stance))]
-    cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.person, proposal=proposal,
-                round_no=round_no, stance=stance, reason=reason)
-    rnd = current_round(ctx.session, proposal)
-    assert rnd is not None
-    t = tally(ctx.session, proposal=proposal, rnd=rnd, names_limit=25)
-    proposals.post(ctx.session, proposal, tally_message(
-        tr=translator(proposal.language), proposal=proposal, rnd=rnd, t=t,
-        text=proposals.current_text(proposal)))
-    if t.complete:
+    cast = cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.person,
+                       proposal=proposal, round_no=round_no, stance=stance, reason=reason)
+    per, eligible = counts(ctx.session, proposal=proposal, round_id=cast.round_id,
+                           voting_unit=cast.voting_unit)
+    if proposals.targets(ctx.session, proposal):
+        rnd = current_round(ctx.session, proposal)
+        assert rnd is not None
+        t = tally(ctx.session, proposal=proposal, rnd=rnd, names_limit=25)
+        proposals.post(ctx.session, proposal, tally_message(
+            tr=translator(proposal.language), proposal=proposal, rnd=rnd, t=t,
+            text=proposals.current_text(proposal)))
+    # Concurrent stances do not see each other before they commit, so the check
+    # runs after the commit whenever the round is nearly complete; the deadline
+    # job closes a complete round too, as a backstop.
+    if sum(per.values()) + COMPLETE_SLACK >= eligible:
         _close_after_commit(ctx, proposal.id)
-    counts = " · ".join(f"{ctx._(STANCE_LABELS[s])} {n}" for s, n in t.counts.items())
+    summary = " · ".join(f"{ctx._(STANCE_LABELS[s])} {n}" for s, n in per.items())
     return [Reply(Message(ctx._("Your stance on proposal #{id}, round {round}: {stance}.",
                                 id=proposal.id, round=round_no,
-                                stance=ctx._(STANCE_LABELS[stance])) + "\n" + counts))]
+                                stance=ctx._(STANCE_LABELS[stance])) + "\n" + summary))]
 
 
 def _close_after_commit(ctx: Context, proposal_id: int) -> None:
+    """Once the dispatcher's transaction has committed and given its connection
+    back to the pool, check (in a unit of work of its own) whether every unit has
+    a stance and close the round early if so."""
     bot = ctx.bot
+    state = {"committed": False, "done": False}
 
-    def hook(_session: Session) -> None:
+    def committed(_session: Session) -> None:
+        state["committed"] = True
+
+    def ended(_session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None or not state["committed"] or state["done"]:
+            return
+        state["done"] = True
         try:
             rounds.close_if_complete(bot.session_factory, bot.settings, proposal_id)
         except Exception:
             log.exception("early close of proposal %s failed; the deadline job will close it",
                           proposal_id)
 
-    event.listen(ctx.session, "after_commit", hook, once=True)
+    event.listen(ctx.session, "after_commit", committed, once=True)
+    event.listen(ctx.session, "after_transaction_end", ended)
 
 
 def _parse_value(raw: str) -> tuple[str, int, str]:

@@ -51,12 +51,17 @@ def voter_key(person: Person, group: Group) -> str:
 
 
 def eligible_count(session: Session, *, group: Group) -> int:
-    """How many voting units ``group`` has: its members (role ``member``), or
+    """How many voting units ``group`` has (see :func:`eligible_units`)."""
+    return eligible_units(session, group_id=group.id, voting_unit=group.voting_unit)
+
+
+def eligible_units(session: Session, *, group_id: int, voting_unit: str) -> int:
+    """How many voting units a group has: its members (role ``member``), or
     their distinct organisations (a member without one counts alone)."""
     base = (select(Person.id, Person.organisation_id)
             .join(Membership, Membership.person_id == Person.id)
-            .where(Membership.group_id == group.id, Membership.role == Role.MEMBER))
-    if group.voting_unit != "organisation":
+            .where(Membership.group_id == group_id, Membership.role == Role.MEMBER))
+    if voting_unit != "organisation":
         return session.scalar(select(func.count(distinct(base.subquery().c.id)))) or 0
     sub = base.subquery()
     unit = case((sub.c.organisation_id.is_not(None), -sub.c.organisation_id), else_=sub.c.id)
@@ -104,6 +109,18 @@ def _upsert(session: Session, values: dict[str, Any]) -> None:
     session.execute(stmt)
 
 
+@dataclass(frozen=True, slots=True)
+class Cast:
+    """A stance as written: ``previous`` is the unit's stance before, or None."""
+
+    round_id: int
+    round_no: int
+    voter_key: str
+    stance: str
+    previous: str | None
+    voting_unit: str
+
+
 def cast_stance(
     *,
     session: Session,
@@ -113,13 +130,16 @@ def cast_stance(
     round_no: int,
     stance: str,
     reason: str = "",
-) -> Stance:
+) -> Cast:
     """Record ``person``'s stance in round ``round_no`` (the last one counts).
 
     ``actor`` must hold ``poll.vote`` in the proposal's group (observers never
     do). Raises PermissionDenied, Conflict (round closed or not current),
     InvalidInput (unknown stance; disagree/block without ``reason``). Writes an
     audit row with the channel and the previous stance. Never commits.
+
+    The round row is read with a shared lock (PostgreSQL ``FOR SHARE``): stances
+    proceed side by side, while a close (an UPDATE of that row) waits for them.
     """
     if (actor.capability != "poll.vote" or actor.group_id != proposal.group_id
             or actor.person_id != person.id):
@@ -129,33 +149,49 @@ def cast_stance(
     if stance in NEEDS_REASON and not reason:
         raise InvalidInput(N_("A {stance} needs a reason: say what would change your mind."),
                            stance=stance)
-    rnd = current_round(session, proposal, lock=True)
+    found = session.execute(
+        select(Round.id, Round.number, Round.closed_at, Round.closes_at, Group.voting_unit)
+        .join(Group, Group.id == proposal.group_id)
+        .where(Round.proposal_id == proposal.id, Round.number == proposal.current_round)
+        .with_for_update(read=True, of=Round)).first()
     now = utcnow()
-    if rnd is None or rnd.number != round_no or proposal.state != "open":
+    if found is None or found.number != round_no or proposal.state != "open":
         raise Conflict(N_("Round {round} of proposal #{id} is not open; your stance was not "
                           "recorded."), round=round_no, id=proposal.id)
-    if rnd.closed_at is not None or rnd.closes_at <= now:
+    if found.closed_at is not None or found.closes_at <= now:
         raise Conflict(N_("Round {round} of proposal #{id} is closed; your stance was not "
                           "recorded."), round=round_no, id=proposal.id)
-    group = session.get(Group, proposal.group_id)
-    assert group is not None
-    key = voter_key(person, group)
-    before = session.execute(select(Stance.stance, Stance.person_id, Stance.version).where(
-        Stance.round_id == rnd.id, Stance.voter_key == key)).first()
+    if found.voting_unit == "organisation" and person.organisation_id is not None:
+        key = f"o:{person.organisation_id}"
+    else:
+        key = f"p:{person.id}"
+    before = session.execute(select(Stance.stance, Stance.person_id).where(
+        Stance.round_id == found.id, Stance.voter_key == key)).first()
     _upsert(session, {
-        "round_id": rnd.id, "voter_key": key, "person_id": person.id, "stance": stance,
+        "round_id": found.id, "voter_key": key, "person_id": person.id, "stance": stance,
         "reason": reason, "channel": actor.channel, "version": proposal.version,
         "cast_at": now, "updated_at": now,
     })
     record(session=session, actor=actor, action="poll.stance" if before is None
            else "poll.stance.change", subject_type="poll", subject_id=proposal.id,
-           round=rnd.number, version=proposal.version, voter=key, stance=stance, reason=reason,
-           previous=before[0] if before else None,
+           round=found.number, version=proposal.version, voter=key, stance=stance,
+           reason=reason, previous=before[0] if before else None,
            previous_person=before[1] if before else None)
-    row = session.scalars(select(Stance).where(Stance.round_id == rnd.id,
-                                               Stance.voter_key == key)
-                          .execution_options(populate_existing=True)).one()
-    return row
+    return Cast(found.id, found.number, key, stance, before[0] if before else None,
+                found.voting_unit)
+
+
+def counts(session: Session, *, proposal: Proposal, round_id: int,
+           voting_unit: str) -> tuple[dict[str, int], int]:
+    """(stance -> count on the current text version, eligible units): the two
+    numbers a stance's reply and the early-close check need."""
+    per = dict.fromkeys(STANCES, 0)
+    for stance, n in session.execute(
+            select(Stance.stance, func.count(Stance.id))
+            .where(Stance.round_id == round_id, Stance.version == proposal.version)
+            .group_by(Stance.stance)).all():
+        per[stance] = int(n)
+    return per, eligible_units(session, group_id=proposal.group_id, voting_unit=voting_unit)
 
 
 @dataclass

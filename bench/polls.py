@@ -1,0 +1,363 @@
+"""Benchmark: consensus polls at alliance scale, on PostgreSQL.
+
+1. 2,000 eligible voters cast stances concurrently through ``Bot.dispatch``;
+   the baseline is bare SQLAlchemy inserts of the same rows, one row a
+   transaction, at the same concurrency, in the same run. Targets: throughput
+   at least 0.5 x the baseline; p99 dispatch latency at most 150 ms.
+2. The email round's fan-out to the 2,000 voters through aiosmtpd on loopback:
+   at least 100 messages per second (queueing + delivery by the outbox worker).
+3. ``kill -9`` of ``convene serve`` midway through 2,000 stances cast over HTTP
+   (the signed vote links' POST); after the restart the client retries what was
+   not acknowledged. Every acknowledged stance must be there, none twice.
+
+Run: ``.venv/bin/python bench/polls.py`` (PostgreSQL at
+``$CONVENE_TEST_POSTGRES_URL``, default ``postgresql://postgres@127.0.0.1:5432/test``;
+a scratch database is created and dropped). ``--voters N`` and ``--threads N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.app import Bot, build_app  # noqa: E402
+from bot.polls.tokens import mint  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission  # noqa: E402
+from storage.base import utcnow  # noqa: E402
+from storage.engine import make_engine, make_session_factory  # noqa: E402
+from storage.migrate import upgrade_engine  # noqa: E402
+from storage.models import (  # noqa: E402
+    AuditEntry,
+    EmailAddress,
+    Group,
+    Membership,
+    Person,
+    Proposal,
+    Role,
+    Round,
+    Stance,
+)
+
+PG = os.environ.get("CONVENE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SECRET = "bench-secret-key"
+SEC = "secretariat@bench.example"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def scratch_db() -> tuple[str, str]:
+    admin_url = PG.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"convene_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + name, name
+
+
+def drop_db(name: str) -> None:
+    admin = create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def seed(url: str, voters: int) -> None:
+    engine = make_engine(url)
+    upgrade_engine(engine)
+    with make_session_factory(engine)() as s, s.begin():
+        alliance = Group(name="Alliance", is_alliance=True)
+        s.add(alliance)
+        sec = Person(name="Secretariat", language="en", timezone="UTC", interests=[])
+        sec.emails.append(EmailAddress(address=SEC))
+        s.add_all([sec, Membership(person=sec, group=alliance, role=Role.SECRETARIAT)])
+        for i in range(voters):
+            p = Person(name=f"Voter {i:04d}", language=("en", "fr", "es")[i % 3],
+                       timezone="UTC", interests=[])
+            p.emails.append(EmailAddress(address=f"v{i:04d}@bench.example"))
+            s.add_all([p, Membership(person=p, group=alliance, role=Role.MEMBER)])
+    engine.dispose()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
+
+
+# --- 1. stances through Bot.dispatch vs bare inserts ------------------------------------
+
+def baseline_inserts(url: str, voters: int, threads: int) -> float:
+    """Bare SQLAlchemy inserts of the same stance rows, one row a transaction."""
+    engine = make_engine(url, pool_size=threads, max_overflow=0)
+    factory = make_session_factory(engine)
+    with factory() as s, s.begin():
+        group_id = s.scalar(select(Group.id))
+        pids = list(s.scalars(select(Person.id).order_by(Person.id)).all())[1:voters + 1]
+        p = Proposal(group_id=group_id, title="baseline", closes_at=utcnow() + timedelta(days=1))
+        s.add(p)
+        s.flush()
+        rnd = Round(proposal_id=p.id, number=1, closes_at=p.closes_at)
+        s.add(rnd)
+        s.flush()
+        round_id = rnd.id
+
+    def insert(pid: int) -> None:
+        with factory() as s, s.begin():
+            s.add(Stance(round_id=round_id, voter_key=f"p:{pid}", person_id=pid, stance="agree",
+                         reason="", channel="console", version=1))
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(insert, pids))
+    elapsed = time.perf_counter() - start
+    with factory() as s, s.begin():
+        s.execute(text("DELETE FROM poll_stances WHERE round_id = :r"), {"r": round_id})
+        s.execute(text("DELETE FROM poll_rounds WHERE id = :r"), {"r": round_id})
+        s.execute(text("DELETE FROM poll_proposals WHERE title = 'baseline'"))
+    engine.dispose()
+    return voters / elapsed
+
+
+def dispatch_stances(bot: Bot, voters: int, threads: int) -> tuple[float, list[float], int]:
+    """Create a proposal, then every voter takes a stance concurrently (voter 0 blocks,
+    with a reason, so round 1 fails). Returns (stances/s, latencies in s, poll id)."""
+    where = Conversation("console", "", "bench", is_direct=True)
+    closes = (utcnow() + timedelta(days=3)).isoformat(timespec="seconds")
+    bot.dispatch(Command("poll", f"new Bench proposal | Adopt the bench protocol. | {closes}",
+                         Actor("console", "", SEC), where, "create"))
+    with bot.session_factory() as s:
+        pid = s.scalar(select(func.max(Proposal.id)))
+    assert pid is not None
+    events = []
+    for i in range(voters):
+        actor = Actor("console", "", f"v{i:04d}@bench.example")
+        if i == 0:
+            events.append(FormSubmission("poll.reason", (("reason", "Not yet."),), actor, where,
+                                         uuid.uuid4().hex, context=f"{pid}:1:block"))
+        else:
+            events.append(ButtonPress("poll.stance", f"{pid}:1:{('agree', 'abstain')[i % 2]}",
+                                      actor, where, uuid.uuid4().hex))
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one(ev: object) -> None:
+        t0 = time.perf_counter()
+        replies = bot.dispatch(ev)  # type: ignore[arg-type]
+        dt = time.perf_counter() - t0
+        assert replies and "went wrong" not in replies[0].message.text, replies
+        with lock:
+            latencies.append(dt)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, events))
+    elapsed = time.perf_counter() - start
+    return voters / elapsed, latencies, int(pid)
+
+
+# --- 2. the email round's fan-out through aiosmtpd ---------------------------------------
+
+def fan_out(bot: Bot, pid: int, smtp_port: int, received: list[int]) -> tuple[float, int, float]:
+    """Open round 2 (queue the ballots) and deliver them. Returns (messages/s
+    end to end, messages, seconds queueing)."""
+    where = Conversation("console", "", "bench", is_direct=True)
+    t0 = time.perf_counter()
+    replies = bot.dispatch(Command("poll", f"email-round {pid}", Actor("console", "", SEC),
+                                   where, "email-round"))
+    queued_s = time.perf_counter() - t0
+    assert "is open by email" in replies[0].message.text, replies[0].message.text
+    worker = bot.new_worker()
+    worker.batch_size = 200
+    sent = worker.drain(max_passes=1000)
+    elapsed = time.perf_counter() - t0
+    return received[0] / elapsed, sent, queued_s
+
+
+# --- 3. kill -9 of `convene serve` midway ---------------------------------------------
+
+def start_serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", "serve"],
+                            env=env, cwd=log.parent, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"convene serve exited: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    raise RuntimeError("convene serve did not become healthy")
+
+
+def kill_midway(url: str, pid: int, voters: int, threads: int, tmp: Path) -> dict[str, int]:
+    port = free_port()
+    env = dict(os.environ, CONVENE_DATABASE_URL=url, CONVENE_SECRET_KEY=SECRET,
+               CONVENE_HTTP__PORT=str(port), CONVENE_MAIL__OUTBOX_DIR=str(tmp / "outbox"),
+               CONVENE_CONFIG=str(tmp / "convene.toml"), CONVENE_LOG_LEVEL="WARNING")
+    (tmp / "convene.toml").write_text("")
+    engine = make_engine(url)
+    with make_session_factory(engine)() as s:
+        rnd = s.scalars(select(Round).where(Round.proposal_id == pid, Round.number == 2)).one()
+        people = s.execute(select(Person.id).join(Membership).where(
+            Membership.role == Role.MEMBER).order_by(Person.id)).scalars().all()
+    tokens = {p: mint(key=SECRET, person_id=p, poll_id=pid, round_no=2,
+                      stance=("agree", "abstain")[p % 2], expires_at=rnd.closes_at)
+              for p in people[:voters]}
+    acked: set[int] = set()
+    refused: dict[int, int] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    log = tmp / "serve.log"
+    proc = start_serve(env, port, log)
+
+    def post(person: int) -> None:
+        if stop.is_set():
+            return
+        try:
+            r = httpx.post(f"http://127.0.0.1:{port}/polls/{pid}/vote",
+                           data={"t": tokens[person]}, timeout=30)
+        except httpx.HTTPError:
+            return  # not acknowledged: the client will retry
+        with lock:
+            if r.status_code == 200 and "Stance recorded" in r.text:
+                acked.add(person)
+            elif r.status_code == 409:  # committed before the kill, refused as used now
+                acked.add(person)
+                refused[person] = r.status_code
+            else:
+                refused[person] = r.status_code
+
+    def killer() -> None:
+        while len(acked) < voters // 2:
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        stop.set()
+
+    k = threading.Thread(target=killer)
+    k.start()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(post, list(tokens)))
+    k.join()
+    proc.wait()
+    acked_before_kill = len(acked)
+    proc = start_serve(env, port, log)
+    stop.clear()
+    retry = [p for p in tokens if p not in acked]
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(post, retry))
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    with make_session_factory(engine)() as s:
+        round_id = s.scalar(select(Round.id).where(Round.proposal_id == pid, Round.number == 2))
+        rows = s.execute(select(Stance.person_id, Stance.voter_key)
+                         .where(Stance.round_id == round_id)).all()
+        audit_rows = s.scalar(select(func.count(AuditEntry.id)).where(
+            AuditEntry.action.like("poll.stance%"), AuditEntry.channel == "web"))
+    engine.dispose()
+    present = {p for p, _ in rows}
+    keys = [k for _, k in rows]
+    return {"acked_before_kill": acked_before_kill, "acked": len(acked),
+            "retried": len(retry), "already_used_on_retry": sum(
+                1 for c in refused.values() if c == 409),
+            "missing": len(acked - present), "rows": len(rows),
+            "duplicates": len(keys) - len(set(keys)), "audit_rows": audit_rows or 0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--voters", type=int, default=2000)
+    ap.add_argument("--threads", type=int, default=16)
+    args = ap.parse_args()
+    from aiosmtpd.controller import Controller
+
+    received = [0]
+
+    class Count:
+        async def handle_DATA(self, server, session, envelope):
+            received[0] += 1
+            return "250 OK"
+
+    smtp_port = free_port()
+    controller = Controller(Count(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    url, name = scratch_db()
+    tmp = Path(tempfile.mkdtemp(prefix="convene-bench-"))
+    try:
+        seed(url, args.voters)
+        print(f"PostgreSQL scratch database {name}; {args.voters} voters; "
+              f"{args.threads} concurrent callers")
+        base = baseline_inserts(url, args.voters, args.threads)
+        settings = Settings(database_url=url, secret_key=SECRET,
+                            mail={"outbox_dir": tmp / "outbox"},  # type: ignore[arg-type]
+                            smtp={"host": "127.0.0.1", "port": smtp_port,  # type: ignore[arg-type]
+                                  "security": "none"})
+        bot = build_app(settings, engine=make_engine(url, pool_size=args.threads,
+                                                      max_overflow=8))
+        rate, lat, pid = dispatch_stances(bot, args.voters, args.threads)
+        p50, p99 = pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
+        print(f"\n1. stances through Bot.dispatch: {rate:8.1f} /s   "
+              f"(bare inserts, same rows, one a transaction: {base:8.1f} /s; "
+              f"ratio {rate / base:.2f}, target >= 0.5: {verdict(rate >= 0.5 * base)})")
+        print(f"   dispatch latency p50 {p50:.1f} ms, p99 {p99:.1f} ms, max "
+              f"{max(lat) * 1000:.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms "
+              f"(target p99 <= 150 ms: {verdict(p99 <= 150)})")
+        with bot.session_factory() as s:
+            p = s.get(Proposal, pid)
+            assert p is not None
+            n = s.scalar(select(func.count(Stance.id)))
+            print(f"   {n} stance rows; round 1 closed early when complete: state={p.state}")
+        mps, sent, queued_s = fan_out(bot, pid, smtp_port, received)
+        print(f"\n2. email round fan-out: {received[0]} ballots received by aiosmtpd, "
+              f"{mps:.1f} msg/s end to end (queueing {queued_s:.2f} s; target >= 100 msg/s: "
+              f"{verdict(mps >= 100)})")
+        bot.engine.dispose()
+        r = kill_midway(url, pid, args.voters, args.threads, tmp)
+        ok = r["missing"] == 0 and r["duplicates"] == 0 and r["rows"] == r["audit_rows"] \
+            and r["acked"] == args.voters
+        print(f"\n3. kill -9 of `convene serve` after {r['acked_before_kill']} acknowledged "
+              f"stances; restarted; {r['retried']} retried by the client "
+              f"({r['already_used_on_retry']} had been committed before the kill and were "
+              "refused as already used)")
+        print(f"   acknowledged {r['acked']}, missing {r['missing']}, rows {r['rows']}, "
+              f"counted twice {r['duplicates']}, audit rows {r['audit_rows']}: {verdict(ok)}")
+    finally:
+        controller.stop()
+        drop_db(name)
+
+
+if __name__ == "__main__":
+    main()
