@@ -17,6 +17,7 @@ from storage.models import Identity, ProcessedEvent
 from tests.adapters.slack.conftest import (
     CHANNEL,
     Served,
+    action_body,
     fixture_body,
     form_headers,
     json_headers,
@@ -153,3 +154,25 @@ def test_reply_to_a_modal_opened_outside_a_channel_goes_to_a_dm(
     assert served.post(body, form_headers(body)).status_code == 200
     [dm] = fake_slack.wait_for("chat.postMessage")
     assert dm.args["channel"] == "UMEMBER" and "no longer recognised" in dm.args["text"]
+
+
+def test_form_without_trigger_becomes_a_button_that_opens_it(
+        served: Served, fake_slack: FakeSlack, slack_bot: Bot) -> None:
+    from bot.outbox import ChatTarget, enqueue_chat
+    from bot.types import Form, FormField, Message
+
+    form = Form("poll.reason", "Your reason", "Send", (FormField("reason", "Why?", "textarea"),),
+                context="1:1:block")
+    with slack_bot.session_factory() as s, s.begin():
+        enqueue_chat(session=s, key="form:1", target=ChatTarget("slack", TEAM, CHANNEL),
+                     message=Message("A block needs a reason.", form=form))
+    slack_bot.new_worker().drain()
+    [post] = fake_slack.of("chat.postMessage")
+    [button] = post.args["blocks"][-1]["elements"]
+    assert button["action_id"] == "slack.form" and button["text"]["text"] == "Your reason"
+    body = action_body(button["action_id"], button["value"], trigger="trig.open.1")
+    assert served.post(body, form_headers(body)).status_code == 200
+    [opened] = fake_slack.wait_for("views.open")
+    assert opened.args["trigger_id"] == "trig.open.1"
+    assert opened.args["view"]["callback_id"] == "poll.reason"
+    assert json.loads(opened.args["view"]["private_metadata"])["c"] == "1:1:block"
