@@ -15,6 +15,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -46,6 +47,17 @@ def _perturb(rng: random.Random, text: str, share: float) -> str:
         if rng.random() < share:
             words[k] = rng.choice(WORDS) + str(rng.randint(0, 999))
     return " ".join(words)
+
+
+def _best_of(runs: int, work: Callable[[], object]) -> float:
+    """The shortest of ``runs`` timings of ``work()`` in seconds (less noise
+    from other processes than one run)."""
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def generate(folder: Path) -> list[Path]:
@@ -116,14 +128,10 @@ def main() -> int:
                      summary=_perturb(rng, e.summary, 0.35)) for i, e in enumerate(e20)]
     e40 = e20 + extra
     cluster(e20[:2000])  # warm-up
-    t = time.perf_counter()
-    cluster(e20)
-    t20 = time.perf_counter() - t
-    t = time.perf_counter()
-    cluster(e40)
-    t40 = time.perf_counter() - t
+    t20 = _best_of(3, lambda: cluster(e20))
+    t40 = _best_of(3, lambda: cluster(e40))
     cr = t40 / t20
-    print(f"clustering: 20,000 entries {t20:.2f} s; 40,000 entries {t40:.2f} s; "
+    print(f"clustering (best of 3): 20,000 entries {t20:.2f} s; 40,000 entries {t40:.2f} s; "
           f"ratio {cr:.2f} (target <= 2.3: {'met' if cr <= 2.3 else 'NOT met'})")
     return 0
 

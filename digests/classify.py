@@ -12,15 +12,33 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 from digests.taxonomy import Taxonomy
 
+# The combining marks of Latin accents (U+0300-U+036F, of combining class > 0).
+_LATIN_MARKS = re.compile("[" + "".join(
+    chr(c) for c in range(0x300, 0x370) if unicodedata.combining(chr(c))) + "]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@cache
+def _is_mark(ch: str) -> bool:
+    return unicodedata.combining(ch) != 0
+
 
 def fold(text: str) -> str:
-    """Lower-case ``text`` and strip accents (``Séquestration`` -> ``sequestration``)."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).replace("’", "'")
+    """Lower-case ``text`` and strip accents (``Séquestration`` -> ``sequestration``):
+    NFKD, then every combining mark dropped; ``’`` becomes ``'``."""
+    text = text.lower()
+    if text.isascii():
+        return text  # NFKD leaves ASCII unchanged
+    text = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text))
+    if not text.isascii():
+        marks = {ch for ch in _NON_ASCII.findall(text) if _is_mark(ch)}
+        if marks:  # rare: other scripts' combining marks
+            text = "".join(ch for ch in text if ch not in marks)
+    return text.replace("\u2019", "'")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,24 +2,44 @@
 
 Two entries are the same story when they share a canonical URL, or when their
 titles-plus-summaries are near-identical (Jaccard similarity of word
-3-shingles at least ``threshold``). Candidates come from MinHash LSH
-(datasketch), so the work is near-linear in the number of entries; each
-candidate pair is confirmed with the exact Jaccard before merging.
+3-shingles at least ``threshold``). Candidates come from MinHash LSH, so the
+work is near-linear in the number of entries; each candidate pair is
+confirmed with the exact Jaccard (over 64-bit shingle hashes) before merging.
+
+The MinHash is computed for all entries at once with numpy: words are hashed
+with CRC-32 (deterministic across runs), shingles are mixed into 64-bit
+values, de-duplicated per entry by one sort, and each of the ``NUM_PERM``
+multiply-shift permutations is one vectorised pass with a segmented minimum.
+LSH uses ``BANDS`` bands of ``ROWS`` rows: a pair at Jaccard 0.8 becomes a
+candidate with probability 1 - (1 - 0.8**4)**16 > 0.9997 (0.5: 0.64; 0.2: 0.03).
 """
 
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-from datasketch import MinHash, MinHashLSH
+from typing import TYPE_CHECKING
+from zlib import crc32
 
 from digests.classify import fold
 from digests.parse.normalise import Entry
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    U64 = npt.NDArray[np.uint64]
+    Ints = npt.NDArray[np.intp]
+
 _WORD = re.compile(r"\w+")
 NUM_PERM = 64
+BANDS, ROWS = 16, 4
+SHINGLE = 3
+MIN_SHINGLES = 4
+_SEED = 20261123
+BLOCK = 4096
 
 
 @dataclass(slots=True)
@@ -40,7 +60,7 @@ class Story:
         return self.lead.canonical_url
 
 
-def shingles(text: str, k: int = 3) -> set[str]:
+def shingles(text: str, k: int = SHINGLE) -> set[str]:
     """Word ``k``-shingles of accent- and case-folded ``text`` (the words
     themselves when there are fewer than ``k``)."""
     words = _WORD.findall(fold(text))
@@ -65,27 +85,124 @@ class _Union:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def _mix(x: U64) -> U64:
+    """MurmurHash3's 64-bit finaliser, in place on a uint64 array (wraps)."""
+    x ^= x >> 33
+    x *= 0xFF51AFD7ED558CCD
+    x ^= x >> 33
+    x *= 0xC4CEB9FE1A85EC53
+    x ^= x >> 33
+    return x
+
+
+@dataclass(slots=True)
+class _Shingled:
+    """Per-entry sorted, distinct shingle hashes (entry ``i`` owns
+    ``values[starts[i]:starts[i] + sizes[i]]``) and the MinHash signatures of
+    the usable entries (one row each, in order)."""
+
+    values: U64
+    starts: list[int]
+    sizes: list[int]
+    usable: list[int]
+    signatures: U64
+
+
+def _block_hashes(entries: Sequence[Entry]) -> tuple[U64, Ints]:
+    """Sorted distinct shingle hashes of a block of entries, and their counts."""
+    import numpy as np
+
+    n = len(entries)
+    words = array("I")
+    counts = array("q")
+    for e in entries:
+        found = _WORD.findall(fold(f"{e.title} {e.summary}"))
+        counts.append(len(found))
+        words.extend(map(crc32, map(str.encode, found)))
+    w = np.frombuffer(words, dtype=np.uint32).astype(np.uint64)
+    owner = np.repeat(np.arange(n, dtype=np.uint64), np.frombuffer(counts, dtype=np.int64))
+    # An entry of fewer than 3 words has fewer than 3 shingles: never usable.
+    keep = owner[:1 - SHINGLE] == owner[SHINGLE - 1:]
+    first = (w[:-2] << 32 | w[1:-1])[keep]
+    shingle = _mix(first ^ _mix(w[2:][keep] + 0x9E3779B97F4A7C15))
+    idbits = max(1, n.bit_length())
+    key = owner[:-2][keep] << (64 - idbits) | shingle >> idbits
+    key.sort()
+    if len(key):
+        key = key[np.concatenate(([True], key[1:] != key[:-1]))]
+    sizes = np.bincount((key >> (64 - idbits)).astype(np.intp), minlength=n)
+    return key & ((1 << (64 - idbits)) - 1), sizes
+
+
+def _block_signatures(values: U64, sizes: Ints, usable: Ints) -> U64:
+    """MinHash rows (one per entry of ``usable``, NUM_PERM columns, values <
+    2**32) of one block (``values`` and ``sizes`` as made by ``_block_hashes``)."""
+    import numpy as np
+
+    rng = np.random.default_rng(_SEED)
+    mul = rng.integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) | 1
+    add = rng.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
+    vals = values[np.repeat(sizes >= MIN_SHINGLES, sizes)]
+    seg = np.concatenate(([0], np.cumsum(sizes[usable])[:-1]))
+    sig = np.empty((len(seg), NUM_PERM), dtype=np.uint64)
+    buf = np.empty_like(vals)
+    for p in range(NUM_PERM):
+        np.multiply(vals, mul[p], out=buf)
+        buf += add[p]
+        buf >>= 32
+        sig[:, p] = np.minimum.reduceat(buf, seg)
+    return sig
+
+
+def _shingle(entries: Sequence[Entry]) -> _Shingled:
+    """Hash and sign ``entries`` in blocks of ``BLOCK`` (cache-sized arrays:
+    the time stays linear in the number of entries)."""
+    import numpy as np
+
+    values, sizes, sigs, usable = [], [], [], []
+    for lo in range(0, len(entries), BLOCK):
+        vals, size = _block_hashes(entries[lo:lo + BLOCK])
+        ok = np.flatnonzero(size >= MIN_SHINGLES)
+        values.append(vals)
+        sizes.extend(size.tolist())
+        usable.extend((ok + lo).tolist())
+        if len(ok):
+            sigs.append(_block_signatures(vals, size, ok))
+    counts = np.array(sizes, dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).tolist() if sizes else []
+    signatures = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), dtype=np.uint64)
+    return _Shingled(np.concatenate(values), starts, sizes, usable, signatures)
+
+
+def _buckets(sig: U64) -> list[list[int]]:
+    """Rows of ``sig`` that agree on every row of some band (ascending)."""
+    import numpy as np
+
+    out: list[list[int]] = []
+    for band in range(BANDS):
+        c = sig[:, band * ROWS:(band + 1) * ROWS]
+        key = _mix(c[:, 0] << np.uint64(32) | c[:, 1]) ^ _mix(c[:, 2] << np.uint64(32) | c[:, 3])
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        edge = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1], [True])))
+        for a, b in zip(edge[:-1].tolist(), edge[1:].tolist(), strict=True):
+            if b - a > 1:
+                out.append(order[a:b].tolist())
+    return out
+
+
 def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
     """Group ``entries`` into stories (order: first appearance). Entries with
-    fewer than 4 shingles are merged by URL only: short texts make unsafe twins."""
+    fewer than 4 distinct shingles are merged by URL only: short texts make
+    unsafe twins."""
     uf = _Union(len(entries))
     by_url: dict[str, int] = {}
     for i, e in enumerate(entries):
         j = by_url.setdefault(e.canonical_url, i)
         if j != i:
             uf.union(j, i)
-    sets = [shingles(f"{e.title} {e.summary}") for e in entries]
-    usable = [i for i, s in enumerate(sets) if len(s) >= 4]
-    hashes = MinHash.bulk([[s.encode() for s in sets[i]] for i in usable], num_perm=NUM_PERM)
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    for i, mh in zip(usable, hashes, strict=True):
-        for j in lsh.query(mh):
-            if uf.find(int(j)) == uf.find(i):
-                continue
-            a, b = sets[i], sets[int(j)]
-            if len(a & b) >= threshold * len(a | b):
-                uf.union(int(j), i)
-        lsh.insert(i, mh, check_duplication=False)
+    if entries:
+        _merge_near_duplicates(entries, uf, threshold)
     groups: dict[int, list[int]] = {}
     for i in range(len(entries)):
         groups.setdefault(uf.find(i), []).append(i)
@@ -94,3 +211,27 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
         chosen = sorted(members, key=lambda i: (entries[i].published_at, -len(entries[i].summary)))
         stories.append(Story([entries[i] for i in chosen]))
     return stories
+
+
+def _merge_near_duplicates(entries: Sequence[Entry], uf: _Union, threshold: float) -> None:
+    import numpy as np
+
+    sh = _shingle(entries)
+    if len(sh.usable) < 2:
+        return
+    tried: set[tuple[int, int]] = set()
+    for bucket in _buckets(sh.signatures):
+        members = [sh.usable[k] for k in bucket]
+        for pos, i in enumerate(members):
+            for j in members[:pos]:
+                if uf.find(i) == uf.find(j) or (j, i) in tried:
+                    continue
+                tried.add((j, i))
+                si, sj = sh.sizes[i], sh.sizes[j]
+                if min(si, sj) < threshold * max(si, sj):
+                    continue  # Jaccard <= min/max: cannot reach the threshold
+                a = sh.values[sh.starts[i]:sh.starts[i] + si]
+                b = sh.values[sh.starts[j]:sh.starts[j] + sj]
+                common = len(np.intersect1d(a, b, assume_unique=True))
+                if common >= threshold * (si + sj - common):
+                    uf.union(j, i)
