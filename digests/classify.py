@@ -13,6 +13,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache, cached_property
+from typing import Any
 
 from digests.taxonomy import Taxonomy
 
@@ -41,6 +42,29 @@ def fold(text: str) -> str:
     return text.replace("\u2019", "'")
 
 
+def _trie_pattern(stems: dict[str, bool]) -> str:
+    """One regex for every stem (``True``: any word ending may follow), its
+    alternatives factored by common prefix (a trie: a few branches are tried
+    at each position instead of every term). A space in a stem matches a run
+    of spaces or hyphens. Longer terms are tried before their prefixes, as
+    in an alternation sorted by length."""
+    trie: dict[str, Any] = {}
+    for stem, wild in stems.items():
+        node = trie
+        for ch in stem:
+            node = node.setdefault(ch, {})
+        node[""] = wild
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [(r"[\s-]+" if ch == " " else re.escape(ch)) + emit(child)
+                for ch, child in sorted(node.items(), key=lambda kv: kv[0] == " ") if ch]
+        if "" in node:
+            alts.append(r"\w*" if node[""] else "")
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(trie)
+
+
 @dataclass(frozen=True, slots=True)
 class Classification:
     """``topic``: the best topic key ('' when none matched); ``themes``: theme
@@ -62,7 +86,7 @@ class Classifier:
     @cached_property
     def _index(self) -> tuple[re.Pattern[str], dict[str, list[tuple[str, str, str]]]]:
         owners: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-        patterns: dict[str, str] = {}
+        stems: dict[str, bool] = {}  # folded term -> ends with a wildcard
         for kind, cats in (("topic", self.taxonomy.topics), ("theme", self.taxonomy.themes)):
             for cat in cats:
                 for term in cat.terms:
@@ -70,11 +94,8 @@ class Classifier:
                     slot = owners[key.rstrip("*")]
                     if all((k, c) != (kind, cat.key) for k, c, _ in slot):
                         slot.append((kind, cat.key, term))
-                    body = re.escape(key.rstrip("*")).replace(r"\ ", r"[\s-]+")
-                    patterns[key.rstrip("*")] = body + (r"\w*" if key.endswith("*") else "")
-        ordered = sorted(patterns.items(), key=lambda kv: -len(kv[0]))
-        alternation = "|".join(f"(?:{p})" for _, p in ordered)
-        return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)"), dict(owners)
+                    stems[key.rstrip("*")] = key.endswith("*")
+        return re.compile(rf"(?<!\w){_trie_pattern(stems)}(?!\w)"), dict(owners)
 
     def _hits(self, text: str) -> list[str]:
         pattern, owners = self._index

@@ -24,6 +24,7 @@ import nh3
 
 LANGUAGES = ("en", "fr", "es")
 SUMMARY_CHARS = 600
+LANGUAGE_CHARS = 300  # title and the start of the summary: enough for en/fr/es
 
 _TRACKING = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src|_hsenc|_hsmi|"
@@ -108,17 +109,23 @@ def plain_text(markup: str, *, limit: int | None = None) -> str:
 
 @cache
 def _identifier() -> Any:
+    import numpy as np
     from py3langid.langid import _load_identifier
 
     # A private instance: py3langid.set_languages() elsewhere cannot narrow it.
-    return _load_identifier()
+    identifier = _load_identifier()
+    # Its float16 table is promoted to float32 by every product anyway: doing
+    # it once (+28 MB) makes each detection about a fifth cheaper, same scores.
+    identifier.nb_ptc = identifier.nb_ptc.astype(np.float32)
+    return identifier
 
 
 def detect_language(text: str) -> str:
-    """``en``, ``fr``, ``es`` or ``other`` for ``text`` (py3langid, offline)."""
+    """``en``, ``fr``, ``es`` or ``other`` for ``text`` (py3langid, offline;
+    only the first ``LANGUAGE_CHARS`` characters are read)."""
     if len(text) < 12:
         return "other"
-    lang, _score = _identifier().classify(text[:400])
+    lang, _score = _identifier().classify(text[:LANGUAGE_CHARS])
     return lang if lang in LANGUAGES else "other"
 
 
