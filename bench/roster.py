@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, text
 
-from bot.members import import_roster_file  # noqa: E402
-from storage.engine import make_engine, make_session_factory  # noqa: E402
-from storage.migrate import upgrade_engine  # noqa: E402
+from bot.members import import_roster_file
+from storage.engine import make_engine, make_session_factory
+from storage.migrate import upgrade_engine
 
 ROWS = 5000
 ZONES = ["Europe/Paris", "America/Bogota", "Africa/Nairobi", "Asia/Kolkata", "UTC"]

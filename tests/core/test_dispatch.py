@@ -9,8 +9,18 @@ from bot.app import Bot
 from bot.audit import record
 from bot.context import Context
 from bot.errors import N_, InvalidInput
-from bot.types import (Actions, Actor, Button, Command, Conversation, Form, FormField, Message,
-                       Option, Select)
+from bot.types import (
+    Actions,
+    Actor,
+    Button,
+    Command,
+    Conversation,
+    Form,
+    FormField,
+    Message,
+    Option,
+    Select,
+)
 from storage.models import AuditEntry
 from tests.conftest import MEMBER, MEMBER_FR
 

@@ -4,10 +4,8 @@ person and a policy that raises, allowed or refused exactly as the table says.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 import pytest
-
 from sqlalchemy import select
 
 from bot.app import Bot

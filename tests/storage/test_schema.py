@@ -42,7 +42,7 @@ def test_naive_datetimes_are_refused(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     factory = make_session_factory(engine)
     with pytest.raises(Exception, match="naive datetime"), factory() as s, s.begin():
-        s.add(AuditEntry(channel="cli", action="t", at=datetime(2026, 1, 1)))  # noqa: DTZ001
+        s.add(AuditEntry(channel="cli", action="t", at=datetime(2026, 1, 1)))
     engine.dispose()
     assert datetime.now(UTC).tzinfo is UTC
 
