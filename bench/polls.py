@@ -109,7 +109,7 @@ def seed(url: str, voters: int) -> None:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def verdict(ok: bool) -> str:
@@ -346,7 +346,7 @@ def main() -> None:
             assert p is not None
             n = s.scalar(select(func.count(Stance.id)))
             say(f"   {n} stance rows; round 1 closed early when complete: state={p.state}")
-        mps, sent, queued_s = fan_out(bot, pid, smtp_port, received)
+        mps, _sent, queued_s = fan_out(bot, pid, smtp_port, received)
         say(f"\n2. email round fan-out: {received[0]} ballots received by aiosmtpd, "
               f"{mps:.1f} msg/s end to end (queueing {queued_s:.2f} s; target >= 100 msg/s: "
               f"{verdict(mps >= 100)})")

@@ -163,9 +163,10 @@ def _cast(ctx: Context, proposal: Proposal, round_no: int, stance: str,
         return [Reply(_reason_form(ctx, value, stance))]
     cast = cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.person,
                        proposal=proposal, round_no=round_no, stance=stance, reason=reason)
+    cache = ctx.bot.services.setdefault("polls.eligible", {})
     per, eligible = counts(ctx.session, proposal=proposal, round_id=cast.round_id,
-                           voting_unit=cast.voting_unit)
-    if proposals.targets(ctx.session, proposal):
+                           voting_unit=cast.voting_unit, cache=cache)
+    if cast.posted and proposals.targets(ctx.session, proposal):
         rnd = current_round(ctx.session, proposal)
         assert rnd is not None
         t = tally(ctx.session, proposal=proposal, rnd=rnd, names_limit=25)

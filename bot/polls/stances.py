@@ -8,6 +8,7 @@ last one counts) on PostgreSQL and SQLite alike.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +120,7 @@ class Cast:
     stance: str
     previous: str | None
     voting_unit: str
+    posted: bool
 
 
 def cast_stance(
@@ -150,7 +152,8 @@ def cast_stance(
         raise InvalidInput(N_("A {stance} needs a reason: say what would change your mind."),
                            stance=stance)
     found = session.execute(
-        select(Round.id, Round.number, Round.closed_at, Round.closes_at, Group.voting_unit)
+        select(Round.id, Round.number, Round.closed_at, Round.closes_at, Group.voting_unit,
+               Group.channels)
         .join(Group, Group.id == proposal.group_id)
         .where(Round.proposal_id == proposal.id, Round.number == proposal.current_round)
         .with_for_update(read=True, of=Round)).first()
@@ -178,20 +181,30 @@ def cast_stance(
            reason=reason, previous=before[0] if before else None,
            previous_person=before[1] if before else None)
     return Cast(found.id, found.number, key, stance, before[0] if before else None,
-                found.voting_unit)
+                found.voting_unit, bool(proposal.origin_channel or found.channels))
 
 
-def counts(session: Session, *, proposal: Proposal, round_id: int,
-           voting_unit: str) -> tuple[dict[str, int], int]:
+def counts(session: Session, *, proposal: Proposal, round_id: int, voting_unit: str,
+           cache: dict[tuple[int, str], tuple[float, int]] | None = None,
+           ttl: float = 30.0) -> tuple[dict[str, int], int]:
     """(stance -> count on the current text version, eligible units): the two
-    numbers a stance's reply and the early-close check need."""
+    numbers a stance's reply and the early-close check need. ``cache`` keeps the
+    eligible count per (group, unit) for ``ttl`` seconds: it changes only with the
+    roster, and the early close recounts it exactly before closing."""
     per = dict.fromkeys(STANCES, 0)
     for stance, n in session.execute(
             select(Stance.stance, func.count(Stance.id))
             .where(Stance.round_id == round_id, Stance.version == proposal.version)
             .group_by(Stance.stance)).all():
         per[stance] = int(n)
-    return per, eligible_units(session, group_id=proposal.group_id, voting_unit=voting_unit)
+    key = (proposal.group_id, voting_unit)
+    now = time.monotonic()
+    if cache is not None and key in cache and now - cache[key][0] < ttl:
+        return per, cache[key][1]
+    eligible = eligible_units(session, group_id=proposal.group_id, voting_unit=voting_unit)
+    if cache is not None:
+        cache[key] = (now, eligible)
+    return per, eligible
 
 
 @dataclass
@@ -289,4 +302,7 @@ def find_proposal(session: Session, proposal_id: int | str) -> Proposal:
     proposal = session.get(Proposal, pid)
     if proposal is None:
         raise NotFound(N_("There is no proposal #{id}."), id=pid)
+    # A strong reference for the unit of work, so the route's scope and its
+    # handler share one load (the identity map holds objects weakly).
+    session.info.setdefault("polls.loaded", []).append(proposal)
     return proposal
