@@ -21,6 +21,7 @@ from digests.taxonomy import Taxonomy
 _LATIN_MARKS = re.compile("[" + "".join(
     chr(c) for c in range(0x300, 0x370) if unicodedata.combining(chr(c))) + "]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SEPARATORS = re.compile(r"[\s-]+")
 
 
 @cache
@@ -101,9 +102,12 @@ class Classifier:
         pattern, owners = self._index
         out = []
         for m in pattern.finditer(fold(text)):
-            word = re.sub(r"[\s-]+", " ", m.group(0))
+            word = _SEPARATORS.sub(" ", m.group(0))
+            if word in owners:
+                out.append(word)
+                continue
             # A prefix term (``invest*``) matched a longer word: find its stem.
-            key = next((word[:i] for i in range(len(word), 0, -1) if word[:i] in owners), "")
+            key = next((word[:i] for i in range(len(word) - 1, 0, -1) if word[:i] in owners), "")
             if key:
                 out.append(key)
         return out

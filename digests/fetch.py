@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import formatdate
 from pathlib import Path
-from typing import Literal
-
-import httpx
+from typing import TYPE_CHECKING, Literal
 
 from digests.sources import FeedSource
 from storage.base import utcnow
+
+if TYPE_CHECKING:
+    import httpx
 
 FetchStatus = Literal["ok", "unchanged", "failed"]
 USER_AGENT = "Convene press review (+https://github.com/convene)"
@@ -48,6 +49,8 @@ class _TooLarge(Exception):
 
 async def _fetch_http(client: httpx.AsyncClient, src: FeedSource, *,
                       max_bytes: int) -> FetchResult:
+    import httpx  # imported when fetching: the CLI starts without it
+
     now = utcnow()
     headers = {}
     if src.etag:
@@ -113,6 +116,7 @@ async def fetch_all(
     seconds per request phase; ``max_bytes`` caps each body (after gzip
     decoding). Results come back in the order of ``sources``; ``on_result`` is
     called as each one finishes (a progress bar)."""
+    import httpx
     sem = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
