@@ -15,7 +15,7 @@ from typing import Any
 from digests.classify import Classifier
 from digests.cluster import Story, cluster
 from digests.fetch import FetchResult
-from digests.parse.normalise import Entry, parse_feed
+from digests.parse.normalise import Entry, parse_feed, settle_languages
 from digests.rank import score
 
 
@@ -52,12 +52,14 @@ def gather(results: Sequence[FetchResult], *,
            cached: Mapping[str, list[dict[str, Any]]] | None = None) -> Gathered:
     """Parse each ``ok`` body; for ``unchanged`` sources reuse ``cached[url]``
     (entries as :meth:`Entry.to_data`). A bozo feed with entries is used and
-    flagged; one without entries is failed."""
+    flagged; one without entries is failed. Languages are detected at the end,
+    for every fresh entry in one batch."""
     cached = cached or {}
     entries: list[Entry] = []
     reports: list[SourceReport] = []
     fresh: dict[str, list[Entry]] = {}
     titles: dict[str, str] = {}
+    pending: list[tuple[Entry, str]] = []
     for r in results:
         src = r.source
         if r.status == "failed":
@@ -71,7 +73,9 @@ def gather(results: Sequence[FetchResult], *,
             reports.append(SourceReport(src.url, src.title, "unchanged", len(got)))
             continue
         parsed = parse_feed(r.body or b"", feed_url=src.url, fetched_at=r.fetched_at,
-                            weight=src.weight, language=src.language, feed_title=src.title)
+                            weight=src.weight, language=src.language, feed_title=src.title,
+                            detect=False)
+        pending.extend((e, parsed.declared) for e in parsed.entries if not e.language)
         titles[src.url] = parsed.title
         if not parsed.entries:
             reason = parsed.bozo_reason or "no entries"
@@ -84,6 +88,7 @@ def gather(results: Sequence[FetchResult], *,
         entries.extend(parsed.entries)
         reports.append(SourceReport(src.url, parsed.title, "bozo" if parsed.bozo else "ok",
                                     len(parsed.entries), parsed.bozo_reason))
+    settle_languages(pending)  # one batch for every fresh source
     return Gathered(entries=entries, reports=reports, fresh=fresh, titles=titles)
 
 

@@ -13,6 +13,8 @@ import calendar
 import hashlib
 import html
 import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -25,6 +27,7 @@ import nh3
 LANGUAGES = ("en", "fr", "es")
 SUMMARY_CHARS = 600
 LANGUAGE_CHARS = 300  # title and the start of the summary: enough for en/fr/es
+LANGUAGE_BATCH = 512  # texts detected together (bounded memory: ~25 MB)
 
 _TRACKING = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src|_hsenc|_hsmi|"
@@ -62,12 +65,14 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     """A parsed body: ``bozo`` is feedparser's flag, ``bozo_reason`` its
-    exception as text (a bozo feed that still yields entries is used)."""
+    exception as text (a bozo feed that still yields entries is used);
+    ``declared``: the feed's own language code (two letters, may be empty)."""
 
     title: str
     entries: list[Entry]
     bozo: bool
     bozo_reason: str | None
+    declared: str = ""
 
 
 def canonical_url(url: str) -> str:
@@ -129,6 +134,94 @@ def detect_language(text: str) -> str:
     return lang if lang in LANGUAGES else "other"
 
 
+@cache
+def _automaton() -> Any:
+    """py3langid's model as numpy arrays for :func:`detect_languages` (no
+    copy of its 39 MB transition table), or None when this py3langid keeps
+    it differently (then texts are detected one by one)."""
+    import numpy as np
+
+    ident = _identifier()
+    try:
+        return (np.frombuffer(ident.tk_nextmove, dtype=np.uint32),
+                np.asarray(ident._rowbase, dtype=np.int64),
+                np.asarray(ident.tk_output, dtype=np.int64),
+                ident.nb_ptc, ident.nb_pc, list(ident.nb_classes))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _langid_bytes(text: str) -> bytes:
+    """The bytes py3langid reads for ``text`` (its own preparation)."""
+    if text.isupper():
+        text = text.lower()
+    return unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
+
+
+def detect_languages(texts: Sequence[str]) -> list[str]:
+    """:func:`detect_language` of every text, about twice as fast: the same
+    py3langid model and decision (naive Bayes over the features its byte
+    automaton finds), with the automaton walked for many texts at once by
+    numpy (one step per byte position, not one Python step per byte)."""
+    model = _automaton() if len(texts) > 1 else None
+    if model is None:
+        return [detect_language(t) for t in texts]
+    out = ["other"] * len(texts)
+    todo = [i for i, t in enumerate(texts) if len(t) >= 12]
+    for lo in range(0, len(todo), LANGUAGE_BATCH):
+        chunk = todo[lo:lo + LANGUAGE_BATCH]
+        for i, lang in zip(chunk, _detect_batch(model, [texts[i] for i in chunk]), strict=True):
+            out[i] = lang if lang in LANGUAGES else "other"
+    return out
+
+
+def _detect_batch(model: Any, texts: list[str]) -> list[str]:
+    import numpy as np
+
+    nextmove, rowbase, output, table, prior, classes = model
+    data = [_langid_bytes(t[:LANGUAGE_CHARS]) for t in texts]
+    order = sorted(range(len(data)), key=lambda k: -len(data[k]))  # longest first
+    lens = np.array([len(data[k]) for k in order], dtype=np.int64)
+    width = int(lens[0])
+    grid = np.zeros((len(order), width), dtype=np.uint8)
+    grid[np.arange(width) < lens[:, None]] = np.frombuffer(
+        b"".join(data[k] for k in order), dtype=np.uint8)
+    columns = np.ascontiguousarray(grid.T)  # byte position x text
+    active = np.searchsorted(-lens, -np.arange(width), side="left")  # texts longer than pos
+    state = np.zeros(len(order), dtype=np.int64)
+    rows, feats = [], []
+    for pos in range(width):
+        n = int(active[pos])
+        now = nextmove[rowbase[state[:n]] + columns[pos, :n]]
+        state[:n] = now
+        found = output[now]
+        hit = np.flatnonzero(found >= 0)
+        rows.append(hit)
+        feats.append(found[hit])
+    # Count each (text, feature), then score = log1p(counts) . table + prior.
+    nfeat = len(table)
+    keys, counts = np.unique(np.concatenate(rows) * nfeat + np.concatenate(feats),
+                             return_counts=True)
+    row, feat = keys // nfeat, keys % nfeat
+    starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
+    part = table[feat] * np.log1p(counts.astype(np.float32))[:, None]
+    best = (np.add.reduceat(part, starts) + prior).argmax(axis=1)
+    out = [str(classes[0])] * len(order)  # no feature: every score at py3langid's floor
+    for k, b in zip(row[starts].tolist(), best.tolist(), strict=True):
+        out[order[k]] = str(classes[b])
+    return out
+
+
+def settle_languages(pending: Sequence[tuple[Entry, str]]) -> None:
+    """Set the language of each entry of ``pending`` (entry, the feed's
+    declared language) from its title and summary, all in one batch."""
+    found = detect_languages([f"{e.title}. {e.summary}" for e, _ in pending])
+    for (e, declared), lang in zip(pending, found, strict=True):
+        if lang == "other" and declared in LANGUAGES and len(e.title) + len(e.summary) < 160:
+            lang = declared  # too little text to overrule the feed's own declaration
+        e.language = lang
+
+
 def _when(raw: Any, fallback: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         t = raw.get(key)
@@ -150,11 +243,15 @@ def _summary_markup(raw: Any) -> str:
 
 
 def parse_feed(body: bytes, *, feed_url: str, fetched_at: datetime, weight: float = 1.0,
-               language: str | None = None, feed_title: str = "") -> ParsedFeed:
+               language: str | None = None, feed_title: str = "",
+               detect: bool = True) -> ParsedFeed:
     """Parse ``body`` (the raw bytes: feedparser sniffs the encoding from the
     XML declaration and the bytes, so a wrong declaration is caught) and
     normalise each entry. ``fetched_at`` (aware UTC) stands in for a missing
-    date; ``language`` (en/fr/es) overrides detection."""
+    date; ``language`` (en/fr/es) overrides detection. With ``detect=False``
+    the entries to detect keep ``language == ""`` for the caller to pass to
+    :func:`settle_languages` with ``ParsedFeed.declared`` (one batch for many
+    feeds)."""
     d = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     title = feed_title or plain_text(str(d.feed.get("title", ""))) or feed_url
     declared = str(d.feed.get("language", "")).lower()[:2]
@@ -172,15 +269,15 @@ def parse_feed(body: bytes, *, feed_url: str, fetched_at: datetime, weight: floa
         else:
             canon = "urn:sha1:" + hashlib.sha1(  # noqa: S324 - an id, not security
                 f"{feed_url}\n{name}".encode()).hexdigest()
-        lang = language or detect_language(f"{name}. {summary}")
-        if lang == "other" and declared in LANGUAGES and len(name) + len(summary) < 160:
-            lang = declared  # too little text to overrule the feed's own declaration
         entries.append(Entry(canonical_url=canon[:1000], link=(link or canon)[:1000],
                              title=name, summary=summary,
-                             published_at=_when(raw, fetched_at), language=lang,
+                             published_at=_when(raw, fetched_at), language=language or "",
                              feed_url=feed_url, feed_title=title[:300], weight=weight))
+    if detect and not language:
+        settle_languages([(e, declared) for e in entries])
     reason = None
     if d.bozo:
         exc = d.get("bozo_exception")
         reason = f"{type(exc).__name__}: {exc}" if exc is not None else "malformed feed"
-    return ParsedFeed(title=title, entries=entries, bozo=bool(d.bozo), bozo_reason=reason)
+    return ParsedFeed(title=title, entries=entries, bozo=bool(d.bozo), bozo_reason=reason,
+                      declared=declared)
