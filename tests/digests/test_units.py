@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from digests.classify import Classifier
-from digests.cluster import cluster
-from digests.parse.normalise import Entry, canonical_url, plain_text
+from digests.cluster import cluster, shingles
+from digests.parse.normalise import (
+    Entry,
+    canonical_url,
+    detect_language,
+    detect_languages,
+    parse_feed,
+    plain_text,
+)
 from digests.sources import OpmlError, parse_opml
 from digests.taxonomy import TaxonomyError, load_taxonomy
 
@@ -51,6 +59,59 @@ def test_same_story_from_several_sources_is_one_item():
     many = [replace(d, canonical_url=f"https://d.example/{i}", title=f"Item {i}",
                     summary=f"unique words number {i} " * 3 + str(i)) for i in range(300)]
     assert len(cluster(many)) == 300
+
+
+def test_clustering_equals_exact_pairwise_jaccard(shared_fixtures):
+    """MinHash LSH only proposes pairs: the stories must be exactly those of
+    the all-pairs definition (same URL, or Jaccard of shingles >= 0.8)."""
+    base = []
+    for f in sorted((shared_fixtures / "feeds").iterdir()):
+        base += parse_feed(f.read_bytes(), feed_url=f.name, fetched_at=T0).entries
+    rng = random.Random(7)
+
+    def edit(text: str, share: float) -> str:
+        return " ".join(w if rng.random() >= share else f"w{rng.randint(0, 99)}"
+                        for w in text.split())
+
+    twins = [replace(e, canonical_url=f"https://twin.example/{i}", title=edit(e.title, 0.03),
+                     summary=edit(e.summary, rng.choice([0.02, 0.05, 0.1, 0.3])))
+             for i, e in enumerate(base)]
+    empty = [replace(base[0], canonical_url="https://e.example/1", title="", summary="")]
+    entries = base + twins + empty
+    sets = [shingles(f"{e.title} {e.summary}") for e in entries]
+    parent = list(range(len(entries)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i in range(len(entries)):
+        for j in range(i):
+            same_url = entries[i].canonical_url == entries[j].canonical_url
+            a, b = sets[i], sets[j]
+            near = min(len(a), len(b)) >= 4 and len(a & b) >= 0.8 * len(a | b)
+            if same_url or near:
+                parent[root(i)] = root(j)
+    expected: dict[int, set[int]] = {}
+    for i in range(len(entries)):
+        expected.setdefault(root(i), set()).add(i)
+    index = {id(e): i for i, e in enumerate(entries)}
+    got = [{index[id(e)] for e in s.entries} for s in cluster(entries)]
+    assert sorted(map(sorted, got)) == sorted(map(sorted, expected.values()))
+    assert any(len(g) > 1 for g in got)
+    assert cluster([]) == [] and len(cluster(empty)) == 1
+
+
+def test_batched_language_detection_equals_one_by_one(shared_fixtures):
+    texts = ["", "short", "ÉCONOMIE DU CARBONE DES SOLS", "12345 67890 !!! ???",
+             "Hola, ¿cómo están los suelos agrícolas de la región este año?",
+             "Les crédits carbone des sols rémunèrent les agriculteurs français"]
+    for f in sorted((shared_fixtures / "feeds").iterdir()):
+        texts += [f"{e.title}. {e.summary}" for e in
+                  parse_feed(f.read_bytes(), feed_url=f.name, fetched_at=T0).entries]
+    assert detect_languages(texts) == [detect_language(t) for t in texts]
+    assert {"en", "fr", "es", "other"} <= set(detect_languages(texts))
 
 
 def test_classify_in_three_languages():
