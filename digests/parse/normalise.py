@@ -93,7 +93,7 @@ def canonical_url(url: str) -> str:
                            or (parts.scheme == "https" and parts.port == 443)):
         netloc = f"{host}:{parts.port}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not _TRACKING.match(k)])
+                       if not _TRACKING.match(k)]) if parts.query else ""
     path = parts.path or "/"
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
