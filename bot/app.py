@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Context, HandlerResult
@@ -27,6 +28,7 @@ from bot.permissions import Policy, authorize
 from bot.routing import Route, Router
 from bot.settings import Settings
 from bot.types import Actor, ButtonPress, Command, Event, FormSubmission, Message, Reply
+from storage.base import utcnow
 from storage.engine import make_engine, make_session_factory
 from storage.models import Person, ProcessedEvent
 
@@ -89,15 +91,21 @@ class Bot:
                        "changed. Please try again, or tell the secretariat."), ref=ref)))]
 
     def _first_delivery(self, session: Session, event: Event) -> bool:
+        """Record the event id; False when it was recorded before (a retry).
+
+        One ``INSERT .. ON CONFLICT DO NOTHING`` in the unit of work: a crash
+        before the commit forgets it, so the retry is handled then.
+        """
         if not event.event_id:
             return True
-        try:
-            with session.begin_nested():
-                session.add(ProcessedEvent(platform=event.actor.platform,
-                                           event_id=event.event_id[:255]))
-        except IntegrityError:
-            return False
-        return True
+        values = {"platform": event.actor.platform, "event_id": event.event_id[:255],
+                  "at": utcnow()}
+        dialect = session.get_bind().dialect.name
+        ins = pg_insert(ProcessedEvent) if dialect == "postgresql" else \
+            sqlite_insert(ProcessedEvent)
+        stmt = ins.values(**values).on_conflict_do_nothing(
+            index_elements=["platform", "event_id"]).returning(ProcessedEvent.id)
+        return session.execute(stmt).first() is not None
 
     def _route(self, session: Session, event: Event, person: Person | None,
                tr: Translator) -> list[Reply]:

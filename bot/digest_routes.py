@@ -54,6 +54,10 @@ def install(bot: Bot) -> None:
     bot.jobs.append(JobSpec(id=JOB_ID, func="bot.digest_routes:weekly_digest", trigger="cron",
                             trigger_args={"day_of_week": _DAYS[d.day], "hour": hour,
                                           "minute": minute, "timezone": d.timezone}))
+    from bot.digest_home import digest_section
+    from bot.home import add_home_section
+
+    add_home_section(bot, digest_section, order=20)
 
 
 def weekly_digest(app_id: str) -> None:

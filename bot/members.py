@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, InvalidInput
 from bot.i18n import SUPPORTED
+from bot.permissions import forget_roles
 from bot.types import Actor
 from storage.models import EmailAddress, Group, Identity, Membership, Organisation, Person, Role
 
@@ -314,6 +315,7 @@ def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str
                 held.add((person.id, group.id, str(role)))
             report.memberships_added += 1
     session.flush()
+    forget_roles(session)
     return report
 
 

@@ -17,7 +17,8 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.mail import MailTransport, OutgoingEmail, build_mime
@@ -44,16 +45,16 @@ class ChatTarget:
 def enqueue(*, session: Session, key: str, kind: str, payload: Mapping[str, Any]) -> bool:
     """Add an outbox row unless one with ``key`` exists. Returns True if added.
 
-    Never commits: the row lands with the caller's unit of work.
+    One ``INSERT .. ON CONFLICT (key) DO NOTHING``; never commits: the row lands
+    with the caller's unit of work.
     """
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(OutboxMessage(key=key, kind=kind, payload=dict(payload)))
-    except IntegrityError:
-        return False
-    return True
+    now = utcnow()
+    values = {"key": key, "kind": kind, "payload": dict(payload), "status": "pending",
+              "attempts": 0, "next_attempt_at": now, "created_at": now}
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(OutboxMessage) if dialect == "postgresql" else sqlite_insert(OutboxMessage)
+    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["key"])
+    return bool(session.execute(stmt.returning(OutboxMessage.id)).first())
 
 
 def enqueue_email(*, session: Session, key: str, email: OutgoingEmail) -> bool:
@@ -148,21 +149,42 @@ class OutboxWorker:
 
     def _finish(self, row: OutboxMessage, error: BaseException | None,
                 result: dict[str, Any] | None = None) -> None:
+        self._finish_many([(row, error, result)])
+
+    def _finish_many(
+        self, outcomes: list[tuple[OutboxMessage, BaseException | None, dict[str, Any] | None]]
+    ) -> None:
+        """Record a pass's outcomes in one transaction: successes in one UPDATE,
+        failures (rare) row by row with their back-off."""
+        if not outcomes:
+            return
+        now = utcnow()
         with self.session_factory() as session, session.begin():
-            current = session.get(OutboxMessage, row.id)
-            if current is None or current.claimed_by != row.claimed_by:
-                return
-            current.attempts += 1
-            if error is None:
-                current.status = "sent"
-                current.sent_at = utcnow()
-                current.last_error = None
-                current.result = result
-                payload = current.payload
-                ext = (result or {}).get("external_id")
-                if payload.get("ref") and ext:
-                    self._remember_post(session, payload, str(ext))
-            else:
+            plain = [r for r, err, res in outcomes if err is None and not r.payload.get("ref")]
+            for token in {r.claimed_by for r in plain}:
+                ids = [r.id for r in plain if r.claimed_by == token]
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == token)
+                    .values(status="sent", sent_at=now, last_error=None,
+                            attempts=OutboxMessage.attempts + 1)
+                    .execution_options(synchronize_session=False))
+            for row, error, result in outcomes:
+                if error is None and not row.payload.get("ref"):
+                    continue
+                current = session.get(OutboxMessage, row.id)
+                if current is None or current.claimed_by != row.claimed_by:
+                    continue
+                current.attempts += 1
+                if error is None:
+                    current.status = "sent"
+                    current.sent_at = now
+                    current.last_error = None
+                    current.result = result
+                    ext = (result or {}).get("external_id")
+                    if ext:
+                        self._remember_post(session, current.payload, str(ext))
+                    continue
                 current.last_error = f"{type(error).__name__}: {error}"[:2000]
                 if current.attempts >= self.max_attempts:
                     current.status = "dead"
@@ -171,7 +193,7 @@ class OutboxWorker:
                 else:
                     current.status = "pending"
                     delay = min(self.backoff * (2 ** (current.attempts - 1)), 3600.0)
-                    current.next_attempt_at = utcnow() + timedelta(seconds=delay)
+                    current.next_attempt_at = now + timedelta(seconds=delay)
                     log.warning("outbox %s failed (attempt %d), retry in %.0fs: %s",
                                 current.key, current.attempts, delay, current.last_error)
 
@@ -218,9 +240,8 @@ class OutboxWorker:
                 results = self.mail.send_batch(mimes)
             except Exception as exc:  # noqa: BLE001  (a transport error fails the batch)
                 results = [exc] * len(mimes)
-            for r, err in zip(emails, results, strict=True):
-                self._finish(r, err)
-                delivered += err is None
+            self._finish_many([(r, err, None) for r, err in zip(emails, results, strict=True)])
+            delivered += sum(err is None for err in results)
         for r in rows:
             if r.kind == "email":
                 continue

@@ -111,19 +111,35 @@ def alliance_group(session: Session) -> Group:
     return group
 
 
+def _memberships(session: Session, person_id: int) -> list[tuple[int, Role, bool]]:
+    # Memoised per unit of work: a dispatch checks a route's capability, then its
+    # scope, then perhaps more, and the person's roles do not change meanwhile.
+    memo: dict[int, list[tuple[int, Role, bool]]] = session.info.setdefault(
+        "convene.memberships", {})
+    if person_id not in memo:
+        memo[person_id] = [
+            (gid, Role(role), bool(is_alliance)) for gid, role, is_alliance in session.execute(
+                select(Membership.group_id, Membership.role, Group.is_alliance)
+                .join(Group, Group.id == Membership.group_id)
+                .where(Membership.person_id == person_id)
+            ).all()
+        ]
+    return memo[person_id]
+
+
+def forget_roles(session: Session) -> None:
+    """Drop the per-unit-of-work memo after changing memberships in ``session``."""
+    session.info.pop("convene.memberships", None)
+
+
 def roles_in(session: Session, *, person_id: int, group_id: int | None) -> frozenset[Role]:
     """The roles ``person_id`` effectively holds in ``group_id`` (None: the alliance)."""
-    rows = session.execute(
-        select(Membership.group_id, Membership.role, Group.is_alliance)
-        .join(Group, Group.id == Membership.group_id)
-        .where(Membership.person_id == person_id)
-    ).all()
     held: set[Role] = set()
-    for gid, role, is_alliance in rows:
+    for gid, role, is_alliance in _memberships(session, person_id):
         if (group_id is None and is_alliance) or gid == group_id:
-            held.add(Role(role))
-        elif is_alliance and Role(role) in ALLIANCE_WIDE:
-            held.add(Role(role))
+            held.add(role)
+        elif is_alliance and role in ALLIANCE_WIDE:
+            held.add(role)
     return frozenset(held)
 
 

@@ -60,5 +60,16 @@ def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory; callers open one session per unit of work."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """A session factory; callers open one session per unit of work.
+
+    ``session.info`` memos (e.g. a person's roles) are dropped at the end of
+    every transaction, so they never outlive the unit of work that made them.
+    """
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @event.listens_for(factory, "after_transaction_end")
+    def _forget(session: Session, transaction: Any) -> None:
+        if transaction.parent is None:
+            session.info.clear()
+
+    return factory

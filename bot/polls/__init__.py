@@ -47,5 +47,9 @@ def install(bot: Bot) -> None:
                                     "proposal."), usage="ID upheld|rejected NOTE")
     add("command", "decisions", r.decisions_cmd, capability="decisions.view",
         help=N_("Show the decision register."))
+    from bot.home import add_home_section
+    from bot.polls.home import polls_section
+
+    add_home_section(bot, polls_section, order=10)
     bot.jobs.append(JobSpec(id="polls.tick", func="bot.polls.jobs:tick", trigger="interval",
                             trigger_args={"seconds": bot.settings.polls.tick_seconds}))

@@ -1,0 +1,28 @@
+"""The press-review section of a person's home page: the latest digest's summary."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.digest_service import summary_message
+from bot.errors import PermissionDenied
+from bot.home import HomeContext
+from bot.permissions import authorize
+from bot.types import Block, Context, Header
+from storage.models import Digest
+
+
+def digest_section(ctx: HomeContext) -> list[Block]:
+    """The latest sent press review, in the person's language (or a line saying none yet)."""
+    try:
+        authorize(session=ctx.session, person=ctx.person, capability="digest.view",
+                  channel="web")
+    except PermissionDenied:
+        return []
+    digest = ctx.session.scalars(select(Digest).where(Digest.status == "sent")
+                                 .order_by(Digest.week.desc())).first()
+    title = Header(ctx._("Press review"))
+    if digest is None:
+        return [title, Context(ctx._("No press review has been sent yet."))]
+    message = summary_message(ctx.bot.settings, digest, ctx.tr.language)
+    return [title, *message.blocks][:20]

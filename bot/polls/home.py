@@ -1,0 +1,63 @@
+"""The polls section of a person's home page (the Slack App Home tab):
+open proposals they can see, and those still waiting for their stance,
+each with its stance buttons."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.errors import PermissionDenied
+from bot.home import HomeContext
+from bot.permissions import authorize
+from bot.polls.render import when
+from bot.polls.stances import STANCE_LABELS, STANCES, stance_of
+from bot.types import Actions, Block, Button, Context, Header, Section
+from storage.models import Group, Proposal, Round
+
+MAX_SHOWN = 10
+
+
+def polls_section(ctx: HomeContext) -> list[Block]:
+    """Open proposals (at most ten), pending stances first, with buttons for those."""
+    session, person = ctx.session, ctx.person
+    rows = session.execute(
+        select(Proposal, Round).join(Round, (Round.proposal_id == Proposal.id)
+                                     & (Round.number == Proposal.current_round))
+        .where(Proposal.state == "open", Round.closed_at.is_(None))
+        .order_by(Round.closes_at)).all()
+    pending: list[Block] = []
+    others: list[Block] = []
+    for proposal, rnd in rows:
+        try:
+            authorize(session=session, person=person, capability="poll.view",
+                      group_id=proposal.group_id, channel="web")
+        except PermissionDenied:
+            continue
+        group = session.get(Group, proposal.group_id)
+        closes = ctx._("closes {when}", when=when(rnd.closes_at, person.timezone))
+        line = f"*#{proposal.id} {proposal.title}* ({group.name if group else ''}, {closes})"
+        try:
+            authorize(session=session, person=person, capability="poll.vote",
+                      group_id=proposal.group_id, channel="web")
+            can_vote = True
+        except PermissionDenied:
+            can_vote = False
+        mine = stance_of(session, proposal=proposal, rnd=rnd, person=person) if can_vote \
+            else None
+        if can_vote and mine is None and rnd.medium == "chat":
+            pending.append(Section(line + "\n" + ctx._("Waiting for your stance.")))
+            pending.append(Actions(tuple(
+                Button(ctx._(STANCE_LABELS[s]), "poll.stance", f"{proposal.id}:{rnd.number}:{s}",
+                       style="danger" if s == "block" else "default") for s in STANCES)))
+        else:
+            note = (ctx._("Your stance: {stance}.", stance=ctx._(STANCE_LABELS[mine.stance]))
+                    if mine is not None else ctx._("You follow this proposal as an observer.")
+                    if not can_vote else ctx._("Voting by email in this round."))
+            others.append(Section(f"{line}\n{note}"))
+    if not pending and not others:
+        return [Header(ctx._("Consensus polls")), Context(ctx._("No proposal is open."))]
+    blocks: list[Block] = [Header(ctx._("Consensus polls"))]
+    return blocks + (pending + others)[: MAX_SHOWN * 2]
+
+
+
