@@ -26,8 +26,16 @@ from bot.permissions import Authorized, authorize_system
 from bot.polls import emails
 from bot.polls.proposals import current_text, post
 from bot.polls.render import tally_message
-from bot.polls.stances import current_round, eligible_people, people_with, tally, voter_key
+from bot.polls.stances import (
+    current_round,
+    eligible_people,
+    eligible_units,
+    people_with,
+    tally,
+    voter_key,
+)
 from bot.polls.tokens import mint
+from bot.polls.write import stance_count
 from bot.settings import Settings
 from bot.types import Message
 from storage.base import utcnow
@@ -239,6 +247,12 @@ def close_due(session_factory: sessionmaker[Session], settings: Settings,
     return closed
 
 
+def _voting_unit(session: Session, group_id: int) -> str:
+    group = session.get(Group, group_id)
+    assert group is not None
+    return group.voting_unit
+
+
 def close_if_complete(session_factory: sessionmaker[Session], settings: Settings,
                       proposal_id: int) -> bool:
     """Close the current round early when every voting unit has a stance (in
@@ -250,7 +264,11 @@ def close_if_complete(session_factory: sessionmaker[Session], settings: Settings
         rnd = current_round(session, proposal)
         if rnd is None or rnd.closed_at is not None:
             return False
-        if not tally(session, proposal=proposal, rnd=rnd, names_limit=0).complete:
+        # Two counts first; the close itself counts again, in full.
+        eligible = eligible_units(session, group_id=proposal.group_id,
+                                  voting_unit=_voting_unit(session, proposal.group_id))
+        cast = stance_count(session, round_id=rnd.id, version=proposal.version)
+        if eligible == 0 or cast < eligible:
             return False
         actor = authorize_system(capability="poll.manage", channel="job",
                                  group_id=proposal.group_id)

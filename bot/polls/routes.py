@@ -21,8 +21,8 @@ from bot.polls.stances import (
     NEEDS_REASON,
     STANCE_LABELS,
     cast_stance,
-    counts,
     current_round,
+    eligible_cached,
     find_proposal,
     parse_stance,
     tally,
@@ -163,9 +163,10 @@ def _cast(ctx: Context, proposal: Proposal, round_no: int, stance: str,
         return [Reply(_reason_form(ctx, value, stance))]
     cast = cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.person,
                        proposal=proposal, round_no=round_no, stance=stance, reason=reason)
-    cache = ctx.bot.services.setdefault("polls.eligible", {})
-    per, eligible = counts(ctx.session, proposal=proposal, round_id=cast.round_id,
-                           voting_unit=cast.voting_unit, cache=cache)
+    per = cast.counts
+    eligible = eligible_cached(ctx.session, group_id=proposal.group_id,
+                               voting_unit=cast.voting_unit,
+                               cache=ctx.bot.services.setdefault("polls.eligible", {}))
     if cast.posted and proposals.targets(ctx.session, proposal):
         rnd = current_round(ctx.session, proposal)
         assert rnd is not None

@@ -12,13 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Insert, case, distinct, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.permissions import Authorized
+from bot.polls.write import ROUND, write_stance
 from storage.base import utcnow
 from storage.models import Group, Membership, Person, Proposal, Role, Round, Stance
 
@@ -99,20 +98,11 @@ def current_round(session: Session, proposal: Proposal, *, lock: bool = False) -
     return session.scalars(q).first()
 
 
-def _upsert(session: Session, values: dict[str, Any]) -> None:
-    dialect = session.get_bind().dialect.name
-    ins: Any = postgresql.insert(Stance) if dialect == "postgresql" else sqlite.insert(Stance)
-    stmt: Insert = ins.values(**values).on_conflict_do_update(
-        index_elements=[Stance.round_id, Stance.voter_key],
-        set_={k: values[k] for k in ("person_id", "stance", "reason", "channel", "version",
-                                     "updated_at")},
-    )
-    session.execute(stmt)
-
-
 @dataclass(frozen=True, slots=True)
 class Cast:
-    """A stance as written: ``previous`` is the unit's stance before, or None."""
+    """A stance as written: ``previous`` is the unit's stance before, or None;
+    ``counts``: stance -> number on the current text version, as this unit of
+    work sees them (stances in flight elsewhere are not in them)."""
 
     round_id: int
     round_no: int
@@ -121,6 +111,8 @@ class Cast:
     previous: str | None
     voting_unit: str
     posted: bool
+    #: The round's stances on the current text version, this one included.
+    counts: dict[str, int]
 
 
 def cast_stance(
@@ -138,7 +130,9 @@ def cast_stance(
     ``actor`` must hold ``poll.vote`` in the proposal's group (observers never
     do). Raises PermissionDenied, Conflict (round closed or not current),
     InvalidInput (unknown stance; disagree/block without ``reason``). Writes an
-    audit row with the channel and the previous stance. Never commits.
+    audit row with the channel and the previous stance (see bot.polls.write:
+    on PostgreSQL the read of the previous stance, the upsert, the audit row and
+    the counts are one statement). Never commits.
 
     The round row is read with a shared lock (PostgreSQL ``FOR SHARE``): stances
     proceed side by side, while a close (an UPDATE of that row) waits for them.
@@ -151,12 +145,9 @@ def cast_stance(
     if stance in NEEDS_REASON and not reason:
         raise InvalidInput(N_("A {stance} needs a reason: say what would change your mind."),
                            stance=stance)
-    found = session.execute(
-        select(Round.id, Round.number, Round.closed_at, Round.closes_at, Group.voting_unit,
-               Group.channels)
-        .join(Group, Group.id == proposal.group_id)
-        .where(Round.proposal_id == proposal.id, Round.number == proposal.current_round)
-        .with_for_update(read=True, of=Round)).first()
+    found = session.execute(ROUND[session.get_bind().dialect.name], {
+        "group_id": proposal.group_id, "proposal_id": proposal.id,
+        "number": proposal.current_round}).first()
     now = utcnow()
     if found is None or found.number != round_no or proposal.state != "open":
         raise Conflict(N_("Round {round} of proposal #{id} is not open; your stance was not "
@@ -168,43 +159,32 @@ def cast_stance(
         key = f"o:{person.organisation_id}"
     else:
         key = f"p:{person.id}"
-    before = session.execute(select(Stance.stance, Stance.person_id).where(
-        Stance.round_id == found.id, Stance.voter_key == key)).first()
-    _upsert(session, {
+    written = write_stance(session, values={
         "round_id": found.id, "voter_key": key, "person_id": person.id, "stance": stance,
-        "reason": reason, "channel": actor.channel, "version": proposal.version,
-        "cast_at": now, "updated_at": now,
-    })
-    record(session=session, actor=actor, action="poll.stance" if before is None
-           else "poll.stance.change", subject_type="poll", subject_id=proposal.id,
-           round=found.number, version=proposal.version, voter=key, stance=stance,
-           reason=reason, previous=before[0] if before else None,
-           previous_person=before[1] if before else None)
+        "reason": reason, "channel": actor.channel, "version": proposal.version, "now": now,
+    }, subject_id=proposal.id, detail={
+        "round": found.number, "version": proposal.version, "voter": key, "stance": stance,
+        "reason": reason})
+    before = written.previous
     return Cast(found.id, found.number, key, stance, before[0] if before else None,
-                found.voting_unit, bool(proposal.origin_channel or found.channels))
+                found.voting_unit, bool(proposal.origin_channel or found.channels),
+                written.counts)
 
 
-def counts(session: Session, *, proposal: Proposal, round_id: int, voting_unit: str,
-           cache: dict[tuple[int, str], tuple[float, int]] | None = None,
-           ttl: float = 30.0) -> tuple[dict[str, int], int]:
-    """(stance -> count on the current text version, eligible units): the two
-    numbers a stance's reply and the early-close check need. ``cache`` keeps the
-    eligible count per (group, unit) for ``ttl`` seconds: it changes only with the
-    roster, and the early close recounts it exactly before closing."""
-    per = dict.fromkeys(STANCES, 0)
-    for stance, n in session.execute(
-            select(Stance.stance, func.count(Stance.id))
-            .where(Stance.round_id == round_id, Stance.version == proposal.version)
-            .group_by(Stance.stance)).all():
-        per[stance] = int(n)
-    key = (proposal.group_id, voting_unit)
+def eligible_cached(session: Session, *, group_id: int, voting_unit: str,
+                    cache: dict[tuple[int, str], tuple[float, int]],
+                    ttl: float = 30.0) -> int:
+    """:func:`eligible_units`, kept in ``cache`` per (group, unit) for ``ttl``
+    seconds: it changes only with the roster, and the early close recounts it
+    exactly before closing."""
+    key = (group_id, voting_unit)
     now = time.monotonic()
-    if cache is not None and key in cache and now - cache[key][0] < ttl:
-        return per, cache[key][1]
-    eligible = eligible_units(session, group_id=proposal.group_id, voting_unit=voting_unit)
-    if cache is not None:
-        cache[key] = (now, eligible)
-    return per, eligible
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    eligible = eligible_units(session, group_id=group_id, voting_unit=voting_unit)
+    cache[key] = (now, eligible)
+    return eligible
 
 
 @dataclass
