@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.permissions import Authorized
-from bot.polls.write import ROUND, write_stance
+from bot.polls.write import cast_in_round
 from storage.base import utcnow
 from storage.models import Group, Membership, Person, Proposal, Role, Round, Stance
 
@@ -131,8 +131,8 @@ def cast_stance(
     do). Raises PermissionDenied, Conflict (round closed or not current),
     InvalidInput (unknown stance; disagree/block without ``reason``). Writes an
     audit row with the channel and the previous stance (see bot.polls.write:
-    on PostgreSQL the read of the previous stance, the upsert, the audit row and
-    the counts are one statement). Never commits.
+    on PostgreSQL the round check, the read of the previous stance, the upsert,
+    the audit row and the counts are one statement). Never commits.
 
     The round row is read with a shared lock (PostgreSQL ``FOR SHARE``): stances
     proceed side by side, while a close (an UPDATE of that row) waits for them.
@@ -145,30 +145,26 @@ def cast_stance(
     if stance in NEEDS_REASON and not reason:
         raise InvalidInput(N_("A {stance} needs a reason: say what would change your mind."),
                            stance=stance)
-    found = session.execute(ROUND[session.get_bind().dialect.name], {
-        "group_id": proposal.group_id, "proposal_id": proposal.id,
-        "number": proposal.current_round}).first()
     now = utcnow()
-    if found is None or found.number != round_no or proposal.state != "open":
+    found = None
+    if proposal.state == "open":
+        found = cast_in_round(session, values={
+            "proposal_id": proposal.id, "group_id": proposal.group_id,
+            "number": proposal.current_round, "round_no": round_no, "person_id": person.id,
+            "org": person.organisation_id, "stance": stance, "reason": reason,
+            "channel": actor.channel, "version": proposal.version,
+            "subject_id": str(proposal.id), "now": now,
+        }, detail={"version": proposal.version, "stance": stance, "reason": reason})
+    if found is None or found.number != round_no:
         raise Conflict(N_("Round {round} of proposal #{id} is not open; your stance was not "
                           "recorded."), round=round_no, id=proposal.id)
-    if found.closed_at is not None or found.closes_at <= now:
+    if not found.written or found.counts is None:
         raise Conflict(N_("Round {round} of proposal #{id} is closed; your stance was not "
                           "recorded."), round=round_no, id=proposal.id)
-    if found.voting_unit == "organisation" and person.organisation_id is not None:
-        key = f"o:{person.organisation_id}"
-    else:
-        key = f"p:{person.id}"
-    written = write_stance(session, values={
-        "round_id": found.id, "voter_key": key, "person_id": person.id, "stance": stance,
-        "reason": reason, "channel": actor.channel, "version": proposal.version, "now": now,
-    }, subject_id=proposal.id, detail={
-        "round": found.number, "version": proposal.version, "voter": key, "stance": stance,
-        "reason": reason})
-    before = written.previous
-    return Cast(found.id, found.number, key, stance, before[0] if before else None,
-                found.voting_unit, bool(proposal.origin_channel or found.channels),
-                written.counts)
+    before = found.previous
+    return Cast(found.round_id, found.number, found.voter_key, stance,
+                before[0] if before else None, found.voting_unit,
+                bool(proposal.origin_channel or found.channels), found.counts)
 
 
 def eligible_cached(session: Session, *, group_id: int, voting_unit: str,

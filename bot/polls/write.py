@@ -3,15 +3,16 @@
 A stance is written on every channel by :func:`bot.polls.stances.cast_stance`;
 its SQL lives here as ``text()`` statements compiled once per dialect and
 executed with plain parameters (no statement building, no ORM objects per
-call). On PostgreSQL one statement reads the unit's previous stance, upserts
-the new one, writes the audit row and counts the round's stances; SQLite runs
-the same steps as four statements.
+call). On PostgreSQL one statement locks and checks the round, reads the
+unit's previous stance, upserts the new one, writes the audit row and counts
+the round's stances; SQLite runs the same steps as five statements.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, TextualSelect, bindparam, text
@@ -55,24 +56,55 @@ ON CONFLICT (round_id, voter_key) DO UPDATE SET
     person_id = excluded.person_id, stance = excluded.stance, reason = excluded.reason,
     channel = excluded.channel, version = excluded.version, updated_at = excluded.updated_at"""
 
-#: PostgreSQL: every step in one round trip. The sub-statements share one
-#: snapshot, so the counts leave out this stance (see :func:`write_stance`).
-#: (Only this module's constant SQL is interpolated, never a value.)
-PG_STANCE = text(f"""
-WITH prev AS ({_PREVIOUS}),
-up AS ({_UPSERT} RETURNING id),
+#: PostgreSQL: every step in one round trip. The round row is read first, with
+#: a shared lock; nothing is written unless it is the open round ``:round_no``.
+#: The sub-statements share one snapshot, so the counts leave out this stance
+#: (see :func:`cast_in_round`).
+PG_CAST = text("""
+WITH rnd AS (
+    SELECT r.id, r.number, r.closed_at, r.closes_at, g.voting_unit, g.channels,
+           CASE WHEN g.voting_unit = 'organisation' AND CAST(:org AS integer) IS NOT NULL
+                THEN 'o:' || CAST(:org AS text) ELSE 'p:' || CAST(:person_id AS text)
+           END AS voter_key,
+           (r.closed_at IS NULL AND r.closes_at > :now AND r.number = :round_no) AS ok
+    FROM poll_rounds AS r JOIN groups AS g ON g.id = :group_id
+    WHERE r.proposal_id = :proposal_id AND r.number = :number
+    FOR SHARE OF r),
+prev AS (
+    SELECT s.stance, s.person_id, s.version FROM poll_stances AS s
+    JOIN rnd ON s.round_id = rnd.id AND s.voter_key = rnd.voter_key WHERE rnd.ok),
+up AS (
+    INSERT INTO poll_stances (round_id, voter_key, person_id, stance, reason, channel,
+                              version, cast_at, updated_at)
+    SELECT rnd.id, rnd.voter_key, :person_id, :stance, :reason, :channel, :version, :now, :now
+    FROM rnd WHERE rnd.ok
+    ON CONFLICT (round_id, voter_key) DO UPDATE SET
+        person_id = excluded.person_id, stance = excluded.stance, reason = excluded.reason,
+        channel = excluded.channel, version = excluded.version,
+        updated_at = excluded.updated_at
+    RETURNING id),
 aud AS (
     INSERT INTO audit_log (at, person_id, channel, action, subject_type, subject_id, detail)
     SELECT :now, :person_id, :channel,
            CASE WHEN prev.stance IS NULL THEN 'poll.stance' ELSE 'poll.stance.change' END,
            'poll', :subject_id,
            CAST(CAST(:detail AS jsonb) || jsonb_build_object(
-               'previous', prev.stance, 'previous_person', prev.person_id) AS json)
-    FROM (SELECT 1) AS one LEFT JOIN prev ON true
+               'round', rnd.number, 'voter', rnd.voter_key, 'previous', prev.stance,
+               'previous_person', prev.person_id) AS json)
+    FROM rnd LEFT JOIN prev ON true WHERE rnd.ok
     RETURNING id)
-SELECT prev.stance, prev.person_id, prev.version, c.agree, c.abstain, c.disagree, c.block
-FROM ({_COUNTS}) AS c LEFT JOIN prev ON true
-""").bindparams(_NOW)  # noqa: S608
+SELECT rnd.id, rnd.number, rnd.closed_at, rnd.closes_at, rnd.voting_unit, rnd.channels,
+       rnd.voter_key, rnd.ok, prev.stance AS prev_stance, prev.person_id AS prev_person,
+       prev.version AS prev_version, c.agree, c.abstain, c.disagree, c.block
+FROM rnd LEFT JOIN prev ON true
+CROSS JOIN (SELECT count(*) FILTER (WHERE stance = 'agree') AS agree,
+                   count(*) FILTER (WHERE stance = 'abstain') AS abstain,
+                   count(*) FILTER (WHERE stance = 'disagree') AS disagree,
+                   count(*) FILTER (WHERE stance = 'block') AS block
+            FROM poll_stances WHERE round_id = (SELECT id FROM rnd) AND version = :version) AS c
+""").bindparams(_NOW).columns(closed_at=UTCDateTime(), closes_at=UTCDateTime(),
+                              channels=JSON())
+
 
 SQLITE_PREVIOUS = text(_PREVIOUS)
 SQLITE_UPSERT = text(_UPSERT).bindparams(_NOW)
@@ -84,39 +116,75 @@ COUNTS = text(_COUNTS)
 
 
 @dataclass(frozen=True, slots=True)
-class Written:
-    """What a stance replaced (``previous``: stance, person id; or None) and
-    the round's counts on the current text version, this stance included."""
+class InRound:
+    """The current round as :func:`cast_in_round` found it (``closed_at``,
+    ``closes_at``: aware UTC; ``channels``: the group's JSON) and, when the
+    stance was written, ``previous`` (stance, person id; or None) and ``counts``
+    (stance -> number on the current text version, this stance included)."""
 
-    previous: tuple[str, int] | None
-    counts: dict[str, int]
+    round_id: int
+    number: int
+    closed_at: datetime | None
+    closes_at: datetime
+    voting_unit: str
+    channels: Any
+    voter_key: str
+    written: bool
+    previous: tuple[str, int] | None = None
+    counts: dict[str, int] | None = None
 
 
-def write_stance(session: Session, *, values: dict[str, Any], subject_id: int,
-                 detail: dict[str, Any]) -> Written:
-    """Upsert the stance row ``values`` (round_id, voter_key, person_id, stance,
-    reason, channel, version; ``now``: aware datetime) and write its audit row
-    (action ``poll.stance`` or ``poll.stance.change``; ``detail`` plus
-    ``previous`` and ``previous_person``). Never commits."""
-    params = dict(values, subject_id=str(subject_id))
+def _key(voting_unit: str, org: int | None, person_id: int) -> str:
+    return f"o:{org}" if voting_unit == "organisation" and org is not None else f"p:{person_id}"
+
+
+def cast_in_round(session: Session, *, values: dict[str, Any], detail: dict[str, Any]
+                  ) -> InRound | None:
+    """Read the proposal's current round (shared lock on PostgreSQL) and, if it
+    is round ``round_no``, open and not past ``now``, upsert the stance of the
+    person's voting unit and write its audit row (action ``poll.stance`` or
+    ``poll.stance.change``; ``detail`` plus round, voter, previous and
+    previous_person). None when the proposal has no such round. Never commits.
+
+    ``values``: proposal_id, group_id, number (the current round), round_no,
+    person_id, org (the person's organisation id or None), stance, reason,
+    channel, version, subject_id (str), now (aware datetime)."""
     if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(PG_STANCE, dict(params, detail=json.dumps(detail))).one()
-        prev = (row[0], row[1], row[2]) if row[0] is not None else None
-        per = {"agree": row[3], "abstain": row[4], "disagree": row[5], "block": row[6]}
+        row = session.execute(PG_CAST, dict(values, detail=json.dumps(detail))).first()
+        if row is None:
+            return None
+        found = InRound(row.id, row.number, row.closed_at, row.closes_at, row.voting_unit,
+                        row.channels, row.voter_key, bool(row.ok))
+        if not found.written:
+            return found
+        prev = (row.prev_stance, row.prev_person) if row.prev_stance is not None else None
+        per = {"agree": row.agree, "abstain": row.abstain, "disagree": row.disagree,
+               "block": row.block}
         # The counts were taken in the statement's snapshot, before this stance.
         per[values["stance"]] += 1
-        if prev is not None and prev[2] == values["version"]:
+        if prev is not None and row.prev_version == values["version"]:
             per[prev[0]] -= 1
-    else:
-        found = session.execute(SQLITE_PREVIOUS, params).first()
-        prev = (found[0], found[1], found[2]) if found is not None else None
-        session.execute(SQLITE_UPSERT, params)
-        session.execute(SQLITE_AUDIT, dict(
-            params, action="poll.stance" if prev is None else "poll.stance.change",
-            detail=json.dumps(dict(detail, previous=prev[0] if prev else None,
-                                   previous_person=prev[1] if prev else None))))
-        per = dict(session.execute(COUNTS, params).one()._mapping)
-    return Written((prev[0], prev[1]) if prev else None, {k: int(v) for k, v in per.items()})
+        return replace(found, previous=prev, counts={k: int(v) for k, v in per.items()})
+    r = session.execute(ROUND["sqlite"], values).first()
+    if r is None:
+        return None
+    key = _key(r.voting_unit, values["org"], values["person_id"])
+    found = InRound(r.id, r.number, r.closed_at, r.closes_at, r.voting_unit, r.channels, key,
+                    r.closed_at is None and r.closes_at > values["now"]
+                    and r.number == values["round_no"])
+    if not found.written:
+        return found
+    params = dict(values, round_id=r.id, voter_key=key)
+    before = session.execute(SQLITE_PREVIOUS, params).first()
+    prev = (before[0], before[1]) if before is not None else None
+    session.execute(SQLITE_UPSERT, params)
+    session.execute(SQLITE_AUDIT, dict(
+        params, action="poll.stance" if prev is None else "poll.stance.change",
+        detail=json.dumps(dict(detail, round=r.number, voter=key,
+                               previous=prev[0] if prev else None,
+                               previous_person=prev[1] if prev else None))))
+    per = dict(session.execute(COUNTS, params).one()._mapping)
+    return replace(found, previous=prev, counts={k: int(v) for k, v in per.items()})
 
 
 def stance_count(session: Session, *, round_id: int, version: int) -> int:
