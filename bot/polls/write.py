@@ -15,27 +15,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, TextualSelect, bindparam, text
+from sqlalchemy import JSON, bindparam, text
 from sqlalchemy.orm import Session
 
 from storage.base import UTCDateTime
 
 _NOW = bindparam("now", type_=UTCDateTime())
 
-_ROUND = """
+#: SQLite: the current round with its group's voting unit and channels.
+SQLITE_ROUND = text("""
 SELECT r.id, r.number, r.closed_at, r.closes_at, g.voting_unit, g.channels
 FROM poll_rounds AS r JOIN groups AS g ON g.id = :group_id
-WHERE r.proposal_id = :proposal_id AND r.number = :number"""
-
-
-def _round_stmt(suffix: str) -> TextualSelect:
-    return text(_ROUND + suffix).columns(closed_at=UTCDateTime(), closes_at=UTCDateTime(),
-                                         channels=JSON())
-
-
-#: The current round with its group's voting unit and channels; on PostgreSQL
-#: with a shared lock on the round row (a close, an UPDATE of it, waits).
-ROUND = {"postgresql": _round_stmt(" FOR SHARE OF r"), "sqlite": _round_stmt("")}
+WHERE r.proposal_id = :proposal_id AND r.number = :number""").columns(
+    closed_at=UTCDateTime(), closes_at=UTCDateTime(), channels=JSON())
 
 _COUNTS = """
 SELECT count(*) FILTER (WHERE stance = 'agree') AS agree,
@@ -165,7 +157,7 @@ def cast_in_round(session: Session, *, values: dict[str, Any], detail: dict[str,
         if prev is not None and row.prev_version == values["version"]:
             per[prev[0]] -= 1
         return replace(found, previous=prev, counts={k: int(v) for k, v in per.items()})
-    r = session.execute(ROUND["sqlite"], values).first()
+    r = session.execute(SQLITE_ROUND, values).first()
     if r is None:
         return None
     key = _key(r.voting_unit, values["org"], values["person_id"])
