@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +35,18 @@ from storage.models import Person, ProcessedEvent
 log = logging.getLogger(__name__)
 
 Installer = Callable[["Bot"], None]
+
+
+def _dedupe_statement(postgresql: bool) -> Any:
+    # Built once: constructing a statement costs more than executing it.
+    ins = pg_insert(ProcessedEvent) if postgresql else sqlite_insert(ProcessedEvent)
+    return ins.values(platform=bindparam("platform"), event_id=bindparam("event_id"),
+                      at=bindparam("at")).on_conflict_do_nothing(
+        index_elements=["platform", "event_id"]).returning(ProcessedEvent.id)
+
+
+#: ``INSERT .. ON CONFLICT DO NOTHING RETURNING id`` per dialect (True: PostgreSQL).
+_DEDUPE = {True: _dedupe_statement(True), False: _dedupe_statement(False)}
 
 
 @dataclass
@@ -98,14 +110,10 @@ class Bot:
         """
         if not event.event_id:
             return True
-        values = {"platform": event.actor.platform, "event_id": event.event_id[:255],
+        stmt = _DEDUPE[session.get_bind().dialect.name == "postgresql"]
+        params = {"platform": event.actor.platform, "event_id": event.event_id[:255],
                   "at": utcnow()}
-        dialect = session.get_bind().dialect.name
-        ins = pg_insert(ProcessedEvent) if dialect == "postgresql" else \
-            sqlite_insert(ProcessedEvent)
-        stmt = ins.values(**values).on_conflict_do_nothing(
-            index_elements=["platform", "event_id"]).returning(ProcessedEvent.id)
-        return session.execute(stmt).first() is not None
+        return session.execute(stmt, params).first() is not None
 
     def _route(self, session: Session, event: Event, person: Person | None,
                tr: Translator) -> list[Reply]:

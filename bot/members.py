@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, InvalidInput
@@ -41,11 +41,17 @@ def normalise_email(address: str) -> str:
     return info.normalized.lower()
 
 
+_BY_EMAIL = select(Person).join(EmailAddress).where(
+    EmailAddress.address == bindparam("address"))
+_BY_IDENTITY = select(Person).join(Identity).where(
+    Identity.platform == bindparam("platform"),
+    Identity.workspace_id == bindparam("workspace_id"),
+    Identity.user_id == bindparam("user_id"))
+
+
 def person_by_email(session: Session, address: str) -> Person | None:
     """The person with ``address`` on file, or None (case-insensitive)."""
-    return session.scalars(
-        select(Person).join(EmailAddress).where(EmailAddress.address == address.strip().lower())
-    ).first()
+    return session.scalars(_BY_EMAIL, {"address": address.strip().lower()}).first()
 
 
 def resolve_actor(session: Session, actor: Actor) -> Person | None:
@@ -53,13 +59,9 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
     by linked :class:`Identity` for chat platforms. None when unknown."""
     if actor.platform in ("console", "email", "web", "cli"):
         return person_by_email(session, actor.user_id)
-    return session.scalars(
-        select(Person).join(Identity).where(
-            Identity.platform == actor.platform,
-            Identity.workspace_id == actor.workspace_id,
-            Identity.user_id == actor.user_id,
-        )
-    ).first()
+    return session.scalars(_BY_IDENTITY, {"platform": actor.platform,
+                                          "workspace_id": actor.workspace_id,
+                                          "user_id": actor.user_id}).first()
 
 
 def link_identity(session: Session, *, person: Person, actor: Actor) -> Identity:

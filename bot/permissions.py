@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.errors import N_, PermissionDenied
@@ -111,6 +111,11 @@ def alliance_group(session: Session) -> Group:
     return group
 
 
+_MEMBERSHIPS = (select(Membership.group_id, Membership.role, Group.is_alliance)
+                .join(Group, Group.id == Membership.group_id)
+                .where(Membership.person_id == bindparam("person_id")))
+
+
 def _memberships(session: Session, person_id: int) -> list[tuple[int, Role, bool]]:
     # Memoised per unit of work: a dispatch checks a route's capability, then its
     # scope, then perhaps more, and the person's roles do not change meanwhile.
@@ -119,10 +124,7 @@ def _memberships(session: Session, person_id: int) -> list[tuple[int, Role, bool
     if person_id not in memo:
         memo[person_id] = [
             (gid, Role(role), bool(is_alliance)) for gid, role, is_alliance in session.execute(
-                select(Membership.group_id, Membership.role, Group.is_alliance)
-                .join(Group, Group.id == Membership.group_id)
-                .where(Membership.person_id == person_id)
-            ).all()
+                _MEMBERSHIPS, {"person_id": person_id}).all()
         ]
     return memo[person_id]
 
