@@ -22,7 +22,7 @@ from bot.context import Context, HandlerResult
 from bot.errors import N_, DomainError
 from bot.i18n import Translator, translator
 from bot.mail import FileMailTransport, MailTransport
-from bot.members import resolve_actor
+from bot.members import resolve_event
 from bot.outbox import ChatDeliverer, OutboxWorker
 from bot.permissions import Policy, authorize
 from bot.routing import Route, Router
@@ -82,11 +82,11 @@ class Bot:
         with self.session_factory() as session:
             try:
                 with session.begin():
-                    if not self._first_delivery(session, event):
+                    first, person = self._first_delivery(session, event)
+                    if not first:
                         log.info("dropping repeated event %s/%s", event.actor.platform,
                                  event.event_id)
                         return []
-                    person = resolve_actor(session, event.actor)
                     if person is not None:
                         tr = translator(person.language)
                     replies = self._route(session, event, person, tr)
@@ -102,18 +102,28 @@ class Bot:
                     N_("Something went wrong on my side (reference {ref}); nothing was "
                        "changed. Please try again, or tell the secretariat."), ref=ref)))]
 
-    def _first_delivery(self, session: Session, event: Event) -> bool:
-        """Record the event id; False when it was recorded before (a retry).
+    def _first_delivery(self, session: Session, event: Event) -> tuple[bool, Person | None]:
+        """Record the event id and resolve the actor: ``(first delivery, person)``;
+        ``(False, None)`` when the event was recorded before (a retry).
 
         One ``INSERT .. ON CONFLICT DO NOTHING`` in the unit of work: a crash
-        before the commit forgets it, so the retry is handled then.
+        before the commit forgets it, so the retry is handled then. On
+        PostgreSQL the insert is a CTE of the statement that also reads the
+        person and their roles (one round trip, see
+        :func:`bot.members.resolve_event`); SQLite, which has no DML in CTEs,
+        runs the insert first.
         """
         if not event.event_id:
-            return True
-        stmt = _DEDUPE[session.get_bind().dialect.name == "postgresql"]
+            return resolve_event(session, event.actor)
+        postgresql = session.get_bind().dialect.name == "postgresql"
         params = {"platform": event.actor.platform, "event_id": event.event_id[:255],
                   "at": utcnow()}
-        return session.execute(stmt, params).first() is not None
+        if postgresql:
+            return resolve_event(session, event.actor, dedupe=_DEDUPE[True],
+                                 dedupe_params=params)
+        if session.execute(_DEDUPE[False], params).first() is None:
+            return False, None
+        return resolve_event(session, event.actor)
 
     def _route(self, session: Session, event: Event, person: Person | None,
                tr: Translator) -> list[Reply]:

@@ -14,15 +14,16 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, InvalidInput
 from bot.i18n import SUPPORTED
-from bot.permissions import forget_roles
+from bot.permissions import forget_roles, remember_roles
 from bot.types import Actor
 from storage.models import EmailAddress, Group, Identity, Membership, Organisation, Person, Role
 
@@ -57,11 +58,81 @@ def person_by_email(session: Session, address: str) -> Person | None:
 def resolve_actor(session: Session, actor: Actor) -> Person | None:
     """The person behind ``actor``: by address for console/email/web actors,
     by linked :class:`Identity` for chat platforms. None when unknown."""
-    if actor.platform in ("console", "email", "web", "cli"):
+    if actor.platform in ADDRESS_PLATFORMS:
         return person_by_email(session, actor.user_id)
     return session.scalars(_BY_IDENTITY, {"platform": actor.platform,
                                           "workspace_id": actor.workspace_id,
                                           "user_id": actor.user_id}).first()
+
+
+#: Actor platforms whose user id is a roster address.
+ADDRESS_PLATFORMS = frozenset({"console", "email", "web", "cli"})
+
+
+def _actor_statement(*, by_address: bool, dedupe: Any) -> Any:
+    # Built once per (kind, dedupe): the person behind an actor and every role they
+    # hold, one row per membership (a person with none: one row of NULL roles).
+    # With ``dedupe`` (a PostgreSQL ``INSERT .. ON CONFLICT DO NOTHING RETURNING id``)
+    # the event id is recorded in the same round trip: its CTE yields no row for
+    # a repeated event, so the whole statement yields none.
+    cols = (Person, Membership.group_id, Membership.role, Group.is_alliance)
+    if by_address:
+        link: Any = EmailAddress
+        cond = EmailAddress.address == bindparam("address")
+    else:
+        link = Identity
+        cond = and_(Identity.platform == bindparam("platform"),
+                    Identity.workspace_id == bindparam("workspace_id"),
+                    Identity.user_id == bindparam("user_id"))
+    if dedupe is None:
+        q = select(*cols).select_from(link).join(Person, Person.id == link.person_id).where(cond)
+        q = q.outerjoin(Membership, Membership.person_id == Person.id)
+    else:
+        ins = dedupe.cte("first_delivery")
+        q = (select(ins.c.id, *cols).select_from(ins).outerjoin(link, cond)
+             .outerjoin(Person, Person.id == link.person_id)
+             .outerjoin(Membership, Membership.person_id == Person.id))
+    return q.outerjoin(Group, Group.id == Membership.group_id)
+
+
+_ACTOR_STATEMENTS: dict[tuple[bool, int], Any] = {}
+
+
+def resolve_event(session: Session, actor: Actor, *,
+                  dedupe: Any = None, dedupe_params: dict[str, Any] | None = None,
+                  ) -> tuple[bool, Person | None]:
+    """``(first delivery, person)`` for an event from ``actor`` in one round trip.
+
+    Like :func:`resolve_actor`, and also primes the unit of work's role memo
+    (:func:`bot.permissions.remember_roles`). ``dedupe``: a prebuilt PostgreSQL
+    ``INSERT .. ON CONFLICT DO NOTHING RETURNING id`` statement (a module-level
+    constant; statements are cached by its identity) run in the same statement
+    with ``dedupe_params``; when it inserts nothing the event is a repeat and
+    ``(False, None)`` is returned. Without ``dedupe`` the first element is True.
+    """
+    by_address = actor.platform in ADDRESS_PLATFORMS
+    key = (by_address, id(dedupe))
+    stmt = _ACTOR_STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _ACTOR_STATEMENTS[key] = _actor_statement(by_address=by_address, dedupe=dedupe)
+    params: dict[str, Any] = dict(dedupe_params or {})
+    if by_address:
+        params["address"] = actor.user_id.strip().lower()
+    else:
+        params.update(platform=actor.platform, workspace_id=actor.workspace_id,
+                      user_id=actor.user_id)
+    result: list[Any] = list(session.execute(stmt, params).all())
+    if dedupe is not None:
+        if not result:
+            return False, None
+        result = [row[1:] for row in result]
+    rows: list[Any] = result
+    person = rows[0][0] if rows else None
+    if person is not None:
+        remember_roles(session, person.id, [(gid, Role(role), bool(alliance))
+                                            for _p, gid, role, alliance in rows
+                                            if gid is not None])
+    return True, person
 
 
 def link_identity(session: Session, *, person: Person, actor: Actor) -> Identity:

@@ -129,6 +129,14 @@ def _memberships(session: Session, person_id: int) -> list[tuple[int, Role, bool
     return memo[person_id]
 
 
+def remember_roles(session: Session, person_id: int,
+                   rows: list[tuple[int, Role, bool]]) -> None:
+    """Prime the per-unit-of-work memo with ``person_id``'s (group id, role,
+    group is the alliance) rows, read by the caller together with the person
+    (see :func:`bot.members.resolve_event`), saving a round trip."""
+    session.info.setdefault("convene.memberships", {})[person_id] = list(rows)
+
+
 def forget_roles(session: Session) -> None:
     """Drop the per-unit-of-work memo after changing memberships in ``session``."""
     session.info.pop("convene.memberships", None)
