@@ -4,9 +4,10 @@ HTTP mode: ``/slack/events`` on the Starlette app (slack_bolt.adapter.starlette)
 request signatures and timestamps verified by bolt (a bad or stale one gets
 401). Socket Mode: the same App over a WebSocket with the app-level token.
 
-Every listener acknowledges at once and hands the work to a bounded pool of
-worker threads, so Slack gets its receipt well within 3 s whatever the
-database is doing; the worker dispatches through the core and posts replies:
+Every listener writes the verified request to the durable inbox
+(adapters/slack/inbox.py, one group-committed INSERT) and only then
+acknowledges, so an acknowledged vote survives a crash; worker threads claim
+inbox rows, dispatch them through the core and post replies:
 ``actor`` replies privately (the response_url, an ephemeral message or the
 DM), ``conversation`` replies with chat.postMessage, and a reply carrying a
 form opens it as a modal with the interaction's ``trigger_id``.
@@ -14,6 +15,7 @@ form opens it as a modal with the interaction's ``trigger_id``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -21,7 +23,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
@@ -29,6 +30,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -42,6 +44,7 @@ from adapters.slack.inbound import (
     message_event,
     view_submission_event,
 )
+from adapters.slack.inbox import Inbox, InboxItem
 from adapters.slack.outbound import encode_metadata, render_home, render_message, render_modal
 from bot.home import home_message
 from bot.types import Actions, Actor, Button, Conversation, Event, Form, Message, Reply
@@ -55,6 +58,9 @@ EVENTS_PATH = "/slack/events"
 #: The button that opens a form when no trigger_id was at hand (a mention, the outbox).
 OPEN_FORM_ACTION = "slack.form"
 _ANY = re.compile(r".*")
+#: bolt context key: the HTTP route collects inbox rows here and writes them
+#: before the response leaves (no key: the listener writes them itself).
+PENDING = "convene_inbox_rows"
 
 
 class FormStash:
@@ -96,10 +102,12 @@ class FormStash:
 
 class SlackAdapter:
     """One bolt App for one Bot. ``routes()`` for HTTP mode, ``start_socket_mode()``
-    for Socket Mode, ``deliverer`` for the outbox. ``close()`` stops the workers."""
+    for Socket Mode, ``deliverer`` for the outbox. ``start()`` starts the inbox
+    workers (and picks up what a crash left); ``close()`` stops them.
+    ``start_workers=False`` leaves them stopped until ``start()``."""
 
     def __init__(self, bot: Bot, *, client: WebClient | None = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, start_workers: bool = True) -> None:
         cfg = bot.settings.slack
         self.bot = bot
         self.client = client or WebClient(token=cfg.bot_token.get_secret_value() or None,
@@ -107,8 +115,8 @@ class SlackAdapter:
         self.identities = IdentityCache(bot, self.client)
         self.forms = FormStash()
         self.deliverer = SlackDeliverer(self.client, prepare=self.forms.button_message)
-        self.pool = ThreadPoolExecutor(max_workers=workers or cfg.workers,
-                                       thread_name_prefix="slack-work")
+        self.inbox = Inbox(bot.session_factory, handler=self.handle,
+                           workers=workers or cfg.workers)
         secret = cfg.signing_secret.get_secret_value()
         self.app = App(
             client=self.client,
@@ -122,60 +130,95 @@ class SlackAdapter:
         )
         self._warm = False
         self._register()
+        if start_workers:
+            self.start()
+
+    def start(self) -> None:
+        """Start the inbox workers; the first sweep claims rows left pending or
+        with a lease run out (a crash between acknowledgement and dispatch)."""
+        self.inbox.start()
 
     # -- listeners (run inside the request: ack, queue, return) ---------------------
     def _register(self) -> None:
         app = self.app
 
         @app.command(_ANY)
-        def on_command(ack: Ack, body: dict[str, Any]) -> None:
+        def on_command(ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
+            self.accept("command", command_event(body).event_id, body, context)
             ack()
-            self.submit(self._run, [command_event(body)], body)
 
-        def on_message(body: dict[str, Any], context: Mapping[str, Any]) -> None:
-            event = message_event(body, bot_user_id=context.get("bot_user_id"))
+        def on_message(body: dict[str, Any], context: dict[str, Any]) -> None:
+            bot_user_id = context.get("bot_user_id")
+            event = message_event(body, bot_user_id=bot_user_id)
             # Channel chatter is not for us: only direct messages and mentions are.
             if event is not None and (event.where.is_direct
                                       or body["event"].get("type") == "app_mention"):
-                self.submit(self._run, [event], body)
+                self.accept("message", event.event_id, body, context,
+                            bot_user_id=bot_user_id)
 
         app.event("app_mention")(on_message)
         app.event("message")(on_message)
 
         @app.event("app_home_opened")
-        def on_home(body: dict[str, Any]) -> None:
+        def on_home(body: dict[str, Any], context: dict[str, Any]) -> None:
             event = body.get("event") or {}
             if event.get("tab", "home") == "home" and event.get("user"):
-                actor = Actor("slack", str(body.get("team_id", "")), str(event["user"]))
-                self.submit(self.publish_home, actor)
+                key = str(body.get("event_id") or f"{event['user']}:{event.get('event_ts')}")
+                self.accept("home", f"home:{key}", body, context)
 
         @app.action(_ANY)
-        def on_action(ack: Ack, body: dict[str, Any]) -> None:
+        def on_action(ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
+            presses = action_events(body)
+            key = presses[0].event_id if presses else f"act:{body.get('trigger_id')}"
+            self.accept("actions", key, body, context)
             ack()
-            self.submit(self._run_actions, body)
 
         @app.view(_ANY)
-        def on_view(ack: Ack, body: dict[str, Any]) -> None:
+        def on_view(ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
+            self.accept("view", view_submission_event(body).event_id, body, context)
             ack()  # closes the modal; replies follow where it was opened
-            self.submit(self._run, [view_submission_event(body)], body)
 
         @app.view_closed(_ANY)
         def on_view_closed(ack: Ack) -> None:
             ack()
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        """Run ``fn(*args)`` on a worker thread; failures are logged."""
+    def accept(self, kind: str, key: str, body: dict[str, Any], context: dict[str, Any],
+               **extra: Any) -> None:
+        """Put the request in the inbox before it is acknowledged: into the HTTP
+        route's batch (written before the response leaves), else written now."""
+        row = (f"slack:{key}"[:255], kind, {"body": body, **extra})
+        pending: list[Any] | None = context.get(PENDING)
+        if pending is not None:
+            pending.append(row)
+        else:
+            self.submit([row])
 
-        def run() -> Any:
-            try:
-                return fn(*args)
-            except Exception:
-                log.exception("Slack work item %s failed", getattr(fn, "__name__", fn))
-                return None
-
-        return self.pool.submit(run)
+    def submit(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Write inbox ``rows`` (key, kind, payload) and wait for their commit."""
+        self.inbox.put(rows)
 
     # -- the work (worker threads) ------------------------------------------------------
+    def handle(self, item: InboxItem) -> None:
+        """Work one inbox row: rebuild the core events from the Slack body,
+        dispatch them, send the replies."""
+        body: dict[str, Any] = item.payload["body"]
+        if item.kind == "command":
+            self._run([command_event(body)], body)
+        elif item.kind == "message":
+            event = message_event(body, bot_user_id=item.payload.get("bot_user_id"))
+            if event is not None:
+                self._run([event], body)
+        elif item.kind == "actions":
+            self._run_actions(body)
+        elif item.kind == "view":
+            self._run([view_submission_event(body)], body)
+        elif item.kind == "home":
+            event = body.get("event") or {}
+            self.publish_home(Actor("slack", str(body.get("team_id", "")),
+                                    str(event.get("user", ""))))
+        else:
+            log.error("unknown Slack inbox kind %r (row %s)", item.kind, item.id)
+
     def _run_actions(self, body: dict[str, Any]) -> None:
         for action in body.get("actions") or ():
             if action.get("action_id") == OPEN_FORM_ACTION:
@@ -188,7 +231,8 @@ class SlackAdapter:
         response_url = body.get("response_url") or None
         for event in events:
             self.identities.ensure(event.actor)
-            replies = self.bot.dispatch(event)
+            with self.inbox.gate.worker():
+                replies = self.bot.dispatch(event)
             trigger = self.send(replies, event=event, trigger_id=trigger,
                                 response_url=response_url)
 
@@ -279,6 +323,8 @@ class SlackAdapter:
 
         async def slack_events(request: Request) -> Response:
             bolt_request = to_bolt_request(request, await request.body())
+            rows: list[Any] = []
+            bolt_request.context[PENDING] = rows
             if self._warm:
                 # Only CPU work is left (signature check, a listener that acks and
                 # queues): running it here avoids a thread hop per request, which
@@ -289,6 +335,12 @@ class SlackAdapter:
                 # request, again while Slack fails), dispatch off the event loop.
                 bolt_response = await run_in_threadpool(self.app.dispatch, bolt_request)
                 self._warm = bool(bolt_request.context.get("bot_user_id"))
+            if rows and bolt_response.status == 200:
+                # The acknowledgement leaves only once the rows are committed.
+                try:
+                    await asyncio.wrap_future(self.inbox.submit(rows))
+                except SQLAlchemyError:
+                    return Response(status_code=500)  # Slack retries
             return to_starlette_response(bolt_response)
 
         return [Route(EVENTS_PATH, slack_events, methods=["POST"])]
@@ -309,5 +361,6 @@ class SlackAdapter:
         return stop
 
     def close(self, *, wait: bool = True) -> None:
-        """Stop taking work; with ``wait``, finish what is queued."""
-        self.pool.shutdown(wait=wait)
+        """Stop taking work; with ``wait``, finish what is queued (without, it
+        waits in the inbox for the next start)."""
+        self.inbox.close(wait=wait)

@@ -61,7 +61,9 @@ class SlackPlugin(Plugin):
             if not bot.settings.slack.app_token.get_secret_value():
                 log.error("[slack] mode = \"socket\" needs app_token (xapp-...): not connected")
                 return None
+            adapter.start()
             return adapter.start_socket_mode()
+        adapter.start()  # picks up requests a crash left in the inbox
         return adapter.close
 
 

@@ -29,6 +29,7 @@ from storage.models.digest import (
     DigestSuggestion,
 )
 from storage.models.polls import PollComment, Proposal, ProposalVersion, Round, Stance
+from storage.models.slack import SlackInboxItem as SlackInboxItem
 
 __all__ = [
     "AuditEntry",

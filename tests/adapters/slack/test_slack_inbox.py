@@ -1,0 +1,160 @@
+"""The durable inbox: a signed request is in ``slack_inbox`` before Slack gets
+its 200; a crash after the acknowledgement loses nothing (a new runtime on the
+same database finishes the work at start); a redelivery acts once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from adapters.slack.app import SlackAdapter
+from adapters.slack.plugin import SERVICE
+from adapters.slack.plugin import plugin as slack_plugin
+from bot.app import Bot
+from storage.base import utcnow
+from storage.models import ProcessedEvent, SlackInboxItem, Stance
+from tests.adapters.slack.conftest import (
+    SECRET,
+    Served,
+    action_body,
+    form_headers,
+    slash_body,
+)
+from tests.adapters.slack.fake_slack import FakeSlack
+
+
+def _rows(bot: Bot) -> list[SlackInboxItem]:
+    with bot.session_factory() as s:
+        rows = list(s.scalars(select(SlackInboxItem).order_by(SlackInboxItem.id)))
+        s.expunge_all()
+        return rows
+
+
+def _count(bot: Bot, model: Any, *where: Any) -> int:
+    with bot.session_factory() as s:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def _until(cond: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _expire(bot: Bot, row_id: int) -> None:
+    """Row ``row_id`` as a worker that died holding it leaves it, lease run out."""
+    with bot.session_factory() as s, s.begin():
+        s.execute(update(SlackInboxItem).where(SlackInboxItem.id == row_id)
+                  .values(status="working", claimed_by="dead-worker",
+                          lease_until=utcnow() - timedelta(seconds=1)))
+
+
+def _paused(bot: Bot) -> tuple[SlackAdapter, Served]:
+    """The HTTP app with the adapter's inbox workers not started."""
+    adapter = SlackAdapter(bot, start_workers=False)
+    bot.services[SERVICE] = adapter
+    return adapter, Served(bot)
+
+
+def _poll_and_agree(bot: Bot, adapter: SlackAdapter, srv: Served,
+                    fake: FakeSlack) -> tuple[str, int]:
+    """Create a poll (its inbox row worked by hand) and press "agree" (left in
+    the inbox). Returns the press body and its row id."""
+    closes = (utcnow() + timedelta(days=7)).strftime("%Y-%m-%d 17:00")
+    body = slash_body(f"poll new Budget 2027 | Adopt the budget | {closes}",
+                      response_url=fake.hook_url("create"))
+    assert srv.post(body, form_headers(body)).status_code == 200
+    [row] = _rows(bot)
+    assert (row.kind, row.status) == ("command", "working")
+    assert row.claimed_by == adapter.inbox.token
+    assert fake.of("hook") == []  # acknowledged, not yet dispatched
+    assert adapter.inbox.work_queued() == 1
+    _until(lambda: _rows(bot)[0].status == "done")
+    bot.new_worker().drain()  # the poll message, posted through the outbox
+    [post] = fake.wait_for("chat.postMessage")
+    agree = next(e for b in post.args["blocks"] if b["type"] == "actions"
+                 for e in b["elements"] if str(e.get("value", "")).endswith(":agree"))
+    ts = next(ts for (_, ts) in fake.messages)
+    press = action_body(agree["action_id"], agree["value"], message_ts=ts,
+                        response_url=fake.hook_url("agree"))
+    assert srv.post(press, form_headers(press)).status_code == 200
+    rows = _rows(bot)
+    assert [r.status for r in rows] == ["done", "working"]
+    assert rows[1].kind == "actions" and rows[1].payload["body"]["actions"]
+    return press, rows[1].id
+
+
+def test_button_press_is_in_the_inbox_before_any_dispatch(
+        slack_bot: Bot, fake_slack: FakeSlack) -> None:
+    adapter, srv = _paused(slack_bot)
+    try:
+        _, row_id = _poll_and_agree(slack_bot, adapter, srv, fake_slack)
+        assert _count(slack_bot, Stance) == 0
+        assert len(fake_slack.of("hook")) == 1  # only the poll's creation answered
+        assert adapter.inbox.work_queued() == 1
+        assert _count(slack_bot, Stance) == 1
+        _until(lambda: _rows(slack_bot)[1].status == "done")
+        assert not adapter.inbox.work(row_id)  # done: nothing left to claim
+    finally:
+        srv.stop()
+        adapter.close(wait=False)
+
+
+def test_crash_after_ack_is_finished_by_the_next_start_once(
+        slack_bot: Bot, make_bot: Callable[..., Bot], db_url: str,
+        fake_slack: FakeSlack) -> None:
+    adapter, srv = _paused(slack_bot)
+    press, row_id = _poll_and_agree(slack_bot, adapter, srv, fake_slack)
+    # The crash: the acknowledged press was never dispatched.
+    srv.stop()
+    adapter.close(wait=False)
+    assert _count(slack_bot, Stance) == 0
+    _expire(slack_bot, row_id)  # the dead process's lease runs out
+
+    restarted = make_bot(db_url, roster=None,
+                         slack={"enabled": True, "bot_token": "xoxb-test-token",
+                                "signing_secret": SECRET, "api_url": fake_slack.api_url})
+    stop = slack_plugin.start(restarted)
+    assert stop is not None
+    srv2 = Served(restarted)
+    try:
+        _until(lambda: [r.status for r in _rows(restarted)] == ["done", "done"])
+        assert _count(restarted, Stance) == 1
+        [hook] = [h for h in fake_slack.wait_for("hook", 2) if h.path == "/hooks/agree"]
+        assert "#1" in hook.args["text"]
+
+        # Slack's retry of the same press: no second row, no second act.
+        assert srv2.post(press, form_headers(press)).status_code == 200
+        # A redelivery after a crash mid-dispatch (the lease ran out): acts once.
+        _expire(restarted, row_id)
+        assert slack_plugin.adapter(restarted).inbox.sweep() == 1
+        _until(lambda: _rows(restarted)[1].status == "done")
+        time.sleep(0.3)
+        assert len(_rows(restarted)) == 2
+        assert _count(restarted, Stance) == 1
+        event_id = str(_rows(restarted)[1].key).removeprefix("slack:")
+        assert _count(restarted, ProcessedEvent, ProcessedEvent.event_id == event_id) == 1
+        assert len([h for h in fake_slack.of("hook") if h.path == "/hooks/agree"]) == 1
+    finally:
+        srv2.stop()
+        stop()
+
+
+def test_a_pending_row_is_not_worked_twice(slack_bot: Bot, fake_slack: FakeSlack) -> None:
+    adapter, srv = _paused(slack_bot)
+    try:
+        _, row_id = _poll_and_agree(slack_bot, adapter, srv, fake_slack)
+        assert adapter.inbox.claim(row_id) is None  # leased to its writer's workers
+        assert adapter.inbox.sweep() == 0
+        _expire(slack_bot, row_id)
+        first = adapter.inbox.claim(row_id)
+        assert first is not None and first.kind == "actions"
+        assert adapter.inbox.claim(row_id) is None  # leased again: one claim wins
+    finally:
+        srv.stop()
+        adapter.close(wait=False)
