@@ -28,7 +28,7 @@ def install(bot: Bot) -> None:
     add("action", "poll.stance", r.stance_button, capability="poll.vote", scope=r.scope_value)
     add("form", "poll.reason", r.reason_form, capability="poll.vote",
         scope=r.scope_form_context)
-    add("command", "vote", r.vote, capability="poll.vote", scope=r.scope_args,
+    add("command", "vote", r.vote, capability="poll.vote", scope=r.scope_vote,
         help=N_("Take your stance on a proposal."), usage=r.VOTE_USAGE)
     add("command", "poll show", r.show, capability="poll.view", scope=r.scope_args,
         help=N_("Show a proposal and its tally."), usage="ID")

@@ -20,10 +20,12 @@ from bot.polls.render import OUTCOME_LABELS, STATE_LABELS, tally_message
 from bot.polls.stances import (
     NEEDS_REASON,
     STANCE_LABELS,
+    ProposalHead,
     cast_stance,
     current_round,
     eligible_cached,
     find_proposal,
+    find_proposal_head,
     parse_stance,
     tally,
 )
@@ -44,23 +46,36 @@ def _group_of(ctx: Context, raw: str) -> int:
     return find_proposal(ctx.session, raw).group_id
 
 
-def scope_args(ctx: Context) -> int:
-    """The group of the proposal named by the first argument."""
+def _first_arg(ctx: Context) -> str:
     words = ctx.args.split()
     if not words:
         raise InvalidInput(N_("Name the proposal by its number, e.g. 12."))
-    return _group_of(ctx, words[0])
+    return words[0]
+
+
+def scope_args(ctx: Context) -> int:
+    """The group of the proposal named by the first argument (loads the
+    proposal for the handler)."""
+    return _group_of(ctx, _first_arg(ctx))
+
+
+# The stance routes read only a ProposalHead (no ORM load): scope and handler share it.
+
+def scope_vote(ctx: Context) -> int:
+    """``vote``: the group of the proposal named by the first argument."""
+    return find_proposal_head(ctx.session, _first_arg(ctx)).group_id
 
 
 def scope_value(ctx: Context) -> int:
     """The group of the proposal named in a button value ``<id>:<round>:<stance>``."""
-    return _group_of(ctx, ctx.value.split(":", 1)[0])
+    return find_proposal_head(ctx.session, ctx.value.split(":", 1)[0]).group_id
 
 
 def scope_form_context(ctx: Context) -> int:
     """The group of the proposal named in a form's context ``<id>:<round>:<stance>``."""
     form = ctx.form
-    return _group_of(ctx, (form.context if form else "").split(":", 1)[0])
+    return find_proposal_head(ctx.session, (form.context if form else "").split(":", 1)[0]
+                              ).group_id
 
 
 # --- creating -------------------------------------------------------------------------
@@ -156,7 +171,7 @@ def _reason_form(ctx: Context, value: str, stance: str) -> Message:
                               stance=label), form=form)
 
 
-def _cast(ctx: Context, proposal: Proposal, round_no: int, stance: str,
+def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
           reason: str) -> list[Reply]:
     value = f"{proposal.id}:{round_no}:{stance}"
     if stance in NEEDS_REASON and not reason.strip():
@@ -167,13 +182,8 @@ def _cast(ctx: Context, proposal: Proposal, round_no: int, stance: str,
     eligible = eligible_cached(ctx.session, group_id=proposal.group_id,
                                voting_unit=cast.voting_unit,
                                cache=ctx.bot.services.setdefault("polls.eligible", {}))
-    if cast.posted and proposals.targets(ctx.session, proposal):
-        rnd = current_round(ctx.session, proposal)
-        assert rnd is not None
-        t = tally(ctx.session, proposal=proposal, rnd=rnd, names_limit=25)
-        proposals.post(ctx.session, proposal, tally_message(
-            tr=translator(proposal.language), proposal=proposal, rnd=rnd, t=t,
-            text=proposals.current_text(proposal)))
+    if cast.posted:
+        _post_tally(ctx, find_proposal(ctx.session, proposal.id))
     # Concurrent stances do not see each other before they commit, so the check
     # runs after the commit whenever the round is nearly complete; the deadline
     # job closes a complete round too, as a backstop.
@@ -183,6 +193,18 @@ def _cast(ctx: Context, proposal: Proposal, round_no: int, stance: str,
     return [Reply(Message(ctx._("Your stance on proposal #{id}, round {round}: {stance}.",
                                 id=proposal.id, round=round_no,
                                 stance=ctx._(STANCE_LABELS[stance])) + "\n" + summary))]
+
+
+def _post_tally(ctx: Context, proposal: Proposal) -> None:
+    """Update the proposal's living tally message where it was posted."""
+    if not proposals.targets(ctx.session, proposal):
+        return
+    rnd = current_round(ctx.session, proposal)
+    assert rnd is not None
+    t = tally(ctx.session, proposal=proposal, rnd=rnd, names_limit=25)
+    proposals.post(ctx.session, proposal, tally_message(
+        tr=translator(proposal.language), proposal=proposal, rnd=rnd, t=t,
+        text=proposals.current_text(proposal)))
 
 
 def _close_after_commit(ctx: Context, proposal_id: int) -> None:
@@ -220,7 +242,7 @@ def _parse_value(raw: str) -> tuple[str, int, str]:
 def stance_button(ctx: Context) -> list[Reply]:
     """``poll.stance`` buttons: value ``<id>:<round>:<stance>``."""
     pid, rno, stance = _parse_value(ctx.value)
-    return _cast(ctx, find_proposal(ctx.session, pid), rno, stance, "")
+    return _cast(ctx, find_proposal_head(ctx.session, pid), rno, stance, "")
 
 
 def reason_form(ctx: Context) -> list[Reply]:
@@ -228,7 +250,7 @@ def reason_form(ctx: Context) -> list[Reply]:
     f = ctx.form
     assert f is not None
     pid, rno, stance = _parse_value(f.context)
-    return _cast(ctx, find_proposal(ctx.session, pid), rno, stance, f.get("reason"))
+    return _cast(ctx, find_proposal_head(ctx.session, pid), rno, stance, f.get("reason"))
 
 
 def vote(ctx: Context) -> list[Reply]:
@@ -236,7 +258,7 @@ def vote(ctx: Context) -> list[Reply]:
     words = ctx.args.split(None, 2)
     if len(words) < 2:
         raise InvalidInput(N_("Write: vote {usage}"), usage=VOTE_USAGE)
-    proposal = find_proposal(ctx.session, words[0])
+    proposal = find_proposal_head(ctx.session, words[0])
     stance = parse_stance(words[1])
     return _cast(ctx, proposal, proposal.current_round, stance,
                  words[2] if len(words) > 2 else "")

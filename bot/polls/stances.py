@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import bindparam, case, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.permissions import Authorized
-from bot.polls.write import cast_in_round
+from bot.polls.write import cast_in_round, core_connection
 from storage.base import utcnow
 from storage.models import Group, Membership, Person, Proposal, Role, Round, Stance
 
@@ -120,7 +120,7 @@ def cast_stance(
     session: Session,
     actor: Authorized,
     person: Person,
-    proposal: Proposal,
+    proposal: Proposal | ProposalHead,
     round_no: int,
     stance: str,
     reason: str = "",
@@ -269,12 +269,49 @@ def stance_of(session: Session, *, proposal: Proposal, rnd: Round, person: Perso
         Stance.round_id == rnd.id, Stance.voter_key == voter_key(person, group))).first()
 
 
-def find_proposal(session: Session, proposal_id: int | str) -> Proposal:
-    """The proposal with that id. Raises NotFound (also for a non-number)."""
+@dataclass(frozen=True, slots=True)
+class ProposalHead:
+    """The columns of a proposal that a stance needs, read without the ORM
+    (no identity map, no attribute instrumentation): a stance is the hot path."""
+
+    id: int
+    group_id: int
+    state: str
+    current_round: int
+    version: int
+    origin_channel: str
+
+
+_HEAD = select(Proposal.id, Proposal.group_id, Proposal.state, Proposal.current_round,
+               Proposal.version, Proposal.origin_channel).where(
+    Proposal.id == bindparam("proposal_id"))
+
+
+def find_proposal_head(session: Session, proposal_id: int | str) -> ProposalHead:
+    """The :class:`ProposalHead` of proposal ``proposal_id``, read once per unit
+    of work (the route's scope and its handler share it). Raises NotFound (also
+    for a non-number). Use :func:`find_proposal` for anything that changes it."""
+    pid = _proposal_number(proposal_id)
+    memo: dict[int, ProposalHead] = session.info.setdefault("polls.heads", {})
+    head = memo.get(pid)
+    if head is None:
+        row = core_connection(session).execute(_HEAD, {"proposal_id": pid}).first()
+        if row is None:
+            raise NotFound(N_("There is no proposal #{id}."), id=pid)
+        head = memo[pid] = ProposalHead(*row)
+    return head
+
+
+def _proposal_number(proposal_id: int | str) -> int:
     try:
-        pid = int(str(proposal_id).lstrip("#"))
+        return int(str(proposal_id).lstrip("#"))
     except ValueError:
         raise NotFound(N_("There is no proposal #{id}."), id=proposal_id) from None
+
+
+def find_proposal(session: Session, proposal_id: int | str) -> Proposal:
+    """The proposal with that id. Raises NotFound (also for a non-number)."""
+    pid = _proposal_number(proposal_id)
     proposal = session.get(Proposal, pid)
     if proposal is None:
         raise NotFound(N_("There is no proposal #{id}."), id=pid)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, text
+from sqlalchemy import JSON, Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from storage.base import UTCDateTime
@@ -130,6 +130,16 @@ def _key(voting_unit: str, org: int | None, person_id: int) -> str:
     return f"o:{org}" if voting_unit == "organisation" and org is not None else f"p:{person_id}"
 
 
+def core_connection(session: Session) -> Connection:
+    """The unit of work's connection, for prebuilt Core statements on the hot
+    path: executing on it skips the ORM's per-statement machinery (about a
+    third of a statement's CPU). Pending ORM changes are flushed first, as
+    ``session.execute`` would (autoflush)."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
+
+
 def cast_in_round(session: Session, *, values: dict[str, Any], detail: dict[str, Any]
                   ) -> InRound | None:
     """Read the proposal's current round (shared lock on PostgreSQL) and, if it
@@ -141,8 +151,9 @@ def cast_in_round(session: Session, *, values: dict[str, Any], detail: dict[str,
     ``values``: proposal_id, group_id, number (the current round), round_no,
     person_id, org (the person's organisation id or None), stance, reason,
     channel, version, subject_id (str), now (aware datetime)."""
-    if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(PG_CAST, dict(values, detail=json.dumps(detail))).first()
+    conn = core_connection(session)
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(PG_CAST, dict(values, detail=json.dumps(detail))).first()
         if row is None:
             return None
         found = InRound(row.id, row.number, row.closed_at, row.closes_at, row.voting_unit,
@@ -157,7 +168,7 @@ def cast_in_round(session: Session, *, values: dict[str, Any], detail: dict[str,
         if prev is not None and row.prev_version == values["version"]:
             per[prev[0]] -= 1
         return replace(found, previous=prev, counts={k: int(v) for k, v in per.items()})
-    r = session.execute(SQLITE_ROUND, values).first()
+    r = conn.execute(SQLITE_ROUND, values).first()
     if r is None:
         return None
     key = _key(r.voting_unit, values["org"], values["person_id"])
@@ -167,15 +178,15 @@ def cast_in_round(session: Session, *, values: dict[str, Any], detail: dict[str,
     if not found.written:
         return found
     params = dict(values, round_id=r.id, voter_key=key)
-    before = session.execute(SQLITE_PREVIOUS, params).first()
+    before = conn.execute(SQLITE_PREVIOUS, params).first()
     prev = (before[0], before[1]) if before is not None else None
-    session.execute(SQLITE_UPSERT, params)
-    session.execute(SQLITE_AUDIT, dict(
+    conn.execute(SQLITE_UPSERT, params)
+    conn.execute(SQLITE_AUDIT, dict(
         params, action="poll.stance" if prev is None else "poll.stance.change",
         detail=json.dumps(dict(detail, round=r.number, voter=key,
                                previous=prev[0] if prev else None,
                                previous_person=prev[1] if prev else None))))
-    per = dict(session.execute(COUNTS, params).one()._mapping)
+    per = dict(conn.execute(COUNTS, params).one()._mapping)
     return replace(found, previous=prev, counts={k: int(v) for k, v in per.items()})
 
 
