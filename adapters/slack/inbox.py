@@ -183,14 +183,19 @@ class Inbox:
         with self.gate.writer(), self.session_factory() as session, session.begin():
             dialect = session.get_bind().dialect.name
             ins = pg_insert if dialect == "postgresql" else sqlite_insert
-            for key, kind, payload in rows:
-                stmt = ins(SlackInboxItem).values(
-                    key=key, kind=kind, payload=payload, status="working", attempts=1,
-                    claimed_by=self.token, lease_until=now + LEASE, created_at=now,
-                ).on_conflict_do_nothing(index_elements=["key"])
-                found = session.execute(stmt.returning(SlackInboxItem.id)).first()
-                if found is not None:
-                    items.append(InboxItem(int(found[0]), kind, payload))
+            by_key = {key: (kind, payload) for key, kind, payload in rows}
+            if by_key:
+                stmt = ins(SlackInboxItem).values([
+                    {"key": key, "kind": kind, "payload": payload, "status": "working",
+                     "attempts": 1, "claimed_by": self.token, "lease_until": now + LEASE,
+                     "created_at": now}
+                    for key, (kind, payload) in by_key.items()
+                ]).on_conflict_do_nothing(index_elements=["key"])
+                for row_id, key in session.execute(
+                        stmt.returning(SlackInboxItem.id, SlackInboxItem.key)):
+                    kind, payload = by_key[key]
+                    items.append(InboxItem(int(row_id), kind, payload))
+                items.sort(key=lambda item: item.id)
             if done:
                 session.execute(
                     update(SlackInboxItem)
