@@ -24,7 +24,7 @@ from bot.i18n import Translator, translator
 from bot.mail import FileMailTransport, MailTransport
 from bot.members import resolve_event
 from bot.outbox import ChatDeliverer, OutboxWorker
-from bot.permissions import Policy, authorize
+from bot.permissions import PersonRef, Policy, authorize
 from bot.routing import Route, Router
 from bot.settings import Settings
 from bot.types import Actor, ButtonPress, Command, Event, FormSubmission, Message, Reply
@@ -102,7 +102,8 @@ class Bot:
                     N_("Something went wrong on my side (reference {ref}); nothing was "
                        "changed. Please try again, or tell the secretariat."), ref=ref)))]
 
-    def _first_delivery(self, session: Session, event: Event) -> tuple[bool, Person | None]:
+    def _first_delivery(self, session: Session, event: Event
+                        ) -> tuple[bool, PersonRef | None]:
         """Record the event id and resolve the actor: ``(first delivery, person)``;
         ``(False, None)`` when the event was recorded before (a retry).
 
@@ -125,7 +126,7 @@ class Bot:
             return False, None
         return resolve_event(session, event.actor)
 
-    def _route(self, session: Session, event: Event, person: Person | None,
+    def _route(self, session: Session, event: Event, person: PersonRef | None,
                tr: Translator) -> list[Reply]:
         args = ""
         route: Route | None
@@ -152,7 +153,7 @@ class Bot:
         auth = authorize(session=session, person=person, capability=route.capability,
                          channel=event.actor.platform, policy=self.policy)
         assert person is not None
-        ctx = Context(bot=self, session=session, event=event, person=person, auth=auth,
+        ctx = Context(bot=self, session=session, event=event, who=person, auth=auth,
                       tr=tr, args=args)
         if route.scope is not None:
             group_id = route.scope(ctx)

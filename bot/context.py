@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from bot.i18n import Translator
-from bot.permissions import Authorized, Policy, authorize
+from bot.permissions import Authorized, PersonRef, Policy, authorize
 from bot.types import ButtonPress, Command, Event, FormSubmission, Message, Reply
 from storage.models import Person
 
@@ -21,18 +21,29 @@ HandlerResult = Message | Reply | list[Reply] | None
 @dataclass
 class Context:
     """One dispatch: ``session`` (never commit it: the dispatcher does),
-    ``person`` (resolved from the actor), ``auth`` (the route's capability,
-    already checked), ``args`` (command arguments) and ``_`` (gettext in the
-    person's language)."""
+    ``person`` (resolved from the actor; the ORM object is loaded on first
+    use, ``who`` has its id, language and organisation without a load),
+    ``auth`` (the route's capability, already checked), ``args`` (command
+    arguments) and ``_`` (gettext in the person's language)."""
 
     bot: Bot
     session: Session
     event: Event
-    person: Person
+    who: PersonRef
     auth: Authorized
     tr: Translator
     args: str = ""
     extra_replies: list[Reply] = field(default_factory=list)
+    _person: Person | None = field(default=None, repr=False)
+
+    @property
+    def person(self) -> Person:
+        """The acting :class:`Person` (loaded in this unit of work on first use)."""
+        if self._person is None:
+            person = self.session.get(Person, self.who.id)
+            assert person is not None, "the actor's person vanished in this unit of work"
+            self._person = person
+        return self._person
 
     def _(self, msgid: str, /, **params: Any) -> str:
         """Translate ``msgid`` into the person's language and fill placeholders."""
@@ -60,7 +71,7 @@ class Context:
 
     def authorize(self, capability: str, *, group_id: int | None = None) -> Authorized:
         """Check a further capability (e.g. in a proposal's group). Raises PermissionDenied."""
-        return authorize(session=self.session, person=self.person, capability=capability,
+        return authorize(session=self.session, person=self.who, capability=capability,
                          group_id=group_id, channel=self.channel, policy=self.bot.policy)
 
     def policy(self) -> Policy:

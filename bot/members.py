@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, InvalidInput
 from bot.i18n import SUPPORTED
-from bot.permissions import forget_roles, remember_roles
+from bot.permissions import PersonRef, forget_roles, remember_roles
 from bot.types import Actor
 from storage.models import EmailAddress, Group, Identity, Membership, Organisation, Person, Role
 
@@ -75,7 +75,8 @@ def _actor_statement(*, by_address: bool, dedupe: Any) -> Any:
     # With ``dedupe`` (a PostgreSQL ``INSERT .. ON CONFLICT DO NOTHING RETURNING id``)
     # the event id is recorded in the same round trip: its CTE yields no row for
     # a repeated event, so the whole statement yields none.
-    cols = (Person, Membership.group_id, Membership.role, Group.is_alliance)
+    cols = (Person.id, Person.language, Person.organisation_id, Membership.group_id,
+            Membership.role, Group.is_alliance)
     if by_address:
         link: Any = EmailAddress
         cond = EmailAddress.address == bindparam("address")
@@ -100,11 +101,13 @@ _ACTOR_STATEMENTS: dict[tuple[bool, int], Any] = {}
 
 def resolve_event(session: Session, actor: Actor, *,
                   dedupe: Any = None, dedupe_params: dict[str, Any] | None = None,
-                  ) -> tuple[bool, Person | None]:
+                  ) -> tuple[bool, PersonRef | None]:
     """``(first delivery, person)`` for an event from ``actor`` in one round trip.
 
-    Like :func:`resolve_actor`, and also primes the unit of work's role memo
-    (:func:`bot.permissions.remember_roles`). ``dedupe``: a prebuilt PostgreSQL
+    Like :func:`resolve_actor` but the person is a :class:`PersonRef` (columns,
+    no ORM object; Core statement on the unit of work's connection); also
+    primes the unit of work's role memo (:func:`bot.permissions.remember_roles`).
+    ``dedupe``: a prebuilt PostgreSQL
     ``INSERT .. ON CONFLICT DO NOTHING RETURNING id`` statement (a module-level
     constant; statements are cached by its identity) run in the same statement
     with ``dedupe_params``; when it inserts nothing the event is a repeat and
@@ -121,17 +124,18 @@ def resolve_event(session: Session, actor: Actor, *,
     else:
         params.update(platform=actor.platform, workspace_id=actor.workspace_id,
                       user_id=actor.user_id)
-    result: list[Any] = list(session.execute(stmt, params).all())
+    result: list[Any] = list(session.connection().execute(stmt, params).all())
     if dedupe is not None:
         if not result:
             return False, None
         result = [row[1:] for row in result]
     rows: list[Any] = result
-    person = rows[0][0] if rows else None
-    if person is not None:
-        remember_roles(session, person.id, [(gid, Role(role), bool(alliance))
-                                            for _p, gid, role, alliance in rows
-                                            if gid is not None])
+    if not rows or rows[0][0] is None:
+        return True, None
+    person = PersonRef(rows[0][0], rows[0][1], rows[0][2])
+    remember_roles(session, person.id, [(gid, Role(role), bool(alliance))
+                                        for _i, _l, _o, gid, role, alliance in rows
+                                        if gid is not None])
     return True, person
 
 

@@ -103,6 +103,17 @@ class Authorized:
         return self.person_id is None
 
 
+@dataclass(frozen=True, slots=True)
+class PersonRef:
+    """The few columns of a roster person that the dispatcher needs before a
+    handler runs (read without loading the ORM object: the hot path).
+    ``Context.person`` loads the full :class:`Person` when a handler asks."""
+
+    id: int
+    language: str
+    organisation_id: int | None
+
+
 def alliance_group(session: Session) -> Group:
     """The group that is the whole alliance. Raises LookupError if none exists."""
     group = session.scalars(select(Group).where(Group.is_alliance.is_(True))).first()
@@ -156,7 +167,7 @@ def roles_in(session: Session, *, person_id: int, group_id: int | None) -> froze
 def authorize(
     *,
     session: Session,
-    person: Person | None,
+    person: Person | PersonRef | None,
     capability: str,
     group_id: int | None = None,
     channel: str,

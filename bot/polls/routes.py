@@ -176,7 +176,7 @@ def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
     value = f"{proposal.id}:{round_no}:{stance}"
     if stance in NEEDS_REASON and not reason.strip():
         return [Reply(_reason_form(ctx, value, stance))]
-    cast = cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.person,
+    cast = cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.who,
                        proposal=proposal, round_no=round_no, stance=stance, reason=reason)
     per = cast.counts
     eligible = eligible_cached(ctx.session, group_id=proposal.group_id,

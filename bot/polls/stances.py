@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, case, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.permissions import Authorized
+from bot.permissions import Authorized, PersonRef
 from bot.polls.write import cast_in_round, core_connection
 from storage.base import utcnow
 from storage.models import Group, Membership, Person, Proposal, Role, Round, Stance
@@ -119,7 +119,7 @@ def cast_stance(
     *,
     session: Session,
     actor: Authorized,
-    person: Person,
+    person: Person | PersonRef,
     proposal: Proposal | ProposalHead,
     round_no: int,
     stance: str,
