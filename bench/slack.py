@@ -144,16 +144,17 @@ def run_fake(port: int) -> None:
     threading.Event().wait()
 
 
-def run_server(port: int, fake_api: str, tmp: str, workers: int) -> None:
+def run_server(port: int, fake_api: str, tmp: str, workers: int, url: str = "",
+               durable: bool = False) -> None:
     """Process 3: Convene as ``convene serve`` runs it (HTTP app, outbox worker)."""
     folder = Path(tmp)
-    url = f"sqlite:///{folder / 'convene.db'}"
+    url = url or f"sqlite:///{folder / 'convene.db'}"
     upgrade(url)
     settings = Settings(database_url=url, secret_key="bench",
                         mail={"outbox_dir": folder / "out"},
                         slack={"enabled": True, "bot_token": "xoxb-bench",
                                "signing_secret": SECRET, "api_url": fake_api,
-                               "workers": workers})
+                               "workers": workers, "durable_inbox": durable})
     bot = build_app(settings)
     with bot.session_factory() as s, s.begin():
         import_roster_file(session=s, path=ROOT / "examples" / "roster.csv",
@@ -225,7 +226,28 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--workers", type=int, default=8, help="[slack] workers")
+    ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                    help="where Convene keeps its data (and its Slack inbox) during the run")
+    ap.add_argument("--durable-inbox", action="store_true",
+                    help="commit each request before acking ([slack] durable_inbox)")
     args = ap.parse_args()
+    db_url, scratch = "", ""
+    if args.database == "postgresql":
+        import os
+        import uuid
+
+        from sqlalchemy import create_engine, text
+
+        pg = os.environ.get("CONVENE_TEST_POSTGRES_URL",
+                            "postgresql://postgres@127.0.0.1:5432/test")
+        admin_url = pg.replace("postgresql://", "postgresql+psycopg://", 1)
+        scratch = f"convene_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{scratch}"'))
+        admin.dispose()
+        db_url = admin_url.rsplit("/", 1)[0] + "/" + scratch
+    print(f"database: {args.database}; durable inbox: {args.durable_inbox}")
     random.seed(7)
     ctx = mp.get_context("spawn")
     fake_port, port = _free_port(), _free_port()
@@ -233,7 +255,7 @@ def main() -> int:
     procs = [ctx.Process(target=run_fake, args=(fake_port,), daemon=True),
              ctx.Process(target=run_server, daemon=True, args=(
                  port, fake_url + "/api/", tempfile.mkdtemp(prefix="convene-bench-"),
-                 args.workers))]
+                 args.workers, db_url, args.durable_inbox))]
     for proc in procs:
         proc.start()
     events = f"http://127.0.0.1:{port}/slack/events"
@@ -252,6 +274,14 @@ def main() -> int:
         for proc in procs:
             proc.terminate()
             proc.join(10)
+        if scratch:
+            from sqlalchemy import create_engine, text
+
+            admin = create_engine(db_url.rsplit("/", 1)[0] + "/postgres",
+                                  isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+            admin.dispose()
 
 
 def ack_path_cpu_ms(reqs: list[Request]) -> float:
@@ -263,6 +293,7 @@ def ack_path_cpu_ms(reqs: list[Request]) -> float:
 
     tmp = Path(tempfile.mkdtemp(prefix="convene-bench-ack-"))
     url = f"sqlite:///{tmp / 'convene.db'}"
+    upgrade(url)
     bot = build_app(Settings(database_url=url, secret_key="bench",
                              slack={"enabled": True, "bot_token": "xoxb-bench",
                                     "signing_secret": SECRET,

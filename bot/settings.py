@@ -98,6 +98,10 @@ class SlackSettings(BaseModel):
     api_url: str = "https://slack.com/api/"
     default_channel: str = ""
     workers: int = Field(8, ge=1, le=64)
+    #: True: each verified request is committed to the slack_inbox table before
+    #: Slack gets its ack, so a crash after the ack loses nothing (costs ack time:
+    #: bench/slack.py). False: the ack is the transport's receipt only (DESIGN.md).
+    durable_inbox: bool = False
 
 
 class DiscordSettings(BaseModel):

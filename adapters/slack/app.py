@@ -4,10 +4,13 @@ HTTP mode: ``/slack/events`` on the Starlette app (slack_bolt.adapter.starlette)
 request signatures and timestamps verified by bolt (a bad or stale one gets
 401). Socket Mode: the same App over a WebSocket with the app-level token.
 
-Every listener writes the verified request to the durable inbox
-(adapters/slack/inbox.py, one group-committed INSERT) and only then
-acknowledges, so an acknowledged vote survives a crash; worker threads claim
-inbox rows, dispatch them through the core and post replies:
+Every listener hands the verified request to the inbox (adapters/slack/inbox.py)
+and then acknowledges. With ``[slack] durable_inbox = true`` the inbox first
+commits it (one group-committed INSERT), so a request Slack saw acknowledged
+survives a crash; by default it goes to the workers in memory and the ack is
+the transport's receipt only (DESIGN.md, step 1), which keeps acks fast; the
+person's confirmation comes only after the core commits, either way. Worker
+threads dispatch through the core and post replies:
 ``actor`` replies privately (the response_url, an ephemeral message or the
 DM), ``conversation`` replies with chat.postMessage, and a reply carrying a
 form opens it as a modal with the interaction's ``trigger_id``.
@@ -116,7 +119,7 @@ class SlackAdapter:
         self.forms = FormStash()
         self.deliverer = SlackDeliverer(self.client, prepare=self.forms.button_message)
         self.inbox = Inbox(bot.session_factory, handler=self.handle,
-                           workers=workers or cfg.workers)
+                           workers=workers or cfg.workers, durable=cfg.durable_inbox)
         secret = cfg.signing_secret.get_secret_value()
         self.app = App(
             client=self.client,

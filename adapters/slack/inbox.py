@@ -23,6 +23,7 @@ acknowledgement waits for at most one dispatch, never for SQLite's busy back-off
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import secrets
@@ -116,8 +117,13 @@ class Inbox:
     ``close()`` stops them."""
 
     def __init__(self, session_factory: sessionmaker[Session], *, handler: Handler,
-                 workers: int, sweep_seconds: float = 10.0) -> None:
+                 workers: int, sweep_seconds: float = 10.0, durable: bool = True) -> None:
         self.session_factory = session_factory
+        #: False: requests go straight to the workers in memory (no row before the
+        #: ack, as DESIGN.md's "transport receipt" ack); a crash between the ack
+        #: and the commit loses that request, which its sender never saw confirmed.
+        self.durable = durable
+        self._memory_ids = itertools.count(-1, -1)
         self.handler = handler
         self.workers = workers
         self.sweep_seconds = sweep_seconds
@@ -138,6 +144,11 @@ class Inbox:
         """Queue ``rows`` (key, kind, payload) for the next group commit; the
         future resolves once they are committed (or raises the database error)."""
         fut: Future[None] = Future()
+        if not self.durable:
+            for _key, kind, payload in rows:
+                self._ready.put(InboxItem(next(self._memory_ids), kind, payload))
+            fut.set_result(None)
+            return fut
         self._writes.put((rows, fut))
         return fut
 
@@ -318,10 +329,13 @@ class Inbox:
             self.handler(item)
         except Exception as exc:
             log.exception("Slack work item %s (%s) failed", item.id, item.kind)
+            if item.id < 0:  # held in memory only: nothing to retry from
+                return True
             # Back to pending: the sweep retries it (dispatch dedupes what committed).
             self._finish(item.id, status="pending", error=f"{type(exc).__name__}: {exc}")
             return True
-        self._writes.put(item.id)
+        if item.id >= 0:
+            self._writes.put(item.id)
         return True
 
     def _finish(self, row_id: int, *, status: str, error: str | None = None) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from adapters.slack.app import SlackAdapter
@@ -89,6 +90,14 @@ def _poll_and_agree(bot: Bot, adapter: SlackAdapter, srv: Served,
     return press, rows[1].id
 
 
+@pytest.fixture
+def slack_bot(make_bot: Callable[..., Bot], db_url: str, fake_slack: FakeSlack) -> Bot:
+    """The Slack bot of conftest.py, with ``[slack] durable_inbox = true``."""
+    return make_bot(db_url, slack={"enabled": True, "bot_token": "xoxb-test-token",
+                                   "signing_secret": SECRET, "api_url": fake_slack.api_url,
+                                   "durable_inbox": True})
+
+
 def test_button_press_is_in_the_inbox_before_any_dispatch(
         slack_bot: Bot, fake_slack: FakeSlack) -> None:
     adapter, srv = _paused(slack_bot)
@@ -118,6 +127,7 @@ def test_crash_after_ack_is_finished_by_the_next_start_once(
 
     restarted = make_bot(db_url, roster=None,
                          slack={"enabled": True, "bot_token": "xoxb-test-token",
+                                "durable_inbox": True,
                                 "signing_secret": SECRET, "api_url": fake_slack.api_url})
     stop = slack_plugin.start(restarted)
     assert stop is not None
