@@ -341,7 +341,12 @@ class SlackAdapter:
             if rows and bolt_response.status == 200:
                 # The acknowledgement leaves only once the rows are committed.
                 try:
-                    await asyncio.wrap_future(self.inbox.submit(rows))
+                    written = self.inbox.submit(rows)
+                    # Already done when the inbox is not durable: awaiting would
+                    # put this ack behind every other ready request on the loop.
+                    if not written.done():
+                        await asyncio.wrap_future(written)
+                    written.result()
                 except SQLAlchemyError:
                     return Response(status_code=500)  # Slack retries
             return to_starlette_response(bolt_response)
