@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text
 
-from bot.members import import_roster_file
+from bot.roster import import_roster_file
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade_engine
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.slack.plugin import plugin as slack_plugin  # noqa: E402
 from bot.app import build_app  # noqa: E402
-from bot.members import import_roster_file  # noqa: E402
+from bot.roster import import_roster_file  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

@@ -75,7 +75,7 @@ def roster_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
         "organisation, role, group, language, timezone.")]) -> None:
     """Import a roster CSV. A bad file is reported line by line and nothing is changed."""
     settings, _ = settings_from(ctx)
-    from bot.members import RosterError, import_roster_file
+    from bot.roster import RosterError, import_roster_file
     from storage.engine import make_engine, make_session_factory
     from storage.migrate import upgrade
 

@@ -15,8 +15,8 @@ import uvicorn
 from sqlalchemy import func, select
 
 from bot.app import Bot, build_app
-from bot.members import import_roster_file
 from bot.plugins import Stopper, load_plugins
+from bot.roster import import_roster_file
 from bot.settings import EXAMPLES, Settings
 from bot.web import create_web_app
 from storage.migrate import upgrade

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from bot.app import Bot, build_app
-from bot.members import import_roster_file
+from bot.roster import import_roster_file
 from bot.settings import Settings
 from storage.engine import make_engine
 from storage.migrate import upgrade_engine

@@ -27,7 +27,7 @@ FEEDS = ["rssparser_guardian.rss", "rssparser_content-encoded.rss", "rssparser_r
 def _smtp_bot(url, tmp_path, port):
     settings = make_settings(url, tmp_path, smtp={"host": "127.0.0.1", "port": port,
                                                   "security": "none", "timeout": 5})
-    from bot.members import import_roster_file
+    from bot.roster import import_roster_file
     from tests.conftest import EXAMPLES
 
     bot = build_app(settings, mail=SmtpMailTransport(SmtpSettings(

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.members import RosterError, import_roster_file, memberships_of, person_by_email
+from bot.members import memberships_of, person_by_email
+from bot.roster import RosterError, import_roster_file
 from storage.engine import make_engine, make_session_factory
 from storage.models import Group, Membership, Organisation, Person, Role
 from tests.conftest import EXAMPLES
