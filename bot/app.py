@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Context, HandlerResult
@@ -29,7 +27,7 @@ from bot.routing import Route, Router
 from bot.settings import Settings
 from bot.types import Actor, ButtonPress, Command, Event, FormSubmission, Message, Reply
 from storage.base import utcnow
-from storage.engine import make_engine, make_session_factory
+from storage.engine import dialect_insert, make_engine, make_session_factory
 from storage.models import Person, ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -39,7 +37,7 @@ Installer = Callable[["Bot"], None]
 
 def _dedupe_statement(postgresql: bool) -> Any:
     # Built once: constructing a statement costs more than executing it.
-    ins = pg_insert(ProcessedEvent) if postgresql else sqlite_insert(ProcessedEvent)
+    ins = dialect_insert("postgresql" if postgresql else "sqlite")(ProcessedEvent)
     return ins.values(platform=bindparam("platform"), event_id=bindparam("event_id"),
                       at=bindparam("at")).on_conflict_do_nothing(
         index_elements=["platform", "event_id"]).returning(ProcessedEvent.id)

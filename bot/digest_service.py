@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
+from bot.members import people_in
 from bot.outbox import ChatTarget, enqueue_chat, enqueue_email
 from bot.settings import Settings
 from bot.types import Header, Message, Section
@@ -36,7 +36,7 @@ from digests.render import Rendered, render_digest
 from digests.sources import FeedSource
 from digests.taxonomy import Taxonomy, load_taxonomy
 from storage.base import utcnow
-from storage.models import Digest, DigestRecipient, Membership, Person, Role
+from storage.models import Digest, DigestRecipient, Role
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +134,6 @@ def archive_renderings(settings: Settings, digest: Digest) -> Rendered:
     return r
 
 
-def _secretariat(session: Session) -> list[Person]:
-    """People holding the secretariat role anywhere (DISTINCT on ids: PostgreSQL
-    cannot compare the JSON columns of whole rows)."""
-    ids = select(Membership.person_id).where(Membership.role == Role.SECRETARIAT).distinct()
-    return list(session.scalars(select(Person).where(Person.id.in_(ids))
-                                .options(selectinload(Person.emails)).order_by(Person.id)))
-
-
 def send_digest(session: Session, settings: Settings, digest: Digest) -> bool:
     """Freeze ``digest`` and queue it: one email per secretariat address (in
     each person's language), the summary to ``[digest] channel``. Returns
@@ -151,7 +143,7 @@ def send_digest(session: Session, settings: Settings, digest: Digest) -> bool:
     if not archive.claim_for_send(session, digest):
         return False
     domain = settings.mail.from_address.rsplit("@", 1)[-1] or "convene.local"
-    for person in _secretariat(session):
+    for person in people_in(session, roles=[Role.SECRETARIAT]):
         address = person.primary_email
         if not address:
             continue

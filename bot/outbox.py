@@ -17,13 +17,12 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.mail import MailTransport, OutgoingEmail, build_mime
 from bot.types import Message, to_data
 from storage.base import utcnow
+from storage.engine import dialect_insert
 from storage.models import ChatPost, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ def enqueue(*, session: Session, key: str, kind: str, payload: Mapping[str, Any]
     values = {"key": key, "kind": kind, "payload": dict(payload), "status": "pending",
               "attempts": 0, "next_attempt_at": now, "created_at": now}
     dialect = session.get_bind().dialect.name
-    ins = pg_insert(OutboxMessage) if dialect == "postgresql" else sqlite_insert(OutboxMessage)
+    ins = dialect_insert(dialect)(OutboxMessage)
     stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["key"])
     return bool(session.execute(stmt.returning(OutboxMessage.id)).first())
 

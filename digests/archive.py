@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,6 +24,7 @@ from digests.rank import select as select_items
 from digests.render import ItemView, SourceView
 from digests.sources import FeedSource
 from storage.base import utcnow
+from storage.engine import dialect_insert
 from storage.models import (
     Digest,
     DigestEdit,
@@ -139,7 +138,7 @@ def get_or_create_digest(session: Session, week: str) -> Digest:
     (SQLite), then finds the row. (No savepoint: on SQLite a savepoint opened
     outside a transaction commits on release.)"""
     dialect = session.get_bind().dialect.name
-    ins = sqlite_insert if dialect == "sqlite" else pg_insert
+    ins = dialect_insert(dialect)
     session.execute(ins(Digest).values(week=week, status="draft", subject="", html="",
                                        text="", report=[], built_at=utcnow())
                     .on_conflict_do_nothing(index_elements=["week"]))

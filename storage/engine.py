@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///./convene.db"
@@ -57,6 +58,16 @@ def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 40)
     return create_engine(url, **kwargs)
+
+
+def dialect_insert(dialect_name: str) -> Any:
+    """The ``insert()`` of ``dialect_name`` (PostgreSQL or SQLite): the one with
+    ``on_conflict_do_nothing`` / ``on_conflict_do_update``, which both share."""
+    if dialect_name == "postgresql":
+        return postgresql.insert
+    if dialect_name == "sqlite":
+        return sqlite.insert
+    raise ValueError(f"no ON CONFLICT insert for the {dialect_name!r} dialect")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

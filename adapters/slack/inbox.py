@@ -36,11 +36,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.base import utcnow
+from storage.engine import dialect_insert
 from storage.models import SlackInboxItem
 
 log = logging.getLogger(__name__)
@@ -193,7 +192,7 @@ class Inbox:
         items: list[InboxItem] = []
         with self.gate.writer(), self.session_factory() as session, session.begin():
             dialect = session.get_bind().dialect.name
-            ins = pg_insert if dialect == "postgresql" else sqlite_insert
+            ins = dialect_insert(dialect)
             by_key = {key: (kind, payload) for key, kind, payload in rows}
             if by_key:
                 stmt = ins(SlackInboxItem).values([

@@ -21,6 +21,7 @@ from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
+from bot.members import people_in
 from bot.outbox import enqueue_email
 from bot.permissions import Authorized, authorize_system
 from bot.polls import emails
@@ -30,7 +31,6 @@ from bot.polls.stances import (
     current_round,
     eligible_people,
     eligible_units,
-    people_with,
     tally,
     voter_key,
 )
@@ -102,7 +102,7 @@ def close_round(*, session: Session, actor: Authorized, proposal: Proposal,
            eligible=t.eligible)
     group = session.get(Group, proposal.group_id)
     assert group is not None
-    everyone = people_with(session, group_id=group.id)
+    everyone = people_in(session, group_id=group.id)
     if t.outcome == "consensus":
         proposal.state, proposal.outcome, proposal.decided_at = "decided", "consensus", now
         _email_people(session, everyone, f"poll:{proposal.id}:outcome",
@@ -110,7 +110,7 @@ def close_round(*, session: Session, actor: Authorized, proposal: Proposal,
                                                     proposal=proposal, person=p))
     elif rnd.number == 1:
         proposal.state = "failed"
-        secretariat = people_with(session, roles=[Role.SECRETARIAT])
+        secretariat = people_in(session, roles=[Role.SECRETARIAT])
         _email_people(session, secretariat, f"poll:{proposal.id}:r1:failed",
                       lambda p: _round1_failed(p, proposal, settings))
         if settings.polls.auto_email_round:
@@ -180,7 +180,7 @@ def escalate(*, session: Session, actor: Authorized, proposal: Proposal) -> int:
                                   .order_by(Round.number)).all())
     record(session=session, actor=actor, action="poll.escalate", subject_type="poll",
            subject_id=proposal.id, rounds=len(rounds))
-    chairs = people_with(session, roles=[Role.CHAIR])
+    chairs = people_in(session, roles=[Role.CHAIR])
     text = current_text(proposal)
     return _email_people(session, chairs, f"poll:{proposal.id}:brief",
                          lambda p: emails.brief(tr=translator(p.language), proposal=proposal,
@@ -204,7 +204,7 @@ def determine(*, session: Session, actor: Authorized, proposal: Proposal, decisi
     proposal.determination_note, proposal.determined_by = note.strip()[:4000], chair.id
     record(session=session, actor=actor, action="poll.determine", subject_type="poll",
            subject_id=proposal.id, decision=decision, note=proposal.determination_note)
-    everyone = people_with(session, group_id=proposal.group_id)
+    everyone = people_in(session, group_id=proposal.group_id)
     _email_people(session, everyone, f"poll:{proposal.id}:determination",
                   lambda p: emails.announcement(tr=translator(p.language), proposal=proposal,
                                                 person=p, note=note.strip()))

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, case, distinct, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.members import people_in
 from bot.permissions import Authorized, PersonRef
 from bot.polls.write import cast_in_round, core_connection
 from storage.base import utcnow
@@ -68,24 +69,9 @@ def eligible_units(session: Session, *, group_id: int, voting_unit: str) -> int:
     return session.scalar(select(func.count(distinct(unit)))) or 0
 
 
-def people_with(session: Session, *, group_id: int | None = None,
-                roles: list[Role] | None = None) -> list[Person]:
-    """People holding any of ``roles`` (default any) in ``group_id`` (None: any
-    group), by name, with their addresses loaded. (A subquery rather than
-    DISTINCT over the people table, whose JSON column PostgreSQL cannot compare.)"""
-    ids = select(Membership.person_id)
-    if group_id is not None:
-        ids = ids.where(Membership.group_id == group_id)
-    if roles is not None:
-        ids = ids.where(Membership.role.in_(roles))
-    return list(session.scalars(
-        select(Person).where(Person.id.in_(ids.scalar_subquery()))
-        .options(selectinload(Person.emails)).order_by(Person.name, Person.id)).all())
-
-
 def eligible_people(session: Session, *, group: Group) -> list[Person]:
     """Every person who may cast a stance in ``group`` (role ``member``), by name."""
-    return people_with(session, group_id=group.id, roles=[Role.MEMBER])
+    return people_in(session, group_id=group.id, roles=[Role.MEMBER])
 
 
 def current_round(session: Session, proposal: Proposal, *, lock: bool = False) -> Round | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.smtp_helpers import free_port
 
 
 @dataclass
@@ -82,11 +83,6 @@ def feed_server(shared_fixtures: Path) -> Iterator[FeedServer]:
     httpd.shutdown()
     httpd.server_close()
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

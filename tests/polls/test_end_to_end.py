@@ -14,9 +14,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
 
 import httpx
@@ -31,6 +29,7 @@ from bot.web import create_web_app
 from storage.models import EmailAddress
 from tests.adapters.email.servers import DOVECOT, dovecot, free_port, http_app, smtpd
 from tests.conftest import CHAIR, MEMBER, MEMBER_ES, MEMBER_FR, OBSERVER, SECRETARIAT, need
+from tests.email_replies import written_above
 from tests.polls.helpers import audits, later, proposal, stances
 
 PRIYA = "priya.nair@carbonledger.example"
@@ -48,18 +47,7 @@ def reply_from_fixture(fixtures: Path, name: str, *, sender: str, top: str,
                        ballot: EmailMessage) -> EmailMessage:
     """A reply built from a real client's message: our stance lines written above
     its own text and quoted history, sent by ``sender`` in answer to ``ballot``."""
-    raw = (fixtures / "email" / name).read_bytes()
-    if name.endswith(".eml"):
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
-        part = msg.get_body(preferencelist=("plain",))
-        assert part is not None
-        part.set_content(top + "\n\n" + part.get_content())
-    else:
-        msg = EmailMessage()
-        msg.set_content(top + "\n\n" + raw.decode("utf-8"))
-    for h in ("From", "To", "Subject", "In-Reply-To", "References", "Message-ID",
-              "Message-Id"):
-        del msg[h]
+    msg = written_above(fixtures, name, top)
     msg["From"] = sender
     msg["To"] = str(ballot["Reply-To"])
     msg["Subject"] = "Re: " + str(ballot["Subject"])

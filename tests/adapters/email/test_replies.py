@@ -3,9 +3,7 @@ reader against a real dovecot."""
 
 from __future__ import annotations
 
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from bot.app import Bot
 from bot.polls.words import read_stance
 from tests.adapters.email.servers import DOVECOT, dovecot
 from tests.conftest import MEMBER, MEMBER_FR, SECRETARIAT, need
+from tests.email_replies import written_above
 from tests.polls.helpers import fail_round_one, open_round_two, stances
 
 # fixture -> a line of its quoted history or signature that must never reach the reason
@@ -35,17 +34,7 @@ HISTORY = {
 
 def build(fixtures: Path, name: str, top: str, *, sender: str = MEMBER,
           subject: str = "Re: [poll #7/2] Proposal: x") -> EmailMessage:
-    raw = (fixtures / "email" / name).read_bytes()
-    if name.endswith(".eml"):
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
-        part = msg.get_body(preferencelist=("plain",))
-        assert part is not None
-        part.set_content(top + "\n\n" + part.get_content())
-    else:
-        msg = EmailMessage()
-        msg.set_content(top + "\n\n" + raw.decode("utf-8"))
-    for h in ("From", "Subject", "Message-ID", "Message-Id"):
-        del msg[h]
+    msg = written_above(fixtures, name, top)
     msg["From"] = sender
     msg["Subject"] = subject
     msg["Message-ID"] = f"<{name}@client.example>"

@@ -5,7 +5,6 @@ signing helpers (the fixtures come without signatures; we sign them)."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from bot.app import Bot
 from bot.web import create_web_app
 from tests.adapters.slack.fake_slack import TEAM, FakeSlack
 from tests.conftest import CHAIR, MEMBER, MEMBER_FR, OBSERVER, SECRETARIAT
+from tests.smtp_helpers import free_port
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 #: Slack user ids of the example people in the fake workspace.
@@ -117,11 +117,6 @@ def slack_bot(make_bot: Callable[..., Bot], db_url: str, fake_slack: FakeSlack) 
                                        "api_url": fake_slack.api_url})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 class Served:
     """The HTTP app on loopback under uvicorn."""
@@ -129,7 +124,7 @@ class Served:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
         app = create_web_app(bot, slack_plugin.web_routes(bot))
-        self.port = _free_port()
+        self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
                                                     log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
