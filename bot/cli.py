@@ -105,14 +105,15 @@ def roster_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
 def roster_list(ctx: typer.Context) -> None:
     """List people with organisation, language, zone and roles per group."""
     settings, _ = settings_from(ctx)
-    from bot.members import memberships_of, people_in
+    from bot.members import memberships_by_person, people_in
     from storage.engine import make_engine, make_session_factory
 
     engine = make_engine(settings.database_url)
     table = Table("Name", "Email", "Organisation", "Roles", "Lang", "Zone")
     with make_session_factory(engine)() as session:
+        held = memberships_by_person(session)
         for p in people_in(session):
-            roles = "; ".join(f"{g}: {r}" for g, r in memberships_of(session, p.id))
+            roles = "; ".join(f"{g}: {r}" for g, r in held.get(p.id, []))
             table.add_row(p.name, p.primary_email or "", p.organisation.name
                           if p.organisation else "", roles, p.language, p.timezone)
     engine.dispose()

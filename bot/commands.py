@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.context import Context
 from bot.errors import N_
-from bot.members import memberships_of, people_in
+from bot.members import memberships_by_person, memberships_of, people_in
 from bot.permissions import authorize
 from bot.types import Field, Header, Message, Section
 
@@ -77,10 +77,10 @@ _ROLE_NAMES = {
 def members(ctx: Context) -> Message:
     """Everyone in the roster with organisation and roles (secretariat only)."""
     people = people_in(ctx.session)
+    held = memberships_by_person(ctx.session)
     lines = []
     for p in people:
-        roles = ", ".join(f"{g}: {ctx._(_ROLE_NAMES[r])}"
-                          for g, r in memberships_of(ctx.session, p.id))
+        roles = ", ".join(f"{g}: {ctx._(_ROLE_NAMES[r])}" for g, r in held.get(p.id, []))
         org = p.organisation.name if p.organisation else "-"
         lines.append(f"{p.name} <{p.primary_email}> ({org}) {roles}")
     title = ctx.tr.ngettext("{n} person in the roster", "{n} people in the roster", len(people))

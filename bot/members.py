@@ -148,6 +148,17 @@ def memberships_of(session: Session, person_id: int) -> list[tuple[str, Role]]:
     return [(g, Role(r)) for g, r in rows]
 
 
+def memberships_by_person(session: Session) -> dict[int, list[tuple[str, Role]]]:
+    """Every person's (group name, role) pairs, in one query (sorted as
+    :func:`memberships_of`)."""
+    out: dict[int, list[tuple[str, Role]]] = {}
+    for pid, group, role in session.execute(
+            select(Membership.person_id, Group.name, Membership.role).join(Membership.group)
+            .order_by(Group.name, Membership.role)).all():
+        out.setdefault(pid, []).append((group, Role(role)))
+    return out
+
+
 def group_by_name(session: Session, name: str) -> Group | None:
     """The group called ``name`` (case-insensitive), or None."""
     for g in session.scalars(select(Group)).all():
