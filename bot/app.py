@@ -208,23 +208,15 @@ def _as_replies(result: HandlerResult) -> list[Reply]:
     return list(result)
 
 
-#: Capability modules with an ``install(bot)`` that registers their routes and jobs.
-CAPABILITY_MODULES = ("bot.polls", "bot.digest_routes", "bot.workshops", "bot.sprints")
-
-
-def default_installers() -> list[Installer]:
-    """Every capability's route installer, in order. Each takes the Bot."""
+def default_installers(settings: Settings | None = None) -> list[Installer]:
+    """The core's routes, then every capability's ``install`` from the registry
+    (:mod:`bot.capabilities`), limited to ``settings.capabilities`` when set.
+    Raises CapabilityError for a capability that is missing or fails to load."""
+    from bot.capabilities import discover
     from bot.commands import install as core_install
 
-    installers: list[Installer] = [core_install]
-    from bot.plugins import optional_module
-
-    for name in CAPABILITY_MODULES:
-        module = optional_module(name)
-        install = getattr(module, "install", None) if module is not None else None
-        if install is not None:
-            installers.append(install)
-    return installers
+    enabled = settings.capabilities if settings is not None else None
+    return [core_install, *(cap.install for cap in discover(enabled))]
 
 
 def build_app(
@@ -248,7 +240,7 @@ def build_app(
         router=Router(policy), policy=policy,
         mail=mail or FileMailTransport(settings.mail.outbox_dir),
     )
-    for install in installers if installers is not None else default_installers():
+    for install in installers if installers is not None else default_installers(settings):
         install(bot)
     if plugins:
         from bot.plugins import load_plugins

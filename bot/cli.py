@@ -120,21 +120,20 @@ def roster_list(ctx: typer.Context) -> None:
     Console().print(table)
 
 
-#: Capability modules that add CLI commands with ``register_cli(app)``.
-CLI_MODULES = ("bot.digest_cli", "bot.polls.cli", "bot.workshops.cli", "bot.sprints.cli")
-
-
 def _add_plugin_commands() -> None:
+    from bot.capabilities import CapabilityError, discover
     from bot.plugins import load_plugins
 
     for plugin in load_plugins():
         plugin.cli(app)
-    from bot.plugins import optional_module
-
-    for name in CLI_MODULES:
-        module = optional_module(name)
-        if module is not None:
-            module.register_cli(app)
+    try:
+        capabilities = discover()
+    except CapabilityError as exc:
+        err.print(f"[red]Capability error:[/red] {exc}")
+        raise SystemExit(2) from None
+    for cap in capabilities:
+        if cap.cli is not None:
+            cap.cli(app)
 
 
 def main() -> None:

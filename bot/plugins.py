@@ -45,20 +45,6 @@ class Plugin:
         return None
 
 
-def optional_module(name: str) -> Any | None:
-    """Import ``name`` if it exists (a capability not built yet is None); an
-    ImportError inside an existing module is raised, not hidden."""
-    import importlib
-    import importlib.util
-
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-    except ModuleNotFoundError:
-        return None
-    return importlib.import_module(name)
-
-
 def load_plugins() -> list[Plugin]:
     """Every installed plugin, sorted by name. A plugin that fails to load is
     logged and skipped, so one broken adapter does not stop the others."""

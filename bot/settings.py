@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     roster_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Capabilities to load by entry-point name (``convene.capabilities``);
+    #: unset loads every installed one. A name not installed stops start-up.
+    capabilities: list[str] | None = None
     http: HttpSettings = Field(default_factory=HttpSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)

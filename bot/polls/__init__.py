@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.capabilities import Capability
 from bot.errors import N_
 from bot.jobs import JobSpec
 
 if TYPE_CHECKING:
+    import typer
+
     from bot.app import Bot
 
 
@@ -53,3 +56,13 @@ def install(bot: Bot) -> None:
     add_home_section(bot, polls_section, order=10)
     bot.jobs.append(JobSpec(id="polls.tick", func="bot.polls.jobs:tick", trigger="interval",
                             trigger_args={"seconds": bot.settings.polls.tick_seconds}))
+
+
+def _cli(app: typer.Typer) -> None:
+    from bot.polls.cli import register_cli
+
+    register_cli(app)
+
+
+#: The registry entry (``convene.capabilities``: ``polls``).
+capability = Capability(name="polls", install=install, cli=_cli, domain="polls", order=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.digest_service import build, current_week
+from bot.digest.service import build, current_week
 from storage.models import DigestSuggestion, OutboxMessage
 from tests.conftest import MEMBER, MEMBER_FR, OBSERVER, SECRETARIAT
 

@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from adapters.email.smtp import SmtpMailTransport
 from bot.app import build_app
-from bot.digest_service import build
+from bot.digest.service import build
 from bot.settings import SmtpSettings
 from digests.archive import find_digest, selected
 from storage.base import utcnow

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from bot.digest_service import build
+from bot.digest.service import build
 from digests.archive import find_digest
 from storage.models import DigestFeed
 

@@ -154,7 +154,7 @@ def test_feeds_cli(tmp_path, sqlite_url):
     from typer.testing import CliRunner
 
     from bot.cli import app
-    from bot.digest_cli import register_cli
+    from bot.digest.cli import register_cli
 
     if not any(g.name == "feeds" for g in app.registered_groups):
         register_cli(app)

@@ -48,7 +48,7 @@ def build_cmd(
                                        "channel now (once per week).")] = False,
 ) -> None:
     """Fetch the sources and build the week's digest (a draft unless --send)."""
-    from bot.digest_service import build, write_renderings
+    from bot.digest.service import build, write_renderings
 
     bot = _bot(ctx)
     try:

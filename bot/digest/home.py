@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.digest_service import summary_message
+from bot.digest.service import summary_message
 from bot.errors import PermissionDenied
 from bot.home import HomeContext
 from bot.permissions import authorize

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot import digest_service as svc
+from bot.digest import service as svc
 from bot.context import Context
 from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.jobs import JobSpec, running_bot
@@ -51,10 +51,10 @@ def install(bot: Bot) -> None:
           help=N_("Send this week's press review now (secretariat)."))
     d = bot.settings.digest
     hour, minute = (int(x) for x in d.time.split(":"))
-    bot.jobs.append(JobSpec(id=JOB_ID, func="bot.digest_routes:weekly_digest", trigger="cron",
+    bot.jobs.append(JobSpec(id=JOB_ID, func="bot.digest.routes:weekly_digest", trigger="cron",
                             trigger_args={"day_of_week": _DAYS[d.day], "hour": hour,
                                           "minute": minute, "timezone": d.timezone}))
-    from bot.digest_home import digest_section
+    from bot.digest.home import digest_section
     from bot.home import add_home_section
 
     add_home_section(bot, digest_section, order=20)
