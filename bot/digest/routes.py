@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.digest import service as svc
 from bot.context import Context
+from bot.digest import service as svc
 from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.jobs import JobSpec, running_bot
 from bot.types import Context as Small
