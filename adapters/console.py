@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.types import (
+    MULTI_SEPARATOR,
     Actions,
     Actor,
     Button,
@@ -28,9 +29,11 @@ from bot.types import (
     Image,
     LinkButton,
     Message,
+    Preformatted,
     Reply,
     Section,
     Select,
+    inline_plain,
     message_from_data,
     plain_times,
 )
@@ -46,6 +49,7 @@ class Choice:
     label: str
     action_id: str
     value: str
+    multi: bool = False
 
 
 def render(message: Message, *, start: int = 1) -> tuple[str, list[Choice]]:
@@ -60,11 +64,13 @@ def render(message: Message, *, start: int = 1) -> tuple[str, list[Choice]]:
             out.append(f"== {block.text} ==")
         elif isinstance(block, Section):
             if block.text:
-                out.append(block.text)
+                out.append(inline_plain(block.text))
             for f in block.fields:
-                out.append(f"  {f.label}: {f.value}")
+                out.append(f"  {f.label}: {inline_plain(f.value)}")
+        elif isinstance(block, Preformatted):
+            out.extend(f"    {line}" for line in block.text.splitlines())
         elif isinstance(block, Context):
-            out.append(f"  ({block.text})")
+            out.append(f"  ({inline_plain(block.text)})")
         elif isinstance(block, Divider):
             out.append("-" * 40)
         elif isinstance(block, Image):
@@ -72,17 +78,23 @@ def render(message: Message, *, start: int = 1) -> tuple[str, list[Choice]]:
         elif isinstance(block, Actions):
             for el in block.elements:
                 if isinstance(el, Button):
+                    if el.disabled:
+                        out.append(f"  [-] {el.label}")
+                        continue
                     choices.append(Choice(n, el.label, el.action_id, el.value))
                     out.append(f"  [{n}] {el.label}")
                     n += 1
                 elif isinstance(el, Select):
                     out.append(f"  {el.placeholder}:")
                     for opt in el.options:
-                        choices.append(Choice(n, opt.label, el.action_id, opt.value))
+                        choices.append(Choice(n, opt.label, el.action_id, opt.value,
+                                              multi=el.multi))
                         out.append(f"  [{n}] {opt.label}")
                         n += 1
                 elif isinstance(el, LinkButton):
                     out.append(f"  {el.label}: {el.url}")
+    for att in message.attachments:
+        out.append(f"[{att.filename}" + (f": {att.description}]" if att.description else "]"))
     return plain_times("\n".join(out)), choices
 
 
@@ -128,11 +140,17 @@ class ConsoleSession:
         text = line.strip()
         if not text:
             return ""
-        if text.isdigit() and self.choices:
-            chosen = next((c for c in self.choices if c.number == int(text)), None)
-            if chosen is None:
+        numbers = text.replace(",", " ").split()
+        if self.choices and numbers and all(x.isdigit() for x in numbers):
+            picked = [next((c for c in self.choices if c.number == int(x)), None)
+                      for x in numbers]
+            chosen = picked[0]
+            if chosen is None or any(c is None for c in picked) or (len(picked) > 1 and not (
+                    all(c is not None and c.multi and c.action_id == chosen.action_id
+                        for c in picked))):
                 return self._show(f"Choose a number from 1 to {len(self.choices)}.")
-            event: Any = ButtonPress(chosen.action_id, chosen.value, self.actor, self.where,
+            value = MULTI_SEPARATOR.join(c.value for c in picked if c is not None)
+            event: Any = ButtonPress(chosen.action_id, value, self.actor, self.where,
                                      event_id=uuid.uuid4().hex)
         else:
             if text.startswith("/convene"):

@@ -7,6 +7,7 @@ their own format (Block Kit, Discord components, an email, numbered choices).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re as _re
 from collections.abc import Mapping
@@ -98,9 +99,93 @@ Event = Command | ButtonPress | FormSubmission
 # --- outbound -----------------------------------------------------------------
 
 
+# Inline spans: rich text without any platform's markup. A plain ``str`` span is
+# literal text (each adapter escapes it for its own syntax); the others say what
+# they are, and each adapter renders them its way (Slack mrkdwn, Discord
+# Markdown, HTML in email, plain text on a terminal).
+
+
+@dataclass(frozen=True, slots=True)
+class Strong:
+    """Bold text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Emphasis:
+    """Italic text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """Inline code (an id, a command to type)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A hyperlink: ``url`` must be http(s) or mailto (adapters drop others and
+    show ``text``); ``text`` defaults to the URL."""
+
+    url: str
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A roster person: ``person_id`` (storage ``people.id``) and ``name`` shown
+    where the platform cannot resolve the person to one of its users."""
+
+    person_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Time:
+    """A moment each adapter shows in its reader's local time (Slack
+    ``<!date^...>``, Discord ``<t:...>``); ``epoch`` in seconds (UTC);
+    ``fallback`` is written by the core in the recipient's zone, with the zone named."""
+
+    epoch: int
+    fallback: str
+
+
+Span = Strong | Emphasis | Code | Link | Mention | Time
+#: Rich text: a plain string (literal), or a tuple of strings and spans.
+Inline = str | tuple["str | Span", ...]
+
+
+def inline(text: Inline) -> tuple[str | Span, ...]:
+    """``text`` as a tuple of pieces (a plain string becomes a one-piece tuple)."""
+    return (text,) if isinstance(text, str) else text
+
+
+def inline_plain(text: Inline) -> str:
+    """``text`` as plain text: links as ``text (url)``, mentions as ``@name``,
+    times as their fallback (time tokens in strings too)."""
+    out: list[str] = []
+    for piece in inline(text):
+        if isinstance(piece, str):
+            out.append(plain_times(piece))
+        elif isinstance(piece, Link):
+            out.append(f"{piece.text} ({piece.url})" if piece.text and piece.text != piece.url
+                       else piece.url)
+        elif isinstance(piece, Mention):
+            out.append(f"@{piece.name}")
+        elif isinstance(piece, Time):
+            out.append(piece.fallback)
+        else:
+            out.append(piece.text)
+    return "".join(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
-    """A heading line."""
+    """A heading line (plain text)."""
 
     text: str
 
@@ -110,26 +195,37 @@ class Field:
     """A label/value pair shown in a compact grid."""
 
     label: str
-    value: str
+    value: Inline
 
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    """A paragraph of light Markdown (``*bold*``, ``_italic_``, links as
-    ``<url|label>`` are not used: use :class:`LinkButton` or ``links``)."""
+    """A paragraph: ``text`` is a plain string (literal; it may hold time tokens)
+    or a tuple of strings and spans. No platform markup in either."""
 
-    text: str
+    text: Inline
     fields: tuple[Field, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
+class Preformatted:
+    """A block of monospaced text shown as is (a text bar chart, a table)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Button:
-    """A button; pressing it sends ``ButtonPress(action_id, value)``."""
+    """A button; pressing it sends ``ButtonPress(action_id, value)``.
+
+    ``disabled`` buttons are shown but cannot be pressed (adapters that cannot
+    disable a button leave it out of the choices)."""
 
     label: str
     action_id: str
     value: str
     style: Literal["default", "primary", "danger"] = "default"
+    disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +236,24 @@ class Option:
     value: str
 
 
+#: Separator of the chosen values in a multi-select's ``ButtonPress.value``.
+MULTI_SEPARATOR = "\n"
+
+
 @dataclass(frozen=True, slots=True)
 class Select:
-    """A menu; choosing sends ``ButtonPress(action_id, value=option.value)``."""
+    """A menu; choosing sends ``ButtonPress(action_id, value=option.value)``.
+
+    With ``multi`` the person may choose several (up to ``max_selected``);
+    the value is the chosen option values joined by :data:`MULTI_SEPARATOR`.
+    """
 
     action_id: str
     placeholder: str
     options: tuple[Option, ...]
+    multi: bool = False
+    max_selected: int = 0
+    initial: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,15 +275,21 @@ class Actions:
 class Context:
     """Small print under a section (sources, times, who voted)."""
 
-    text: str
+    text: Inline
 
 
 @dataclass(frozen=True, slots=True)
 class Image:
-    """A picture (a tally chart, an availability grid): ``url`` is http(s) or data:."""
+    """A picture (a tally chart, an availability grid).
+
+    ``png``: the picture as PNG bytes (each adapter shows it its way: a Slack
+    file upload, an inline CID image in email, the alt text on a terminal);
+    ``url``: an http(s) address instead. ``alt`` must say what it shows.
+    """
 
     url: str
     alt: str
+    png: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +297,20 @@ class Divider:
     """A horizontal rule."""
 
 
-Block = Header | Section | Actions | Context | Image | Divider
+Block = Header | Section | Preformatted | Actions | Context | Image | Divider
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message (an invitation's ``invite.ics``, a CSV export).
+
+    ``mime_type`` e.g. ``text/calendar; method=REQUEST``; ``data``: the bytes.
+    """
+
+    filename: str
+    mime_type: str
+    data: bytes
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +342,10 @@ class Form:
     context: str = ""
 
 
+#: The mood of a message, mapped by each adapter to its own colour.
+Accent = Literal["info", "success", "warning", "danger"]
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """A platform-neutral message.
@@ -223,11 +353,16 @@ class Message:
     ``text`` is the plain-text fallback (notifications, email subject lines,
     screen readers) and must stand alone. ``blocks`` is the rich layout.
     ``form``, when set, asks the adapter to open the form (a modal).
+    ``accent`` colours the message where the platform can (Slack attachment
+    colour, Discord embed colour, an email's side bar); ``attachments`` are
+    files sent with it (an invitation's .ics).
     """
 
     text: str
     blocks: tuple[Block, ...] = ()
     form: Form | None = None
+    accent: Accent | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 Audience = Literal["actor", "conversation"]
@@ -272,8 +407,9 @@ def plain_times(text: str) -> str:
 _TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
-        Header, Field, Section, Button, Option, Select, LinkButton, Actions, Context,
-        Image, Divider, FormField, Form, Message,
+        Header, Field, Section, Preformatted, Button, Option, Select, LinkButton, Actions,
+        Context, Image, Divider, FormField, Form, Message, Attachment, Strong, Emphasis, Code,
+        Link, Mention, Time,
     )
 }
 
@@ -287,11 +423,15 @@ def to_data(value: Any) -> Any:
         return out
     if isinstance(value, tuple | list):
         return [to_data(v) for v in value]
+    if isinstance(value, bytes):
+        return {"_b64": base64.b64encode(value).decode("ascii")}
     return value
 
 
 def from_data(data: Any) -> Any:
     """The inverse of :func:`to_data`. Raises ValueError on an unknown tag."""
+    if isinstance(data, Mapping) and "_b64" in data:
+        return base64.b64decode(str(data["_b64"]))
     if isinstance(data, Mapping) and "_t" in data:
         cls = _TYPES.get(str(data["_t"]))
         if cls is None:
@@ -312,17 +452,22 @@ def message_from_data(data: Mapping[str, Any]) -> Message:
 
 
 __all__ = [
+    "MULTI_SEPARATOR",
     "TIME_TOKEN_RE",
+    "Accent",
     "Actions",
     "Actor",
+    "Attachment",
     "Audience",
     "Block",
     "Button",
     "ButtonPress",
+    "Code",
     "Command",
     "Context",
     "Conversation",
     "Divider",
+    "Emphasis",
     "Event",
     "Field",
     "Form",
@@ -330,15 +475,24 @@ __all__ = [
     "FormSubmission",
     "Header",
     "Image",
+    "Inline",
+    "Link",
     "LinkButton",
+    "Mention",
     "Message",
     "Option",
     "Platform",
+    "Preformatted",
     "Reply",
     "Section",
     "Select",
+    "Span",
+    "Strong",
+    "Time",
     "field",
     "from_data",
+    "inline",
+    "inline_plain",
     "message_from_data",
     "plain_times",
     "time_token",

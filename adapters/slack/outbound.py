@@ -22,16 +22,26 @@ from bot.types import (
     TIME_TOKEN_RE,
     Actions,
     Button,
+    Code,
     Context,
     Divider,
+    Emphasis,
     Form,
     FormField,
     Header,
     Image,
+    Inline,
+    Link,
     LinkButton,
+    Mention,
     Message,
+    Preformatted,
     Section,
     Select,
+    Strong,
+    Time,
+    inline,
+    inline_plain,
     plain_times,
 )
 
@@ -84,6 +94,46 @@ def escape(text: str) -> str:
     return "".join(_ESCAPES.get(c, c) for c in text)
 
 
+_SAFE_URL = re.compile(r"^(https?://|mailto:)[^\s<>|]+$", re.IGNORECASE)
+#: Message.accent -> the colour bar of a Slack attachment.
+ACCENT_COLOURS = {"info": "#1d70b8", "success": "#2eb886", "warning": "#daa038",
+                  "danger": "#d4351c"}
+
+
+def _url(url: str) -> str | None:
+    """``url`` if it is a safe http(s)/mailto address for ``<url|text>``, else None."""
+    url = url.strip()
+    return url if _SAFE_URL.match(url) and len(url) <= URL else None
+
+
+def _label(text: str) -> str:
+    """Text inside ``*..*``, ``_.._``, ``<url|..>``: escaped, with no ``|`` or newline
+    that would end the span early."""
+    return escape(plain_times(text)).replace("|", "/").replace("\n", " ")
+
+
+def _inline_pieces(text: Inline) -> Iterator[tuple[str, bool]]:
+    """(rendered piece, may be split) for each piece of core rich text."""
+    for piece in inline(text):
+        if isinstance(piece, str):
+            yield from _mrkdwn_pieces(piece)
+        elif isinstance(piece, Strong):
+            yield (f"*{_label(piece.text)}*", False) if piece.text.strip() else ("", False)
+        elif isinstance(piece, Emphasis):
+            yield (f"_{_label(piece.text)}_", False) if piece.text.strip() else ("", False)
+        elif isinstance(piece, Code):
+            yield f"`{_label(piece.text).replace('`', chr(0x2CB))}`", False
+        elif isinstance(piece, Link):
+            url = _url(piece.url)
+            label = _label(piece.text or piece.url)
+            yield (f"<{url}|{label}>" if url else label), False
+        elif isinstance(piece, Mention):
+            yield f"@{_label(piece.name)}", False
+        elif isinstance(piece, Time):
+            yield (f"<!date^{piece.epoch}^{{date_short_pretty}} {{time}}|"
+                   f"{_label(piece.fallback)}>"), False
+
+
 def _mrkdwn_pieces(text: str) -> Iterator[tuple[str, bool]]:
     """(rendered piece, may be split) for each part of ``text``."""
     for m in _PIECES.finditer(text):
@@ -97,10 +147,11 @@ def _mrkdwn_pieces(text: str) -> Iterator[tuple[str, bool]]:
             yield m.group(0), True
 
 
-def mrkdwn(text: str, limit: int) -> str:
-    """``text`` (core light Markdown with time tokens) as Slack mrkdwn of at most
-    ``limit`` characters; a cut text ends with an ellipsis."""
-    pieces = list(_mrkdwn_pieces(text))
+def mrkdwn(text: Inline, limit: int) -> str:
+    """``text`` (a core string with time tokens, or rich text of spans) as Slack
+    mrkdwn of at most ``limit`` characters; a cut text ends with an ellipsis.
+    Plain strings are escaped (``<!channel>`` or ``<url|x>`` in a title stay inert)."""
+    pieces = list(_inline_pieces(text))
     if sum(len(p) for p, _ in pieces) <= limit:
         return "".join(p for p, _ in pieces)
     out: list[str] = []
@@ -129,9 +180,12 @@ def _plain_obj(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": plain(text, limit) or " ", "emoji": True}
 
 
-def _chunks(text: str, limit: int) -> list[str]:
-    """Split ``text`` at line ends into pieces whose mrkdwn fits ``limit``."""
-    chunks: list[str] = []
+def _chunks(text: Inline, limit: int) -> list[Inline]:
+    """Split ``text`` at line ends into pieces whose mrkdwn fits ``limit``
+    (rich text is kept whole and cut by :func:`mrkdwn`)."""
+    if not isinstance(text, str):
+        return [text] if inline_plain(text).strip() else []
+    chunks: list[Inline] = []
     current: list[str] = []
     for line in text.split("\n"):
         candidate = "\n".join([*current, line])
@@ -143,7 +197,7 @@ def _chunks(text: str, limit: int) -> list[str]:
         current = [line]
     if current:
         chunks.append("\n".join(current))
-    return [c for c in chunks if c.strip()]
+    return [c for c in chunks if isinstance(c, str) and c.strip()]
 
 
 class _Ids:
@@ -174,6 +228,8 @@ def _fits(what: str, value: str, limit: int) -> bool:
 
 def _element(el: Button | Select | LinkButton, ids: _Ids) -> Block | None:
     if isinstance(el, Button):
+        if el.disabled:  # Block Kit has no disabled button: leave it out
+            return None
         if not (_fits("action_id", el.action_id, ACTION_ID - 4)
                 and _fits("value", el.value, BUTTON_VALUE)):
             return None
@@ -197,14 +253,25 @@ def _element(el: Button | Select | LinkButton, ids: _Ids) -> Block | None:
         options = options[:SELECT_OPTIONS]
     if not options:
         return None
-    return {"type": "static_select", "action_id": ids(el.action_id),
-            "placeholder": _plain_obj(el.placeholder, PLACEHOLDER), "options": options}
+    out = {"type": "multi_static_select" if el.multi else "static_select",
+           "action_id": ids(el.action_id),
+           "placeholder": _plain_obj(el.placeholder, PLACEHOLDER), "options": options}
+    initial = [o for o in options if o["value"] in el.initial]
+    if el.multi:
+        if el.max_selected:
+            out["max_selected_items"] = el.max_selected
+        if initial:
+            out["initial_options"] = initial
+    elif initial:
+        out["initial_option"] = initial[0]
+    return out
 
 
 def _section_blocks(block: Section) -> list[Block]:
     out: list[Block] = []
-    texts = _chunks(block.text, SECTION_TEXT) if block.text.strip() else []
-    fields = [{"type": "mrkdwn", "text": mrkdwn(f"*{f.label}*\n{f.value}", FIELD_TEXT)}
+    texts = _chunks(block.text, SECTION_TEXT)
+    fields = [{"type": "mrkdwn", "text": mrkdwn((Strong(f.label), "\n", *inline(f.value)),
+                                                FIELD_TEXT)}
               for f in block.fields]
     for text in texts:
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(
@@ -227,7 +294,17 @@ def _render_one(block: Any, ids: _Ids) -> list[Block]:
     if isinstance(block, Context):
         return [{"type": "context", "elements": [
             {"type": "mrkdwn", "text": mrkdwn(block.text, CONTEXT_TEXT)}]}] \
-            if block.text.strip() else []
+            if inline_plain(block.text).strip() else []
+    if isinstance(block, Preformatted):
+        body = escape(block.text.replace("`", chr(0x2CB)))
+        room = SECTION_TEXT - 8
+        if len(body) > room:
+            cut = body[:room - 1]
+            amp = cut.rfind("&")
+            if amp > len(cut) - 6:
+                cut = cut[:amp]
+            body = cut + ELLIPSIS
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{body}\n```"}}]
     if isinstance(block, Divider):
         return [{"type": "divider"}]
     if isinstance(block, Image):
@@ -287,9 +364,8 @@ def fallback_text(message: Message) -> str:
     text = message.text.strip()
     if not text:
         for block in message.blocks:
-            if isinstance(block, Header | Section | Context) and block.text.strip():
-                text = block.text
-                break
+            if isinstance(block, Header | Section | Context) and inline_plain(block.text).strip():
+                return mrkdwn(block.text, MESSAGE_TEXT)
     return mrkdwn(text or ELLIPSIS, MESSAGE_TEXT)
 
 
@@ -298,7 +374,13 @@ def render_message(message: Message) -> dict[str, Any]:
     chat.postEphemeral / a response_url. A message with no blocks gets one
     section with its text."""
     blocks = list(message.blocks) or ([Section(message.text)] if message.text.strip() else [])
-    return {"text": fallback_text(message), "blocks": render_blocks(blocks)}
+    rendered = render_blocks(blocks)
+    if message.accent is not None:
+        # Block Kit has no colour; a legacy attachment's colour bar carries the accent.
+        return {"text": fallback_text(message), "blocks": [],
+                "attachments": [{"color": ACCENT_COLOURS[message.accent],
+                                 "blocks": rendered}]}
+    return {"text": fallback_text(message), "blocks": rendered}
 
 
 def render_home(message: Message) -> dict[str, Any]:

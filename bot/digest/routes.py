@@ -18,7 +18,7 @@ from bot.digest import service as svc
 from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.jobs import JobSpec, running_bot
 from bot.types import Context as Small
-from bot.types import Header, Message, Section
+from bot.types import Header, Message, Section, inline_plain
 from digests import archive
 from digests.parse.normalise import canonical_url
 from digests.pipeline import gather
@@ -150,7 +150,7 @@ def _preview_message(ctx: Context, digest: Digest) -> Message:
     if failed:
         blocks.append(Small(ctx._("Sources that failed: {list}", list="; ".join(
             f"{r['url']} ({r['reason']})" for r in failed))))
-    text = "\n".join(b.text for b in blocks)
+    text = "\n".join(inline_plain(b.text) for b in blocks)
     return Message(text=text, blocks=tuple(blocks))
 
 

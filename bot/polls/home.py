@@ -11,7 +11,7 @@ from bot.home import HomeContext
 from bot.permissions import authorize
 from bot.polls.render import when
 from bot.polls.stances import STANCE_LABELS, STANCES, stance_of
-from bot.types import Actions, Block, Button, Context, Header, Section
+from bot.types import Actions, Block, Button, Context, Header, Section, Span, Strong
 from storage.models import Group, Proposal, Round
 
 MAX_SHOWN = 10
@@ -35,7 +35,8 @@ def polls_section(ctx: HomeContext) -> list[Block]:
             continue
         group = session.get(Group, proposal.group_id)
         closes = ctx._("closes {when}", when=when(rnd.closes_at, person.timezone))
-        line = f"*#{proposal.id} {proposal.title}* ({group.name if group else ''}, {closes})"
+        line: list[str | Span] = [Strong(f"#{proposal.id} {proposal.title}"),
+                                  f" ({group.name if group else ''}, {closes})"]
         try:
             authorize(session=session, person=person, capability="poll.vote",
                       group_id=proposal.group_id, channel="web")
@@ -45,7 +46,7 @@ def polls_section(ctx: HomeContext) -> list[Block]:
         mine = stance_of(session, proposal=proposal, rnd=rnd, person=person) if can_vote \
             else None
         if can_vote and mine is None and rnd.medium == "chat":
-            pending.append(Section(line + "\n" + ctx._("Waiting for your stance.")))
+            pending.append(Section((*line, "\n" + ctx._("Waiting for your stance."))))
             pending.append(Actions(tuple(
                 Button(ctx._(STANCE_LABELS[s]), "poll.stance", f"{proposal.id}:{rnd.number}:{s}",
                        style="danger" if s == "block" else "default") for s in STANCES)))
@@ -53,7 +54,7 @@ def polls_section(ctx: HomeContext) -> list[Block]:
             note = (ctx._("Your stance: {stance}.", stance=ctx._(STANCE_LABELS[mine.stance]))
                     if mine is not None else ctx._("You follow this proposal as an observer.")
                     if not can_vote else ctx._("Voting by email in this round."))
-            others.append(Section(f"{line}\n{note}"))
+            others.append(Section((*line, f"\n{note}")))
     if not pending and not others:
         return [Header(ctx._("Consensus polls")), Context(ctx._("No proposal is open."))]
     blocks: list[Block] = [Header(ctx._("Consensus polls"))]

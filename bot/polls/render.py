@@ -6,14 +6,25 @@ adapters that show images) and a bar drawn in text (for terminals and chat).
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.charts import Bar, bar_chart
 from bot.errors import N_
 from bot.i18n import Translator
 from bot.polls.stances import STANCE_LABELS, STANCES, Tally
-from bot.types import Actions, Block, Button, Context, Field, Header, Image, Message, Section
+from bot.types import (
+    Actions,
+    Block,
+    Button,
+    Context,
+    Field,
+    Header,
+    Image,
+    Message,
+    Preformatted,
+    Section,
+)
 from bot.types import time_token as _time_token
 from storage.models import Proposal, Round
 
@@ -50,22 +61,11 @@ def text_bar(t: Tally, tr: Translator) -> str:
     return "\n".join(lines)
 
 
-def svg_chart(t: Tally) -> str:
-    """A stacked horizontal bar (SVG, 400x28) of the counts against the eligible
-    units, as a ``data:image/svg+xml;base64`` URL."""
-    total = max(t.eligible, t.cast, 1)
-    x = 0.0
-    rects = []
-    for s in STANCES:
-        w = 400 * t.counts.get(s, 0) / total
-        if w:
-            rects.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="28" '
-                         f'fill="{COLOURS[s]}"/>')
-        x += w
-    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="28" '
-           'viewBox="0 0 400 28"><rect width="400" height="28" fill="#eeeeee"/>'
-           + "".join(rects) + "</svg>")
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+def png_chart(t: Tally, tr: Translator) -> bytes:
+    """The tally as a bar chart (PNG bytes): one bar per stance, scaled to the
+    eligible voting units."""
+    return bar_chart([Bar(tr.gettext(STANCE_LABELS[s]), t.counts.get(s, 0), s)
+                      for s in STANCES], total=max(t.eligible, t.cast, 1))
 
 
 def when(moment: datetime, zone: str) -> str:
@@ -106,9 +106,9 @@ def tally_message(
             eligible=t.eligible, needed=t.quorum_needed)),
     )
     blocks: list[Block] = [Header(title), Section(text, fields=fields),
-                           Image(svg_chart(t), tr.gettext(N_("Tally: {summary}"),
-                                                          summary=summary)),
-                           Section("```\n" + text_bar(t, tr) + "\n```")]
+                           Image("", tr.gettext(N_("Tally: {summary}"), summary=summary),
+                                 png=png_chart(t, tr)),
+                           Preformatted(text_bar(t, tr))]
     if show_names:
         for s in STANCES:
             if t.names.get(s):

@@ -34,5 +34,5 @@ def test_posted_to_origin_and_group_channels_and_refreshed(bot: Bot) -> None:
         ("poll.stance", "1:1:agree"), ("poll.stance", "1:1:abstain"),
         ("poll.stance", "1:1:disagree"), ("poll.stance", "1:1:block")]
     assert "Agree 1" in last.text
-    assert any(getattr(b, "url", "").startswith("data:image/svg+xml;base64,")
+    assert any(getattr(b, "png", b"").startswith(b"\x89PNG\r\n\x1a\n")
                for b in last.blocks)
