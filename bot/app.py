@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import BaseRoute
 
 from bot.context import Context, HandlerResult
 from bot.errors import N_, DomainError
 from bot.i18n import Translator, translator
+from bot.jobs import JobSpec
 from bot.mail import FileMailTransport, MailTransport
 from bot.members import resolve_event
 from bot.outbox import ChatDeliverer, OutboxWorker
@@ -60,9 +62,9 @@ class Bot:
     chat_deliverers: dict[str, ChatDeliverer] = field(default_factory=dict)
     services: dict[str, Any] = field(default_factory=dict)
     #: Starlette routes that capabilities add to the HTTP app (vote links, feeds).
-    web_routes: list[Any] = field(default_factory=list)
+    web_routes: list[BaseRoute] = field(default_factory=list)
     #: Scheduled jobs that capabilities declare; ``jobs.start_scheduler`` adds them.
-    jobs: list[Any] = field(default_factory=list)
+    jobs: list[JobSpec] = field(default_factory=list)
     #: A name for this Bot among scheduled jobs (see bot.jobs).
     app_id: str = "default"
 
@@ -87,8 +89,7 @@ class Bot:
                         return []
                     if person is not None:
                         tr = translator(person.language)
-                    replies = self._route(session, event, person, tr)
-                return replies
+                    replies, after = self._route(session, event, person, tr)
             except DomainError as exc:
                 session.rollback()
                 return [Reply(Message(render_error(tr, exc)))]
@@ -99,6 +100,13 @@ class Bot:
                 return [Reply(Message(tr.gettext(
                     N_("Something went wrong on my side (reference {ref}); nothing was "
                        "changed. Please try again, or tell the secretariat."), ref=ref)))]
+        for work in after:
+            try:
+                work()
+            except Exception:
+                log.exception("after-commit work %r failed (the change itself is committed)",
+                              work)
+        return replies
 
     def _first_delivery(self, session: Session, event: Event
                         ) -> tuple[bool, PersonRef | None]:
@@ -125,7 +133,7 @@ class Bot:
         return resolve_event(session, event.actor)
 
     def _route(self, session: Session, event: Event, person: PersonRef | None,
-               tr: Translator) -> list[Reply]:
+               tr: Translator) -> tuple[list[Reply], list[Callable[[], None]]]:
         args = ""
         route: Route | None
         if isinstance(event, Command):
@@ -159,7 +167,7 @@ class Bot:
                                  group_id=group_id, channel=event.actor.platform,
                                  policy=self.policy)
         result = route.handler(ctx)
-        return _as_replies(result) + ctx.extra_replies
+        return _as_replies(result) + ctx.extra_replies, ctx._after_commit
 
     def identify(self, actor: Actor, email: str) -> bool:
         """Link a chat account to the roster person with ``email`` (from the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,14 @@ class Context:
     args: str = ""
     extra_replies: list[Reply] = field(default_factory=list)
     _person: Person | None = field(default=None, repr=False)
+    _after_commit: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def after_commit(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once the dispatcher has committed this unit of work and
+        given its connection back (never if it rolls back). ``work`` opens its own
+        unit of work if it needs one; an exception in it is logged, never shown to
+        the person, whose change is already committed."""
+        self._after_commit.append(work)
 
     @property
     def person(self) -> Person:

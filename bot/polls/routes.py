@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
@@ -211,24 +210,16 @@ def _close_after_commit(ctx: Context, proposal_id: int) -> None:
     """Once the dispatcher's transaction has committed and given its connection
     back to the pool, check (in a unit of work of its own) whether every unit has
     a stance and close the round early if so."""
-    bot = ctx.bot
-    state = {"committed": False, "done": False}
+    session_factory, settings = ctx.bot.session_factory, ctx.bot.settings
 
-    def committed(_session: Session) -> None:
-        state["committed"] = True
-
-    def ended(_session: Session, transaction: SessionTransaction) -> None:
-        if transaction.parent is not None or not state["committed"] or state["done"]:
-            return
-        state["done"] = True
+    def close() -> None:
         try:
-            rounds.close_if_complete(bot.session_factory, bot.settings, proposal_id)
+            rounds.close_if_complete(session_factory, settings, proposal_id)
         except Exception:
             log.exception("early close of proposal %s failed; the deadline job will close it",
                           proposal_id)
 
-    event.listen(ctx.session, "after_commit", committed, once=True)
-    event.listen(ctx.session, "after_transaction_end", ended)
+    ctx.after_commit(close)
 
 
 def _parse_value(raw: str) -> tuple[str, int, str]:
