@@ -27,7 +27,17 @@ from bot.outbox import ChatDeliverer, OutboxWorker
 from bot.permissions import PersonRef, Policy, authorize
 from bot.routing import Route, Router
 from bot.settings import Settings
-from bot.types import Actor, ButtonPress, Command, Event, FormSubmission, Message, Reply
+from bot.types import (
+    Actor,
+    Attendance,
+    ButtonPress,
+    Command,
+    Event,
+    FormSubmission,
+    InboundEmail,
+    Message,
+    Reply,
+)
 from storage.base import utcnow
 from storage.engine import dialect_insert, make_engine, make_session_factory
 from storage.models import Person, ProcessedEvent
@@ -60,6 +70,9 @@ class Bot:
     policy: Policy
     mail: MailTransport
     chat_deliverers: dict[str, ChatDeliverer] = field(default_factory=dict)
+    #: Platforms whose deliverer also publishes :class:`~bot.types.CalendarEvent`
+    #: payloads natively (Discord scheduled events); plugins add themselves.
+    calendar_platforms: set[str] = field(default_factory=set)
     services: dict[str, Any] = field(default_factory=dict)
     #: Starlette routes that capabilities add to the HTTP app (vote links, feeds).
     web_routes: list[BaseRoute] = field(default_factory=list)
@@ -150,6 +163,18 @@ class Bot:
             route = self.router.find("action", event.action_id)
         elif isinstance(event, FormSubmission):
             route = self.router.find("form", event.form_id)
+        elif isinstance(event, InboundEmail):
+            route = next((r for r in (self.router.find("reply", t) for t in event.tags())
+                          if r is not None), None)
+            if route is None and any(p.mime_type.split(";")[0].strip().lower()
+                                     == "text/calendar" for p in event.parts):
+                route = self.router.find("reply", "calendar")
+            if route is None:
+                raise DomainError(N_("I could not tell which message of mine this email "
+                                     "answers. Reply to the email you received, keeping its "
+                                     "subject."))
+        elif isinstance(event, Attendance):
+            route = self.router.find("attendance", event.tag())
         else:  # pragma: no cover - Event is a closed union
             route = None
         if route is None:

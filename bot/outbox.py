@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.mail import MailTransport, OutgoingEmail, build_mime
-from bot.types import Message, to_data
+from bot.types import CalendarEvent, Message, to_data
 from storage.base import utcnow
 from storage.engine import dialect_insert
 from storage.models import ChatPost, OutboxMessage
@@ -79,6 +79,31 @@ def enqueue_chat(
         "user_id": target.user_id,
         "ref": ref,
         "message": to_data(message),
+    }
+    return enqueue(session=session, key=key, kind=f"chat:{target.platform}", payload=payload)
+
+
+def enqueue_calendar(
+    *,
+    session: Session,
+    key: str,
+    target: ChatTarget,
+    event: CalendarEvent,
+    ref: str,
+) -> bool:
+    """Queue the publication (or update, or cancellation) of a platform-native
+    calendar event on ``target`` (its ``workspace_id``: a Discord guild). The
+    deliverer of ``target.platform`` gets a payload with ``calendar_event``
+    (``to_data(event)``) instead of ``message``; ``ref`` (``workshop:12:1``) ties
+    later updates to the event it created, as for chat posts."""
+    payload = {
+        "platform": target.platform,
+        "workspace_id": target.workspace_id,
+        "channel_id": target.channel_id,
+        "thread_id": None,
+        "user_id": None,
+        "ref": ref,
+        "calendar_event": to_data(event),
     }
     return enqueue(session=session, key=key, kind=f"chat:{target.platform}", payload=payload)
 

@@ -1,7 +1,10 @@
 """The command and action registry. Every route declares the capability it needs.
 
-Three kinds of route: ``command`` (typed text: ``poll new``), ``action`` (a
-button or select: ``poll.stance``) and ``form`` (a submitted form). A route's
+Five kinds of route: ``command`` (typed text: ``poll new``), ``action`` (a
+button or select: ``poll.stance``), ``form`` (a submitted form), ``reply``
+(an inbound email, by the tag of the Message-ID it answers: ``poll``, or
+``calendar`` for an iTIP REPLY) and ``attendance`` (a platform-native calendar
+event's interested/not, by the tag of its uid: ``workshop``). A route's
 ``scope`` resolves the group the capability is checked in (default: the
 alliance) from the event, so a button value pointing at another group's poll
 is checked against that group.
@@ -18,7 +21,7 @@ from bot.permissions import Policy
 if TYPE_CHECKING:
     from bot.context import Context, HandlerResult
 
-RouteKind = Literal["command", "action", "form"]
+RouteKind = Literal["command", "action", "form", "reply", "attendance"]
 Handler = Callable[["Context"], "HandlerResult"]
 Scope = Callable[["Context"], "int | None"]
 

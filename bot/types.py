@@ -93,7 +93,69 @@ class FormSubmission:
         return default
 
 
-Event = Command | ButtonPress | FormSubmission
+@dataclass(frozen=True, slots=True)
+class InboundEmail:
+    """An email that arrived for Convene (a reply to a ballot, a calendar
+    client's iTIP REPLY), as the email adapter read it, with no domain meaning.
+
+    ``actor.user_id`` is the From address (lower-case), which is *claimed*, not
+    proven: ``authentication_results`` holds the receiving server's
+    ``Authentication-Results`` header values (RFC 8601) for the capability to
+    judge. ``event_id`` is the Message-ID. ``in_reply_to`` and ``references``
+    are the Message-IDs it answers (RFC 5322 section 3.6.4), angle brackets
+    kept. ``text`` is the decoded text/plain body (or HTML turned to text);
+    ``parts`` the other MIME parts (``text/calendar`` for an iTIP REPLY).
+
+    Routing: the dispatcher finds a ``reply`` route by *tag*: the local part of
+    a referenced Message-ID up to its first ``.`` (a ballot minted as
+    ``<poll.12.2.abc@host>`` is claimed by the route ``reply:poll``); a message
+    with a ``text/calendar`` part goes to the route ``reply:calendar``.
+    """
+
+    actor: Actor
+    where: Conversation
+    event_id: str
+    subject: str
+    text: str
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    authentication_results: tuple[str, ...] = ()
+    parts: tuple[Attachment, ...] = ()
+
+    def tags(self) -> tuple[str, ...]:
+        """The tags of the Message-IDs this answers, nearest first (see class doc)."""
+        ids = [self.in_reply_to, *reversed(self.references)]
+        out: list[str] = []
+        for mid in ids:
+            local = mid.strip().strip("<>").split("@", 1)[0]
+            tag = local.split(".", 1)[0].lower()
+            if tag and "." in local and tag not in out:
+                out.append(tag)
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """A person marked themselves interested (``attending=True``) or no longer
+    interested in a platform's native calendar event (a Discord scheduled
+    event) that Convene published from a :class:`CalendarEvent` with ``uid``.
+
+    Routed to the ``attendance`` route named by the uid's tag (the part before
+    the first ``-`` or ``.``: ``workshop-12-1@host`` -> ``attendance:workshop``).
+    """
+
+    uid: str
+    attending: bool
+    actor: Actor
+    where: Conversation
+    event_id: str
+
+    def tag(self) -> str:
+        """The uid's tag (see class doc)."""
+        return _re.split(r"[-.@]", self.uid, maxsplit=1)[0].lower()
+
+
+Event = Command | ButtonPress | FormSubmission | InboundEmail | Attendance
 
 
 # --- outbound -----------------------------------------------------------------
@@ -365,6 +427,28 @@ class Message:
     attachments: tuple[Attachment, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class CalendarEvent:
+    """A meeting that a platform can show natively (a Discord Guild Scheduled
+    Event), published through the outbox with :func:`bot.outbox.enqueue_calendar`.
+
+    ``uid``: stable across updates (the iCalendar UID, RFC 5545 section
+    3.8.4.7); ``starts_at``/``ends_at``: aware datetimes, UTC; ``sequence``
+    rises with each change (section 3.8.7.4); ``cancelled`` removes it;
+    ``url``: where to join or read more (http(s)).
+    """
+
+    uid: str
+    title: str
+    starts_at: _datetime
+    ends_at: _datetime
+    description: str = ""
+    url: str = ""
+    location: str = ""
+    sequence: int = 0
+    cancelled: bool = False
+
+
 Audience = Literal["actor", "conversation"]
 
 
@@ -409,7 +493,7 @@ _TYPES: dict[str, type[Any]] = {
     for cls in (
         Header, Field, Section, Preformatted, Button, Option, Select, LinkButton, Actions,
         Context, Image, Divider, FormField, Form, Message, Attachment, Strong, Emphasis, Code,
-        Link, Mention, Time,
+        Link, Mention, Time, CalendarEvent,
     )
 }
 
@@ -425,11 +509,15 @@ def to_data(value: Any) -> Any:
         return [to_data(v) for v in value]
     if isinstance(value, bytes):
         return {"_b64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, _datetime):
+        return {"_dt": value.isoformat()}
     return value
 
 
 def from_data(data: Any) -> Any:
     """The inverse of :func:`to_data`. Raises ValueError on an unknown tag."""
+    if isinstance(data, Mapping) and "_dt" in data:
+        return _datetime.fromisoformat(str(data["_dt"]))
     if isinstance(data, Mapping) and "_b64" in data:
         return base64.b64decode(str(data["_b64"]))
     if isinstance(data, Mapping) and "_t" in data:
@@ -458,10 +546,12 @@ __all__ = [
     "Actions",
     "Actor",
     "Attachment",
+    "Attendance",
     "Audience",
     "Block",
     "Button",
     "ButtonPress",
+    "CalendarEvent",
     "Code",
     "Command",
     "Context",
@@ -475,6 +565,7 @@ __all__ = [
     "FormSubmission",
     "Header",
     "Image",
+    "InboundEmail",
     "Inline",
     "Link",
     "LinkButton",
