@@ -221,6 +221,15 @@ Span = Strong | Emphasis | Code | Link | Mention | Time
 Inline = str | tuple["str | Span", ...]
 
 
+_SAFE_URL = _re.compile(r"^(https?://[^\s<>\"]+|mailto:[^\s<>\"]+)$", _re.IGNORECASE)
+
+
+def is_safe_url(url: str) -> bool:
+    """Whether ``url`` may be shown as a link: http(s) or mailto, no spaces,
+    angle brackets or quotes (never ``javascript:`` or ``data:``)."""
+    return bool(_SAFE_URL.match(url.strip())) and len(url) <= 3000
+
+
 def inline(text: Inline) -> tuple[str | Span, ...]:
     """``text`` as a tuple of pieces (a plain string becomes a one-piece tuple)."""
     return (text,) if isinstance(text, str) else text
@@ -234,8 +243,12 @@ def inline_plain(text: Inline) -> str:
         if isinstance(piece, str):
             out.append(plain_times(piece))
         elif isinstance(piece, Link):
-            out.append(f"{piece.text} ({piece.url})" if piece.text and piece.text != piece.url
-                       else piece.url)
+            if not is_safe_url(piece.url):
+                out.append(piece.text)
+            elif piece.text and piece.text != piece.url:
+                out.append(f"{piece.text} ({piece.url})")
+            else:
+                out.append(piece.url)
         elif isinstance(piece, Mention):
             out.append(f"@{piece.name}")
         elif isinstance(piece, Time):
@@ -540,8 +553,6 @@ def message_from_data(data: Mapping[str, Any]) -> Message:
 
 
 __all__ = [
-    "MULTI_SEPARATOR",
-    "TIME_TOKEN_RE",
     "Accent",
     "Actions",
     "Actor",
@@ -569,6 +580,7 @@ __all__ = [
     "Inline",
     "Link",
     "LinkButton",
+    "MULTI_SEPARATOR",
     "Mention",
     "Message",
     "Option",
@@ -579,11 +591,13 @@ __all__ = [
     "Select",
     "Span",
     "Strong",
+    "TIME_TOKEN_RE",
     "Time",
     "field",
     "from_data",
     "inline",
     "inline_plain",
+    "is_safe_url",
     "message_from_data",
     "plain_times",
     "time_token",

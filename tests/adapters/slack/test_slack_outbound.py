@@ -33,6 +33,7 @@ from bot.types import (
     Section,
     Select,
 )
+from tests.golden_messages import RICH
 from tests.adapters.slack.blockkit import block_problems, message_problems, modal_problems
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -78,6 +79,7 @@ NEW_POLL = Form(
 CASES: dict[str, Any] = {
     "kitchen_sink": lambda: render_message(KITCHEN_SINK),
     "text_only": lambda: render_message(Message(text="Hello & welcome <3, see *help*")),
+    "rich": lambda: render_message(RICH),
     "form_modal": lambda: render_modal(
         NEW_POLL, intro=Message("Propose something", blocks=(Section("Fill in the form."),)),
         metadata=encode_metadata(context=NEW_POLL.context, channel_id="C0GENERAL",
@@ -173,3 +175,32 @@ def test_modal_limits() -> None:
     assert len(view["blocks"]) == 100 and view["title"]["text"].endswith("…")
     with pytest.raises(ValueError):
         encode_metadata(context="c" * 3000, channel_id="C1", thread_id=None)
+
+
+def test_hostile_text_renders_inert() -> None:
+    """Neither a title nor a span can inject a ping or a link: every ``<`` that
+    reaches Slack was written by the renderer for a span it vouches for."""
+    body = render_message(RICH)
+
+    def mrkdwn_texts(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            own = [node["text"]] if node.get("type") == "mrkdwn" else []
+            return own + [t for v in node.values() for t in mrkdwn_texts(v)]
+        if isinstance(node, list):
+            return [t for v in node for t in mrkdwn_texts(v)]
+        return []
+
+    # plain_text objects (headers, buttons) are never parsed by Slack; mrkdwn is.
+    texts = [*mrkdwn_texts(body), body["text"]]
+    assert all("<!channel>" not in t and "<https://evil.example" not in t for t in texts)
+    assert any("&lt;!channel&gt;" in t and "&lt;https://evil.example/click&gt;" in t
+               for t in texts)
+    [att] = body["attachments"]
+    section = att["blocks"][1]["text"]["text"]
+    assert "<https://alliance.example/w/3?a=1&b=2|the agenda>" in section
+    assert "javascript:" not in section and "not a link" in section
+    assert "<!date^1796144400^" in section
+    assert "`rsvp 3 yes`" in section and "_Observers welcome._" in section
+    elements = [e for b in att["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [e["type"] for e in elements] == ["button", "multi_static_select"]
+    assert elements[1]["initial_options"][0]["value"] == "s2"
