@@ -553,6 +553,8 @@ def message_from_data(data: Mapping[str, Any]) -> Message:
 
 
 __all__ = [
+    "MULTI_SEPARATOR",
+    "TIME_TOKEN_RE",
     "Accent",
     "Actions",
     "Actor",
@@ -580,7 +582,6 @@ __all__ = [
     "Inline",
     "Link",
     "LinkButton",
-    "MULTI_SEPARATOR",
     "Mention",
     "Message",
     "Option",
@@ -591,7 +592,6 @@ __all__ = [
     "Select",
     "Span",
     "Strong",
-    "TIME_TOKEN_RE",
     "Time",
     "field",
     "from_data",

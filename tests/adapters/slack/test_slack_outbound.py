@@ -33,8 +33,8 @@ from bot.types import (
     Section,
     Select,
 )
-from tests.golden_messages import RICH
 from tests.adapters.slack.blockkit import block_problems, message_problems, modal_problems
+from tests.golden_messages import RICH
 
 GOLDEN = Path(__file__).parent / "golden"
 CLOSES = "[[time:1796144400|1 Dec 2026 17:00 CET]]"
