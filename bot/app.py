@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, bindparam
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
+from bot.cache import Caches
 from bot.context import Context, HandlerResult
 from bot.errors import N_, DomainError
+from bot.home import HomeSection
 from bot.i18n import Translator, translator
 from bot.jobs import JobSpec
 from bot.mail import FileMailTransport, MailTransport
@@ -40,7 +42,7 @@ from bot.types import (
 )
 from storage.base import utcnow
 from storage.engine import dialect_insert, make_engine, make_session_factory
-from storage.models import Person, ProcessedEvent
+from storage.models import ProcessedEvent
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,12 @@ class Bot:
     #: Platforms whose deliverer also publishes :class:`~bot.types.CalendarEvent`
     #: payloads natively (Discord scheduled events); plugins add themselves.
     calendar_platforms: set[str] = field(default_factory=set)
-    services: dict[str, Any] = field(default_factory=dict)
+    #: Home page sections by (order, registration), see :func:`bot.home.add_home_section`.
+    home_sections: list[tuple[int, int, HomeSection]] = field(default_factory=list)
+    #: Caches of derived data that capabilities may rebuild at any time (never state).
+    caches: Caches = field(default_factory=lambda: Caches())
+    #: Per-platform runtime objects that plugins make (a SlackAdapter), opaque to the core.
+    adapters: dict[str, object] = field(default_factory=dict)
     #: Starlette routes that capabilities add to the HTTP app (vote links, feeds).
     web_routes: list[BaseRoute] = field(default_factory=list)
     #: Scheduled jobs that capabilities declare; ``jobs.start_scheduler`` adds them.
@@ -218,10 +225,6 @@ class Bot:
             poll_seconds=ob.poll_seconds,
         )
 
-    def person_translator(self, person: Person | None) -> Translator:
-        """The translator for ``person`` (the default language if None)."""
-        return translator(person.language if person else self.settings.default_language)
-
 
 def render_error(tr: Translator, exc: DomainError) -> str:
     """A DomainError in the reader's language; tuple parameters are lists of
@@ -281,8 +284,3 @@ def build_app(
         for plugin in load_plugins():
             plugin.setup_bot(bot, mail_given=mail is not None)
     return bot
-
-
-def seen_events(session: Session) -> int:
-    """How many platform events were recorded (diagnostics)."""
-    return len(session.scalars(select(ProcessedEvent.id)).all())

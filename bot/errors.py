@@ -44,9 +44,5 @@ class Conflict(DomainError):
     """The action clashes with the current state (closed round, full sprint)."""
 
 
-class UnknownPerson(PermissionDenied):
-    """The actor is not in the roster."""
-
-
 class ConfigError(Exception):
     """A configuration value is wrong; the message names the key and what it expects."""

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SERVICE = "home_sections"
-
 
 @dataclass(frozen=True)
 class HomeContext:
@@ -51,8 +49,7 @@ HomeSection = Callable[[HomeContext], Sequence[Block]]
 
 def add_home_section(bot: Bot, provider: HomeSection, *, order: int = 100) -> None:
     """Register ``provider``; sections appear by ``order``, then registration."""
-    sections: list[tuple[int, int, HomeSection]] = bot.services.setdefault(SERVICE, [])
-    sections.append((order, len(sections), provider))
+    bot.home_sections.append((order, len(bot.home_sections), provider))
 
 
 def home_message(bot: Bot, actor: Actor) -> Message:
@@ -73,7 +70,7 @@ def home_message(bot: Bot, actor: Actor) -> Message:
         blocks: list[Block] = [Header(title),
                                Section(tr.gettext(N_("Hello {name}."), name=person.name))]
         added = False
-        for _order, _n, provider in sorted(bot.services.get(SERVICE, []),
+        for _order, _n, provider in sorted(bot.home_sections,
                                            key=lambda s: (s[0], s[1])):
             try:
                 section = list(provider(ctx))

@@ -8,7 +8,6 @@ PO files are read with Babel at start-up (no compiled .mo files to forget).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -86,10 +85,6 @@ class Translator:
     def format(self) -> Format:
         """Babel number/date formatting in this language."""
         return Format(self.language)
-
-    def jinja_callables(self) -> dict[str, Callable[..., str]]:
-        """``gettext``/``ngettext`` for Jinja2's i18n extension (new style)."""
-        return {"gettext": self.gettext, "ngettext": self.ngettext}
 
 
 def _fill(text: str, params: dict[str, Any]) -> str:

@@ -23,12 +23,13 @@ class SlackPlugin(Plugin):
     name = "slack"
 
     def adapter(self, bot: Bot) -> SlackAdapter:
-        """The SlackAdapter of ``bot``, made once and kept in ``bot.services``."""
-        found: SlackAdapter | None = bot.services.get(SERVICE)
-        if found is None:
-            from adapters.slack.app import SlackAdapter
+        """The SlackAdapter of ``bot``, made once and kept in ``bot.adapters``."""
+        from adapters.slack.app import SlackAdapter
 
-            found = bot.services[SERVICE] = SlackAdapter(bot)
+        found = bot.adapters.get(SERVICE)
+        if not isinstance(found, SlackAdapter):
+            found = SlackAdapter(bot)
+            bot.adapters[SERVICE] = found
         return found
 
     @staticmethod

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
@@ -205,8 +205,3 @@ def list_open(session: Session, *, limit: int = 20) -> list[Proposal]:
     """The newest proposals that are not decided, newest first."""
     return list(session.scalars(select(Proposal).where(Proposal.state != "decided")
                                 .order_by(Proposal.id.desc()).limit(limit)).all())
-
-
-def count_proposals(session: Session) -> int:
-    """How many proposals exist (diagnostics)."""
-    return session.scalar(select(func.count(Proposal.id))) or 0

@@ -180,7 +180,7 @@ def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
     per = cast.counts
     eligible = eligible_cached(ctx.session, group_id=proposal.group_id,
                                voting_unit=cast.voting_unit,
-                               cache=ctx.bot.services.setdefault("polls.eligible", {}))
+                               cache=ctx.bot.caches.get("polls.eligible"))
     if cast.posted:
         _post_tally(ctx, find_proposal(ctx.session, proposal.id))
     # Concurrent stances do not see each other before they commit, so the check

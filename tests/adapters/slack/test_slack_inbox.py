@@ -58,7 +58,7 @@ def _expire(bot: Bot, row_id: int) -> None:
 def _paused(bot: Bot) -> tuple[SlackAdapter, Served]:
     """The HTTP app with the adapter's inbox workers not started."""
     adapter = SlackAdapter(bot, start_workers=False)
-    bot.services[SERVICE] = adapter
+    bot.adapters[SERVICE] = adapter
     return adapter, Served(bot)
 
 
