@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from storage.engine import read_only
+
 if TYPE_CHECKING:
     from bot.app import Bot
 
@@ -26,7 +28,7 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
         # A plain function: Starlette runs it in its thread pool, so the database
         # round trip never blocks the event loop that acknowledges Slack.
         try:
-            with bot.engine.connect() as conn:
+            with read_only(bot.engine).connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception:
             log.exception("health check: database unreachable")
