@@ -84,12 +84,26 @@ def gather(results: Sequence[FetchResult], *,
                                         if parsed.bozo else reason))
             fresh[src.url] = []
             continue
+        _first_seen(parsed.entries, cached.get(src.url, []))
         fresh[src.url] = parsed.entries
         entries.extend(parsed.entries)
         reports.append(SourceReport(src.url, parsed.title, "bozo" if parsed.bozo else "ok",
                                     len(parsed.entries), parsed.bozo_reason))
     settle_languages(pending)  # one batch for every fresh source
     return Gathered(entries=entries, reports=reports, fresh=fresh, titles=titles)
+
+
+def _first_seen(entries: Sequence[Entry], previous: Sequence[dict[str, Any]]) -> None:
+    """An undated entry keeps the time it was first seen (from the previous
+    fetch's cached copy), so a rebuild does not move it into a later week."""
+    if not previous:
+        return
+    seen = {d.get("canonical_url"): d.get("published_at") for d in previous
+            if not d.get("dated", True)}
+    for e in entries:
+        when = seen.get(e.canonical_url) if not e.dated else None
+        if isinstance(when, str):
+            e.published_at = datetime.fromisoformat(when)
 
 
 @dataclass(slots=True)
@@ -165,9 +179,9 @@ def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetim
     out: list[Candidate] = []
     for story in cluster(entries):
         lead = story.lead
-        c = classifier.classify(lead.title, lead.summary, language=lead.language)
-        out.append(Candidate(story, c.topic, c.themes, c.matched, 0.0, relevant=c.relevant,
-                             relevance=c.relevance))
+        k = classifier.classify(lead.title, lead.summary, language=lead.language)
+        out.append(Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=k.relevant,
+                             relevance=k.relevance))
     relevant = [c for c in out if c.relevant]
     groups = related_groups([_profile(c, classifier) for c in relevant])
     merged = [_merge([relevant[i] for i in g]) if len(g) > 1 else relevant[g[0]]
