@@ -130,7 +130,7 @@ def record_fetch(session: Session, results: Sequence[FetchResult], gathered: Gat
         row.last_fetched_at = r.fetched_at
         row.last_status = rep.status if rep else r.status
         row.last_error = rep.reason if rep else r.error
-        if r.status == "ok":
+        if r.status == "ok":  # a failure keeps the last good validators and entries
             row.etag, row.last_modified = r.etag, r.last_modified
             row.cached_entries = [e.to_data() for e in gathered.fresh.get(r.source.url, [])]
             row.title = row.title or gathered.titles.get(r.source.url, "")[:300]

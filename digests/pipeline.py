@@ -50,8 +50,9 @@ class Gathered:
 
 def gather(results: Sequence[FetchResult], *,
            cached: Mapping[str, list[dict[str, Any]]] | None = None) -> Gathered:
-    """Parse each ``ok`` body; for ``unchanged`` sources reuse ``cached[url]``
-    (entries as :meth:`Entry.to_data`). A bozo feed with entries is used and
+    """Parse each ``ok`` body; for ``unchanged`` and ``failed`` sources reuse
+    ``cached[url]`` (entries as :meth:`Entry.to_data`: nothing is lost while
+    a source is down; the report still says it failed). A bozo feed with entries is used and
     flagged; one without entries is failed. Languages are detected at the end,
     for every fresh entry in one batch."""
     cached = cached or {}
@@ -63,7 +64,15 @@ def gather(results: Sequence[FetchResult], *,
     for r in results:
         src = r.source
         if r.status == "failed":
-            reports.append(SourceReport(src.url, src.title, "failed", 0, r.error))
+            # Down this time: its entries of the last good fetch still count.
+            got = [Entry.from_data(d) for d in cached.get(src.url, [])]
+            for e in got:
+                e.weight = src.weight
+            entries.extend(got)
+            reason = r.error or "failed"
+            if got:
+                reason += f"; using the {len(got)} entries of its last fetch"
+            reports.append(SourceReport(src.url, src.title, "failed", len(got), reason))
             continue
         if r.status == "unchanged":
             got = [Entry.from_data(d) for d in cached.get(src.url, [])]
