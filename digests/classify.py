@@ -104,42 +104,78 @@ class _Matcher:
             stems = " ".join(self.stems(term.phrase.lower()))
             if stems and all((k, c) != (kind, key) for k, c, _ in self.owners[stems]):
                 self.owners[stems].append((kind, key, term.weight))
-        self.pattern = re.compile(
-            r"(?<!\S)(?=(" + _trie_pattern(sorted(self.owners)) + r")(?!\S))"
-        ) if self.owners else None
+        self.pattern = self._compile(sorted(self.owners))
+        # The scope's phrases alone: most news fails the scope floor, and is
+        # then told so without the topics being searched.
+        self.scope_pattern = self._compile(sorted(
+            p for p, owners in self.owners.items() if any(k == "scope" for k, _, _ in owners)))
+        # Cheaper still: a scope phrase can only match where its first word
+        # begins; stems keep a word's start, so its first 4 letters must be
+        # in the raw text.
+        starts = set()
+        for term, kind, _key in terms:
+            words = _TOKEN.findall(term.phrase.lower())
+            if kind == "scope" and term.weight > 0 and words:
+                first = next((w for w in words if w not in self.stop), words[0])
+                starts |= {first[:4], fold(first[:4])}
+        self.prefilter = re.compile(r"(?<!\w)(?:" + "|".join(
+            sorted(map(re.escape, starts))) + ")") if starts else None
+
+    @staticmethod
+    def _compile(phrases: list[str]) -> re.Pattern[str] | None:
+        if not phrases:
+            return None
+        return re.compile(r"(?<!\S)(?=(" + _trie_pattern(phrases) + r")(?!\S))")
 
     def stems(self, lowered: str) -> list[str]:
-        cache, stop = self.cache, self.stop
-        out = []
-        for w in _TOKEN.findall(lowered):
-            if w in stop:
-                continue
-            s = cache.get(w)
-            if s is None:
-                s = cache[w] = fold(self.stemmer.stemWord(w))
-            out.append(s)
-        return out
+        """The stems of the words of ``lowered`` text, small words dropped."""
+        cache = self.cache
+        words = _TOKEN.findall(lowered)
+        try:
+            out = [cache[w] for w in words]
+        except KeyError:  # new words: stem them once (a small word maps to "")
+            stem, stop = self.stemmer.stemWord, self.stop
+            for w in words:
+                if w not in cache:
+                    cache[w] = "" if w in stop else fold(stem(w))
+            out = [cache[w] for w in words]
+        return [x for x in out if x]
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans in ``text`` of the words :meth:`stems` keeps."""
         return [m.span() for m in _TOKEN.finditer(text.lower()) if m.group(0) not in self.stop]
 
-    def find(self, text: str) -> list[tuple[str, int, int]]:
-        """(stemmed phrase, first word, last word + 1) of every phrase in ``text``."""
-        if self.pattern is None or not text:
+    def find(self, joined: str, *, scope_only: bool = False) -> list[tuple[str, int, int]]:
+        """(stemmed phrase, offset, words) of every phrase found in ``joined``
+        (stems joined by spaces), overlaps included; ``scope_only``: only
+        the scope's phrases (and their prefixes)."""
+        pattern = self.scope_pattern if scope_only else self.pattern
+        if pattern is None or not joined:
             return []
-        joined = " ".join(self.stems(text.lower()))
         found = []
-        for m in self.pattern.finditer(joined):
+        owners = self.owners
+        for m in pattern.finditer(joined):
             phrase = m.group(1)
-            first = joined.count(" ", 0, m.start())
+            at = m.start()
+            if " " not in phrase:
+                found.append((phrase, at, 1))
+                continue
             words = phrase.split(" ")
-            found.append((phrase, first, first + len(words)))
+            found.append((phrase, at, len(words)))
             for k in range(len(words) - 1, 0, -1):
                 shorter = " ".join(words[:k])
-                if shorter in self.owners:
-                    found.append((shorter, first, first + k))
+                if shorter in owners:
+                    found.append((shorter, at, k))
         return found
+
+    def surface(self, text: str, joined: str, at: int, words: int) -> str:
+        """The words of ``text`` behind ``words`` stems from offset ``at`` of ``joined``."""
+        spans = self.spans(text)
+        first = joined.count(" ", 0, at)
+        last = first + words - 1
+        if last >= len(spans):
+            return ""
+        return " ".join(text[spans[first][0]:spans[last][1]].split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,22 +213,38 @@ class Classifier:
                     per[term.language].append((term, kind, cat.key))
         return {lang: _Matcher(lang, terms) for lang, terms in per.items()}
 
-    def classify(self, title: str, summary: str, *, language: str = "en") -> Classification:
+    def classify(self, title: str, summary: str, *, language: str = "en",
+                 explain: bool = False) -> Classification:
         """Classify one item from its plain-text ``title`` and ``summary``,
-        read as ``language`` (en, fr, es; any other code: English)."""
+        read as ``language`` (en, fr, es; any other code: English).
+        ``matched`` is filled for relevant items (or all, with ``explain``)."""
         matcher = self._matchers[language if language in LANGUAGES else "en"]
         rule = self.taxonomy.relevance
+        lowered = (title.lower(), summary.lower())
+        if (not explain and rule.min_scope > 0 and matcher.prefilter is not None
+                and not any(matcher.prefilter.search(t) for t in lowered)):
+            return Classification(topic="", themes=(), matched=(), relevance=0.0)
+        texts = [(rule.title_factor, title, " ".join(matcher.stems(lowered[0]))),
+                 (1.0, summary, " ".join(matcher.stems(lowered[1])))]
+        if not explain:
+            floor: dict[str, float] = {}
+            for factor, _text, joined in texts:
+                for phrase, _at, _n in matcher.find(joined, scope_only=True):
+                    w = next((w for k, _, w in matcher.owners[phrase] if k == "scope"), 0.0)
+                    floor[phrase] = max(floor.get(phrase, w * factor), w * factor)
+            if sum(floor.values()) < rule.min_scope:  # not about the scope: no topic search
+                total = round(sum(floor.values()), 3)
+                return Classification(topic="", themes=(), matched=(), relevance=total,
+                                      relevant=False, scope=total)
         best: dict[tuple[str, str, str], float] = {}  # (kind, key, phrase) -> factor
-        surface: dict[str, str] = {}
-        for factor, text in ((rule.title_factor, title), (1.0, summary)):
-            found = matcher.find(text)
-            spans = matcher.spans(text) if found else []
-            for phrase, first, last in found:
-                if phrase not in surface and last <= len(spans):
-                    surface[phrase] = " ".join(text[spans[first][0]:spans[last - 1][1]].split())
+        where: dict[str, tuple[str, str, int, int]] = {}  # phrase -> text, joined, at, words
+        for factor, text, joined in texts:
+            for phrase, at, words in matcher.find(joined):
+                where.setdefault(phrase, (text, joined, at, words))
                 for kind, key, _w in matcher.owners[phrase]:
                     slot = (kind, key, phrase)
-                    best[slot] = max(best.get(slot, 0.0), factor)
+                    if best.get(slot, 0.0) < factor:
+                        best[slot] = factor
         scope = 0.0
         topics: dict[str, float] = defaultdict(float)
         themes: dict[str, float] = defaultdict(float)
@@ -217,9 +269,11 @@ class Classifier:
         own = self.taxonomy.topic(topic) if topic else None
         if own and own.theme and own.theme not in theme_keys:
             theme_keys.insert(0, own.theme)
-        matched = tuple(dict.fromkeys(
-            surface[p] for p in sorted(strength, key=lambda p: -strength[p]) if p in surface))
         relevant = relevance >= rule.threshold and scope >= rule.min_scope
+        # The phrases as the item writes them (only for what will be shown).
+        shown = sorted(strength, key=lambda p: -strength[p])[:8] if relevant or explain else []
+        matched = tuple(dict.fromkeys(
+            w for w in (matcher.surface(*where[p]) for p in shown) if w))
         return Classification(topic=topic, themes=tuple(theme_keys), matched=matched,
                               relevance=round(relevance, 3), relevant=relevant,
                               scope=round(scope, 3), topic_scores=dict(topics))
