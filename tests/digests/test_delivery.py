@@ -19,7 +19,6 @@ from digests.archive import find_digest, selected
 from storage.base import utcnow
 from storage.models import OutboxMessage
 from tests.conftest import SECRETARIAT, SECRETARIAT_ES, make_settings
-
 from tests.digests.weekfeeds import week_bounds, write_week
 
 

@@ -6,10 +6,9 @@ says so, rather than filled)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
-
-from datetime import UTC, timedelta
 
 from bot.digest.service import build
 from digests.archive import find_digest, week_start
