@@ -62,19 +62,27 @@ def reference_time(week: str, timezone: str, now: datetime) -> datetime:
 # -- feeds -----------------------------------------------------------------------------
 
 def feed_sources(session: Session, *, urls: Iterable[str] | None = None) -> list[FeedSource]:
-    """The enabled feeds (or those at ``urls``, in that order, created as needed
-    with default weight) as FeedSources carrying their stored validators."""
+    """The enabled feeds as FeedSources carrying their stored validators; or
+    the sources at ``urls`` (in that order) for one run only: nothing is
+    saved, a known feed keeps its weight, language and validators."""
     if urls is not None:
         wanted = list(dict.fromkeys(urls))
-        upsert_feeds(session, [FeedSource(u) for u in wanted], update=False)
         rows = {f.url: f for f in session.scalars(
             select(DigestFeed).where(DigestFeed.url.in_(wanted)))}
-        chosen = [rows[u] for u in wanted]
-    else:
-        chosen = list(session.scalars(
-            select(DigestFeed).where(DigestFeed.enabled.is_(True)).order_by(DigestFeed.id)))
+        return [FeedSource(url=u, title=rows[u].title, weight=rows[u].weight,
+                           language=rows[u].language, etag=rows[u].etag,
+                           last_modified=rows[u].last_modified) if u in rows
+                else FeedSource(u) for u in wanted]
+    chosen = list(session.scalars(
+        select(DigestFeed).where(DigestFeed.enabled.is_(True)).order_by(DigestFeed.id)))
     return [FeedSource(url=f.url, title=f.title, weight=f.weight, language=f.language,
                        etag=f.etag, last_modified=f.last_modified) for f in chosen]
+
+
+def remove_feed(session: Session, url: str) -> bool:
+    """Delete the feed at ``url``; True when there was one."""
+    result = session.execute(delete(DigestFeed).where(DigestFeed.url == url))
+    return bool(getattr(result, "rowcount", 0))
 
 
 def upsert_feeds(session: Session, sources: Sequence[FeedSource], *,
@@ -122,7 +130,7 @@ def record_fetch(session: Session, results: Sequence[FetchResult], gathered: Gat
         row.last_fetched_at = r.fetched_at
         row.last_status = rep.status if rep else r.status
         row.last_error = rep.reason if rep else r.error
-        if r.status == "ok":
+        if r.status == "ok":  # a failure keeps the last good validators and entries
             row.etag, row.last_modified = r.etag, r.last_modified
             row.cached_entries = [e.to_data() for e in gathered.fresh.get(r.source.url, [])]
             row.title = row.title or gathered.titles.get(r.source.url, "")[:300]
@@ -175,14 +183,22 @@ def carried_urls(session: Session, week: str) -> frozenset[str]:
     return frozenset(rows)
 
 
-def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate]) -> None:
-    """Replace a draft's items by the best :data:`POOL_SIZE` candidates (every
-    candidate with a topic first), keeping manual inclusions."""
+def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate], *,
+                     down: Iterable[str] = ()) -> int:
+    """Merge a build into a draft: the best :data:`POOL_SIZE` relevant
+    candidates replace the stored ones, except manual inclusions and the
+    items of sources that are ``down`` (feed URLs that failed this time),
+    which are kept as they were. Returns how many items were kept that way."""
+    failed = set(down)
+    fresh = {c.canonical_url for c in pool if c.relevant}
+    keep_ids = [i.id for i in digest.items if not i.pinned and i.canonical_url not in fresh
+                and failed and any(s.feed_url in failed for s in i.sources)]
     session.execute(delete(DigestItem).where(DigestItem.digest_id == digest.id,
-                                             DigestItem.pinned.is_(False)))
+                                             DigestItem.pinned.is_(False),
+                                             DigestItem.id.not_in(keep_ids)))
     session.expire(digest, ["items"])
     kept = {i.canonical_url for i in digest.items}
-    ordered = sorted(pool, key=lambda c: (not c.topic, -c.score))[:POOL_SIZE]
+    ordered = sorted((c for c in pool if c.relevant), key=lambda c: -c.score)[:POOL_SIZE]
     for c in ordered:
         if c.canonical_url in kept:
             continue
@@ -202,6 +218,7 @@ def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate]
                                                  feed_url=e.feed_url[:1000], link=e.link))
         session.add(item)
     session.flush()
+    return len(keep_ids)
 
 
 def _manual_item(digest: Digest, url: str, note: str) -> DigestItem:
@@ -213,9 +230,13 @@ def _manual_item(digest: Digest, url: str, note: str) -> DigestItem:
                       sources=[DigestItemSource(feed_title=host, feed_url="", link=url)])
 
 
-def apply_edits(session: Session, digest: Digest, *, limit: int) -> list[DigestItem]:
+def apply_edits(session: Session, digest: Digest, *, limit: int,
+                topic_order: Sequence[str] = ()) -> list[DigestItem]:
     """Apply the week's suggestions and include/exclude edits (in order), then
-    select up to ``limit`` items and number them 1..n. Returns the selection."""
+    select up to ``limit`` items and number them 1..n in reading order: by
+    topic as ``topic_order`` lists them (others last), then as selected, the
+    order the email and the preview show, so ``digest exclude N`` is the N
+    a reader sees. Returns the selection in that order."""
     session.expire(digest, ["items"])
     items = {i.canonical_url: i for i in digest.items}
     suggestions = session.scalars(select(DigestSuggestion).where(
@@ -242,6 +263,9 @@ def apply_edits(session: Session, digest: Digest, *, limit: int) -> list[DigestI
         item.position = None
     chosen = select_items(list(items.values()), limit=limit,
                           carried=carried_urls(session, digest.week))
+    rank = {t: i for i, t in enumerate(topic_order)}
+    chosen = [item for _, item in sorted(enumerate(chosen), key=lambda p: (
+        rank.get(p[1].topic, len(rank)), p[0]))]
     for n, item in enumerate(chosen, 1):
         item.position = n
     session.flush()

@@ -1,9 +1,20 @@
-"""Classify items against the taxonomy's topics and watch themes.
+"""Relevance and topics: weighted taxonomy terms matched on Snowball stems.
 
-One compiled alternation of every term (accents and case folded, word
-boundaries respected) is run over each item's title and summary, so the cost
-is linear in the text. Title matches count double. Each result keeps the terms
-that matched: the "why included" line names them.
+Each item is read in its own language (en, fr, es; anything else as English):
+its words are lower-cased, small words dropped (articles, prepositions),
+stemmed with that language's Snowball stemmer (PyStemmer) and stripped of
+accents, then every taxonomy phrase of that language is found in the stem
+sequence, overlaps included: "soil carbon credits" is both the scope's "soil
+carbon" and the markets' "carbon credit". One compiled alternation (a trie of
+the stemmed phrases, tried at every word start inside a lookahead) does the
+search in C; a phrase's shorter prefixes are looked up in a dict.
+
+The score (see ``digests/taxonomy.toml``): each distinct term counts its
+weight once, x ``title_factor`` when it occurs in the title; relevance =
+scope score + ``topic_share`` x the topics' scores; an item is *relevant*
+when relevance >= ``threshold`` and its scope score >= ``min_scope``. The
+topic is the best-scored one. ``matched`` keeps the phrases as written in the
+item (never stems): the "why included" line shows them.
 """
 
 from __future__ import annotations
@@ -11,17 +22,28 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
 
-from digests.taxonomy import Taxonomy
+from digests.taxonomy import LANGUAGES, Taxonomy, Term
 
 # The combining marks of Latin accents (U+0300-U+036F, of combining class > 0).
 _LATIN_MARKS = re.compile("[" + "".join(
     chr(c) for c in range(0x300, 0x370) if unicodedata.combining(chr(c))) + "]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_SEPARATORS = re.compile(r"[\s-]+")
+_TOKEN = re.compile(r"[^\W_]+")
+
+STEMMERS = {"en": "english", "fr": "french", "es": "spanish"}
+#: Words dropped before matching, so "carbone des sols" matches "carbone du sol".
+STOPWORDS = {
+    "en": frozenset("a an the of in on for to and or with from at by into per its their "
+                    "is are was were be".split()),
+    "fr": frozenset("le la les l de du des d un une et ou en au aux a à dans sur pour par "
+                    "avec ce ces cet cette son sa ses leur leurs qui que qu est sont".split()),
+    "es": frozenset("el la los las lo de del un una unos unas y o en al a con por para que "
+                    "su sus es son".split()),
+}
 
 
 @cache
@@ -43,95 +65,222 @@ def fold(text: str) -> str:
     return text.replace("\u2019", "'")
 
 
-def _trie_pattern(stems: dict[str, bool]) -> str:
-    """One regex for every stem (``True``: any word ending may follow), its
-    alternatives factored by common prefix (a trie: a few branches are tried
-    at each position instead of every term). A space in a stem matches a run
-    of spaces or hyphens. Longer terms are tried before their prefixes, as
-    in an alternation sorted by length."""
+def _trie_pattern(phrases: list[str]) -> str:
+    """One regex for every phrase (words separated by one space), factored by
+    common prefix; longer alternatives first, so the longest phrase at a
+    position is the one captured."""
     trie: dict[str, Any] = {}
-    for stem, wild in stems.items():
+    for p in phrases:
         node = trie
-        for ch in stem:
+        for ch in p:
             node = node.setdefault(ch, {})
-        node[""] = wild
+        node[""] = True
 
     def emit(node: dict[str, Any]) -> str:
-        alts = [(r"[\s-]+" if ch == " " else re.escape(ch)) + emit(child)
-                for ch, child in sorted(node.items(), key=lambda kv: kv[0] == " ") if ch]
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
         if "" in node:
-            alts.append(r"\w*" if node[""] else "")
+            # Only a whole word may end a phrase: the lookahead below checks it.
+            alts.append("")
         return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
     return emit(trie)
 
 
+#: One place a term applies: ``kind`` is scope, topic or theme.
+Owner = tuple[str, str, float]
+
+
+class _Matcher:
+    """The stemmer, stop words and phrase index of one language."""
+
+    def __init__(self, language: str, terms: list[tuple[Term, str, str]]) -> None:
+        import Stemmer
+
+        self.stemmer = Stemmer.Stemmer(STEMMERS[language])
+        self.stop = STOPWORDS[language]
+        self.cache: dict[str, str] = {}
+        self.owners: dict[str, list[Owner]] = defaultdict(list)
+        for term, kind, key in terms:
+            stems = " ".join(self.stems(term.phrase.lower()))
+            if stems and all((k, c) != (kind, key) for k, c, _ in self.owners[stems]):
+                self.owners[stems].append((kind, key, term.weight))
+        self.pattern = self._compile(sorted(self.owners))
+        # The scope's phrases alone: most news fails the scope floor, and is
+        # then told so without the topics being searched.
+        self.scope_pattern = self._compile(sorted(
+            p for p, owners in self.owners.items() if any(k == "scope" for k, _, _ in owners)))
+        # Cheaper still: a scope phrase can only match where its first word
+        # begins; stems keep a word's start, so its first 4 letters must be
+        # in the raw text.
+        starts = set()
+        for term, kind, _key in terms:
+            words = _TOKEN.findall(term.phrase.lower())
+            if kind == "scope" and term.weight > 0 and words:
+                first = next((w for w in words if w not in self.stop), words[0])
+                starts |= {first[:4], fold(first[:4])}
+        self.prefilter = re.compile(r"(?<!\w)(?:" + "|".join(
+            sorted(map(re.escape, starts))) + ")") if starts else None
+
+    @staticmethod
+    def _compile(phrases: list[str]) -> re.Pattern[str] | None:
+        if not phrases:
+            return None
+        return re.compile(r"(?<!\S)(?=(" + _trie_pattern(phrases) + r")(?!\S))")
+
+    def stems(self, lowered: str) -> list[str]:
+        """The stems of the words of ``lowered`` text, small words dropped."""
+        cache = self.cache
+        words = _TOKEN.findall(lowered)
+        try:
+            out = [cache[w] for w in words]
+        except KeyError:  # new words: stem them once (a small word maps to "")
+            stem, stop = self.stemmer.stemWord, self.stop
+            for w in words:
+                if w not in cache:
+                    cache[w] = "" if w in stop else fold(stem(w))
+            out = [cache[w] for w in words]
+        return [x for x in out if x]
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans in ``text`` of the words :meth:`stems` keeps."""
+        return [m.span() for m in _TOKEN.finditer(text.lower()) if m.group(0) not in self.stop]
+
+    def find(self, joined: str, *, scope_only: bool = False) -> list[tuple[str, int, int]]:
+        """(stemmed phrase, offset, words) of every phrase found in ``joined``
+        (stems joined by spaces), overlaps included; ``scope_only``: only
+        the scope's phrases (and their prefixes)."""
+        pattern = self.scope_pattern if scope_only else self.pattern
+        if pattern is None or not joined:
+            return []
+        found = []
+        owners = self.owners
+        for m in pattern.finditer(joined):
+            phrase = m.group(1)
+            at = m.start()
+            if " " not in phrase:
+                found.append((phrase, at, 1))
+                continue
+            words = phrase.split(" ")
+            found.append((phrase, at, len(words)))
+            for k in range(len(words) - 1, 0, -1):
+                shorter = " ".join(words[:k])
+                if shorter in owners:
+                    found.append((shorter, at, k))
+        return found
+
+    def surface(self, text: str, joined: str, at: int, words: int) -> str:
+        """The words of ``text`` behind ``words`` stems from offset ``at`` of ``joined``."""
+        spans = self.spans(text)
+        first = joined.count(" ", 0, at)
+        last = first + words - 1
+        if last >= len(spans):
+            return ""
+        return " ".join(text[spans[first][0]:spans[last][1]].split())
+
+
 @dataclass(frozen=True, slots=True)
 class Classification:
-    """``topic``: the best topic key ('' when none matched); ``themes``: theme
-    keys; ``matched``: the terms found, as written in the taxonomy;
-    ``relevance``: weighted count (title x2) of topic-term matches."""
+    """``topic``: the best topic key ('' when no topic term matched);
+    ``themes``: theme keys, best first; ``matched``: the phrases found, as
+    written in the item, strongest first; ``relevance``: the weighted score;
+    ``relevant``: whether it clears the taxonomy's threshold;
+    ``topic_scores``: every topic's score (for explanations and tests)."""
 
     topic: str
     themes: tuple[str, ...]
     matched: tuple[str, ...]
     relevance: float
+    relevant: bool = False
+    scope: float = 0.0
+    topic_scores: dict[str, float] = field(default_factory=dict)
 
 
 class Classifier:
-    """Matches text against a :class:`Taxonomy`."""
+    """Scores text against a :class:`Taxonomy` (one matcher per language)."""
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
 
     @cached_property
-    def _index(self) -> tuple[re.Pattern[str], dict[str, list[tuple[str, str, str]]]]:
-        owners: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-        stems: dict[str, bool] = {}  # folded term -> ends with a wildcard
-        for kind, cats in (("topic", self.taxonomy.topics), ("theme", self.taxonomy.themes)):
+    def _matchers(self) -> dict[str, _Matcher]:
+        per: dict[str, list[tuple[Term, str, str]]] = {lang: [] for lang in LANGUAGES}
+        tx = self.taxonomy
+        for term in tx.scope:
+            per[term.language].append((term, "scope", ""))
+        for kind, cats in (("topic", tx.topics), ("theme", tx.themes)):
             for cat in cats:
                 for term in cat.terms:
-                    key = fold(term)
-                    slot = owners[key.rstrip("*")]
-                    if all((k, c) != (kind, cat.key) for k, c, _ in slot):
-                        slot.append((kind, cat.key, term))
-                    stems[key.rstrip("*")] = key.endswith("*")
-        return re.compile(rf"(?<!\w){_trie_pattern(stems)}(?!\w)"), dict(owners)
+                    per[term.language].append((term, kind, cat.key))
+        return {lang: _Matcher(lang, terms) for lang, terms in per.items()}
 
-    def _hits(self, text: str) -> list[str]:
-        pattern, owners = self._index
-        out = []
-        for m in pattern.finditer(fold(text)):
-            word = _SEPARATORS.sub(" ", m.group(0))
-            if word in owners:
-                out.append(word)
-                continue
-            # A prefix term (``invest*``) matched a longer word: find its stem.
-            key = next((word[:i] for i in range(len(word) - 1, 0, -1) if word[:i] in owners), "")
-            if key:
-                out.append(key)
-        return out
-
-    def classify(self, title: str, summary: str) -> Classification:
-        """Classify one item from its plain-text title and summary."""
-        _, owners = self._index
-        topic_score: dict[str, float] = defaultdict(float)
+    def classify(self, title: str, summary: str, *, language: str = "en",
+                 explain: bool = False) -> Classification:
+        """Classify one item from its plain-text ``title`` and ``summary``,
+        read as ``language`` (en, fr, es; any other code: English).
+        ``matched`` is filled for relevant items (or all, with ``explain``)."""
+        matcher = self._matchers[language if language in LANGUAGES else "en"]
+        rule = self.taxonomy.relevance
+        lowered = (title.lower(), summary.lower())
+        if (not explain and rule.min_scope > 0 and matcher.prefilter is not None
+                and not any(matcher.prefilter.search(t) for t in lowered)):
+            return Classification(topic="", themes=(), matched=(), relevance=0.0)
+        texts = [(rule.title_factor, title, " ".join(matcher.stems(lowered[0]))),
+                 (1.0, summary, " ".join(matcher.stems(lowered[1])))]
+        if not explain:
+            floor: dict[str, float] = {}
+            for factor, _text, joined in texts:
+                for phrase, _at, _n in matcher.find(joined, scope_only=True):
+                    w = next((w for k, _, w in matcher.owners[phrase] if k == "scope"), 0.0)
+                    floor[phrase] = max(floor.get(phrase, w * factor), w * factor)
+            if sum(floor.values()) < rule.min_scope:  # not about the scope: no topic search
+                total = round(sum(floor.values()), 3)
+                return Classification(topic="", themes=(), matched=(), relevance=total,
+                                      relevant=False, scope=total)
+        best: dict[tuple[str, str, str], float] = {}  # (kind, key, phrase) -> factor
+        where: dict[str, tuple[str, str, int, int]] = {}  # phrase -> text, joined, at, words
+        for factor, text, joined in texts:
+            for phrase, at, words in matcher.find(joined):
+                where.setdefault(phrase, (text, joined, at, words))
+                for kind, key, _w in matcher.owners[phrase]:
+                    slot = (kind, key, phrase)
+                    if best.get(slot, 0.0) < factor:
+                        best[slot] = factor
+        scope = 0.0
+        topics: dict[str, float] = defaultdict(float)
         themes: dict[str, float] = defaultdict(float)
-        matched: dict[str, None] = {}
-        for weight, text in ((2.0, title), (1.0, summary)):
-            for key in self._hits(text):
-                for kind, cat, term in owners[key]:
-                    matched.setdefault(term, None)
-                    if kind == "topic":
-                        topic_score[cat] += weight
-                    else:
-                        themes[cat] += weight
+        strength: dict[str, float] = defaultdict(float)
+        for (kind, key, phrase), factor in best.items():
+            weight = next(w for k, c, w in matcher.owners[phrase] if (k, c) == (kind, key))
+            value = weight * factor
+            if kind == "scope":
+                scope += value
+            elif kind == "topic":
+                topics[key] += value
+            else:
+                themes[key] += value
+                continue
+            if value > 0:
+                strength[phrase] += value if kind == "scope" else value * rule.topic_share
+        relevance = scope + rule.topic_share * sum(topics.values())
         order = {t.key: i for i, t in enumerate(self.taxonomy.topics)}
-        topic = max(topic_score, key=lambda k: (topic_score[k], -order[k]), default="")
-        theme_keys = [k for k in sorted(themes, key=lambda k: -themes[k])]
-        if topic:
-            own = self.taxonomy.topic(topic)
-            if own and own.theme and own.theme not in theme_keys:
-                theme_keys.append(own.theme)
-        return Classification(topic=topic, themes=tuple(theme_keys), matched=tuple(matched),
-                              relevance=sum(topic_score.values()))
+        positive = [k for k, v in topics.items() if v > 0]
+        topic = max(positive, key=lambda k: (topics[k], -order[k]), default="")
+        theme_keys = sorted(themes, key=lambda k: -themes[k])
+        own = self.taxonomy.topic(topic) if topic else None
+        if own and own.theme and own.theme not in theme_keys:
+            theme_keys.insert(0, own.theme)
+        relevant = relevance >= rule.threshold and scope >= rule.min_scope
+        # The phrases as the item writes them (only for what will be shown).
+        shown = sorted(strength, key=lambda p: -strength[p])[:8] if relevant or explain else []
+        matched = tuple(dict.fromkeys(
+            w for w in (matcher.surface(*where[p]) for p in shown) if w))
+        return Classification(topic=topic, themes=tuple(theme_keys), matched=matched,
+                              relevance=round(relevance, 3), relevant=relevant,
+                              scope=round(scope, 3), topic_scores=dict(topics))
+
+
+def content_words(classifier: Classifier, text: str, language: str) -> set[str]:
+    """The stems of ``text``'s words in ``language`` (small words dropped):
+    what :mod:`digests.cluster` compares to find rewrites of one story."""
+    matcher = classifier._matchers[language if language in LANGUAGES else "en"]
+    return set(matcher.stems(text.lower()))

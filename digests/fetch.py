@@ -18,7 +18,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from digests.sources import FeedSource
+from digests.sources import FeedSource, SourceError, check_source
 from storage.base import utcnow
 
 if TYPE_CHECKING:
@@ -89,7 +89,10 @@ async def _fetch_http(client: httpx.AsyncClient, src: FeedSource, *,
 
 def _fetch_file(src: FeedSource, *, max_bytes: int) -> FetchResult:
     now = utcnow()
-    path = Path(src.url.removeprefix("file://"))
+    try:
+        path = Path(check_source(src.url))
+    except SourceError as exc:
+        return FetchResult(src, "failed", now, error=str(exc))
     try:
         st = path.stat()
         stamp = formatdate(st.st_mtime, usegmt=True) + f" {st.st_size}"

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from digests.classify import Classifier
-from digests.cluster import Story, cluster
+from digests.classify import Classifier, content_words
+from digests.cluster import Profile, Story, cluster, names, numbers, related_groups
 from digests.fetch import FetchResult
 from digests.parse.normalise import Entry, parse_feed, settle_languages
 from digests.rank import score
@@ -50,8 +50,9 @@ class Gathered:
 
 def gather(results: Sequence[FetchResult], *,
            cached: Mapping[str, list[dict[str, Any]]] | None = None) -> Gathered:
-    """Parse each ``ok`` body; for ``unchanged`` sources reuse ``cached[url]``
-    (entries as :meth:`Entry.to_data`). A bozo feed with entries is used and
+    """Parse each ``ok`` body; for ``unchanged`` and ``failed`` sources reuse
+    ``cached[url]`` (entries as :meth:`Entry.to_data`: nothing is lost while
+    a source is down; the report still says it failed). A bozo feed with entries is used and
     flagged; one without entries is failed. Languages are detected at the end,
     for every fresh entry in one batch."""
     cached = cached or {}
@@ -63,7 +64,15 @@ def gather(results: Sequence[FetchResult], *,
     for r in results:
         src = r.source
         if r.status == "failed":
-            reports.append(SourceReport(src.url, src.title, "failed", 0, r.error))
+            # Down this time: its entries of the last good fetch still count.
+            got = [Entry.from_data(d) for d in cached.get(src.url, [])]
+            for e in got:
+                e.weight = src.weight
+            entries.extend(got)
+            reason = r.error or "failed"
+            if got:
+                reason += f"; using the {len(got)} entries of its last fetch"
+            reports.append(SourceReport(src.url, src.title, "failed", len(got), reason))
             continue
         if r.status == "unchanged":
             got = [Entry.from_data(d) for d in cached.get(src.url, [])]
@@ -84,6 +93,7 @@ def gather(results: Sequence[FetchResult], *,
                                         if parsed.bozo else reason))
             fresh[src.url] = []
             continue
+        _first_seen(parsed.entries, cached.get(src.url, []))
         fresh[src.url] = parsed.entries
         entries.extend(parsed.entries)
         reports.append(SourceReport(src.url, parsed.title, "bozo" if parsed.bozo else "ok",
@@ -92,9 +102,23 @@ def gather(results: Sequence[FetchResult], *,
     return Gathered(entries=entries, reports=reports, fresh=fresh, titles=titles)
 
 
+def _first_seen(entries: Sequence[Entry], previous: Sequence[dict[str, Any]]) -> None:
+    """An undated entry keeps the time it was first seen (from the previous
+    fetch's cached copy), so a rebuild does not move it into a later week."""
+    if not previous:
+        return
+    seen = {d.get("canonical_url"): d.get("published_at") for d in previous
+            if not d.get("dated", True)}
+    for e in entries:
+        when = seen.get(e.canonical_url) if not e.dated else None
+        if isinstance(when, str):
+            e.published_at = datetime.fromisoformat(when)
+
+
 @dataclass(slots=True)
 class Candidate:
-    """A scored story, ready for :func:`digests.rank.select`."""
+    """A scored story, ready for :func:`digests.rank.select`. ``relevant``:
+    it clears the taxonomy's relevance floor; ``relevance`` its score."""
 
     story: Story
     topic: str
@@ -103,6 +127,8 @@ class Candidate:
     score: float
     pinned: bool = False
     excluded: bool = False
+    relevant: bool = True
+    relevance: float = 0.0
 
     @property
     def canonical_url(self) -> str:
@@ -114,17 +140,66 @@ class Candidate:
         """The lead entry's language."""
         return self.story.lead.language
 
+    @property
+    def coverage(self) -> int:
+        """How many distinct sources carry the story."""
+        return len({e.feed_url for e in self.story.entries})
 
-def candidates(entries: Sequence[Entry], *, classifier: Classifier,
-               now: datetime) -> list[Candidate]:
+
+def in_window(entries: Sequence[Entry], window: tuple[datetime, datetime]) -> list[Entry]:
+    """The entries published in ``[start, end)`` (aware datetimes): a week's own."""
+    start, end = window
+    return [e for e in entries if start <= e.published_at < end]
+
+
+def _profile(c: Candidate, classifier: Classifier) -> Profile:
+    texts = [f"{e.title} {e.summary}" for e in c.story.entries]
+    return Profile(language=c.language, topic=c.topic,
+                   words=content_words(classifier, texts[0], c.language),
+                   numbers=set().union(*(numbers(t) for t in texts)),
+                   names=set().union(*(names(t) for t in texts)))
+
+
+def _merge(group: list[Candidate]) -> Candidate:
+    """One candidate for stories found to be one: the most relevant leads,
+    every entry kept (each source is listed)."""
+    best = max(group, key=lambda c: c.relevance)
+    entries = list(best.story.entries)
+    seen = {(e.feed_url, e.canonical_url) for e in entries}
+    for c in group:
+        for e in c.story.entries:
+            if (e.feed_url, e.canonical_url) not in seen:
+                seen.add((e.feed_url, e.canonical_url))
+                entries.append(e)
+    return Candidate(Story(entries), best.topic, best.themes, best.matched, best.score,
+                     relevant=True, relevance=best.relevance)
+
+
+def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetime,
+               window: tuple[datetime, datetime] | None = None) -> list[Candidate]:
     """Cluster ``entries`` into stories, classify and score each (``now``:
-    aware datetime, the reference for recency). Sorted by score, best first."""
-    out = []
+    aware datetime, the reference for recency; ``window``: keep only entries
+    published in it). Relevant stories that are rewrites or translations of
+    one another (:func:`digests.cluster.related_groups`) become one item
+    listing every source. Sorted by score, best first; irrelevant stories
+    are kept, with ``relevant=False``, after the relevant ones."""
+    if window is not None:
+        entries = in_window(entries, window)
+    out: list[Candidate] = []
     for story in cluster(entries):
         lead = story.lead
-        c = classifier.classify(lead.title, lead.summary)
-        s = score(relevance=c.relevance, published_at=lead.published_at, now=now,
-                  weights=[e.weight for e in story.entries])
-        out.append(Candidate(story, c.topic, c.themes, c.matched, s))
-    out.sort(key=lambda c: -c.score)
-    return out
+        k = classifier.classify(lead.title, lead.summary, language=lead.language)
+        out.append(Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=k.relevant,
+                             relevance=k.relevance))
+    relevant = [c for c in out if c.relevant]
+    groups = related_groups([_profile(c, classifier) for c in relevant])
+    merged = [_merge([relevant[i] for i in g]) if len(g) > 1 else relevant[g[0]]
+              for g in groups]
+    pool = merged + [c for c in out if not c.relevant]
+    for c in pool:
+        lead = c.story.lead
+        c.score = score(relevance=c.relevance, published_at=lead.published_at, now=now,
+                        weights=[e.weight for e in c.story.entries],
+                        sources=c.coverage) if c.relevant else 0.0
+    pool.sort(key=lambda c: (not c.relevant, -c.score))
+    return pool

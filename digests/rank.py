@@ -1,8 +1,10 @@
 """Rank and select: relevance, recency and source weight, with diversity.
 
-``score`` is in [0, 1]: 0.6 x relevance (1 - exp(-r/4), r the weighted count of
-topic terms) + 0.25 x recency (exp(-age/7 days)) + 0.15 x source weight (the
-best source's weight, +10% per extra source, capped at 3, over 3).
+``score`` is in [0, 1]: 0.45 x relevance (1 - exp(-r/8), r the taxonomy
+score of :mod:`digests.classify`) + 0.3 x coverage (1 - 0.5^(sources - 1):
+a story three sources carry gets 0.75 of it) + 0.1 x recency (exp(-age/7
+days)) + 0.15 x source weight (the best source's weight, capped at 3, over 3).
+Only relevant stories are scored above 0.
 Selection is greedy: each pick is the best score after a diversity penalty
 (x0.6 per item already chosen in the same topic, x0.8 per item beyond an even
 share in the same language). Pinned items come first; excluded ones never.
@@ -21,14 +23,16 @@ LANGUAGE_PENALTY = 0.8
 
 
 def score(*, relevance: float, published_at: datetime, now: datetime,
-          weights: Iterable[float]) -> float:
-    """The item's score in [0, 1]. ``published_at`` and ``now``: aware datetimes."""
+          weights: Iterable[float], sources: int = 1) -> float:
+    """The item's score in [0, 1]. ``published_at`` and ``now``: aware
+    datetimes; ``sources``: how many distinct sources carry the story."""
     ws = list(weights) or [1.0]
-    rel = 1.0 - math.exp(-relevance / 4.0)
+    rel = 1.0 - math.exp(-relevance / 8.0)
     age_days = max((now - published_at).total_seconds(), 0.0) / 86400.0
     rec = math.exp(-age_days / 7.0)
-    w = min(max(ws) * (1.0 + 0.1 * (len(ws) - 1)), 3.0) / 3.0
-    return round(0.6 * rel + 0.25 * rec + 0.15 * w, 6)
+    w = min(max(ws), 3.0) / 3.0
+    cov = 1.0 - 0.5 ** max(sources - 1, 0)
+    return round(0.45 * rel + 0.3 * cov + 0.1 * rec + 0.15 * w, 6)
 
 
 class Rankable(Protocol):
@@ -55,10 +59,11 @@ def select(items: Sequence[R], *, limit: int, carried: frozenset[str] = frozense
            eligible_only: bool = True) -> list[R]:
     """Up to ``limit`` items in reading order: pinned first, then by diversified
     score. Never an excluded item or one whose URL is in ``carried`` (items of
-    earlier digests); with ``eligible_only``, an unpinned item needs a topic."""
+    earlier digests); with ``eligible_only``, an unpinned item needs a score
+    above 0 (a relevant story; manual inclusions are pinned)."""
     pool = [i for i in items if not i.excluded and i.canonical_url not in carried]
     chosen = [i for i in pool if i.pinned]
-    rest = [i for i in pool if not i.pinned and (i.topic or not eligible_only)]
+    rest = [i for i in pool if not i.pinned and (i.score > 0 or not eligible_only)]
     langs = Counter(i.language for i in rest)
     share = max(1, math.ceil(limit / max(len(langs), 1)))
     topics: Counter[str] = Counter(i.topic for i in chosen)

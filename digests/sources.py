@@ -1,14 +1,19 @@
-"""Feed sources: what to fetch, and OPML import.
+"""Feed sources: what to fetch, checking a source, and OPML import.
 
-A source is an http(s) URL or a local path. ``weight`` scales its items'
-rank (1.0 neutral); ``language`` (en, fr, es) overrides detection.
+A source is an http(s) URL or a local file, stored as an absolute path.
+``weight`` scales its items' rank (1.0 neutral); ``language`` (en, fr, es)
+overrides detection.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from xml.parsers import expat
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,8 @@ class FeedSource:
     language: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    #: The line of the OPML file it came from (0: not from a file).
+    line: int = 0
 
     @property
     def is_remote(self) -> bool:
@@ -29,40 +36,96 @@ class FeedSource:
         return self.url.startswith(("http://", "https://"))
 
 
+class SourceError(ValueError):
+    """A source that cannot be used; the message names the fix."""
+
+
+def check_source(url: str, *, base: Path | None = None) -> str:
+    """``url`` as it is stored: an http(s) URL unchanged, a local file (a
+    path, relative to ``base`` or the working directory, or a ``file:`` URL)
+    as an absolute path. Raises SourceError for another scheme (ftp://,
+    gopher://, ...), an http(s) URL without a host, or a path that is not
+    an existing file."""
+    url = url.strip()
+    if not url:
+        raise SourceError("give an http(s) URL or the path of a feed file")
+    m = _SCHEME.match(url)
+    scheme = m.group(1).lower() if m else ""
+    if scheme in ("http", "https"):
+        if not urlsplit(url).hostname:
+            raise SourceError(f"{url}: the URL has no host; write it as https://host/path")
+        return url
+    if scheme == "file":
+        path = Path(unquote(urlsplit(url).path))
+    elif scheme:
+        raise SourceError(f"{url}: {scheme}:// sources are not supported; give an http(s) "
+                          "URL or the path of a feed file")
+    else:
+        path = Path(url).expanduser()
+        if not path.is_absolute():
+            path = (base or Path.cwd()) / path
+    path = path.resolve()
+    if not path.is_file():
+        raise SourceError(f"{url}: no such file ({path}); give the path of an existing feed "
+                          "file or an http(s) URL")
+    return str(path)
+
+
 class OpmlError(ValueError):
     """The OPML file cannot be read; the message says why."""
 
 
 def parse_opml(data: bytes) -> list[FeedSource]:
-    """The feeds of an OPML 1/2 document: every ``outline`` with ``xmlUrl``.
+    """The feeds of an OPML 1/2 document: every ``outline`` with ``xmlUrl``,
+    with the ``line`` it is on. URLs are not checked here (see
+    :func:`check_source`).
 
     ``language`` comes from an outline's ``language`` attribute when it is
     en/fr/es, ``weight`` from a ``weight`` attribute when numeric. Raises
     OpmlError on malformed XML.
     """
-    # The operator's own file; expat resolves no external entities.
-    try:
-        root = ET.fromstring(data)  # noqa: S314
-    except ET.ParseError as exc:
-        raise OpmlError(f"not well-formed OPML: {exc}") from None
     out: list[FeedSource] = []
     seen: set[str] = set()
-    for node in root.iter("outline"):
-        url = (node.get("xmlUrl") or "").strip()
-        if not url or url in seen:
-            continue
+    # The operator's own file; expat resolves no external entities.
+    parser = expat.ParserCreate()
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        url = (attrs.get("xmlUrl") or "").strip()
+        if tag != "outline" or not url or url in seen:
+            return
         seen.add(url)
-        lang = (node.get("language") or "").lower()[:2] or None
+        lang = (attrs.get("language") or "").lower()[:2] or None
         try:
-            weight = float(node.get("weight") or 1.0)
+            weight = float(attrs.get("weight") or 1.0)
         except ValueError:
             weight = 1.0
-        out.append(FeedSource(url=url, title=node.get("title") or node.get("text") or "",
+        out.append(FeedSource(url=url, title=attrs.get("title") or attrs.get("text") or "",
                               weight=weight, language=lang if lang in ("en", "fr", "es")
-                              else None))
+                              else None, line=parser.CurrentLineNumber))
+
+    parser.StartElementHandler = start
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise OpmlError(f"not well-formed OPML: {exc}") from None
     return out
 
 
 def read_opml(path: Path) -> list[FeedSource]:
     """:func:`parse_opml` on a file. Raises OSError or OpmlError."""
     return parse_opml(path.read_bytes())
+
+
+def checked_sources(sources: list[FeedSource], *,
+                    base: Path | None = None) -> tuple[list[FeedSource], list[str]]:
+    """``sources`` with their URLs as stored (:func:`check_source`), and one
+    message per refused entry (``line N: ...`` for an OPML entry). Relative
+    paths resolve against ``base`` (an OPML file's folder)."""
+    good: list[FeedSource] = []
+    bad: list[str] = []
+    for s in sources:
+        try:
+            good.append(replace(s, url=check_source(s.url, base=base)))
+        except SourceError as exc:
+            bad.append(f"line {s.line}: {exc}" if s.line else str(exc))
+    return good, bad

@@ -8,6 +8,7 @@ language), and for the secretariat ``digest preview``, ``digest include URL``,
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from storage.models import Digest, DigestSuggestion, Role
 if TYPE_CHECKING:
     from bot.app import Bot
 
+log = logging.getLogger(__name__)
 JOB_ID = "digest.weekly"
 _DAYS = {"mon": "mon", "tue": "tue", "wed": "wed", "thu": "thu", "fri": "fri", "sat": "sat",
          "sun": "sun"}
@@ -64,7 +66,11 @@ def weekly_digest(app_id: str) -> None:
     """The scheduled job: build and send this week's digest (idempotent: a
     week already sent is left alone), then wake nobody: the outbox delivers."""
     bot = running_bot(app_id)
-    svc.build(session_factory=bot.session_factory, settings=bot.settings, send=True)
+    out = svc.build(session_factory=bot.session_factory, settings=bot.settings, send=True)
+    if out.refused_empty:
+        log.warning("press review %s: no article, not sent (the week stays a draft)", out.week)
+    for r in out.failed:
+        log.warning("press review %s: source %s failed: %s", out.week, r["url"], r["reason"])
 
 
 def _week(ctx: Context) -> str:
@@ -97,11 +103,16 @@ def suggest(ctx: Context) -> Message:
 
 
 def latest(ctx: Context) -> Message:
-    """The latest digest's summary in the reader's language."""
-    digest = ctx.session.scalars(select(Digest).order_by(
-        (Digest.status == "sent").desc(), Digest.week.desc())).first()
+    """The latest sent digest's summary in the reader's language; when none
+    was sent yet, says so (a draft is not a review the secretariat sent)."""
+    digest = ctx.session.scalars(select(Digest).where(Digest.status == "sent")
+                                 .order_by(Digest.week.desc())).first()
     if digest is None:
-        raise NotFound(N_("There is no press review yet."))
+        draft = ctx.session.scalars(select(Digest).order_by(Digest.week.desc())).first()
+        if draft is None:
+            raise NotFound(N_("There is no press review yet."))
+        raise NotFound(N_("No press review has been sent yet: the secretariat is preparing "
+                          "the one of week {week}."), week=draft.week)
     return svc.summary_message(ctx.bot.settings, digest, ctx.tr.language)
 
 
@@ -122,7 +133,7 @@ def _draft(ctx: Context, *, build: bool = False) -> Digest:
     return digest
 
 
-def _preview_message(ctx: Context, digest: Digest) -> Message:
+def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message:
     items = archive.selected(digest)
     tx = svc.taxonomy_for(ctx.bot.settings)
     title = (ctx._("Press review, week {week} (draft)", week=digest.week)
@@ -136,12 +147,16 @@ def _preview_message(ctx: Context, digest: Digest) -> Message:
                      f"{ctx._(LANGUAGE_NAMES.get(view.language, 'other language'))} · "
                      f"{why_line(view, ctx.tr.gettext)}")
     if not lines:
-        lines.append(ctx._("No article matches the topics yet."))
+        lines.append(ctx._("No article of this week is about the alliance's topics yet: the "
+                           "review is empty. Add one with digest include URL."))
     pending = ctx.session.scalars(select(DigestSuggestion).where(
         DigestSuggestion.week == digest.week)).all()
     chosen = {i.canonical_url for i in items}
     waiting = [s for s in pending if s.canonical_url not in chosen]
-    blocks: list[Header | Section | Small] = [Header(title), Section("\n".join(lines))]
+    blocks: list[Header | Section | Small] = [Header(title)]
+    if note:
+        blocks.append(Small(note))
+    blocks.append(Section("\n".join(lines)))
     if waiting:
         sug = "\n".join(f"- {s.url}" + (f" ({s.note})" if s.note else "") +
                         (f" [{ctx._('observer')}]" if s.by_observer else "") for s in waiting)
@@ -158,7 +173,7 @@ def preview(ctx: Context) -> Message:
     """This week's draft (built now if there is none)."""
     digest = _draft(ctx, build=True)
     if digest.status == "draft":
-        archive.apply_edits(ctx.session, digest, limit=ctx.bot.settings.digest.items)
+        svc.reselect(ctx.session, ctx.bot.settings, digest)
         svc.archive_renderings(ctx.bot.settings, digest)
     return _preview_message(ctx, digest)
 
@@ -179,9 +194,12 @@ def include(ctx: Context) -> Message:
     digest = _editable(ctx)
     archive.add_edit(ctx.session, week=digest.week, action="include", url=url,
                      person_id=ctx.person.id)
-    archive.apply_edits(ctx.session, digest, limit=ctx.bot.settings.digest.items)
+    chosen = svc.reselect(ctx.session, ctx.bot.settings, digest)
     svc.archive_renderings(ctx.bot.settings, digest)
-    return _preview_message(ctx, digest)
+    wanted = canonical_url(url)
+    n = next((i.position for i in chosen if i.canonical_url == wanted), None)
+    return _preview_message(ctx, digest, note=ctx._("Added {url} as item {n}.", url=url, n=n)
+                            if n else ctx._("Added {url}.", url=url))
 
 
 def exclude(ctx: Context) -> Message:
@@ -193,17 +211,27 @@ def exclude(ctx: Context) -> Message:
     item = next((i for i in archive.selected(digest) if i.position == int(arg)), None)
     if item is None:
         raise NotFound(N_("There is no item {n} in the draft."), n=int(arg))
+    title = item.title
     archive.add_edit(ctx.session, week=digest.week, action="exclude", url=item.canonical_url,
                      person_id=ctx.person.id)
-    archive.apply_edits(ctx.session, digest, limit=ctx.bot.settings.digest.items)
+    svc.reselect(ctx.session, ctx.bot.settings, digest)
     svc.archive_renderings(ctx.bot.settings, digest)
-    return _preview_message(ctx, digest)
+    return _preview_message(ctx, digest, note=ctx._("Removed item {n}: {title}. The items "
+                                                     "are numbered again below.",
+                                                     n=int(arg), title=title))
 
 
 def send(ctx: Context) -> Message:
     """Freeze and queue this week's digest."""
     digest = _editable(ctx)
-    if not svc.send_digest(ctx.session, ctx.bot.settings, digest):
+    try:
+        sent = svc.send_digest(ctx.session, ctx.bot.settings, digest,
+                               allow_empty="--allow-empty" in ctx.args.split())
+    except svc.EmptyReview:
+        raise InvalidInput(N_("The press review of week {week} has no article, so nothing was "
+                              "sent. Add one with digest include URL, or send it empty with "
+                              "digest send --allow-empty."), week=digest.week) from None
+    if not sent:
         raise Conflict(N_("The press review of week {week} was already sent."),
                        week=digest.week)
     n = len([r for r in digest.recipients if r.kind == "email"])

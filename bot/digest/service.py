@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
@@ -33,10 +33,10 @@ from digests.classify import Classifier
 from digests.fetch import FetchResult, fetch_sources
 from digests.pipeline import Gathered, candidates, gather
 from digests.render import Rendered, render_digest
-from digests.sources import FeedSource
+from digests.sources import FeedSource, check_source
 from digests.taxonomy import Taxonomy, load_taxonomy
 from storage.base import utcnow
-from storage.models import Digest, DigestRecipient, Role
+from storage.models import Digest, DigestItem, DigestRecipient, Role
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,19 @@ class BuildOutcome:
     sent_now: bool = False
     items: int = 0
     rendered: Rendered | None = None
+    #: True when ``send`` was asked but the review was empty (nothing sent).
+    refused_empty: bool = False
+    #: Items kept from the stored draft because their source failed this time.
+    kept: int = 0
+
+    @property
+    def failed(self) -> list[dict[str, object]]:
+        """The reports of the sources that failed."""
+        return [r for r in self.reports if r.get("status") == "failed"]
+
+
+class EmptyReview(ValueError):
+    """Sending a review with no article was refused (``allow_empty`` sends it)."""
 
 
 def current_week(settings: Settings, now: datetime | None = None) -> str:
@@ -74,10 +87,12 @@ def fetch_feeds(settings: Settings, sources: Sequence[FeedSource],
 
 def sources_for(session: Session, settings: Settings,
                 feeds: Sequence[str] | None = None) -> list[FeedSource]:
-    """``feeds`` (this run only) or the configured ones ([digest] feeds plus
-    those added with ``convene feeds add``), with their stored validators."""
+    """``feeds`` (this run only: nothing is saved) or the configured ones
+    ([digest] feeds plus those added with ``convene feeds add``), with their
+    stored validators. Raises SourceError (a ValueError) for a ``feeds``
+    entry that is not an http(s) URL or an existing file."""
     if feeds:
-        return archive.feed_sources(session, urls=feeds)
+        return archive.feed_sources(session, urls=[check_source(u) for u in feeds])
     if settings.digest.feeds:
         archive.upsert_feeds(session, [FeedSource(u) for u in settings.digest.feeds],
                              update=False)
@@ -100,31 +115,76 @@ def summary_message(settings: Settings, digest: Digest, language: str) -> Messag
     return Message(text=text, blocks=(Header(title), Section(body.strip())))
 
 
+def reselect(session: Session, settings: Settings, digest: Digest) -> list[DigestItem]:
+    """Apply the week's edits and select its items, numbered in reading order."""
+    return archive.apply_edits(session, digest, limit=settings.digest.items,
+                               topic_order=[t.key for t in taxonomy_for(settings).topics])
+
+
 def persist(session: Session, settings: Settings, *, week: str, results: Sequence[FetchResult],
-            gathered: Gathered, now: datetime, send: bool) -> BuildOutcome:
+            gathered: Gathered, now: datetime, send: bool,
+            allow_empty: bool = False) -> BuildOutcome:
     """Write a build into ``session`` (never commits): the week's digest row
-    first, then feeds, candidates, edits, renderings and, with ``send``, the
-    outbox rows. A week already sent is left as it is."""
+    first, then feeds, candidates (only entries published in ``week``, in
+    the digest's zone, merged with the stored draft: the items of a source
+    that failed this time are kept), edits, renderings and, with ``send``,
+    the outbox rows; an empty review is not sent unless ``allow_empty``.
+    A week already sent is left as it is."""
     digest = archive.get_or_create_digest(session, week)
     archive.record_fetch(session, results, gathered)
     out = BuildOutcome(week=week, reports=[r.to_data() for r in gathered.reports])
     if digest.status == "draft":
-        ref = archive.reference_time(week, settings.digest.timezone, now)
+        zone = settings.digest.timezone
+        start = archive.week_start(week, zone)
+        ref = archive.reference_time(week, zone, now)
         pool = candidates(gathered.entries, classifier=Classifier(taxonomy_for(settings)),
-                          now=ref)
-        archive.store_candidates(session, digest, pool)
-        archive.apply_edits(session, digest, limit=settings.digest.items)
+                          now=ref, window=(start, start + timedelta(days=7)))
+        down = [str(r["url"]) for r in out.failed]
+        out.kept = archive.store_candidates(session, digest, pool, down=down)
+        reselect(session, settings, digest)
         digest.report = out.reports
         digest.built_at = utcnow()
         archive_renderings(settings, digest)
         if send:
-            out.sent_now = send_digest(session, settings, digest)
+            try:
+                out.sent_now = send_digest(session, settings, digest, allow_empty=allow_empty)
+            except EmptyReview:
+                out.refused_empty = True
     session.flush()
     session.refresh(digest)
     out.status = digest.status
     out.items = len(archive.selected(digest))
     out.rendered = render_for(settings, digest, settings.default_language)
     return out
+
+
+def review_data(settings: Settings, digest: Digest) -> dict[str, object]:
+    """The review as the secretariat sees it, JSON-ready: ``week``,
+    ``status``, ``items`` in reading order (``number``, ``title``, ``url``,
+    ``topic`` {key, label}, ``theme``, ``language``, ``published_at`` (ISO
+    8601, UTC), ``sources`` (every source URL), ``why`` (the phrases behind
+    "why included")), and ``failed_sources`` (url, reason)."""
+    tx = taxonomy_for(settings)
+    lang = settings.default_language
+    items = []
+    for i in archive.selected(digest):
+        topic = tx.topic(i.topic)
+        theme = tx.theme(topic.theme) if topic and topic.theme else None
+        items.append({
+            "number": i.position, "title": i.title, "url": i.canonical_url,
+            "topic": {"key": i.topic, "label": topic.label(lang) if topic else ""},
+            "theme": {"key": theme.key, "label": theme.label(lang)} if theme else None,
+            "language": i.language,
+            "published_at": i.published_at.astimezone(UTC).isoformat(),
+            "sources": [s.link for s in i.sources],
+            "source_feeds": sorted({s.feed_url for s in i.sources if s.feed_url}),
+            "why": list(i.matched), "suggested_by": i.suggested_by,
+        })
+    return {"week": digest.week, "status": digest.status,
+            "sent_at": digest.sent_at.isoformat() if digest.sent_at else None,
+            "items": items,
+            "failed_sources": [{"url": r.get("url"), "reason": r.get("reason")}
+                               for r in digest.report if r.get("status") == "failed"]}
 
 
 def archive_renderings(settings: Settings, digest: Digest) -> Rendered:
@@ -134,11 +194,16 @@ def archive_renderings(settings: Settings, digest: Digest) -> Rendered:
     return r
 
 
-def send_digest(session: Session, settings: Settings, digest: Digest) -> bool:
+def send_digest(session: Session, settings: Settings, digest: Digest, *,
+                allow_empty: bool = False) -> bool:
     """Freeze ``digest`` and queue it: one email per secretariat address (in
     each person's language), the summary to ``[digest] channel``. Returns
-    False when it was already sent (nothing queued twice)."""
-    archive.apply_edits(session, digest, limit=settings.digest.items)
+    False when it was already sent (nothing queued twice). Raises
+    EmptyReview, and sends nothing, when no article is selected (unless
+    ``allow_empty``): the week stays a draft."""
+    chosen = reselect(session, settings, digest)
+    if not chosen and not allow_empty and digest.status == "draft":
+        raise EmptyReview(digest.week)
     archive_renderings(settings, digest)
     if not archive.claim_for_send(session, digest):
         return False
@@ -172,12 +237,14 @@ def send_digest(session: Session, settings: Settings, digest: Digest) -> bool:
 
 
 def build(*, session_factory: Callable[[], Session], settings: Settings, week: str | None = None,
-          feeds: Sequence[str] | None = None, send: bool = False,
+          feeds: Sequence[str] | None = None, send: bool = False, allow_empty: bool = False,
           on_sources: Callable[[int], None] | None = None,
           on_result: Callable[[FetchResult], None] | None = None) -> BuildOutcome:
     """Fetch, build and (``send``) queue the digest of ``week`` (default: this
-    week). ``on_sources(n)`` is told the source count before fetching and
-    ``on_result`` each fetch result (a progress bar). Idempotent per week."""
+    week; ``feeds``: sources for this run only). ``on_sources(n)`` is told
+    the source count before fetching and ``on_result`` each fetch result (a
+    progress bar). Idempotent per week. Raises ValueError for a bad week or
+    a bad ``feeds`` entry (the message names the fix)."""
     now = utcnow()
     week = week or current_week(settings, now)
     archive.week_start(week, settings.digest.timezone)  # ValueError for a bad week
@@ -192,7 +259,7 @@ def build(*, session_factory: Callable[[], Session], settings: Settings, week: s
         try:
             with session_factory() as session, session.begin():
                 return persist(session, settings, week=week, results=results,
-                               gathered=gathered, now=now, send=send)
+                               gathered=gathered, now=now, send=send, allow_empty=allow_empty)
         except OperationalError:  # SQLite: another writer held the file too long
             if attempt == 4:
                 raise
@@ -210,5 +277,5 @@ def write_renderings(rendered: Rendered, week: str, folder: Path) -> list[Path]:
     return [html, text]
 
 
-__all__ = ["BuildOutcome", "build", "current_week", "persist", "send_digest",
-           "summary_message", "write_renderings"]
+__all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "persist", "reselect",
+           "review_data", "send_digest", "summary_message", "write_renderings"]

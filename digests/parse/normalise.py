@@ -33,6 +33,9 @@ _TRACKING = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src|_hsenc|_hsmi|"
     r"ncid|cmpid|ocid|sr_share|__twitter_impression|wt\.mc_id|at_medium|at_campaign)$", re.I)
 _SPACE = re.compile(r"\s+")
+_BLOCK = re.compile(r"<\s*(?:br|/?p|/?div|/?li|/?ul|/?ol|/?h[1-6]|/?blockquote|/?tr|/?table|"
+                    r"/?section|/?article|hr)\b[^>]*>", re.I)
+_BREAKS = re.compile(r"\s*\n\s*\n\s*")
 _REDIRECTORS = {("www.google.com", "/url"), ("google.com", "/url"), ("news.google.com", "/url")}
 
 
@@ -49,6 +52,8 @@ class Entry:
     feed_url: str
     feed_title: str
     weight: float = 1.0
+    #: False when the feed gave no date: ``published_at`` is when it was first seen.
+    dated: bool = True
 
     def to_data(self) -> dict[str, Any]:
         """JSON-ready dict (the time as ISO 8601)."""
@@ -59,7 +64,8 @@ class Entry:
     @classmethod
     def from_data(cls, d: dict[str, Any]) -> Entry:
         """The inverse of :meth:`to_data`."""
-        return cls(**{**d, "published_at": datetime.fromisoformat(d["published_at"])})
+        known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
+        return cls(**{**known, "published_at": datetime.fromisoformat(d["published_at"])})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +104,22 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
-def plain_text(markup: str, *, limit: int | None = None) -> str:
+def plain_text(markup: str, *, limit: int | None = None, paragraphs: bool = False) -> str:
     """Feed HTML as plain text: every tag removed by nh3 (script and style
-    content dropped), entities decoded, whitespace collapsed; cut at ``limit``
-    characters on a word boundary with an ellipsis."""
+    content dropped), entities decoded, whitespace collapsed; block elements
+    (p, br, div, li, headings) separate words, and with ``paragraphs`` they
+    stay paragraph breaks (``"\n\n"``); cut at ``limit`` characters on a
+    word boundary with an ellipsis."""
     if not markup:
         return ""
     if "<" in markup or "&" in markup:
+        markup = _BLOCK.sub("\n\n", markup)
         markup = html.unescape(nh3.clean(markup, tags=set()))
-    text = _SPACE.sub(" ", markup).strip()
+    if paragraphs:
+        parts = (_SPACE.sub(" ", p).strip() for p in _BREAKS.split(markup))
+        text = "\n\n".join(p for p in parts if p)
+    else:
+        text = _SPACE.sub(" ", markup).strip()
     if limit is not None and len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
     return text
@@ -222,7 +235,7 @@ def settle_languages(pending: Sequence[tuple[Entry, str]]) -> None:
         e.language = lang
 
 
-def _when(raw: Any, fallback: datetime) -> datetime:
+def _when(raw: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         t = raw.get(key)
         if t:
@@ -230,7 +243,7 @@ def _when(raw: Any, fallback: datetime) -> datetime:
                 return datetime.fromtimestamp(calendar.timegm(t), UTC)
             except (OverflowError, ValueError):
                 continue
-    return fallback
+    return None
 
 
 def _summary_markup(raw: Any) -> str:
@@ -259,7 +272,7 @@ def parse_feed(body: bytes, *, feed_url: str, fetched_at: datetime, weight: floa
     for raw in d.entries:
         link = str(raw.get("link") or raw.get("id") or "")
         name = plain_text(str(raw.get("title", "")), limit=300)
-        summary = plain_text(_summary_markup(raw), limit=SUMMARY_CHARS)
+        summary = plain_text(_summary_markup(raw), limit=SUMMARY_CHARS, paragraphs=True)
         if not name and not summary:
             continue
         if not name:
@@ -269,10 +282,12 @@ def parse_feed(body: bytes, *, feed_url: str, fetched_at: datetime, weight: floa
         else:
             canon = "urn:sha1:" + hashlib.sha1(  # noqa: S324 - an id, not security
                 f"{feed_url}\n{name}".encode()).hexdigest()
+        when = _when(raw)
         entries.append(Entry(canonical_url=canon[:1000], link=(link or canon)[:1000],
                              title=name, summary=summary,
-                             published_at=_when(raw, fetched_at), language=language or "",
-                             feed_url=feed_url, feed_title=title[:300], weight=weight))
+                             published_at=when or fetched_at, language=language or "",
+                             feed_url=feed_url, feed_title=title[:300], weight=weight,
+                             dated=when is not None))
     if detect and not language:
         settle_languages([(e, declared) for e in entries])
     reason = None

@@ -85,6 +85,22 @@ def feed_server(shared_fixtures: Path) -> Iterator[FeedServer]:
 
 
 
+@pytest.fixture
+def week_server(tmp_path: Path) -> Iterator[FeedServer]:
+    """A loopback HTTP server over ``tmp_path/week-feeds`` (empty: tests write
+    feeds there with :func:`tests.digests.weekfeeds.write_week`)."""
+    folder = tmp_path / "week-feeds"
+    folder.mkdir()
+    fs = FeedServer(folder)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fs))
+    fs.port = httpd.server_address[1]
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield fs
+    httpd.shutdown()
+    httpd.server_close()
+
+
 @dataclass
 class SmtpSink:
     """An aiosmtpd server on loopback collecting messages."""

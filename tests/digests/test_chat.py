@@ -6,16 +6,18 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.digest.service import build, current_week
+from storage.base import utcnow
 from storage.models import DigestSuggestion, OutboxMessage
 from tests.conftest import MEMBER, MEMBER_FR, OBSERVER, SECRETARIAT
-
-FEEDS = ["rssparser_guardian.rss", "rssparser_content-encoded.rss", "rssparser_rss-1.rss",
-         "feedjira_TechCrunch.xml"]
+from tests.digests.weekfeeds import week_bounds, write_week
 
 
-def test_review_in_chat(make_bot, db_url, feed_server):
+def test_review_in_chat(make_bot, db_url, week_server):
+    week = current_week(make_bot(db_url).settings)
+    start, end = week_bounds(week, utcnow())
+    names = write_week(week_server.folder, start=start, end=end)
     bot = make_bot(db_url, digest={"channel": "console:press", "items": 5,
-                                   "feeds": [feed_server.url(n) for n in FEEDS]})
+                                   "feeds": [week_server.url(n) for n in names]})
     from adapters.console import ConsoleSession
 
     def chat(email):
@@ -35,9 +37,11 @@ def test_review_in_chat(make_bot, db_url, feed_server):
     assert "https://example.org/soil-carbon" in draft.split("Suggestions not included")[1]
     first = draft.split("1. ", 1)[1].split(" <", 1)[0]
     after = sec.feed("digest exclude 1")
-    assert first not in after and "5. " in after
+    assert f"Removed item 1: {first}" in after
+    assert f"1. {first}" not in after and "5. " in after
     after = sec.feed("digest include https://example.org/soil-carbon")
     assert "Soil carbon note" in after and "(observer)" in after
+    assert "Added https://example.org/soil-carbon as item" in after
     assert "goes to 2 addresses" in sec.feed("digest send")
     assert "already sent" in sec.feed("digest send")
     with bot.session_factory() as s:
@@ -46,6 +50,7 @@ def test_review_in_chat(make_bot, db_url, feed_server):
     assert f"digest:{week}:chat:console:press" in keys
     assert f"digest:{week}:{SECRETARIAT}" in keys
 
+    assert "No press review has been sent yet" not in member.feed("digest latest")
     fr = chat(MEMBER_FR).feed("digest latest")
     assert f"Revue de presse, semaine {week}" in fr
     assert "articles ; la revue complète" in fr
@@ -53,9 +58,11 @@ def test_review_in_chat(make_bot, db_url, feed_server):
     assert f"Press review, week {week}" in en
 
 
-def test_never_repeats_an_earlier_digest(make_bot, sqlite_url, feed_server):
+def test_never_repeats_an_earlier_digest(make_bot, sqlite_url, week_server):
     bot = make_bot(sqlite_url, digest={"items": 4})
-    urls = [feed_server.url(n) for n in FEEDS]
+    start, _ = week_bounds("2026-W46", utcnow())
+    _, end = week_bounds("2026-W47", utcnow())
+    urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end)]
     build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W46",
           feeds=urls, send=True)
     build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W47",

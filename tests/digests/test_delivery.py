@@ -19,9 +19,12 @@ from digests.archive import find_digest, selected
 from storage.base import utcnow
 from storage.models import OutboxMessage
 from tests.conftest import SECRETARIAT, SECRETARIAT_ES, make_settings
+from tests.digests.weekfeeds import week_bounds, write_week
 
-FEEDS = ["rssparser_guardian.rss", "rssparser_content-encoded.rss", "rssparser_rss-1.rss",
-         "miniflux_no_encoding_ISO-8859-1.xml"]
+
+def _week_feeds(server):
+    start, end = week_bounds("2026-W47", utcnow())
+    return [server.url(n) for n in write_week(server.folder, start=start, end=end)]
 
 
 def _smtp_bot(url, tmp_path, port):
@@ -37,12 +40,13 @@ def _smtp_bot(url, tmp_path, port):
     return bot
 
 
-def test_smtp_delivery_and_outage(db_url, tmp_path, feed_server, smtp_sink):
+def test_smtp_delivery_and_outage(db_url, tmp_path, week_server, smtp_sink):
     bot = _smtp_bot(db_url, tmp_path, smtp_sink.port)
+    feeds = _week_feeds(week_server)
     try:
         # SMTP is down during the send
         out = build(session_factory=bot.session_factory, settings=bot.settings,
-                    week="2026-W47", feeds=[feed_server.url(n) for n in FEEDS], send=True)
+                    week="2026-W47", feeds=feeds, send=True)
         assert out.sent_now and out.items > 0
         assert bot.new_worker().drain() == 0
         # it comes back; the retry is due
@@ -54,7 +58,7 @@ def test_smtp_delivery_and_outage(db_url, tmp_path, feed_server, smtp_sink):
         assert worker.drain() == 0
         # a second build --send of the same week sends nothing more
         again = build(session_factory=bot.session_factory, settings=bot.settings,
-                      week="2026-W47", feeds=[feed_server.url(n) for n in FEEDS], send=True)
+                      week="2026-W47", feeds=feeds, send=True)
         assert not again.sent_now and again.status == "sent"
         assert bot.new_worker().drain() == 0
         assert smtp_sink.by_recipient() == {SECRETARIAT: 1, SECRETARIAT_ES: 1}
@@ -74,7 +78,7 @@ def test_smtp_delivery_and_outage(db_url, tmp_path, feed_server, smtp_sink):
         bot.engine.dispose()
 
 
-def test_two_concurrent_cli_sends(db_url, tmp_path, feed_server, smtp_sink):
+def test_two_concurrent_cli_sends(db_url, tmp_path, week_server, smtp_sink):
     smtp_sink.start()
     bot = _smtp_bot(db_url, tmp_path, smtp_sink.port)
     bot.engine.dispose()
@@ -86,8 +90,8 @@ def test_two_concurrent_cli_sends(db_url, tmp_path, feed_server, smtp_sink):
     env = {**os.environ, "CONVENE_CONFIG": str(cfg)}
     cmd = [sys.executable, "-c", "from bot.cli import main; main()", "digest", "build",
            "--week", "2026-W47", "--send"]
-    for n in FEEDS:
-        cmd += ["--feeds", feed_server.url(n)]
+    for url in _week_feeds(week_server):
+        cmd += ["--feeds", url]
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]

@@ -1,13 +1,17 @@
-"""Must show: the eleven fixture feeds, served over real HTTP, build a digest."""
+"""Must show: the eleven fixture feeds, served over real HTTP, build a digest
+for 2026-W47 that selects nothing from before that week and nothing off the
+alliance's scope (they carry no soil-carbon news: the review is empty, and
+says so, rather than filled)."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 
 from bot.digest.service import build
-from digests.archive import find_digest
+from digests.archive import find_digest, week_start
 from storage.models import DigestFeed
 
 WELL_FORMED = [
@@ -21,12 +25,11 @@ MOJIBAKE = re.compile("Ã[\u0080-\u00bf]|Â[\u0080-\u00bf]|\ufffd")
 
 
 def test_fixture_feeds_build_a_digest(make_bot, db_url, feed_server):
-    bot = make_bot(db_url)
     names = sorted(p.name for p in feed_server.folder.iterdir())
     assert len(names) == 11
     urls = [feed_server.url(n) for n in names]
-    out = build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W47",
-                feeds=urls)
+    bot = make_bot(db_url, digest={"feeds": urls})
+    out = build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W47")
     by_name = {r["url"].rsplit("/", 1)[-1]: r for r in out.reports}
     for name in WELL_FORMED:
         assert by_name[name]["status"] in ("ok", "bozo"), by_name[name]
@@ -38,7 +41,15 @@ def test_fixture_feeds_build_a_digest(make_bot, db_url, feed_server):
     assert by_name["feedjira_TechCrunch.xml"]["status"] == "bozo"
     assert "declaration" in str(by_name["feedjira_TechCrunch.xml"]["reason"])
     assert set(feed_server.gzipped) >= set(WELL_FORMED)
-    assert out.items > 0
+    # Nothing from 2011-2019, no music news, no Slack stock: an empty review.
+    assert out.items == 0
+    with bot.session_factory() as s:
+        d = find_digest(s, "2026-W47")
+        start = week_start("2026-W47", bot.settings.digest.timezone)
+        assert all(start <= i.published_at.replace(tzinfo=UTC) < start + timedelta(days=7)
+                   for i in d.items)
+        assert not d.items  # not even as unselected candidates
+    assert out.rendered is not None and "review is empty" in out.rendered.text
 
     with bot.session_factory() as s:
         cache = {f.url.rsplit("/", 1)[-1]: f.cached_entries
@@ -66,8 +77,7 @@ def test_fixture_feeds_build_a_digest(make_bot, db_url, feed_server):
     assert "<table" in lowered and 'style="' in lowered  # inlined CSS, table layout
 
     # second fetch: conditional GETs answered 304, entries reused from the cache
-    out2 = build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W47",
-                 feeds=urls)
+    out2 = build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W47")
     by_name2 = {r["url"].rsplit("/", 1)[-1]: r for r in out2.reports}
     for name in WELL_FORMED:
         assert feed_server.hits[name] == [200, 304], name
