@@ -19,6 +19,7 @@ from storage.models.core import (
     ProcessedEvent,
     Role,
 )
+from storage.models.discord import DiscordLinkCode, DiscordScheduledEvent
 from storage.models.digest import (
     Digest,
     DigestEdit,
@@ -42,6 +43,8 @@ __all__ = [
     "DigestItemSource",
     "DigestRecipient",
     "DigestSuggestion",
+    "DiscordLinkCode",
+    "DiscordScheduledEvent",
     "EmailAddress",
     "Group",
     "Identity",
