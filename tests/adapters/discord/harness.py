@@ -90,8 +90,9 @@ class Harness:
         raise AssertionError("timed out waiting")
 
     def followups(self, after: int = 0) -> list[Any]:
-        return [c for c in self.fake.calls[after:] if c.method == "POST"
-                and c.path.startswith(f"/webhooks/{APP_ID}/")]
+        """Followup posts, skipping the first ``after``."""
+        return [c for c in self.fake.calls if c.method == "POST"
+                and c.path.startswith(f"/webhooks/{APP_ID}/")][after:]
 
     def drain(self) -> int:
         return self.bot.new_worker().drain()
@@ -143,7 +144,8 @@ def submit(user_id: str, custom_id: str, fields: dict[str, str]) -> dict[str, An
     """A modal submission (discordbm_INTERACTION_CREATE_modal_submit.json's ``d``)."""
     data = copy.deepcopy(fixture("discordbm_INTERACTION_CREATE_modal_submit.json")["d"])
     data.update(id=new_id(), token=f"tok-{new_id()}", guild_id=GUILD, channel_id=CHANNEL,
-                application_id=APP_ID, member=_member(user_id))
+                application_id=APP_ID, member=_member(user_id),
+                attachment_size_limit=CURRENT["attachment_size_limit"])
     data["channel"].update(id=CHANNEL, guild_id=GUILD)
     data["data"] = {"custom_id": custom_id, "components": [
         {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
