@@ -89,7 +89,7 @@ class Rest:
         if self._http is not None:
             try:
                 self.run(self._http.close())
-            except Exception:  # noqa: BLE001  (closing: nothing left to do)
+            except Exception:
                 log.debug("closing the Discord REST session failed", exc_info=True)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)

@@ -19,7 +19,6 @@ from storage.models.core import (
     ProcessedEvent,
     Role,
 )
-from storage.models.discord import DiscordLinkCode, DiscordScheduledEvent
 from storage.models.digest import (
     Digest,
     DigestEdit,
@@ -29,6 +28,7 @@ from storage.models.digest import (
     DigestRecipient,
     DigestSuggestion,
 )
+from storage.models.discord import DiscordLinkCode, DiscordScheduledEvent
 from storage.models.polls import PollComment, Proposal, ProposalVersion, Round, Stance
 from storage.models.slack import SlackInboxItem as SlackInboxItem
 

@@ -23,7 +23,8 @@ def _stances(h: Harness) -> int:
 def _new_poll(h: Harness) -> tuple[int, dict]:
     """/convene poll action:new text:... -> the proposal posted in the channel."""
     h.feed("INTERACTION_CREATE", command(
-        ALICE, "poll", action="new", text="Adopt the soil charter | We adopt it. | 2030-01-01 12:00"))
+        ALICE, "poll", action="new",
+        text="Adopt the soil charter | We adopt it. | 2030-01-01 12:00"))
     h.wait(lambda: h.followups())
     assert "is open for stances" in str(h.followups()[0].body)
     h.drain()
