@@ -105,12 +105,30 @@ class SlackSettings(BaseModel):
 
 
 class DiscordSettings(BaseModel):
-    """Discord: a bot token and the guild the alliance uses."""
+    """Discord: a bot token and the guild the alliance uses.
+
+    ``guild_id`` is where ``/convene`` is registered (instantly; empty: global
+    commands, which Discord may take up to an hour to show) and where workshops
+    become scheduled events; ``allowed_guilds`` (empty: only ``guild_id``, or any
+    when that is empty too) are the guilds whose interactions are answered.
+    ``gateway``: whether this process holds the gateway connection (exactly one
+    replica should); every replica can still deliver through the REST API.
+    """
 
     enabled: bool = False
     bot_token: SecretStr = SecretStr("")
+    application_id: str = ""
     guild_id: str = ""
+    allowed_guilds: list[str] = Field(default_factory=list)
     default_channel: str = ""
+    gateway: bool = True
+    #: REST base URL; empty: discord.py's (https://discord.com/api/v10). Tests
+    #: point it at a loopback fake.
+    api_url: str = ""
+    #: Minutes a ``/convene link`` code stays valid.
+    link_code_minutes: int = Field(15, ge=1, le=1440)
+    #: Threads that run the core for interactions (the gateway loop never blocks).
+    workers: int = Field(8, ge=1, le=64)
 
 
 class DigestSettings(BaseModel):

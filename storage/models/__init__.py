@@ -28,6 +28,7 @@ from storage.models.digest import (
     DigestRecipient,
     DigestSuggestion,
 )
+from storage.models.discord import DiscordLinkCode, DiscordScheduledEvent
 from storage.models.polls import PollComment, Proposal, ProposalVersion, Round, Stance
 from storage.models.slack import SlackInboxItem as SlackInboxItem
 
@@ -42,6 +43,8 @@ __all__ = [
     "DigestItemSource",
     "DigestRecipient",
     "DigestSuggestion",
+    "DiscordLinkCode",
+    "DiscordScheduledEvent",
     "EmailAddress",
     "Group",
     "Identity",

@@ -1,0 +1,152 @@
+"""The ``/convene`` application command, built from the core's router.
+
+Each first word of a core command is a subcommand (``/convene poll``,
+``/convene vote``, ``/convene help``); its options are ``action`` (the second
+word, when the core has some: ``new``, ``show``...; autocompleted with what
+the person may run), ``id`` (autocompleted from the core's completers:
+proposal, workshop or sprint ids) and ``text`` (the rest). ``/convene do
+text:...`` takes any typed command and ``/convene link email:...`` links an
+account. Discord allows 25 subcommands; descriptions are the core's help texts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord.inbound import actor_of
+from adapters.discord.limits import CHOICE_NAME, CHOICES, OPTION_VALUE
+from bot.completion import complete, completer_for, next_words
+
+if TYPE_CHECKING:
+    from adapters.discord.client import DiscordAdapter
+
+MAX_SUBCOMMANDS = 25
+RESERVED = ("do", "link")
+Callback = Callable[..., Coroutine[Any, Any, None]]
+
+
+def is_link(payload: dict[str, Any]) -> bool:
+    """Whether a command payload is ``/convene link``."""
+    options = (payload.get("data") or {}).get("options") or []
+    return bool(options) and options[0].get("name") == "link"
+
+
+def link_address(payload: dict[str, Any]) -> str:
+    """The ``email`` option of ``/convene link``."""
+    options = (payload.get("data") or {}).get("options") or []
+    inner = options[0].get("options") or [] if options else []
+    return next((str(o.get("value", "")) for o in inner if o.get("name") == "email"), "")
+
+
+def _describe(text: str) -> str:
+    text = " ".join(text.split()) or "Convene"
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
+def _words(adapter: DiscordAdapter) -> list[tuple[str, bool, bool, str]]:
+    """(first word, has second words, takes arguments, description) per subcommand."""
+    found: dict[str, list[Any]] = {}
+    for route in adapter.bot.router:
+        if route.kind != "command":
+            continue
+        head, _, rest = route.name.partition(" ")
+        if head in RESERVED or not head.replace("-", "").replace("_", "").isalnum():
+            continue
+        entry = found.setdefault(head, [False, False, ""])
+        if rest:
+            entry[0] = True
+        elif route.usage:
+            entry[1] = True
+        if not rest and route.help:
+            entry[2] = route.help
+        elif not entry[2] and route.help:
+            entry[2] = head
+    out = [(w, e[0], e[1] or e[0], e[2] or w) for w, e in sorted(found.items())]
+    return out[: MAX_SUBCOMMANDS - len(RESERVED)]
+
+
+def build_group(adapter: DiscordAdapter) -> app_commands.Group:
+    """The ``/convene`` group for ``adapter``'s bot."""
+    group = app_commands.Group(name="convene", description="Convene: polls, workshops, "
+                               "sprints and the press review")
+    for word, has_action, takes_args, description in _words(adapter):
+        group.add_command(_subcommand(adapter, word, has_action, takes_args,
+                                      _describe(description)))
+    group.add_command(_do(adapter))
+    group.add_command(_link(adapter))
+    return group
+
+
+async def _in_pool(adapter: DiscordAdapter, fn: Callable[[], Any]) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(adapter.pool, fn)
+
+
+def _subcommand(adapter: DiscordAdapter, word: str, has_action: bool, takes_args: bool,
+                description: str) -> app_commands.Command[Any, Any, None]:
+    if not takes_args:
+        async def plain(interaction: discord.Interaction) -> None:
+            await adapter.on_command(interaction)
+
+        return app_commands.Command(name=word, description=description, callback=plain)
+
+    if has_action:
+        @app_commands.describe(action="what to do", id="which one (a number)",
+                               text="the rest")
+        async def with_action(interaction: discord.Interaction, action: str | None = None,
+                              id: str | None = None, text: str | None = None) -> None:
+            await adapter.on_command(interaction)
+
+        callback: Callback = with_action
+    else:
+        @app_commands.describe(id="which one (a number)", text="the rest")
+        async def with_args(interaction: discord.Interaction, id: str | None = None,
+                            text: str | None = None) -> None:
+            await adapter.on_command(interaction)
+
+        callback = with_args
+    cmd = app_commands.Command(name=word, description=description, callback=callback)
+
+    async def actions(interaction: discord.Interaction, current: str
+                      ) -> list[app_commands.Choice[str]]:
+        actor = actor_of({"user": {"id": str(interaction.user.id)}})
+        words = await _in_pool(adapter, lambda: next_words(
+            adapter.bot, actor=actor, first=word, prefix=current))
+        return [app_commands.Choice(name=w[:CHOICE_NAME], value=w) for w in words][:CHOICES]
+
+    async def ids(interaction: discord.Interaction, current: str
+                  ) -> list[app_commands.Choice[str]]:
+        if completer_for(adapter.bot, word) is None:
+            return []
+        actor = actor_of({"user": {"id": str(interaction.user.id)}})
+        options = await _in_pool(adapter, lambda: complete(
+            adapter.bot, actor=actor, command=word, prefix=current, limit=CHOICES))
+        return [app_commands.Choice(name=o.label[:CHOICE_NAME] or o.value, value=o.value)
+                for o in options if len(o.value) <= OPTION_VALUE]
+
+    if has_action:
+        cmd.autocomplete("action")(actions)
+    cmd.autocomplete("id")(ids)
+    return cmd
+
+
+def _do(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
+    @app_commands.describe(text="the command, e.g. digest suggest https://...")
+    async def do(interaction: discord.Interaction, text: str) -> None:
+        await adapter.on_command(interaction)
+
+    return app_commands.Command(name="do", description="Type any Convene command",
+                                callback=do)
+
+
+def _link(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
+    @app_commands.describe(email="the email address the secretariat has for you")
+    async def link(interaction: discord.Interaction, email: str) -> None:
+        await adapter.on_command(interaction)
+
+    return app_commands.Command(name="link", description="Link your Discord account to the "
+                                "alliance roster (a code is emailed to you)", callback=link)

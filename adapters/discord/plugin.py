@@ -1,0 +1,102 @@
+"""The Discord adapter's plugin: the outbox deliverer (every replica) and the
+gateway connection (``[discord] gateway = true``: one replica), when
+``[discord] enabled``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from bot.plugins import Plugin, Stopper
+
+if TYPE_CHECKING:
+    from adapters.discord.client import DiscordAdapter
+    from adapters.discord.rest import Rest
+    from bot.app import Bot
+
+log = logging.getLogger(__name__)
+
+SERVICE = "discord.adapter"
+REST = "discord.rest"
+
+
+class DiscordPlugin(Plugin):
+    """Discord through discord.py. One adapter and one REST client per Bot."""
+
+    name = "discord"
+
+    @staticmethod
+    def _ready(bot: Bot) -> bool:
+        cfg = bot.settings.discord
+        if not cfg.enabled:
+            return False
+        if not cfg.bot_token.get_secret_value():
+            log.error("[discord] enabled but bot_token is empty: Discord stays off")
+            return False
+        return True
+
+    def rest(self, bot: Bot) -> Rest:
+        """The REST client of ``bot`` (made once, kept in ``bot.services``)."""
+        found: Rest | None = bot.services.get(REST)
+        if found is None:
+            from adapters.discord.rest import Rest, set_api_url
+
+            set_api_url(bot.settings.discord.api_url)
+            found = bot.services[REST] = Rest(bot.settings.discord.bot_token.get_secret_value())
+        return found
+
+    def adapter(self, bot: Bot) -> DiscordAdapter:
+        """The DiscordAdapter of ``bot`` (made once, kept in ``bot.services``)."""
+        found: DiscordAdapter | None = bot.services.get(SERVICE)
+        if found is None:
+            from adapters.discord.client import DiscordAdapter
+            from adapters.discord.rest import set_api_url
+
+            set_api_url(bot.settings.discord.api_url)
+            found = bot.services[SERVICE] = DiscordAdapter(bot)
+        return found
+
+    def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
+        if not self._ready(bot):
+            return
+        from adapters.discord.deliver import DiscordDeliverer
+
+        bot.chat_deliverers["discord"] = DiscordDeliverer(self.rest(bot), bot.session_factory)
+        bot.calendar_platforms.add("discord")
+
+    def start(self, bot: Bot) -> Stopper | None:
+        if not self._ready(bot):
+            return None
+        if not bot.settings.discord.gateway:
+            log.info("[discord] gateway = false: this process delivers but does not connect")
+            return self.rest(bot).close
+        adapter = self.adapter(bot)
+        client = adapter.client
+        loop = asyncio.new_event_loop()
+        token = bot.settings.discord.bot_token.get_secret_value()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                # reconnect=True: discord.py resumes the session after a drop.
+                loop.run_until_complete(client.start(token, reconnect=True))
+            except Exception:
+                log.exception("the Discord gateway connection ended")
+
+        thread = threading.Thread(target=run, name="discord-gateway", daemon=True)
+        thread.start()
+        log.info("Discord gateway connecting")
+
+        def stop() -> None:
+            if not loop.is_closed():
+                asyncio.run_coroutine_threadsafe(client.close(), loop).result(15)
+            thread.join(15)
+            adapter.close()
+            self.rest(bot).close()
+
+        return stop
+
+
+plugin = DiscordPlugin()

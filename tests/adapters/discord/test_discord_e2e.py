@@ -1,0 +1,146 @@
+"""discord.py's own objects, from real payload shapes, drive the adapter end to
+end against a fake Discord API: commands, persistent buttons, modals, tallies
+edited in place, refusals, repeats and late answers."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from storage.models import Stance
+from tests.adapters.discord.fake_discord import CHANNEL
+from tests.adapters.discord.harness import Harness, command, custom_ids, press, submit
+from tests.conftest import MEMBER, OBSERVER
+
+ALICE = "700000000000000001"  # linked to MEMBER
+OLIVER = "700000000000000002"  # linked to OBSERVER
+
+
+def _stances(h: Harness) -> int:
+    with h.bot.session_factory() as s:
+        return s.scalar(select(func.count(Stance.id))) or 0
+
+
+def _new_poll(h: Harness) -> tuple[int, dict]:
+    """/convene poll action:new text:... -> the proposal posted in the channel."""
+    h.feed("INTERACTION_CREATE", command(
+        ALICE, "poll", action="new",
+        text="Adopt the soil charter | We adopt it. | 2030-01-01 12:00"))
+    h.wait(lambda: h.followups())
+    assert "is open for stances" in str(h.followups()[0].body)
+    h.drain()
+    posts = h.wait(lambda: h.fake.find("POST", f"/channels/{CHANNEL}/messages"))
+    message = h.fake.messages[posts[-1].body and list(h.fake.messages)[-1]]
+    return 1, message
+
+
+def test_slash_command_button_and_tally_edited_in_place(harness: Harness) -> None:
+    h = harness
+    h.link(MEMBER, ALICE)
+    synced = h.fake.find("PUT", "/applications/")
+    assert synced and synced[0].body[0]["name"] == "convene"
+    subs = {o["name"] for o in synced[0].body[0]["options"]}
+    assert {"poll", "vote", "help", "link", "do"} <= subs
+    _, message = _new_poll(h)
+    agree = next(c for c in custom_ids(message) if c.endswith(":agree"))
+    h.feed("INTERACTION_CREATE", press(ALICE, message, agree))
+    h.wait(lambda: len(h.followups()) >= 2)
+    assert _stances(h) == 1
+    assert "Your stance on proposal #1" in str(h.followups()[-1].body)
+    h.drain()
+    edits = h.wait(lambda: h.fake.find("PATCH", f"/channels/{CHANNEL}/messages/{message['id']}"))
+    assert edits and h.fake.messages[message["id"]]["edited_timestamp"]
+
+
+
+def test_button_works_after_restart_observer_refused_repeat_once(harness: Harness) -> None:
+    h = harness
+    h.link(MEMBER, ALICE)
+    h.link(OBSERVER, OLIVER)
+    _, message = _new_poll(h)
+    h.new_adapter()  # a new client instance: only the DynamicItem templates know the ids
+    ids = custom_ids(message)
+    agree = next(c for c in ids if c.endswith(":agree"))
+    n = len(h.followups())
+    h.feed("INTERACTION_CREATE", press(OLIVER, message, agree))
+    refusal = h.wait(lambda: h.followups(n))[0].body
+    assert refusal["flags"] == 64 and "does not allow this" in str(refusal)
+    assert _stances(h) == 0
+    pressed = press(ALICE, message, agree)
+    h.feed("INTERACTION_CREATE", pressed)
+    h.wait(lambda: len(h.followups(n)) >= 2)
+    assert _stances(h) == 1
+    # The same interaction delivered again (a resumed session): acted on once.
+    h.fake.interactions.pop(pressed["id"])
+    h.fake.answered.discard(pressed["id"])
+    h.feed("INTERACTION_CREATE", pressed)
+    h.wait(lambda: len(h.followups(n)) >= 3)
+    assert _stances(h) == 1
+
+
+def test_block_asks_for_a_reason_in_a_modal(harness: Harness) -> None:
+    h = harness
+    h.link(MEMBER, ALICE)
+    _, message = _new_poll(h)
+    block = next(c for c in custom_ids(message) if c.endswith(":block"))
+    n = len(h.followups())
+    h.feed("INTERACTION_CREATE", press(ALICE, message, block))
+    prompt = h.wait(lambda: h.followups(n))[0].body
+    opener = next(c for c in custom_ids(prompt) if c.startswith("cvo:"))
+    prompt_msg = h.fake.messages[list(h.fake.messages)[-1]]
+    h.feed("INTERACTION_CREATE", press(ALICE, prompt_msg, opener))
+    modal = h.wait(lambda: [c for c in h.fake.find("POST", "/interactions/")
+                            if c.body.get("type") == 9])[0].body["data"]
+    assert modal["custom_id"] == "cvf:poll.reason:1:1:block"
+    assert _stances(h) == 0
+    field = modal["components"][0]["components"][0]["custom_id"]
+    h.feed("INTERACTION_CREATE", submit(ALICE, modal["custom_id"], {field: "Too costly"}))
+    h.wait(lambda: _stances(h) == 1)
+    with h.bot.session_factory() as s:
+        stance = s.scalars(select(Stance)).one()
+    assert (stance.stance, stance.reason, stance.channel) == ("block", "Too costly", "discord")
+
+
+def test_unknown_interaction_after_the_window_is_not_acted_on(harness: Harness) -> None:
+    h = harness
+    h.link(MEMBER, ALICE)
+    _, message = _new_poll(h)
+    agree = next(c for c in custom_ids(message) if c.endswith(":agree"))
+    h.fake.window = 0.05
+    h.fake.callback_delay = 0.1  # the deferral reaches Discord after the window: 10062
+    n = len(h.followups())
+    late = press(ALICE, message, agree)
+    h.feed("INTERACTION_CREATE", late)
+    h.wait(lambda: [c for c in h.fake.find("POST", f"/interactions/{late['id']}/")])
+    h.fake.window, h.fake.callback_delay = 3.0, 0.0
+    # The client is still alive and serves the next interaction.
+    h.feed("INTERACTION_CREATE", press(ALICE, message, agree))
+    h.wait(lambda: h.followups(n))
+    assert _stances(h) == 1 and len(h.followups(n)) == 1
+
+
+def test_unlinked_user_gets_instructions_and_links_by_code(harness: Harness) -> None:
+    h = harness
+    stranger = "700000000000000009"
+    h.feed("INTERACTION_CREATE", command(stranger, "whoami"))
+    first = h.wait(lambda: h.followups())[0].body
+    assert "/convene link" in str(first) and first["flags"] == 64
+    h.feed("INTERACTION_CREATE", command(stranger, "link", email=MEMBER.upper()))
+    reply = h.wait(lambda: h.followups(1))[0].body
+    assert "Enter the code" in str(reply)
+    from storage.models import OutboxMessage
+
+    with h.bot.session_factory() as s:
+        mail = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "email")).one()
+    import re
+
+    code = re.search(r"\b([A-Z0-9]{5}-[A-Z0-9]{5})\b", mail.payload["text"]).group(1)
+    assert mail.payload["to"] == [MEMBER]
+    h.feed("INTERACTION_CREATE", submit(stranger, "cvl:code", {"code": "WRONG-CODE0"}))
+    assert "wrong" in str(h.wait(lambda: h.followups(2))[0].body)
+    h.feed("INTERACTION_CREATE", submit(stranger, "cvl:code", {"code": code.lower()}))
+    assert "Linked" in str(h.wait(lambda: h.followups(3))[0].body)
+    # Single use: the same code again links nothing new and says so.
+    h.feed("INTERACTION_CREATE", submit(stranger, "cvl:code", {"code": code}))
+    assert "wrong, used or expired" in str(h.wait(lambda: h.followups(4))[0].body)
+    h.feed("INTERACTION_CREATE", command(stranger, "whoami"))
+    assert "Amara" in str(h.wait(lambda: h.followups(5))[0].body)
