@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
 from bot.cache import Caches
+from bot.completion import CompleterSpec
 from bot.context import Context, HandlerResult
 from bot.errors import N_, DomainError
 from bot.home import HomeSection
@@ -79,6 +80,8 @@ class Bot:
     home_sections: list[tuple[int, int, HomeSection]] = field(default_factory=list)
     #: Caches of derived data that capabilities may rebuild at any time (never state).
     caches: Caches = field(default_factory=lambda: Caches())
+    #: Id completers by command word (see :mod:`bot.completion`).
+    completers: dict[str, CompleterSpec] = field(default_factory=dict)
     #: Per-platform runtime objects that plugins make (a SlackAdapter), opaque to the core.
     adapters: dict[str, object] = field(default_factory=dict)
     #: Starlette routes that capabilities add to the HTTP app (vote links, feeds).

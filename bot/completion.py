@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SERVICE = "completion"
 #: ``(session, person, typed prefix) -> options`` (value: the id; label: id and title).
 Completer = Callable[[Session, PersonRef, str], list[Option]]
 
@@ -47,7 +46,7 @@ def add_completer(bot: Bot, *, kind: str, commands: tuple[str, ...], capability:
     """Register a completer (in a capability's ``install``). Raises KeyError for
     a capability not in the policy table."""
     bot.policy.roles_for(capability)
-    specs: dict[str, CompleterSpec] = bot.services.setdefault(SERVICE, {})
+    specs = bot.completers
     spec = CompleterSpec(kind, tuple(c.lower() for c in commands), capability, fn)
     for command in spec.commands:
         specs[command] = spec
@@ -55,8 +54,7 @@ def add_completer(bot: Bot, *, kind: str, commands: tuple[str, ...], capability:
 
 def completer_for(bot: Bot, command: str) -> CompleterSpec | None:
     """The completer registered for ``command``'s first word, or None."""
-    specs: dict[str, CompleterSpec] = bot.services.get(SERVICE, {})
-    return specs.get(command.strip().split(" ", 1)[0].lower()) if command.strip() else None
+    return bot.completers.get(command.strip().split(" ", 1)[0].lower()) if command.strip() else None
 
 
 def _person(session: Session, actor: Actor) -> PersonRef | None:

@@ -38,24 +38,26 @@ class DiscordPlugin(Plugin):
         return True
 
     def rest(self, bot: Bot) -> Rest:
-        """The REST client of ``bot`` (made once, kept in ``bot.services``)."""
-        found: Rest | None = bot.services.get(REST)
-        if found is None:
-            from adapters.discord.rest import Rest, set_api_url
+        """The REST client of ``bot`` (made once, kept in ``bot.adapters``)."""
+        from adapters.discord.rest import Rest, set_api_url
 
+        found = bot.adapters.get(REST)
+        if not isinstance(found, Rest):
             set_api_url(bot.settings.discord.api_url)
-            found = bot.services[REST] = Rest(bot.settings.discord.bot_token.get_secret_value())
+            found = Rest(bot.settings.discord.bot_token.get_secret_value())
+            bot.adapters[REST] = found
         return found
 
     def adapter(self, bot: Bot) -> DiscordAdapter:
-        """The DiscordAdapter of ``bot`` (made once, kept in ``bot.services``)."""
-        found: DiscordAdapter | None = bot.services.get(SERVICE)
-        if found is None:
-            from adapters.discord.client import DiscordAdapter
-            from adapters.discord.rest import set_api_url
+        """The DiscordAdapter of ``bot`` (made once, kept in ``bot.adapters``)."""
+        from adapters.discord.client import DiscordAdapter
+        from adapters.discord.rest import set_api_url
 
+        found = bot.adapters.get(SERVICE)
+        if not isinstance(found, DiscordAdapter):
             set_api_url(bot.settings.discord.api_url)
-            found = bot.services[SERVICE] = DiscordAdapter(bot)
+            found = DiscordAdapter(bot)
+            bot.adapters[SERVICE] = found
         return found
 
     def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:

@@ -26,6 +26,6 @@ def harness(make_bot: Callable[..., Bot], db_url: str,
     h = Harness(bot, fake_discord)
     yield h
     h.close()
-    rest = bot.services.get("discord.rest")
+    rest = bot.adapters.get("discord.rest")
     if rest is not None:
         rest.close()

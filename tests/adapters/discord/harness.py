@@ -47,7 +47,7 @@ class Harness:
         """A fresh adapter and client (a "restart"), logged in (commands synced)."""
         if self.__dict__.get("adapter") is not None:
             self.close()
-        self.bot.services.pop("discord.adapter", None)
+        self.bot.adapters.pop("discord.adapter", None)
         adapter = self.plugin.adapter(self.bot)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
