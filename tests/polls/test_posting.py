@@ -1,5 +1,6 @@
 """The proposal message goes to the conversation it was made in and to the
-group's channels, with ref ``poll:<id>``; stances queue one coalesced refresh, rendered when delivered."""
+group's channels, with ref ``poll:<id>``; stances queue one coalesced refresh,
+rendered when delivered."""
 
 from __future__ import annotations
 
