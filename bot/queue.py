@@ -186,11 +186,14 @@ class LeasedQueue:
         pick = select(m.id).where(due)
         if ids is not None:
             pick = pick.where(m.id.in_(list(ids)))
-        pick = pick.order_by(m.id).limit(limit).with_for_update(skip_locked=True)
+        # A materialized CTE: as a plain IN subquery, PostgreSQL may run the
+        # LIMIT .. SKIP LOCKED pick more than once and claim more than ``limit``.
+        picked = (pick.order_by(m.id).limit(limit).with_for_update(skip_locked=True)
+                  .cte("picked").prefix_with("MATERIALIZED", dialect="postgresql"))
         cols = [m.id, m.key, m.kind, m.payload, m.attempts]
         if hasattr(m, "coalesce_key"):
             cols.append(m.coalesce_key)
-        stmt = (update(m).where(m.id.in_(pick.scalar_subquery()), due)
+        stmt = (update(m).where(m.id.in_(select(picked.c.id)), due)
                 .values(status=self.table.working, claimed_by=token, owner=self.instance,
                         attempts=m.attempts + 1, **{self.table.due: now + self.lease})
                 .returning(*cols).execution_options(synchronize_session=False))
