@@ -89,6 +89,7 @@ def test_200_stances_make_a_handful_of_updates_and_429_is_waited_out(
                                  where, "late"))
         _wait(lambda: len(fake_slack.of("chat.update")) > before)
         waited = time.monotonic() - limited_at
+        _wait(lambda: _unsent(bot) == 0)
         assert len(fake_slack.limited) == 1 and waited >= 1.0
         last = fake_slack.of("chat.update")[-1]
         assert f"Agree {agree - 1}" in last.args["text"]
