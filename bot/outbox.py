@@ -220,7 +220,8 @@ class OutboxWorker:
             for row, error, ext in outcomes:
                 if error is None:
                     if ext:
-                        if self.queue.finish(session, [row], result={"external_id": ext}):
+                        done = self.queue.finish(session, [row], result={"external_id": ext})
+                        if done and row.payload.get("ref"):
                             self._remember_post(session, row.payload, ext)
                     continue
                 retry = error.seconds if isinstance(error, RetryAfter) else None
