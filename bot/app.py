@@ -23,11 +23,13 @@ from bot.context import Context, HandlerResult
 from bot.errors import N_, DomainError
 from bot.home import HomeSection
 from bot.i18n import Translator, translator
-from bot.jobs import JobSpec
+from bot.jobs import JobSpec, Leadership
 from bot.mail import FileMailTransport, MailTransport
 from bot.members import resolve_event
-from bot.outbox import ChatDeliverer, OutboxWorker
+from bot.metrics import Metrics
+from bot.outbox import ChatDeliverer, OutboxWorker, Renderer
 from bot.permissions import PersonRef, Policy, authorize
+from bot.queue import new_instance_id
 from bot.routing import Route, Router
 from bot.settings import Settings
 from bot.types import (
@@ -88,8 +90,22 @@ class Bot:
     web_routes: list[BaseRoute] = field(default_factory=list)
     #: Scheduled jobs that capabilities declare; ``jobs.start_scheduler`` adds them.
     jobs: list[JobSpec] = field(default_factory=list)
-    #: A name for this Bot among scheduled jobs (see bot.jobs).
-    app_id: str = "default"
+    #: Renderers of living messages: ``name -> render(session, args) -> Message``
+    #: (``bot.outbox.enqueue_refresh`` names one; the outbox worker calls it).
+    renderers: dict[str, Renderer] = field(default_factory=dict)
+    #: This process among the replicas (``[queue] instance_id``, else random).
+    instance_id: str = ""
+    #: The scheduler lease (``is_leader()``, ``on_change(cb)``): see bot.jobs.
+    leadership: Leadership = field(init=False)
+    metrics: Metrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.instance_id = self.instance_id or self.settings.queue.instance_id or \
+            new_instance_id()
+        jobs = self.settings.jobs
+        self.leadership = Leadership(self.engine, key=jobs.lock_key,
+                                     check_seconds=jobs.lease_check_seconds)
+        self.metrics = Metrics(self.session_factory, leader=self.leadership.is_leader)
 
     def dispatch(self, event: Event) -> list[Reply]:
         """Handle one event in one unit of work and return the replies.
@@ -219,13 +235,19 @@ class Bot:
 
     def new_worker(self) -> OutboxWorker:
         """An outbox worker using this bot's transports and settings."""
+        from datetime import timedelta
+
+        from bot.deadletter import notify_secretariat
+
         ob = self.settings.outbox
         return OutboxWorker(
             session_factory=self.session_factory, mail=self.mail,
             sender=self.settings.mail.from_address, sender_name=self.settings.mail.from_name,
-            chat=self.chat_deliverers, max_attempts=ob.max_attempts,
-            backoff_seconds=ob.backoff_seconds, batch_size=ob.batch_size,
-            poll_seconds=ob.poll_seconds,
+            chat=self.chat_deliverers, renderers=self.renderers,
+            max_attempts=ob.max_attempts, backoff_seconds=ob.backoff_seconds,
+            batch_size=ob.batch_size, poll_seconds=ob.poll_seconds,
+            instance=self.instance_id, on_dead=notify_secretariat,
+            stale=timedelta(seconds=self.settings.queue.stale_seconds),
         )
 
 

@@ -19,7 +19,9 @@ app = typer.Typer(help="Convene: the alliance's collaboration bot.", no_args_is_
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 roster_app = typer.Typer(help="The roster of people, organisations, groups and roles.",
                          no_args_is_help=True)
+outbox_app = typer.Typer(help="The outbox: what is queued, what is dead.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(roster_app, name="roster")
 
 err = Console(stderr=True)
@@ -118,6 +120,46 @@ def roster_list(ctx: typer.Context) -> None:
                           if p.organisation else "", roles, p.language, p.timezone)
     engine.dispose()
     Console().print(table)
+
+
+@outbox_app.command("list")
+def outbox_list(ctx: typer.Context, status: Annotated[str, typer.Option(
+        help="dead, pending, sending, sent, superseded, or 'unsent' for all three not sent."
+        )] = "dead", limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
+    """List outbox rows (dead ones by default) with attempts and last error."""
+    settings, _ = settings_from(ctx)
+    from rich.markup import escape
+
+    from bot.deadletter import listing, summary
+    from storage.engine import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine)() as session:
+        counts = summary(session)
+        rows = listing(session, status=None if status == "unsent" else status, limit=limit)
+    engine.dispose()
+    typer.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "outbox empty")
+    table = Table("Id", "Key", "Kind", "Status", "Tries", "Next attempt", "Last error")
+    for r in rows:
+        table.add_row(str(r["id"]), escape(r["key"]), r["kind"], r["status"],
+                      str(r["attempts"]), r["next_attempt_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                      escape(r["last_error"][:200]))
+    Console(width=200).print(table)
+
+
+@outbox_app.command("retry")
+def outbox_retry(ctx: typer.Context, ids: Annotated[list[int] | None, typer.Argument(
+        help="Row ids (default: every dead row).")] = None) -> None:
+    """Put dead outbox rows back in the queue, attempts reset."""
+    settings, _ = settings_from(ctx)
+    from bot.deadletter import retry
+    from storage.engine import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine)() as session, session.begin():
+        n = retry(session, ids)
+    engine.dispose()
+    typer.echo(f"{n} dead row(s) queued again")
 
 
 def _add_plugin_commands() -> None:

@@ -1,83 +1,266 @@
-"""APScheduler 3 wiring: a BackgroundScheduler on an SQLAlchemy job store.
+"""Periodic jobs that run once, whoever runs them.
 
-Jobs have explicit ids, ``replace_existing=True`` and arguments that are ids,
-never ORM objects. A job's function is module-level (so the persistent job
-store can name it); it finds the running :class:`~bot.app.Bot` through
-:func:`running_bot` by the app id passed as its first argument. What must
-happen once (a week's digest, a round's close) is made idempotent in the
-database by the capability itself.
+Jobs are defined in code (:class:`JobSpec`, appended to ``bot.jobs`` by a
+capability's ``install``). Every replica runs APScheduler 3 with the in-memory
+job store (its FAQ forbids sharing a persistent store between processes), but
+a firing does work only on the replica that holds the scheduler lease
+(:class:`Leadership`: a PostgreSQL session advisory lock on a dedicated
+connection; on SQLite the one process always holds it). A firing first
+inserts a ``job_runs`` row keyed ``(job, scheduled_for)`` with ``ON CONFLICT
+DO NOTHING`` and runs only if it inserted it, so two holders overlapping during
+a fail-over run a tick once. What is due (a round's close, a reminder) is a
+domain row with a due time that the job claims; nothing is pickled.
+
+``bot.leadership.is_leader()`` and ``bot.leadership.on_change(callback)`` are
+for plugins whose connection must be one per bot (Slack Socket Mode, the
+Discord gateway): open it on gain, close it on loss.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Connection, Engine, text, update
+
+from storage.base import utcnow
+from storage.engine import dialect_insert
+from storage.models import JobRun
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 log = logging.getLogger(__name__)
 
-# One process may hold several Bots in tests; jobs name theirs by app id.
-_RUNNING: dict[str, Bot] = {}
+#: Interval jobs count their ticks from here on every replica, so two replicas
+#: agree on each tick's ``scheduled_for``.
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A job a capability wants: ``func`` is ``"module:function"``; ``trigger`` an
-    APScheduler trigger name (``cron``, ``interval``, ``date``) with ``trigger_args``."""
+    """A periodic job a capability wants. ``func(bot, **kwargs)`` does the work
+    (a closure or a module-level function taking the running :class:`Bot`);
+    ``trigger`` is an APScheduler trigger name (``cron``, ``interval``, ``date``)
+    with ``trigger_args``. ``id`` names it in ``job_runs`` and metrics."""
 
     id: str
-    func: str
+    func: Callable[..., None]
     trigger: str
     trigger_args: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def running_bot(app_id: str) -> Bot:
-    """The Bot that started the scheduler. Raises LookupError when none is running."""
+class Leadership:
+    """The scheduler lease of one Bot. ``start()`` tries to take it and keeps
+    trying every ``check_seconds`` (the holder checks its connection as often);
+    ``is_leader()`` answers from memory; callbacks from :meth:`on_change` get
+    True on gain and False on loss (from the checking thread)."""
+
+    def __init__(self, engine: Engine, *, key: int, check_seconds: float) -> None:
+        self.engine = engine
+        self.key = key
+        self.check_seconds = check_seconds
+        self.postgresql = engine.dialect.name == "postgresql"
+        self._leader = False
+        self._conn: Connection | None = None
+        self._callbacks: list[Callable[[bool], None]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def is_leader(self) -> bool:
+        """True while this process holds the lease."""
+        return self._leader
+
+    def on_change(self, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(True)`` when the lease is gained (at once if held) and
+        ``callback(False)`` when it is lost or given up."""
+        self._callbacks.append(callback)
+        if self._leader:
+            self._notify(callback, True)
+
+    @staticmethod
+    def _notify(callback: Callable[[bool], None], leader: bool) -> None:
+        try:
+            callback(leader)
+        except Exception:
+            log.exception("leadership callback %r failed", callback)
+
+    def _set(self, leader: bool) -> None:
+        if leader == self._leader:
+            return
+        self._leader = leader
+        log.info("scheduler lease %s", "taken" if leader else "lost")
+        for cb in list(self._callbacks):
+            self._notify(cb, leader)
+
+    def check(self) -> bool:
+        """One attempt: keep (the connection still answers) or take the lease.
+        Returns whether it is held."""
+        with self._lock:
+            if not self.postgresql:
+                self._set(True)
+                return True
+            try:
+                if self._conn is None:
+                    self._conn = self.engine.connect()
+                got = bool(self._conn.execute(
+                    text("SELECT pg_try_advisory_lock(:k)") if not self._leader
+                    else text("SELECT true"), {"k": self.key}).scalar())
+                self._conn.commit()  # a session-level lock outlives the transaction
+            except Exception as exc:  # noqa: BLE001 - the lock went with the connection
+                log.warning("scheduler lease check failed: %s", exc)
+                self._drop()
+                got = False
+            if not got and self._conn is not None and not self._leader:
+                self._drop()  # an idle connection per follower is not needed
+            self._set(got)
+            return got
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+                self._conn.close()
+            except Exception as exc:  # noqa: BLE001 - already broken
+                log.debug("closing a broken lease connection: %s", exc)
+        self._conn = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Check now, then every ``check_seconds`` in a daemon thread."""
+        self.check()
+        self._thread = threading.Thread(target=self._loop, name="scheduler-lease",
+                                        daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.check_seconds):
+            self.check()
+
+    def stop(self) -> None:
+        """Give the lease up (another replica takes it at its next check)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        with self._lock:
+            if self._conn is not None and self._leader:
+                try:
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                    self._conn.commit()
+                except Exception as exc:  # noqa: BLE001 - closing frees it anyway
+                    log.debug("unlocking the scheduler lease: %s", exc)
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self._set(False)
+
+
+def claim_run(bot: Bot, job: str, scheduled_for: datetime) -> int | None:
+    """Insert the ``job_runs`` row of this firing; its id, or None when another
+    replica (or an earlier firing) has it."""
+    with bot.session_factory() as session, session.begin():
+        ins = dialect_insert(session.get_bind().dialect.name)(JobRun).values(
+            job=job, scheduled_for=scheduled_for, instance=bot.instance_id,
+            started_at=utcnow()).on_conflict_do_nothing(
+            index_elements=["job", "scheduled_for"]).returning(JobRun.id)
+        row = session.execute(ins).first()
+    return int(row[0]) if row else None
+
+
+def fire(bot: Bot, spec: JobSpec, scheduled_for: datetime) -> bool:
+    """Run ``spec`` for the tick ``scheduled_for`` (aware UTC) if this replica
+    holds the lease and no one ran that tick. Returns whether it ran."""
+    if not bot.leadership.is_leader():
+        return False
+    run_id = claim_run(bot, spec.id, scheduled_for)
+    if run_id is None:
+        return False
+    error: str | None = None
     try:
-        return _RUNNING[app_id]
-    except KeyError:
-        raise LookupError(f"no running Convene app {app_id!r}") from None
+        spec.func(bot, **spec.kwargs)
+    except Exception as exc:
+        log.exception("job %s (%s) failed", spec.id, scheduled_for.isoformat())
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+    with bot.session_factory() as session, session.begin():
+        session.execute(update(JobRun).where(JobRun.id == run_id)
+                        .values(finished_at=utcnow(), error=error))
+    bot.metrics.job_ran(spec.id, ok=error is None)
+    return True
 
 
-def register_running(bot: Bot) -> None:
-    """Make ``bot`` findable by jobs (also used by one-off runs and tests)."""
-    _RUNNING[bot.app_id] = bot
+def _tick_of(trigger: Any, now: datetime) -> datetime:
+    """The scheduled time of the firing happening ``now``: the first fire time
+    at or after ``now`` less a margin (half the interval, at most 30 s)."""
+    margin = timedelta(seconds=30)
+    if isinstance(trigger, IntervalTrigger):
+        margin = min(margin, trigger.interval / 2)
+    when = trigger.get_next_fire_time(None, now - margin)
+    return (when or now).astimezone(UTC).replace(microsecond=0)
 
 
-def start_scheduler(bot: Bot, *, persistent: bool = True) -> BackgroundScheduler:
-    """Start the scheduler with every job in ``bot.jobs``.
+TRIGGERS: dict[str, type[BaseTrigger]] = {"interval": IntervalTrigger, "cron": CronTrigger,
+                                          "date": DateTrigger}
 
-    ``persistent`` keeps jobs in the database table ``apscheduler_jobs`` so a
-    restart resumes one-off jobs (a round's close) that were scheduled before.
-    """
-    register_running(bot)
-    stores: dict[str, Any] = {}
-    if persistent:
-        stores["default"] = SQLAlchemyJobStore(engine=bot.engine, tablename="apscheduler_jobs")
-    scheduler = BackgroundScheduler(
-        jobstores=stores,
-        executors={"default": ThreadPoolExecutor(4)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-        timezone="UTC",
-    )
-    for spec in bot.jobs:
-        scheduler.add_job(spec.func, spec.trigger, id=spec.id, replace_existing=True,
-                          args=[bot.app_id], kwargs=spec.kwargs, **spec.trigger_args)
+
+def make_trigger(spec: JobSpec) -> BaseTrigger:
+    """The APScheduler trigger of ``spec`` (interval ticks counted from
+    :data:`EPOCH` unless ``start_date`` is given). Raises KeyError on an
+    unknown trigger name."""
+    args = dict(spec.trigger_args)
+    if spec.trigger == "interval":
+        args.setdefault("start_date", EPOCH)
+        args.setdefault("timezone", UTC)
+    return TRIGGERS[spec.trigger](**args)
+
+
+class Scheduler:
+    """APScheduler 3 (in-memory) firing ``bot.jobs`` through :func:`fire`."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+            timezone="UTC",
+        )
+
+    def _run(self, spec: JobSpec, trigger: Any) -> None:
+        fire(self.bot, spec, _tick_of(trigger, datetime.now(UTC)))
+
+    def start(self) -> None:
+        """Add every job of ``bot.jobs`` and start firing."""
+        for spec in self.bot.jobs:
+            trigger = make_trigger(spec)
+            self.scheduler.add_job(partial(self._run, spec, trigger), trigger, id=spec.id,
+                                   replace_existing=True)
+        self.scheduler.start()
+        log.info("scheduler started with %d job(s)", len(self.bot.jobs))
+
+    def shutdown(self, *, wait: bool = False) -> None:
+        """Stop firing."""
+        self.scheduler.shutdown(wait=wait)
+
+
+def start_scheduler(bot: Bot) -> Scheduler:
+    """Start the lease (if not yet) and the scheduler for ``bot.jobs``."""
+    if not bot.leadership.started:
+        bot.leadership.start()
+    scheduler = Scheduler(bot)
     scheduler.start()
-    log.info("scheduler started with %d job(s)", len(bot.jobs))
     return scheduler
-
-
-def schedule_once(scheduler: BackgroundScheduler, bot: Bot, *, job_id: str, func: str,
-                  run_at: Any, **kwargs: Any) -> None:
-    """Add (or move) a one-off job at ``run_at`` (aware datetime)."""
-    scheduler.add_job(func, "date", id=job_id, replace_existing=True, run_date=run_at,
-                      args=[bot.app_id], kwargs=kwargs)

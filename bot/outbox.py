@@ -1,29 +1,37 @@
 """The outbox: what leaves the process is written in the same transaction as
 the change that caused it, then delivered with retries.
 
-Rows are claimed with a single conditional UPDATE (a lease), so two workers in
-two processes never deliver the same row at the same time, on SQLite or
-PostgreSQL. A row whose lease expires (its worker died mid-send) is retried.
+The table is a :class:`bot.queue.LeasedQueue`: every replica drains it
+(``FOR UPDATE SKIP LOCKED`` and a lease), a row whose worker died mid-send is
+taken again once its lease runs out (or at once if its owner's heartbeat is
+stale). Each row is built and delivered on its own: a row that cannot be built
+fails alone, with its error, and goes ``dead`` after ``max_attempts``; dead rows
+are listed by ``convene outbox list`` and the secretariat is told once per pass.
+
+A *refresh* (:func:`enqueue_refresh`) carries no message but the name of a
+renderer (``bot.renderers``) and its arguments; it is coalesced by key (one
+pending row per living message and target) and rendered when delivered, so a
+burst of stances makes one ``chat.update`` showing the latest tally.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
+import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.mail import MailTransport, OutgoingEmail, build_mime
+from bot.queue import OUTBOX, Claimed, LeasedQueue, RetryAfter, new_instance_id
 from bot.types import CalendarEvent, Message, to_data
 from storage.base import utcnow
-from storage.engine import dialect_insert
-from storage.models import ChatPost, OutboxMessage
+from storage.models import ChatPost
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +49,35 @@ class ChatTarget:
     user_id: str | None = None
 
 
-def enqueue(*, session: Session, key: str, kind: str, payload: Mapping[str, Any]) -> bool:
-    """Add an outbox row unless one with ``key`` exists. Returns True if added.
+#: The queue's rules for writers (enqueue never claims; workers make their own).
+_WRITER = LeasedQueue(OUTBOX, instance="", lease=LEASE)
 
-    One ``INSERT .. ON CONFLICT (key) DO NOTHING``; never commits: the row lands
-    with the caller's unit of work.
-    """
-    now = utcnow()
-    values = {"key": key, "kind": kind, "payload": dict(payload), "status": "pending",
-              "attempts": 0, "next_attempt_at": now, "created_at": now}
-    dialect = session.get_bind().dialect.name
-    ins = dialect_insert(dialect)(OutboxMessage)
-    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["key"])
-    return bool(session.execute(stmt.returning(OutboxMessage.id)).first())
+#: A renderer: ``(session, args) -> Message`` (None: nothing to post any more).
+Renderer = Callable[[Session, Mapping[str, Any]], Message | None]
+
+
+def enqueue(*, session: Session, key: str, kind: str, payload: Mapping[str, Any],
+            coalesce_key: str | None = None) -> bool:
+    """Add an outbox row unless one with ``key`` exists (or, with
+    ``coalesce_key``, a pending one with that coalescing key). Returns True if
+    added. One ``INSERT .. ON CONFLICT DO NOTHING``; never commits: the row
+    lands with the caller's unit of work."""
+    return _WRITER.enqueue(session, key=key, kind=kind, payload=payload,
+                           coalesce_key=coalesce_key)
+
+
+def enqueue_refresh(*, session: Session, key: str, target: ChatTarget, render: str,
+                    args: Mapping[str, Any], ref: str) -> bool:
+    """Queue a refresh of the living message ``ref`` (``poll:12``) on ``target``,
+    rendered at delivery by ``bot.renderers[render](session, args)``. ``key``
+    (``poll:12:tally``) coalesces: while a refresh for the same key and target
+    is pending, another adds nothing. Returns True if a row was added."""
+    coalesce = f"{key}:{target.platform}:{target.workspace_id}:{target.channel_id}"[:255]
+    payload = {"platform": target.platform, "workspace_id": target.workspace_id,
+               "channel_id": target.channel_id, "thread_id": target.thread_id,
+               "user_id": target.user_id, "ref": ref, "render": render, "args": dict(args)}
+    return enqueue(session=session, key=f"{coalesce[:200]}:{uuid.uuid4().hex}",
+                   kind=f"chat:{target.platform}", payload=payload, coalesce_key=coalesce)
 
 
 def enqueue_email(*, session: Session, key: str, email: OutgoingEmail) -> bool:
@@ -108,15 +132,29 @@ def enqueue_calendar(
     return enqueue(session=session, key=key, kind=f"chat:{target.platform}", payload=payload)
 
 
+
+
 class ChatDeliverer(Protocol):
     """Posts (or, given ``existing_id``, updates) a chat message; returns the
-    platform's id of the message, or None. Raises on failure."""
+    platform's id of the message, or None. Raises on failure; raises
+    :class:`bot.queue.RetryAfter` when the platform asks to slow down."""
 
     def __call__(self, payload: Mapping[str, Any], *, existing_id: str | None) -> str | None: ...
 
 
+#: Called after a pass that sent rows dead: ``(session, [(key, kind, error)])``,
+#: in the pass's transaction (e.g. to queue a notice to the secretariat).
+DeadNotifier = Callable[[Session, list[tuple[str, str, str]]], object]
+Outcome = tuple[Claimed, BaseException | None, str | None]
+
+
 class OutboxWorker:
-    """Delivers due outbox rows. ``run_once()`` for a pass; ``start()`` for a thread."""
+    """Delivers due outbox rows. ``run_once()`` for a pass; ``start()`` for a thread.
+
+    ``instance``: this process's instance id (rows it claims carry it);
+    ``renderers``: ``bot.renderers`` for refresh rows; ``on_dead``: see
+    :data:`DeadNotifier`.
+    """
 
     def __init__(
         self,
@@ -126,100 +164,72 @@ class OutboxWorker:
         sender: str,
         sender_name: str = "",
         chat: Mapping[str, ChatDeliverer] | None = None,
+        renderers: Mapping[str, Renderer] | None = None,
         max_attempts: int = 12,
         backoff_seconds: float = 5.0,
         batch_size: int = 100,
         poll_seconds: float = 2.0,
+        instance: str | None = None,
+        lease: timedelta = LEASE,
+        stale: timedelta = timedelta(seconds=15),
+        on_dead: DeadNotifier | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.mail = mail
         self.sender = sender
         self.sender_name = sender_name
-        self.chat: dict[str, ChatDeliverer] = dict(chat or {})
-        self.max_attempts = max_attempts
-        self.backoff = backoff_seconds
+        self.chat: Mapping[str, ChatDeliverer] = chat if chat is not None else {}
+        self.renderers: Mapping[str, Renderer] = renderers if renderers is not None else {}
+        self.queue = LeasedQueue(OUTBOX, instance=instance or new_instance_id(), lease=lease,
+                                 max_attempts=max_attempts, backoff=backoff_seconds,
+                                 stale=stale)
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
-        self.worker_id = secrets.token_hex(8)
+        self.on_dead = on_dead
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    # -- claiming ------------------------------------------------------------
-    def _claim(self) -> list[OutboxMessage]:
-        now = utcnow()
-        token = f"{self.worker_id}:{secrets.token_hex(4)}"
-        due = or_(
-            and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at <= now),
-        )
-        with self.session_factory() as session, session.begin():
-            ids = select(OutboxMessage.id).where(due).order_by(OutboxMessage.id)
-            ids = ids.limit(self.batch_size)
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids.scalar_subquery()), due)
-                .values(status="sending", claimed_by=token, next_attempt_at=now + LEASE)
-                .execution_options(synchronize_session=False)
-            )
-        with self.session_factory() as session:
-            rows = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.claimed_by == token,
-                                            OutboxMessage.status == "sending")
-                .order_by(OutboxMessage.id)
-            ).all()
-            session.expunge_all()
-            return list(rows)
+    @property
+    def backoff(self) -> float:
+        """Seconds before the first retry (doubled per attempt)."""
+        return self.queue.backoff
 
-    def _finish(self, row: OutboxMessage, error: BaseException | None,
-                result: dict[str, Any] | None = None) -> None:
-        self._finish_many([(row, error, result)])
+    @backoff.setter
+    def backoff(self, value: float) -> None:
+        self.queue.backoff = value
 
-    def _finish_many(
-        self, outcomes: list[tuple[OutboxMessage, BaseException | None, dict[str, Any] | None]]
-    ) -> None:
-        """Record a pass's outcomes in one transaction: successes in one UPDATE,
-        failures (rare) row by row with their back-off."""
+    @property
+    def max_attempts(self) -> int:
+        return self.queue.max_attempts
+
+    @max_attempts.setter
+    def max_attempts(self, value: int) -> None:
+        self.queue.max_attempts = value
+
+    # -- recording -------------------------------------------------------------------
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """A pass's outcomes in one transaction: plain successes in one UPDATE,
+        posts with an id and failures row by row."""
         if not outcomes:
             return
-        now = utcnow()
+        dead: list[tuple[str, str, str]] = []
         with self.session_factory() as session, session.begin():
-            plain = [r for r, err, res in outcomes if err is None and not r.payload.get("ref")]
-            for token in {r.claimed_by for r in plain}:
-                ids = [r.id for r in plain if r.claimed_by == token]
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == token)
-                    .values(status="sent", sent_at=now, last_error=None,
-                            attempts=OutboxMessage.attempts + 1)
-                    .execution_options(synchronize_session=False))
-            for row, error, result in outcomes:
-                if error is None and not row.payload.get("ref"):
-                    continue
-                current = session.get(OutboxMessage, row.id)
-                if current is None or current.claimed_by != row.claimed_by:
-                    continue
-                current.attempts += 1
+            plain = [c for c, err, ext in outcomes if err is None and not ext]
+            self.queue.finish(session, plain)
+            for row, error, ext in outcomes:
                 if error is None:
-                    current.status = "sent"
-                    current.sent_at = now
-                    current.last_error = None
-                    current.result = result
-                    ext = (result or {}).get("external_id")
                     if ext:
-                        self._remember_post(session, current.payload, str(ext))
+                        done = self.queue.finish(session, [row], result={"external_id": ext})
+                        if done and row.payload.get("ref"):
+                            self._remember_post(session, row.payload, ext)
                     continue
-                current.last_error = f"{type(error).__name__}: {error}"[:2000]
-                if current.attempts >= self.max_attempts:
-                    current.status = "dead"
-                    log.error("outbox %s (%s) gave up after %d attempts: %s", current.key,
-                              current.kind, current.attempts, current.last_error)
-                else:
-                    current.status = "pending"
-                    delay = min(self.backoff * (2 ** (current.attempts - 1)), 3600.0)
-                    current.next_attempt_at = now + timedelta(seconds=delay)
-                    log.warning("outbox %s failed (attempt %d), retry in %.0fs: %s",
-                                current.key, current.attempts, delay, current.last_error)
+                retry = error.seconds if isinstance(error, RetryAfter) else None
+                status = self.queue.fail(session, row, error, retry_after=retry)
+                if status == "dead" and not row.key.startswith(DEAD_NOTICE):
+                    dead.append((row.key, row.kind, f"{type(error).__name__}: {error}"))
+            if dead and self.on_dead is not None:
+                self.on_dead(session, dead)
 
     @staticmethod
     def _remember_post(session: Session, payload: Mapping[str, Any], external_id: str) -> None:
@@ -244,44 +254,87 @@ class OutboxWorker:
                 ChatPost.workspace_id == payload["workspace_id"],
                 ChatPost.channel_id == payload["channel_id"]))
 
-    # -- delivering ----------------------------------------------------------
-    def run_once(self) -> int:
-        """Deliver what is due now. Returns how many rows were delivered."""
-        rows = self._claim()
-        if not rows:
-            return 0
-        delivered = 0
-        emails = [r for r in rows if r.kind == "email"]
-        if emails:
-            mimes = []
-            for r in emails:
+    # -- delivering ------------------------------------------------------------------
+    def _rendered(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """A refresh row's payload with its ``message`` rendered now (the latest
+        state); other payloads as they are. None: nothing left to post."""
+        name = payload.get("render")
+        if not name:
+            return payload
+        render = self.renderers.get(str(name))
+        if render is None:
+            raise LookupError(f"no renderer registered for {name!r}")
+        with self.session_factory() as session:
+            message = render(session, payload.get("args") or {})
+        if message is None:
+            return None
+        return {**payload, "message": to_data(message)}
+
+    def _emails(self, rows: list[Claimed]) -> list[Outcome]:
+        """Build each row's MIME on its own (a bad one fails alone), then send
+        the good ones over one connection, keeping the transport's per-message
+        results: what the server accepted is recorded sent."""
+        out: list[Outcome] = []
+        built: list[tuple[Claimed, Any]] = []
+        for r in rows:
+            try:
                 email = OutgoingEmail.from_payload(r.payload)
                 if not email.message_id:
                     domain = self.sender.rsplit("@", 1)[-1] or "convene.local"
-                    email = _with_message_id(email, f"<outbox-{r.id}@{domain}>")
-                mimes.append(build_mime(email, sender=self.sender, sender_name=self.sender_name))
+                    email = replace(email, message_id=f"<outbox-{r.id}@{domain}>")
+                built.append((r, build_mime(email, sender=self.sender,
+                                            sender_name=self.sender_name)))
+            except Exception as exc:  # noqa: BLE001 - this row alone fails, with its error
+                log.warning("outbox %s cannot be built: %s", r.key, exc)
+                out.append((r, exc, None))
+        if built:
             try:
-                results = self.mail.send_batch(mimes)
-            except Exception as exc:  # noqa: BLE001  (a transport error fails the batch)
-                results = [exc] * len(mimes)
-            self._finish_many([(r, err, None) for r, err in zip(emails, results, strict=True)])
-            delivered += sum(err is None for err in results)
+                results = list(self.mail.send_batch([m for _, m in built]))
+            except Exception as exc:  # noqa: BLE001 - a transport error fails the batch
+                results = [exc] * len(built)
+            if len(results) != len(built):
+                results = [RuntimeError("mail transport returned a wrong number of results")
+                           ] * len(built)
+            out += [(r, err, None) for (r, _), err in zip(built, results, strict=True)]
+        return out
+
+    def _chats(self, rows: list[Claimed]) -> list[Outcome]:
+        out: list[Outcome] = []
+        waits: dict[str, RetryAfter] = {}
         for r in rows:
-            if r.kind == "email":
-                continue
             platform = r.kind.split(":", 1)[-1]
+            if platform in waits:  # the platform asked us to slow down: the rest wait too
+                out.append((r, waits[platform], None))
+                continue
             deliverer = self.chat.get(platform)
             if deliverer is None:
-                self._finish(r, LookupError(f"no adapter configured for {platform}"))
+                out.append((r, LookupError(f"no adapter configured for {platform}"), None))
                 continue
             try:
-                ext = deliverer(r.payload, existing_id=self._existing_post(r.payload))
-            except Exception as exc:  # noqa: BLE001  (retried; logged in _finish)
-                self._finish(r, exc)
-                continue
-            self._finish(r, None, {"external_id": ext} if ext else None)
-            delivered += 1
-        return delivered
+                payload = self._rendered(r.payload)
+                if payload is None:
+                    out.append((r, None, None))
+                    continue
+                ext = deliverer(payload, existing_id=self._existing_post(payload))
+            except RetryAfter as exc:
+                waits[platform] = exc
+                out.append((r, exc, None))
+            except Exception as exc:  # noqa: BLE001 - retried; logged when recorded
+                out.append((r, exc, None))
+            else:
+                out.append((r, None, ext or None))
+        return out
+
+    def run_once(self) -> int:
+        """Deliver what is due now. Returns how many rows were delivered."""
+        with self.session_factory() as session, session.begin():
+            rows = self.queue.claim(session, limit=self.batch_size)
+        if not rows:
+            return 0
+        outcomes = self._emails([r for r in rows if r.kind == "email"])
+        outcomes += self._chats([r for r in rows if r.kind != "email"])
+        self._record(outcomes)
+        return sum(err is None for _, err, _ in outcomes)
 
     def drain(self, *, max_passes: int = 100) -> int:
         """Run passes until nothing is due (tests, CLI ``--send``)."""
@@ -292,10 +345,6 @@ class OutboxWorker:
             if n == 0:
                 break
         return total
-
-    def wake(self) -> None:
-        """Ask the thread to look now rather than at its next poll."""
-        self._wake.set()
 
     def start(self) -> None:
         """Deliver in a background thread until :meth:`stop`."""
@@ -321,10 +370,7 @@ class OutboxWorker:
             self._thread.join(timeout)
 
 
-def _with_message_id(email: OutgoingEmail, mid: str) -> OutgoingEmail:
-    from dataclasses import replace
-
-    return replace(email, message_id=mid)
-
+#: Key prefix of the secretariat's dead-letter notices (never notified about).
+DEAD_NOTICE = "outbox:dead:"
 
 DelivererFactory = Callable[..., ChatDeliverer]

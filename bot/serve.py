@@ -3,12 +3,19 @@
 One process: the HTTP app (uvicorn), the APScheduler scheduler, the outbox
 worker and every configured adapter. SIGINT and SIGTERM stop it cleanly: the
 HTTP server drains, then adapters, scheduler and outbox stop in turn.
+
+Several replicas may run on one PostgreSQL database. Each has an instance id
+(``[queue] instance_id``, default host:port) and a heartbeat: at start it takes
+back what its previous run still held (a kill -9 leaves rows claimed), and the
+others take over the rows of a replica whose heartbeat went stale. Periodic
+jobs fire only on the scheduler lease holder (bot/jobs.py).
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import socket
 from pathlib import Path
 
 import uvicorn
@@ -53,13 +60,44 @@ def _note_signal(signum: int, _frame: object) -> None:
     log.info("received %s; shutting down", signal.Signals(signum).name)
 
 
+def stable_instance_id(settings: Settings) -> str:
+    """``[queue] instance_id``, else ``<host>:<port>``: the same after a restart,
+    so the new process frees at once what the dead one held."""
+    return settings.queue.instance_id or f"{socket.gethostname()}:{settings.http.port}"[:48]
+
+
+def release_own_rows(bot: Bot) -> int:
+    """Rows of the queues claimed by an earlier run of this instance go back to
+    pending (the earlier run is gone: this one holds its host and port)."""
+    from datetime import timedelta
+
+    from bot.queue import OUTBOX, SLACK_INBOX, LeasedQueue
+
+    n = 0
+    with bot.session_factory() as session, session.begin():
+        for table in (OUTBOX, SLACK_INBOX):
+            n += LeasedQueue(table, instance=bot.instance_id,
+                             lease=timedelta(0)).release_owner(session)
+    if n:
+        log.info("took back %d queue row(s) held by this instance's previous run", n)
+    return n
+
+
 def serve(settings: Settings, *, config_path: Path | None) -> None:
     """Run until SIGINT/SIGTERM."""
     upgrade(settings.database_url)
+    settings = settings.model_copy(update={"queue": settings.queue.model_copy(
+        update={"instance_id": stable_instance_id(settings)})})
     bot = build_app(settings)
     seed_roster(bot, config_path=config_path)
     from bot.jobs import start_scheduler
+    from bot.queue import Heartbeat
 
+    release_own_rows(bot)
+    heartbeat = Heartbeat(bot.session_factory, bot.instance_id,
+                          interval=settings.queue.heartbeat_seconds)
+    heartbeat.start()
+    bot.leadership.start()
     worker = bot.new_worker()
     worker.start()
     scheduler = start_scheduler(bot)
@@ -89,6 +127,8 @@ def serve(settings: Settings, *, config_path: Path | None) -> None:
             except Exception:
                 log.exception("an adapter did not stop cleanly")
         scheduler.shutdown(wait=False)
+        bot.leadership.stop()
         worker.stop()
+        heartbeat.stop()
         bot.engine.dispose()
         log.info("stopped")

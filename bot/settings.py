@@ -87,6 +87,29 @@ class OutboxSettings(BaseModel):
     batch_size: int = Field(100, ge=1)
 
 
+class QueueSettings(BaseModel):
+    """Leased queues shared by replicas (bot/queue.py).
+
+    ``instance_id``: this process's name in ``queue_instances``; empty: host:port
+    under ``convene serve`` (so a restart frees its own rows at once), random
+    otherwise. A heartbeat every ``heartbeat_seconds``; rows of an instance
+    silent for ``stale_seconds`` are taken over by the others."""
+
+    instance_id: str = Field("", max_length=48)
+    heartbeat_seconds: float = Field(2.0, gt=0)
+    stale_seconds: float = Field(10.0, gt=0)
+
+
+class JobsSettings(BaseModel):
+    """Periodic jobs: fired only on the replica holding the scheduler lease (a
+    PostgreSQL advisory lock; on SQLite the one process). Replicas that do not
+    hold it try every ``lease_check_seconds``: the longest a dead holder's lease
+    waits to pass on (its connection closing frees the lock)."""
+
+    lease_check_seconds: float = Field(10.0, gt=0, le=60)
+    lock_key: int = 0x436F6E76  # "Conv"
+
+
 class SlackSettings(BaseModel):
     """Slack: ``mode`` is ``http`` (Events API at /slack/events) or ``socket``."""
 
@@ -98,10 +121,11 @@ class SlackSettings(BaseModel):
     api_url: str = "https://slack.com/api/"
     default_channel: str = ""
     workers: int = Field(8, ge=1, le=64)
-    #: True: each verified request is committed to the slack_inbox table before
-    #: Slack gets its ack, so a crash after the ack loses nothing (costs ack time:
-    #: bench/slack.py). False: the ack is the transport's receipt only (DESIGN.md).
-    durable_inbox: bool = False
+    #: True (default): each verified request is committed to the slack_inbox table
+    #: (one group commit) before Slack gets its ack, so a crash after the ack loses
+    #: nothing. False: the ack is the transport's receipt only, and a crash between
+    #: the ack and the dispatch loses the request.
+    durable_inbox: bool = True
 
 
 class DiscordSettings(BaseModel):
@@ -186,6 +210,8 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     imap: ImapSettings = Field(default_factory=ImapSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)

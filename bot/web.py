@@ -1,5 +1,10 @@
-"""The small HTTP app: health, plus the routes capabilities and adapters add
-(vote links, calendar feeds, Slack events)."""
+"""The small HTTP app: health, readiness and metrics, plus the routes
+capabilities and adapters add (vote links, calendar feeds, Slack events).
+
+``/healthz``: the process answers (liveness, no database). ``/readyz``: the
+database answers and its schema is at the newest migration (503 otherwise),
+with whether this replica holds the scheduler lease. ``/metrics``: Prometheus
+text format (bot/metrics.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from storage.engine import read_only
@@ -24,18 +29,36 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
     """A Starlette app with ``/healthz`` and every route in ``bot.web_routes``
     and ``extra_routes``."""
 
-    def healthz(_request: Request) -> JSONResponse:
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "instance": bot.instance_id})
+
+    def readyz(_request: Request) -> JSONResponse:
         # A plain function: Starlette runs it in its thread pool, so the database
         # round trip never blocks the event loop that acknowledges Slack.
+        from storage.migrate import at_head
+
+        leader = bot.leadership.is_leader()
         try:
             with read_only(bot.engine).connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: database unreachable")
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+            head = at_head(bot.engine)
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            log.warning("readiness: database unreachable: %s", type(exc).__name__)
+            return JSONResponse({"status": "error", "database": "unreachable",
+                                 "leader": leader}, status_code=503)
+        body = {"status": "ok" if head else "error", "database": "ok",
+                "migrations": "head" if head else "behind", "leader": leader,
+                "instance": bot.instance_id}
+        return JSONResponse(body, status_code=200 if head else 503)
 
-    routes: list[Any] = [Route("/healthz", healthz, methods=["GET"])]
+    def metrics(_request: Request) -> Response:
+        from bot.metrics import CONTENT_TYPE
+
+        return Response(bot.metrics.render(), media_type=CONTENT_TYPE)
+
+    routes: list[Any] = [Route("/healthz", healthz, methods=["GET"]),
+                         Route("/readyz", readyz, methods=["GET"]),
+                         Route("/metrics", metrics, methods=["GET"])]
     routes += list(bot.web_routes) + list(extra_routes or [])
     app = Starlette(routes=routes)
     app.state.bot = bot

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from storage.engine import normalise_url
 
@@ -21,9 +23,47 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+#: PostgreSQL advisory lock held while migrating: replicas starting together
+#: upgrade one at a time (the others then find the schema at head).
+MIGRATION_LOCK = 0x436F6E6D
+
+
 def upgrade(url: str, revision: str = "heads") -> None:
-    """Upgrade the database at ``url`` to ``revision`` (default: head)."""
-    command.upgrade(alembic_config(url), revision)
+    """Upgrade the database at ``url`` to ``revision`` (default: head). On
+    PostgreSQL under an advisory lock, so only one replica migrates at a time."""
+    if not normalise_url(url).startswith("postgresql"):
+        command.upgrade(alembic_config(url), revision)
+        return
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+            lock.commit()
+            try:
+                command.upgrade(alembic_config(url), revision)
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+                lock.commit()
+    finally:
+        engine.dispose()
+
+
+@functools.cache
+def script_heads() -> frozenset[str]:
+    """The newest revision(s) of storage/migrations."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database behind ``engine`` is at the newest revision(s).
+    Raises the driver's error when the database is unreachable."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current == script_heads()
 
 
 def upgrade_engine(engine: Engine, revision: str = "heads") -> None:

@@ -140,6 +140,7 @@ def make_bot(tmp_path: Path) -> Iterator[Callable[..., Bot]]:
 
     yield factory
     for bot in made:
+        bot.leadership.stop()
         bot.engine.dispose()
 
 

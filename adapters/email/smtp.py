@@ -30,18 +30,40 @@ class SmtpMailTransport:
         )
 
     async def _send_all(self, messages: list[EmailMessage]) -> list[BaseException | None]:
-        results: list[BaseException | None] = []
+        """Per-message results over one connection. A message the server
+        refused fails alone; when the connection drops, what the server had
+        accepted stays a success and only the message in flight and the rest
+        fail (so the outbox sends nothing twice)."""
         client = self._client()
-        async with client:
+        try:
+            await client.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            log.warning("SMTP %s:%s unavailable: %s", self.settings.host, self.settings.port,
+                        exc)
+            return [exc] * len(messages)
+        results: list[BaseException | None] = []
+        try:
             for m in messages:
                 try:
                     await client.send_message(m)
                     results.append(None)
-                except aiosmtplib.SMTPRecipientsRefused as exc:
+                except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
                     results.append(exc)
-                except aiosmtplib.SMTPResponseException as exc:
+                    if not client.is_connected:
+                        break
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    log.warning("SMTP connection lost after %d of %d message(s): %s",
+                                len(results), len(messages), exc)
                     results.append(exc)
-        return results
+                    break
+        finally:
+            try:
+                if client.is_connected:
+                    await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+        lost = ConnectionError("SMTP connection lost before this message was sent")
+        return results + [lost] * (len(messages) - len(results))
 
     def send(self, message: EmailMessage) -> None:
         """Send one message. Raises on failure."""
@@ -50,7 +72,8 @@ class SmtpMailTransport:
             raise err
 
     def send_batch(self, messages: list[EmailMessage]) -> list[BaseException | None]:
-        """Send ``messages`` over one connection. A connection failure fails all."""
+        """Send ``messages`` over one connection; one result per message (None:
+        accepted by the server). A connection that fails to open fails all."""
         if not messages:
             return []
         try:

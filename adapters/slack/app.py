@@ -5,11 +5,13 @@ request signatures and timestamps verified by bolt (a bad or stale one gets
 401). Socket Mode: the same App over a WebSocket with the app-level token.
 
 Every listener hands the verified request to the inbox (adapters/slack/inbox.py)
-and then acknowledges. With ``[slack] durable_inbox = true`` the inbox first
-commits it (one group-committed INSERT), so a request Slack saw acknowledged
-survives a crash; by default it goes to the workers in memory and the ack is
-the transport's receipt only (DESIGN.md, step 1), which keeps acks fast; the
-person's confirmation comes only after the core commits, either way. Worker
+and then acknowledges. With ``[slack] durable_inbox = true`` (the default) the
+inbox first commits it (one group-committed INSERT), so a request Slack saw
+acknowledged survives a crash; with ``false`` it goes to the workers in memory
+and the ack is the transport's receipt only. When the database cannot take the
+row, Slack gets no 200 (it retries) and the person is told at once through the
+request's response_url that nothing was recorded.
+The person's confirmation comes only after the core commits, either way. Worker
 threads dispatch through the core and post replies:
 ``actor`` replies privately (the response_url, an ephemeral message or the
 DM), ``conversation`` replies with chat.postMessage, and a reply carrying a
@@ -26,6 +28,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
@@ -49,7 +52,9 @@ from adapters.slack.inbound import (
 )
 from adapters.slack.inbox import Inbox, InboxItem
 from adapters.slack.outbound import encode_metadata, render_home, render_message, render_modal
+from bot.errors import N_
 from bot.home import home_message
+from bot.i18n import translator
 from bot.types import Actions, Actor, Button, Conversation, Event, Form, Message, Reply
 
 if TYPE_CHECKING:
@@ -64,6 +69,8 @@ _ANY = re.compile(r".*")
 #: bolt context key: the HTTP route collects inbox rows here and writes them
 #: before the response leaves (no key: the listener writes them itself).
 PENDING = "convene_inbox_rows"
+UNRECORDED = N_("Convene could not record that just now (its database is unavailable), so "
+                "nothing was done. Please try again in a minute.")
 
 
 class FormStash:
@@ -119,7 +126,9 @@ class SlackAdapter:
         self.forms = FormStash()
         self.deliverer = SlackDeliverer(self.client, prepare=self.forms.button_message)
         self.inbox = Inbox(bot.session_factory, handler=self.handle,
-                           workers=workers or cfg.workers, durable=cfg.durable_inbox)
+                           workers=workers or cfg.workers, durable=cfg.durable_inbox,
+                           instance=bot.instance_id,
+                           stale=timedelta(seconds=bot.settings.queue.stale_seconds))
         secret = cfg.signing_secret.get_secret_value()
         self.app = App(
             client=self.client,
@@ -347,23 +356,49 @@ class SlackAdapter:
                     if not written.done():
                         await asyncio.wrap_future(written)
                     written.result()
-                except SQLAlchemyError:
-                    return Response(status_code=500)  # Slack retries
+                except SQLAlchemyError as exc:
+                    log.error("Slack inbox unavailable, %d request(s) not acknowledged: %s",
+                              len(rows), type(exc).__name__)
+                    await run_in_threadpool(self.tell_unrecorded, rows)
+                    return Response(status_code=503)  # not acknowledged: Slack retries
             return to_starlette_response(bolt_response)
 
         return [Route(EVENTS_PATH, slack_events, methods=["POST"])]
 
-    def start_socket_mode(self) -> Callable[[], None]:
-        """Connect over Socket Mode with ``[slack] app_token``; returns the stopper."""
+    def tell_unrecorded(self, rows: list[Any]) -> None:
+        """Tell each person whose request could not be written (the database is
+        down) that nothing was recorded, through the request's response_url.
+        In the default language: the person's profile is in that database."""
+        tr = translator(self.bot.settings.default_language)
+        text = tr.gettext(UNRECORDED)
+        for _key, _kind, payload in rows:
+            url = (payload.get("body") or {}).get("response_url")
+            if not url:
+                continue  # an Events API message: Slack's retry is the only way back
+            try:
+                WebhookClient(str(url), timeout=2).send(
+                    response_type="ephemeral", replace_original=False,
+                    **render_message(Message(text)))
+            except Exception as exc:  # noqa: BLE001 - best effort; Slack retries anyway
+                log.warning("could not tell the person their request was lost: %s", exc)
+
+    def connect_socket_mode(self) -> Callable[[], None]:
+        """Connect over Socket Mode with ``[slack] app_token``; returns what
+        closes that connection (the inbox keeps working)."""
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         handler = SocketModeHandler(self.app, self.bot.settings.slack.app_token
                                     .get_secret_value())
         handler.connect()
         log.info("Slack Socket Mode connected")
+        return handler.close
+
+    def start_socket_mode(self) -> Callable[[], None]:
+        """Connect over Socket Mode; returns the stopper (connection and inbox)."""
+        close = self.connect_socket_mode()
 
         def stop() -> None:
-            handler.close()
+            close()
             self.close()
 
         return stop

@@ -10,11 +10,14 @@ A row is inserted already claimed by this process (``working``, a lease of
 worked rows ``done`` in its next batch. So the inbox costs no extra
 transaction per request.
 
-Rows a crash left behind (``pending``, or ``working`` with a lease run out)
-are claimed with one conditional UPDATE by the sweep that runs at start and
-every ``sweep_seconds`` after, so two threads or processes never work the same
-row at the same time, on SQLite and PostgreSQL; ``Bot.dispatch`` dedupes by
-event id, so a row worked twice acts once.
+The table is a :class:`bot.queue.LeasedQueue` (the outbox's state machine):
+rows a crash left behind (``pending``, or ``working`` with a lease run out or
+an owner whose heartbeat is stale, or an owner that restarted and released
+them) are claimed by the sweep that runs at start and every ``sweep_seconds``
+after, so two threads or processes never work the same row at the same time,
+on SQLite and PostgreSQL; ``Bot.dispatch`` dedupes by event id, so a row
+worked twice acts once. A row that keeps failing goes ``dead`` after
+``MAX_ATTEMPTS``.
 
 On SQLite (one writer at a time) the writer and the dispatches of this
 process take turns through a gate that lets the writer in first: the
@@ -26,7 +29,6 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -35,20 +37,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.queue import SLACK_INBOX, Claimed, LeasedQueue, new_instance_id
 from storage.base import utcnow
-from storage.engine import dialect_insert
 from storage.models import SlackInboxItem
 
 log = logging.getLogger(__name__)
 
 #: How long a claimed row is left to its worker: after a crash, the rows it held
-#: are picked up by the first sweep once their lease has run out.
+#: are picked up once their lease has run out, or sooner: when its process
+#: restarts (it releases them) or its heartbeat goes stale.
 LEASE = timedelta(seconds=30)
-#: A pending row older than this is claimed by the sweep (its process may be gone).
-STALE = timedelta(seconds=30)
 #: Done rows are kept this long (a Slack retry of one adds nothing), then pruned.
 KEEP = timedelta(days=1)
 MAX_ATTEMPTS = 5
@@ -56,11 +57,17 @@ MAX_ATTEMPTS = 5
 
 @dataclass(frozen=True, slots=True)
 class InboxItem:
-    """What a worker gets: the row id, its kind and payload."""
+    """What a worker gets: the row id, its kind and payload (and the claim:
+    its token and attempt count; in memory only: no token)."""
 
     id: int
     kind: str
     payload: dict[str, Any]
+    token: str = ""
+    attempts: int = 1
+
+    def claimed(self) -> Claimed:
+        return Claimed(self.id, "", self.kind, self.payload, self.attempts, self.token)
 
 
 Handler = Callable[[InboxItem], None]
@@ -116,7 +123,9 @@ class Inbox:
     ``close()`` stops them."""
 
     def __init__(self, session_factory: sessionmaker[Session], *, handler: Handler,
-                 workers: int, sweep_seconds: float = 10.0, durable: bool = True) -> None:
+                 workers: int, sweep_seconds: float = 10.0, durable: bool = True,
+                 instance: str | None = None,
+                 stale: timedelta = timedelta(seconds=10)) -> None:
         self.session_factory = session_factory
         #: False: requests go straight to the workers in memory (no row before the
         #: ack, as DESIGN.md's "transport receipt" ack); a crash between the ack
@@ -126,9 +135,13 @@ class Inbox:
         self.handler = handler
         self.workers = workers
         self.sweep_seconds = sweep_seconds
-        self.token = f"slack-{secrets.token_hex(6)}"
+        self.queue = LeasedQueue(SLACK_INBOX, instance=instance or new_instance_id(),
+                                 lease=LEASE, max_attempts=MAX_ATTEMPTS, backoff=1.0,
+                                 stale=stale)
+        #: The writer's claim token: rows it inserts are held by this process.
+        self.token = self.queue.token()
         self.gate = Gate(enabled=session_factory.kw["bind"].dialect.name == "sqlite")
-        self._writes: queue.SimpleQueue[tuple[list[Row], Future[None]] | int | None] = \
+        self._writes: queue.SimpleQueue[tuple[list[Row], Future[None]] | InboxItem | None] = \
             queue.SimpleQueue()
         self._ready: queue.SimpleQueue[InboxItem | int | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -161,10 +174,10 @@ class Inbox:
             if first is None:
                 return
             batch: list[tuple[list[Row], Future[None]]] = []
-            done: list[int] = []
-            nxt: tuple[list[Row], Future[None]] | int | None = first
+            done: list[InboxItem] = []
+            nxt: tuple[list[Row], Future[None]] | InboxItem | None = first
             while nxt is not None:
-                if isinstance(nxt, int):
+                if isinstance(nxt, InboxItem):
                     done.append(nxt)
                 else:
                     batch.append(nxt)
@@ -186,33 +199,13 @@ class Inbox:
             for item in items:
                 self._ready.put(item)
 
-    def _write(self, rows: list[Row], done: list[int]) -> list[InboxItem]:
-        """One transaction: insert ``rows`` claimed by us, mark ``done`` ids done."""
-        now = utcnow()
-        items: list[InboxItem] = []
+    def _write(self, rows: list[Row], done: list[InboxItem]) -> list[InboxItem]:
+        """One transaction: insert ``rows`` claimed by us, mark ``done`` rows done."""
         with self.gate.writer(), self.session_factory() as session, session.begin():
-            dialect = session.get_bind().dialect.name
-            ins = dialect_insert(dialect)
-            by_key = {key: (kind, payload) for key, kind, payload in rows}
-            if by_key:
-                stmt = ins(SlackInboxItem).values([
-                    {"key": key, "kind": kind, "payload": payload, "status": "working",
-                     "attempts": 1, "claimed_by": self.token, "lease_until": now + LEASE,
-                     "created_at": now}
-                    for key, (kind, payload) in by_key.items()
-                ]).on_conflict_do_nothing(index_elements=["key"])
-                for row_id, key in session.execute(
-                        stmt.returning(SlackInboxItem.id, SlackInboxItem.key)):
-                    kind, payload = by_key[key]
-                    items.append(InboxItem(int(row_id), kind, payload))
-                items.sort(key=lambda item: item.id)
+            items = [InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
+                     for c in self.queue.insert_claimed(session, rows, self.token)]
             if done:
-                session.execute(
-                    update(SlackInboxItem)
-                    .where(SlackInboxItem.id.in_(done), SlackInboxItem.claimed_by == self.token)
-                    .values(status="done", done_at=now, lease_until=None, last_error=None)
-                    .execution_options(synchronize_session=False)
-                )
+                self.queue.finish(session, [d.claimed() for d in done], lease_until=None)
         return items
 
     # -- working (after it) ---------------------------------------------------------------
@@ -232,40 +225,26 @@ class Inbox:
     def started(self) -> bool:
         return bool(self._threads)
 
-    def _claimable(self, now: Any, *, stale: bool) -> Any:
-        pending = SlackInboxItem.status == "pending"
-        if stale:
-            pending = and_(pending, SlackInboxItem.created_at <= now - STALE)
-        expired = and_(SlackInboxItem.status == "working", SlackInboxItem.lease_until <= now)
-        return or_(pending, expired)
-
-    def claim(self, row_id: int, *, stale: bool = False) -> InboxItem | None:
-        """Claim row ``row_id`` with one conditional UPDATE; None if someone else has it."""
-        now = utcnow()
+    def claim(self, row_id: int) -> InboxItem | None:
+        """Claim row ``row_id`` (see :meth:`bot.queue.LeasedQueue.claimable`);
+        None if someone else has it or it is not due."""
         with self.gate.worker(), self.session_factory() as session, session.begin():
-            res = session.execute(
-                update(SlackInboxItem)
-                .where(SlackInboxItem.id == row_id, self._claimable(now, stale=stale))
-                .values(status="working", claimed_by=self.token, lease_until=now + LEASE,
-                        attempts=SlackInboxItem.attempts + 1)
-                .returning(SlackInboxItem.kind, SlackInboxItem.payload,
-                           SlackInboxItem.attempts)
-                .execution_options(synchronize_session=False)
-            ).first()
-        if res is None:
+            got = self.queue.claim(session, limit=1, ids=[row_id])
+            if got and got[0].attempts > MAX_ATTEMPTS:
+                self.queue.fail(session, got[0], "too many attempts")
+                return None
+        if not got:
             return None
-        if res.attempts > MAX_ATTEMPTS:
-            self._finish(row_id, status="dead", error="too many attempts")
-            return None
-        return InboxItem(row_id, res.kind, dict(res.payload))
+        c = got[0]
+        return InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
 
-    def sweep(self, *, stale: bool = True) -> int:
-        """Queue rows left pending (older than STALE with ``stale``) or whose lease
-        ran out; prune done rows older than KEEP. Returns how many were queued."""
+    def sweep(self) -> int:
+        """Queue the claimable rows (left pending, lease run out, owner gone);
+        prune done rows older than KEEP. Returns how many were queued."""
         now = utcnow()
         with self.gate.worker(), self.session_factory() as session, session.begin():
             ids = session.scalars(
-                select(SlackInboxItem.id).where(self._claimable(now, stale=stale))
+                select(SlackInboxItem.id).where(self.queue.claimable(now))
                 .order_by(SlackInboxItem.id).limit(1000)
             ).all()
             session.execute(delete(SlackInboxItem).where(
@@ -275,15 +254,13 @@ class Inbox:
         return len(ids)
 
     def _sweep_loop(self) -> None:
-        stale = False  # the first sweep (start-up) takes every pending row
         while not self._stop.is_set():
             try:
-                found = self.sweep(stale=stale)
+                found = self.sweep()
                 if found:
                     log.info("Slack inbox: %d interrupted request(s) picked up", found)
             except Exception as exc:  # noqa: BLE001 - logged; the next sweep retries
                 log.error("Slack inbox sweep failed: %s", exc)
-            stale = True
             self._stop.wait(self.sweep_seconds)
 
     def _work_loop(self) -> None:
@@ -330,22 +307,14 @@ class Inbox:
             log.exception("Slack work item %s (%s) failed", item.id, item.kind)
             if item.id < 0:  # held in memory only: nothing to retry from
                 return True
-            # Back to pending: the sweep retries it (dispatch dedupes what committed).
-            self._finish(item.id, status="pending", error=f"{type(exc).__name__}: {exc}")
+            # Back to pending after a back-off (dead after MAX_ATTEMPTS); dispatch
+            # dedupes what committed.
+            with self.gate.worker(), self.session_factory() as session, session.begin():
+                self.queue.fail(session, item.claimed(), exc)
             return True
         if item.id >= 0:
-            self._writes.put(item.id)
+            self._writes.put(item)
         return True
-
-    def _finish(self, row_id: int, *, status: str, error: str | None = None) -> None:
-        with self.gate.worker(), self.session_factory() as session, session.begin():
-            session.execute(
-                update(SlackInboxItem)
-                .where(SlackInboxItem.id == row_id, SlackInboxItem.claimed_by == self.token)
-                .values(status=status, last_error=error, lease_until=None,
-                        done_at=utcnow() if status == "done" else None)
-                .execution_options(synchronize_session=False)
-            )
 
     def close(self, *, wait: bool = True) -> None:
         """Stop. With ``wait``, rows already queued are worked off first; without,

@@ -1,9 +1,14 @@
 """The Slack adapter's plugin: the outbox deliverer, the ``/slack/events``
-route (HTTP mode) and the Socket Mode connection, when ``[slack] enabled``."""
+route (HTTP mode) and the Socket Mode connection, when ``[slack] enabled``.
+
+HTTP mode works on every replica. Socket Mode is one connection per app, so
+it is opened only on the replica holding the scheduler lease
+(``bot.leadership``) and closed when that replica loses it."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from bot.plugins import Plugin, Stopper
@@ -63,9 +68,32 @@ class SlackPlugin(Plugin):
                 log.error("[slack] mode = \"socket\" needs app_token (xapp-...): not connected")
                 return None
             adapter.start()
-            return adapter.start_socket_mode()
+            return self._socket_on_leader(bot, adapter)
         adapter.start()  # picks up requests a crash left in the inbox
         return adapter.close
+
+    @staticmethod
+    def _socket_on_leader(bot: Bot, adapter: SlackAdapter) -> Stopper:
+        lock = threading.Lock()
+        stoppers: list[Stopper] = []
+
+        def changed(leader: bool) -> None:
+            with lock:
+                if leader and not stoppers:
+                    try:
+                        stoppers.append(adapter.connect_socket_mode())
+                    except Exception:
+                        log.exception("Slack Socket Mode did not connect")
+                elif not leader and stoppers:
+                    stoppers.pop()()
+
+        bot.leadership.on_change(changed)
+
+        def stop() -> None:
+            changed(False)
+            adapter.close()
+
+        return stop
 
 
 plugin = SlackPlugin()

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.context import Context
 from bot.digest import service as svc
 from bot.errors import N_, Conflict, InvalidInput, NotFound
-from bot.jobs import JobSpec, running_bot
+from bot.jobs import JobSpec
 from bot.types import Context as Small
 from bot.types import Header, Message, Section, inline_plain
 from digests import archive
@@ -53,7 +53,7 @@ def install(bot: Bot) -> None:
           help=N_("Send this week's press review now (secretariat)."))
     d = bot.settings.digest
     hour, minute = (int(x) for x in d.time.split(":"))
-    bot.jobs.append(JobSpec(id=JOB_ID, func="bot.digest.routes:weekly_digest", trigger="cron",
+    bot.jobs.append(JobSpec(id=JOB_ID, func=weekly_digest, trigger="cron",
                             trigger_args={"day_of_week": _DAYS[d.day], "hour": hour,
                                           "minute": minute, "timezone": d.timezone}))
     from bot.digest.home import digest_section
@@ -62,10 +62,9 @@ def install(bot: Bot) -> None:
     add_home_section(bot, digest_section, order=20)
 
 
-def weekly_digest(app_id: str) -> None:
+def weekly_digest(bot: Bot) -> None:
     """The scheduled job: build and send this week's digest (idempotent: a
     week already sent is left alone), then wake nobody: the outbox delivers."""
-    bot = running_bot(app_id)
     out = svc.build(session_factory=bot.session_factory, settings=bot.settings, send=True)
     if out.refused_empty:
         log.warning("press review %s: no article, not sent (the week stays a draft)", out.week)

@@ -54,7 +54,13 @@ def install(bot: Bot) -> None:
     from bot.polls.home import polls_section
 
     add_home_section(bot, polls_section, order=10)
-    bot.jobs.append(JobSpec(id="polls.tick", func="bot.polls.jobs:tick", trigger="interval",
+    from bot.polls.jobs import tick
+    from bot.polls.proposals import TALLY_RENDERER
+    from bot.polls.rounds import render_tally
+
+    bot.renderers[TALLY_RENDERER] = render_tally
+
+    bot.jobs.append(JobSpec(id="polls.tick", func=tick, trigger="interval",
                             trigger_args={"seconds": bot.settings.polls.tick_seconds}))
 
 

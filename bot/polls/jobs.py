@@ -1,7 +1,7 @@
 """Scheduled work of polls: close due rounds, then send due reminders.
 
-``tick`` is module-level so APScheduler's job store can name it; it is
-idempotent (rounds close once, reminders have one outbox key each).
+``tick(bot)`` is the ``polls.tick`` job; it is idempotent (rounds close
+once, reminders have one outbox key each), and fires on the lease holder only.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.jobs import running_bot
 from bot.polls.rounds import close_due, send_reminders
 from storage.base import utcnow
 
@@ -29,8 +28,8 @@ def run(bot: object, *, now: datetime | None = None) -> tuple[int, int]:
     return closed, reminded
 
 
-def tick(app_id: str) -> None:
+def tick(bot: object) -> None:
     """The ``polls.tick`` job (every ``polls.tick_seconds``)."""
-    closed, reminded = run(running_bot(app_id))
+    closed, reminded = run(bot)
     if closed or reminded:
         log.info("polls: %d round(s) closed, %d reminder(s) queued", closed, reminded)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, PermissionDenied
-from bot.outbox import ChatTarget, enqueue_chat
+from bot.outbox import ChatTarget, enqueue_refresh
 from bot.permissions import Authorized
-from bot.types import Message
 from storage.base import utcnow
 from storage.models import (
     Group,
@@ -189,16 +187,20 @@ def targets(session: Session, proposal: Proposal) -> list[ChatTarget]:
     return out
 
 
-def post(session: Session, proposal: Proposal, message: Message) -> int:
-    """Queue ``message`` (the tally) for every target with ref ``poll:<id>``, so
-    adapters update the same message. Each refresh has its own outbox key.
-    Returns how many posts were queued."""
-    n = 0
-    for t in targets(session, proposal):
-        key = f"poll:{proposal.id}:tally:{t.platform}:{t.channel_id}:{uuid.uuid4().hex}"
-        n += enqueue_chat(session=session, key=key[:255], target=t, message=message,
-                          ref=f"poll:{proposal.id}")
-    return n
+#: The renderer of a proposal's living message (``bot.renderers``).
+TALLY_RENDERER = "poll.tally"
+
+
+def post(session: Session, proposal: Proposal) -> int:
+    """Queue a refresh of the proposal's message (its tally) for every target,
+    with ref ``poll:<id>`` so adapters update the same message. Coalesced by
+    ``poll:<id>:tally``: while a refresh is pending for a target, another adds
+    nothing, and the outbox renders the latest state when it delivers.
+    Returns how many refreshes were queued."""
+    return sum(enqueue_refresh(session=session, key=f"poll:{proposal.id}:tally", target=t,
+                               render=TALLY_RENDERER, args={"proposal_id": proposal.id},
+                               ref=f"poll:{proposal.id}")
+               for t in targets(session, proposal))
 
 
 def list_open(session: Session, *, limit: int = 20) -> list[Proposal]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,8 +58,18 @@ def proposal_message(session: Session, proposal: Proposal, *, language: str | No
 
 
 def refresh(session: Session, proposal: Proposal) -> int:
-    """Queue the refreshed tally to every place the proposal was posted."""
-    return post(session, proposal, proposal_message(session, proposal))
+    """Queue a refresh of the tally to every place the proposal was posted
+    (coalesced; rendered by :func:`render_tally` when delivered)."""
+    return post(session, proposal)
+
+
+def render_tally(session: Session, args: Mapping[str, Any]) -> Message | None:
+    """The ``poll.tally`` renderer: the current tally Message of proposal
+    ``args["proposal_id"]``, or None if it is gone."""
+    proposal = session.get(Proposal, int(args["proposal_id"]))
+    if proposal is None or current_round(session, proposal) is None:
+        return None
+    return proposal_message(session, proposal)
 
 
 def _domain(settings: Settings) -> str:

@@ -10,23 +10,20 @@ from sqlalchemy.orm import Session
 
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
-from bot.i18n import translator
 from bot.members import group_by_name
 from bot.outbox import ChatTarget
 from bot.permissions import alliance_group
 from bot.polls import proposals, register, rounds
-from bot.polls.render import OUTCOME_LABELS, STATE_LABELS, tally_message
+from bot.polls.render import OUTCOME_LABELS, STATE_LABELS
 from bot.polls.stances import (
     NEEDS_REASON,
     STANCE_LABELS,
     ProposalHead,
     cast_stance,
-    current_round,
     eligible_cached,
     find_proposal,
     find_proposal_head,
     parse_stance,
-    tally,
 )
 from bot.types import Form, FormField, Header, Message, Option, Reply, Section
 from storage.models import Group, Proposal
@@ -195,15 +192,10 @@ def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
 
 
 def _post_tally(ctx: Context, proposal: Proposal) -> None:
-    """Update the proposal's living tally message where it was posted."""
-    if not proposals.targets(ctx.session, proposal):
-        return
-    rnd = current_round(ctx.session, proposal)
-    assert rnd is not None
-    t = tally(ctx.session, proposal=proposal, rnd=rnd, names_limit=25)
-    proposals.post(ctx.session, proposal, tally_message(
-        tr=translator(proposal.language), proposal=proposal, rnd=rnd, t=t,
-        text=proposals.current_text(proposal)))
+    """Queue a refresh of the proposal's living tally message where it was
+    posted: no rendering in the voter's transaction (the outbox renders the
+    latest state; a pending refresh absorbs the next stances)."""
+    proposals.post(ctx.session, proposal)
 
 
 def _close_after_commit(ctx: Context, proposal_id: int) -> None:

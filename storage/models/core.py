@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, utcnow
@@ -161,12 +161,20 @@ class OutboxMessage(Base):
 
     ``key`` is unique: writing the same key twice is how a caller makes a send
     happen once (e.g. ``digest:2026-W47:secretariat@example.org``). ``status`` is
-    ``pending``, ``sending`` (claimed by ``claimed_by`` until ``next_attempt_at``,
-    the lease), ``sent`` or ``dead``; ``next_attempt_at``: aware datetime, UTC.
+    ``pending``, ``sending`` (claimed by ``claimed_by``, a token of the process
+    ``owner``, until ``next_attempt_at``, the lease), ``sent`` or ``dead``;
+    ``next_attempt_at``: aware datetime, UTC. ``coalesce_key`` (``poll:12:tally:
+    slack:C1``) is unique among pending rows: a refresh queued while one is
+    pending adds nothing, and the worker renders the latest state (bot/queue.py).
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("uq_outbox_pending_coalesce", "coalesce_key", unique=True,
+              sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -174,6 +182,8 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     claimed_by: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(64))
+    coalesce_key: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -211,3 +221,33 @@ class ChatPost(Base):
     channel_id: Mapped[str] = mapped_column(String(128))
     external_id: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueueInstance(Base):
+    """A running process that claims queue rows: ``id`` is its instance id
+    (``[queue] instance_id``, default host:port), ``heartbeat_at`` (aware UTC)
+    refreshed every few seconds. Rows claimed by an instance whose heartbeat is
+    stale are taken over without waiting out their lease (bot/queue.py)."""
+
+    __tablename__ = "queue_instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRun(Base):
+    """One firing of a periodic job: unique ``(job, scheduled_for)``, so a
+    firing on two replicas during a fail-over runs once (bot/jobs.py).
+    ``scheduled_for``, ``started_at``, ``finished_at``: aware UTC."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "scheduled_for"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(128))
+    scheduled_for: Mapped[datetime] = mapped_column()
+    instance: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)

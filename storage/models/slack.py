@@ -19,7 +19,8 @@ class SlackInboxItem(Base):
     written adds nothing. ``kind`` is ``command``, ``message``, ``actions``,
     ``view`` or ``home``; ``payload`` holds ``{"body": <the Slack body>, ...}``.
     ``status`` is ``pending``, ``working`` (claimed by ``claimed_by`` until
-    ``lease_until``, aware UTC), ``done`` or ``dead`` (gave up after repeated
+    ``lease_until``, aware UTC; ``owner`` is the
+    claiming process's instance id), ``done`` or ``dead`` (gave up after repeated
     failures, ``last_error`` says why).
     """
 
@@ -32,6 +33,7 @@ class SlackInboxItem(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     claimed_by: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

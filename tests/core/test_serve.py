@@ -43,7 +43,11 @@ def test_serve_answers_healthz_on_defaults_and_stops_cleanly(tmp_path: Path, sig
     proc = _start(tmp_path, port)
     try:
         r = _wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)
-        assert r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}
+        assert r.status_code == 200 and r.json()["status"] == "ok"  # liveness: no database
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        assert ready.status_code == 200
+        assert {k: ready.json()[k] for k in ("status", "database", "migrations", "leader")} \
+            == {"status": "ok", "database": "ok", "migrations": "head", "leader": True}
         assert (tmp_path / "convene.db").exists(), "the embedded SQLite default was not used"
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=30)

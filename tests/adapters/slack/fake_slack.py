@@ -30,10 +30,17 @@ class Call:
 @dataclass
 class FakeSlack:
     """Start with :meth:`start`; ``users`` maps user id -> profile email;
-    ``fail`` maps a method to the error it answers once."""
+    ``fail`` maps a method to the error it answers once; ``rate_limit`` maps a
+    method to ``(times, retry_after seconds)``: that many calls are answered
+    HTTP 429 with ``Retry-After`` (as Slack's tier limits do). Files uploaded
+    through files.getUploadURLExternal + the upload URL +
+    files.completeUploadExternal land in ``files`` (id -> bytes, title, channel)."""
 
     users: dict[str, str] = field(default_factory=dict)
     fail: dict[str, str] = field(default_factory=dict)
+    rate_limit: dict[str, tuple[int, int]] = field(default_factory=dict)
+    limited: list[Call] = field(default_factory=list)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,12 +78,20 @@ class FakeSlack:
                 self._send(200, json.dumps(counts).encode(), "application/json")
 
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/upload/"):
+                    file_id = self.path.removeprefix("/upload/")
+                    with fake.lock:
+                        fake.files.setdefault(file_id, {})["data"] = data
+                    fake._record(Call("upload", self.path, {"length": len(data)}, ""))
+                    self._send(200, f"OK - {len(data)}".encode(), "text/plain")
+                    return
+                raw = data.decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     args = json.loads(raw or "{}")
                 else:
                     args = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-                for key in ("blocks", "view"):
+                for key in ("blocks", "view", "files"):
                     if isinstance(args.get(key), str):
                         args[key] = json.loads(args[key])
                 token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
@@ -85,6 +100,18 @@ class FakeSlack:
                     self._send(200, b"ok", "text/plain")
                     return
                 method = self.path.removeprefix("/api/")
+                wait = fake._limited(method)
+                if wait is not None:
+                    with fake.lock:
+                        fake.limited.append(Call(method, self.path, args, token))
+                    self.send_response(429)
+                    self.send_header("Retry-After", str(wait))
+                    self.send_header("Content-Type", "application/json")
+                    body429 = b'{"ok": false, "error": "ratelimited"}'
+                    self.send_header("Content-Length", str(len(body429)))
+                    self.end_headers()
+                    self.wfile.write(body429)
+                    return
                 body = fake._answer(method, args)
                 fake._record(Call(method, self.path, args, token))
                 self._send(200, json.dumps(body).encode(), "application/json")
@@ -109,6 +136,14 @@ class FakeSlack:
     def _record(self, call: Call) -> None:
         with self.lock:
             self.calls.append(call)
+
+    def _limited(self, method: str) -> int | None:
+        with self.lock:
+            times, wait = self.rate_limit.get(method, (0, 0))
+            if times <= 0:
+                return None
+            self.rate_limit[method] = (times - 1, wait)
+            return wait
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -138,6 +173,23 @@ class FakeSlack:
             return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):06d}"
+            with self.lock:
+                self.files[file_id] = {"filename": args.get("filename"),
+                                       "length": int(args.get("length") or 0)}
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            out = []
+            with self.lock:
+                for f in args.get("files") or []:
+                    entry = self.files.get(str(f["id"]))
+                    if entry is None or "data" not in entry:
+                        return {"ok": False, "error": "file_not_found"}
+                    entry.update(title=f.get("title"), channel=args.get("channel_id"),
+                                 thread_ts=args.get("thread_ts"))
+                    out.append({"id": f["id"], "title": f.get("title")})
+            return {"ok": True, "files": out}
         if method in ("views.open", "views.publish"):
             return {"ok": True, "view": {"id": f"V{next(self._ts)}", **args.get("view", {})}}
         return {"ok": False, "error": "unknown_method"}

@@ -1,0 +1,337 @@
+"""One leased queue for every table of work: the outbox and the Slack inbox.
+
+A row is ``pending`` (due at ``due``), claimed (``working`` status, a lease
+until ``due``, ``claimed_by`` a token of the claiming process, ``owner`` that
+process's instance id), then done, back to pending with a back-off, or dead
+after ``max_attempts`` claims. One claim is one statement:
+``UPDATE .. WHERE id IN (SELECT .. FOR UPDATE SKIP LOCKED LIMIT n) RETURNING``
+on PostgreSQL, so replicas draining the same table never wait on each other
+nor take the same row; SQLite is single-writer (``BEGIN IMMEDIATE``, see
+storage/engine.py), so the same statement without the lock clause is safe.
+
+A claimed row is claimable again when its lease ran out, or at once when its
+owner's heartbeat (``queue_instances``) is stale or the owner restarted
+(:meth:`LeasedQueue.release_owner`): a process killed mid-work does not make
+its rows wait out their lease.
+
+Rows with a ``coalesce_key`` (``poll:12:tally:slack:C1``) are unique among
+pending rows (a partial unique index): enqueueing one while another is pending
+adds nothing, so 200 stances make one pending refresh, rendered when delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from storage.base import utcnow
+from storage.engine import dialect_insert
+from storage.models import OutboxMessage, QueueInstance, SlackInboxItem
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 3600.0
+
+
+class RetryAfter(Exception):
+    """Raised by a deliverer: the remote asked us to wait ``seconds`` (HTTP 429
+    ``Retry-After``). The row is put back without counting an attempt, and the
+    rest of the pass's rows for the same destination wait as long."""
+
+    def __init__(self, seconds: float, message: str = "") -> None:
+        super().__init__(message or f"rate limited: retry after {seconds:.1f}s")
+        self.seconds = max(0.0, float(seconds))
+
+
+@dataclass(frozen=True, slots=True)
+class QueueTable:
+    """How a table spells the queue's states: ``working`` and ``done`` statuses,
+    the ``due`` column (next attempt while pending, lease end while claimed) and
+    the ``done_at`` column."""
+
+    model: Any
+    working: str
+    done: str
+    due: str
+    done_at: str
+
+
+OUTBOX = QueueTable(OutboxMessage, working="sending", done="sent", due="next_attempt_at",
+                    done_at="sent_at")
+SLACK_INBOX = QueueTable(SlackInboxItem, working="working", done="done", due="lease_until",
+                         done_at="done_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row this process holds: ``attempts`` counts this claim; ``token`` is
+    what finishing it must match (a row taken over by another is not ours)."""
+
+    id: int
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    token: str
+    coalesce_key: str | None = None
+
+
+def new_instance_id() -> str:
+    """A random instance id (a process that cannot be recognised on restart)."""
+    return f"i-{secrets.token_hex(6)}"
+
+
+class LeasedQueue:
+    """Enqueue, claim, finish, retry and dead-letter over one :class:`QueueTable`.
+
+    ``lease``: how long a claim holds; ``stale``: a heartbeat older than this
+    frees its owner's rows; ``backoff``: seconds before the first retry,
+    doubled each attempt up to an hour. Methods taking ``session`` run in the
+    caller's transaction and never commit.
+    """
+
+    def __init__(self, table: QueueTable, *, instance: str, lease: timedelta,
+                 max_attempts: int = 12, backoff: float = 5.0,
+                 stale: timedelta = timedelta(seconds=15)) -> None:
+        self.table = table
+        self.instance = instance
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.stale = stale
+        m = table.model
+        self._due = getattr(m, table.due)
+        self._done_at = getattr(m, table.done_at)
+
+    def token(self) -> str:
+        """A fresh claim token of this instance (at most 64 characters)."""
+        return f"{self.instance[:48]}/{secrets.token_hex(6)}"
+
+    # -- writing ---------------------------------------------------------------------
+    def enqueue(self, session: Session, *, key: str, kind: str, payload: Mapping[str, Any],
+                coalesce_key: str | None = None, due: datetime | None = None) -> bool:
+        """Add a pending row unless ``key`` exists (or, with ``coalesce_key``, a
+        pending row with that key exists). True if added. One
+        ``INSERT .. ON CONFLICT DO NOTHING``."""
+        now = utcnow()
+        m = self.table.model
+        values: dict[str, Any] = {"key": key, "kind": kind, "payload": dict(payload),
+                                  "status": "pending", "attempts": 0,
+                                  self.table.due: due or now, "created_at": now}
+        if coalesce_key is not None:
+            values["coalesce_key"] = coalesce_key
+        ins = dialect_insert(session.get_bind().dialect.name)(m).values(**values)
+        # No conflict target: the unique key and the pending-unique coalescing
+        # index both mean "already queued".
+        stmt = ins.on_conflict_do_nothing().returning(m.id)
+        return session.execute(stmt).first() is not None
+
+    def insert_claimed(self, session: Session, rows: Iterable[tuple[str, str, dict[str, Any]]],
+                       token: str) -> list[Claimed]:
+        """Insert ``rows`` (key, kind, payload) already claimed with ``token`` (the
+        writer hands them to its own workers); existing keys are skipped.
+        Returns the inserted rows in id order."""
+        now = utcnow()
+        m = self.table.model
+        by_key = {key: (kind, payload) for key, kind, payload in rows}
+        if not by_key:
+            return []
+        ins = dialect_insert(session.get_bind().dialect.name)(m).values([
+            {"key": key, "kind": kind, "payload": payload, "status": self.table.working,
+             "attempts": 1, "claimed_by": token, "owner": self.instance,
+             self.table.due: now + self.lease, "created_at": now}
+            for key, (kind, payload) in by_key.items()
+        ]).on_conflict_do_nothing(index_elements=["key"])
+        out = [Claimed(int(i), k, by_key[k][0], by_key[k][1], 1, token)
+               for i, k in session.execute(ins.returning(m.id, m.key))]
+        return sorted(out, key=lambda c: c.id)
+
+    # -- claiming --------------------------------------------------------------------
+    def claimable(self, now: datetime) -> Any:
+        """Pending and due; or claimed with the lease run out or a stale owner."""
+        m, t = self.table.model, self.table
+        stale_owners = select(QueueInstance.id).where(
+            QueueInstance.heartbeat_at < now - self.stale)
+        pending = and_(m.status == "pending", or_(self._due.is_(None), self._due <= now))
+        if hasattr(m, "coalesce_key"):
+            # A refresh waits while an earlier one of the same key is in flight:
+            # two at once could post twice or land out of order.
+            other = aliased(m)
+            busy = exists().where(other.coalesce_key == m.coalesce_key, other.id != m.id,
+                                  other.status == t.working, getattr(other, t.due) > now)
+            pending = and_(pending, or_(m.coalesce_key.is_(None), ~busy))
+        return or_(
+            pending,
+            and_(m.status == t.working,
+                 or_(self._due <= now, m.owner.in_(stale_owners.scalar_subquery()))),
+        )
+
+    def claim(self, session: Session, *, limit: int, ids: Iterable[int] | None = None
+              ) -> list[Claimed]:
+        """Claim up to ``limit`` claimable rows (only ``ids`` when given), oldest
+        first, counting an attempt on each."""
+        m = self.table.model
+        now = utcnow()
+        token = self.token()
+        due = self.claimable(now)
+        pick = select(m.id).where(due)
+        if ids is not None:
+            pick = pick.where(m.id.in_(list(ids)))
+        # A materialized CTE: as a plain IN subquery, PostgreSQL may run the
+        # LIMIT .. SKIP LOCKED pick more than once and claim more than ``limit``.
+        picked = (pick.order_by(m.id).limit(limit).with_for_update(skip_locked=True)
+                  .cte("picked").prefix_with("MATERIALIZED", dialect="postgresql"))
+        cols = [m.id, m.key, m.kind, m.payload, m.attempts]
+        if hasattr(m, "coalesce_key"):
+            cols.append(m.coalesce_key)
+        stmt = (update(m).where(m.id.in_(select(picked.c.id)), due)
+                .values(status=self.table.working, claimed_by=token, owner=self.instance,
+                        attempts=m.attempts + 1, **{self.table.due: now + self.lease})
+                .returning(*cols).execution_options(synchronize_session=False))
+        out = [Claimed(int(r[0]), r[1], r[2], dict(r[3]), int(r[4]), token,
+                       r[5] if len(r) > 5 else None) for r in session.execute(stmt)]
+        return sorted(out, key=lambda c: c.id)
+
+    # -- finishing -------------------------------------------------------------------
+    def finish(self, session: Session, rows: Iterable[Claimed], **values: Any) -> int:
+        """Mark ``rows`` done (those still held by their token). Returns how many."""
+        m = self.table.model
+        by_token: dict[str, list[int]] = {}
+        for c in rows:
+            by_token.setdefault(c.token, []).append(c.id)
+        n = 0
+        for token, ids in by_token.items():
+            res = session.execute(
+                update(m).where(m.id.in_(ids), m.claimed_by == token)
+                .values(status=self.table.done, last_error=None,
+                        **{self.table.done_at: utcnow()}, **values)
+                .execution_options(synchronize_session=False))
+            n += int(getattr(res, "rowcount", 0) or 0)
+        return n
+
+    def fail(self, session: Session, row: Claimed, error: BaseException | str, *,
+             retry_after: float | None = None) -> str:
+        """Record a failed attempt: back to pending after the back-off (or
+        ``retry_after`` seconds, not counted as an attempt), or ``dead`` once
+        ``max_attempts`` claims have failed. Returns the new status ('' if the
+        row is no longer ours)."""
+        m = self.table.model
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        text = text[:2000]
+        now = utcnow()
+        attempts = row.attempts - 1 if retry_after is not None else row.attempts
+        if retry_after is None and attempts >= self.max_attempts:
+            status, delay = "dead", 0.0
+        else:
+            status = "pending"
+            delay = retry_after if retry_after is not None else \
+                min(self.backoff * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+        mine = and_(m.id == row.id, m.claimed_by == row.token)
+        values = {"status": status, "last_error": text, "attempts": attempts,
+                  self.table.due: now + timedelta(seconds=delay)}
+        try:
+            with session.begin_nested():
+                res = session.execute(update(m).where(mine).values(**values)
+                                      .execution_options(synchronize_session=False))
+        except IntegrityError:
+            # A newer refresh with the same coalescing key is pending: it renders
+            # the latest state, so this one has nothing left to say.
+            status = "superseded"
+            res = session.execute(update(m).where(mine).values(
+                status=status, last_error=text, **{self.table.done_at: now})
+                .execution_options(synchronize_session=False))
+        if not getattr(res, "rowcount", 0):
+            return ""
+        if status == "dead":
+            log.error("%s %s (%s) is dead after %d attempts: %s", m.__tablename__, row.key,
+                      row.kind, attempts, text)
+        else:
+            log.warning("%s %s failed (attempt %d), retry in %.1fs: %s", m.__tablename__,
+                        row.key, attempts, delay, text)
+        return status
+
+    def release(self, session: Session, row: Claimed) -> None:
+        """Give a claimed row back untouched (due now, the attempt not counted)."""
+        m = self.table.model
+        session.execute(update(m).where(m.id == row.id, m.claimed_by == row.token)
+                        .values(status="pending", attempts=m.attempts - 1,
+                                **{self.table.due: utcnow()})
+                        .execution_options(synchronize_session=False))
+
+    def release_owner(self, session: Session, owner: str | None = None) -> int:
+        """At start: rows a previous run of ``owner`` (default: this instance)
+        still held go back to pending, due now. Returns how many."""
+        m = self.table.model
+        res = session.execute(
+            update(m).where(m.status == self.table.working, m.owner == (owner or self.instance))
+            .values(status="pending", **{self.table.due: utcnow()})
+            .execution_options(synchronize_session=False))
+        return int(getattr(res, "rowcount", 0) or 0)
+
+    def retry_dead(self, session: Session, ids: Iterable[int] | None = None) -> int:
+        """Dead rows (``ids``, or all) back to pending with their attempts reset."""
+        m = self.table.model
+        stmt = update(m).where(m.status == "dead")
+        wanted = list(ids) if ids is not None else None
+        if wanted is not None:
+            stmt = stmt.where(m.id.in_(wanted))
+        res = session.execute(stmt.values(status="pending", attempts=0,
+                                          **{self.table.due: utcnow()})
+                              .execution_options(synchronize_session=False))
+        return int(getattr(res, "rowcount", 0) or 0)
+
+
+class Heartbeat:
+    """This process's row in ``queue_instances``, refreshed every ``interval``
+    seconds by a thread; ``stop()`` removes it. Rows owned by an instance whose
+    heartbeat is older than a queue's ``stale`` are claimable at once."""
+
+    def __init__(self, session_factory: sessionmaker[Session], instance: str, *,
+                 interval: float = 2.0) -> None:
+        self.session_factory = session_factory
+        self.instance = instance
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> None:
+        """Write the heartbeat now (an upsert)."""
+        now = utcnow()
+        with self.session_factory() as session, session.begin():
+            ins = dialect_insert(session.get_bind().dialect.name)(QueueInstance)
+            session.execute(ins.values(id=self.instance, started_at=now, heartbeat_at=now)
+                            .on_conflict_do_update(index_elements=["id"],
+                                                   set_={"heartbeat_at": now}))
+
+    def start(self) -> None:
+        """Beat once now, then in a daemon thread."""
+        self.beat()
+        self._thread = threading.Thread(target=self._loop, name="queue-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+            except Exception as exc:  # noqa: BLE001 - the next beat retries
+                log.warning("queue heartbeat failed: %s", exc)
+
+    def stop(self) -> None:
+        """Stop beating and remove the row (our rows are free at once)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        try:
+            with self.session_factory() as session, session.begin():
+                session.execute(delete(QueueInstance).where(QueueInstance.id == self.instance))
+        except Exception as exc:  # noqa: BLE001 - a stale row frees them anyway
+            log.warning("could not remove heartbeat of %s: %s", self.instance, exc)
