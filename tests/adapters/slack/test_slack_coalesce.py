@@ -46,7 +46,7 @@ def test_200_stances_make_a_handful_of_updates_and_429_is_waited_out(
     worker = bot.new_worker()
     worker.poll_seconds = 0.05
     assert worker.drain() == 1
-    [post] = fake_slack.of("chat.postMessage")
+    [_post] = fake_slack.of("chat.postMessage")
     # Block Kit cannot show PNG bytes: the chart went up as a file, in the post's thread.
     [chart] = [f for f in fake_slack.files.values() if f.get("data")]
     assert chart["data"].startswith(b"\x89PNG") and chart["channel"] == CHANNEL
