@@ -30,6 +30,13 @@ from storage.models.digest import (
 )
 from storage.models.polls import PollComment, Proposal, ProposalVersion, Round, Stance
 from storage.models.slack import SlackInboxItem as SlackInboxItem
+from storage.models.sprints import (
+    Sprint,
+    SprintFollower,
+    SprintOffer,
+    SprintPledge,
+    SprintSignup,
+)
 
 __all__ = [
     "AuditEntry",
@@ -55,5 +62,10 @@ __all__ = [
     "ProposalVersion",
     "Role",
     "Round",
+    "Sprint",
+    "SprintFollower",
+    "SprintOffer",
+    "SprintPledge",
+    "SprintSignup",
     "Stance",
 ]
