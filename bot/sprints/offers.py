@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit import record
@@ -28,7 +28,7 @@ from bot.errors import N_, Conflict, NotFound, PermissionDenied
 from bot.permissions import Authorized, authorize_system
 from bot.settings import Settings, SprintSettings
 from bot.sprints import notify
-from bot.sprints.common import HOLDING, local, lock_sprint, postgresql
+from bot.sprints.common import local, lock_sprint, postgresql
 from storage.models import Organisation, Person, Sprint, SprintOffer, SprintSignup
 
 STEP = timedelta(minutes=15)
@@ -75,20 +75,22 @@ def parties(signups: list[SprintSignup]) -> Iterator[list[SprintSignup]]:
     yield from order
 
 
-def held_by_org(session: Session, sprint_id: int) -> dict[int | None, int]:
-    """Seats held (seated or offered) per organisation id."""
-    rows = session.execute(select(SprintSignup.organisation_id, func.count())
-                           .where(SprintSignup.sprint_id == sprint_id,
-                                  SprintSignup.status.in_(HOLDING))
-                           .group_by(SprintSignup.organisation_id)).all()
-    return {org: int(n) for org, n in rows}
+def seat_map(session: Session, sprint: Sprint) -> tuple[list[int], dict[int | None, int]]:
+    """``(free seat numbers, lowest first; seats held per organisation id)``
+    in one read of the held seats (a seat is set exactly while seated or
+    offered, so at most ``capacity`` rows)."""
+    rows = session.execute(select(SprintSignup.seat, SprintSignup.organisation_id).where(
+        SprintSignup.sprint_id == sprint.id, SprintSignup.seat.is_not(None))).all()
+    used = {seat for seat, _ in rows}
+    held: dict[int | None, int] = {}
+    for _, org in rows:
+        held[org] = held.get(org, 0) + 1
+    return [n for n in range(1, sprint.capacity + 1) if n not in used], held
 
 
 def free_seats(session: Session, sprint: Sprint) -> list[int]:
     """Seat numbers 1..capacity not held by anyone, lowest first."""
-    used = set(session.scalars(select(SprintSignup.seat).where(
-        SprintSignup.sprint_id == sprint.id, SprintSignup.seat.is_not(None))).all())
-    return [n for n in range(1, sprint.capacity + 1) if n not in used]
+    return seat_map(session, sprint)[0]
 
 
 def cap_problem(session: Session, sprint: Sprint, members: list[SprintSignup],
@@ -119,10 +121,9 @@ def fill(session: Session, *, actor: Authorized, sprint: Sprint, settings: Setti
     Returns the offers made."""
     if sprint.state != "open" or now >= sprint.signup_closes_at:
         return []
-    free = free_seats(session, sprint)
+    free, held = seat_map(session, sprint)
     if not free:
         return []
-    held = held_by_org(session, sprint.id)
     skips: list[str] = []
     made: list[SprintOffer] = []
     for members in parties(line(session, sprint.id)):

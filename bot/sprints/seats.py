@@ -137,8 +137,7 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
                               "your party has more from one organisation."),
                            cap=sprint.org_cap, id=sprint.id)
     session.flush()
-    free = offers.free_seats(session, sprint)
-    held = offers.held_by_org(session, sprint.id)
+    free, held = offers.seat_map(session, sprint)
     problem = offers.cap_problem(session, sprint, rows, held)
     names = ", ".join(p.name for p in party)
     if len(free) >= len(party) and problem is None:
