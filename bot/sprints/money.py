@@ -52,10 +52,11 @@ def parse_amount(raw: str, *, currency: str, language: str = "en") -> Decimal:
     way ``language`` writes numbers (``1 500,50`` in French). Raises InvalidInput
     for text that is not a number, zero or less, too large, or with more decimals
     than the currency has (``12.345 EUR``)."""
-    text = raw.strip().replace("\u00a0", " ").replace("_", "")
+    # Spaces (plain, no-break, narrow no-break) only ever group digits.
+    text = re.sub(r"[\s\u00a0\u202f_]", "", raw)
     try:
-        if _PLAIN.match(text.replace(" ", "")):
-            value = Decimal(text.replace(" ", ""))
+        if _PLAIN.match(text):
+            value = Decimal(text)
         else:
             value = parse_decimal(text, locale=language, strict=True)
     except (NumberFormatError, InvalidOperation, ValueError):
