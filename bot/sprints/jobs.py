@@ -10,10 +10,12 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.errors import N_
+from bot.errors import N_, PermissionDenied
 from bot.i18n import translator
 from bot.jobs import running_bot
+from bot.permissions import authorize
 from bot.sprints import notify, offers, pledges
 from bot.sprints.common import HOLDING, local, topic_label
 from bot.sprints.common import now as clock
@@ -44,7 +46,8 @@ def tick(app_id: str) -> None:
 
 def send_nudges(bot: object, *, now: datetime | None = None) -> int:
     """Queue this week's nudge for everyone with interests matching an open
-    sprint that has room and whose sign-ups are still open. Returns how many
+    sprint that has room, whose sign-ups are still open and which they may
+    join (observers are not nudged to sign up). Returns how many
     were queued (0 the second time in a week)."""
     from bot.app import Bot
 
@@ -60,7 +63,8 @@ def send_nudges(bot: object, *, now: datetime | None = None) -> int:
             return 0
         for person in session.scalars(select(Person).order_by(Person.id)).all():
             wanted = set(person.interests or [])
-            matching = [s for s in open_ if wanted & set(s.topics)]
+            matching = [s for s in open_ if wanted & set(s.topics)
+                        and _may_join(session, person, s.group_id)]
             if not matching:
                 continue
             tr = translator(person.language)
@@ -78,6 +82,15 @@ def send_nudges(bot: object, *, now: datetime | None = None) -> int:
                                   subject_line=tr.gettext(N_("Innovation sprints for you this "
                                                              "week")), lines=lines)
     return queued
+
+
+def _may_join(session: Session, person: Person, group_id: int) -> bool:
+    try:
+        authorize(session=session, person=person, capability="sprint.signup",
+                  group_id=group_id, channel="job")
+    except PermissionDenied:
+        return False
+    return True
 
 
 def nudge(app_id: str) -> None:
