@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-import pytest
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from bot.app import Bot
@@ -19,8 +19,7 @@ from storage.base import utcnow
 from storage.models import Role
 from tests.adapters.email.servers import http_app
 from tests.conftest import MEMBER, OBSERVER, SECRETARIAT
-from tests.sprints.helpers import WHERE, add_members, command, counts, offers, open_sprint, \
-    say
+from tests.sprints.helpers import WHERE, add_members, counts, offers, open_sprint, say
 
 Path_ = Callable[[Bot, str, int, int], str]
 

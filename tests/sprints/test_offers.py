@@ -5,8 +5,8 @@ sprint's offers cannot be used."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Callable
 
 from bot.app import Bot
 from bot.settings import SprintSettings

@@ -25,7 +25,8 @@ PRIYA = "priya.nair@carbonledger.example"
 
 def test_roster_interests_column() -> None:
     head = "email,name,organisation,role,group,language,timezone,interests\n"
-    rows = parse_roster(head + "a@x.org,A,Org,member,Alliance,en,UTC,soil_measurement;co_benefits\n")
+    rows = parse_roster(head + "a@x.org,A,Org,member,Alliance,en,UTC,"
+                        "soil_measurement;co_benefits\n")
     assert rows[0].interests == ("soil_measurement", "co_benefits")
     with pytest.raises(RosterError) as err:
         parse_roster(head + "a@x.org,A,Org,member,Alliance,en,UTC,soil;co_benefits\n")
