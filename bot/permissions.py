@@ -49,6 +49,8 @@ POLICY: Mapping[str, frozenset[Role]] = {
     "workshop.lead": frozenset({MEMBER, SECRETARIAT}),
     # innovation sprints
     "sprint.view": EVERYONE,
+    "sprint.follow": EVERYONE,
+    "sprint.propose": frozenset({MEMBER}),
     "sprint.signup": frozenset({MEMBER}),
     "sprint.lead": frozenset({MEMBER}),
     "sprint.pledge": frozenset({MEMBER}),

@@ -24,6 +24,9 @@ from bot.permissions import forget_roles
 from storage.models import EmailAddress, Group, Membership, Organisation, Person, Role
 
 COLUMNS = ("email", "name", "organisation", "role", "group", "language", "timezone")
+#: Optional columns: ``interests`` holds scope-topic keys separated by ``;``
+#: (``soil_measurement;carbon_markets``), matched against innovation sprints.
+OPTIONAL = ("interests",)
 
 @dataclass(frozen=True, slots=True)
 class RosterProblem:
@@ -62,6 +65,7 @@ class RosterRow:
     group: str
     language: str
     timezone: str
+    interests: tuple[str, ...] = ()
 
 
 @dataclass
@@ -152,12 +156,26 @@ def parse_roster(text: str) -> list[RosterRow]:
                                           f"differ from line {first} for the same person "
                                           f"{email}; make them match"))
         details.setdefault(email, mine)
+        interests: list[str] = []
+        for raw in filter(None, (t.strip().lower() for t in cell.get("interests", "").split(";"))):
+            if raw not in _topics():
+                problems.append(RosterProblem(line, "interests", f"unknown topic {raw!r}; use "
+                                              + ", ".join(_topics())))
+            elif raw not in interests:
+                interests.append(raw)
         if len(problems) == bad:
             rows.append(RosterRow(line, email, cell["name"], cell["organisation"],
-                                  tuple(dict.fromkeys(roles)), cell["group"], lang, tz))
+                                  tuple(dict.fromkeys(roles)), cell["group"], lang, tz,
+                                  tuple(interests)))
     if problems:
         raise RosterError(problems)
     return rows
+
+
+def _topics() -> tuple[str, ...]:
+    from digests.taxonomy import DEFAULT
+
+    return tuple(DEFAULT["topics"])
 
 
 def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str) -> ImportReport:
@@ -204,7 +222,7 @@ def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str
         person = by_email.get(row.email)
         if person is None:
             person = Person(name=row.name, organisation=org, language=row.language,
-                            timezone=row.timezone, interests=[])
+                            timezone=row.timezone, interests=list(row.interests))
             person.emails.append(EmailAddress(address=row.email, primary=True))
             session.add(person)
             by_email[row.email] = person
@@ -220,6 +238,10 @@ def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str
                     changed = True
             if person.organisation is not org:
                 person.organisation = org
+                changed = True
+            # an empty cell keeps what the person set in chat (interests set ...)
+            if row.interests and list(person.interests or []) != list(row.interests):
+                person.interests = list(row.interests)
                 changed = True
             report.people_updated += changed
         for role in row.roles:

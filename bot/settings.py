@@ -185,6 +185,23 @@ class PollSettings(BaseModel):
     tick_seconds: int = Field(60, ge=5)
 
 
+class SprintSettings(BaseModel):
+    """Innovation sprints: how long a freed seat is held, and the weekly nudge."""
+
+    #: Hours an offer of a freed seat stays open (lengthened until it holds
+    #: ``min_waking_hours`` between ``waking_start`` and ``waking_end`` in the
+    #: recipient's own zone).
+    offer_hours: int = Field(48, ge=1, le=24 * 14)
+    min_waking_hours: int = Field(12, ge=0, le=72)
+    waking_start: int = Field(8, ge=0, le=23)
+    waking_end: int = Field(22, ge=1, le=24)
+    #: Seconds between scans for expired offers and funding deadlines.
+    tick_seconds: int = Field(60, ge=5)
+    #: The weekly nudge of open sprints matching each person's interests (UTC).
+    nudge_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    nudge_hour: int = Field(9, ge=0, le=23)
+
+
 class Settings(BaseSettings):
     """Every key Convene reads. See examples/convene.toml."""
 
@@ -216,6 +233,7 @@ class Settings(BaseSettings):
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     polls: PollSettings = Field(default_factory=PollSettings)
+    sprints: SprintSettings = Field(default_factory=SprintSettings)
 
     _check_zone = field_validator("default_timezone")(classmethod(lambda cls, v: _zone(v)))
 

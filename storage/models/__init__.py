@@ -33,6 +33,13 @@ from storage.models.digest import (
 from storage.models.discord import DiscordLinkCode, DiscordScheduledEvent
 from storage.models.polls import PollComment, Proposal, ProposalVersion, Round, Stance
 from storage.models.slack import SlackInboxItem as SlackInboxItem
+from storage.models.sprints import (
+    Sprint,
+    SprintFollower,
+    SprintOffer,
+    SprintPledge,
+    SprintSignup,
+)
 
 __all__ = [
     "AuditEntry",
@@ -62,5 +69,10 @@ __all__ = [
     "QueueInstance",
     "Role",
     "Round",
+    "Sprint",
+    "SprintFollower",
+    "SprintOffer",
+    "SprintPledge",
+    "SprintSignup",
     "Stance",
 ]

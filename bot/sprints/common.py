@@ -1,0 +1,116 @@
+"""What every part of sprints shares: the clock, finding and locking a sprint,
+the statuses, and the scope topics people and sprints are matched on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import N_, InvalidInput, NotFound
+from storage.base import utcnow
+from storage.models import Sprint
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+#: Sign-ups that hold a seat (an offered seat is held for the person offered it).
+HOLDING = ("seated", "offered")
+#: Sign-ups still in the sprint: holding a seat or waiting for one.
+ACTIVE = ("seated", "offered", "waitlisted")
+#: ``bot.services`` key of the clock (tests freeze it).
+CLOCK = "sprints.clock"
+
+
+def now(bot: Bot) -> datetime:
+    """The current time for sprints: ``bot.services["sprints.clock"]()`` when a
+    test froze it, else :func:`storage.base.utcnow` (aware, UTC)."""
+    clock: Callable[[], datetime] | None = bot.services.get(CLOCK)
+    return clock() if clock is not None else utcnow()
+
+
+def sprint_id(raw: str) -> int:
+    """``12`` or ``#12`` as a sprint id. Raises InvalidInput naming the fix."""
+    text = raw.strip().lstrip("#")
+    if not text.isdigit():
+        raise InvalidInput(N_("Name the sprint by its number, e.g. 3."))
+    return int(text)
+
+
+def find_sprint(session: Session, raw: str | int) -> Sprint:
+    """The sprint ``raw`` names. Raises InvalidInput or NotFound."""
+    sid = raw if isinstance(raw, int) else sprint_id(raw)
+    sprint = session.get(Sprint, sid)
+    if sprint is None:
+        raise NotFound(N_("There is no sprint #{id}."), id=sid)
+    return sprint
+
+
+def lock_sprints(session: Session, ids: Iterable[int]) -> list[Sprint]:
+    """Lock the sprints ``ids`` for the rest of the unit of work, in ascending id
+    order (so two units of work locking the same sprints never deadlock), and
+    return them freshly read. PostgreSQL: ``SELECT .. FOR UPDATE``; SQLite's
+    ``BEGIN IMMEDIATE`` (storage.engine) already serialises writers."""
+    out: list[Sprint] = []
+    for sid in sorted(set(ids)):
+        sprint = session.scalars(select(Sprint).where(Sprint.id == sid).with_for_update()
+                                 .execution_options(populate_existing=True)).first()
+        if sprint is None:
+            raise NotFound(N_("There is no sprint #{id}."), id=sid)
+        out.append(sprint)
+    return out
+
+
+def lock_sprint(session: Session, sid: int) -> Sprint:
+    """:func:`lock_sprints` for one sprint."""
+    return lock_sprints(session, [sid])[0]
+
+
+def postgresql(session: Session) -> bool:
+    """Whether ``session`` talks to PostgreSQL."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@cache
+def _taxonomy() -> Any:
+    from digests.taxonomy import load_taxonomy
+
+    return load_taxonomy()
+
+
+def topic_keys() -> tuple[str, ...]:
+    """The scope topics' keys (the alliance's terms of reference, via the
+    press review's taxonomy), in their order."""
+    return tuple(t.key for t in _taxonomy().topics)
+
+
+def topic_label(key: str, language: str) -> str:
+    """The label of topic ``key`` in ``language`` (the key when unknown)."""
+    topic = _taxonomy().topic(key)
+    return str(topic.label(language)) if topic is not None else key
+
+
+def parse_topics(raw: str) -> list[str]:
+    """``soil_measurement, carbon_markets`` (keys, or 1-based numbers in
+    :func:`topic_keys` order) as topic keys. Raises InvalidInput listing the keys."""
+    keys = topic_keys()
+    out: list[str] = []
+    for word in filter(None, (w.strip().lower() for w in raw.replace(";", ",").split(","))):
+        if word.isdigit() and 1 <= int(word) <= len(keys):
+            word = keys[int(word) - 1]
+        if word not in keys:
+            raise InvalidInput(N_("{topic!r} is not a scope topic; use: {topics}."),
+                               topic=word, topics=", ".join(keys))
+        if word not in out:
+            out.append(word)
+    return out
+
+
+def local(moment: datetime, zone: str) -> str:
+    """``moment`` (aware) as ``YYYY-MM-DD HH:MM Zone`` in the IANA ``zone``."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone

@@ -1,0 +1,99 @@
+"""Scheduled work of sprints. ``tick`` passes expired offers on and settles
+funding deadlines; ``nudge`` emails each person the open sprints with room
+that match their interests, once a week (one outbox key per person and ISO
+week). Both are idempotent: what is due is a row with a due time, acted on
+once by a conditional UPDATE or a unique key."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import N_, PermissionDenied
+from bot.i18n import translator
+from bot.jobs import running_bot
+from bot.permissions import authorize
+from bot.sprints import notify, offers, pledges
+from bot.sprints.common import HOLDING, local, topic_label
+from bot.sprints.common import now as clock
+from bot.sprints.seats import counts
+from storage.models import Person, Sprint
+
+log = logging.getLogger(__name__)
+
+
+def run(bot: object, *, now: datetime | None = None) -> tuple[int, int]:
+    """One tick for ``bot`` (a :class:`bot.app.Bot`) at ``now`` (default: the
+    sprints clock). Returns (offers expired, sprints settled)."""
+    from bot.app import Bot
+
+    assert isinstance(bot, Bot)
+    now = now or clock(bot)
+    expired = offers.expire_due(bot.session_factory, bot.settings, now=now)
+    settled = pledges.settle_due(bot.session_factory, now=now)
+    return expired, settled
+
+
+def tick(app_id: str) -> None:
+    """The ``sprints.tick`` job (every ``sprints.tick_seconds``)."""
+    expired, settled = run(running_bot(app_id))
+    if expired or settled:
+        log.info("sprints: %d offer(s) expired, %d sprint(s) settled", expired, settled)
+
+
+def send_nudges(bot: object, *, now: datetime | None = None) -> int:
+    """Queue this week's nudge for everyone with interests matching an open
+    sprint that has room, whose sign-ups are still open and which they may
+    join (observers are not nudged to sign up). Returns how many
+    were queued (0 the second time in a week)."""
+    from bot.app import Bot
+
+    assert isinstance(bot, Bot)
+    now = now or clock(bot)
+    year, week, _ = now.isocalendar()
+    queued = 0
+    with bot.session_factory() as session, session.begin():
+        open_ = [s for s in session.scalars(select(Sprint).where(
+            Sprint.state == "open", Sprint.signup_closes_at > now).order_by(Sprint.id)).all()
+            if sum(counts(session, s.id).get(k, 0) for k in HOLDING) < s.capacity]
+        if not open_:
+            return 0
+        for person in session.scalars(select(Person).order_by(Person.id)).all():
+            wanted = set(person.interests or [])
+            matching = [s for s in open_ if wanted & set(s.topics)
+                        and _may_join(session, person, s.group_id)]
+            if not matching:
+                continue
+            tr = translator(person.language)
+            lines = [tr.gettext(N_("Open innovation sprints with room that match your "
+                                   "interests:"))]
+            for s in matching:
+                topics = ", ".join(topic_label(t, person.language) for t in s.topics)
+                lines.append(tr.gettext(N_("#{id} {title} ({topics}); sign-ups close {when}. "
+                                           "In chat: sprint join {id}"), id=s.id,
+                                        title=s.title, topics=topics,
+                                        when=local(s.signup_closes_at, person.timezone)))
+            lines += ["", tr.gettext(N_("Change your interests in chat: interests set ..."))]
+            queued += notify.send(session, key=f"sprint-nudge:{year}-W{week:02d}:p{person.id}",
+                                  person=person,
+                                  subject_line=tr.gettext(N_("Innovation sprints for you this "
+                                                             "week")), lines=lines)
+    return queued
+
+
+def _may_join(session: Session, person: Person, group_id: int) -> bool:
+    try:
+        authorize(session=session, person=person, capability="sprint.signup",
+                  group_id=group_id, channel="job")
+    except PermissionDenied:
+        return False
+    return True
+
+
+def nudge(app_id: str) -> None:
+    """The weekly ``sprints.nudge`` job."""
+    n = send_nudges(running_bot(app_id))
+    log.info("sprints: %d weekly nudge(s) queued", n)

@@ -1,0 +1,211 @@
+"""Sign-ups: taking a seat, joining the waitlist, leaving, and one's position.
+
+Every change locks the sprint first (:func:`bot.sprints.common.lock_sprint`),
+so two people asking for the last seat at once are served one after the
+other: exactly one gets it and the other is told their place in the line.
+UNIQUE (sprint, seat) and UNIQUE (sprint, person) hold the same rules in the
+database should a lock ever be missed. A leaving person's seat always
+returns to the sprint and is offered on at once (:func:`offers.fill`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.audit import record
+from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.permissions import Authorized
+from bot.settings import Settings
+from bot.sprints import offers
+from bot.sprints.common import ACTIVE, HOLDING, local, lock_sprint
+from storage.models import Organisation, Person, Sprint, SprintSignup
+
+ROLES = ("contributor", "lead")
+MAX_PARTY = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """The outcome of a sign-up: ``status`` ``seated`` or ``waitlisted``;
+    ``seats`` the seat numbers (seated); ``position`` in the waitlist of the
+    person who asked (waitlisted, 1-based); ``capped`` the organisation name
+    when the cap, not the capacity, kept them waiting."""
+
+    status: str
+    seats: tuple[int, ...]
+    position: int
+    capped: str = ""
+
+
+def signup_of(session: Session, sprint_id: int, person_id: int) -> SprintSignup | None:
+    """The person's sign-up row in the sprint (any status), or None."""
+    return session.scalars(select(SprintSignup).where(
+        SprintSignup.sprint_id == sprint_id, SprintSignup.person_id == person_id)).first()
+
+
+def position(session: Session, signup: SprintSignup) -> int:
+    """1-based place of a waitlisted ``signup`` in the order the line is served."""
+    ahead = session.scalar(select(func.count()).select_from(SprintSignup).where(
+        SprintSignup.sprint_id == signup.sprint_id, SprintSignup.status == "waitlisted",
+        or_(SprintSignup.priority > signup.priority,
+            and_(SprintSignup.priority == signup.priority,
+                 or_(SprintSignup.asked_at < signup.asked_at,
+                     and_(SprintSignup.asked_at == signup.asked_at,
+                          SprintSignup.id < signup.id))))))
+    return int(ahead or 0) + 1
+
+
+def counts(session: Session, sprint_id: int) -> dict[str, int]:
+    """How many sign-ups of each status the sprint has."""
+    rows = session.execute(select(SprintSignup.status, func.count())
+                           .where(SprintSignup.sprint_id == sprint_id)
+                           .group_by(SprintSignup.status)).all()
+    return {str(s): int(n) for s, n in rows}
+
+
+def _check_open(sprint: Sprint, now: datetime, zone: str) -> None:
+    if sprint.state != "open":
+        raise Conflict(N_("Sprint #{id} is not open for sign-ups."), id=sprint.id)
+    if now >= sprint.signup_closes_at:
+        raise Conflict(N_("Sign-ups for sprint #{id} closed at {when}."), id=sprint.id,
+                       when=local(sprint.signup_closes_at, zone))
+
+
+def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
+         role: str = "contributor", companions: tuple[Person, ...] = (),
+         settings: Settings, now: datetime, channel: str = "") -> Joined:
+    """Sign ``person`` (and ``companions``, seated together or not at all) up.
+
+    ``actor`` holds ``sprint.signup`` (``sprint.lead`` for a lead) in the
+    sprint's group; the caller authorized each companion too. Seats them when
+    enough seats are free and every organisation stays within the cap;
+    otherwise puts them in the waitlist. Raises Conflict after the cutoff,
+    when not open, when someone is already in, when the leads are taken or
+    when the party alone exceeds the cap; InvalidInput for a bad role.
+    """
+    if role not in ROLES:
+        raise InvalidInput(N_("The role is lead or contributor."))
+    sprint = lock_sprint(session, sprint_id)
+    wanted = "sprint.lead" if role == "lead" else "sprint.signup"
+    if actor.capability != wanted or actor.group_id != sprint.group_id:
+        raise PermissionDenied(N_("You cannot sign up for this sprint."))
+    _check_open(sprint, now, person.timezone)
+    party = [person, *companions]
+    if len({p.id for p in party}) != len(party) or len(party) > MAX_PARTY:
+        raise InvalidInput(N_("Name each companion once, at most {n} people in all."),
+                           n=MAX_PARTY)
+    rows: list[SprintSignup] = []
+    for p in party:
+        row = signup_of(session, sprint.id, p.id)
+        if row is not None and row.status in ACTIVE:
+            raise Conflict(N_("{name} is already signed up for sprint #{id} ({status})."),
+                           name=p.name, id=sprint.id, status=STATUS_LABELS[row.status])
+        rows.append(row if row is not None else
+                    SprintSignup(sprint_id=sprint.id, person_id=p.id, status="new"))
+    if role == "lead":
+        leads = session.scalar(select(func.count()).select_from(SprintSignup).where(
+            SprintSignup.sprint_id == sprint.id, SprintSignup.role == "lead",
+            SprintSignup.status.in_(ACTIVE))) or 0
+        if leads >= sprint.max_leads:
+            raise Conflict(N_("Sprint #{id} already has its lead; sign up as a contributor."),
+                           id=sprint.id)
+    party_key = uuid.uuid4().hex if companions else ""
+    # The line is served in the order the lock was taken: a request that read
+    # the clock earlier but locked later must not go ahead of one already in.
+    last = session.scalar(select(func.max(SprintSignup.asked_at)).where(
+        SprintSignup.sprint_id == sprint.id))
+    asked = max(now, last + timedelta(microseconds=1)) if last is not None else now
+    for p, row in zip(party, rows, strict=True):
+        row.organisation_id, row.role = p.organisation_id, role if p is person else \
+            "contributor"
+        row.status, row.seat, row.priority, row.party = "waitlisted", None, 0, party_key
+        row.asked_at, row.updated_at = asked, now
+        row.channel = channel or actor.channel
+        session.add(row)
+    if sprint.org_cap:
+        per_org: dict[int, int] = {}
+        for p in party:
+            if p.organisation_id is not None:
+                per_org[p.organisation_id] = per_org.get(p.organisation_id, 0) + 1
+        if any(n > sprint.org_cap for n in per_org.values()):
+            raise Conflict(N_("One organisation may hold at most {cap} seats in sprint #{id}; "
+                              "your party has more from one organisation."),
+                           cap=sprint.org_cap, id=sprint.id)
+    session.flush()
+    free, held = offers.seat_map(session, sprint)
+    problem = offers.cap_problem(session, sprint, rows, held)
+    names = ", ".join(p.name for p in party)
+    if len(free) >= len(party) and problem is None:
+        seats = tuple(free[:len(party)])
+        for row, seat in zip(rows, seats, strict=True):
+            row.status, row.seat = "seated", seat
+        record(session=session, actor=actor, action="sprint.join", subject_type="sprint",
+               subject_id=sprint.id, seats=list(seats), role=role, people=names,
+               reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up")
+        return Joined("seated", seats, 0)
+    capped = ""
+    if problem is not None:
+        org = session.get(Organisation, problem[0]) if problem[0] is not None else None
+        capped = org.name if org else "?"
+    session.flush()
+    where = position(session, rows[0])
+    why = (f"{capped} already has {problem[1]} of {sprint.org_cap}" if problem is not None
+           else f"{len(free)} seat(s) free for a party of {len(party)}")
+    record(session=session, actor=actor, action="sprint.waitlist", subject_type="sprint",
+           subject_id=sprint.id, position=where, role=role, people=names,
+           reason=f"{names} waitlisted at {where}: {why}")
+    return Joined("waitlisted", (), where, capped)
+
+
+def leave(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
+          settings: Settings, now: datetime) -> str:
+    """Withdraw ``person``: a seat (or an offered one) returns to the sprint and
+    is offered to the next in line at once; an open offer becomes void.
+    Returns the status left. Raises NotFound when they are not in it."""
+    sprint = lock_sprint(session, sprint_id)
+    if actor.capability != "sprint.signup" or actor.group_id != sprint.group_id:
+        raise PermissionDenied(N_("You cannot sign up for this sprint."))
+    row = signup_of(session, sprint.id, person.id)
+    if row is None or row.status not in ACTIVE:
+        raise NotFound(N_("You are not signed up for sprint #{id}."), id=sprint.id)
+    was, seat = row.status, row.seat
+    if was == "offered":
+        for offer in offers.open_offers_for(session, sprint.id, row.id):
+            offers.void_offer(session, offer, now, back_to_line=True)
+    row.status, row.seat, row.updated_at = "withdrawn", None, now
+    record(session=session, actor=actor, action="sprint.leave", subject_type="sprint",
+           subject_id=sprint.id, was=was, seat=seat,
+           reason=f"{person.name} left ({was}" + (f", seat {seat} returned)" if seat else ")"))
+    if was in HOLDING:
+        offers.fill(session, actor=actor, sprint=sprint, settings=settings, now=now,
+                    cause=f"{person.name} left seat {seat}")
+    return was
+
+
+def set_priority(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
+                 priority: int) -> SprintSignup:
+    """Set a waitlisted person's priority (higher is served first; secretariat)."""
+    sprint = lock_sprint(session, sprint_id)
+    if actor.capability != "sprint.manage" or actor.group_id != sprint.group_id:
+        raise PermissionDenied(N_("Only the secretariat can change priorities."))
+    row = signup_of(session, sprint.id, person.id)
+    if row is None or row.status != "waitlisted":
+        raise NotFound(N_("{name} is not in the waitlist of sprint #{id}."), name=person.name,
+                       id=sprint.id)
+    row.priority = priority
+    record(session=session, actor=actor, action="sprint.priority", subject_type="sprint",
+           subject_id=sprint.id, person=person.name, priority=priority,
+           reason=f"{person.name} given priority {priority}")
+    return row
+
+
+STATUS_LABELS = {
+    "seated": N_("seated"), "offered": N_("a seat is offered to you"),
+    "waitlisted": N_("in the waitlist"), "withdrawn": N_("withdrawn"),
+    "declined": N_("declined an offer"), "expired": N_("an offer expired"),
+}

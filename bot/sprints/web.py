@@ -1,0 +1,189 @@
+"""The pages behind sprint links (Starlette, added to ``bot.web_routes``).
+
+``GET /sprints/offers/{id}?t=TOKEN`` shows the offer with Accept and Decline
+and changes nothing (a mail scanner that follows links takes no seat);
+``POST`` answers it, and needs the token and ``choice`` in the form body and
+a same-origin request (``Origin``, else ``Referer``, matching this site).
+``/sprints/{id}/join`` does the same for the sign-up link of an
+announcement. A refused link gets a page that says why (tampered, expired,
+used, cancelled, not allowed, cross-site). Tokens are never logged: the
+access log's query strings are redacted. Every value is escaped by Jinja2.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from jinja2 import DictLoader, Environment, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from bot.errors import N_
+from bot.i18n import Translator, translator
+from bot.sprints.links import LinkView, check_join, check_offer, use_join, use_offer
+from bot.sprints.tokens import LinkRefused
+from bot.types import plain_times
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+STATUS = {"tampered": 400, "expired": 410, "cancelled": 410, "used": 409, "not-allowed": 403,
+          "cross-site": 403}
+
+_PAGE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>{{ title }}</title>
+<style>body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
+.refused{color:#b71c1c}</style></head>
+<body><h1>{{ title }}</h1>
+{% if refused %}<p class="refused" data-code="{{ code }}">{{ message }}</p>
+{% elif done %}<p class="done">{% for line in lines %}{{ line }}<br>{% endfor %}</p>
+{% else %}<p>{{ intro }}</p>
+<form method="post" action="{{ action }}"><input type="hidden" name="t" value="{{ token }}">
+{% for value, label in choices %}<button type="submit" name="choice" value="{{ value }}">
+{{ label }}</button> {% endfor %}</form>{% endif %}</body></html>"""
+
+_env = Environment(loader=DictLoader({"page.html": _PAGE}),
+                   autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+class RedactTokens(logging.Filter):
+    """Blanks ``t=...`` query values in log records (uvicorn's access log puts
+    the full path in its arguments), so link tokens never reach a log."""
+
+    PATTERN = re.compile(r"([?&]t=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str)
+                                else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def _page(status: int, **ctx: Any) -> HTMLResponse:
+    return HTMLResponse(_env.get_template("page.html").render(**ctx), status_code=status,
+                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                                 "X-Content-Type-Options": "nosniff",
+                                 "X-Frame-Options": "DENY"})
+
+
+def _refused(tr: Translator, exc: LinkRefused) -> HTMLResponse:
+    return _page(STATUS.get(exc.code, 400), lang=tr.language, refused=True, code=exc.code,
+                 title=tr.gettext(N_("This link cannot be used")),
+                 message=tr.gettext(exc.reason, **exc.params))
+
+
+def same_origin(request: Request, public_url: str) -> bool:
+    """Whether a POST comes from a page of this site: its ``Origin`` (else the
+    ``Referer``'s origin) is this request's origin or the public URL's."""
+    claimed = request.headers.get("origin") or ""
+    if not claimed or claimed == "null":
+        ref = urlsplit(request.headers.get("referer") or "")
+        claimed = f"{ref.scheme}://{ref.netloc}" if ref.scheme and ref.netloc else ""
+    if not claimed:
+        return False
+    mine = {f"{request.url.scheme}://{request.url.netloc}"}
+    pub = urlsplit(public_url)
+    mine.add(f"{pub.scheme}://{pub.netloc}")
+    return claimed.rstrip("/") in mine
+
+
+def _done(view: LinkView, recorded: bool, replies: list[Any]) -> HTMLResponse:
+    tr = translator(view.language)
+    lines = [plain_times(r.message.text) for r in replies]
+    title = tr.gettext(N_("Done")) if recorded else tr.gettext(N_("Nothing was recorded"))
+    return _page(200 if recorded else 403, lang=tr.language, refused=False, done=True,
+                 title=title, lines=lines)
+
+
+def sprint_routes(bot: Bot) -> list[Route]:
+    """GET (show) and POST (act) routes of offer and sign-up links."""
+    default = translator(bot.settings.default_language)
+    public = bot.settings.http.public_url()
+
+    def show_offer(request: Request) -> HTMLResponse:
+        oid, token = int(request.path_params["offer_id"]), request.query_params.get("t", "")
+        try:
+            view = check_offer(bot, token=token, offer_id=oid)
+        except LinkRefused as exc:
+            return _refused(default, exc)
+        tr = translator(view.language)
+        return _page(200, lang=tr.language, refused=False, done=False, token=token,
+                     action=f"/sprints/offers/{oid}",
+                     title=tr.gettext(N_("Sprint #{id}: {title}"), id=view.sprint_id,
+                                      title=view.title),
+                     intro=tr.gettext(N_("{name}, a seat is held for you. Take it?"),
+                                      name=view.person_name),
+                     choices=[("accept", tr.gettext(N_("Accept the seat"))),
+                              ("decline", tr.gettext(N_("Decline it")))])
+
+    def show_join(request: Request) -> HTMLResponse:
+        sid, token = int(request.path_params["sprint_id"]), request.query_params.get("t", "")
+        try:
+            view = check_join(bot, token=token, sprint_id=sid)
+        except LinkRefused as exc:
+            return _refused(default, exc)
+        tr = translator(view.language)
+        return _page(200, lang=tr.language, refused=False, done=False, token=token,
+                     action=f"/sprints/{sid}/join",
+                     title=tr.gettext(N_("Sprint #{id}: {title}"), id=view.sprint_id,
+                                      title=view.title),
+                     intro=tr.gettext(N_("{name}, sign up for this sprint?"),
+                                      name=view.person_name),
+                     choices=[("join", tr.gettext(N_("Sign up")))])
+
+    async def post_offer(request: Request) -> HTMLResponse:
+        oid = int(request.path_params["offer_id"])
+        form = await request.form()
+        token, choice = str(form.get("t") or ""), str(form.get("choice") or "")
+        try:
+            if not same_origin(request, public):
+                raise LinkRefused("cross-site", N_("This form must be sent from its own page; "
+                                                   "open the link from the email again."))
+            if not token or not choice:
+                raise LinkRefused("tampered", N_("Choose accept or decline on the page."))
+            view = await run_in_threadpool(check_offer, bot, token=token, offer_id=oid)
+            recorded, replies = await run_in_threadpool(use_offer, bot, token=token,
+                                                        offer_id=oid, choice=choice)
+        except LinkRefused as exc:
+            return _refused(default, exc)
+        return _done(view, recorded, replies)
+
+    async def post_join(request: Request) -> HTMLResponse:
+        sid = int(request.path_params["sprint_id"])
+        form = await request.form()
+        token, choice = str(form.get("t") or ""), str(form.get("choice") or "")
+        try:
+            if not same_origin(request, public):
+                raise LinkRefused("cross-site", N_("This form must be sent from its own page; "
+                                                   "open the link from the email again."))
+            if not token or choice != "join":
+                raise LinkRefused("tampered", N_("Press the sign-up button on the page."))
+            view = await run_in_threadpool(check_join, bot, token=token, sprint_id=sid)
+            recorded, replies = await run_in_threadpool(use_join, bot, token=token,
+                                                        sprint_id=sid)
+        except LinkRefused as exc:
+            return _refused(default, exc)
+        return _done(view, recorded, replies)
+
+    return [Route("/sprints/offers/{offer_id:int}", show_offer, methods=["GET"]),
+            Route("/sprints/offers/{offer_id:int}", post_offer, methods=["POST"]),
+            Route("/sprints/{sprint_id:int}/join", show_join, methods=["GET"]),
+            Route("/sprints/{sprint_id:int}/join", post_join, methods=["POST"])]
+
+
+def install_pages(bot: Bot) -> None:
+    """Add the link pages to ``bot.web_routes`` and redact tokens from the
+    HTTP access log (once per process)."""
+    bot.web_routes.extend(sprint_routes(bot))
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
