@@ -30,6 +30,18 @@ from storage.models.digest import (
 )
 from storage.models.polls import PollComment, Proposal, ProposalVersion, Round, Stance
 from storage.models.slack import SlackInboxItem as SlackInboxItem
+from storage.models.workshops import (
+    Workshop,
+    WorkshopAction,
+    WorkshopAgendaItem,
+    WorkshopAvailability,
+    WorkshopBurden,
+    WorkshopFeedKey,
+    WorkshopReminder,
+    WorkshopRsvp,
+    WorkshopSeries,
+    WorkshopSlot,
+)
 
 __all__ = [
     "AuditEntry",
@@ -56,4 +68,14 @@ __all__ = [
     "Role",
     "Round",
     "Stance",
+    "Workshop",
+    "WorkshopAction",
+    "WorkshopAgendaItem",
+    "WorkshopAvailability",
+    "WorkshopBurden",
+    "WorkshopFeedKey",
+    "WorkshopReminder",
+    "WorkshopRsvp",
+    "WorkshopSeries",
+    "WorkshopSlot",
 ]
