@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
@@ -35,7 +35,7 @@ from bot.workshops.render import local_text, workshop_message
 from bot.workshops.rsvp import counts, declined
 from bot.workshops.series import ends_at
 from storage.base import utcnow
-from storage.models import Group, Person, Role, Workshop, WorkshopAgendaItem
+from storage.models import Group, Person, Role, Workshop, WorkshopAgendaItem, WorkshopBurden
 
 
 @cache
@@ -243,6 +243,8 @@ def cancel(*, session: Session, actor: Authorized, workshop: Workshop, settings:
     workshop.state = "cancelled"
     workshop.updated_at = utcnow()
     reminders.skip_pending(session, workshop.id)
+    # A workshop that does not happen burdens nobody: its ledger rows go.
+    session.execute(delete(WorkshopBurden).where(WorkshopBurden.workshop_id == workshop.id))
     sent = Sent(0, 0, 0)
     if was_confirmed:
         workshop.sequence += 1
