@@ -65,9 +65,10 @@ class Meeting:
 
 
 @lru_cache(maxsize=256)
-def _vtimezone(zone: str, first: date, last: date) -> bytes:
+def _vtimezone(zone: str, first: date, last: date) -> icalendar.Timezone:
     # Building a VTIMEZONE walks the zone's transitions: cache per (zone, years).
-    return bytes(icalendar.Timezone.from_tzid(zone, first_date=first, last_date=last).to_ical())
+    # The component is only ever serialised, never changed, so it can be shared.
+    return icalendar.Timezone.from_tzid(zone, first_date=first, last_date=last)
 
 
 def _timezones(zone: str, meetings: Sequence[Meeting]) -> icalendar.Timezone | None:
@@ -75,10 +76,7 @@ def _timezones(zone: str, meetings: Sequence[Meeting]) -> icalendar.Timezone | N
         return None
     first = min(m.starts_at for m in meetings).date().replace(month=1, day=1)
     last = max(m.ends_at for m in meetings).date().replace(month=12, day=31)
-    vtz = icalendar.Timezone.from_ical(_vtimezone(zone, first - timedelta(days=1),
-                                                  last + timedelta(days=1)))
-    assert isinstance(vtz, icalendar.Timezone)
-    return vtz
+    return _vtimezone(zone, first - timedelta(days=1), last + timedelta(days=1))
 
 
 def _event(m: Meeting, *, method: Method, now: datetime) -> icalendar.Event:
