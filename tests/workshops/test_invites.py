@@ -122,5 +122,6 @@ def test_chat_post_and_native_event_for_the_group_channels(make_bot: Callable[..
         atts = post["message"]["attachments"]
         assert atts[0]["mime_type"] == "text/calendar"
         blocks = post["message"]["blocks"]
-        assert any(p.get("_t") == "Time" for b in blocks if b["_t"] == "Section"
+        assert any(isinstance(p, dict) and p.get("_t") == "Time" for b in blocks
+                   if b["_t"] == "Section"
                    for p in (b["text"] if isinstance(b["text"], list) else []))
