@@ -38,7 +38,7 @@ def roster(tmp_path: Path) -> Path:
              "Europe/London",
              "outsider@else.example,Out Sider,Elsewhere,member,Alliance,en,UTC"]
     for _f, sender, _a in REPLIES:
-        line = f"{sender},{sender.split('@')[0]},Org {sender.split('@')[1]},member,Alliance,fr,"
+        line = f"{sender},{sender.split('@')[0]},Org {sender.split('@')[1]},member,Alliance,en,"
         line += "Australia/Sydney"
         if line not in lines:
             lines.append(line)
