@@ -176,7 +176,7 @@ def test_fle_standard_time_in_the_outlook_email(shared_fixtures: Path) -> None:
 def test_an_outlook_style_parse_gives_our_instant() -> None:
     """What Outlook and Google do: resolve DTSTART's TZID through the file's own
     VTIMEZONE (not the reader's zoneinfo), then convert to UTC."""
-    start = datetime(2027, 10, 28, 15, 0, tzinfo=PARIS)  # three days before Paris leaves CEST (31 Oct)
+    start = datetime(2027, 10, 28, 15, 0, tzinfo=PARIS)  # Paris leaves CEST on 31 Oct
     cal = icalendar.Calendar.from_ical(invite(meeting(start)))
     (vtz,) = cal.walk("VTIMEZONE")
     tz = vtz.to_tz()

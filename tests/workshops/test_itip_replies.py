@@ -135,8 +135,9 @@ def test_an_older_sequence_arriving_late_does_not_win(make_bot: Callable[..., Bo
     newer = path.read_bytes().replace(b"SEQUENCE:0", b"SEQUENCE:3").replace(
         b"PARTSTAT=DECLINED", b"PARTSTAT=ACCEPTED")
     newer_path = Path(str(path.parent)) / path.name  # same file name, new bytes below
-    from bot.types import Attachment
     from dataclasses import replace
+
+    from bot.types import Attachment
     ev_new = inbound_from_file(newer_path, sender="karim@example.com", event_id="<n@x>")
     ev_new = replace(ev_new, parts=(Attachment("r.ics", "text/calendar", newer),))
     bot.dispatch(ev_new)

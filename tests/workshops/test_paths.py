@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import select
-import httpx
 
 from bot.app import Bot
 from bot.types import Actor, Attendance, ButtonPress, Conversation

@@ -112,5 +112,5 @@ def test_action_items_remind_their_owner(make_bot: Callable[..., Bot],
     assert "Share the dataset" in agenda and "Draft the sampling" not in agenda
 
 
-def REFUSED_OR(text: str) -> bool:  # noqa: N802
+def REFUSED_OR(text: str) -> bool:
     return "Only the owner" in text
