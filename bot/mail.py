@@ -107,11 +107,31 @@ def build_mime(email: OutgoingEmail, *, sender: str, sender_name: str = "") -> E
             html_part.add_related(a.data, maintype=maintype, subtype=subtype.split(";")[0],
                                   cid=f"<{a.inline_cid}>", filename=a.filename)
             continue
-        if subtype.startswith("calendar"):
-            params["params"] = {"method": "REQUEST"}
+        if maintype == "text" and subtype.split(";")[0].strip() == "calendar":
+            # iMIP (RFC 6047): the iTIP method in the MIME type as in the file, as the
+            # last alternative of the body, which is where Outlook and Google put it.
+            params["params"] = _calendar_params(a.content_type)
+            if not msg.is_multipart():
+                msg.make_alternative()
+            body = msg if msg.get_content_subtype() == "alternative" else None
+            if body is not None:
+                body.add_alternative(a.data, maintype="text", subtype="calendar",
+                                     cte="base64", **params)
+                continue
         msg.add_attachment(a.data, maintype=maintype, subtype=subtype.split(";")[0],
                            filename=a.filename, **params)
     return msg
+
+
+def _calendar_params(content_type: str) -> dict[str, str]:
+    """``method`` (default REQUEST) and ``charset`` (default UTF-8) of a
+    ``text/calendar; method=CANCEL`` content type."""
+    params = {"method": "REQUEST", "charset": "UTF-8"}
+    for piece in content_type.split(";")[1:]:
+        key, _, value = piece.partition("=")
+        if key.strip().lower() in ("method", "charset") and value.strip():
+            params[key.strip().lower()] = value.strip().strip('"').upper()
+    return params
 
 
 class MailTransport(Protocol):

@@ -201,6 +201,24 @@ class SprintSettings(BaseModel):
     nudge_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     nudge_hour: int = Field(9, ge=0, le=23)
 
+class WorkshopSettings(BaseModel):
+    """Quarterly virtual workshops (bot/workshops)."""
+
+    #: Reminders before a workshop, in minutes (7 days, 1 day, 1 hour).
+    reminder_minutes: list[int] = Field(default_factory=lambda: [10080, 1440, 60])
+    #: ORGANIZER of invites: a mailbox Convene reads ([imap]); empty: mail.from_address.
+    calendar_address: str = ""
+    #: How long availability and RSVP links stay valid, in days.
+    link_days: int = Field(45, ge=1, le=365)
+    #: Share of the group's members who must be able to come for a slot to reach quorum.
+    quorum_percent: int = Field(50, ge=0, le=100)
+    #: An observer's weight in "who can come" (a member weighs 1).
+    observer_weight: float = Field(0.5, ge=0, le=1)
+    #: Days before a workshop the agenda is circulated.
+    agenda_days: int = Field(7, ge=0, le=60)
+    #: Seconds between scans for due reminders in ``convene serve``.
+    tick_seconds: int = Field(60, ge=5)
+
 
 class Settings(BaseSettings):
     """Every key Convene reads. See examples/convene.toml."""
@@ -234,6 +252,8 @@ class Settings(BaseSettings):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     polls: PollSettings = Field(default_factory=PollSettings)
     sprints: SprintSettings = Field(default_factory=SprintSettings)
+
+    workshops: WorkshopSettings = Field(default_factory=WorkshopSettings)
 
     _check_zone = field_validator("default_timezone")(classmethod(lambda cls, v: _zone(v)))
 

@@ -40,6 +40,18 @@ from storage.models.sprints import (
     SprintPledge,
     SprintSignup,
 )
+from storage.models.workshops import (
+    Workshop,
+    WorkshopAction,
+    WorkshopAgendaItem,
+    WorkshopAvailability,
+    WorkshopBurden,
+    WorkshopFeedKey,
+    WorkshopReminder,
+    WorkshopRsvp,
+    WorkshopSeries,
+    WorkshopSlot,
+)
 
 __all__ = [
     "AuditEntry",
@@ -75,4 +87,14 @@ __all__ = [
     "SprintPledge",
     "SprintSignup",
     "Stance",
+    "Workshop",
+    "WorkshopAction",
+    "WorkshopAgendaItem",
+    "WorkshopAvailability",
+    "WorkshopBurden",
+    "WorkshopFeedKey",
+    "WorkshopReminder",
+    "WorkshopRsvp",
+    "WorkshopSeries",
+    "WorkshopSlot",
 ]

@@ -12,13 +12,23 @@ from bot.app import Bot
 from bot.members import person_by_email
 from bot.permissions import POLICY, Policy, authorize_system, roles_in
 from bot.routing import Route, RouteError, Router
-from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission
+from bot.types import (
+    Actor,
+    Attachment,
+    Attendance,
+    ButtonPress,
+    Command,
+    Conversation,
+    Event,
+    FormSubmission,
+    InboundEmail,
+)
 from storage.models import EmailAddress, Group, Membership, Person, Role
 
 WHERE = Conversation("console", "", "matrix")
 
 
-def _event(route: Route, email: str) -> Command | ButtonPress | FormSubmission:
+def _event(route: Route, email: str) -> Event:
     actor = Actor("console", "", email)
     eid = uuid.uuid4().hex
     if route.kind == "command":
@@ -26,6 +36,15 @@ def _event(route: Route, email: str) -> Command | ButtonPress | FormSubmission:
         return Command(name, rest, actor, WHERE, eid)
     if route.kind == "action":
         return ButtonPress(route.name, "1", actor, WHERE, eid)
+    if route.kind == "reply":
+        # claimed by the tag of the Message-ID it answers, or by a text/calendar part
+        if route.name == "calendar":
+            return InboundEmail(Actor("email", "", email), WHERE, eid, "Accepted", "",
+                                parts=(Attachment("r.ics", "text/calendar", b""),))
+        return InboundEmail(Actor("email", "", email), WHERE, eid, "Re", "yes",
+                            in_reply_to=f"<{route.name}.1.x@matrix.example>")
+    if route.kind == "attendance":
+        return Attendance(f"{route.name}-1@matrix.example", True, actor, WHERE, eid)
     return FormSubmission(route.name, (), actor, WHERE, eid)
 
 

@@ -1,0 +1,166 @@
+"""Agenda items, the record (notes) and action items of a workshop.
+
+Anyone in the group may propose an agenda item until the agenda deadline
+(observers too: they comment); the secretariat orders, publishes and records.
+Open action items are carried into the next workshop's agenda by
+:func:`bot.workshops.series.open_workshop`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.audit import record
+from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.i18n import translator
+from bot.mail import OutgoingEmail
+from bot.outbox import enqueue_email
+from bot.permissions import Authorized
+from bot.settings import Settings
+from bot.workshops import reminders
+from bot.workshops.availability import invitees
+from bot.workshops.render import local_text
+from storage.base import utcnow
+from storage.models import Person, Workshop, WorkshopAction, WorkshopAgendaItem
+
+
+def add_item(*, session: Session, actor: Authorized, workshop: Workshop, person_id: int,
+             text: str) -> WorkshopAgendaItem:
+    """Propose an agenda item. Raises InvalidInput (empty), Conflict (past the
+    deadline, published, or the workshop is over)."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput(N_("Write the agenda item after the workshop number."))
+    if workshop.state in ("cancelled", "held"):
+        raise Conflict(N_("Workshop #{id} is {state}; its agenda is closed."),
+                       id=workshop.id, state=workshop.state)
+    if workshop.agenda_deadline is not None and utcnow() > workshop.agenda_deadline:
+        raise Conflict(N_("The agenda of workshop #{id} closed for proposals; ask the "
+                          "secretariat."), id=workshop.id)
+    item = WorkshopAgendaItem(workshop_id=workshop.id, person_id=person_id, text=text[:2000],
+                              state="proposed", position=0)
+    session.add(item)
+    session.flush()
+    record(session=session, actor=actor, action="workshop.agenda.add", subject_type="workshop",
+           subject_id=workshop.id, item=item.id)
+    return item
+
+
+def items(session: Session, workshop_id: int) -> list[WorkshopAgendaItem]:
+    """Every item not dropped: accepted ones in order, then proposals."""
+    rows = session.scalars(select(WorkshopAgendaItem).where(
+        WorkshopAgendaItem.workshop_id == workshop_id, WorkshopAgendaItem.state != "dropped"))
+    return sorted(rows, key=lambda i: (i.state != "accepted", i.position, i.id))
+
+
+def order(*, session: Session, actor: Authorized, workshop: Workshop, ids: list[int]) -> int:
+    """Accept the items ``ids`` in that order and drop the other proposals.
+    Raises NotFound for an id of another workshop."""
+    mine = {i.id: i for i in items(session, workshop.id)}
+    unknown = [i for i in ids if i not in mine]
+    if unknown:
+        raise NotFound(N_("Workshop #{id} has no agenda item {item}."), id=workshop.id,
+                       item=unknown[0])
+    for pos, iid in enumerate(ids, start=1):
+        mine[iid].state, mine[iid].position = "accepted", pos
+    for iid, item in mine.items():
+        if iid not in ids and item.carried_from_action is None:
+            item.state = "dropped"
+    record(session=session, actor=actor, action="workshop.agenda.order",
+           subject_type="workshop", subject_id=workshop.id, order=ids)
+    return len(ids)
+
+
+def publish(*, session: Session, actor: Authorized, workshop: Workshop,
+            settings: Settings) -> int:
+    """Circulate the agenda by email to every invitee who has not declined,
+    in their language and zone. Returns how many emails were queued."""
+    from bot.workshops.rsvp import declined
+
+    accepted = [i.text for i in items(session, workshop.id) if i.state == "accepted"]
+    if not accepted:
+        raise Conflict(N_("Accept some agenda items first: workshop agenda order {id} 1,2,3"),
+                       id=workshop.id)
+    workshop.agenda_published_at = utcnow()
+    skip = declined(session, workshop.id)
+    domain = settings.mail.from_address.rsplit("@", 1)[-1]
+    n = 0
+    for inv in invitees(session, workshop):
+        p = inv.person
+        if skip.get(p.id) or not p.primary_email:
+            continue
+        tr = translator(p.language)
+        when = (local_text(workshop.starts_at, p.timezone, p.language)
+                if workshop.starts_at else tr.gettext(N_("time not fixed yet")))
+        body = tr.gettext(N_("Agenda of workshop #{id} ({when}):"), id=workshop.id, when=when)
+        body += "\n\n" + "\n".join(f"{k}. {t}" for k, t in enumerate(accepted, start=1))
+        n += enqueue_email(session=session, key=f"workshop:{workshop.id}:agenda:"
+                           f"{int(workshop.agenda_published_at.timestamp())}:{p.id}",
+                           email=OutgoingEmail(
+                               to=(p.primary_email,), text=body,
+                               subject=tr.gettext(N_("Agenda: {title}"), title=workshop.title),
+                               message_id=f"<workshop.{workshop.id}.agenda.{p.id}."
+                                          f"{int(workshop.agenda_published_at.timestamp())}"
+                                          f"@{domain}>"))
+    record(session=session, actor=actor, action="workshop.agenda.publish",
+           subject_type="workshop", subject_id=workshop.id, emails=n)
+    return n
+
+
+def set_notes(*, session: Session, actor: Authorized, workshop: Workshop, text: str) -> None:
+    """Record the workshop's notes (the record); a held workshop is ``held``."""
+    if not text.strip():
+        raise InvalidInput(N_("Write the notes after the workshop number."))
+    workshop.notes = (workshop.notes + "\n\n" if workshop.notes else "") + text.strip()
+    if workshop.state == "confirmed" and workshop.starts_at and workshop.starts_at <= utcnow():
+        workshop.state = "held"
+    record(session=session, actor=actor, action="workshop.notes", subject_type="workshop",
+           subject_id=workshop.id)
+
+
+def add_action(*, session: Session, actor: Authorized, workshop: Workshop, owner: Person,
+               due_at: datetime, text: str) -> WorkshopAction:
+    """An action item for ``owner`` due at ``due_at`` (aware; entered in the
+    owner's zone), with a reminder the day before. Raises InvalidInput."""
+    if not text.strip():
+        raise InvalidInput(N_("Write what is to be done."))
+    action = WorkshopAction(workshop_id=workshop.id, owner_id=owner.id, text=text.strip(),
+                            due_at=due_at)
+    session.add(action)
+    session.flush()
+    reminders.plan_action(session, action, owner)
+    record(session=session, actor=actor, action="workshop.action.add",
+           subject_type="workshop", subject_id=workshop.id, action_id=action.id,
+           owner=owner.id, due_at=due_at.isoformat())
+    return action
+
+
+def close_action(*, session: Session, actor: Authorized, action_id: int, person_id: int,
+                 manager: bool) -> WorkshopAction:
+    """Mark an action done: its owner or the secretariat. Raises NotFound,
+    PermissionDenied, Conflict (already done)."""
+    action = session.get(WorkshopAction, action_id)
+    if action is None:
+        raise NotFound(N_("There is no action item #{id}."), id=action_id)
+    if action.owner_id != person_id and not manager:
+        raise PermissionDenied(N_("Only the owner or the secretariat can close action item "
+                                  "#{id}."), id=action_id)
+    if action.done_at is not None:
+        raise Conflict(N_("Action item #{id} is already done."), id=action_id)
+    action.done_at = utcnow()
+    record(session=session, actor=actor, action="workshop.action.done",
+           subject_type="action", subject_id=action_id)
+    return action
+
+
+def open_actions(session: Session, *, overdue_only: bool = False
+                 ) -> list[tuple[WorkshopAction, Person]]:
+    """Open action items with their owners, earliest due first."""
+    q = select(WorkshopAction, Person).join(Person, Person.id == WorkshopAction.owner_id
+                                            ).where(WorkshopAction.done_at.is_(None))
+    if overdue_only:
+        q = q.where(WorkshopAction.due_at < utcnow())
+    return [(a, p) for a, p in session.execute(q.order_by(WorkshopAction.due_at)).all()]

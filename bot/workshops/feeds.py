@@ -1,0 +1,90 @@
+"""Calendar feeds: a person's (secret, revocable URL, with join links) and the
+public one (no join links), as ``text/calendar`` with ETag and Last-Modified."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.workshops import tokens
+from bot.workshops.ical import calendar_bytes
+from bot.workshops.invites import meeting_for
+from storage.base import utcnow
+from storage.models import Membership, Person, Workshop, WorkshopFeedKey
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+    from bot.settings import Settings
+
+
+def feed_version(session: Session, person_id: int) -> int:
+    """The person's current feed key version (1 when never revoked)."""
+    return session.scalar(select(WorkshopFeedKey.version).where(
+        WorkshopFeedKey.person_id == person_id)) or 1
+
+
+def revoke(session: Session, person_id: int) -> int:
+    """Raise the person's key version: every earlier feed URL stops working."""
+    row = session.scalar(select(WorkshopFeedKey).where(WorkshopFeedKey.person_id == person_id))
+    if row is None:
+        row = WorkshopFeedKey(person_id=person_id, version=1)
+        session.add(row)
+    row.version += 1
+    row.updated_at = utcnow()
+    return row.version
+
+
+def feed_url(session: Session, settings: Settings, person_id: int) -> str:
+    """The person's secret feed URL."""
+    t = tokens.mint(key=settings.signing_key(), purpose="feed", person_id=person_id,
+                    version=feed_version(session, person_id))
+    return f"{settings.http.public_url()}/workshops/feed/{t}.ics"
+
+
+def feed_bytes(session: Session, settings: Settings, *, person: Person | None
+               ) -> tuple[bytes, datetime]:
+    """The feed's iCalendar bytes and its last change (aware UTC): the person's
+    groups' workshops with join links, or every workshop without."""
+    q = select(Workshop).where(Workshop.starts_at.is_not(None))
+    if person is not None:
+        q = q.where(Workshop.group_id.in_(select(Membership.group_id).where(
+            Membership.person_id == person.id)))
+    rows = list(session.scalars(q.order_by(Workshop.starts_at)))
+    meetings = [meeting_for(w, settings, person=None, cancelled=w.state == "cancelled",
+                            with_join=person is not None) for w in rows]
+    changed = max((w.updated_at for w in rows), default=datetime(2000, 1, 1, tzinfo=UTC))
+    name = settings.alliance_name
+    stamp = changed.replace(microsecond=0)
+    return calendar_bytes(meetings, method=None, now=stamp, name=name), changed
+
+
+def feed_response(bot: Bot, request: Request, *, token: str | None) -> Response:
+    """The HTTP answer for a feed, 304 when the client's ETag still matches."""
+    person: Person | None = None
+    with bot.session_factory() as session:
+        if token is not None:
+            try:
+                link = tokens.verify(token, key=bot.settings.signing_key(), purpose="feed",
+                                     now=utcnow())
+            except tokens.LinkRefused:
+                return Response("This feed link is not valid.\n", status_code=404,
+                                media_type="text/plain")
+            person = session.get(Person, link.person_id)
+            if person is None or link.version != feed_version(session, person.id):
+                return Response("This feed link was revoked.\n", status_code=410,
+                                media_type="text/plain")
+        body, changed = feed_bytes(session, bot.settings, person=person)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Last-Modified": format_datetime(changed.astimezone(UTC),
+                                                              usegmt=True),
+               "Cache-Control": "private, max-age=300" if person else "public, max-age=300"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)

@@ -1,0 +1,256 @@
+"""iCalendar in and out (RFC 5545, iTIP RFC 5546), with the icalendar library.
+
+Out: an invitation (``METHOD:REQUEST``), an update (same UID, higher
+SEQUENCE) or a cancellation (``METHOD:CANCEL``, ``STATUS:CANCELLED``, same UID,
+higher SEQUENCE), each with a VTIMEZONE for the anchor zone and DTSTART/DTEND
+carrying its TZID, so Outlook and Google show the same instant; and calendar
+feeds (no METHOD) for subscriptions.
+
+In: :func:`parse_replies` reads a calendar client's ``METHOD:REPLY`` (Apple,
+Google, Thunderbird, BlackBerry, Outlook) into :class:`ItipReply` values, and
+:func:`read_events` any calendar (Windows zone names resolve through the
+file's own VTIMEZONE) into UTC instants. Neither raises on a well-formed file
+with features Convene does not use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+PRODID = "-//Convene//Workshops 1.0//EN"
+Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
+PARTSTATS = {"ACCEPTED": "accepted", "TENTATIVE": "tentative", "DECLINED": "declined"}
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """An invitee: ``role`` is ``REQ-PARTICIPANT``, ``OPT-PARTICIPANT`` (observers)
+    or ``CHAIR``; ``partstat`` ``NEEDS-ACTION`` in an invite."""
+
+    email: str
+    name: str
+    role: str = "REQ-PARTICIPANT"
+    partstat: str = "NEEDS-ACTION"
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """One event to write. ``starts_at``/``ends_at`` aware (UTC); ``zone`` the
+    anchor zone they are written in; ``sequence`` RFC 5545 3.8.7.4;
+    ``language`` the RFC 5646 tag of SUMMARY/DESCRIPTION."""
+
+    uid: str
+    sequence: int
+    starts_at: datetime
+    ends_at: datetime
+    zone: str
+    summary: str
+    description: str
+    organizer_email: str
+    organizer_name: str
+    attendees: tuple[Attendee, ...] = ()
+    url: str = ""
+    location: str = ""
+    language: str = "en"
+    cancelled: bool = False
+    dtstamp: datetime | None = None
+
+
+@lru_cache(maxsize=256)
+def _vtimezone(zone: str, first: date, last: date) -> icalendar.Timezone:
+    # Building a VTIMEZONE walks the zone's transitions: cache per (zone, years).
+    # The component is only ever serialised, never changed, so it can be shared.
+    return icalendar.Timezone.from_tzid(zone, first_date=first, last_date=last)
+
+
+def _timezones(zone: str, meetings: Sequence[Meeting]) -> icalendar.Timezone | None:
+    if zone == "UTC" or not meetings:
+        return None
+    first = min(m.starts_at for m in meetings).date().replace(month=1, day=1)
+    last = max(m.ends_at for m in meetings).date().replace(month=12, day=31)
+    return _vtimezone(zone, first - timedelta(days=1), last + timedelta(days=1))
+
+
+def _event(m: Meeting, *, method: Method, now: datetime) -> icalendar.Event:
+    tz = ZoneInfo(m.zone)
+    ev = icalendar.Event()
+    ev.add("uid", m.uid)
+    ev.add("dtstamp", (m.dtstamp or now).astimezone(UTC))
+    ev.add("sequence", m.sequence)
+    ev.add("dtstart", m.starts_at.astimezone(tz))
+    ev.add("dtend", m.ends_at.astimezone(tz))
+    ev.add("summary", m.summary, parameters={"LANGUAGE": m.language})
+    if m.description:
+        ev.add("description", m.description, parameters={"LANGUAGE": m.language})
+    if m.url:
+        ev.add("url", m.url)
+    if m.location or m.url:
+        ev.add("location", m.location or m.url)
+    ev.add("status", "CANCELLED" if m.cancelled or method == "CANCEL" else "CONFIRMED")
+    ev.add("transp", "OPAQUE")
+    org = icalendar.vCalAddress(f"mailto:{m.organizer_email}")
+    org.params["CN"] = icalendar.vText(m.organizer_name)
+    ev.add("organizer", org)
+    for a in m.attendees:
+        addr = icalendar.vCalAddress(f"mailto:{a.email}")
+        addr.params["CN"] = icalendar.vText(a.name)
+        addr.params["CUTYPE"] = icalendar.vText("INDIVIDUAL")
+        addr.params["ROLE"] = icalendar.vText(a.role)
+        addr.params["PARTSTAT"] = icalendar.vText(a.partstat)
+        if method == "REQUEST":
+            addr.params["RSVP"] = icalendar.vText("TRUE")
+        ev.add("attendee", addr)
+    return ev
+
+
+def calendar_bytes(meetings: Sequence[Meeting], *, method: Method | None,
+                   now: datetime | None = None, name: str = "") -> bytes:
+    """A VCALENDAR with one VEVENT per meeting (CRLF, folded at 75 octets).
+
+    ``method``: ``REQUEST`` (invite or update), ``CANCEL``, or None for a feed
+    (``PUBLISH``-less subscription). One VTIMEZONE per zone used.
+    """
+    now = now or datetime.now(UTC)
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method is not None:
+        cal.add("method", method)
+    if name:
+        cal.add("x-wr-calname", name)
+    for zone in sorted({m.zone for m in meetings}):
+        vtz = _timezones(zone, [m for m in meetings if m.zone == zone])
+        if vtz is not None:
+            cal.add_component(vtz)
+    for m in meetings:
+        cal.add_component(_event(m, method=method or "PUBLISH", now=now))
+    return bytes(cal.to_ical())
+
+
+def invite(meeting: Meeting, *, now: datetime | None = None) -> bytes:
+    """``METHOD:REQUEST`` for one meeting (an invitation or an update)."""
+    return calendar_bytes([meeting], method="REQUEST", now=now)
+
+
+def cancellation(meeting: Meeting, *, now: datetime | None = None) -> bytes:
+    """``METHOD:CANCEL`` with ``STATUS:CANCELLED`` (RFC 5546 3.2.5); the caller
+    raises ``sequence`` first."""
+    return calendar_bytes([meeting], method="CANCEL", now=now)
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ItipReply:
+    """One attendee's answer in a ``METHOD:REPLY`` (RFC 5546 3.2.3).
+
+    ``partstat``: ``accepted``, ``tentative``, ``declined`` (others such as
+    DELEGATED are ``other``); ``email`` lower-case, ``mailto:`` removed;
+    ``recurrence_id`` aware UTC or None; ``comment`` the attendee's note."""
+
+    uid: str
+    sequence: int
+    email: str
+    partstat: str
+    recurrence_id: datetime | None
+    dtstamp: datetime | None
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventInstant:
+    """An event read from any calendar: ``starts_at``/``ends_at`` aware UTC
+    (None for a date-only event's end), ``uid``, ``summary``, ``method``."""
+
+    uid: str
+    summary: str
+    starts_at: datetime
+    ends_at: datetime | None
+    method: str
+    sequence: int
+
+
+def _utc(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # floating time: the best we can say
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return None
+
+
+def _address(value: object) -> str:
+    text = str(value).strip()
+    text = re.sub(r"^mailto:", "", text, flags=re.IGNORECASE)
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _calendars(data: bytes) -> list[icalendar.Calendar]:
+    # Some clients (Apple iCal 5) omit the last line break; icalendar needs none.
+    cals = icalendar.Calendar.from_ical(data, multiple=True)
+    return [c for c in cals if isinstance(c, icalendar.Calendar)]
+
+
+def parse_replies(data: bytes) -> list[ItipReply]:
+    """Every attendee answer in ``data`` if its METHOD is REPLY (else ``[]``).
+
+    Apple iCal 3 sends no ``method=`` in the MIME type but has it in the file;
+    Google's ORGANIZER may lack ``mailto:``; CNs may be folded. Raises
+    ValueError when ``data`` is not iCalendar at all.
+    """
+    out: list[ItipReply] = []
+    for cal in _calendars(data):
+        if str(cal.get("method", "")).upper() != "REPLY":
+            continue
+        for ev in cal.walk("VEVENT"):
+            attendees = ev.get("attendee")
+            if attendees is None:
+                continue
+            if not isinstance(attendees, list):
+                attendees = [attendees]
+            rid = ev.get("recurrence-id")
+            stamp = ev.get("dtstamp")
+            for a in attendees:
+                raw = str(a.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+                out.append(ItipReply(
+                    uid=str(ev.get("uid", "")).strip(),
+                    sequence=int(str(ev.get("sequence", 0)) or 0),
+                    email=_address(a.params.get("EMAIL") or a),
+                    partstat=PARTSTATS.get(raw, "other"),
+                    recurrence_id=_utc(rid.dt) if rid is not None else None,
+                    dtstamp=_utc(stamp.dt) if stamp is not None else None,
+                    comment=str(ev.get("comment", "")).strip()))
+    return out
+
+
+def read_events(data: bytes) -> list[EventInstant]:
+    """Every VEVENT in ``data`` with its start and end as UTC instants. TZIDs
+    (IANA or Windows names such as ``W. Europe Standard Time``) resolve through
+    the file's VTIMEZONEs. Raises ValueError when ``data`` is not iCalendar."""
+    out: list[EventInstant] = []
+    for cal in _calendars(data):
+        method = str(cal.get("method", "")).upper()
+        for ev in cal.walk("VEVENT"):
+            start = ev.get("dtstart")
+            if start is None:
+                continue
+            s = _utc(start.dt)
+            if s is None:
+                continue
+            end = ev.get("dtend")
+            out.append(EventInstant(
+                uid=str(ev.get("uid", "")), summary=str(ev.get("summary", "")).strip(),
+                starts_at=s, ends_at=_utc(end.dt) if end is not None else None,
+                method=method, sequence=int(str(ev.get("sequence", 0)) or 0)))
+    return out

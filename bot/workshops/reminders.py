@@ -1,0 +1,171 @@
+"""Reminders as due rows: planned when a workshop is confirmed (or an action
+item agreed), claimed when due, sent once through the outbox.
+
+Each row has a unique ``key`` (workshop, person, offset, start instant), so a
+reminder exists once however often it is planned; the send marks the row
+``sent`` and queues the email under the same key in one transaction, so a
+crash before the commit sends nothing and the next pass sends it, and a crash
+after sends it never again. On PostgreSQL rows are claimed with
+``FOR UPDATE SKIP LOCKED`` so replicas never take the same row.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.errors import N_
+from bot.i18n import translator
+from bot.mail import OutgoingEmail
+from bot.outbox import enqueue_email
+from bot.settings import Settings
+from bot.workshops.render import local_text
+from storage.base import utcnow
+from storage.engine import dialect_insert
+from storage.models import (
+    Person,
+    Workshop,
+    WorkshopAction,
+    WorkshopReminder,
+    WorkshopRsvp,
+)
+
+log = logging.getLogger(__name__)
+
+#: Reminders this many minutes ahead or more arrive in the reader's daytime.
+DAYTIME = (8, 20)
+
+
+def daytime(due: datetime, zone: str) -> datetime:
+    """``due`` moved *earlier* into the reader's daytime (08:00-20:00 local), so a
+    day-before reminder never arrives at 03:00. Aware in, aware UTC out."""
+    tz = ZoneInfo(zone)
+    local = due.astimezone(tz)
+    start, end = DAYTIME
+    if start <= local.hour < end:
+        return due
+    day = local.date() if local.hour >= end else local.date() - timedelta(days=1)
+    return datetime.combine(day, time(end - 2, 0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+def _insert(session: Session, **values: object) -> bool:
+    ins = dialect_insert(session.get_bind().dialect.name)(WorkshopReminder).values(**values)
+    return bool(session.execute(ins.on_conflict_do_nothing(index_elements=["key"])
+                                .returning(WorkshopReminder.id)).first())
+
+
+def plan(session: Session, workshop: Workshop, settings: Settings) -> int:
+    """Plan the reminders of a confirmed ``workshop`` for everyone invited
+    (whether they declined is checked when each is due). Pending reminders of
+    an earlier time are skipped. Returns how many rows were added."""
+    from bot.workshops.availability import invitees
+
+    assert workshop.starts_at is not None
+    start = int(workshop.starts_at.timestamp())
+    skip_pending(session, workshop.id, keep=f":s{start}")
+    now = utcnow()
+    n = 0
+    for inv in invitees(session, workshop):
+        for minutes in sorted(set(settings.workshops.reminder_minutes), reverse=True):
+            due = workshop.starts_at - timedelta(minutes=minutes)
+            if minutes >= 720:
+                due = daytime(due, inv.person.timezone)
+            if due <= now:
+                continue
+            n += _insert(session, key=f"w{workshop.id}:p{inv.person.id}:m{minutes}:s{start}",
+                         workshop_id=workshop.id, person_id=inv.person.id,
+                         kind=f"before:{minutes}", due_at=due, status="pending")
+    return n
+
+
+def plan_action(session: Session, action: WorkshopAction, owner: Person) -> bool:
+    """One reminder to the owner the day before ``action`` is due (daytime)."""
+    due = daytime(action.due_at - timedelta(days=1), owner.timezone)
+    if due <= utcnow():
+        due = utcnow()
+    return _insert(session, key=f"a{action.id}:due{int(action.due_at.timestamp())}",
+                   workshop_id=action.workshop_id, person_id=owner.id, action_id=action.id,
+                   kind="action", due_at=due, status="pending")
+
+
+def skip_pending(session: Session, workshop_id: int, *, keep: str = "") -> None:
+    """Mark the workshop's pending (not action) reminders skipped, except those
+    whose key ends with ``keep`` (the current start instant)."""
+    q = update(WorkshopReminder).where(
+        WorkshopReminder.workshop_id == workshop_id, WorkshopReminder.status == "pending",
+        WorkshopReminder.action_id.is_(None))
+    if keep:
+        q = q.where(~WorkshopReminder.key.endswith(keep))
+    session.execute(q.values(status="skipped").execution_options(synchronize_session=False))
+
+
+def claim_due(session: Session, *, now: datetime, limit: int = 200) -> list[WorkshopReminder]:
+    """Due pending rows, locked for this unit of work (SKIP LOCKED on PostgreSQL)."""
+    q = (select(WorkshopReminder).where(WorkshopReminder.status == "pending",
+                                        WorkshopReminder.due_at <= now)
+         .order_by(WorkshopReminder.due_at, WorkshopReminder.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list(session.scalars(q))
+
+
+def _reminder_email(session: Session, row: WorkshopReminder, settings: Settings
+                    ) -> OutgoingEmail | None:
+    person = session.get(Person, row.person_id)
+    ws = session.get(Workshop, row.workshop_id)
+    if person is None or ws is None or not person.primary_email:
+        return None
+    tr = translator(person.language)
+    if row.action_id is not None:
+        action = session.get(WorkshopAction, row.action_id)
+        if action is None or action.done_at is not None:
+            return None
+        subject = tr.gettext(N_("Action item due: {text}"), text=action.text[:80])
+        body = tr.gettext(N_("Your action item from workshop #{id} is due {when}:\n\n{text}\n\n"
+                             "When it is done, write in chat: workshop action done {action}"),
+                          id=ws.id, when=local_text(action.due_at, person.timezone,
+                                                    person.language),
+                          text=action.text, action=action.id)
+    else:
+        if ws.state != "confirmed" or ws.starts_at is None:
+            return None
+        answer = session.scalar(select(WorkshopRsvp.answer).where(
+            WorkshopRsvp.workshop_id == ws.id, WorkshopRsvp.person_id == person.id))
+        if answer == "declined":
+            return None
+        subject = tr.gettext(N_("Reminder: {title}"), title=ws.title)
+        body = tr.gettext(N_("Workshop #{id} starts {when}."), id=ws.id,
+                          when=local_text(ws.starts_at, person.timezone, person.language))
+        if ws.join_url:
+            body += "\n\n" + tr.gettext(N_("Join: {url}"), url=ws.join_url)
+    domain = (settings.workshops.calendar_address or settings.mail.from_address
+              ).rsplit("@", 1)[-1]
+    return OutgoingEmail(to=(person.primary_email,), subject=subject, text=body,
+                         message_id=f"<workshop.{ws.id}.reminder.{row.id}@{domain}>")
+
+
+def send_due(session_factory: sessionmaker[Session], settings: Settings, *,
+             now: datetime | None = None) -> int:
+    """Send every due reminder once; returns how many emails were queued.
+    Reminders for people who declined, or for a moved or cancelled workshop,
+    are marked ``skipped``."""
+    now = now or utcnow()
+    sent = 0
+    while True:
+        with session_factory() as session, session.begin():
+            rows = claim_due(session, now=now)
+            for row in rows:
+                email = _reminder_email(session, row, settings)
+                row.sent_at = now
+                if email is None:
+                    row.status = "skipped"
+                    continue
+                row.status = "sent"
+                sent += enqueue_email(session=session, key=f"workshop-reminder:{row.key}",
+                                      email=email)
+        if len(rows) < 200:
+            return sent

@@ -1,0 +1,215 @@
+"""Workshop pages on the HTTP app (Starlette).
+
+- ``GET /workshops/{id}/availability?t=TOKEN``: the person's grid of candidate
+  slots in their own zone (named); ``POST`` (the token and ``form`` fields in
+  the body, same origin) stores the answers through ``Bot.dispatch``.
+- ``GET /workshops/{id}/rsvp?t=TOKEN``: confirm an RSVP from the invite email
+  (GET changes nothing, so mail scanners that follow links answer nothing);
+  ``POST`` records it.
+- ``GET /workshops/feed/{token}.ics``: a person's calendar (with join links);
+  ``GET /workshops/feed.ics``: the public one (without). ETag/Last-Modified.
+
+A refused link gets a page that says why. Tokens are never logged: the
+``uvicorn.access`` logger gets a filter that blanks ``t=`` values and feed paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from bot.errors import N_
+from bot.i18n import Translator, translator
+from bot.types import Actor, ButtonPress, Conversation, FormSubmission, plain_times
+from bot.workshops import feeds, tokens
+from bot.workshops.invites import templates
+from bot.workshops.render import ANSWER_LABELS, RSVP_LABELS, local_text
+from storage.base import utcnow
+from storage.models import Person, Workshop, WorkshopAvailability, WorkshopSlot
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+log = logging.getLogger(__name__)
+STATUS = {"tampered": 400, "other-workshop": 400, "expired": 410, "not-allowed": 403,
+          "cross-origin": 403, "revoked": 410}
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+           "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+_SECRET = re.compile(r"(t=)[^&\s\"]+|(/workshops/feed/)[^/\s\"]+(\.ics)")
+
+
+class RedactTokens(logging.Filter):
+    """Blank link tokens in access-log records (the args uvicorn passes)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "***"
+                                            + (m.group(3) or ""), a) if isinstance(a, str)
+                                else a for a in record.args)
+        return True
+
+
+def _page(name: str, status: int, **ctx: Any) -> HTMLResponse:
+    return HTMLResponse(templates().get_template(name).render(**ctx), status_code=status,
+                        headers=HEADERS)
+
+
+def _refused(tr: Translator, name: str, exc: tokens.LinkRefused) -> HTMLResponse:
+    return _page(name, STATUS.get(exc.code, 400), lang=tr.language, refused=True,
+                 code=exc.code, title=tr.gettext(N_("This link cannot be used")),
+                 message=tr.gettext(exc.reason, **exc.params))
+
+
+def _same_origin(request: Request, bot: Bot) -> bool:
+    origin = request.headers.get("origin") or request.headers.get("referer") or ""
+    if not origin:
+        return True  # browsers that send neither (privacy settings); the token still binds
+    got = urlsplit(origin)
+    allowed = {urlsplit(bot.settings.http.public_url()).netloc, request.url.netloc}
+    return got.netloc in allowed
+
+
+def _load(bot: Bot, token: str, wid: int, purpose: str
+          ) -> tuple[tokens.LinkData, Person, Workshop]:
+    link = tokens.verify(token, key=bot.settings.signing_key(), purpose=purpose, now=utcnow(),
+                         workshop_id=wid)
+    with bot.session_factory() as session:
+        person = session.get(Person, link.person_id)
+        ws = session.get(Workshop, wid)
+        if person is None or ws is None or not person.primary_email:
+            raise tokens.LinkRefused("not-allowed", N_("This link no longer matches anyone in "
+                                                       "the roster, so it cannot be used."))
+        session.expunge_all()
+        return link, person, ws
+
+
+def _grid(bot: Bot, person: Person, ws: Workshop, *, saved: str = "",
+          token: str) -> HTMLResponse:
+    tr = translator(person.language)
+    with bot.session_factory() as session:
+        slots = session.execute(_slots_q(ws.id)).all()
+        mine = {sid: a for sid, a in session.execute(_answers_q(ws.id, person.id)).all()}
+    rows = [{"id": sid, "utc": start.isoformat(), "answer": mine.get(sid, ""),
+             "local": local_text(start, person.timezone, person.language)}
+            for sid, start in slots]
+    return _page("availability.html", 200, lang=person.language, refused=False, slots=rows,
+                 title=tr.gettext(N_("Workshop #{id}: {title}"), id=ws.id, title=ws.title),
+                 intro=tr.gettext(N_("{name}, can you come at these times?"), name=person.name),
+                 zone_note=tr.gettext(N_("Times are shown in your time zone, {zone}."),
+                                      zone=person.timezone),
+                 when_label=tr.gettext(N_("When")), answer_label=tr.gettext(N_("Your answer")),
+                 choices=[(k, tr.gettext(v)) for k, v in ANSWER_LABELS.items()],
+                 save_label=tr.gettext(N_("Save my answers")), saved=saved, token=token,
+                 action=f"/workshops/{ws.id}/availability")
+
+
+def _slots_q(wid: int) -> Any:
+    from sqlalchemy import select
+
+    return select(WorkshopSlot.id, WorkshopSlot.starts_at).where(
+        WorkshopSlot.workshop_id == wid).order_by(WorkshopSlot.starts_at)
+
+
+def _answers_q(wid: int, pid: int) -> Any:
+    from sqlalchemy import select
+
+    return select(WorkshopAvailability.slot_id, WorkshopAvailability.answer).join(
+        WorkshopSlot, WorkshopSlot.id == WorkshopAvailability.slot_id).where(
+        WorkshopSlot.workshop_id == wid, WorkshopAvailability.person_id == pid)
+
+
+def workshop_routes(bot: Bot) -> list[Route]:
+    """The availability, RSVP-link and feed routes."""
+    default = translator(bot.settings.default_language)
+    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+
+    def show(request: Request) -> HTMLResponse:
+        wid = int(request.path_params["wid"])
+        token = request.query_params.get("t", "")
+        try:
+            _link, person, ws = _load(bot, token, wid, "availability")
+        except tokens.LinkRefused as exc:
+            return _refused(default, "availability.html", exc)
+        return _grid(bot, person, ws, token=token)
+
+    async def save(request: Request) -> HTMLResponse:
+        wid = int(request.path_params["wid"])
+        form = await request.form()
+        token = str(form.get("t") or "")
+        try:
+            if form.get("form") != "availability" or not _same_origin(request, bot):
+                raise tokens.LinkRefused("cross-origin", N_("This form must be sent from its "
+                                                            "own page; nothing was saved."))
+            _link, person, ws = await run_in_threadpool(_load, bot, token, wid, "availability")
+        except tokens.LinkRefused as exc:
+            return _refused(default, "availability.html", exc)
+        values = tuple((str(k), str(v)) for k, v in form.multi_items()
+                       if str(k).startswith("slot-"))
+        assert person.primary_email
+        event = FormSubmission("workshop.availability", values,
+                               Actor("web", "", person.primary_email),
+                               Conversation("web", "", "availability", is_direct=True),
+                               f"availability:{tokens.digest(token)}:{uuid.uuid4().hex}",
+                               context=str(wid))
+        replies = await run_in_threadpool(bot.dispatch, event)
+        saved = " ".join(plain_times(r.message.text) for r in replies)
+        return await run_in_threadpool(_grid, bot, person, ws, saved=saved, token=token)
+
+    def rsvp_show(request: Request) -> HTMLResponse:
+        wid = int(request.path_params["wid"])
+        token = request.query_params.get("t", "")
+        try:
+            link, person, ws = _load(bot, token, wid, "rsvp")
+        except tokens.LinkRefused as exc:
+            return _refused(default, "confirm.html", exc)
+        tr = translator(person.language)
+        label = tr.gettext(RSVP_LABELS.get(link.answer, link.answer))
+        when = local_text(ws.starts_at, person.timezone, person.language) if ws.starts_at \
+            else ""
+        return _page("confirm.html", 200, lang=tr.language, refused=False, done=False,
+                     token=token, action=f"/workshops/{wid}/rsvp",
+                     title=tr.gettext(N_("Workshop #{id}: {title}"), id=ws.id, title=ws.title),
+                     intro=tr.gettext(N_("{name}, confirm your answer for {when}: {answer}."),
+                                      name=person.name, when=when, answer=label),
+                     confirm=tr.gettext(N_("Confirm: {answer}"), answer=label))
+
+    async def rsvp_post(request: Request) -> HTMLResponse:
+        wid = int(request.path_params["wid"])
+        form = await request.form()
+        token = str(form.get("t") or "")
+        try:
+            if not _same_origin(request, bot):
+                raise tokens.LinkRefused("cross-origin", N_("This form must be sent from its "
+                                                            "own page; nothing was saved."))
+            link, person, ws = await run_in_threadpool(_load, bot, token, wid, "rsvp")
+        except tokens.LinkRefused as exc:
+            return _refused(default, "confirm.html", exc)
+        assert person.primary_email
+        event = ButtonPress("workshop.rsvp", f"{wid}:{link.answer}",
+                            Actor("web", "", person.primary_email),
+                            Conversation("web", "", "rsvp-link", is_direct=True),
+                            f"rsvp-link:{tokens.digest(token)}:{uuid.uuid4().hex}")
+        replies = await run_in_threadpool(bot.dispatch, event)
+        tr = translator(person.language)
+        return _page("confirm.html", 200, lang=tr.language, refused=False, done=True,
+                     title=tr.gettext(N_("Workshop #{id}: {title}"), id=ws.id, title=ws.title),
+                     lines=[plain_times(r.message.text) for r in replies])
+
+    def feed(request: Request) -> Response:
+        token = str(request.path_params.get("token", ""))
+        return feeds.feed_response(bot, request, token=token or None)
+
+    return [Route("/workshops/{wid:int}/availability", show, methods=["GET"]),
+            Route("/workshops/{wid:int}/availability", save, methods=["POST"]),
+            Route("/workshops/{wid:int}/rsvp", rsvp_show, methods=["GET"]),
+            Route("/workshops/{wid:int}/rsvp", rsvp_post, methods=["POST"]),
+            Route("/workshops/feed.ics", feed, methods=["GET"]),
+            Route("/workshops/feed/{token}.ics", feed, methods=["GET"])]
