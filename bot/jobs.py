@@ -56,7 +56,7 @@ class JobSpec:
     with ``trigger_args``. ``id`` names it in ``job_runs`` and metrics."""
 
     id: str
-    func: Callable[..., None]
+    func: Callable[..., object]
     trigger: str
     trigger_args: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)

@@ -173,9 +173,9 @@ def parse_roster(text: str) -> list[RosterRow]:
 
 
 def _topics() -> tuple[str, ...]:
-    from digests.taxonomy import DEFAULT
+    from digests.taxonomy import load_taxonomy
 
-    return tuple(DEFAULT["topics"])
+    return tuple(t.key for t in load_taxonomy().topics)
 
 
 def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str) -> ImportReport:

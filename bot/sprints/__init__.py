@@ -89,10 +89,12 @@ def install(bot: Bot) -> None:
 
     add_home_section(bot, sprints_section, order=40)
     install_pages(bot)
+    from bot.sprints import jobs
+
     cfg = bot.settings.sprints
-    bot.jobs.append(JobSpec(id="sprints.tick", func="bot.sprints.jobs:tick",
+    bot.jobs.append(JobSpec(id="sprints.tick", func=jobs.tick,
                             trigger="interval", trigger_args={"seconds": cfg.tick_seconds}))
-    bot.jobs.append(JobSpec(id="sprints.nudge", func="bot.sprints.jobs:nudge", trigger="cron",
+    bot.jobs.append(JobSpec(id="sprints.nudge", func=jobs.nudge, trigger="cron",
                             trigger_args={"day_of_week": cfg.nudge_day,
                                           "hour": cfg.nudge_hour, "minute": 0}))
 

@@ -3,7 +3,7 @@ the statuses, and the scope topics people and sprints are matched on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import N_, InvalidInput, NotFound
-from storage.base import utcnow
 from storage.models import Sprint
 
 if TYPE_CHECKING:
@@ -23,15 +22,9 @@ if TYPE_CHECKING:
 HOLDING = ("seated", "offered")
 #: Sign-ups still in the sprint: holding a seat or waiting for one.
 ACTIVE = ("seated", "offered", "waitlisted")
-#: ``bot.services`` key of the clock (tests freeze it).
-CLOCK = "sprints.clock"
-
-
 def now(bot: Bot) -> datetime:
-    """The current time for sprints: ``bot.services["sprints.clock"]()`` when a
-    test froze it, else :func:`storage.base.utcnow` (aware, UTC)."""
-    clock: Callable[[], datetime] | None = bot.services.get(CLOCK)
-    return clock() if clock is not None else utcnow()
+    """The current time for sprints: the Bot's clock (aware, UTC; tests freeze it)."""
+    return bot.clock()
 
 
 def sprint_id(raw: str) -> int:

@@ -6,6 +6,11 @@ once by a conditional UPDATE or a unique key."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
 import logging
 from datetime import datetime
 
@@ -14,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from bot.errors import N_, PermissionDenied
 from bot.i18n import translator
-from bot.jobs import running_bot
 from bot.permissions import authorize
 from bot.sprints import notify, offers, pledges
 from bot.sprints.common import HOLDING, local, topic_label
@@ -37,9 +41,9 @@ def run(bot: object, *, now: datetime | None = None) -> tuple[int, int]:
     return expired, settled
 
 
-def tick(app_id: str) -> None:
+def tick(bot: Bot) -> None:
     """The ``sprints.tick`` job (every ``sprints.tick_seconds``)."""
-    expired, settled = run(running_bot(app_id))
+    expired, settled = run(bot)
     if expired or settled:
         log.info("sprints: %d offer(s) expired, %d sprint(s) settled", expired, settled)
 
@@ -93,7 +97,7 @@ def _may_join(session: Session, person: Person, group_id: int) -> bool:
     return True
 
 
-def nudge(app_id: str) -> None:
+def nudge(bot: Bot) -> None:
     """The weekly ``sprints.nudge`` job."""
-    n = send_nudges(running_bot(app_id))
+    n = send_nudges(bot)
     log.info("sprints: %d weekly nudge(s) queued", n)

@@ -101,7 +101,9 @@ def install(bot: Bot) -> None:
 
     add_home_section(bot, workshops_section, order=30)
     bot.web_routes.extend(workshop_routes(bot))
-    bot.jobs.append(JobSpec(id="workshops.tick", func="bot.workshops.jobs:tick",
+    from bot.workshops.jobs import tick
+
+    bot.jobs.append(JobSpec(id="workshops.tick", func=tick,
                             trigger="interval",
                             trigger_args={"seconds": bot.settings.workshops.tick_seconds}))
 

@@ -51,7 +51,7 @@ PACKAGE = textwrap.dedent('''
         bot.router.add("command", "hello", hello, capability="roster.self",
                        help="Say hello (test capability).")
         add_home_section(bot, section, order=90)
-        bot.jobs.append(JobSpec(id="testcap.tick", func="convene_testcap:tick",
+        bot.jobs.append(JobSpec(id="testcap.tick", func=tick,
                                 trigger="interval", trigger_args={"seconds": 3600}))
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from adapters.console import ConsoleSession
 from bot.app import Bot
-from bot.sprints.common import CLOCK
 from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission, Reply
 from storage.base import utcnow
 from storage.models import (
@@ -39,7 +38,7 @@ def day(n: float) -> str:
 
 def freeze(bot: Bot, at: datetime) -> None:
     """Freeze the sprints clock of ``bot`` at ``at``."""
-    bot.services[CLOCK] = lambda: at
+    bot.clock = lambda: at
 
 
 def propose(bot: Bot, *, email: str = MEMBER, capacity: int = 3, org_cap: int = 0,

@@ -88,7 +88,8 @@ def p_slack(bot: Bot, email: str, sid: int, _o: int) -> str:
 def p_join_link(bot: Bot, email: str, sid: int, _o: int) -> str:
     token = mint(key=bot.settings.signing_key(), purpose="join", person_id=_pid(bot, email),
                  target=sid, expires_at=utcnow().replace(year=utcnow().year + 1))
-    web: httpx.Client = bot.services["test.web"]
+    web = bot.adapters["test.web"]
+    assert isinstance(web, httpx.Client)
     r = web.post(f"/sprints/{sid}/join", data={"t": token, "choice": "join"},
                  headers={"origin": str(web.base_url).rstrip("/")})
     return f"{r.status_code} {r.text}"
@@ -97,7 +98,8 @@ def p_join_link(bot: Bot, email: str, sid: int, _o: int) -> str:
 def p_offer_link(bot: Bot, email: str, sid: int, offer_id: int) -> str:
     token = mint(key=bot.settings.signing_key(), purpose="offer", person_id=_pid(bot, email),
                  target=offer_id, expires_at=utcnow().replace(year=utcnow().year + 1))
-    web: httpx.Client = bot.services["test.web"]
+    web = bot.adapters["test.web"]
+    assert isinstance(web, httpx.Client)
     r = web.post(f"/sprints/offers/{offer_id}", data={"t": token, "choice": "accept"},
                  headers={"origin": str(web.base_url).rstrip("/")})
     return f"{r.status_code} {r.text}"
@@ -121,7 +123,7 @@ def test_only_members_sign_up_lead_and_pledge(bot: Bot, role: str) -> None:
     (offer,) = offers(bot, sid)  # the other member's offer
     before = counts(bot)
     with http_app(create_web_app(bot)) as base, httpx.Client(base_url=base, timeout=30) as web:
-        bot.services["test.web"] = web
+        bot.adapters["test.web"] = web
         for path in PATHS:
             text = path(bot, email, sid, offer.id)
             assert any(r in text for r in REFUSED), (role, path.__name__, text)
@@ -141,7 +143,7 @@ def test_only_members_sign_up_lead_and_pledge(bot: Bot, role: str) -> None:
 def test_members_may_on_every_path(bot: Bot) -> None:
     email = add_members(bot, 1)[0]
     with http_app(create_web_app(bot)) as base, httpx.Client(base_url=base, timeout=30) as web:
-        bot.services["test.web"] = web
+        bot.adapters["test.web"] = web
         for path in PATHS[:-1]:
             sid = open_sprint(bot, capacity=2, minimum="500", currency="EUR")
             text = path(bot, email, sid, 0)

@@ -65,7 +65,7 @@ def test_offer_link_pages(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
         freeze(bot, offers(bot, sid)[-1].expires_at + timedelta(seconds=1))
         r = web.get(path2, params={"t": token2})
         assert r.status_code == 410 and 'data-code="expired"' in r.text
-        bot.services.pop("sprints.clock")
+        bot.clock = utcnow
         say(bot, SECRETARIAT, f"sprint cancel {sid} postponed")
         r = web.post(path2, data={"t": token2, "choice": "accept"}, headers=same)
         assert r.status_code == 410 and 'data-code="cancelled"' in r.text
