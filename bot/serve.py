@@ -55,6 +55,7 @@ def _note_signal(signum: int, _frame: object) -> None:
 
 def serve(settings: Settings, *, config_path: Path | None) -> None:
     """Run until SIGINT/SIGTERM."""
+    settings.signing_key()  # an empty or short key stops start-up with the fix
     upgrade(settings.database_url)
     bot = build_app(settings)
     seed_roster(bot, config_path=config_path)
