@@ -28,11 +28,12 @@ from storage.models.digest import (
     DigestRecipient,
     DigestSuggestion,
 )
-from storage.models.polls import PollComment, Proposal, ProposalVersion, Round, Stance
+from storage.models.polls import Ballot, PollComment, Proposal, ProposalVersion, Round, Stance
 from storage.models.slack import SlackInboxItem as SlackInboxItem
 
 __all__ = [
     "AuditEntry",
+    "Ballot",
     "Base",
     "ChatPost",
     "Digest",
