@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from adapters.console import ConsoleSession
 from adapters.email.imap import ImapReader
-from adapters.email.plugin import plugin
 from bot.app import Bot
 from bot.polls.jobs import run as run_jobs
 from bot.web import create_web_app
@@ -30,7 +29,7 @@ from storage.models import EmailAddress
 from tests.adapters.email.servers import DOVECOT, dovecot, free_port, http_app, smtpd
 from tests.conftest import CHAIR, MEMBER, MEMBER_ES, MEMBER_FR, OBSERVER, SECRETARIAT, need
 from tests.email_replies import written_above
-from tests.polls.helpers import audits, later, proposal, stances
+from tests.polls.helpers import YES, audits, later, origin, proposal, stances
 
 PRIYA = "priya.nair@carbonledger.example"
 LINK = re.compile(r"^(Agree|Abstain|Disagree|Block|D'accord|S'abstenir|Pas d'accord|Bloquer|"
@@ -64,8 +63,9 @@ def test_end_to_end(make_bot: Callable[..., Bot], db_url: str, shared_fixtures: 
         bot = make_bot(db_url, smtp=smtp.settings(), imap=imap.settings(),
                        http={"host": "127.0.0.1", "port": port},
                        polls={"reply_address": imap.user})
-        web_app = create_web_app(bot, plugin.web_routes(bot))
-        with http_app(web_app, port=port) as base, httpx.Client(base_url=base) as web:
+        web_app = create_web_app(bot)
+        with http_app(web_app, port=port) as base, \
+                httpx.Client(base_url=base, headers=origin(bot)) as web:
             _run(bot, smtp, imap, web, shared_fixtures, db_url, tmp_path)
 
 
@@ -108,14 +108,14 @@ def _run(bot: Bot, smtp, imap, web: httpx.Client, fixtures: Path, db_url: str,
     page = web.get(links["Agree"])
     assert page.status_code == 200 and stances(bot, 1, 2) == {}
     token = links["Agree"].split("t=", 1)[1]
-    assert web.post("/polls/1/vote", data={"t": token}).status_code == 200
+    assert web.post("/polls/1/vote", data={"t": token, **YES}).status_code == 200
     mateo_links = dict(LINK.findall(
         body(ballots[MEMBER_ES])))
     assert set(mateo_links) == {"De acuerdo", "Abstenerse", "En desacuerdo", "Bloquear"} or \
         set(mateo_links) == {"Agree", "Abstain", "Disagree", "Block"}
     abstain = next(v for k, v in mateo_links.items() if k in ("Abstain", "Abstenerse"))
     assert web.post("/polls/1/vote",
-                    data={"t": abstain.split("t=", 1)[1]}).status_code == 200
+                    data={"t": abstain.split("t=", 1)[1], **YES}).status_code == 200
 
     # replies, built from real clients' messages, into the real IMAP mailbox
     replies = [
