@@ -15,6 +15,7 @@ from sqlalchemy import select
 from adapters.console import ConsoleSession
 from adapters.email.imap import handle_reply
 from bot.app import Bot
+from bot.polls import ballots
 from bot.polls.tokens import mint
 from bot.types import Actor, ButtonPress, Conversation, FormSubmission
 from bot.web import create_web_app
@@ -89,10 +90,16 @@ def test_observers_hold_no_stance_by_any_path(bot: Bot) -> None:
         r = web.post(f"/polls/{pid}/vote", data={"reason": "x", **YES})
         assert r.status_code == 400
 
-    # 9. an email reply from the observer
+    # 9. an email reply from the observer, to a ballot properly signed and
+    # recorded as sent to him (as if sent before a demotion)
+    mid = ballots.message_id(key=key, person_id=ids[OBSERVER], poll_id=pid, round_no=2,
+                             version=1, kind="b", domain="alliance.example")
+    with bot.session_factory() as s, s.begin():
+        ballots.record(s, ballots.BallotRef(ids[OBSERVER], pid, 2, 1, mid))
     msg = EmailMessage()
     msg["From"] = "Tom Becker <Tom.Becker@agrifinance.example>"
     msg["Subject"] = f"Re: [poll #{pid}/2] Proposal"
+    msg["In-Reply-To"] = mid
     msg["Message-ID"] = "<obs-reply-1@agrifinance.example>"
     msg.set_content("Agree\n\nFrom the lenders' side this is fine.\n")
     outcome = handle_reply(bot, msg)
