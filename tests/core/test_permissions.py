@@ -12,15 +12,19 @@ from bot.app import Bot
 from bot.members import person_by_email
 from bot.permissions import POLICY, Policy, authorize_system, roles_in
 from bot.routing import Route, RouteError, Router
-from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission
+from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission, InboundEmail
 from storage.models import EmailAddress, Group, Membership, Person, Role
 
 WHERE = Conversation("console", "", "matrix")
 
 
-def _event(route: Route, email: str) -> Command | ButtonPress | FormSubmission:
+def _event(route: Route, email: str) -> Command | ButtonPress | FormSubmission | InboundEmail:
     actor = Actor("console", "", email)
     eid = uuid.uuid4().hex
+    if route.kind == "reply":  # an email answering a Message-ID of that route's tag
+        return InboundEmail(Actor("email", "", email), Conversation("email", "", email, True),
+                            f"<{eid}@client.example>", "Re: x", "agree",
+                            in_reply_to=f"<{route.name}.1.{eid}@matrix.example>")
     if route.kind == "command":
         name, _, rest = route.name.partition(" ")
         return Command(name, rest, actor, WHERE, eid)
