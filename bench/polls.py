@@ -57,7 +57,7 @@ from storage.models import (  # noqa: E402
 )
 
 PG = os.environ.get("CONVENE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SECRET = "bench-secret-key"
+SECRET = "bench-secret-key-long-enough-for-convene"
 SEC = "secretariat@bench.example"
 
 
@@ -252,7 +252,8 @@ def kill_midway(url: str, pid: int, voters: int, threads: int, tmp: Path) -> dic
             return
         try:
             r = httpx.post(f"http://127.0.0.1:{port}/polls/{pid}/vote",
-                           data={"t": tokens[person]}, timeout=30)
+                           data={"t": tokens[person], "confirm": "yes"},
+                           headers={"Origin": f"http://127.0.0.1:{port}"}, timeout=30)
         except httpx.HTTPError:
             return  # not acknowledged: the client will retry
         with lock:

@@ -56,6 +56,11 @@ def serve(ctx: typer.Context) -> None:
     """Run the main job: HTTP app, scheduler, outbox worker and adapters."""
     settings, path = settings_from(ctx)
     logging.getLogger().setLevel(settings.log_level)
+    try:
+        settings.signing_key()  # refuse an empty or short key before anything starts
+    except ConfigError as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
     from bot.serve import serve as run
 
     run(settings, config_path=path)

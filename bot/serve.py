@@ -85,6 +85,7 @@ def release_own_rows(bot: Bot) -> int:
 
 def serve(settings: Settings, *, config_path: Path | None) -> None:
     """Run until SIGINT/SIGTERM."""
+    settings.signing_key()  # an empty or short key stops start-up with the fix
     upgrade(settings.database_url)
     settings = settings.model_copy(update={"queue": settings.queue.model_copy(
         update={"instance_id": stable_instance_id(settings)})})

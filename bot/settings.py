@@ -8,7 +8,7 @@ A bad value raises ConfigError naming the key and what it expects.
 from __future__ import annotations
 
 import os
-import secrets
+import re
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +23,8 @@ from pydantic_settings import (
 
 from bot.errors import ConfigError
 
+#: Keys whose values are never echoed in an error.
+_SECRET_NAME = re.compile(r"secret|password|token|key", re.I)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT_ROOT / "examples"
 
@@ -273,20 +275,12 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     def signing_key(self) -> str:
-        """The key for signed links: ``secret_key``, else one kept in ``secret_file``
-        (created on first use, mode 0600)."""
-        key = self.secret_key.get_secret_value()
-        if key:
-            return key
-        path = self.secret_file
-        if path.exists():
-            return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key)
-        return key
+        """The key for signed links and ballot tokens: ``secret_key``, else the key
+        kept in ``secret_file`` (generated atomically on first use, mode 0600).
+        Raises ConfigError for an empty or short key (see :mod:`bot.signing`)."""
+        from bot.signing import signing_key
+
+        return signing_key(self.secret_key.get_secret_value(), self.secret_file)
 
 
 def default_config_path() -> Path | None:
@@ -318,7 +312,8 @@ def load_settings(path: Path | None = None, /, **overrides: Any) -> Settings:
         lines = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"])
-            lines.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+            got = "" if _SECRET_NAME.search(key) else f" (got {err.get('input')!r})"
+            lines.append(f"{key}: {err['msg']}{got}")
         where = f" in {path}" if path else ""
         raise ConfigError(f"bad configuration{where}:\n  " + "\n  ".join(lines)) from None
     except ValueError as exc:  # TOML syntax errors

@@ -1,1 +1,1 @@
-"""The email adapter: SMTP out; later, IMAP replies in and signed vote links."""
+"""The email adapter: SMTP out, IMAP in (as core InboundEmail events); no domain."""

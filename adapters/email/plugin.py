@@ -1,5 +1,6 @@
 """The email adapter's plugin: the SMTP transport when ``[smtp] host`` is set,
-the vote-link pages, and the IMAP reader of ballot replies when ``[imap] host`` is set."""
+and the IMAP reader of inbound email when ``[imap] host`` is set. (Vote-link
+pages belong to the polls capability, which adds them to ``bot.web_routes``.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class EmailPlugin(Plugin):
-    """SMTP out; vote links and IMAP replies in."""
+    """SMTP out; IMAP in."""
 
     name = "email"
 
@@ -22,9 +23,7 @@ class EmailPlugin(Plugin):
             bot.mail = SmtpMailTransport(bot.settings.smtp)
 
     def web_routes(self, bot: Bot) -> list[Any]:
-        from adapters.email.web import vote_routes
-
-        return list(vote_routes(bot))
+        return []
 
     def start(self, bot: Bot) -> Stopper | None:
         if not bot.settings.imap.host:

@@ -1,8 +1,9 @@
 """Consensus polls: proposals, stances, rounds, escalation, the decision register.
 
 ``install(bot)`` registers the chat routes (each with its capability, checked
-in the proposal's group) and the scheduled job that closes due rounds and
-sends reminders.
+in the proposal's group), the ``reply:poll`` route that reads ballot replies
+by email, the vote-link pages (``bot.web_routes``) and the scheduled job that
+closes due rounds and sends reminders.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def install(bot: Bot) -> None:
     add("action", "poll.stance", r.stance_button, capability="poll.vote", scope=r.scope_value)
     add("form", "poll.reason", r.reason_form, capability="poll.vote",
         scope=r.scope_form_context)
+    from bot.polls import email_replies, web
+
+    add("reply", "poll", email_replies.reply, capability="poll.view",
+        scope=email_replies.scope_reply)
+    web.install(bot)
     add("command", "vote", r.vote, capability="poll.vote", scope=r.scope_vote,
         help=N_("Take your stance on a proposal."), usage=r.VOTE_USAGE)
     add("command", "poll show", r.show, capability="poll.view", scope=r.scope_args,

@@ -54,32 +54,41 @@ def check_link(bot: Bot, *, token: str, poll_id: int, now: datetime | None = Non
     """Verify a link for proposal ``poll_id``. Raises TokenRefused with the
     reason: tampered, other-poll, expired, used (already cast with this link),
     closed (the round is over), not-allowed (the person may not vote, e.g. an
-    observer, or is no longer in the roster)."""
+    observer, or is no longer in the roster), old-version (the text changed
+    since the link was sent: the refusal carries the new text)."""
     now = now or utcnow()
     vt = verify(token, key=bot.settings.signing_key(), poll_id=poll_id, now=now)
     if _used(bot, token):
         raise TokenRefused("used", N_("This link was already used; your stance is recorded. "
                                       "To change it, use another link from the email, reply "
-                                      "to it, or vote in chat."))
+                                      "to it, or vote in chat."), person_id=vt.person_id)
     with bot.session_factory() as session:
         proposal = session.get(Proposal, vt.poll_id)
         person = session.get(Person, vt.person_id)
         if proposal is None or person is None or not person.primary_email:
             raise TokenRefused("not-allowed", N_("This link no longer matches anyone in the "
                                                  "roster, so it cannot be used."))
+        if vt.version != proposal.version:
+            raise TokenRefused("old-version", N_("The text of proposal #{id} changed after this "
+                                                 "link was sent (it is now version {version}), "
+                                                 "so this link cannot be used; nothing was "
+                                                 "recorded. Use the links of the new ballot "
+                                                 "email. The new text:"),
+                               person_id=person.id, id=proposal.id, version=proposal.version,
+                               text=current_text(proposal))
         rnd = current_round(session, proposal)
         if (proposal.state != "open" or rnd is None or rnd.number != vt.round_no
                 or rnd.closed_at is not None or rnd.closes_at <= now):
             raise TokenRefused("closed", N_("Round {round} of proposal #{id} is closed; "
                                             "this link can no longer be used."),
-                               round=vt.round_no, id=vt.poll_id)
+                               person_id=person.id, round=vt.round_no, id=vt.poll_id)
         try:
             authorize(session=session, person=person, capability="poll.vote",
                       group_id=proposal.group_id, channel=PLATFORM, policy=bot.policy)
         except DomainError:
             raise TokenRefused("not-allowed", N_("Your role does not allow you to take a "
                                                  "stance on this proposal; nothing was "
-                                                 "recorded.")) from None
+                                                 "recorded."), person_id=person.id) from None
         return LinkView(vt, person.name, person.primary_email, person.language,
                         proposal.title, current_text(proposal), vt.stance in NEEDS_REASON)
 
@@ -105,12 +114,24 @@ def cast_by_link(bot: Bot, *, token: str, poll_id: int, reason: str = "",
     view = check_link(bot, token=token, poll_id=poll_id, now=now)
     if view.needs_reason and not reason.strip():
         raise TokenRefused("reason-needed", N_("A disagree or a block needs a reason: say "
-                                               "what would change your mind."))
+                                               "what would change your mind."),
+                           person_id=view.token.person_id)
     replies = bot.dispatch(link_event(view, token=token, reason=reason))
     recorded = _used(bot, token) and bool(replies) and all(
         r.message.form is None for r in replies)
     if not replies:
         raise TokenRefused("used", N_("This link was already used; your stance is recorded. "
                                       "To change it, use another link from the email, reply "
-                                      "to it, or vote in chat."))
+                                      "to it, or vote in chat."),
+                           person_id=view.token.person_id)
     return recorded, replies
+
+
+def language_of(bot: Bot, person_id: int | None) -> str:
+    """The language of person ``person_id`` (the default when unknown)."""
+    if person_id is not None:
+        with bot.session_factory() as session:
+            person = session.get(Person, person_id)
+            if person is not None:
+                return person.language
+    return bot.settings.default_language

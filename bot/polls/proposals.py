@@ -131,7 +131,12 @@ def edit_text(*, session: Session, actor: Authorized, proposal: Proposal, text: 
                                      Round.number == proposal.current_round)
     has_stances = session.scalar(select(exists().where(
         Stance.round_id.in_(rnd_ids.scalar_subquery()), Stance.version == proposal.version)))
-    new_version = bool(has_stances)
+    # Ballots of an email round carry the text version they were sent with, so
+    # their text never changes in place: replies to them must not count for a
+    # text the voter never saw.
+    email_round = session.scalar(select(Round.medium).where(
+        Round.proposal_id == proposal.id, Round.number == proposal.current_round)) == "email"
+    new_version = bool(has_stances) or email_round
     if new_version:
         proposal.version += 1
         proposal.versions.append(ProposalVersion(number=proposal.version, text=text,

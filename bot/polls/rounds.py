@@ -10,7 +10,6 @@ close waits for stances being written and counts them.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from bot.mail import OutgoingEmail
 from bot.members import people_in
 from bot.outbox import enqueue_email
 from bot.permissions import Authorized, authorize_system
-from bot.polls import emails
+from bot.polls import ballots, emails
 from bot.polls.proposals import current_text, post
 from bot.polls.render import tally_message
 from bot.polls.stances import (
@@ -35,7 +34,6 @@ from bot.polls.stances import (
     tally,
     voter_key,
 )
-from bot.polls.tokens import mint
 from bot.polls.write import stance_count
 from bot.settings import Settings
 from bot.types import Message
@@ -70,10 +68,6 @@ def render_tally(session: Session, args: Mapping[str, Any]) -> Message | None:
     if proposal is None or current_round(session, proposal) is None:
         return None
     return proposal_message(session, proposal)
-
-
-def _domain(settings: Settings) -> str:
-    return settings.mail.from_address.rsplit("@", 1)[-1] or "convene.local"
 
 
 def _email_people(session: Session, people: list[Person], key: str,
@@ -163,24 +157,57 @@ def open_email_round(*, session: Session, actor: Authorized, proposal: Proposal,
            subject_id=proposal.id, round=2, closes_at=closes.isoformat())
     group = session.get(Group, proposal.group_id)
     assert group is not None
-    key = settings.signing_key()
-    base = settings.http.public_url()
-    text = current_text(proposal)
-    domain = _domain(settings)
-
-    def build(p: Person) -> OutgoingEmail:
-        links = {s: f"{base}/polls/{proposal.id}/vote?t=" + mint(
-            key=key, person_id=p.id, poll_id=proposal.id, round_no=2, stance=s,
-            expires_at=closes) for s in ("agree", "abstain", "disagree", "block")}
-        mid = f"<poll-{proposal.id}-r2-p{p.id}.{uuid.uuid4().hex[:12]}@{domain}>"
-        return emails.ballot(tr=translator(p.language), settings=settings, proposal=proposal,
-                             rnd=rnd, text=text, person=p, links=links, previous=previous,
-                             message_id=mid)
-
-    n = _email_people(session, eligible_people(session, group=group),
-                      f"poll:{proposal.id}:r2:ballot", build)
+    n = send_ballots(session=session, settings=settings, proposal=proposal, rnd=rnd,
+                     people=eligible_people(session, group=group), previous=previous)
     refresh(session, proposal)
     return n
+
+
+def send_ballots(*, session: Session, settings: Settings, proposal: Proposal, rnd: Round,
+                 people: list[Person], previous: Round | None, note_msgid: str = "") -> int:
+    """Queue one ballot per person for ``rnd`` on the current text version and
+    record each reply binding (:mod:`bot.polls.ballots`). ``note_msgid`` (a
+    msgid with ``{id}`` and ``{version}``) goes first in each, translated:
+    why the ballot is sent again. Idempotent per (round, version, person).
+    Returns how many were queued."""
+    text = current_text(proposal)
+    kind = "b" if proposal.version == 1 and not note_msgid else f"v{proposal.version}"
+    n = 0
+    for p in people:
+        if not p.primary_email:
+            continue
+        tr = translator(p.language)
+        note = tr.gettext(note_msgid, id=proposal.id, version=proposal.version) \
+            if note_msgid else ""
+        mail, ref = emails.ballot(tr=tr, settings=settings, proposal=proposal, rnd=rnd,
+                                  text=text, person=p, previous=previous, kind=kind, note=note)
+        key = f"poll:{proposal.id}:r{rnd.number}:v{proposal.version}:ballot:p{p.id}"
+        if enqueue_email(session=session, key=key[:255], email=mail):
+            ballots.record(session, ref)
+            n += 1
+    return n
+
+
+#: Why a ballot is sent again after an edit (first line of the new ballot).
+EDITED = N_("The text of proposal #{id} changed (now version {version}): stances and replies "
+            "on the earlier text no longer count. Here is the new text; take your stance "
+            "again.")
+
+
+def ballots_after_edit(*, session: Session, settings: Settings, proposal: Proposal) -> int:
+    """After an edit that opened a new text version in an email round, send
+    every voter the new ballot (replies and links for the old text are refused).
+    Returns how many were queued (0 outside an email round)."""
+    rnd = current_round(session, proposal)
+    if rnd is None or rnd.medium != "email" or rnd.closed_at is not None:
+        return 0
+    group = session.get(Group, proposal.group_id)
+    assert group is not None
+    previous = session.scalars(select(Round).where(
+        Round.proposal_id == proposal.id, Round.number == rnd.number - 1)).first()
+    return send_ballots(session=session, settings=settings, proposal=proposal, rnd=rnd,
+                        people=eligible_people(session, group=group), previous=previous,
+                        note_msgid=EDITED)
 
 
 def escalate(*, session: Session, actor: Authorized, proposal: Proposal) -> int:
@@ -314,7 +341,10 @@ def send_reminders(session: Session, *, settings: Settings, now: datetime | None
             if voter_key(p, group) in voted or not p.primary_email:
                 continue
             key = f"poll:{proposal.id}:r{rnd.number}:v{proposal.version}:remind{hours}:p{p.id}"
-            queued += enqueue_email(session=session, key=key, email=emails.reminder(
-                tr=translator(p.language), settings=settings, proposal=proposal, rnd=rnd,
-                person=p))
+            mail, ref = emails.reminder(tr=translator(p.language), settings=settings,
+                                        proposal=proposal, rnd=rnd, person=p, hours=hours)
+            if enqueue_email(session=session, key=key, email=mail):
+                queued += 1
+                if ref is not None:
+                    ballots.record(session, ref)
     return queued

@@ -317,6 +317,8 @@ def edit(ctx: Context) -> Message:
                               text=words[1], editor=ctx.person)
     rounds.refresh(ctx.session, proposal)
     if new:
+        rounds.ballots_after_edit(session=ctx.session, settings=ctx.bot.settings,
+                                  proposal=proposal)
         return Message(ctx._("Proposal #{id} now has text version {version}; earlier stances "
                              "no longer count and voters are asked again.", id=proposal.id,
                              version=proposal.version))

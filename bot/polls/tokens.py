@@ -1,10 +1,11 @@
 """Signed vote-link tokens (itsdangerous), one person, poll, round and stance.
 
 A token is ``URLSafeTimedSerializer(settings.signing_key(), salt=VOTE_SALT)``
-over ``{"person", "poll", "round", "stance", "exp"}``; ``exp`` is the round's
-close (epoch seconds, UTC). The signature is checked first, then the expiry;
-whether the round is still open and the person may vote is checked again by
-the core when the stance is cast, every time.
+over ``{"person", "poll", "round", "stance", "exp", "v"}``; ``exp`` is the
+round's close (epoch seconds, UTC), ``v`` the text version the link was sent
+for (a link for an older text is refused with the new one). The signature is
+checked first, then the expiry; whether the round is still open and the
+person may vote is checked again by the core when the stance is cast, every time.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ VOTE_SALT = "convene.polls.vote-link.v1"
 class TokenRefused(Exception):
     """A link that cannot be used; ``reason`` is a gettext msgid saying why and
     ``code`` one of ``tampered``, ``expired``, ``other-poll``, ``used``, ``closed``,
-    ``not-allowed``."""
+    ``not-allowed``, ``old-version``, ``unavailable``. ``person_id`` is the
+    person a validly signed token names (their language for the page), or None."""
 
-    def __init__(self, code: str, reason: str, **params: object) -> None:
+    def __init__(self, code: str, reason: str, *, person_id: int | None = None,
+                 **params: object) -> None:
         super().__init__(code)
         self.code = code
         self.reason = reason
+        self.person_id = person_id
         self.params = params
 
 
@@ -44,6 +48,7 @@ class VoteToken:
     round_no: int
     stance: str
     expires_at: datetime
+    version: int = 1
 
     @property
     def value(self) -> str:
@@ -56,7 +61,7 @@ def _serializer(key: str) -> URLSafeTimedSerializer:
 
 
 def mint(*, key: str, person_id: int, poll_id: int, round_no: int, stance: str,
-         expires_at: datetime) -> str:
+         expires_at: datetime, version: int = 1) -> str:
     """A URL-safe signed token. Raises ValueError for an unknown stance or a
     naive ``expires_at``."""
     if stance not in STANCES:
@@ -65,7 +70,7 @@ def mint(*, key: str, person_id: int, poll_id: int, round_no: int, stance: str,
         raise ValueError("expires_at must be aware")
     return str(_serializer(key).dumps({
         "person": person_id, "poll": poll_id, "round": round_no, "stance": stance,
-        "exp": int(expires_at.timestamp())}))
+        "exp": int(expires_at.timestamp()), "v": version}))
 
 
 def verify(token: str, *, key: str, poll_id: int, now: datetime) -> VoteToken:
@@ -77,7 +82,8 @@ def verify(token: str, *, key: str, poll_id: int, now: datetime) -> VoteToken:
     try:
         data = _serializer(key).loads(token)
         vt = VoteToken(int(data["person"]), int(data["poll"]), int(data["round"]),
-                       str(data["stance"]), datetime.fromtimestamp(int(data["exp"]), UTC))
+                       str(data["stance"]), datetime.fromtimestamp(int(data["exp"]), UTC),
+                       int(data.get("v", 1)))
     except (BadSignature, KeyError, TypeError, ValueError):
         raise TokenRefused("tampered", N_("This link is not valid: it was changed or cut "
                                           "short. Use the link exactly as it came in the "
@@ -89,10 +95,11 @@ def verify(token: str, *, key: str, poll_id: int, now: datetime) -> VoteToken:
     if vt.poll_id != poll_id:
         raise TokenRefused("other-poll", N_("This link belongs to another proposal "
                                             "(#{other}), not #{id}."),
-                           other=vt.poll_id, id=poll_id)
+                           person_id=vt.person_id, other=vt.poll_id, id=poll_id)
     if now >= vt.expires_at:
         raise TokenRefused("expired", N_("This link has expired: round {round} of proposal "
-                                         "#{id} closed."), round=vt.round_no, id=vt.poll_id)
+                                         "#{id} closed."), person_id=vt.person_id,
+                           round=vt.round_no, id=vt.poll_id)
     return vt
 
 

@@ -1,59 +1,114 @@
-"""Stance words people write in replies, in English, French and Spanish."""
+"""Stance words people write in replies, in English, French and Spanish, and a
+reader of one line that never guesses.
+
+A line is read as a stance only when it is a stance phrase alone (``Block``,
+``D'accord !``) or a stance phrase followed by a delimiter (``:``, ``-``,
+``–``, ``—``, ``.``, ``,``, ``;``, ``!``) and a reason (``Je bloque. Trop
+cher``). Case, accents and typographic apostrophes are folded. Anything else
+is no stance: ``Pour l'instant je m'abstiens.``, ``Yes, I block this.`` and
+``Contre toute attente, je suis d'accord.`` are unreadable, never a guess.
+Words that open ordinary sentences (yes, oui, sí, pour, contre) are not stance
+words for that reason. An agree or abstain whose own line also names another
+stance (``D'accord, mais je bloque si...``) is unreadable too.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-#: phrase (accents removed, lower case) -> stance. Longer phrases are tried
-#: first, so "pas d'accord" is a disagree and not an agree.
+#: phrase (folded: lower case, accents removed) -> stance. Longer phrases are
+#: tried first, so "pas d'accord" is a disagree and not an agree.
 WORDS: dict[str, str] = {
     # English
-    "agree": "agree", "i agree": "agree", "yes": "agree", "approve": "agree",
+    "agree": "agree", "i agree": "agree", "approve": "agree", "i approve": "agree",
     "abstain": "abstain", "i abstain": "abstain", "abstention": "abstain",
     "disagree": "disagree", "i disagree": "disagree", "object": "disagree",
+    "i object": "disagree",
     "block": "block", "i block": "block",
     # French
-    "d'accord": "agree", "je suis d'accord": "agree", "accord": "agree", "pour": "agree",
-    "oui": "agree",
-    "je m'abstiens": "abstain", "m'abstiens": "abstain", "abstiens": "abstain",
-    "s'abstenir": "abstain", "abstenir": "abstain",
+    "d'accord": "agree", "je suis d'accord": "agree", "j'approuve": "agree",
+    "je m'abstiens": "abstain", "s'abstenir": "abstain",
     "pas d'accord": "disagree", "je ne suis pas d'accord": "disagree",
-    "desaccord": "disagree", "en desaccord": "disagree", "contre": "disagree",
+    "desaccord": "disagree", "en desaccord": "disagree", "je suis en desaccord": "disagree",
     "bloque": "block", "je bloque": "block", "bloquer": "block", "blocage": "block",
     # Spanish
-    "de acuerdo": "agree", "estoy de acuerdo": "agree", "acuerdo": "agree",
-    "a favor": "agree", "si": "agree",
+    "de acuerdo": "agree", "estoy de acuerdo": "agree", "a favor": "agree",
+    "apruebo": "agree",
     "me abstengo": "abstain", "abstencion": "abstain", "abstenerse": "abstain",
     "en desacuerdo": "disagree", "desacuerdo": "disagree", "no estoy de acuerdo": "disagree",
-    "en contra": "disagree",
-    "bloqueo": "block", "bloquear": "block", "bloqueo total": "block",
+    "estoy en desacuerdo": "disagree", "en contra": "disagree",
+    "bloqueo": "block", "bloquear": "block", "yo bloqueo": "block",
 }
 _ORDER = sorted(WORDS, key=len, reverse=True)
+#: What may separate a stance phrase from its reason on the same line.
+DELIMITERS = ":-–—.,;!"
+_SOFT = frozenset({"agree", "abstain"})
+_WORD_RE = {p: re.compile(r"(?<![\w'])" + re.escape(p) + r"(?![\w'])") for p in WORDS}
+_OPENERS = "*_#>•\u2022 \t"
+_CLOSERS = "*_"
+
+
+def _fold_char(ch: str) -> str:
+    if ch in "\u2019\u02bc\u2018`´":
+        return "'"
+    if ch in "\u00a0\u202f\t":
+        return " "
+    norm = unicodedata.normalize("NFKD", ch)
+    return "".join(c for c in norm if not unicodedata.combining(c)).lower()
 
 
 def fold(text: str) -> str:
     """Lower case, accents removed, typographic apostrophes made plain."""
-    text = text.replace("\u2019", "'").replace("\u02bc", "'").replace("\u00a0", " ")
-    norm = unicodedata.normalize("NFKD", text.strip().lower())
-    return "".join(ch for ch in norm if not unicodedata.combining(ch))
+    return "".join(_fold_char(ch) for ch in text.strip())
+
+
+def _fold_map(text: str) -> tuple[str, list[int]]:
+    """``text`` folded, and for each folded character the index of the
+    original character it came from."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        piece = _fold_char(ch)
+        out.append(piece)
+        where += [i] * len(piece)
+    return "".join(out), where
+
+
+def _names_another_stance(folded_line: str, stance: str) -> bool:
+    return any(WORDS[p] != stance and _WORD_RE[p].search(folded_line) for p in _ORDER)
 
 
 def read_stance(line: str) -> tuple[str, str] | None:
-    """The stance at the start of ``line`` and what follows it (``"block: too
-    costly"`` -> ``("block", "too costly")``), or None when no stance word starts
-    the line. Matching ignores case, accents and surrounding punctuation."""
-    raw = line.strip().lstrip("*_#>-• ").strip()
-    folded = fold(raw)
-    if len(folded) != len(raw.lower()):
-        # Folding changed the length (rare composed characters): match on the
-        # folded text and return the rest from it.
-        raw = folded
+    """The stance of ``line`` and the reason after its delimiter
+    (``"block: too costly"`` -> ``("block", "too costly")``,
+    ``"D'accord !"`` -> ``("agree", "")``), or None when the line is not a
+    stance phrase alone or followed by a delimiter (see the module doc)."""
+    raw = line.strip().lstrip(_OPENERS).strip()
+    folded, where = _fold_map(raw)
     for phrase in _ORDER:
-        if folded.startswith(phrase):
-            rest_at = len(phrase)
-            if rest_at < len(folded) and re.match(r"[\w']", folded[rest_at]):
-                continue
-            rest = raw[rest_at:].strip().lstrip(".,:;!-–—*_ ").strip()
-            return WORDS[phrase], rest
+        if not folded.startswith(phrase):
+            continue
+        end = len(phrase)
+        if end < len(folded) and (folded[end].isalnum() or folded[end] == "'"):
+            continue  # the word goes on: "agreed", "blocking"
+        rest = raw[where[end - 1] + 1:].lstrip(_CLOSERS).strip()
+        stance = WORDS[phrase]
+        if not rest or not rest.strip(".!… "):
+            return stance, ""
+        if rest[0] not in DELIMITERS or (rest[0] in "-–" and rest[1:2].isalnum()):
+            return None  # a sentence that starts with a stance word; "agree-ish"
+        reason = rest.lstrip(DELIMITERS + " ").strip()
+        if stance in _SOFT and _names_another_stance(fold(reason), stance):
+            return None  # "agree, but I block if ...": ask again rather than guess
+        return stance, reason
     return None
+
+
+#: The words a voter is told to reply with, per language (each is read back
+#: by :func:`read_stance`).
+REPLY_WORDS = {
+    "en": ("agree", "abstain", "disagree", "block"),
+    "fr": ("d'accord", "je m'abstiens", "pas d'accord", "je bloque"),
+    "es": ("de acuerdo", "me abstengo", "en desacuerdo", "bloqueo"),
+}

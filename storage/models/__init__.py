@@ -31,7 +31,7 @@ from storage.models.digest import (
     DigestSuggestion,
 )
 from storage.models.discord import DiscordLinkCode, DiscordScheduledEvent
-from storage.models.polls import PollComment, Proposal, ProposalVersion, Round, Stance
+from storage.models.polls import Ballot, PollComment, Proposal, ProposalVersion, Round, Stance
 from storage.models.slack import SlackInboxItem as SlackInboxItem
 from storage.models.sprints import (
     Sprint,
@@ -55,6 +55,7 @@ from storage.models.workshops import (
 
 __all__ = [
     "AuditEntry",
+    "Ballot",
     "Base",
     "ChatPost",
     "Digest",

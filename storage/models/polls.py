@@ -133,3 +133,22 @@ class PollComment(Base):
     advisory: Mapped[bool] = mapped_column(default=False)
     channel: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Ballot(Base):
+    """A ballot email sent to ``person_id`` for round ``round_no`` of a
+    proposal on text version ``version``. ``message_id`` (``<poll.<id>.<round>.
+    <signed token>.<kind>@domain>``) is what a reply must reference: a reply is
+    accepted only for a ballot sent to its sender, on the current text."""
+
+    __tablename__ = "poll_ballots"
+    __table_args__ = (UniqueConstraint("message_id"),
+                      Index("ix_poll_ballots_voter", "proposal_id", "round_no", "person_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("poll_proposals.id", ondelete="CASCADE"))
+    round_no: Mapped[int] = mapped_column()
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column()
+    message_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -41,8 +41,9 @@ def _event(route: Route, email: str) -> Event:
         if route.name == "calendar":
             return InboundEmail(Actor("email", "", email), WHERE, eid, "Accepted", "",
                                 parts=(Attachment("r.ics", "text/calendar", b""),))
-        return InboundEmail(Actor("email", "", email), WHERE, eid, "Re", "yes",
-                            in_reply_to=f"<{route.name}.1.x@matrix.example>")
+        return InboundEmail(Actor("email", "", email), Conversation("email", "", email, True),
+                            f"<{eid}@client.example>", "Re: x", "agree",
+                            in_reply_to=f"<{route.name}.1.{eid}@matrix.example>")
     if route.kind == "attendance":
         return Attendance(f"{route.name}-1@matrix.example", True, actor, WHERE, eid)
     return FormSubmission(route.name, (), actor, WHERE, eid)

@@ -80,3 +80,13 @@ def open_round_two(bot: Bot, *, secretariat: str, pid: int) -> str:
         f"poll email-round {pid}")
     assert "is open by email" in out, out
     return out
+
+
+def origin(bot: Bot) -> dict[str, str]:
+    """The Origin header of our own confirmation pages (the link POST's
+    same-origin check compares it with ``[http] base_url``)."""
+    return {"Origin": bot.settings.http.public_url()}
+
+
+#: The confirmation page's button field, which a link POST must carry.
+YES = {"confirm": "yes"}

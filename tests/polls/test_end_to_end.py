@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from adapters.console import ConsoleSession
 from adapters.email.imap import ImapReader
-from adapters.email.plugin import plugin
 from bot.app import Bot
 from bot.polls.jobs import run as run_jobs
 from bot.web import create_web_app
@@ -30,7 +29,7 @@ from storage.models import EmailAddress
 from tests.adapters.email.servers import DOVECOT, dovecot, free_port, http_app, smtpd
 from tests.conftest import CHAIR, MEMBER, MEMBER_ES, MEMBER_FR, OBSERVER, SECRETARIAT, need
 from tests.email_replies import written_above
-from tests.polls.helpers import audits, later, proposal, stances
+from tests.polls.helpers import YES, audits, later, origin, proposal, stances
 
 PRIYA = "priya.nair@carbonledger.example"
 LINK = re.compile(r"^(Agree|Abstain|Disagree|Block|D'accord|S'abstenir|Pas d'accord|Bloquer|"
@@ -64,8 +63,9 @@ def test_end_to_end(make_bot: Callable[..., Bot], db_url: str, shared_fixtures: 
         bot = make_bot(db_url, smtp=smtp.settings(), imap=imap.settings(),
                        http={"host": "127.0.0.1", "port": port},
                        polls={"reply_address": imap.user})
-        web_app = create_web_app(bot, plugin.web_routes(bot))
-        with http_app(web_app, port=port) as base, httpx.Client(base_url=base) as web:
+        web_app = create_web_app(bot)
+        with http_app(web_app, port=port) as base, \
+                httpx.Client(base_url=base, headers=origin(bot)) as web:
             _run(bot, smtp, imap, web, shared_fixtures, db_url, tmp_path)
 
 
@@ -108,14 +108,14 @@ def _run(bot: Bot, smtp, imap, web: httpx.Client, fixtures: Path, db_url: str,
     page = web.get(links["Agree"])
     assert page.status_code == 200 and stances(bot, 1, 2) == {}
     token = links["Agree"].split("t=", 1)[1]
-    assert web.post("/polls/1/vote", data={"t": token}).status_code == 200
+    assert web.post("/polls/1/vote", data={"t": token, **YES}).status_code == 200
     mateo_links = dict(LINK.findall(
         body(ballots[MEMBER_ES])))
     assert set(mateo_links) == {"De acuerdo", "Abstenerse", "En desacuerdo", "Bloquear"} or \
         set(mateo_links) == {"Agree", "Abstain", "Disagree", "Block"}
     abstain = next(v for k, v in mateo_links.items() if k in ("Abstain", "Abstenerse"))
     assert web.post("/polls/1/vote",
-                    data={"t": abstain.split("t=", 1)[1]}).status_code == 200
+                    data={"t": abstain.split("t=", 1)[1], **YES}).status_code == 200
 
     # replies, built from real clients' messages, into the real IMAP mailbox
     replies = [
@@ -135,19 +135,16 @@ def _run(bot: Bot, smtp, imap, web: httpx.Client, fixtures: Path, db_url: str,
     outcomes = reader.poll_once()
     assert len(outcomes) == 7 and imap.unseen() == 0
     assert reader.poll_once() == []                               # read once
-    by_sender = {o.ballot.sender: o for o in outcomes}
-    assert by_sender[MEMBER_FR].ballot.reason == \
-        "Le protocole ignore toujours les sols tropicaux.\n\nBonjour Anna,\n\n" \
-        "Merci pour votre message. Les conditions me semblent correctes, je serai\n" \
-        "disponible la semaine prochaine.\n\nCordialement\nB"
-    assert "wrote" not in by_sender[PRIYA].ballot.reason
-    assert "does not allow" in by_sender[OBSERVER].answer
+    by_sender = {o.event.actor.user_id: o for o in outcomes}
+    # the observer has no ballot of his own: a reply to someone else's is refused
+    assert "sent to someone else" in by_sender[OBSERVER].answer
     assert "not in the alliance roster" in by_sender["stranger@elsewhere.example"].answer
     worker.drain()
     answers = {str(m["To"]): m for m in smtp.messages
                if str(m["Subject"]).strip().startswith("Re:")}
-    assert "does not allow" in body(answers[OBSERVER])
-    assert "not in the alliance roster" in body(answers["stranger@elsewhere.example"])
+    assert "sent to someone else" in body(answers[OBSERVER])
+    assert "stranger@elsewhere.example" not in answers            # no backscatter
+    assert "Su postura sobre la propuesta" in body(answers[MEMBER_ES])  # his language
 
     with bot.session_factory() as s:
         ids = dict(s.execute(select(EmailAddress.address, EmailAddress.person_id)).all())
@@ -156,6 +153,12 @@ def _run(bot: Bot, smtp, imap, web: httpx.Client, fixtures: Path, db_url: str,
         f"p:{ids[MEMBER]}": "agree", f"p:{ids[MEMBER_FR]}": "block",
         f"p:{ids[MEMBER_ES]}": "agree", f"p:{ids[PRIYA]}": "disagree",
         f"p:{ids[CHAIR]}": "abstain"}
+    # reasons unwrapped, without quotes and sign-offs
+    assert got[f"p:{ids[MEMBER_FR]}"][2] == \
+        "Le protocole ignore toujours les sols tropicaux.\n\nBonjour Anna,\n\n" \
+        "Merci pour votre message. Les conditions me semblent correctes, je serai " \
+        "disponible la semaine prochaine."
+    assert "wrote" not in got[f"p:{ids[PRIYA]}"][2]
     # one stance per voter across channels; the last one (by email) counts
     assert got[f"p:{ids[MEMBER_ES]}"][1] == "email"
     assert [a.channel for a in audits(bot) if a.detail["voter"] == f"p:{ids[MEMBER_ES]}"
@@ -182,7 +185,8 @@ def _run(bot: Bot, smtp, imap, web: httpx.Client, fixtures: Path, db_url: str,
     # --- the decision register, from the CLI and in chat ---------------------------
     assert "#1 Shared soil-carbon baseline: upheld by the chair" in console[OBSERVER].feed(
         "decisions")
-    env = dict(os.environ, CONVENE_DATABASE_URL=db_url, CONVENE_SECRET_KEY="x")
+    env = dict(os.environ, CONVENE_DATABASE_URL=db_url,
+               CONVENE_SECRET_KEY="an-end-to-end-test-key-of-enough-length")
     env.pop("CONVENE_CONFIG", None)
     cmd = [sys.executable, "-c", "from bot.cli import main; main()", "decisions", "export"]
     js = subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, env=env,

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from adapters.console import ConsoleSession
 from adapters.email.imap import handle_reply
-from adapters.email.plugin import plugin
 from bot.app import Bot
+from bot.polls import ballots
 from bot.polls.tokens import mint
 from bot.types import Actor, ButtonPress, Conversation, FormSubmission
 from bot.web import create_web_app
@@ -23,7 +23,7 @@ from storage.base import utcnow
 from storage.models import EmailAddress
 from tests.adapters.email.servers import http_app
 from tests.conftest import MEMBER, MEMBER_FR, OBSERVER, OBSERVER_FR, SECRETARIAT
-from tests.polls.helpers import all_stances, fail_round_one, open_round_two
+from tests.polls.helpers import YES, all_stances, fail_round_one, open_round_two, origin
 
 
 def _edit_person(token: str, person_id: int) -> str:
@@ -71,29 +71,35 @@ def test_observers_hold_no_stance_by_any_path(bot: Bot) -> None:
     assert len(refusals) == 6
     assert all("does not allow" in r or "ne le permet pas" in r for r in refusals), refusals
 
-    with http_app(create_web_app(bot, plugin.web_routes(bot))) as base, \
-            httpx.Client(base_url=base, timeout=30) as web:
+    with http_app(create_web_app(bot)) as base, \
+            httpx.Client(base_url=base, timeout=30, headers=origin(bot)) as web:
         member_token = mint(key=key, person_id=ids[MEMBER], poll_id=pid, round_no=2,
                             stance="agree", expires_at=exp)
         # 6. a member's link edited to point at the observer
         edited = _edit_person(member_token, ids[OBSERVER])
         assert edited != member_token
-        r = web.post(f"/polls/{pid}/vote", data={"t": edited})
+        r = web.post(f"/polls/{pid}/vote", data={"t": edited, **YES})
         assert r.status_code == 400 and 'data-code="tampered"' in r.text
         # 7. a link properly signed for the observer: GET and POST
         obs_token = mint(key=key, person_id=ids[OBSERVER], poll_id=pid, round_no=2,
                          stance="agree", expires_at=exp)
         assert web.get(f"/polls/{pid}/vote", params={"t": obs_token}).status_code == 403
-        r = web.post(f"/polls/{pid}/vote", data={"t": obs_token})
+        r = web.post(f"/polls/{pid}/vote", data={"t": obs_token, **YES})
         assert r.status_code == 403 and "role does not allow" in r.text
         # 8. a direct web POST without a token
-        r = web.post(f"/polls/{pid}/vote", data={"reason": "x"})
+        r = web.post(f"/polls/{pid}/vote", data={"reason": "x", **YES})
         assert r.status_code == 400
 
-    # 9. an email reply from the observer
+    # 9. an email reply from the observer, to a ballot properly signed and
+    # recorded as sent to him (as if sent before a demotion)
+    mid = ballots.message_id(key=key, person_id=ids[OBSERVER], poll_id=pid, round_no=2,
+                             version=1, kind="b", domain="alliance.example")
+    with bot.session_factory() as s, s.begin():
+        ballots.record(s, ballots.BallotRef(ids[OBSERVER], pid, 2, 1, mid))
     msg = EmailMessage()
     msg["From"] = "Tom Becker <Tom.Becker@agrifinance.example>"
     msg["Subject"] = f"Re: [poll #{pid}/2] Proposal"
+    msg["In-Reply-To"] = mid
     msg["Message-ID"] = "<obs-reply-1@agrifinance.example>"
     msg.set_content("Agree\n\nFrom the lenders' side this is fine.\n")
     outcome = handle_reply(bot, msg)

@@ -1,0 +1,215 @@
+"""The vote-link pages of the email round (Starlette), added to
+``bot.web_routes`` by the polls capability's install.
+
+``GET /polls/{id}/vote?t=TOKEN`` shows a confirmation form and changes
+nothing, so a mail scanner that follows links casts no stance; ``POST`` (the
+token in the form body, with the form's ``confirm`` field, from a page of our
+own origin: ``Origin`` or else ``Referer`` must match ``[http] base_url``)
+casts it through ``Bot.dispatch``. A refused link gets a page in the person's
+language that says why (tampered, expired, used, another proposal's, closed,
+not allowed, an older text). With the database unreachable the pages answer
+503 with a sentence. Every value on a page is escaped by Jinja2's autoescape.
+Tokens never reach the access log (:class:`RedactTokens` on ``uvicorn.access``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from jinja2 import DictLoader, Environment, select_autoescape
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from bot.errors import N_
+from bot.i18n import Translator, translator
+from bot.polls.links import LinkView, cast_by_link, check_link, language_of
+from bot.polls.stances import STANCE_LABELS
+from bot.polls.tokens import TokenRefused
+from bot.types import plain_times
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+log = logging.getLogger(__name__)
+
+STATUS = {"tampered": 400, "other-poll": 400, "expired": 410, "closed": 410, "used": 409,
+          "not-allowed": 403, "reason-needed": 422, "old-version": 409, "cross-origin": 403,
+          "unconfirmed": 400}
+_TOKEN_IN_PATH = re.compile(r"([?&]t=)[^&\s\"]+|(/vote/)[^/?\s\"]+")
+
+
+class RedactTokens(logging.Filter):
+    """Replaces vote tokens in uvicorn's access-log lines (``?t=...`` and a
+    ``/vote/<token>`` path segment) by ``REDACTED``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_TOKEN_IN_PATH.sub(lambda m: (m.group(1) or m.group(2))
+                                                   + "REDACTED", a) if isinstance(a, str)
+                                else a for a in record.args)
+        return True
+
+
+#: One instance, so installing twice adds it once (``Logger.addFilter`` dedupes).
+REDACT = RedactTokens()
+
+
+def same_origin(request: Request, public_url: str) -> bool:
+    """Whether a POST comes from a page of ``public_url``'s origin: its
+    ``Origin`` header, else its ``Referer``, names the same scheme, host and port."""
+    want = urlsplit(public_url)
+    seen = request.headers.get("origin") or request.headers.get("referer") or ""
+    got = urlsplit(seen)
+    return bool(seen) and (got.scheme, got.netloc) == (want.scheme, want.netloc)
+
+_PAGE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{ title }}</title>
+<style>body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
+.text{white-space:pre-wrap;border-left:3px solid #ccc;padding-left:1rem}
+.refused{color:#b71c1c}</style></head>
+<body><h1>{{ title }}</h1>
+{% if refused %}<p class="refused" data-code="{{ code }}">{{ message }}</p>
+{% if new_text %}<div class="text">{{ new_text }}</div>{% endif %}
+{% elif done %}<p class="done">{% for line in lines %}{{ line }}<br>{% endfor %}</p>
+{% else %}
+<p>{{ intro }}</p><div class="text">{{ text }}</div>
+<form method="post" action="{{ action }}">
+<input type="hidden" name="t" value="{{ token }}">
+{% if needs_reason %}<p><label for="reason">{{ reason_label }}</label><br>
+<textarea id="reason" name="reason" rows="5" cols="60" required></textarea></p>
+{% else %}<p><label for="reason">{{ reason_optional }}</label><br>
+<textarea id="reason" name="reason" rows="3" cols="60"></textarea></p>{% endif %}
+<p><button type="submit" name="confirm" value="yes">{{ confirm }}</button></p></form>
+{% endif %}</body></html>"""
+
+_env = Environment(loader=DictLoader({"page.html": _PAGE}),
+                   autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def _page(status: int, **ctx: Any) -> HTMLResponse:
+    html = _env.get_template("page.html").render(**ctx)
+    return HTMLResponse(html, status_code=status,
+                        headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
+                                 "X-Content-Type-Options": "nosniff"})
+
+
+def _refused(tr: Translator, exc: TokenRefused) -> HTMLResponse:
+    return _page(STATUS.get(exc.code, 400), lang=tr.language, refused=True, code=exc.code,
+                 title=tr.gettext(N_("This link cannot be used")),
+                 message=tr.gettext(exc.reason, **exc.params),
+                 new_text=str(exc.params.get("text", "")))
+
+
+def _unavailable(tr: Translator) -> HTMLResponse:
+    return _page(503, lang=tr.language, refused=True, code="unavailable",
+                 title=tr.gettext(N_("Voting is unavailable for a moment")),
+                 message=tr.gettext(N_("Voting is unavailable for a moment: our database cannot "
+                                       "be reached. Nothing was recorded; please open the "
+                                       "link again in a few minutes.")))
+
+
+def _confirm(tr: Translator, view: LinkView, *, token: str, action: str) -> HTMLResponse:
+    stance = tr.gettext(STANCE_LABELS[view.token.stance])
+    return _page(200, lang=tr.language, refused=False, done=False, token=token, action=action,
+                 title=tr.gettext(N_("Proposal #{id}: {title}"), id=view.token.poll_id,
+                                  title=view.title),
+                 intro=tr.gettext(N_("{name}, confirm your stance on round {round}: {stance}."),
+                                  name=view.person_name, round=view.token.round_no,
+                                  stance=stance),
+                 text=view.text, needs_reason=view.needs_reason,
+                 reason_label=tr.gettext(N_("Your reason (needed for {stance})"),
+                                         stance=stance),
+                 reason_optional=tr.gettext(N_("A comment (optional)")),
+                 confirm=tr.gettext(N_("Confirm: {stance}"), stance=stance))
+
+
+def vote_routes(bot: Bot) -> list[Route]:
+    """The GET (confirm) and POST (cast) routes of vote links."""
+    default = translator(bot.settings.default_language)
+
+    def refused(exc: TokenRefused) -> HTMLResponse:
+        try:
+            return _refused(translator(language_of(bot, exc.person_id)), exc)
+        except (OperationalError, DBAPIError):
+            return _refused(default, exc)
+
+    def show(request: Request) -> HTMLResponse:
+        poll_id = int(request.path_params["poll_id"])
+        token = request.query_params.get("t", "")
+        try:
+            view = check_link(bot, token=token, poll_id=poll_id)
+        except TokenRefused as exc:
+            return refused(exc)
+        return _confirm(translator(view.language), view, token=token,
+                        action=f"/polls/{poll_id}/vote")
+
+    def cast_sync(poll_id: int, token: str, reason: str) -> HTMLResponse:
+        try:
+            view = check_link(bot, token=token, poll_id=poll_id)
+            recorded, replies = cast_by_link(bot, token=token, poll_id=poll_id, reason=reason)
+        except TokenRefused as exc:
+            return refused(exc)
+        tr = translator(view.language)
+        lines = [plain_times(r.message.text) for r in replies]
+        title = tr.gettext(N_("Stance recorded")) if recorded else \
+            tr.gettext(N_("Nothing was recorded"))
+        return _page(200 if recorded else 403, lang=tr.language, refused=False, done=True,
+                     title=title, lines=lines)
+
+    async def cast(request: Request) -> HTMLResponse:
+        poll_id = int(request.path_params["poll_id"])
+        if not same_origin(request, bot.settings.http.public_url()):
+            return _refused(default, TokenRefused("cross-origin", N_(
+                "This vote did not come from the confirmation page, so nothing was "
+                "recorded. Open the link from the email again and confirm there.")))
+        form = await request.form()
+        token = str(form.get("t") or "")
+        if form.get("confirm") != "yes":
+            return _refused(default, TokenRefused("unconfirmed", N_(
+                "Nothing was recorded: confirm your stance with the button on the page that "
+                "the link opens.")))
+        reason = str(form.get("reason") or "")
+        return await run_in_threadpool(cast_sync, poll_id, token, reason)
+
+    return [Route("/polls/{poll_id:int}/vote", _guard(show, default), methods=["GET"]),
+            Route("/polls/{poll_id:int}/vote", _guard_async(cast, default), methods=["POST"])]
+
+
+def _guard(fn: Callable[[Request], HTMLResponse], tr: Translator
+           ) -> Callable[[Request], HTMLResponse]:
+    """``fn``, answering 503 with a sentence while the database is unreachable."""
+    def page(request: Request) -> HTMLResponse:
+        try:
+            return fn(request)
+        except (OperationalError, DBAPIError):
+            log.warning("vote link page: database unreachable", exc_info=True)
+            return _unavailable(tr)
+    return page
+
+
+def _guard_async(fn: Callable[[Request], Awaitable[HTMLResponse]], tr: Translator
+                 ) -> Callable[[Request], Awaitable[HTMLResponse]]:
+    async def page(request: Request) -> HTMLResponse:
+        try:
+            return await fn(request)
+        except (OperationalError, DBAPIError):
+            log.warning("vote link POST: database unreachable", exc_info=True)
+            return _unavailable(tr)
+    return page
+
+
+def install(bot: Bot) -> None:
+    """Add the vote-link routes to ``bot.web_routes`` and keep tokens out of
+    the access log."""
+    bot.web_routes.extend(vote_routes(bot))
+    logging.getLogger("uvicorn.access").addFilter(REDACT)
