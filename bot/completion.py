@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.members import resolve_actor
@@ -106,3 +107,31 @@ def next_words(bot: Bot, *, actor: Actor, first: str, prefix: str,
     except Exception:
         log.debug("no command words for %s", first, exc_info=True)
         return []
+
+
+def titled_completer(model: Any, *, capability: str, limit: int = 25,
+                     exclude_states: tuple[str, ...] = ()) -> Completer:
+    """A completer over a model with ``id``, ``title`` and ``group_id`` columns
+    (a proposal, a workshop, a sprint): the newest whose id or title matches the
+    prefix and whose group the person may see with ``capability``."""
+
+    def fn(session: Session, person: PersonRef, prefix: str) -> list[Option]:
+        q = select(model.id, model.title, model.group_id).order_by(model.id.desc())
+        if exclude_states and hasattr(model, "state"):
+            q = q.where(model.state.not_in(exclude_states))
+        needle = prefix.lstrip("#").lower()
+        out: list[Option] = []
+        for oid, title, group_id in session.execute(q.limit(200)).all():
+            if needle and not (str(oid).startswith(needle) or needle in title.lower()):
+                continue
+            try:
+                authorize(session=session, person=person, capability=capability,
+                          group_id=group_id, channel="completion")
+            except Exception:  # noqa: BLE001, S112  (not visible to them: not suggested)
+                continue
+            out.append(Option(f"#{oid} {title}"[:100], str(oid)))
+            if len(out) >= limit:
+                break
+        return out
+
+    return fn

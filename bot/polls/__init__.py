@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 def install(bot: Bot) -> None:
     """Register the poll routes and the ``polls.tick`` job on ``bot``."""
+    from bot.completion import add_completer, titled_completer
+    from storage.models import Proposal
+
+    add_completer(bot, kind="poll", commands=('poll', 'vote'), capability="poll.view",
+                  fn=titled_completer(Proposal, capability="poll.view"))
     from bot.polls import routes as r
 
     add = bot.router.add

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 def install(bot: Bot) -> None:
     """Register the sprint routes, jobs, home section and web pages on ``bot``."""
+    from bot.completion import add_completer, titled_completer
+    from storage.models import Sprint
+
+    add_completer(bot, kind="sprint", commands=('sprint',), capability="sprint.view",
+                  fn=titled_completer(Sprint, capability="sprint.view"))
     from bot.sprints import chat as c
     from bot.sprints import manage as m
 

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 def install(bot: Bot) -> None:
     """Register the workshop routes, pages, home section and job on ``bot``."""
+    from bot.completion import add_completer, titled_completer
+    from storage.models import Workshop
+
+    add_completer(bot, kind="workshop", commands=('workshop',), capability="workshop.view",
+                  fn=titled_completer(Workshop, capability="workshop.view"))
     from bot.workshops import agenda_routes as a
     from bot.workshops import replies as rp
     from bot.workshops import routes as r

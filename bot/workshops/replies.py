@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
+from bot.mailauth import failed
 from bot.types import Attendance, InboundEmail, Message
 from bot.workshops import ical, rsvp, series
-from bot.workshops.authresults import judge
 from bot.workshops.routes import do_rsvp
 from storage.models import EmailAddress, Workshop
 
@@ -47,10 +47,9 @@ def _workshop_from_ids(ctx: Context, mail: InboundEmail) -> Workshop | None:
 
 
 def _refuse_forged(mail: InboundEmail) -> None:
-    verdict = judge(mail.authentication_results)
-    if verdict.verdict == "forged":
-        log.warning("refusing a workshop reply %s: authentication %s", mail.event_id,
-                    verdict.results)
+    reason = failed(mail.authentication_results)
+    if reason is not None:
+        log.warning("refusing a workshop reply %s: authentication %s", mail.event_id, reason)
         raise PermissionDenied(N_("Your mail server could not prove this email came from "
                                   "your address, so I changed nothing. Answer in chat, or "
                                   "with the link in the invitation."))

@@ -20,3 +20,21 @@ def test_completions_and_next_words(bot: Bot) -> None:
     assert complete(bot, actor=member, command="digest", prefix="") == []
     words = next_words(bot, actor=member, first="poll", prefix="")
     assert "new" in words and "show" in words and "close" not in words  # secretariat only
+
+
+def test_capabilities_complete_their_own_ids(bot, chat) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from bot.completion import complete
+    from bot.types import Actor
+    from storage.base import utcnow
+    from tests.conftest import MEMBER, SECRETARIAT
+
+    closes = (utcnow() + timedelta(days=5)).strftime("%Y-%m-%d 17:00")
+    chat(SECRETARIAT).feed(f"poll new Budget 2027 | Adopt it | {closes}")
+    options = complete(bot, actor=Actor("console", "", MEMBER), command="vote", prefix="bud")
+    assert [o.value for o in options] == ["1"] and "Budget 2027" in options[0].label
+    assert complete(bot, actor=Actor("console", "", MEMBER), command="vote", prefix="zzz") == []
+    assert complete(bot, actor=Actor("console", "", "stranger@x.example"), command="vote",
+                    prefix="") == []
+    assert {"poll", "vote", "workshop", "sprint"} <= set(bot.completers)
