@@ -74,6 +74,32 @@ class DiscordPlugin(Plugin):
         if not bot.settings.discord.gateway:
             log.info("[discord] gateway = false: this process delivers but does not connect")
             return self.rest(bot).close
+        # One gateway connection per bot: only the holder of the scheduler lease
+        # opens it, and it is closed when that replica loses the lease.
+        lock = threading.Lock()
+        stoppers: list[Stopper] = []
+
+        def changed(leader: bool) -> None:
+            with lock:
+                if leader and not stoppers:
+                    try:
+                        stoppers.append(self._connect(bot))
+                    except Exception:
+                        log.exception("the Discord gateway did not connect")
+                elif not leader and stoppers:
+                    stoppers.pop()()
+
+        bot.leadership.on_change(changed)
+
+        def stop() -> None:
+            changed(False)
+            self.rest(bot).close()
+
+        return stop
+
+    def _connect(self, bot: Bot) -> Stopper:
+        """Open the gateway in a thread of its own; returns how to close it (a
+        closed discord.py client is not reused: the next connection makes a new one)."""
         adapter = self.adapter(bot)
         client = adapter.client
         loop = asyncio.new_event_loop()
@@ -89,14 +115,14 @@ class DiscordPlugin(Plugin):
 
         thread = threading.Thread(target=run, name="discord-gateway", daemon=True)
         thread.start()
-        log.info("Discord gateway connecting")
+        log.info("Discord gateway connecting (this replica holds the lease)")
 
         def stop() -> None:
-            if not loop.is_closed():
+            if not loop.is_closed() and loop.is_running():
                 asyncio.run_coroutine_threadsafe(client.close(), loop).result(15)
             thread.join(15)
             adapter.close()
-            self.rest(bot).close()
+            bot.adapters.pop(SERVICE, None)
 
         return stop
 

@@ -21,8 +21,12 @@ def fake_discord() -> Iterator[FakeDiscord]:
 def harness(make_bot: Callable[..., Bot], db_url: str,
             fake_discord: FakeDiscord) -> Iterator[Harness]:
     need((SHARED_FIXTURES / "discord").is_dir(), "discord fixtures missing")
+    # Without the workshops capability: test_discord_events registers its own
+    # attendance route to watch what the adapter dispatches (workshops' own RSVP
+    # from an Attendance is tested in tests/workshops).
     bot = make_bot(db_url, discord={"enabled": True, "bot_token": "test-token",
-                                    "guild_id": GUILD, "api_url": fake_discord.base})
+                                    "guild_id": GUILD, "api_url": fake_discord.base},
+                   capabilities=["polls", "digest", "sprints"])
     h = Harness(bot, fake_discord)
     yield h
     h.close()
