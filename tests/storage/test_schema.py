@@ -69,3 +69,11 @@ def test_people_in_works_on_both_databases(db_url: str, make_bot) -> None:
     with bot.session_factory() as s:
         members = people_in(s, roles=[Role.MEMBER])
     assert len(members) == 5
+
+
+def test_the_migrations_have_one_head() -> None:
+    """Branches made in parallel are merged by a revision, so `db upgrade` has
+    one target and a new migration has one parent."""
+    from storage.migrate import script_heads
+
+    assert len(script_heads()) == 1, script_heads()
