@@ -179,18 +179,19 @@ class Bot:
             route = None
         if route is None:
             raise DomainError(N_("That button or form is no longer recognised."))
-        # Check the alliance-wide capability first, so that an unknown person or a
-        # missing role is refused before any scope resolver reads untrusted input.
-        auth = authorize(session=session, person=person, capability=route.capability,
-                         channel=event.actor.platform, policy=self.policy)
+        # The unknown person is refused first, before any scope resolver reads
+        # untrusted input; then the capability is checked once, in the group the
+        # object belongs to (the alliance when the route has no scope), where
+        # alliance-wide roles apply as bot.permissions says.
+        if person is None:
+            authorize(session=session, person=None, capability=route.capability,
+                      channel=event.actor.platform, policy=self.policy)
         assert person is not None
-        ctx = Context(bot=self, session=session, event=event, who=person, auth=auth,
-                      tr=tr, args=args)
-        if route.scope is not None:
-            group_id = route.scope(ctx)
-            ctx.auth = authorize(session=session, person=person, capability=route.capability,
-                                 group_id=group_id, channel=event.actor.platform,
-                                 policy=self.policy)
+        ctx = Context(bot=self, session=session, event=event, who=person, tr=tr, args=args)
+        group_id = route.scope(ctx) if route.scope is not None else None
+        ctx.auth = authorize(session=session, person=person, capability=route.capability,
+                             group_id=group_id, channel=event.actor.platform,
+                             policy=self.policy)
         result = route.handler(ctx)
         return _as_replies(result) + ctx.extra_replies, ctx._after_commit
 

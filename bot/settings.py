@@ -8,6 +8,7 @@ A bad value raises ConfigError naming the key and what it expects.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -219,6 +220,20 @@ def default_config_path() -> Path | None:
     return example if example.exists() else None
 
 
+#: Key names whose values are never echoed in a configuration error.
+_SECRET_KEY = re.compile(r"pass(word|wd)?|token|secret|key|credential", re.IGNORECASE)
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with the values of secret-looking keys of nested tables hidden."""
+    if isinstance(value, dict):
+        return {k: "***" if _SECRET_KEY.search(str(k)) else _redacted(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def load_settings(path: Path | None = None, /, **overrides: Any) -> Settings:
     """Read settings from ``path`` (a TOML file, optional) and the environment.
 
@@ -236,7 +251,9 @@ def load_settings(path: Path | None = None, /, **overrides: Any) -> Settings:
         lines = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"])
-            lines.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+            shown = "(value hidden)" if _SECRET_KEY.search(key) else \
+                f"(got {_redacted(err.get('input'))!r})"
+            lines.append(f"{key}: {err['msg']} {shown}")
         where = f" in {path}" if path else ""
         raise ConfigError(f"bad configuration{where}:\n  " + "\n  ".join(lines)) from None
     except ValueError as exc:  # TOML syntax errors

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit import record
@@ -35,7 +35,7 @@ from bot.polls.stances import (
     voter_key,
 )
 from bot.polls.tokens import mint
-from bot.polls.write import stance_count
+from bot.polls.voters import voter_ids
 from bot.settings import Settings
 from bot.types import Message
 from storage.base import utcnow
@@ -267,7 +267,9 @@ def close_if_complete(session_factory: sessionmaker[Session], settings: Settings
         # Two counts first; the close itself counts again, in full.
         eligible = eligible_units(session, group_id=proposal.group_id,
                                   voting_unit=_voting_unit(session, proposal.group_id))
-        cast = stance_count(session, round_id=rnd.id, version=proposal.version)
+        cast = session.scalar(select(func.count(Stance.id)).where(
+            Stance.round_id == rnd.id, Stance.version == proposal.version,
+            Stance.person_id.in_(voter_ids(proposal.group_id)))) or 0
         if eligible == 0 or cast < eligible:
             return False
         actor = authorize_system(capability="poll.manage", channel="job",

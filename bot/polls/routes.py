@@ -77,6 +77,20 @@ def scope_form_context(ctx: Context) -> int:
                               ).group_id
 
 
+def scope_new(ctx: Context) -> int | None:
+    """``poll new TITLE | TEXT | CLOSES | GROUP`` and the ``poll.new`` form: the
+    group named (None, the alliance, when none is named or it is unknown; the
+    handler then refuses an unknown name)."""
+    form = ctx.form
+    if form is not None:
+        name = form.get("group")
+    else:
+        parts = [p.strip() for p in ctx.args.split("|")]
+        name = parts[3] if len(parts) > 3 else ""
+    group = group_by_name(ctx.session, name) if name else None
+    return group.id if group is not None else None
+
+
 # --- creating -------------------------------------------------------------------------
 
 def new_form(ctx: Context) -> Message:
