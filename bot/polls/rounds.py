@@ -35,7 +35,7 @@ from bot.polls.stances import (
     voter_key,
 )
 from bot.polls.tokens import mint
-from bot.polls.voters import voter_ids
+from bot.polls.voters import may_vote, voter_ids
 from bot.settings import Settings
 from bot.types import Message
 from storage.base import utcnow
@@ -45,15 +45,18 @@ log = logging.getLogger(__name__)
 
 
 def proposal_message(session: Session, proposal: Proposal, *, language: str | None = None,
-                     zone: str = "UTC") -> Message:
+                     zone: str = "UTC", reader: int | None = None) -> Message:
     """The proposal's current tally Message (in ``language``, default the
-    proposal's own)."""
+    proposal's own). With ``reader`` (a person id) the stance buttons are shown
+    only if that person may vote (:func:`bot.polls.voters.may_vote`); without,
+    (a post everyone sees) they are shown and each press is checked."""
     rnd = current_round(session, proposal)
     assert rnd is not None
     t = tally(session, proposal=proposal, rnd=rnd)
+    can_vote = reader is None or may_vote(session, reader, proposal)
     return tally_message(tr=translator(language or proposal.language), proposal=proposal,
                          rnd=rnd, t=t, text=current_text(proposal), zone=zone,
-                         closed=rnd.closed_at is not None)
+                         closed=rnd.closed_at is not None, can_vote=can_vote)
 
 
 def refresh(session: Session, proposal: Proposal) -> int:
@@ -150,26 +153,41 @@ def open_email_round(*, session: Session, actor: Authorized, proposal: Proposal,
     session.flush()
     record(session=session, actor=actor, action="poll.email_round", subject_type="poll",
            subject_id=proposal.id, round=2, closes_at=closes.isoformat())
+    n = send_ballots(session=session, proposal=proposal, rnd=rnd, settings=settings,
+                     previous=previous)
+    refresh(session, proposal)
+    return n
+
+
+def send_ballots(*, session: Session, proposal: Proposal, rnd: Round, settings: Settings,
+                 previous: Round | None, people: list[Person] | None = None) -> int:
+    """Queue one round-``rnd`` ballot for the proposal's current text version to
+    each of ``people`` (default: everyone who holds the vote, the same rule as
+    :func:`bot.polls.voters.may_vote`). One outbox key per proposal, text
+    version and person, so an edit sends the new text once more. Returns the
+    number queued."""
     group = session.get(Group, proposal.group_id)
     assert group is not None
     key = settings.signing_key()
     base = settings.http.public_url()
     text = current_text(proposal)
     domain = _domain(settings)
+    closes = rnd.closes_at
 
     def build(p: Person) -> OutgoingEmail:
         links = {s: f"{base}/polls/{proposal.id}/vote?t=" + mint(
-            key=key, person_id=p.id, poll_id=proposal.id, round_no=2, stance=s,
+            key=key, person_id=p.id, poll_id=proposal.id, round_no=rnd.number, stance=s,
             expires_at=closes) for s in ("agree", "abstain", "disagree", "block")}
-        mid = f"<poll-{proposal.id}-r2-p{p.id}.{uuid.uuid4().hex[:12]}@{domain}>"
+        mid = (f"<poll-{proposal.id}-r{rnd.number}-p{p.id}.{uuid.uuid4().hex[:12]}"
+               f"@{domain}>")
         return emails.ballot(tr=translator(p.language), settings=settings, proposal=proposal,
                              rnd=rnd, text=text, person=p, links=links, previous=previous,
                              message_id=mid)
 
-    n = _email_people(session, eligible_people(session, group=group),
-                      f"poll:{proposal.id}:r2:ballot", build)
-    refresh(session, proposal)
-    return n
+    version = f":v{proposal.version}" if proposal.version > 1 else ""
+    return _email_people(session, people if people is not None else
+                         eligible_people(session, group=group),
+                         f"poll:{proposal.id}:r{rnd.number}{version}:ballot", build)
 
 
 def escalate(*, session: Session, actor: Authorized, proposal: Proposal) -> int:

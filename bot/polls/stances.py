@@ -19,6 +19,7 @@ from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.permissions import Authorized, PersonRef
 from bot.polls.voters import voter_ids
 from bot.polls.write import cast_in_round, core_connection
+from bot.text import multi_line
 from storage.base import utcnow
 from storage.models import Group, Person, Proposal, Round, Stance
 
@@ -130,7 +131,7 @@ def cast_stance(
             or actor.person_id != person.id):
         raise PermissionDenied(N_("Only members of the proposal's group can take a stance."))
     stance = parse_stance(stance)
-    reason = reason.strip()[:4000]
+    reason = multi_line(reason)[:4000]
     if stance in NEEDS_REASON and not reason:
         raise InvalidInput(N_("A {stance} needs a reason: say what would change your mind."),
                            stance=stance)
