@@ -116,7 +116,8 @@ def new_form(ctx: Context) -> Message:
                   initial="live"),
     )
     form = Form("poll.new", ctx._("New proposal"), ctx._("Create"), fields)
-    return Message(text=ctx._("Fill in the new proposal."), form=form)
+    return Message(text=ctx._("Fill in the new proposal.") + " " + ctx._(
+        "Or give it on one line: poll new TITLE | TEXT | CLOSES [| GROUP]"), form=form)
 
 
 def proposals_groups(session: Session) -> list[Group]:
@@ -184,8 +185,11 @@ def _reason_form(ctx: Context, value: str, stance: str) -> Message:
     form = Form("poll.reason", ctx._("Your reason"), ctx._("Send"),
                 (FormField("reason", ctx._("Why? (needed for {stance})", stance=label),
                            "textarea"),), context=value)
+    pid = value.split(":")[0]
     return Message(text=ctx._("A {stance} needs a reason: say what would change your mind.",
-                              stance=label), form=form)
+                              stance=label) + " " + ctx._(
+        "Or give it on one line: vote {id} {word} YOUR REASON", id=pid, word=stance),
+        form=form)
 
 
 def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
@@ -339,11 +343,12 @@ def decisions_cmd(ctx: Context) -> Message:
     title = ctx._("Decision register")
     lines = []
     for r in records:
-        lines.append(ctx._("#{id} {title}: {outcome} (text version {version}, {n} rounds) "
-                           "{discussion}", id=r["id"], title=r["title"],
-                           outcome=ctx._(rounds_outcome(r["outcome"])),
-                           version=r["text_version"], n=len(r["rounds"]),
-                           discussion=r["discussion"]).strip())
+        lines.append(ctx.tr.ngettext(
+            "#{id} {title}: {outcome} (text version {version}, {n} round) {discussion}",
+            "#{id} {title}: {outcome} (text version {version}, {n} rounds) {discussion}",
+            len(r["rounds"]), id=r["id"], title=r["title"],
+            outcome=ctx._(rounds_outcome(r["outcome"])), version=r["text_version"],
+            discussion=r["discussion"]).strip())
         for d in r["dissent"]:
             lines.append(f"  - {d['stance']} ({d['name']}, {d['round']}): {d['reason']}")
     body = "\n".join(lines) or ctx._("No decisions yet.")
