@@ -75,7 +75,7 @@ def neutralise(cell: object) -> str:
 def to_csv(records: list[dict[str, Any]]) -> str:
     """The register as CSV with :data:`CSV_COLUMNS`; rounds and dissent are
     flattened (``1 chat: agree 3 abstain 0 disagree 1 block 1 -> not_reached``).
-    Every cell is :func:`neutralise`\ d, so none runs as a formula."""
+    Every cell goes through :func:`neutralise`, so none runs as a formula."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from adapters.console import ConsoleSession
 from bot.app import Bot
 from bot.members import person_by_email
+from bot.permissions import authorize_system
 from bot.polls.rounds import close_round, open_email_round
 from bot.polls.stances import eligible_people, find_proposal, tally
 from bot.polls.voters import may_vote
-from bot.permissions import authorize_system
 from bot.roster import import_roster_file
 from storage.models import EmailAddress, Group, Membership, OutboxMessage, Person, Role
 from tests.conftest import EXAMPLES, MEMBER, SECRETARIAT
