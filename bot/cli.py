@@ -95,18 +95,17 @@ def _print_plan(out: Console, report: RosterReport, tr: Translator) -> None:
     if not (report.added or report.removed or report.new_people):
         out.print(escape(tr.gettext(N_("No role changes."))))
         return
-    table = Table(tr.gettext(N_("Change")), tr.gettext(N_("Person")),
-                  tr.gettext(N_("Group")), tr.gettext(N_("Role")))
-    table.columns[1].no_wrap = True
     new = set(report.new_people)
     for c in report.added:
         label = N_("new person, role added") if c.email in new else N_("role added")
-        table.add_row("[green]+[/green] " + _cell(tr.gettext(label)),
-                      _cell(f"{c.name} <{c.email}>"), _cell(c.group), _cell(tr.gettext(c.role)))
+        out.print("[green]+[/green] " + _cell(tr.gettext(
+            N_("{change}: {name} <{email}>, {group}: {role}"), change=tr.gettext(label),
+            name=c.name, email=c.email, group=c.group, role=tr.gettext(c.role))))
     for c in report.removed:
-        table.add_row("[red]-[/red] " + _cell(tr.gettext(N_("role removed"))),
-                      _cell(f"{c.name} <{c.email}>"), _cell(c.group), _cell(tr.gettext(c.role)))
-    out.print(table)
+        out.print("[red]-[/red] " + _cell(tr.gettext(
+            N_("{change}: {name} <{email}>, {group}: {role}"),
+            change=tr.gettext(N_("role removed")), name=c.name, email=c.email,
+            group=c.group, role=tr.gettext(c.role))))
 
 
 @roster_app.command("import")
