@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
 from bot.context import Context, HandlerResult
-from bot.errors import N_, DomainError
+from bot.errors import N_, DomainError, FieldError
 from bot.i18n import Translator, translator
 from bot.jobs import JobSpec
 from bot.mail import FileMailTransport, MailTransport
@@ -121,6 +121,31 @@ class Bot:
                               work)
         return replies
 
+    def check_form(self, event: FormSubmission) -> dict[str, str]:
+        """Which fields of a submitted form the core would refuse, before it is
+        accepted: field name -> the message, in the person's language. Runs the
+        form's route in a unit of work that is always rolled back (nothing is
+        written, the event id is not recorded); only a FieldError names a field,
+        so anything else (including an error while checking) gives ``{}`` and
+        the submission goes on to :meth:`dispatch` as usual."""
+        tr = translator(self.settings.default_language)
+        with self.session_factory() as session:
+            try:
+                with session.begin():
+                    _, person = resolve_event(session, event.actor)
+                    if person is not None:
+                        tr = translator(person.language)
+                    self._route(session, event, person, tr)
+                    raise _CheckedOnly
+            except _CheckedOnly:
+                return {}
+            except FieldError as exc:
+                return {exc.field: render_error(tr, exc)}
+            except Exception:
+                log.debug("form check of %s failed; leaving it to dispatch", event.form_id,
+                          exc_info=True)
+                return {}
+
     def _first_delivery(self, session: Session, event: Event
                         ) -> tuple[bool, PersonRef | None]:
         """Record the event id and resolve the actor: ``(first delivery, person)``;
@@ -222,6 +247,10 @@ class Bot:
     def person_translator(self, person: Person | None) -> Translator:
         """The translator for ``person`` (the default language if None)."""
         return translator(person.language if person else self.settings.default_language)
+
+
+class _CheckedOnly(Exception):
+    """Rolls back the unit of work of :meth:`Bot.check_form`."""
 
 
 def render_error(tr: Translator, exc: DomainError) -> str:

@@ -98,6 +98,9 @@ class SlackSettings(BaseModel):
     app_token: SecretStr = SecretStr("")
     api_url: str = "https://slack.com/api/"
     default_channel: str = ""
+    #: Workspaces (team ids, ``T...``) whose requests are accepted; empty: only
+    #: the bot token's own workspace (from auth.test).
+    team_ids: list[str] = Field(default_factory=list)
     workers: int = Field(8, ge=1, le=64)
     #: True: each verified request is committed to the slack_inbox table before
     #: Slack gets its ack, so a crash after the ack loses nothing (costs ack time:

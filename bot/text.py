@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.errors import N_, InvalidInput
+from bot.errors import N_, FieldError
 
 #: C0 and C1 control characters and DEL, except tab and newline.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -31,11 +31,11 @@ def strip_controls(text: str) -> str:
 
 def single_line(value: str, *, field: str) -> str:
     """``value`` stripped, for a title or another one-line field. Raises
-    InvalidInput naming ``field`` (a gettext msgid) when it holds a control
-    character or a line break."""
+    FieldError naming ``field`` (a form field's name and a gettext msgid) when
+    it holds a control character or a line break."""
     value = value.strip()
     if _ANY_CONTROL.search(value):
-        raise InvalidInput(N_("The {field} must be one line of text, without control "
+        raise FieldError(field, N_("The {field} must be one line of text, without control "
                               "characters or line breaks."), field=(field,))
     return value
 

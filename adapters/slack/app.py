@@ -40,6 +40,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.slack.deliver import SlackDeliverer
+from adapters.slack.edges import Edges
 from adapters.slack.identity import IdentityCache
 from adapters.slack.inbound import (
     action_events,
@@ -48,7 +49,13 @@ from adapters.slack.inbound import (
     view_submission_event,
 )
 from adapters.slack.inbox import Inbox, InboxItem
-from adapters.slack.outbound import encode_metadata, render_home, render_message, render_modal
+from adapters.slack.outbound import (
+    BLOCK_ID,
+    encode_metadata,
+    render_home,
+    render_message,
+    render_modal,
+)
 from bot.home import home_message
 from bot.types import Actions, Actor, Button, Conversation, Event, Form, Message, Reply
 
@@ -64,6 +71,8 @@ _ANY = re.compile(r".*")
 #: bolt context key: the HTTP route collects inbox rows here and writes them
 #: before the response leaves (no key: the listener writes them itself).
 PENDING = "convene_inbox_rows"
+#: Slack shows at most this much of a field's error in a modal.
+ERROR_LIMIT = 2000
 
 
 class FormStash:
@@ -131,6 +140,8 @@ class SlackAdapter:
             token_verification_enabled=False,
             logger=logging.getLogger("slack_bolt"),
         )
+        self.edges = Edges(signing_secret=secret, team_ids=cfg.team_ids)
+        self.app.use(self.edges.team_guard)
         self._warm = False
         self._register()
         if start_workers:
@@ -178,7 +189,20 @@ class SlackAdapter:
 
         @app.view(_ANY)
         def on_view(ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
-            self.accept("view", view_submission_event(body).event_id, body, context)
+            event = view_submission_event(body)
+            # A field the core would refuse is shown inside the modal, which stays open.
+            try:
+                self.identities.ensure(event.actor)
+                errors = self.bot.check_form(event)
+            except Exception:  # the worker's dispatch will report it
+                log.warning("could not check form %s before accepting it", event.form_id,
+                            exc_info=True)
+                errors = {}
+            if errors:
+                ack(response_action="errors", errors={
+                    name[:BLOCK_ID]: text[:ERROR_LIMIT] for name, text in errors.items()})
+                return
+            self.accept("view", event.event_id, body, context)
             ack()  # closes the modal; replies follow where it was opened
 
         @app.view_closed(_ANY)
@@ -325,7 +349,10 @@ class SlackAdapter:
         """The Starlette route for HTTP mode (Events API and interactivity)."""
 
         async def slack_events(request: Request) -> Response:
-            bolt_request = to_bolt_request(request, await request.body())
+            raw, refused = await self.edges.read(request)
+            if refused is not None:
+                return refused
+            bolt_request = to_bolt_request(request, raw)
             rows: list[Any] = []
             bolt_request.context[PENDING] = rows
             if self._warm:

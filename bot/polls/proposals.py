@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
-from bot.errors import N_, Conflict, InvalidInput, PermissionDenied
+from bot.errors import N_, Conflict, FieldError, InvalidInput, PermissionDenied
 from bot.outbox import ChatTarget, enqueue_chat
 from bot.permissions import Authorized
 from bot.text import multi_line, single_line
@@ -51,12 +51,12 @@ def parse_closes(text: str, *, zone: str, now: datetime | None = None) -> dateti
             if when.tzinfo is None:
                 when = when.replace(tzinfo=ZoneInfo(zone))
     except ValueError:
-        raise InvalidInput(N_("I cannot read the closing time {text!r}: write it as "
-                              "2026-12-01 17:00 (your time zone) or ISO 8601 with an offset."),
-                           text=raw) from None
+        raise FieldError("closes", N_("I cannot read the closing time {text!r}: write it as "
+                                      "2026-12-01 17:00 (your time zone) or ISO 8601 with an "
+                                      "offset."), text=raw) from None
     when = when.astimezone(ZoneInfo("UTC"))
     if when <= now + timedelta(minutes=1):
-        raise InvalidInput(N_("The closing time must be in the future."))
+        raise FieldError("closes", N_("The closing time must be in the future."))
     return when
 
 
@@ -86,10 +86,10 @@ def create_proposal(
     if not title or not text:
         raise InvalidInput(N_("A proposal needs a title and a text."))
     if len(title) > TITLE_LIMIT:
-        raise InvalidInput(N_("The title is {n} characters long; keep it to {limit}."),
+        raise FieldError("title", N_("The title is {n} characters long; keep it to {limit}."),
                            n=len(title), limit=TITLE_LIMIT)
     if not 0 <= quorum_percent <= 100:
-        raise InvalidInput(N_("The quorum is a percentage from 0 to 100."))
+        raise FieldError("quorum", N_("The quorum is a percentage from 0 to 100."))
     if visibility not in ("live", "hidden"):
         raise InvalidInput(N_("Visibility is live or hidden."))
     if rule not in ("consensus", "unanimity"):

@@ -9,7 +9,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from bot.context import Context
-from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
+from bot.errors import N_, FieldError, InvalidInput, NotFound, PermissionDenied
 from bot.i18n import translator
 from bot.members import group_by_name
 from bot.outbox import ChatTarget
@@ -138,7 +138,7 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
     try:
         q = int(quorum) if quorum.strip() else ctx.bot.settings.polls.quorum_percent
     except ValueError:
-        raise InvalidInput(N_("The quorum is a percentage from 0 to 100.")) from None
+        raise FieldError("quorum", N_("The quorum is a percentage from 0 to 100.")) from None
     where = ctx.event.where
     origin = None if where.is_direct else ChatTarget(where.platform, where.workspace_id,
                                                      where.channel_id, where.thread_id)
