@@ -25,7 +25,7 @@ from bot.members import people_in
 from bot.outbox import enqueue_email
 from bot.permissions import Authorized, authorize_system
 from bot.polls import emails
-from bot.polls.proposals import current_text, post
+from bot.polls.proposals import TEXT_LIMIT, current_text, post
 from bot.polls.render import tally_message
 from bot.polls.stances import (
     current_round,
@@ -37,6 +37,7 @@ from bot.polls.stances import (
 from bot.polls.tokens import mint
 from bot.polls.voters import may_vote, voter_ids
 from bot.settings import Settings
+from bot.text import multi_line
 from bot.types import Message
 from storage.base import utcnow
 from storage.models import Group, Person, Proposal, Role, Round, Stance
@@ -213,13 +214,17 @@ def determine(*, session: Session, actor: Authorized, proposal: Proposal, decisi
     decision = decision.strip().lower()
     if decision not in ("upheld", "rejected"):
         raise InvalidInput(N_("The determination is upheld or rejected, then a note."))
-    if not note.strip():
+    note = multi_line(note)
+    if not note:
         raise InvalidInput(N_("Add a note that explains the determination."))
+    if len(note) > TEXT_LIMIT:
+        raise InvalidInput(N_("The note is {n} characters long; keep it to {limit}."),
+                           n=len(note), limit=TEXT_LIMIT)
     if proposal.state != "escalated":
         raise Conflict(N_("Proposal #{id} is not escalated to the chair."), id=proposal.id)
     now = utcnow()
     proposal.state, proposal.outcome, proposal.decided_at = "decided", decision, now
-    proposal.determination_note, proposal.determined_by = note.strip()[:4000], chair.id
+    proposal.determination_note, proposal.determined_by = note, chair.id
     record(session=session, actor=actor, action="poll.determine", subject_type="poll",
            subject_id=proposal.id, decision=decision, note=proposal.determination_note)
     everyone = people_in(session, group_id=proposal.group_id)
