@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test bench install lint typecheck contracts pytest clean
+.PHONY: run shim test bench install lint typecheck contracts pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-run: install
+# Puts `convene` on the PATH: a link to .venv/bin/convene in ~/.local/bin.
+shim: install
+	@mkdir -p $(HOME)/.local/bin
+	@ln -sf $(CURDIR)/$(BIN)/convene $(HOME)/.local/bin/convene
+	@echo "convene: linked $(HOME)/.local/bin/convene -> $(CURDIR)/$(BIN)/convene"
+	@case ":$$PATH:" in *":$(HOME)/.local/bin:"*) ;; *) echo "convene: $(HOME)/.local/bin is not on your PATH; run 'source .venv/bin/activate' (or add it to PATH)";; esac
+
+run: install shim
 	$(BIN)/convene db upgrade
 	$(BIN)/convene serve
 

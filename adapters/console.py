@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.errors import N_
+from bot.i18n import translator
+from bot.text import strip_controls
 from bot.types import (
     MULTI_SEPARATOR,
     Actions,
@@ -52,8 +55,17 @@ class Choice:
     multi: bool = False
 
 
-def render(message: Message, *, start: int = 1) -> tuple[str, list[Choice]]:
-    """Plain text for a terminal, and the numbered choices it offers."""
+def colon(language: str) -> str:
+    """The colon after a label: French puts a narrow no-break space before it."""
+    return "\u202f:" if language == "fr" else ":"
+
+
+def render(message: Message, *, start: int = 1, language: str = "en"
+           ) -> tuple[str, list[Choice]]:
+    """Plain text for a terminal (ANSI escapes and control characters other
+    than newline and tab removed: stored text never drives the terminal), and
+    the numbered choices it offers. ``language``: the reader's, for typography."""
+    sep = colon(language)
     out: list[str] = []
     choices: list[Choice] = []
     n = start
@@ -66,7 +78,7 @@ def render(message: Message, *, start: int = 1) -> tuple[str, list[Choice]]:
             if block.text:
                 out.append(inline_plain(block.text))
             for f in block.fields:
-                out.append(f"  {f.label}: {inline_plain(f.value)}")
+                out.append(f"  {f.label}{sep} {inline_plain(f.value)}")
         elif isinstance(block, Preformatted):
             out.extend(f"    {line}" for line in block.text.splitlines())
         elif isinstance(block, Context):
@@ -85,17 +97,18 @@ def render(message: Message, *, start: int = 1) -> tuple[str, list[Choice]]:
                     out.append(f"  [{n}] {el.label}")
                     n += 1
                 elif isinstance(el, Select):
-                    out.append(f"  {el.placeholder}:")
+                    out.append(f"  {el.placeholder}{sep}")
                     for opt in el.options:
                         choices.append(Choice(n, opt.label, el.action_id, opt.value,
                                               multi=el.multi))
                         out.append(f"  [{n}] {opt.label}")
                         n += 1
                 elif isinstance(el, LinkButton):
-                    out.append(f"  {el.label}: {el.url}")
+                    out.append(f"  {el.label}{sep} {el.url}")
     for att in message.attachments:
-        out.append(f"[{att.filename}" + (f": {att.description}]" if att.description else "]"))
-    return plain_times("\n".join(out)), choices
+        out.append(f"[{att.filename}" + (f"{sep} {att.description}]" if att.description
+                                          else "]"))
+    return strip_controls(plain_times("\n".join(out))), choices
 
 
 @dataclass
@@ -103,13 +116,18 @@ class ConsoleSession:
     """A terminal conversation as one person (``email``).
 
     ``feed(line)`` dispatches one line and returns the printed text; a form
-    reply makes the next lines answer its fields. ``transcript`` keeps
+    reply makes the next lines answer its fields when ``interactive`` (a
+    terminal); piped input is never taken as a form's answer: the form is
+    refused with a word and the next line is the next command. ``language``
+    is the person's, for the terminal's own words. ``transcript`` keeps
     everything shown, for tests.
     """
 
     dispatch: Dispatch
     email: str
     channel: str = "terminal"
+    interactive: bool = True
+    language: str = "en"
     choices: list[Choice] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
     _form: Form | None = None
@@ -129,7 +147,7 @@ class ConsoleSession:
             f = self._form.fields[len(self._answers)]
             opts = f" [{' | '.join(o.value for o in f.options)}]" if f.options else ""
             hint = f" ({f.hint})" if f.hint else ""
-            return f"{f.label}{hint}{opts}: "
+            return f"{f.label}{hint}{opts}{colon(self.language)} "
         return "> "
 
     def feed(self, line: str) -> str:
@@ -148,7 +166,8 @@ class ConsoleSession:
             if chosen is None or any(c is None for c in picked) or (len(picked) > 1 and not (
                     all(c is not None and c.multi and c.action_id == chosen.action_id
                         for c in picked))):
-                return self._show(f"Choose a number from 1 to {len(self.choices)}.")
+                return self._show(self._t(N_("Choose a number from 1 to {n}."),
+                                          n=len(self.choices)))
             value = MULTI_SEPARATOR.join(c.value for c in picked if c is not None)
             event: Any = ButtonPress(chosen.action_id, value, self.actor, self.where,
                                      event_id=uuid.uuid4().hex)
@@ -165,7 +184,7 @@ class ConsoleSession:
         f = self._form.fields[len(self._answers)]
         value = line.strip() if f.kind != "textarea" else line.replace("\\n", "\n").strip()
         if f.required and not value:
-            return self._show(f"{f.label} is required.")
+            return self._show(self._t(N_("{field} is required."), field=f.label))
         self._answers.append((f.name, value))
         if len(self._answers) < len(self._form.fields):
             return ""
@@ -179,14 +198,22 @@ class ConsoleSession:
         parts: list[str] = []
         self.choices = []
         for reply in replies:
-            text, choices = render(reply.message, start=len(self.choices) + 1)
+            text, choices = render(reply.message, start=len(self.choices) + 1,
+                                   language=self.language)
             self.choices += choices
             parts.append(text)
-            if reply.message.form is not None:
+            if reply.message.form is not None and not self.interactive:
+                parts.append(self._t(N_("(A form is asked only in an interactive terminal; "
+                                        "nothing was recorded. Give everything on one line "
+                                        "as shown above.)")))
+            elif reply.message.form is not None:
                 self._form = reply.message.form
                 self._answers = []
-                parts.append(f"-- {reply.message.form.title} --")
+                parts.append(f"-- {strip_controls(reply.message.form.title)} --")
         return self._show("\n".join(p for p in parts if p))
+
+    def _t(self, msgid: str, /, **params: object) -> str:
+        return translator(self.language).gettext(msgid, **params)
 
     def _show(self, text: str) -> str:
         self.transcript.append(text)

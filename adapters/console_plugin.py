@@ -41,16 +41,23 @@ class ConsolePlugin(Plugin):
 
             seed_roster(bot, config_path=path)
             with bot.session_factory() as s:
-                known = person_by_email(s, as_) is not None
-            if not known:
-                typer.echo(f"{as_} is not in the alliance roster, so I cannot act for you. "
-                           "Ask the secretariat to add you (convene roster import).", err=True)
+                person = person_by_email(s, as_)
+                language = person.language if person is not None else "en"
+            if person is None:
+                from bot.errors import N_
+                from bot.i18n import translator
+
+                typer.echo(translator(settings.default_language).gettext(N_(
+                    "{email} is not in the alliance roster, so I cannot act for you. Ask the "
+                    "secretariat to add you (convene roster import)."), email=as_), err=True)
                 raise typer.Exit(1)
-            session = ConsoleSession(dispatch=bot.dispatch, email=as_)
+            interactive = sys.stdin.isatty()
+            session = ConsoleSession(dispatch=bot.dispatch, email=as_,
+                                     interactive=interactive, language=language)
             worker = bot.new_worker()
             worker.start()
             try:
-                run_chat(session, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+                run_chat(session, sys.stdin, sys.stdout, interactive=interactive)
             finally:
                 worker.stop()
                 bot.engine.dispose()

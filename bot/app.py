@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute
 from bot.cache import Caches
 from bot.completion import CompleterSpec
 from bot.context import Context, HandlerResult
-from bot.errors import N_, DomainError
+from bot.errors import N_, DomainError, FieldError
 from bot.home import HomeSection
 from bot.i18n import Translator, translator
 from bot.jobs import JobSpec, Leadership
@@ -150,6 +150,31 @@ class Bot:
                               work)
         return replies
 
+    def check_form(self, event: FormSubmission) -> dict[str, str]:
+        """Which fields of a submitted form the core would refuse, before it is
+        accepted: field name -> the message, in the person's language. Runs the
+        form's route in a unit of work that is always rolled back (nothing is
+        written, the event id is not recorded); only a FieldError names a field,
+        so anything else (including an error while checking) gives ``{}`` and
+        the submission goes on to :meth:`dispatch` as usual."""
+        tr = translator(self.settings.default_language)
+        with self.session_factory() as session:
+            try:
+                with session.begin():
+                    _, person = resolve_event(session, event.actor)
+                    if person is not None:
+                        tr = translator(person.language)
+                    self._route(session, event, person, tr)
+                    raise _CheckedOnly
+            except _CheckedOnly:
+                return {}
+            except FieldError as exc:
+                return {exc.field: render_error(tr, exc)}
+            except Exception:
+                log.debug("form check of %s failed; leaving it to dispatch", event.form_id,
+                          exc_info=True)
+                return {}
+
     def _first_delivery(self, session: Session, event: Event
                         ) -> tuple[bool, PersonRef | None]:
         """Record the event id and resolve the actor: ``(first delivery, person)``;
@@ -208,18 +233,19 @@ class Bot:
             route = None
         if route is None:
             raise DomainError(N_("That button or form is no longer recognised."))
-        # Check the alliance-wide capability first, so that an unknown person or a
-        # missing role is refused before any scope resolver reads untrusted input.
-        auth = authorize(session=session, person=person, capability=route.capability,
-                         channel=event.actor.platform, policy=self.policy)
+        # The unknown person is refused first, before any scope resolver reads
+        # untrusted input; then the capability is checked once, in the group the
+        # object belongs to (the alliance when the route has no scope), where
+        # alliance-wide roles apply as bot.permissions says.
+        if person is None:
+            authorize(session=session, person=None, capability=route.capability,
+                      channel=event.actor.platform, policy=self.policy)
         assert person is not None
-        ctx = Context(bot=self, session=session, event=event, who=person, auth=auth,
-                      tr=tr, args=args)
-        if route.scope is not None:
-            group_id = route.scope(ctx)
-            ctx.auth = authorize(session=session, person=person, capability=route.capability,
-                                 group_id=group_id, channel=event.actor.platform,
-                                 policy=self.policy)
+        ctx = Context(bot=self, session=session, event=event, who=person, tr=tr, args=args)
+        group_id = route.scope(ctx) if route.scope is not None else None
+        ctx.auth = authorize(session=session, person=person, capability=route.capability,
+                             group_id=group_id, channel=event.actor.platform,
+                             policy=self.policy)
         result = route.handler(ctx)
         return _as_replies(result) + ctx.extra_replies, ctx._after_commit
 
@@ -252,6 +278,10 @@ class Bot:
             instance=self.instance_id, on_dead=notify_secretariat,
             stale=timedelta(seconds=self.settings.queue.stale_seconds),
         )
+
+
+class _CheckedOnly(Exception):
+    """Rolls back the unit of work of :meth:`Bot.check_form`."""
 
 
 def render_error(tr: Translator, exc: DomainError) -> str:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from bot.errors import ConfigError
+from bot.errors import N_, ConfigError
 from bot.settings import Settings, default_config_path, load_settings
+
+if TYPE_CHECKING:
+    from bot.i18n import Translator
+    from bot.roster import ImportReport as RosterReport
 
 app = typer.Typer(help="Convene: the alliance's collaboration bot.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -38,7 +43,7 @@ def settings_from(ctx: typer.Context) -> tuple[Settings, Path | None]:
     try:
         return load_settings(path), path
     except ConfigError as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}")
+        err.print(f"[red]Configuration error:[/red] {_cell(exc)}")
         raise typer.Exit(2) from None
 
 
@@ -70,42 +75,97 @@ def serve(ctx: typer.Context) -> None:
 def db_upgrade(ctx: typer.Context) -> None:
     """Upgrade the database schema to the newest revision (Alembic)."""
     settings, _ = settings_from(ctx)
-    from storage.migrate import upgrade
+    from storage.migrate import current_revisions, upgrade
 
+    before = current_revisions(settings.database_url)
     upgrade(settings.database_url)
-    typer.echo("database is up to date")
+    after = current_revisions(settings.database_url)
+    if before == after:
+        typer.echo(f"database already at revision {', '.join(after)}; nothing to do")
+    elif not before:
+        typer.echo(f"new database: created the schema at revision {', '.join(after)}")
+    else:
+        typer.echo(f"database upgraded from revision {', '.join(before)} to "
+                   f"{', '.join(after)}")
+
+
+def _cell(value: object) -> str:
+    """A table cell from stored text: control characters stripped, rich markup
+    escaped (a name like ``[red]x`` is shown as typed)."""
+    from bot.text import strip_controls
+
+    return escape(strip_controls(str(value)))
+
+
+def _print_plan(out: Console, report: RosterReport, tr: Translator) -> None:
+    """The change an import makes (or would make), before it is applied."""
+    if not (report.added or report.removed or report.new_people):
+        out.print(escape(tr.gettext(N_("No role changes."))))
+        return
+    new = set(report.new_people)
+    for c in report.added:
+        label = N_("new person, role added") if c.email in new else N_("role added")
+        out.print("[green]+[/green] " + _cell(tr.gettext(
+            N_("{change}: {name} <{email}>, {group}: {role}"), change=tr.gettext(label),
+            name=c.name, email=c.email, group=c.group, role=tr.gettext(c.role))))
+    for c in report.removed:
+        out.print("[red]-[/red] " + _cell(tr.gettext(
+            N_("{change}: {name} <{email}>, {group}: {role}"),
+            change=tr.gettext(N_("role removed")), name=c.name, email=c.email,
+            group=c.group, role=tr.gettext(c.role))))
 
 
 @roster_app.command("import")
 def roster_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
         exists=True, dir_okay=False, readable=True, help="CSV with columns email, name, "
-        "organisation, role, group, language, timezone.")]) -> None:
-    """Import a roster CSV. A bad file is reported line by line and nothing is changed."""
+        "organisation, role, group, language, timezone.")],
+        add_only: Annotated[bool, typer.Option(
+            "--add-only", help="Only add: keep roles that the file does not give.")] = False,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="List the change and apply nothing.")] = False) -> None:
+    """Import a roster CSV: the whole roster of every group it names (roles it
+    does not give are removed, unless --add-only). The change is listed before
+    it is applied; a bad file is reported line by line and nothing is changed."""
     settings, _ = settings_from(ctx)
+    from bot.i18n import translator
     from bot.roster import RosterError, import_roster_file
     from storage.engine import make_engine, make_session_factory
     from storage.migrate import upgrade
 
+    tr = translator(settings.default_language)
+    out = Console()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session, session.begin():
+            plan = import_roster_file(session=session, path=file,
+                                      alliance_name=settings.alliance_name,
+                                      add_only=add_only, dry_run=True)
+            _print_plan(out, plan, tr)
+            if dry_run:
+                out.print(escape(tr.gettext(N_("Dry run: nothing was changed."))))
+                return
             report = import_roster_file(session=session, path=file,
-                                        alliance_name=settings.alliance_name)
+                                        alliance_name=settings.alliance_name,
+                                        add_only=add_only)
     except RosterError as exc:
-        err.print(f"[red]{file}: roster not imported, nothing changed.[/red]")
+        err.print("[red]" + _cell(tr.gettext(N_("{file}: roster not imported, nothing "
+                                                "changed."), file=str(file))) + "[/red]")
         for p in exc.problems:
-            err.print(f"  line {p.line}, [bold]{p.field}[/bold]: {p.message}")
+            err.print("  " + _cell(p.render(tr)))
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
     if not report.changed:
-        typer.echo(f"{report.rows} rows read; no change")
+        typer.echo(tr.ngettext("{n} row read; no change", "{n} rows read; no change",
+                               report.rows))
         return
-    typer.echo(f"{report.rows} rows read: {report.people_created} people added, "
-               f"{report.people_updated} updated, {report.organisations_created} organisations "
-               f"and {report.groups_created} groups created, {report.memberships_added} roles "
-               "added")
+    typer.echo(tr.ngettext("{n} row read", "{n} rows read", report.rows) + ": " + tr.gettext(
+        N_("{people} people added, {updated} updated, {orgs} organisations and {groups} "
+           "groups created, {added} roles added, {removed} removed"),
+        people=report.people_created, updated=report.people_updated,
+        orgs=report.organisations_created, groups=report.groups_created,
+        added=report.memberships_added, removed=report.memberships_removed))
 
 
 @roster_app.command("list")
@@ -117,13 +177,20 @@ def roster_list(ctx: typer.Context) -> None:
 
     engine = make_engine(settings.database_url)
     table = Table("Name", "Email", "Organisation", "Roles", "Lang", "Zone")
-    with make_session_factory(engine)() as session:
-        held = memberships_by_person(session)
-        for p in people_in(session):
-            roles = "; ".join(f"{g}: {r}" for g, r in held.get(p.id, []))
-            table.add_row(p.name, p.primary_email or "", p.organisation.name
-                          if p.organisation else "", roles, p.language, p.timezone)
-    engine.dispose()
+    for i, col in enumerate(table.columns):
+        # Addresses stay whole (they are copied); the other columns wrap.
+        col.no_wrap = i == 1
+        col.overflow = "fold" if i != 1 else "ellipsis"
+    try:
+        with make_session_factory(engine)() as session:
+            held = memberships_by_person(session)
+            for p in people_in(session):
+                roles = "; ".join(f"{g}: {r}" for g, r in held.get(p.id, []))
+                table.add_row(_cell(p.name), _cell(p.primary_email or ""),
+                              _cell(p.organisation.name if p.organisation else ""),
+                              _cell(roles), _cell(p.language), _cell(p.timezone))
+    finally:
+        engine.dispose()
     Console().print(table)
 
 
@@ -184,9 +251,24 @@ def _add_plugin_commands() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``convene`` console script."""
+    """Entry point of the ``convene`` console script. A database that cannot
+    be reached is one line on stderr and exit code 1, never a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
     _add_plugin_commands()
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except DBAPIError as exc:
+        err.print(_cell(database_down_line(exc)), highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+def database_down_line(exc: BaseException) -> str:
+    """One line saying the database could not be used, with the driver's first
+    line (which names the host and port, never a password)."""
+    cause = getattr(exc, "orig", None) or exc
+    first = next((ln.strip() for ln in str(cause).splitlines() if ln.strip()), "")
+    return (f"Database error: {type(cause).__name__}: {first} (check database_url and that "
+            "the database server is running)")

@@ -53,7 +53,8 @@ def whoami(ctx: Context) -> Message:
     by_group: dict[str, list[str]] = {}
     for group, role in memberships_of(ctx.session, p.id):
         by_group.setdefault(group, []).append(ctx._(_ROLE_NAMES[role]))
-    roles = "; ".join(f"{g}: {', '.join(rs)}" for g, rs in by_group.items()) or ctx._("none")
+    roles = "; ".join(ctx._("{group}: {roles}", group=g, roles=", ".join(rs))
+                      for g, rs in by_group.items()) or ctx._("none")
     org = p.organisation.name if p.organisation else ctx._("none")
     fields = (
         Field(ctx._("Name"), p.name),
@@ -62,7 +63,7 @@ def whoami(ctx: Context) -> Message:
         Field(ctx._("Language"), p.language),
         Field(ctx._("Time zone"), p.timezone),
     )
-    text = "\n".join(f"{f.label}: {f.value}" for f in fields)
+    text = "\n".join(ctx._("{label}: {value}", label=f.label, value=f.value) for f in fields)
     return Message(text=text, blocks=(Section(ctx._("This is you:"), fields=fields),))
 
 
@@ -80,7 +81,8 @@ def members(ctx: Context) -> Message:
     held = memberships_by_person(ctx.session)
     lines = []
     for p in people:
-        roles = ", ".join(f"{g}: {ctx._(_ROLE_NAMES[r])}" for g, r in held.get(p.id, []))
+        roles = ", ".join(ctx._("{group}: {roles}", group=g, roles=ctx._(_ROLE_NAMES[r]))
+                          for g, r in held.get(p.id, []))
         org = p.organisation.name if p.organisation else "-"
         lines.append(f"{p.name} <{p.primary_email}> ({org}) {roles}")
     title = ctx.tr.ngettext("{n} person in the roster", "{n} people in the roster", len(people))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from bot.errors import N_, PermissionDenied
 from bot.i18n import Translator
 from bot.permissions import Authorized, PersonRef, Policy, authorize
 from bot.types import ButtonPress, Command, Event, FormSubmission, Message, Reply
@@ -24,19 +25,33 @@ class Context:
     """One dispatch: ``session`` (never commit it: the dispatcher does),
     ``person`` (resolved from the actor; the ORM object is loaded on first
     use, ``who`` has its id, language and organisation without a load),
-    ``auth`` (the route's capability, already checked), ``args`` (command
-    arguments) and ``_`` (gettext in the person's language)."""
+    ``auth`` (the route's capability, already checked in the group the
+    object belongs to), ``args`` (command arguments) and ``_`` (gettext in the
+    person's language). A route's scope resolver runs before ``auth`` is set;
+    reading ``auth`` then raises PermissionDenied (fail closed)."""
 
     bot: Bot
     session: Session
     event: Event
     who: PersonRef
-    auth: Authorized
     tr: Translator
     args: str = ""
     extra_replies: list[Reply] = field(default_factory=list)
+    _auth: Authorized | None = field(default=None, repr=False)
     _person: Person | None = field(default=None, repr=False)
     _after_commit: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    @property
+    def auth(self) -> Authorized:
+        """The route's checked capability. Raises PermissionDenied before the check."""
+        if self._auth is None:
+            raise PermissionDenied(N_("I could not check your permissions just now, so I "
+                                      "did not do that."))
+        return self._auth
+
+    @auth.setter
+    def auth(self, value: Authorized) -> None:
+        self._auth = value
 
     def after_commit(self, work: Callable[[], None]) -> None:
         """Run ``work`` once the dispatcher has committed this unit of work and

@@ -40,6 +40,16 @@ class InvalidInput(DomainError):
     """The input cannot be used; the message says what to fix."""
 
 
+class FieldError(InvalidInput):
+    """Bad input in one field of a form: ``field`` is the form field's name, so
+    an adapter with forms shows the message next to it (a Slack modal's
+    ``response_action: errors``)."""
+
+    def __init__(self, field: str, msgid: str, /, **params: Any) -> None:
+        super().__init__(msgid, **params)
+        self.field = field
+
+
 class Conflict(DomainError):
     """The action clashes with the current state (closed round, full sprint)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, InvalidInput
-from bot.i18n import SUPPORTED
+from bot.i18n import SUPPORTED, Translator
 from bot.members import normalise_email
 from bot.permissions import forget_roles
 from storage.models import EmailAddress, Group, Membership, Organisation, Person, Role
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 COLUMNS = ("email", "name", "organisation", "role", "group", "language", "timezone")
 #: Optional columns: ``interests`` holds scope-topic keys separated by ``;``
 #: (``soil_measurement;carbon_markets``), matched against innovation sprints.
@@ -30,14 +32,31 @@ OPTIONAL = ("interests",)
 
 @dataclass(frozen=True, slots=True)
 class RosterProblem:
-    """One bad cell: ``line`` is 1-based in the file (the header is line 1)."""
+    """One bad cell: ``line`` is 1-based in the file (the header is line 1);
+    ``msgid`` a gettext msgid filled from ``params`` (:meth:`render`)."""
 
     line: int
     field: str
-    message: str
+    msgid: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def message(self) -> str:
+        """The problem in English."""
+        return self.msgid.format(**dict(self.params))
+
+    def render(self, tr: Translator) -> str:
+        """``line N, field: problem`` in ``tr``'s language."""
+        return tr.gettext(N_("line {line}, {field}: {problem}"), line=self.line,
+                          field=self.field, problem=tr.gettext(self.msgid,
+                                                               **dict(self.params)))
 
     def __str__(self) -> str:
         return f"line {self.line}, {self.field}: {self.message}"
+
+
+def _problem(line: int, field: str, msgid: str, **params: object) -> RosterProblem:
+    return RosterProblem(line, field, msgid, tuple((k, str(v)) for k, v in params.items()))
 
 
 class RosterError(InvalidInput):
@@ -68,9 +87,22 @@ class RosterRow:
     interests: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    """One role given or taken away: ``email`` and ``name`` of the person,
+    ``group`` as named in the file or the database, ``role`` its value."""
+
+    email: str
+    name: str
+    group: str
+    role: str
+
+
 @dataclass
 class ImportReport:
-    """What an import changed. ``changed`` is False when the file matched the database."""
+    """What an import changes (``dry_run``: would change). ``changed`` is False
+    when the file matched the database. ``added``/``removed``: the roles given
+    and taken away; ``new_people``: addresses of people added."""
 
     rows: int = 0
     people_created: int = 0
@@ -78,12 +110,17 @@ class ImportReport:
     organisations_created: int = 0
     groups_created: int = 0
     memberships_added: int = 0
+    memberships_removed: int = 0
+    added: list[RoleChange] = field(default_factory=list)
+    removed: list[RoleChange] = field(default_factory=list)
+    new_people: list[str] = field(default_factory=list)
+    dry_run: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return any((self.people_created, self.people_updated, self.organisations_created,
-                    self.groups_created, self.memberships_added))
+                    self.groups_created, self.memberships_added, self.memberships_removed))
 
 
 def parse_roster(text: str) -> list[RosterRow]:
@@ -95,8 +132,8 @@ def parse_roster(text: str) -> list[RosterRow]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise RosterError([RosterProblem(1, ", ".join(missing), "missing column(s); expected "
-                                         + ", ".join(COLUMNS))])
+        raise RosterError([_problem(1, ", ".join(missing), N_(
+            "missing column(s); expected {columns}"), columns=", ".join(COLUMNS))])
     reader.fieldnames = header
     rows: list[RosterRow] = []
     seen: dict[tuple[str, str], int] = {}
@@ -111,28 +148,34 @@ def parse_roster(text: str) -> list[RosterRow]:
         try:
             email = normalise_email(cell["email"])
         except ValueError as exc:
-            problems.append(RosterProblem(line, "email", f"{cell['email']!r} is not a valid "
-                                          f"address ({exc})"))
+            problems.append(_problem(line, "email", N_(
+                "{value!r} is not a valid address ({reason})"), value=cell["email"],
+                reason=exc))
             email = cell["email"].lower()
+        for col in ("name", "organisation", "group"):
+            if _CONTROL.search(cell[col]):
+                problems.append(_problem(line, col, N_(
+                    "holds a control character; write it as plain text on one line")))
         if not cell["name"]:
-            problems.append(RosterProblem(line, "name", "is empty; give the person's name"))
+            problems.append(_problem(line, "name", N_("is empty; give the person's name")))
         roles: list[Role] = []
         for raw in filter(None, (r.strip().lower() for r in cell["role"].split(";"))):
             try:
                 roles.append(Role(raw))
             except ValueError:
-                problems.append(RosterProblem(
-                    line, "role", f"unknown role {raw!r}; use member, observer, secretariat "
-                    "or chair"))
+                problems.append(_problem(line, "role", N_(
+                    "unknown role {value!r}; use member, observer, secretariat or chair"),
+                    value=raw))
         if not cell["role"]:
-            problems.append(RosterProblem(line, "role", "is empty; use member, observer, "
-                                          "secretariat or chair"))
+            problems.append(_problem(line, "role", N_("is empty; use member, observer, "
+                                                      "secretariat or chair")))
         if not cell["group"]:
-            problems.append(RosterProblem(line, "group", "is empty; name the group"))
+            problems.append(_problem(line, "group", N_("is empty; name the group")))
         lang = (cell["language"] or "en").lower()
         if lang not in SUPPORTED:
-            problems.append(RosterProblem(line, "language", f"{lang!r} is not supported; use "
-                                          + ", ".join(SUPPORTED)))
+            problems.append(_problem(line, "language", N_(
+                "{value!r} is not supported; use {choices}"), value=lang,
+                choices=", ".join(SUPPORTED)))
         tz = cell["timezone"] or "UTC"
         if tz not in zones_ok:
             try:
@@ -141,20 +184,23 @@ def parse_roster(text: str) -> list[RosterRow]:
             except (ZoneInfoNotFoundError, ValueError):
                 zones_ok[tz] = False
         if not zones_ok[tz]:
-            problems.append(RosterProblem(line, "timezone", f"{tz!r} is not an IANA time zone "
-                                          "(e.g. Europe/Paris, America/Bogota)"))
+            problems.append(_problem(line, "timezone", N_(
+                "{value!r} is not an IANA time zone (e.g. Europe/Paris, America/Bogota)"),
+                value=tz))
         key = (email, cell["group"].lower())
         if key in seen:
-            problems.append(RosterProblem(line, "group", f"duplicate: {email} is already in "
-                                          f"{cell['group']!r} on line {seen[key]}"))
+            problems.append(_problem(line, "group", N_(
+                "duplicate: {email} is already in {group!r} on line {first}"), email=email,
+                group=cell["group"], first=seen[key]))
         else:
             seen[key] = line
         mine = (line, cell["name"], cell["organisation"], lang, tz)
         if email in details and details[email][1:] != mine[1:]:
             first = details[email][0]
-            problems.append(RosterProblem(line, "name/organisation/language/timezone",
-                                          f"differ from line {first} for the same person "
-                                          f"{email}; make them match"))
+            problems.append(_problem(
+                line, "name/organisation/language/timezone", N_(
+                    "differ from line {first} for the same person {email}; make them "
+                    "match"), first=first, email=email))
         details.setdefault(email, mine)
         interests: list[str] = []
         for raw in filter(None, (t.strip().lower() for t in cell.get("interests", "").split(";"))):
@@ -178,13 +224,80 @@ def _topics() -> tuple[str, ...]:
     return tuple(t.key for t in load_taxonomy().topics)
 
 
-def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str) -> ImportReport:
+def _plan(session: Session, rows: list[RosterRow], report: ImportReport, *,
+          add_only: bool) -> list[Membership]:
+    """Fill ``report.added``/``removed``/``new_people`` and return the
+    memberships to delete: in every group the file names, a role the file does
+    not give is taken away (unless ``add_only``)."""
+    people: dict[int, Person] = {}
+    by_email: dict[str, Person] = {}
+    for e in session.scalars(select(EmailAddress).options(
+            selectinload(EmailAddress.person))).all():
+        by_email[e.address] = e.person
+        people[e.person.id] = e.person
+    wanted: set[tuple[str, str, str]] = set()
+    for row in rows:
+        person = by_email.get(row.email)
+        who = f"p{person.id}" if person is not None else row.email
+        for role in row.roles:
+            wanted.add((who, row.group.lower(), str(role)))
+        if person is None and row.email not in report.new_people:
+            report.new_people.append(row.email)
+    held = session.execute(select(Membership, Group.name).join(
+        Group, Group.id == Membership.group_id).order_by(Group.name, Membership.id)).all()
+    have = {(f"p{m.person_id}", g.lower(), str(m.role)) for m, g in held}
+    for row in rows:
+        person = by_email.get(row.email)
+        who = f"p{person.id}" if person is not None else row.email
+        for role in row.roles:
+            if (who, row.group.lower(), str(role)) not in have:
+                have.add((who, row.group.lower(), str(role)))
+                report.added.append(RoleChange(row.email, row.name, row.group, str(role)))
+    if add_only:
+        return []
+    named = {row.group.lower() for row in rows}
+    drop: list[Membership] = []
+    for m, g in held:
+        if g.lower() in named and (f"p{m.person_id}", g.lower(), str(m.role)) not in wanted:
+            p = people.get(m.person_id) or session.get(Person, m.person_id)
+            report.removed.append(RoleChange(p.primary_email or "" if p else "",
+                                             p.name if p else "", g, str(m.role)))
+            drop.append(m)
+    return drop
+
+
+def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str,
+                  add_only: bool = False, dry_run: bool = False) -> ImportReport:
     """Apply validated rows in the caller's unit of work (never commits).
 
-    Idempotent: the same rows twice change nothing the second time. Existing
-    people are matched by address; their details are updated to the file's.
+    The file is the whole roster of every group it names: a role held in such
+    a group that the file does not give is removed (``add_only`` keeps them,
+    the old behaviour); groups the file does not name are left alone. The
+    report lists the roles added and removed and the people added;
+    ``dry_run`` fills it and changes nothing. Idempotent: the same rows twice
+    change nothing the second time. Existing people are matched by address;
+    their details are updated to the file's.
     """
-    report = ImportReport(rows=len(rows))
+    report = ImportReport(rows=len(rows), dry_run=dry_run)
+    drop = _plan(session, rows, report, add_only=add_only)
+    report.memberships_added = len(report.added)
+    report.memberships_removed = len(drop)
+    report.people_created = len(report.new_people)
+    # A dry run applies the file inside a savepoint and rolls it back, so the
+    # report counts exactly what the real run would do.
+    nested = session.begin_nested() if dry_run else None
+    for m in drop:
+        session.delete(m)
+    session.flush()
+    _apply(session, rows, report, alliance_name)
+    if nested is not None:
+        nested.rollback()
+    forget_roles(session)
+    return report
+
+
+def _apply(session: Session, rows: list[RosterRow], report: ImportReport,
+           alliance_name: str) -> None:
     orgs = {o.name.lower(): o for o in session.scalars(select(Organisation)).all()}
     groups = {g.name.lower(): g for g in session.scalars(select(Group)).all()}
     if not any(g.is_alliance for g in groups.values()):
@@ -226,7 +339,6 @@ def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str
             person.emails.append(EmailAddress(address=row.email, primary=True))
             session.add(person)
             by_email[row.email] = person
-            report.people_created += 1
             touched.add(row.email)
         elif row.email not in touched:
             touched.add(row.email)
@@ -251,16 +363,17 @@ def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str
             session.add(Membership(person=person, group=group, role=role))
             if person.id is not None and group.id is not None:
                 held.add((person.id, group.id, str(role)))
-            report.memberships_added += 1
     session.flush()
-    forget_roles(session)
-    return report
 
 
-def import_roster_file(*, session: Session, path: Path, alliance_name: str) -> ImportReport:
-    """Validate then apply a roster CSV file. Raises RosterError (nothing applied)."""
+def import_roster_file(*, session: Session, path: Path, alliance_name: str,
+                       add_only: bool = False, dry_run: bool = False) -> ImportReport:
+    """Validate then apply a roster CSV file (see :func:`import_roster` for
+    ``add_only`` and ``dry_run``). Raises RosterError (nothing applied)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RosterError([RosterProblem(0, "file", f"not UTF-8 text ({exc})")]) from None
-    return import_roster(session=session, rows=parse_roster(text), alliance_name=alliance_name)
+        raise RosterError([_problem(0, "file", N_("not UTF-8 text ({reason})"),
+                                     reason=exc)]) from None
+    return import_roster(session=session, rows=parse_roster(text), alliance_name=alliance_name,
+                         add_only=add_only, dry_run=dry_run)

@@ -122,6 +122,9 @@ class SlackSettings(BaseModel):
     app_token: SecretStr = SecretStr("")
     api_url: str = "https://slack.com/api/"
     default_channel: str = ""
+    #: Workspaces (team ids, ``T...``) whose requests are accepted; empty: only
+    #: the bot token's own workspace (from auth.test).
+    team_ids: list[str] = Field(default_factory=list)
     workers: int = Field(8, ge=1, le=64)
     #: True (default): each verified request is committed to the slack_inbox table
     #: (one group commit) before Slack gets its ack, so a crash after the ack loses
@@ -295,6 +298,20 @@ def default_config_path() -> Path | None:
     return example if example.exists() else None
 
 
+#: Key names whose values are never echoed in a configuration error.
+_SECRET_KEY = re.compile(r"pass(word|wd)?|token|secret|key|credential", re.IGNORECASE)
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with the values of secret-looking keys of nested tables hidden."""
+    if isinstance(value, dict):
+        return {k: "***" if _SECRET_KEY.search(str(k)) else _redacted(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def load_settings(path: Path | None = None, /, **overrides: Any) -> Settings:
     """Read settings from ``path`` (a TOML file, optional) and the environment.
 
@@ -312,8 +329,9 @@ def load_settings(path: Path | None = None, /, **overrides: Any) -> Settings:
         lines = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"])
-            got = "" if _SECRET_NAME.search(key) else f" (got {err.get('input')!r})"
-            lines.append(f"{key}: {err['msg']}{got}")
+            shown = "(value hidden)" if _SECRET_KEY.search(key) else \
+                f"(got {_redacted(err.get('input'))!r})"
+            lines.append(f"{key}: {err['msg']} {shown}")
         where = f" in {path}" if path else ""
         raise ConfigError(f"bad configuration{where}:\n  " + "\n  ".join(lines)) from None
     except ValueError as exc:  # TOML syntax errors

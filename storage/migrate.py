@@ -7,10 +7,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from storage.engine import normalise_url
+from storage.engine import make_engine, normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -64,6 +66,22 @@ def at_head(engine: Engine) -> bool:
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     return current == script_heads()
+
+
+def current_revisions(url: str) -> tuple[str, ...]:
+    """The revisions the database at ``url`` is at (empty for a new database),
+    sorted. Raises sqlalchemy.exc.OperationalError when it cannot be reached."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+    finally:
+        engine.dispose()
+
+
+def head_revisions() -> tuple[str, ...]:
+    """The newest revisions of the migration scripts, sorted."""
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()))
 
 
 def upgrade_engine(engine: Engine, revision: str = "heads") -> None:

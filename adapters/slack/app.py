@@ -43,6 +43,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.slack.deliver import SlackDeliverer
+from adapters.slack.edges import Edges
 from adapters.slack.identity import IdentityCache
 from adapters.slack.inbound import (
     action_events,
@@ -51,7 +52,13 @@ from adapters.slack.inbound import (
     view_submission_event,
 )
 from adapters.slack.inbox import Inbox, InboxItem
-from adapters.slack.outbound import encode_metadata, render_home, render_message, render_modal
+from adapters.slack.outbound import (
+    BLOCK_ID,
+    encode_metadata,
+    render_home,
+    render_message,
+    render_modal,
+)
 from bot.errors import N_
 from bot.home import home_message
 from bot.i18n import translator
@@ -71,6 +78,8 @@ _ANY = re.compile(r".*")
 PENDING = "convene_inbox_rows"
 UNRECORDED = N_("Convene could not record that just now (its database is unavailable), so "
                 "nothing was done. Please try again in a minute.")
+#: Slack shows at most this much of a field's error in a modal.
+ERROR_LIMIT = 2000
 
 
 class FormStash:
@@ -140,6 +149,8 @@ class SlackAdapter:
             token_verification_enabled=False,
             logger=logging.getLogger("slack_bolt"),
         )
+        self.edges = Edges(signing_secret=secret, team_ids=cfg.team_ids)
+        self.app.use(self.edges.team_guard)
         self._warm = False
         self._register()
         if start_workers:
@@ -187,7 +198,20 @@ class SlackAdapter:
 
         @app.view(_ANY)
         def on_view(ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
-            self.accept("view", view_submission_event(body).event_id, body, context)
+            event = view_submission_event(body)
+            # A field the core would refuse is shown inside the modal, which stays open.
+            try:
+                self.identities.ensure(event.actor)
+                errors = self.bot.check_form(event)
+            except Exception:  # the worker's dispatch will report it
+                log.warning("could not check form %s before accepting it", event.form_id,
+                            exc_info=True)
+                errors = {}
+            if errors:
+                ack(response_action="errors", errors={
+                    name[:BLOCK_ID]: text[:ERROR_LIMIT] for name, text in errors.items()})
+                return
+            self.accept("view", event.event_id, body, context)
             ack()  # closes the modal; replies follow where it was opened
 
         @app.view_closed(_ANY)
@@ -334,7 +358,10 @@ class SlackAdapter:
         """The Starlette route for HTTP mode (Events API and interactivity)."""
 
         async def slack_events(request: Request) -> Response:
-            bolt_request = to_bolt_request(request, await request.body())
+            raw, refused = await self.edges.read(request)
+            if refused is not None:
+                return refused
+            bolt_request = to_bolt_request(request, raw)
             rows: list[Any] = []
             bolt_request.context[PENDING] = rows
             if self._warm:

@@ -43,6 +43,33 @@ def parse_form_body(raw: str) -> dict[str, Any]:
     return fields
 
 
+def parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
+    """A verified request body as a dict: JSON (Events API) or a form body
+    (:func:`parse_form_body`). Raises ValueError when it is not UTF-8, not
+    JSON where JSON is due, or not an object."""
+    text = raw.decode("utf-8")
+    if content_type.split(";")[0].strip().lower() == "application/json":
+        data: Any = json.loads(text)
+    else:
+        data = parse_form_body(text)
+    if not isinstance(data, dict):
+        raise ValueError("the body is not an object")
+    return data
+
+
+def team_of(body: Payload) -> str | None:
+    """The workspace a request comes from: ``team_id`` (events, commands),
+    ``team.id`` (interactions) or ``user.team_id``; None when it names none
+    (``url_verification``)."""
+    team = body.get("team")
+    user = body.get("user")
+    for candidate in (body.get("team_id"), team.get("id") if isinstance(team, Mapping)
+                      else None, user.get("team_id") if isinstance(user, Mapping) else None):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None
+
+
 def decode_text(text: str) -> str:
     """Slack message text -> plain text: channel and link entities become their
     label (``#general``, the URL), user mentions stay ``<@U..>``, specials

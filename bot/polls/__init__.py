@@ -30,10 +30,10 @@ def install(bot: Bot) -> None:
     from bot.polls import routes as r
 
     add = bot.router.add
-    add("command", "poll new", r.poll_new, capability="poll.create",
+    add("command", "poll new", r.poll_new, capability="poll.create", scope=r.scope_new,
         help=N_("Propose something for the group to decide by consensus."),
         usage="[TITLE | TEXT | CLOSES]")
-    add("form", "poll.new", r.poll_new_form, capability="poll.create")
+    add("form", "poll.new", r.poll_new_form, capability="poll.create", scope=r.scope_new)
     add("action", "poll.stance", r.stance_button, capability="poll.vote", scope=r.scope_value)
     add("form", "poll.reason", r.reason_form, capability="poll.vote",
         scope=r.scope_form_context)

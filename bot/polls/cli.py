@@ -47,7 +47,12 @@ def register_cli(app: typer.Typer) -> None:
             typer.echo(text, nl=False)
         else:
             output.write_text(text, encoding="utf-8")
-            typer.echo(f"{len(records)} decision(s) written to {output}", err=True)
+            from bot.i18n import translator
+
+            tr = translator(settings.default_language)
+            typer.echo(tr.ngettext("{n} decision written to {path}",
+                                   "{n} decisions written to {path}", len(records),
+                                   path=str(output)), err=True)
 
     @polls_app.command("close-due")
     def close_due_cmd(ctx: typer.Context) -> None:
@@ -62,4 +67,8 @@ def register_cli(app: typer.Typer) -> None:
             closed, reminded = run(bot)
         finally:
             bot.engine.dispose()
-        typer.echo(f"{closed} round(s) closed, {reminded} reminder(s) queued")
+        from bot.i18n import translator
+
+        tr = translator(settings.default_language)
+        typer.echo(tr.ngettext("{n} round closed", "{n} rounds closed", closed) + ", "
+                   + tr.ngettext("{n} reminder queued", "{n} reminders queued", reminded))

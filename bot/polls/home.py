@@ -45,10 +45,13 @@ def polls_section(ctx: HomeContext) -> list[Block]:
             can_vote = False
         mine = stance_of(session, proposal=proposal, rnd=rnd, person=person) if can_vote \
             else None
+        if mine is not None and mine.version != proposal.version:
+            mine = None  # a stance on an earlier text no longer counts: ask again
         if can_vote and mine is None and rnd.medium == "chat":
             pending.append(Section((*line, "\n" + ctx._("Waiting for your stance."))))
             pending.append(Actions(tuple(
-                Button(ctx._(STANCE_LABELS[s]), "poll.stance", f"{proposal.id}:{rnd.number}:{s}",
+                Button(ctx._(STANCE_LABELS[s]), "poll.stance",
+                       f"{proposal.id}:{rnd.number}:{proposal.version}:{s}",
                        style="danger" if s == "block" else "default") for s in STANCES)))
         else:
             note = (ctx._("Your stance: {stance}.", stance=ctx._(STANCE_LABELS[mine.stance]))

@@ -6,13 +6,14 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
-from bot.errors import N_, Conflict, InvalidInput, PermissionDenied
+from bot.errors import N_, Conflict, FieldError, InvalidInput, PermissionDenied
 from bot.outbox import ChatTarget, enqueue_refresh
 from bot.permissions import Authorized
+from bot.text import multi_line, single_line
 from storage.base import utcnow
 from storage.models import (
     Group,
@@ -24,6 +25,10 @@ from storage.models import (
     Round,
     Stance,
 )
+
+#: The longest title (characters; the column's size) and comment.
+TITLE_LIMIT = 300
+TEXT_LIMIT = 4000
 
 _LOCAL = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$")
 
@@ -44,12 +49,12 @@ def parse_closes(text: str, *, zone: str, now: datetime | None = None) -> dateti
             if when.tzinfo is None:
                 when = when.replace(tzinfo=ZoneInfo(zone))
     except ValueError:
-        raise InvalidInput(N_("I cannot read the closing time {text!r}: write it as "
-                              "2026-12-01 17:00 (your time zone) or ISO 8601 with an offset."),
-                           text=raw) from None
+        raise FieldError("closes", N_("I cannot read the closing time {text!r}: write it as "
+                                      "2026-12-01 17:00 (your time zone) or ISO 8601 with an "
+                                      "offset."), text=raw) from None
     when = when.astimezone(ZoneInfo("UTC"))
     if when <= now + timedelta(minutes=1):
-        raise InvalidInput(N_("The closing time must be in the future."))
+        raise FieldError("closes", N_("The closing time must be in the future."))
     return when
 
 
@@ -75,17 +80,20 @@ def create_proposal(
     unknown visibility/rule. Never commits."""
     if actor.capability != "poll.create" or actor.group_id != group.id:
         raise PermissionDenied(N_("You cannot create a proposal in this group."))
-    title, text = title.strip(), text.strip()
+    title, text = single_line(title, field=N_("title")), multi_line(text)
     if not title or not text:
         raise InvalidInput(N_("A proposal needs a title and a text."))
+    if len(title) > TITLE_LIMIT:
+        raise FieldError("title", N_("The title is {n} characters long; keep it to {limit}."),
+                           n=len(title), limit=TITLE_LIMIT)
     if not 0 <= quorum_percent <= 100:
-        raise InvalidInput(N_("The quorum is a percentage from 0 to 100."))
+        raise FieldError("quorum", N_("The quorum is a percentage from 0 to 100."))
     if visibility not in ("live", "hidden"):
         raise InvalidInput(N_("Visibility is live or hidden."))
     if rule not in ("consensus", "unanimity"):
         raise InvalidInput(N_("The rule is consensus or unanimity."))
     proposal = Proposal(
-        group_id=group.id, author_id=author.id, title=title[:300], language=language,
+        group_id=group.id, author_id=author.id, title=title, language=language,
         rule=rule, quorum_percent=quorum_percent, visibility=visibility, state="open",
         current_round=1, version=1, closes_at=closes_at,
         origin_platform=origin.platform if origin else "",
@@ -113,51 +121,51 @@ def current_text(proposal: Proposal) -> str:
 
 
 def edit_text(*, session: Session, actor: Authorized, proposal: Proposal, text: str,
-              editor: Person) -> bool:
-    """Replace the text. When the current round already has stances on this
-    version, a new version starts and those stances no longer count (the voters
-    are asked again); returns True in that case. Only the author or the
-    secretariat may edit (``poll.manage``); raises PermissionDenied, Conflict
-    when no round is open, InvalidInput for an empty text. Never commits."""
+              editor: Person) -> int:
+    """Replace the text: every edit opens a new text version (so a stance, a
+    reply or a link for the text a voter saw never counts for another text);
+    stances on earlier versions stay on record and no longer count. Returns
+    the version it replaces. Only the author or the secretariat may edit;
+    raises PermissionDenied, Conflict when no round is open, InvalidInput for
+    an empty or unchanged text. Never commits; the caller asks the voters
+    again (:func:`bot.polls.versions.ask_again`)."""
     if proposal.author_id != editor.id and Role.SECRETARIAT not in actor.roles:
         raise PermissionDenied(N_("Only the author or the secretariat can edit a proposal."))
     if proposal.state != "open":
         raise Conflict(N_("Proposal #{id} has no open round; its text can no longer change."),
                        id=proposal.id)
-    text = text.strip()
+    text = multi_line(text)
     if not text:
         raise InvalidInput(N_("A proposal needs a title and a text."))
+    if text == current_text(proposal):
+        raise InvalidInput(N_("That is already the text of proposal #{id}; nothing changed."),
+                           id=proposal.id)
+    old = proposal.version
     rnd_ids = select(Round.id).where(Round.proposal_id == proposal.id,
                                      Round.number == proposal.current_round)
-    has_stances = session.scalar(select(exists().where(
-        Stance.round_id.in_(rnd_ids.scalar_subquery()), Stance.version == proposal.version)))
-    # Ballots of an email round carry the text version they were sent with, so
-    # their text never changes in place: replies to them must not count for a
-    # text the voter never saw.
-    email_round = session.scalar(select(Round.medium).where(
-        Round.proposal_id == proposal.id, Round.number == proposal.current_round)) == "email"
-    new_version = bool(has_stances) or email_round
-    if new_version:
-        proposal.version += 1
-        proposal.versions.append(ProposalVersion(number=proposal.version, text=text,
-                                                 author_id=editor.id))
-    else:
-        for v in proposal.versions:
-            if v.number == proposal.version:
-                v.text = text
+    invalidated = session.scalar(select(func.count(Stance.id)).where(
+        Stance.round_id.in_(rnd_ids.scalar_subquery()), Stance.version == old)) or 0
+    proposal.version = old + 1
+    proposal.versions.append(ProposalVersion(number=proposal.version, text=text,
+                                             author_id=editor.id))
+    session.flush()
     record(session=session, actor=actor, action="poll.edit", subject_type="poll",
-           subject_id=proposal.id, version=proposal.version, new_version=new_version)
-    return new_version
+           subject_id=proposal.id, version=proposal.version, previous_version=old,
+           invalidated=invalidated)
+    return old
 
 
 def add_comment(*, session: Session, actor: Authorized, proposal: Proposal, person: Person,
                 text: str, advisory: bool) -> PollComment:
     """A comment on ``proposal``; ``advisory`` when the author holds no vote
     (observers). Raises InvalidInput for an empty text. Never commits."""
-    text = text.strip()
+    text = multi_line(text)
     if not text:
         raise InvalidInput(N_("Write the comment after the proposal number."))
-    comment = PollComment(proposal_id=proposal.id, person_id=person.id, text=text[:4000],
+    if len(text) > TEXT_LIMIT:
+        raise InvalidInput(N_("The comment is {n} characters long; keep it to {limit}."),
+                           n=len(text), limit=TEXT_LIMIT)
+    comment = PollComment(proposal_id=proposal.id, person_id=person.id, text=text,
                           advisory=advisory, channel=actor.channel)
     session.add(comment)
     record(session=session, actor=actor, action="poll.comment", subject_type="poll",

@@ -61,9 +61,21 @@ def to_json(records: list[dict[str, Any]]) -> str:
     return json.dumps(records, ensure_ascii=False, indent=2)
 
 
+#: First characters a spreadsheet reads as a formula (OWASP "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: object) -> str:
+    """A CSV cell that a spreadsheet shows as text: one starting with ``=``,
+    ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'`` (OWASP)."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def to_csv(records: list[dict[str, Any]]) -> str:
     """The register as CSV with :data:`CSV_COLUMNS`; rounds and dissent are
-    flattened (``1 chat: agree 3 abstain 0 disagree 1 block 1 -> not_reached``)."""
+    flattened (``1 chat: agree 3 abstain 0 disagree 1 block 1 -> not_reached``).
+    Every cell goes through :func:`neutralise`, so none runs as a formula."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
@@ -74,7 +86,8 @@ def to_csv(records: list[dict[str, Any]]) -> str:
             for x in r["rounds"])
         dissent = " | ".join(f"round {d['round']} {d['stance']} {d['name']}: {d['reason']}"
                              for d in r["dissent"])
-        w.writerow([r["id"], r["title"], r["group"], r["text_version"], r["text"],
-                    len(r["rounds"]), tallies, dissent, r["outcome"],
-                    r["determination_note"] or "", r["decided_at"] or "", r["discussion"]])
+        w.writerow([neutralise(c) for c in (
+            r["id"], r["title"], r["group"], r["text_version"], r["text"], len(r["rounds"]),
+            tallies, dissent, r["outcome"], r["determination_note"] or "",
+            r["decided_at"] or "", r["discussion"])])
     return buf.getvalue()

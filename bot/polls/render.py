@@ -83,20 +83,23 @@ def tally_message(
     text: str,
     zone: str = "UTC",
     closed: bool = False,
+    can_vote: bool = True,
 ) -> Message:
     """The proposal with its tally: header, text, fields, the chart, the text bar,
-    names and reasons (live visibility, or once closed), and one button per
-    stance while the round is open (``action_id="poll.stance"``, ``value=
-    "<id>:<round>:<stance>"``)."""
+    names and reasons (live visibility, or once closed), a notice once the text
+    has changed, and one button per stance while the round is open
+    (``action_id="poll.stance"``, ``value="<id>:<round>:<version>:<stance>"``)
+    unless ``can_vote`` is False (a reader who may not vote is shown none)."""
     show_names = proposal.visibility == "live" or closed
     summary = " · ".join(f"{tr.gettext(STANCE_LABELS[s])} {t.counts.get(s, 0)}"
                          for s in STANCES)
     title = tr.gettext(N_("Proposal #{id}: {title}"), id=proposal.id, title=proposal.title)
     status = tr.gettext(OUTCOME_LABELS[proposal.outcome]) if proposal.outcome else \
         tr.gettext(STATE_LABELS.get(proposal.state, proposal.state))
-    medium = tr.gettext(N_("chat")) if rnd.medium == "chat" else tr.gettext(N_("email"))
+    round_field = tr.gettext(N_("{round} (in chat)"), round=rnd.number) \
+        if rnd.medium == "chat" else tr.gettext(N_("{round} (by email)"), round=rnd.number)
     fields = (
-        Field(tr.gettext(N_("Round")), f"{rnd.number} ({medium})"),
+        Field(tr.gettext(N_("Round")), round_field),
         Field(tr.gettext(N_("Status")), status),
         Field(tr.gettext(N_("Closes")) if not closed else tr.gettext(N_("Closed")),
               when(rnd.closed_at or rnd.closes_at, zone)),
@@ -123,10 +126,15 @@ def tally_message(
     else:
         blocks.append(Context(tr.gettext(N_("Stances are hidden until the round closes; "
                                             "only counts are shown."))))
-    if not closed and proposal.state == "open":
+    if proposal.version > 1 and not closed:
+        blocks.append(Context(tr.gettext(
+            N_("The text has changed: this is version {version}. Stances on an earlier "
+               "version no longer count; if you took one, please take your stance again."),
+            version=proposal.version)))
+    if not closed and proposal.state == "open" and can_vote:
         blocks.append(Actions(tuple(
             Button(tr.gettext(STANCE_LABELS[s]), "poll.stance",
-                   f"{proposal.id}:{rnd.number}:{s}",
+                   f"{proposal.id}:{rnd.number}:{proposal.version}:{s}",
                    style="primary" if s == "agree" else "danger" if s == "block"
                    else "default")
             for s in STANCES)))

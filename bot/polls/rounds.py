@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit import record
@@ -25,7 +25,7 @@ from bot.members import people_in
 from bot.outbox import enqueue_email
 from bot.permissions import Authorized, authorize_system
 from bot.polls import ballots, emails
-from bot.polls.proposals import current_text, post
+from bot.polls.proposals import TEXT_LIMIT, current_text, post
 from bot.polls.render import tally_message
 from bot.polls.stances import (
     current_round,
@@ -34,8 +34,9 @@ from bot.polls.stances import (
     tally,
     voter_key,
 )
-from bot.polls.write import stance_count
+from bot.polls.voters import may_vote, voter_ids
 from bot.settings import Settings
+from bot.text import multi_line
 from bot.types import Message
 from storage.base import utcnow
 from storage.models import Group, Person, Proposal, Role, Round, Stance
@@ -44,15 +45,18 @@ log = logging.getLogger(__name__)
 
 
 def proposal_message(session: Session, proposal: Proposal, *, language: str | None = None,
-                     zone: str = "UTC") -> Message:
+                     zone: str = "UTC", reader: int | None = None) -> Message:
     """The proposal's current tally Message (in ``language``, default the
-    proposal's own)."""
+    proposal's own). With ``reader`` (a person id) the stance buttons are shown
+    only if that person may vote (:func:`bot.polls.voters.may_vote`); without,
+    (a post everyone sees) they are shown and each press is checked."""
     rnd = current_round(session, proposal)
     assert rnd is not None
     t = tally(session, proposal=proposal, rnd=rnd)
+    can_vote = reader is None or may_vote(session, reader, proposal)
     return tally_message(tr=translator(language or proposal.language), proposal=proposal,
                          rnd=rnd, t=t, text=current_text(proposal), zone=zone,
-                         closed=rnd.closed_at is not None)
+                         closed=rnd.closed_at is not None, can_vote=can_vote)
 
 
 def refresh(session: Session, proposal: Proposal) -> int:
@@ -155,16 +159,30 @@ def open_email_round(*, session: Session, actor: Authorized, proposal: Proposal,
     session.flush()
     record(session=session, actor=actor, action="poll.email_round", subject_type="poll",
            subject_id=proposal.id, round=2, closes_at=closes.isoformat())
-    group = session.get(Group, proposal.group_id)
-    assert group is not None
-    n = send_ballots(session=session, settings=settings, proposal=proposal, rnd=rnd,
-                     people=eligible_people(session, group=group), previous=previous)
+    n = send_ballots(session=session, proposal=proposal, rnd=rnd, settings=settings,
+                     previous=previous)
     refresh(session, proposal)
     return n
 
 
-def send_ballots(*, session: Session, settings: Settings, proposal: Proposal, rnd: Round,
-                 people: list[Person], previous: Round | None, note_msgid: str = "") -> int:
+def send_ballots(*, session: Session, proposal: Proposal, rnd: Round, settings: Settings,
+                 previous: Round | None, people: list[Person] | None = None,
+                 note_msgid: str = "") -> int:
+    """Queue one round-``rnd`` ballot for the proposal's current text version to
+    each of ``people`` (default: everyone who holds the vote, the same rule as
+    :func:`bot.polls.voters.may_vote`). One outbox key per proposal, text
+    version and person, so an edit sends the new text once more. Returns the
+    number queued."""
+    group = session.get(Group, proposal.group_id)
+    assert group is not None
+    return _queue_ballots(session=session, settings=settings, proposal=proposal, rnd=rnd,
+                          people=people if people is not None
+                          else eligible_people(session, group=group),
+                          previous=previous, note_msgid=note_msgid)
+
+
+def _queue_ballots(*, session: Session, settings: Settings, proposal: Proposal, rnd: Round,
+                   people: list[Person], previous: Round | None, note_msgid: str = "") -> int:
     """Queue one ballot per person for ``rnd`` on the current text version and
     record each reply binding (:mod:`bot.polls.ballots`). ``note_msgid`` (a
     msgid with ``{id}`` and ``{version}``) goes first in each, translated:
@@ -233,13 +251,17 @@ def determine(*, session: Session, actor: Authorized, proposal: Proposal, decisi
     decision = decision.strip().lower()
     if decision not in ("upheld", "rejected"):
         raise InvalidInput(N_("The determination is upheld or rejected, then a note."))
-    if not note.strip():
+    note = multi_line(note)
+    if not note:
         raise InvalidInput(N_("Add a note that explains the determination."))
+    if len(note) > TEXT_LIMIT:
+        raise InvalidInput(N_("The note is {n} characters long; keep it to {limit}."),
+                           n=len(note), limit=TEXT_LIMIT)
     if proposal.state != "escalated":
         raise Conflict(N_("Proposal #{id} is not escalated to the chair."), id=proposal.id)
     now = utcnow()
     proposal.state, proposal.outcome, proposal.decided_at = "decided", decision, now
-    proposal.determination_note, proposal.determined_by = note.strip()[:4000], chair.id
+    proposal.determination_note, proposal.determined_by = note, chair.id
     record(session=session, actor=actor, action="poll.determine", subject_type="poll",
            subject_id=proposal.id, decision=decision, note=proposal.determination_note)
     everyone = people_in(session, group_id=proposal.group_id)
@@ -305,7 +327,9 @@ def close_if_complete(session_factory: sessionmaker[Session], settings: Settings
         # Two counts first; the close itself counts again, in full.
         eligible = eligible_units(session, group_id=proposal.group_id,
                                   voting_unit=_voting_unit(session, proposal.group_id))
-        cast = stance_count(session, round_id=rnd.id, version=proposal.version)
+        cast = session.scalar(select(func.count(Stance.id)).where(
+            Stance.round_id == rnd.id, Stance.version == proposal.version,
+            Stance.person_id.in_(voter_ids(proposal.group_id)))) or 0
         if eligible == 0 or cast < eligible:
             return False
         actor = authorize_system(capability="poll.manage", channel="job",

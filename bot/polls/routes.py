@@ -9,7 +9,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from bot.context import Context
-from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
+from bot.errors import N_, FieldError, InvalidInput, NotFound, PermissionDenied
 from bot.members import group_by_name
 from bot.outbox import ChatTarget
 from bot.permissions import alliance_group
@@ -25,12 +25,16 @@ from bot.polls.stances import (
     find_proposal_head,
     parse_stance,
 )
+from bot.polls.versions import ask_again, outdated, parse_stance_value, stance_value
+from bot.text import multi_line
 from bot.types import Form, FormField, Header, Message, Option, Reply, Section
 from storage.models import Group, Proposal
 
 log = logging.getLogger(__name__)
 
 VOTE_USAGE = "ID agree|abstain|disagree|block [REASON]"
+#: The longest reason kept (characters); a longer one is cut, and the voter told.
+REASON_LIMIT = 4000
 #: How close to complete a round must be for a stance to check, after its
 #: commit, whether every unit has voted (stances in flight do not see each other).
 COMPLETE_SLACK = 64
@@ -63,15 +67,29 @@ def scope_vote(ctx: Context) -> int:
 
 
 def scope_value(ctx: Context) -> int:
-    """The group of the proposal named in a button value ``<id>:<round>:<stance>``."""
+    """The group of the proposal named in a button value ``<id>:<round>:...``."""
     return find_proposal_head(ctx.session, ctx.value.split(":", 1)[0]).group_id
 
 
 def scope_form_context(ctx: Context) -> int:
-    """The group of the proposal named in a form's context ``<id>:<round>:<stance>``."""
+    """The group of the proposal named in a form's context ``<id>:<round>:...``."""
     form = ctx.form
     return find_proposal_head(ctx.session, (form.context if form else "").split(":", 1)[0]
                               ).group_id
+
+
+def scope_new(ctx: Context) -> int | None:
+    """``poll new TITLE | TEXT | CLOSES | GROUP`` and the ``poll.new`` form: the
+    group named (None, the alliance, when none is named or it is unknown; the
+    handler then refuses an unknown name)."""
+    form = ctx.form
+    if form is not None:
+        name = form.get("group")
+    else:
+        parts = [p.strip() for p in ctx.args.split("|")]
+        name = parts[3] if len(parts) > 3 else ""
+    group = group_by_name(ctx.session, name) if name else None
+    return group.id if group is not None else None
 
 
 # --- creating -------------------------------------------------------------------------
@@ -95,7 +113,8 @@ def new_form(ctx: Context) -> Message:
                   initial="live"),
     )
     form = Form("poll.new", ctx._("New proposal"), ctx._("Create"), fields)
-    return Message(text=ctx._("Fill in the new proposal."), form=form)
+    return Message(text=ctx._("Fill in the new proposal.") + " " + ctx._(
+        "Or give it on one line: poll new TITLE | TEXT | CLOSES [| GROUP]"), form=form)
 
 
 def proposals_groups(session: Session) -> list[Group]:
@@ -116,7 +135,7 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
     try:
         q = int(quorum) if quorum.strip() else ctx.bot.settings.polls.quorum_percent
     except ValueError:
-        raise InvalidInput(N_("The quorum is a percentage from 0 to 100.")) from None
+        raise FieldError("quorum", N_("The quorum is a percentage from 0 to 100.")) from None
     where = ctx.event.where
     origin = None if where.is_direct else ChatTarget(where.platform, where.workspace_id,
                                                      where.channel_id, where.thread_id)
@@ -130,7 +149,7 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
                  group=group.name)
     if origin is None:
         msg = rounds.proposal_message(ctx.session, proposal, language=ctx.person.language,
-                                      zone=ctx.person.timezone)
+                                      zone=ctx.person.timezone, reader=ctx.who.id)
         return [Reply(Message(head)), Reply(msg)]
     return [Reply(Message(head))]
 
@@ -163,15 +182,25 @@ def _reason_form(ctx: Context, value: str, stance: str) -> Message:
     form = Form("poll.reason", ctx._("Your reason"), ctx._("Send"),
                 (FormField("reason", ctx._("Why? (needed for {stance})", stance=label),
                            "textarea"),), context=value)
+    pid = value.split(":")[0]
     return Message(text=ctx._("A {stance} needs a reason: say what would change your mind.",
-                              stance=label), form=form)
+                              stance=label) + " " + ctx._(
+        "Or give it on one line: vote {id} {word} YOUR REASON", id=pid, word=stance),
+        form=form)
 
 
 def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
-          reason: str) -> list[Reply]:
-    value = f"{proposal.id}:{round_no}:{stance}"
+          reason: str, *, version: int | None = None, shown: bool = False) -> list[Reply]:
+    """Cast a stance. ``shown``: it comes from a button, form or link showing
+    text ``version`` (None: the older value shape); one for a text that has
+    since changed is refused with the new text."""
+    if shown and outdated(ctx.session, proposal, round_no=round_no, version=version):
+        return _outdated(ctx, proposal)
+    value = stance_value(proposal_id=proposal.id, round_no=round_no,
+                         version=proposal.version, stance=stance)
     if stance in NEEDS_REASON and not reason.strip():
         return [Reply(_reason_form(ctx, value, stance))]
+    cut = len(multi_line(reason)) > REASON_LIMIT
     cast = cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.who,
                        proposal=proposal, round_no=round_no, stance=stance, reason=reason)
     per = cast.counts
@@ -186,9 +215,26 @@ def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
     if sum(per.values()) + COMPLETE_SLACK >= eligible:
         _close_after_commit(ctx, proposal.id)
     summary = " · ".join(f"{ctx._(STANCE_LABELS[s])} {n}" for s, n in per.items())
-    return [Reply(Message(ctx._("Your stance on proposal #{id}, round {round}: {stance}.",
-                                id=proposal.id, round=round_no,
-                                stance=ctx._(STANCE_LABELS[stance])) + "\n" + summary))]
+    lines = [ctx._("Your stance on proposal #{id}, round {round}: {stance}.",
+                   id=proposal.id, round=round_no, stance=ctx._(STANCE_LABELS[stance])),
+             summary]
+    if cut:
+        lines.append(ctx._("Your reason was kept to its first {limit} characters.",
+                           limit=ctx.tr.format.number(REASON_LIMIT)))
+    return [Reply(Message("\n".join(lines)))]
+
+
+def _outdated(ctx: Context, head: ProposalHead) -> list[Reply]:
+    """The refusal of a stance shown for an older text, with the new text."""
+    proposal = find_proposal(ctx.session, head.id)
+    note = ctx._("The text of proposal #{id} changed (it is now version {version}) after "
+                 "that was shown to you, so nothing was recorded. Here is the new text; "
+                 "take your stance again.", id=proposal.id, version=proposal.version)
+    text = proposals.current_text(proposal)
+    return [Reply(Message(f"{note}\n\n{text}", blocks=(Section(note), Section(text)))),
+            Reply(rounds.proposal_message(
+        ctx.session, proposal, language=ctx.person.language, zone=ctx.person.timezone,
+        reader=ctx.who.id))]
 
 
 def _post_tally(ctx: Context, proposal: Proposal) -> None:
@@ -214,26 +260,21 @@ def _close_after_commit(ctx: Context, proposal_id: int) -> None:
     ctx.after_commit(close)
 
 
-def _parse_value(raw: str) -> tuple[str, int, str]:
-    try:
-        pid, rno, stance = raw.split(":")
-        return pid, int(rno), parse_stance(stance)
-    except ValueError:
-        raise InvalidInput(N_("That button or form is no longer recognised.")) from None
-
-
 def stance_button(ctx: Context) -> list[Reply]:
-    """``poll.stance`` buttons: value ``<id>:<round>:<stance>``."""
-    pid, rno, stance = _parse_value(ctx.value)
-    return _cast(ctx, find_proposal_head(ctx.session, pid), rno, stance, "")
+    """``poll.stance`` buttons: value ``<id>:<round>:<version>:<stance>`` (or
+    the older ``<id>:<round>:<stance>``)."""
+    pid, rno, version, stance = parse_stance_value(ctx.value)
+    return _cast(ctx, find_proposal_head(ctx.session, pid), rno, stance, "",
+                 version=version, shown=True)
 
 
 def reason_form(ctx: Context) -> list[Reply]:
     """``poll.reason``: the reason for a disagree or block (context as the button value)."""
     f = ctx.form
     assert f is not None
-    pid, rno, stance = _parse_value(f.context)
-    return _cast(ctx, find_proposal_head(ctx.session, pid), rno, stance, f.get("reason"))
+    pid, rno, version, stance = parse_stance_value(f.context)
+    return _cast(ctx, find_proposal_head(ctx.session, pid), rno, stance, f.get("reason"),
+                 version=version, shown=True)
 
 
 def vote(ctx: Context) -> list[Reply]:
@@ -253,7 +294,7 @@ def show(ctx: Context) -> Message:
     """``poll show ID``: the tally, earlier rounds, comments (advisory marked)."""
     proposal = find_proposal(ctx.session, ctx.args.split()[0])
     msg = rounds.proposal_message(ctx.session, proposal, language=ctx.person.language,
-                                  zone=ctx.person.timezone)
+                                  zone=ctx.person.timezone, reader=ctx.who.id)
     extra: list[str] = []
     for r in proposal.rounds:
         if r.result:
@@ -294,11 +335,12 @@ def decisions_cmd(ctx: Context) -> Message:
     title = ctx._("Decision register")
     lines = []
     for r in records:
-        lines.append(ctx._("#{id} {title}: {outcome} (text version {version}, {n} rounds) "
-                           "{discussion}", id=r["id"], title=r["title"],
-                           outcome=ctx._(rounds_outcome(r["outcome"])),
-                           version=r["text_version"], n=len(r["rounds"]),
-                           discussion=r["discussion"]).strip())
+        lines.append(ctx.tr.ngettext(
+            "#{id} {title}: {outcome} (text version {version}, {n} round) {discussion}",
+            "#{id} {title}: {outcome} (text version {version}, {n} rounds) {discussion}",
+            len(r["rounds"]), id=r["id"], title=r["title"],
+            outcome=ctx._(rounds_outcome(r["outcome"])), version=r["text_version"],
+            discussion=r["discussion"]).strip())
         for d in r["dissent"]:
             lines.append(f"  - {d['stance']} ({d['name']}, {d['round']}): {d['reason']}")
     body = "\n".join(lines) or ctx._("No decisions yet.")
@@ -308,21 +350,21 @@ def decisions_cmd(ctx: Context) -> Message:
 # --- changing ------------------------------------------------------------------------
 
 def edit(ctx: Context) -> Message:
-    """``poll edit ID NEW TEXT``: a new text version when stances exist."""
+    """``poll edit ID NEW TEXT``: a new text version; earlier stances no longer
+    count and the voters are asked again (see bot.polls.versions)."""
     words = ctx.args.split(None, 1)
     if len(words) < 2:
         raise InvalidInput(N_("Write: poll edit ID NEW TEXT"))
     proposal = find_proposal(ctx.session, words[0])
-    new = proposals.edit_text(session=ctx.session, actor=ctx.auth, proposal=proposal,
+    old = proposals.edit_text(session=ctx.session, actor=ctx.auth, proposal=proposal,
                               text=words[1], editor=ctx.person)
+    asked = ask_again(session=ctx.session, proposal=proposal, old_version=old,
+                      settings=ctx.bot.settings)
     rounds.refresh(ctx.session, proposal)
-    if new:
-        rounds.ballots_after_edit(session=ctx.session, settings=ctx.bot.settings,
-                                  proposal=proposal)
-        return Message(ctx._("Proposal #{id} now has text version {version}; earlier stances "
-                             "no longer count and voters are asked again.", id=proposal.id,
-                             version=proposal.version))
-    return Message(ctx._("The text of proposal #{id} is updated.", id=proposal.id))
+    return Message(ctx._("Proposal #{id} now has text version {version}; earlier stances "
+                         "no longer count.", id=proposal.id, version=proposal.version)
+                   + " " + ctx.tr.ngettext("{n} voter is asked again.",
+                                           "{n} voters are asked again.", asked))
 
 
 def comment(ctx: Context) -> Message:

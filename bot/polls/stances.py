@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, case, distinct, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.members import people_in
 from bot.permissions import Authorized, PersonRef
+from bot.polls.voters import voter_ids
 from bot.polls.write import cast_in_round, core_connection
+from bot.text import multi_line
 from storage.base import utcnow
-from storage.models import Group, Membership, Person, Proposal, Role, Round, Stance
+from storage.models import Group, Person, Proposal, Round, Stance
 
 STANCES = ("agree", "abstain", "disagree", "block")
 NEEDS_REASON = frozenset({"disagree", "block"})
@@ -57,11 +58,11 @@ def eligible_count(session: Session, *, group: Group) -> int:
 
 
 def eligible_units(session: Session, *, group_id: int, voting_unit: str) -> int:
-    """How many voting units a group has: its members (role ``member``), or
-    their distinct organisations (a member without one counts alone)."""
+    """How many voting units a group has: the people who hold the vote in it
+    (:func:`bot.polls.voters.voter_ids`), or their distinct organisations (a
+    voter without one counts alone)."""
     base = (select(Person.id, Person.organisation_id)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(Membership.group_id == group_id, Membership.role == Role.MEMBER))
+            .where(Person.id.in_(voter_ids(group_id))))
     if voting_unit != "organisation":
         return session.scalar(select(func.count(distinct(base.subquery().c.id)))) or 0
     sub = base.subquery()
@@ -70,8 +71,11 @@ def eligible_units(session: Session, *, group_id: int, voting_unit: str) -> int:
 
 
 def eligible_people(session: Session, *, group: Group) -> list[Person]:
-    """Every person who may cast a stance in ``group`` (role ``member``), by name."""
-    return people_in(session, group_id=group.id, roles=[Role.MEMBER])
+    """Every person who holds the vote in ``group`` (the same rule as
+    :func:`bot.polls.voters.may_vote`), by name."""
+    q = select(Person).where(Person.id.in_(voter_ids(group.id))).options(
+        selectinload(Person.emails), selectinload(Person.organisation))
+    return list(session.scalars(q.order_by(Person.name, Person.id)).all())
 
 
 def current_round(session: Session, proposal: Proposal, *, lock: bool = False) -> Round | None:
@@ -127,7 +131,7 @@ def cast_stance(
             or actor.person_id != person.id):
         raise PermissionDenied(N_("Only members of the proposal's group can take a stance."))
     stance = parse_stance(stance)
-    reason = reason.strip()[:4000]
+    reason = multi_line(reason)[:4000]
     if stance in NEEDS_REASON and not reason:
         raise InvalidInput(N_("A {stance} needs a reason: say what would change your mind."),
                            stance=stance)
@@ -220,14 +224,17 @@ class Tally:
 
 
 def tally(session: Session, *, proposal: Proposal, rnd: Round, names_limit: int = 25) -> Tally:
-    """Count the stances of ``rnd`` cast on the proposal's current text version.
+    """Count the stances of ``rnd`` cast on the proposal's current text version
+    by people who hold the vote now (a stance cast while a member no longer
+    counts once the membership is gone; it stays in the audit log).
 
     ``names`` lists up to ``names_limit`` voters per stance (for live display);
     every disagree and block reason is returned in ``dissent``/``blocks``.
     """
     group = session.get(Group, proposal.group_id)
     assert group is not None
-    where = (Stance.round_id == rnd.id, Stance.version == proposal.version)
+    where = (Stance.round_id == rnd.id, Stance.version == proposal.version,
+             Stance.person_id.in_(voter_ids(proposal.group_id)))
     counts = dict.fromkeys(STANCES, 0)
     for stance, n in session.execute(select(Stance.stance, func.count(Stance.id))
                                      .where(*where).group_by(Stance.stance)).all():

@@ -32,8 +32,11 @@ def test_observer_sees_roles_and_is_refused_members_with_a_sentence(tmp_path: Pa
 def test_the_same_in_french(tmp_path: Path) -> None:
     out = _chat(tmp_path, OBSERVER_FR, "whoami\nmembers\n")
     assert out.returncode == 0, out.stderr
-    assert "Voici qui vous êtes" in out.stdout and "Alliance: observateur" in out.stdout
-    assert "Votre rôle (observateur) ne le permet pas : il faut être secrétariat." in out.stdout
+    # French typography: a narrow no-break space before the colon
+    assert "Voici qui vous êtes" in out.stdout and "Alliance\u202f: observateur" in out.stdout
+    assert "Nom\u202f: Lucie Martin" in out.stdout
+    assert "Votre rôle (observateur) ne le permet pas\u202f: il faut être secrétariat." in \
+        out.stdout
 
 
 def test_secretariat_lists_members_and_help_lists_only_what_is_allowed(tmp_path: Path) -> None:

@@ -22,8 +22,8 @@ def test_home_shows_pending_stances_with_buttons_then_the_stance(bot: Bot, chat)
     chat(SECRETARIAT).feed(f"poll new Adopt protocol v2 | Adopt it. | {closes}")
     text, choices = render(home_message(bot, Actor("console", "", MEMBER)))
     assert "#1 Adopt protocol v2" in text and "Waiting for your stance." in text
-    assert [c.value for c in choices] == ["1:1:agree", "1:1:abstain", "1:1:disagree",
-                                          "1:1:block"]
+    assert [c.value for c in choices] == ["1:1:1:agree", "1:1:1:abstain", "1:1:1:disagree",
+                                          "1:1:1:block"]
     chat(MEMBER).feed("vote 1 agree")
     assert "Your stance: Agree." in _home(bot, MEMBER)
     observer = _home(bot, OBSERVER)

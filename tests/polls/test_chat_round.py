@@ -45,7 +45,7 @@ def test_form_buttons_reason_and_tally(bot: Bot, chat: Chat) -> None:
     out = claire.feed("vote 1 block")
     assert "-- Votre raison --" in out or "-- Your reason --" in out
     assert claire._form.form_id == "poll.reason"
-    assert claire._form.context == "1:1:block"
+    assert claire._form.context == "1:1:1:block"  # <id>:<round>:<version>:<stance>
     claire.feed("Le protocole ignore les sols tropicaux.")
     got = stances(bot, 1)
     assert got == {"p:1": ("agree", "console", ""),

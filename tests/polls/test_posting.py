@@ -45,8 +45,8 @@ def test_posted_to_origin_and_group_channels_and_refreshed(bot: Bot) -> None:
     last = message_from_data(got[-1][1])  # rendered when delivered: the latest tally
     buttons = [b for blk in last.blocks if hasattr(blk, "elements") for b in blk.elements]
     assert [(b.action_id, b.value) for b in buttons] == [
-        ("poll.stance", "1:1:agree"), ("poll.stance", "1:1:abstain"),
-        ("poll.stance", "1:1:disagree"), ("poll.stance", "1:1:block")]
+        ("poll.stance", "1:1:1:agree"), ("poll.stance", "1:1:1:abstain"),
+        ("poll.stance", "1:1:1:disagree"), ("poll.stance", "1:1:1:block")]
     assert "Agree 1" in last.text
     assert any(getattr(b, "png", b"").startswith(b"\x89PNG\r\n\x1a\n")
                for b in last.blocks)

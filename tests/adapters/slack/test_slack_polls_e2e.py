@@ -41,9 +41,9 @@ def _closes() -> str:
 
 
 def _buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Stance buttons of a rendered tally, by stance."""
+    """Stance buttons of a rendered tally (value <id>:<round>:<version>:<stance>), by stance."""
     return {e["value"].rsplit(":", 1)[1]: e for b in blocks if b["type"] == "actions"
-            for e in b["elements"] if e.get("value", "").count(":") == 2}
+            for e in b["elements"] if e.get("value", "").count(":") == 3}
 
 
 def _create_poll(served: Served, fake: FakeSlack) -> tuple[str, dict[str, Any]]:
