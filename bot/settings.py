@@ -24,7 +24,6 @@ from pydantic_settings import (
 from bot.errors import ConfigError
 
 #: Keys whose values are never echoed in an error.
-_SECRET_NAME = re.compile(r"secret|password|token|key", re.I)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT_ROOT / "examples"
 
