@@ -23,7 +23,6 @@ from pydantic_settings import (
 
 from bot.errors import ConfigError
 
-#: Keys whose values are never echoed in an error.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT_ROOT / "examples"
 
