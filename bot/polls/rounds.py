@@ -199,7 +199,8 @@ def _queue_ballots(*, session: Session, settings: Settings, proposal: Proposal, 
             if note_msgid else ""
         mail, ref = emails.ballot(tr=tr, settings=settings, proposal=proposal, rnd=rnd,
                                   text=text, person=p, previous=previous, kind=kind, note=note)
-        key = f"poll:{proposal.id}:r{rnd.number}:v{proposal.version}:ballot:p{p.id}"
+        version = f":v{proposal.version}" if proposal.version > 1 else ""
+        key = f"poll:{proposal.id}:r{rnd.number}{version}:ballot:p{p.id}"
         if enqueue_email(session=session, key=key[:255], email=mail):
             ballots.record(session, ref)
             n += 1
