@@ -40,6 +40,9 @@ from bot.app import build_app  # noqa: E402
 from bot.roster import import_roster_file  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
+
+#: The workspace of the Slack fixtures (the adapter refuses any other).
+FIXTURE_TEAM = "T01ND2P8N91"
 from storage.migrate import upgrade  # noqa: E402
 from tests.adapters.slack.conftest import (  # noqa: E402
     SECRET,
@@ -153,6 +156,7 @@ def run_server(port: int, fake_api: str, tmp: str, workers: int, url: str = "",
     settings = Settings(database_url=url, secret_key="bench",
                         mail={"outbox_dir": folder / "out"},
                         slack={"enabled": True, "bot_token": "xoxb-bench",
+                               "team_ids": [FIXTURE_TEAM],
                                "signing_secret": SECRET, "api_url": fake_api,
                                "workers": workers, "durable_inbox": durable})
     bot = build_app(settings)
@@ -296,6 +300,7 @@ def ack_path_cpu_ms(reqs: list[Request]) -> float:
     upgrade(url)
     bot = build_app(Settings(database_url=url, secret_key="bench",
                              slack={"enabled": True, "bot_token": "xoxb-bench",
+                               "team_ids": [FIXTURE_TEAM],
                                     "signing_secret": SECRET,
                                     "api_url": "http://127.0.0.1:9/api/"}), plugins=False)
     adapter = SlackAdapter(bot)
