@@ -115,8 +115,11 @@ def _answer(driver: Any, base: str, url: str, *, width: int) -> list[str]:
     assert driver.switch_to.active_element.tag_name == "button"
     texts = [r.find_element("css selector", "td.when").text for r in rows]
     keys.send_keys(Keys.SPACE).perform()  # sends the form
-    status = driver.find_element("css selector", "[role=status]")
-    assert status.is_displayed()
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    status = WebDriverWait(driver, 15).until(
+        lambda d: d.find_elements("css selector", "[role=status]"))[0]
+    assert status.is_displayed() and "2" in status.text, status.text
     _fits(driver, width)
     # the page as sent back shows what was stored
     again = driver.find_elements("css selector", "tr[data-slot]")
