@@ -158,3 +158,32 @@ def test_availability_page_in_chromium(browser: Any, make_bot: Callable[..., Bot
     chair, mateo = _stored(bot, CHAIR), _stored(bot, MEMBER_ES)
     assert set(chair) == set(mateo) == set(UTC_STARTS)
     assert chair == mateo == {UTC_STARTS[0]: "yes", UTC_STARTS[1]: "ifneedbe"}
+
+
+def test_rsvp_link_confirms_in_chromium(browser: Any, make_bot: Callable[..., Bot],
+                                        sqlite_url: str) -> None:
+    """The invite email's RSVP link: the page's own POST is accepted by a real
+    browser (under ``Referrer-Policy: no-referrer`` it sent ``Origin: null``
+    and was refused as cross-origin)."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from tests.workshops.helpers import confirmed_workshop, outbox_emails, rsvps
+
+    bot = make_bot(sqlite_url)
+    wid = confirmed_workshop(bot)
+    mail = next(m for _k, m in outbox_emails(bot, f"workshop:{wid}:invite:") if m.to == (CHAIR,))
+    link = next(line.split(": ", 1)[1] for line in mail.text.splitlines()
+                if line.startswith("Tentative: "))
+    with http_app(create_web_app(bot)) as base:
+        browser.set_window_size(375, 800)
+        browser.get(link.replace("http://127.0.0.1:8000", base))
+        assert rsvps(bot, wid) == {}  # opening the link answers nothing
+        browser.find_element("tag name", "button").click()
+        done = WebDriverWait(browser, 15).until(
+            lambda d: d.find_elements("css selector", ".done, .refused"))[0]
+        assert "tentative" in done.text and done.get_attribute("class") == "done", done.text
+    with bot.session_factory() as s:
+        person = person_by_email(s, CHAIR)
+        assert person is not None
+        pid = person.id
+    assert rsvps(bot, wid) == {pid: ("tentative", "web")}
