@@ -41,7 +41,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 STATUS = {"tampered": 400, "other-workshop": 400, "expired": 410, "not-allowed": 403,
           "cross-origin": 403, "revoked": 410}
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+#: ``same-origin``, not ``no-referrer``: under no-referrer a browser sends
+#: ``Origin: null`` with the page's own form post, which _same_origin refuses
+#: (found by tests/workshops/test_availability_browser.py). The token-bearing
+#: URL still never leaves as a Referer to another site.
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
 _SECRET = re.compile(r"(t=)[^&\s\"]+|(/workshops/feed/)[^/\s\"]+(\.ics)")
 
