@@ -94,7 +94,7 @@ def main() -> None:
     print(f"arrival -> deferral: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {lat[-1]:.1f} ms "
           f"(target p99 <= 50 ms): {'OK' if p99 <= 50 else 'MISSED'}")
     h.close()
-    rest = bot.services.get("discord.rest")
+    rest = bot.adapters.get("discord.rest")
     if rest is not None:
         rest.close()
     fake.stop()
