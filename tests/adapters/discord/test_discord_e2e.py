@@ -90,7 +90,8 @@ def test_block_asks_for_a_reason_in_a_modal(harness: Harness) -> None:
     h.feed("INTERACTION_CREATE", press(ALICE, prompt_msg, opener))
     modal = h.wait(lambda: [c for c in h.fake.find("POST", "/interactions/")
                             if c.body.get("type") == 9])[0].body["data"]
-    assert modal["custom_id"] == "cvf:poll.reason:1:1:block"
+    # proposal:round:text version:stance (text versions came with issue 11)
+    assert modal["custom_id"] == "cvf:poll.reason:1:1:1:block"
     assert _stances(h) == 0
     field = modal["components"][0]["components"][0]["custom_id"]
     h.feed("INTERACTION_CREATE", submit(ALICE, modal["custom_id"], {field: "Too costly"}))
