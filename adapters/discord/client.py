@@ -288,12 +288,13 @@ class DiscordAdapter:
                 return DEFERRED_CHANNEL_MESSAGE
         return 0
 
-    def defer_on_arrival(self, data: dict[str, Any]) -> None:
+    def defer_on_arrival(self, data: dict[str, Any]) -> asyncio.Task[bool] | None:
         """Start the deferral of an interaction the moment its dispatch arrives
-        (see :meth:`arrival_defer_type`); :meth:`defer` later awaits it."""
+        (see :meth:`arrival_defer_type`); :meth:`defer` later awaits it.
+        Returns the task sending it, or None when none was sent."""
         defer_type = self.arrival_defer_type(data)
         if not defer_type:
-            return
+            return None
         interaction_id = int(data["id"])
         loop = asyncio.get_running_loop()
         self.gate.begin()
@@ -302,6 +303,7 @@ class DiscordAdapter:
         self.early[interaction_id] = (task, defer_type)
         # Not awaited by a handler (discord.py failed on the payload): forget it.
         loop.call_later(EARLY_TTL, self.early.pop, interaction_id, None)
+        return task
 
     async def _send_deferral(self, interaction_id: int, token: str, defer_type: int,
                              started: float) -> bool:
@@ -708,12 +710,16 @@ class ConveneClient(discord.Client):
 
     def _interaction_parser(self, original: Any) -> Any:
         """INTERACTION_CREATE: the deferral goes out first; discord.py's own
-        parsing (the Interaction, its message and view, the dispatch) runs two
-        loop turns later, so that every interaction arriving together has its
-        deferral written before any of them is parsed."""
+        parsing (the Interaction, its message and view, the dispatch) runs
+        once it is answered (the handler would wait for it anyway), so that
+        interactions arriving together are all deferred before any is parsed.
+        An interaction not deferred here is parsed two loop turns later."""
         def parse(data: dict[str, Any]) -> None:
-            self.adapter.defer_on_arrival(data)
-            self.loop.call_soon(self.loop.call_soon, original, data)
+            task = self.adapter.defer_on_arrival(data)
+            if task is None:
+                self.loop.call_soon(self.loop.call_soon, original, data)
+            else:
+                task.add_done_callback(lambda _: original(data))
 
         return parse
 
