@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from adapters.console import ConsoleSession
-
 from bot.app import Bot
 from bot.polls.tokens import mint
 from bot.web import create_web_app
@@ -23,6 +22,7 @@ from tests.adapters.discord.fake_discord import CHANNEL as DISCORD_CHANNEL
 from tests.adapters.discord.fake_discord import GUILD, FakeDiscord
 from tests.adapters.discord.harness import Harness, command, custom_ids, press
 from tests.adapters.email.servers import http_app
+from tests.adapters.slack.conftest import CHANNEL as SLACK_CHANNEL
 from tests.adapters.slack.conftest import (
     SECRET,
     USERS,
@@ -31,7 +31,6 @@ from tests.adapters.slack.conftest import (
     form_headers,
     slash_body,
 )
-from tests.adapters.slack.conftest import CHANNEL as SLACK_CHANNEL
 from tests.adapters.slack.fake_slack import FakeSlack
 from tests.conftest import MEMBER, MEMBER_FR, SECRETARIAT, SHARED_FIXTURES, need
 from tests.polls.helpers import YES, origin, stances
