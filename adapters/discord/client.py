@@ -9,9 +9,15 @@
   registered in ``setup_hook``: they work on messages posted before a restart.
 - Every interaction is deferred at once (the transport's receipt), the core
   runs in a worker thread, and the person is answered with followups only
-  after the core's commit. A deferral Discord refuses as unknown (10062: too
-  late, or another process on the same token answered first) ends there: the
-  core is not run, so nothing happens that the person was not told of.
+  after the core's commit. The deferral is sent from the gateway dispatch
+  itself (:meth:`DiscordAdapter.defer_on_arrival`), before discord.py builds
+  the Interaction, its message and view, and before any other work on the
+  loop: with 50 interactions in flight, deferring from the handler instead
+  queued each deferral behind the parsing, the followups and the worker
+  callbacks of all the others (p99 near 1 s, see bench/discord.py). A
+  deferral Discord refuses as unknown (10062: too late, or another process on
+  the same token answered first) ends there: the core is not run, so nothing
+  happens that the person was not told of.
 - A modal must be an interaction's first response, so a form the core returns
   comes as an ephemeral "open" button; pressing it opens the modal.
 """
@@ -32,8 +38,9 @@ from discord.http import Route
 
 from adapters.discord import commands as slash
 from adapters.discord.identity import Linker
-from adapters.discord.ids import BUTTON, OPENER, SELECT, STASHED_FORM, opener_id
+from adapters.discord.ids import BUTTON, FORM, OPENER, SELECT, STASHED_FORM, opener_id
 from adapters.discord.inbound import (
+    ROOT,
     attendance_event,
     component_event,
     modal_event,
@@ -54,6 +61,15 @@ EPHEMERAL = 64
 UNKNOWN_INTERACTION = 10062
 LINK_BUTTON_ID = "cvl:enter"
 LINK_MODAL_ID = "cvl:code"
+#: Interaction callback types (discord.InteractionResponseType): "thinking"
+#: (commands, modal submits) and "deferred update" (components).
+DEFERRED_CHANNEL_MESSAGE = 5
+DEFERRED_UPDATE_MESSAGE = 6
+#: Seconds a deferral sent on arrival waits for its handler (interaction tokens last 15 min).
+EARLY_TTL = 900.0
+
+#: What a worker prepared for the loop to send: ("followup" | "post", body, message).
+Outgoing = tuple[str, Rendered, "Message | None"]
 
 
 def interaction_payload(interaction: discord.Interaction[Any]) -> dict[str, Any]:
@@ -99,6 +115,36 @@ class FormStash:
         return item[1]
 
 
+class DeferralGate:
+    """Deferrals before core work: while any deferral is on its way, a worker
+    does not start the core (it waits at most ``limit`` seconds). The gateway
+    loop and the workers share one interpreter lock; a worker busy in the core
+    would hold it while the loop waits to send the next deferral."""
+
+    def __init__(self, *, limit: float = 0.5) -> None:
+        self.limit = limit
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._clear = threading.Event()
+        self._clear.set()
+
+    def begin(self) -> None:
+        with self._lock:
+            self._pending += 1
+            self._clear.clear()
+
+    def end(self) -> None:
+        with self._lock:
+            self._pending -= 1
+            if self._pending <= 0:
+                self._pending = 0
+                self._clear.set()
+
+    def wait(self) -> None:
+        """Until no deferral is on its way (or ``limit`` seconds)."""
+        self._clear.wait(self.limit)
+
+
 class RawModal(discord.ui.Modal):
     """A modal sent as the adapter rendered it (:func:`render_modal`). It is
     marked finished so discord.py does not keep it: the submission is read in
@@ -134,6 +180,9 @@ class DiscordAdapter:
         #: Interactions seen and how they ended, for tests and the benchmark:
         #: interaction id -> monotonic seconds from arrival to the deferral.
         self.deferral_seconds: dict[int, float] = {}
+        #: Deferrals sent on arrival: interaction id -> (the task sending it, its type).
+        self.early: dict[int, tuple[asyncio.Task[bool], int]] = {}
+        self.gate = DeferralGate()
 
     # -- entry points (on the client's loop) -------------------------------------------
     async def on_command(self, interaction: discord.Interaction[Any]) -> None:
@@ -213,6 +262,91 @@ class DiscordAdapter:
         if replies:
             await loop.run_in_executor(self.pool, self.dm, event.actor.user_id, replies)
 
+    # -- deferral on arrival (on the client's loop, from the gateway dispatch) ----------
+    def arrival_defer_type(self, data: dict[str, Any]) -> int:
+        """The callback type to defer an INTERACTION_CREATE payload with on
+        arrival, or 0 when it must not be deferred there: autocomplete and pings,
+        components not ours, the buttons whose first response is a modal
+        (``cvo:`` openers, "Enter the code"), and guilds this instance does not
+        serve (told so as the first response)."""
+        allowed = not self.allowed_guilds or str(data.get("guild_id") or "") in \
+            self.allowed_guilds
+        inner = data.get("data") or {}
+        kind = data.get("type")
+        if not allowed:
+            return 0
+        if kind == 2 and inner.get("name") == ROOT:
+            return DEFERRED_CHANNEL_MESSAGE
+        if kind == 3:
+            cid = str(inner.get("custom_id", ""))
+            if cid.startswith("cv:cvl:") or not (BUTTON.fullmatch(cid) or SELECT.fullmatch(cid)):
+                return 0
+            return DEFERRED_UPDATE_MESSAGE
+        if kind == 5:
+            cid = str(inner.get("custom_id", ""))
+            if cid == LINK_MODAL_ID or STASHED_FORM.fullmatch(cid) or FORM.fullmatch(cid):
+                return DEFERRED_CHANNEL_MESSAGE
+        return 0
+
+    def defer_on_arrival(self, data: dict[str, Any]) -> asyncio.Task[bool] | None:
+        """Start the deferral of an interaction the moment its dispatch arrives
+        (see :meth:`arrival_defer_type`); :meth:`defer` later awaits it.
+        Returns the task sending it, or None when none was sent."""
+        defer_type = self.arrival_defer_type(data)
+        if not defer_type:
+            return None
+        interaction_id = int(data["id"])
+        loop = asyncio.get_running_loop()
+        self.gate.begin()
+        task = loop.create_task(self._send_deferral(interaction_id, str(data["token"]),
+                                                    defer_type, time.monotonic()))
+        self.early[interaction_id] = (task, defer_type)
+        # Not awaited by a handler (discord.py failed on the payload): forget it.
+        loop.call_later(EARLY_TTL, self.early.pop, interaction_id, None)
+        return task
+
+    async def _send_deferral(self, interaction_id: int, token: str, defer_type: int,
+                             started: float) -> bool:
+        """``POST /interactions/{id}/{token}/callback`` as discord.py's
+        ``InteractionResponse.defer`` sends it (ephemeral). False when Discord
+        no longer knows the interaction (10062) or refused the deferral."""
+        from discord.webhook.async_ import async_context, interaction_response_params
+
+        http = self.client.http
+        params = interaction_response_params(
+            type=defer_type, data={"flags": EPHEMERAL} if defer_type ==
+            DEFERRED_CHANNEL_MESSAGE else None)
+        try:
+            await async_context.get().create_interaction_response(
+                interaction_id, token, session=http._HTTPClient__session,  # type: ignore[attr-defined]
+                proxy=http.proxy, proxy_auth=http.proxy_auth, params=params)
+        except discord.NotFound as exc:
+            if exc.code != UNKNOWN_INTERACTION:
+                log.warning("could not defer interaction %s: %s", interaction_id, exc)
+            else:
+                log.info("interaction %s is gone (answered elsewhere or after 3 s); "
+                         "not acted on", interaction_id)
+            return False
+        except discord.HTTPException as exc:
+            log.warning("could not defer interaction %s: %s", interaction_id, exc)
+            return False
+        finally:
+            self.gate.end()
+        self.deferral_seconds[interaction_id] = time.monotonic() - started
+        return True
+
+    async def take_early(self, interaction: discord.Interaction[Any]) -> bool | None:
+        """The outcome of the deferral sent on arrival (discord.py is told the
+        interaction is answered), or None if none was sent."""
+        early = self.early.pop(interaction.id, None)
+        if early is None:
+            return None
+        task, defer_type = early
+        ok = await task
+        if ok:
+            interaction.response._response_type = discord.InteractionResponseType(defer_type)
+        return ok
+
     # -- the common path ---------------------------------------------------------------
     def allowed(self, interaction: discord.Interaction[Any]) -> bool:
         """Whether the interaction's guild is one this instance serves."""
@@ -230,13 +364,42 @@ class DiscordAdapter:
         if not await self.defer(interaction):
             return
         loop = asyncio.get_running_loop()
-        linked = await loop.run_in_executor(self.pool, self.linker.is_linked, event.actor)
-        if not linked:
-            tr = translator(interaction.locale.value)
-            await self.followup(interaction, self.link_instructions(tr), ephemeral=True)
-            return
-        replies = await loop.run_in_executor(self.pool, self.run_core, event)
-        await self.send(interaction, replies)
+        tr = translator(interaction.locale.value)
+        has_channel = bool(interaction.channel_id)
+        # One trip to the worker pool: link check, the core, and the rendering,
+        # so the loop only sends (it keeps answering the next interactions).
+        outgoing = await loop.run_in_executor(
+            self.pool, lambda: self.work(event, tr, has_channel=has_channel))
+        await self.send_rendered(interaction, outgoing)
+
+    def work(self, event: Event, tr: Translator, *, has_channel: bool) -> list[Outgoing]:
+        """A worker thread: the link instructions for an unlinked person, else
+        the core's replies, rendered (see :meth:`prepare`)."""
+        self.gate.wait()
+        if not self.linker.is_linked(event.actor):
+            instructions = self.link_instructions(tr)
+            return [("followup", self.render(instructions), instructions)]
+        replies = self.run_core(event)
+        self.gate.wait()
+        return self.prepare(replies, has_channel=has_channel)
+
+    def prepare(self, replies: list[Reply], *, has_channel: bool) -> list[Outgoing]:
+        """The core's replies as ``(where, rendered, message)``: ``actor`` ones
+        as ephemeral followups, ``conversation`` ones in the channel; a form as
+        its "open" button. ``message`` is kept for a followup's DM fallback."""
+        if not replies:
+            replies = [Reply(Message("✓"))]
+        out: list[Outgoing] = []
+        for reply in replies:
+            message = reply.message
+            if message.form is not None:
+                message = self.with_opener(message)
+                out.append(("followup", self.render(message), message))
+            elif reply.audience == "conversation" and has_channel:
+                out.append(("post", self.render(message), message))
+            else:
+                out.append(("followup", self.render(message), message))
+        return out
 
     def run_core(self, event: Event) -> list[Reply]:
         """``Bot.dispatch`` (a worker thread)."""
@@ -244,7 +407,11 @@ class DiscordAdapter:
 
     async def defer(self, interaction: discord.Interaction[Any]) -> bool:
         """Acknowledge at once. False when Discord no longer knows the
-        interaction (10062): it came too late or another process answered it."""
+        interaction (10062): it came too late or another process answered it.
+        Usually the deferral was sent on arrival: this awaits its outcome."""
+        early = await self.take_early(interaction)
+        if early is not None:
+            return early
         started = time.monotonic()
         thinking = interaction.type is discord.InteractionType.application_command \
             or interaction.type is discord.InteractionType.modal_submit
@@ -275,7 +442,13 @@ class DiscordAdapter:
             log.info("interaction %s is gone before its modal opened", interaction.id)
 
     async def respond(self, interaction: discord.Interaction[Any], message: Message) -> None:
-        """An ephemeral message as the first response (no core work behind it)."""
+        """An ephemeral message as the first response (no core work behind it),
+        or a followup when the interaction was deferred on arrival."""
+        early = await self.take_early(interaction)
+        if early is not None:
+            if early:
+                await self.followup(interaction, message, ephemeral=True)
+            return
         rendered = render_message(message)
         await self._first_response(interaction, interaction.response.send_message(
             content=rendered.body.get("content") or None,
@@ -283,20 +456,18 @@ class DiscordAdapter:
             ephemeral=True, allowed_mentions=discord.AllowedMentions.none()))
 
     async def send(self, interaction: discord.Interaction[Any], replies: list[Reply]) -> None:
-        """The core's replies: ``actor`` ones as ephemeral followups,
-        ``conversation`` ones in the channel; a form as its "open" button."""
-        if not replies:
-            replies = [Reply(Message("✓"))]
-        for reply in replies:
-            message = reply.message
-            if message.form is not None:
-                message = self.with_opener(message)
-                await self.followup(interaction, message, ephemeral=True)
-                continue
-            if reply.audience == "conversation" and interaction.channel_id:
-                await self.post(str(interaction.channel_id), message)
+        """The core's replies (see :meth:`prepare`), rendered on the loop."""
+        await self.send_rendered(interaction, self.prepare(
+            replies, has_channel=bool(interaction.channel_id)))
+
+    async def send_rendered(self, interaction: discord.Interaction[Any],
+                            outgoing: list[Outgoing]) -> None:
+        """Send what :meth:`prepare` made, in order."""
+        for where, rendered, message in outgoing:
+            if where == "post":
+                await self.post(str(interaction.channel_id), message, rendered=rendered)
             else:
-                await self.followup(interaction, message, ephemeral=True)
+                await self.followup(interaction, message, ephemeral=True, rendered=rendered)
 
     def with_opener(self, message: Message) -> Message:
         """``message`` with its form replaced by a button that opens it."""
@@ -319,10 +490,13 @@ class DiscordAdapter:
                     comp["custom_id"] = opener_id(m.group("value"))
         return rendered
 
-    async def followup(self, interaction: discord.Interaction[Any], message: Message, *,
-                       ephemeral: bool) -> None:
-        """``POST /webhooks/{application}/{token}`` (valid 15 minutes)."""
-        rendered = self.render(message)
+    async def followup(self, interaction: discord.Interaction[Any], message: Message | None,
+                       *, ephemeral: bool, rendered: Rendered | None = None) -> None:
+        """``POST /webhooks/{application}/{token}`` (valid 15 minutes) of
+        ``message``, or of ``rendered`` when the worker rendered it already."""
+        if rendered is None:
+            assert message is not None
+            rendered = self.render(message)
         body = dict(rendered.body)
         if ephemeral:
             body["flags"] = EPHEMERAL
@@ -337,12 +511,16 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("followup to interaction %s failed (%s); sending a DM instead",
                         interaction.id, exc)
-            await asyncio.get_running_loop().run_in_executor(
-                self.pool, self.dm, str(interaction.user.id), [Reply(message)])
+            if message is not None:
+                await asyncio.get_running_loop().run_in_executor(
+                    self.pool, self.dm, str(interaction.user.id), [Reply(message)])
 
-    async def post(self, channel_id: str, message: Message) -> None:
-        """A message everyone in the channel sees."""
-        rendered = self.render(message)
+    async def post(self, channel_id: str, message: Message | None, *,
+                   rendered: Rendered | None = None) -> None:
+        """A message everyone in the channel sees (``rendered`` if given)."""
+        if rendered is None:
+            assert message is not None
+            rendered = self.render(message)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
         if rendered.files:
             await self.client.http.request(route, form=multipart(rendered.body, rendered.files))
@@ -520,6 +698,7 @@ class ConveneClient(discord.Client):
         for name, attending in (("GUILD_SCHEDULED_EVENT_USER_ADD", True),
                                 ("GUILD_SCHEDULED_EVENT_USER_REMOVE", False)):
             parsers[name] = self._attendance_parser(parsers[name], attending)
+        parsers["INTERACTION_CREATE"] = self._interaction_parser(parsers["INTERACTION_CREATE"])
         guild_id = self.adapter.bot.settings.discord.guild_id
         guild = discord.Object(int(guild_id)) if guild_id else None
         if guild is not None:
@@ -528,6 +707,21 @@ class ConveneClient(discord.Client):
         self.synced = [c.to_dict() for c in commands]
         log.info("Discord: %d application command(s) synced (%s)", len(commands),
                  f"guild {guild_id}" if guild_id else "global")
+
+    def _interaction_parser(self, original: Any) -> Any:
+        """INTERACTION_CREATE: the deferral goes out first; discord.py's own
+        parsing (the Interaction, its message and view, the dispatch) runs
+        once it is answered (the handler would wait for it anyway), so that
+        interactions arriving together are all deferred before any is parsed.
+        An interaction not deferred here is parsed two loop turns later."""
+        def parse(data: dict[str, Any]) -> None:
+            task = self.adapter.defer_on_arrival(data)
+            if task is None:
+                self.loop.call_soon(self.loop.call_soon, original, data)
+            else:
+                task.add_done_callback(lambda _: original(data))
+
+        return parse
 
     def _attendance_parser(self, original: Any, attending: bool) -> Any:
         def parse(data: dict[str, Any]) -> None:

@@ -90,6 +90,7 @@ def test_block_asks_for_a_reason_in_a_modal(harness: Harness) -> None:
     h.feed("INTERACTION_CREATE", press(ALICE, prompt_msg, opener))
     modal = h.wait(lambda: [c for c in h.fake.find("POST", "/interactions/")
                             if c.body.get("type") == 9])[0].body["data"]
+    # proposal:round:text version:stance (text versions came with issue 11)
     assert modal["custom_id"] == "cvf:poll.reason:1:1:1:block"
     assert _stances(h) == 0
     field = modal["components"][0]["components"][0]["custom_id"]
@@ -111,6 +112,9 @@ def test_unknown_interaction_after_the_window_is_not_acted_on(harness: Harness) 
     late = press(ALICE, message, agree)
     h.feed("INTERACTION_CREATE", late)
     h.wait(lambda: [c for c in h.fake.find("POST", f"/interactions/{late['id']}/")])
+    # Its refusal came back and its handler saw it (the fake reads the window
+    # after its delay: resetting it earlier would let the late one through).
+    h.wait(lambda: int(late["id"]) not in h.adapter.early)
     h.fake.window, h.fake.callback_delay = 3.0, 0.0
     # The client is still alive and serves the next interaction.
     h.feed("INTERACTION_CREATE", press(ALICE, message, agree))
