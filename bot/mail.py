@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
@@ -143,6 +144,11 @@ class MailTransport(Protocol):
 
     def send_batch(self, messages: list[EmailMessage]) -> list[BaseException | None]: ...
 
+    # A transport may also accept ``on_sent: Callable[[int], object]`` on
+    # ``send_batch``, called once message i was accepted, before the next is
+    # sent: the outbox then records each message sent at once, so a replica
+    # killed mid-batch leaves nothing accepted-but-unrecorded to send twice.
+
 
 class FileMailTransport:
     """Writes each message as an ``.eml`` file under ``folder`` (the default).
@@ -163,12 +169,17 @@ class FileMailTransport:
         tmp.write_bytes(bytes(message))
         os.replace(tmp, self.folder / name)
 
-    def send_batch(self, messages: list[EmailMessage]) -> list[BaseException | None]:
-        """Write each message; a failure is returned, not raised."""
+    def send_batch(self, messages: list[EmailMessage], *,
+                   on_sent: Callable[[int], object] | None = None
+                   ) -> list[BaseException | None]:
+        """Write each message; a failure is returned, not raised. ``on_sent(i)``
+        after message ``i`` is written."""
         out: list[BaseException | None] = []
-        for m in messages:
+        for i, m in enumerate(messages):
             try:
                 self.send(m)
+                if on_sent is not None:
+                    on_sent(i)
                 out.append(None)
             except OSError as exc:
                 out.append(exc)

@@ -16,6 +16,7 @@ burst of stances makes one ``chat.update`` showing the latest tally.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import uuid
@@ -186,6 +187,7 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.on_dead = on_dead
+        self._recorded: set[int] = set()  # rows of this pass already recorded sent
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -215,7 +217,9 @@ class OutboxWorker:
             return
         dead: list[tuple[str, str, str]] = []
         with self.session_factory() as session, session.begin():
-            plain = [c for c, err, ext in outcomes if err is None and not ext]
+            plain = [c for c, err, ext in outcomes
+                     if err is None and not ext and c.id not in self._recorded]
+            self._recorded.clear()
             self.queue.finish(session, plain)
             for row, error, ext in outcomes:
                 if error is None:
@@ -288,14 +292,31 @@ class OutboxWorker:
                 log.warning("outbox %s cannot be built: %s", r.key, exc)
                 out.append((r, exc, None))
         if built:
+            # Each accepted message is recorded sent before the next one leaves
+            # (when the transport can say so): a kill mid-batch then leaves no
+            # accepted message unrecorded for another replica to send again.
+            recorded: set[int] = set()
+
+            def on_sent(i: int) -> None:
+                row = built[i][0]
+                with self.session_factory() as session, session.begin():
+                    self.queue.finish(session, [row])
+                recorded.add(row.id)
+
+            send = self.mail.send_batch
+            kwargs: dict[str, Any] = {}
+            if "on_sent" in inspect.signature(send).parameters:
+                kwargs["on_sent"] = on_sent
             try:
-                results = list(self.mail.send_batch([m for _, m in built]))
+                results = list(send([m for _, m in built], **kwargs))
             except Exception as exc:  # noqa: BLE001 - a transport error fails the batch
                 results = [exc] * len(built)
             if len(results) != len(built):
                 results = [RuntimeError("mail transport returned a wrong number of results")
                            ] * len(built)
-            out += [(r, err, None) for (r, _), err in zip(built, results, strict=True)]
+            out += [(r, None if r.id in recorded else err, None)
+                    for (r, _), err in zip(built, results, strict=True)]
+            self._recorded.update(recorded)
         return out
 
     def _chats(self, rows: list[Claimed]) -> list[Outcome]:

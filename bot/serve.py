@@ -19,7 +19,7 @@ import socket
 from pathlib import Path
 
 import uvicorn
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.app import Bot, build_app
 from bot.plugins import Stopper, load_plugins
@@ -30,6 +30,9 @@ from storage.migrate import upgrade
 from storage.models import Person
 
 log = logging.getLogger(__name__)
+
+#: Advisory lock key held while seeding the roster ("Seed").
+SEED_LOCK = 0x53656564
 
 
 def seed_roster(bot: Bot, *, config_path: Path | None) -> int:
@@ -50,6 +53,11 @@ def seed_roster(bot: Bot, *, config_path: Path | None) -> int:
     if path is None or not path.exists():
         return 0
     with bot.session_factory() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            # Replicas starting together: one imports, the others then find people.
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEED_LOCK})
+            if session.scalar(select(func.count(Person.id))):
+                return 0
         report = import_roster_file(session=session, path=path,
                                     alliance_name=bot.settings.alliance_name)
     log.info("imported roster %s: %d rows", path, report.rows)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,9 +51,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+#: A clock replacing the wall clock in this context (the simulated clock of the
+#: multi-replica tests sets it in the scheduler's thread only; see bot/jobs.py).
+CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("convene_clock", default=None)
+
+
 def utcnow() -> datetime:
-    """The current time: aware datetime, UTC."""
-    return datetime.now(UTC)
+    """The current time: aware datetime, UTC (the context's :data:`CLOCK` if set)."""
+    clock = CLOCK.get()
+    return clock() if clock is not None else datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

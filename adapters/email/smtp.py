@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -29,7 +30,9 @@ class SmtpMailTransport:
             password=s.password.get_secret_value() or None,
         )
 
-    async def _send_all(self, messages: list[EmailMessage]) -> list[BaseException | None]:
+    async def _send_all(self, messages: list[EmailMessage],
+                        on_sent: Callable[[int], object] | None = None
+                        ) -> list[BaseException | None]:
         """Per-message results over one connection. A message the server
         refused fails alone; when the connection drops, what the server had
         accepted stays a success and only the message in flight and the rest
@@ -46,6 +49,8 @@ class SmtpMailTransport:
             for m in messages:
                 try:
                     await client.send_message(m)
+                    if on_sent is not None:
+                        on_sent(len(results))  # recorded before the next message leaves
                     results.append(None)
                 except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
                     results.append(exc)
@@ -71,13 +76,17 @@ class SmtpMailTransport:
         if err is not None:
             raise err
 
-    def send_batch(self, messages: list[EmailMessage]) -> list[BaseException | None]:
+    def send_batch(self, messages: list[EmailMessage], *,
+                   on_sent: Callable[[int], object] | None = None
+                   ) -> list[BaseException | None]:
         """Send ``messages`` over one connection; one result per message (None:
-        accepted by the server). A connection that fails to open fails all."""
+        accepted by the server). A connection that fails to open fails all.
+        ``on_sent(i)`` runs as soon as the server accepted message ``i``, before
+        the next one is sent (the outbox records it sent there)."""
         if not messages:
             return []
         try:
-            return asyncio.run(self._send_all(messages))
+            return asyncio.run(self._send_all(messages, on_sent))
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.warning("SMTP %s:%s unavailable: %s", self.settings.host, self.settings.port,
                         exc)
