@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.members import resolve_actor
 from bot.types import Actor
+from storage.engine import read_only
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -48,7 +50,8 @@ class IdentityCache:
             if actor in self._known:
                 return True
             failed_at = self._failed.get(actor)
-        with self.bot.session_factory() as session:
+        # A read: on SQLite it must not queue behind (or hold up) the writers.
+        with Session(read_only(self.bot.engine)) as session, session.begin():
             if resolve_actor(session, actor) is not None:
                 self._remember(actor, True)
                 return True
