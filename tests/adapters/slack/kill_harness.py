@@ -13,6 +13,7 @@ can ``kill -9`` the server once ``kill_after`` presses were acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import json
 import os
@@ -206,34 +207,41 @@ async def _send(port: int, bodies: Sequence[tuple[int, str]], concurrency: int,
     todo = iter(bodies)
     killed = False
 
-    async def connection() -> None:
-        nonlocal killed
-        reader = writer = None
-        for i, body in todo:
-            if killed:
-                return
-            try:
-                if writer is None:
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                assert reader is not None
-                start = time.perf_counter()
-                writer.write(_request(body))
-                status = await _response(reader)
-            except (OSError, asyncio.IncompleteReadError, ValueError):
-                sent.status[i] = 0
-                if writer is not None:
-                    writer.close()
-                reader = writer = None
-                continue
-            sent.status[i] = status
-            if status == 200:
-                sent.latencies.append((time.perf_counter() - start) * 1000)
-            if (kill is not None and not killed and kill_after is not None
-                    and len(sent.latencies) >= kill_after):
-                killed = True
-                kill()  # the others' in-flight requests fail from here on
+    async def close(writer: asyncio.StreamWriter | None) -> None:
         if writer is not None:
             writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def connection() -> None:
+        nonlocal killed
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
+        try:
+            for i, body in todo:
+                if killed:
+                    return
+                try:
+                    if writer is None:
+                        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    assert reader is not None
+                    start = time.perf_counter()
+                    writer.write(_request(body))
+                    status = await _response(reader)
+                except (OSError, asyncio.IncompleteReadError, ValueError):
+                    sent.status[i] = 0
+                    await close(writer)
+                    reader = writer = None
+                    continue
+                sent.status[i] = status
+                if status == 200:
+                    sent.latencies.append((time.perf_counter() - start) * 1000)
+                if (kill is not None and not killed and kill_after is not None
+                        and len(sent.latencies) >= kill_after):
+                    killed = True
+                    kill()  # the others' in-flight requests fail from here on
+        finally:
+            await close(writer)
 
     start = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(concurrency)))
