@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute
 from bot.cache import Caches
 from bot.completion import CompleterSpec
 from bot.context import Context, HandlerResult
-from bot.errors import N_, DomainError, FieldError
+from bot.errors import N_, DomainError, FieldError, Unavailable, is_unavailable
 from bot.home import HomeSection
 from bot.i18n import Translator, translator
 from bot.jobs import JobSpec, Leadership
@@ -110,7 +110,7 @@ class Bot:
                                      check_seconds=jobs.lease_check_seconds)
         self.metrics = Metrics(self.session_factory, leader=self.leadership.is_leader)
 
-    def dispatch(self, event: Event) -> list[Reply]:
+    def dispatch(self, event: Event, *, raise_unavailable: bool = False) -> list[Reply]:
         """Handle one event in one unit of work and return the replies.
 
         Drops an event whose ``(platform, event_id)`` was seen before (platform
@@ -119,6 +119,10 @@ class Bot:
         the replies returned. A DomainError becomes a reply in the person's
         language and nothing is written; anything else is logged and the
         person gets an apology with a reference, never a stack trace.
+        With ``raise_unavailable``, a database that cannot be reached (a lost
+        connection, a lock past its timeout: :func:`is_unavailable`) raises
+        :class:`~bot.errors.Unavailable` instead, so a caller holding the event
+        durably (the Slack inbox) retries it rather than apologising.
         """
         tr = translator(self.settings.default_language)
         with self.session_factory() as session:
@@ -135,8 +139,11 @@ class Bot:
             except DomainError as exc:
                 session.rollback()
                 return [Reply(Message(render_error(tr, exc)))]
-            except Exception:
+            except Exception as exc:
                 session.rollback()
+                if raise_unavailable and is_unavailable(exc):
+                    raise Unavailable(str(exc).splitlines()[0] if str(exc) else
+                                      type(exc).__name__) from exc
                 ref = secrets.token_hex(4)
                 log.exception("unexpected error handling %s (ref %s)", type(event).__name__, ref)
                 return [Reply(Message(tr.gettext(
@@ -195,7 +202,9 @@ class Bot:
         if postgresql:
             return resolve_event(session, event.actor, dedupe=_DEDUPE[True],
                                  dedupe_params=params)
-        if session.execute(_DEDUPE[False], params).first() is None:
+        # On the session's connection (Core): the ORM's bulk-insert layer costs
+        # more than the statement itself.
+        if session.connection().execute(_DEDUPE[False], params).first() is None:
             return False, None
         return resolve_event(session, event.actor)
 

@@ -56,3 +56,20 @@ class Conflict(DomainError):
 
 class ConfigError(Exception):
     """A configuration value is wrong; the message names the key and what it expects."""
+
+
+class Unavailable(Exception):
+    """The database could not be reached (or is locked past its timeout), so
+    nothing was done: the caller may retry later. Raised by ``Bot.dispatch``
+    only when asked (``raise_unavailable=True``), chained to the driver's error."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for a database that is down or stuck rather than a bug: a lost or
+    refused connection, "database is locked", the SQLite writers' lock timing
+    out (and :class:`Unavailable` itself)."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, Unavailable | OperationalError | InterfaceError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

@@ -110,6 +110,7 @@ class LeasedQueue:
         self.stale = stale
         m = table.model
         self._due = getattr(m, table.due)
+        self._stmts: dict[str, Any] = {}
         self._done_at = getattr(m, table.done_at)
 
     def token(self) -> str:
@@ -139,21 +140,33 @@ class LeasedQueue:
                        token: str) -> list[Claimed]:
         """Insert ``rows`` (key, kind, payload) already claimed with ``token`` (the
         writer hands them to its own workers); existing keys are skipped.
-        Returns the inserted rows in id order."""
+        Returns the inserted rows in id order.
+
+        One cached Core statement executed with a list of parameter sets
+        (SQLAlchemy's "insertmanyvalues" batches them into multi-row INSERTs
+        with RETURNING): no ORM bulk layer, no new compile per batch size."""
         now = utcnow()
-        m = self.table.model
         by_key = {key: (kind, payload) for key, kind, payload in rows}
         if not by_key:
             return []
-        ins = dialect_insert(session.get_bind().dialect.name)(m).values([
-            {"key": key, "kind": kind, "payload": payload, "status": self.table.working,
-             "attempts": 1, "claimed_by": token, "owner": self.instance,
-             self.table.due: now + self.lease, "created_at": now}
-            for key, (kind, payload) in by_key.items()
-        ]).on_conflict_do_nothing(index_elements=["key"])
-        out = [Claimed(int(i), k, by_key[k][0], by_key[k][1], 1, token)
-               for i, k in session.execute(ins.returning(m.id, m.key))]
+        lease_until = now + self.lease
+        params = [{"key": key, "kind": kind, "payload": payload, "status": self.table.working,
+                   "attempts": 1, "claimed_by": token, "owner": self.instance,
+                   self.table.due: lease_until, "created_at": now}
+                  for key, (kind, payload) in by_key.items()]
+        stmt = self._insert_claimed_stmt(session.get_bind().dialect.name)
+        result = session.connection().execute(stmt, params)
+        out = [Claimed(int(i), k, by_key[k][0], by_key[k][1], 1, token) for i, k in result]
         return sorted(out, key=lambda c: c.id)
+
+    def _insert_claimed_stmt(self, dialect: str) -> Any:
+        found = self._stmts.get(dialect)
+        if found is None:
+            m = self.table.model
+            found = (dialect_insert(dialect)(m).on_conflict_do_nothing(index_elements=["key"])
+                     .returning(m.id, m.key))
+            self._stmts[dialect] = found
+        return found
 
     # -- claiming --------------------------------------------------------------------
     def claimable(self, now: datetime) -> Any:

@@ -93,11 +93,17 @@ class QueueSettings(BaseModel):
     ``instance_id``: this process's name in ``queue_instances``; empty: host:port
     under ``convene serve`` (so a restart frees its own rows at once), random
     otherwise. A heartbeat every ``heartbeat_seconds``; rows of an instance
-    silent for ``stale_seconds`` are taken over by the others."""
+    silent for ``stale_seconds`` are taken over by the others (within about a
+    second more: the Slack inbox looks every second). A restart under the same
+    id takes its rows back at once; under a new id (a new port or host name, a
+    recreated container) they wait out ``stale_seconds``, which is why it is
+    short: a killed process's acknowledged Slack requests are recorded within
+    5 s of the restart. Taking over a live but silent instance's rows costs
+    repeated work, never a repeated act (dispatch drops a seen event id)."""
 
     instance_id: str = Field("", max_length=48)
-    heartbeat_seconds: float = Field(2.0, gt=0)
-    stale_seconds: float = Field(10.0, gt=0)
+    heartbeat_seconds: float = Field(1.0, gt=0)
+    stale_seconds: float = Field(3.0, gt=0)
 
 
 class JobsSettings(BaseModel):

@@ -59,7 +59,7 @@ from adapters.slack.outbound import (
     render_message,
     render_modal,
 )
-from bot.errors import N_
+from bot.errors import N_, is_unavailable
 from bot.home import home_message
 from bot.i18n import translator
 from bot.types import Actions, Actor, Button, Conversation, Event, Form, Message, Reply
@@ -76,6 +76,8 @@ _ANY = re.compile(r".*")
 #: bolt context key: the HTTP route collects inbox rows here and writes them
 #: before the response leaves (no key: the listener writes them itself).
 PENDING = "convene_inbox_rows"
+#: How long an acknowledgement waits for its row's commit (Slack waits 3 s).
+ACK_DEADLINE_SECONDS = 2.5
 UNRECORDED = N_("Convene could not record that just now (its database is unavailable), so "
                 "nothing was done. Please try again in a minute.")
 #: Slack shows at most this much of a field's error in a modal.
@@ -268,7 +270,8 @@ class SlackAdapter:
         for event in events:
             self.identities.ensure(event.actor)
             with self.inbox.gate.worker():
-                replies = self.bot.dispatch(event)
+                # Database down: raised, so the inbox tries the row again later.
+                replies = self.bot.dispatch(event, raise_unavailable=True)
             trigger = self.send(replies, event=event, trigger_id=trigger,
                                 response_url=response_url)
 
@@ -376,14 +379,24 @@ class SlackAdapter:
                 self._warm = bool(bolt_request.context.get("bot_user_id"))
             if rows and bolt_response.status == 200:
                 # The acknowledgement leaves only once the rows are committed.
+                written = self.inbox.submit(rows)
                 try:
-                    written = self.inbox.submit(rows)
                     # Already done when the inbox is not durable: awaiting would
                     # put this ack behind every other ready request on the loop.
                     if not written.done():
-                        await asyncio.wrap_future(written)
+                        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(written)),
+                                               ACK_DEADLINE_SECONDS)
                     written.result()
-                except SQLAlchemyError as exc:
+                except TimeoutError:
+                    # Slack gives up at 3 s: better a refusal it shows the person (or
+                    # retries) than a late 200. The row may still land; a retry of
+                    # the same request adds nothing (its key is unique).
+                    log.error("Slack inbox write took over %.1fs, %d request(s) not "
+                              "acknowledged", ACK_DEADLINE_SECONDS, len(rows))
+                    return Response(status_code=503)
+                except Exception as exc:
+                    if not (isinstance(exc, SQLAlchemyError) or is_unavailable(exc)):
+                        raise
                     log.error("Slack inbox unavailable, %d request(s) not acknowledged: %s",
                               len(rows), type(exc).__name__)
                     await run_in_threadpool(self.tell_unrecorded, rows)

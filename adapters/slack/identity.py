@@ -16,15 +16,26 @@ from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.members import resolve_actor
 from bot.types import Actor
+from storage.engine import read_only
+from storage.models import Identity
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 log = logging.getLogger(__name__)
+
+#: Is the account linked? (a Core row, no ORM entity: first sight of every actor
+#: after a start pays it, a thousand at a restart under load).
+_LINKED = select(Identity.id).where(
+    Identity.platform == bindparam("platform"),
+    Identity.workspace_id == bindparam("workspace_id"),
+    Identity.user_id == bindparam("user_id")).limit(1)
 
 
 class IdentityCache:
@@ -48,8 +59,11 @@ class IdentityCache:
             if actor in self._known:
                 return True
             failed_at = self._failed.get(actor)
-        with self.bot.session_factory() as session:
-            if resolve_actor(session, actor) is not None:
+        # A read: on SQLite it must not queue behind (or hold up) the writers.
+        with Session(read_only(self.bot.engine)) as session, session.begin():
+            if session.execute(_LINKED, {"platform": actor.platform,
+                                         "workspace_id": actor.workspace_id,
+                                         "user_id": actor.user_id}).first() is not None:
                 self._remember(actor, True)
                 return True
         if failed_at is not None and time.monotonic() - failed_at < self.retry_seconds:

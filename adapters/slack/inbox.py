@@ -30,6 +30,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -40,8 +41,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.errors import is_unavailable
 from bot.queue import SLACK_INBOX, Claimed, LeasedQueue, new_instance_id
 from storage.base import utcnow
+from storage.engine import read_only
 from storage.models import SlackInboxItem
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,13 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
 #: Done rows are kept this long (a Slack retry of one adds nothing), then pruned.
 KEEP = timedelta(days=1)
+#: How often done rows past KEEP are pruned.
+PRUNE_SECONDS = 60.0
 MAX_ATTEMPTS = 5
+#: Longest wait between two tries of a row whose work met an unavailable database.
+RETRY_MAX_SECONDS = 5.0
+#: Pause of the writer after a failed write (the database is likely down).
+WRITE_RETRY_SECONDS = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +132,9 @@ class Inbox:
     ``close()`` stops them."""
 
     def __init__(self, session_factory: sessionmaker[Session], *, handler: Handler,
-                 workers: int, sweep_seconds: float = 10.0, durable: bool = True,
+                 workers: int, sweep_seconds: float = 1.0, durable: bool = True,
                  instance: str | None = None,
-                 stale: timedelta = timedelta(seconds=10)) -> None:
+                 stale: timedelta = timedelta(seconds=3), batch: int = 100) -> None:
         self.session_factory = session_factory
         #: False: requests go straight to the workers in memory (no row before the
         #: ack, as DESIGN.md's "transport receipt" ack); a crash between the ack
@@ -135,6 +144,13 @@ class Inbox:
         self.handler = handler
         self.workers = workers
         self.sweep_seconds = sweep_seconds
+        #: Rows claimed by one sweep (and the most it lets wait in memory).
+        self.batch = batch
+        self._engine = session_factory.kw["bind"]
+        self._wake = threading.Event()
+        #: In-memory retries of rows whose work met an unavailable database: id -> tries.
+        self._retries: dict[int, int] = {}
+        self._retry_lock = threading.Lock()
         self.queue = LeasedQueue(SLACK_INBOX, instance=instance or new_instance_id(),
                                  lease=LEASE, max_attempts=MAX_ATTEMPTS, backoff=1.0,
                                  stale=stale)
@@ -189,13 +205,21 @@ class Inbox:
                     self._writes.put(None)
             try:
                 items = self._write([row for rows, _ in batch for row in rows], done)
-            except Exception as exc:
-                log.exception("Slack inbox write failed (%d requests)", len(batch))
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+                log.error("Slack inbox write failed (%d requests, %d done marks): %s",
+                          len(batch), len(done), exc)
                 for _, fut in batch:
-                    fut.set_exception(exc)
+                    if fut.set_running_or_notify_cancel():
+                        fut.set_exception(exc)
+                # The done marks are idempotent: they go with the next batch. A
+                # pause, so a database that stays down is not spun against.
+                for item in done:
+                    self._writes.put(item)
+                self._stop.wait(WRITE_RETRY_SECONDS)
                 continue
             for _, fut in batch:
-                fut.set_result(None)
+                if fut.set_running_or_notify_cancel():
+                    fut.set_result(None)
             for item in items:
                 self._ready.put(item)
 
@@ -210,8 +234,13 @@ class Inbox:
 
     # -- working (after it) ---------------------------------------------------------------
     def start(self) -> None:
-        """Start the workers and the sweep (which first claims what a crash left)."""
-        if self._threads or self._stop.is_set():
+        """Start the workers and the sweep (which first claims what a crash left);
+        when started already, sweep now (serve calls it again once it has taken
+        back the rows its previous run held)."""
+        if self._stop.is_set():
+            return
+        if self._threads:
+            self.wake()
             return
         for i in range(self.workers):
             t = threading.Thread(target=self._work_loop, name=f"slack-work-{i}", daemon=True)
@@ -239,29 +268,60 @@ class Inbox:
         return InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
 
     def sweep(self) -> int:
-        """Queue the claimable rows (left pending, lease run out, owner gone);
-        prune done rows older than KEEP. Returns how many were queued."""
+        """Claim up to ``batch`` claimable rows (left pending, lease run out,
+        owner restarted or its heartbeat stale) in one statement and queue them
+        for the workers. Returns how many were queued.
+
+        Nothing is claimed while ``batch`` claimed rows still wait in memory
+        (their leases would run while they wait). When nothing is claimable the
+        check is one read that, on SQLite, takes no write lock."""
+        if self._ready.qsize() >= self.batch:
+            return 0
         now = utcnow()
+        with Session(read_only(self._engine)) as session, session.begin():
+            due = session.scalar(select(SlackInboxItem.id).where(self.queue.claimable(now))
+                                 .limit(1))
+        if due is None:
+            return 0
         with self.gate.worker(), self.session_factory() as session, session.begin():
-            ids = session.scalars(
-                select(SlackInboxItem.id).where(self.queue.claimable(now))
-                .order_by(SlackInboxItem.id).limit(1000)
-            ).all()
-            session.execute(delete(SlackInboxItem).where(
-                SlackInboxItem.status == "done", SlackInboxItem.done_at < now - KEEP))
-        for row_id in ids:
-            self._ready.put(row_id)  # an id: claimed by the worker first
-        return len(ids)
+            got = self.queue.claim(session, limit=self.batch)
+            for c in got:
+                if c.attempts > MAX_ATTEMPTS:
+                    self.queue.fail(session, c, "too many attempts")
+        items = [InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
+                 for c in got if c.attempts <= MAX_ATTEMPTS]
+        for item in items:
+            self._ready.put(item)
+        return len(items)
+
+    def prune(self) -> int:
+        """Delete done rows older than KEEP. Returns how many."""
+        with self.gate.worker(), self.session_factory() as session, session.begin():
+            res = session.execute(delete(SlackInboxItem).where(
+                SlackInboxItem.status == "done", SlackInboxItem.done_at < utcnow() - KEEP))
+        return int(getattr(res, "rowcount", 0) or 0)
+
+    def wake(self) -> None:
+        """Sweep now (the sweeper otherwise looks every ``sweep_seconds``)."""
+        self._wake.set()
 
     def _sweep_loop(self) -> None:
+        pruned = 0.0
         while not self._stop.is_set():
+            self._wake.clear()
+            found = 0
             try:
                 found = self.sweep()
                 if found:
                     log.info("Slack inbox: %d interrupted request(s) picked up", found)
+                if time.monotonic() - pruned > PRUNE_SECONDS:
+                    pruned = time.monotonic()
+                    self.prune()
             except Exception as exc:  # noqa: BLE001 - logged; the next sweep retries
                 log.error("Slack inbox sweep failed: %s", exc)
-            self._stop.wait(self.sweep_seconds)
+            # A full batch or a backlog in memory: look again soon, not in a second.
+            busy = found >= self.batch or self._ready.qsize() >= self.batch
+            self._wake.wait(0.05 if busy else self.sweep_seconds)
 
     def _work_loop(self) -> None:
         while True:
@@ -300,10 +360,20 @@ class Inbox:
 
     def handle(self, item: InboxItem) -> bool:
         """Run the handler on a claimed row, then have it marked done (with the
-        writer's next batch) or, on failure, back to pending for the sweep."""
+        writer's next batch) or, on failure, back to pending for the sweep.
+
+        When the database is unavailable (:func:`bot.errors.is_unavailable`;
+        the handler dispatches with ``raise_unavailable``) the row, which this
+        process still holds, is tried again in memory after a back-off (0.5 s
+        doubling to ``RETRY_MAX_SECONDS``) until the database is back, without
+        counting an attempt: a press acknowledged before an outage is recorded
+        after it, and the person is not told "nothing was changed" meanwhile."""
         try:
             self.handler(item)
         except Exception as exc:
+            if is_unavailable(exc) and not self._stop.is_set():
+                self._retry_later(item, exc)
+                return True
             log.exception("Slack work item %s (%s) failed", item.id, item.kind)
             if item.id < 0:  # held in memory only: nothing to retry from
                 return True
@@ -312,14 +382,28 @@ class Inbox:
             with self.gate.worker(), self.session_factory() as session, session.begin():
                 self.queue.fail(session, item.claimed(), exc)
             return True
+        if self._retries:
+            with self._retry_lock:
+                self._retries.pop(item.id, None)
         if item.id >= 0:
             self._writes.put(item)
         return True
+
+    def _retry_later(self, item: InboxItem, exc: BaseException) -> None:
+        with self._retry_lock:
+            tries = self._retries[item.id] = self._retries.get(item.id, 0) + 1
+        delay = min(RETRY_MAX_SECONDS, 0.5 * 2 ** (tries - 1))
+        log.warning("Slack work item %s (%s) waits for the database (try %d, again in "
+                    "%.1fs): %s", item.id, item.kind, tries, delay, exc)
+        timer = threading.Timer(delay, self._ready.put, (item,))
+        timer.daemon = True
+        timer.start()
 
     def close(self, *, wait: bool = True) -> None:
         """Stop. With ``wait``, rows already queued are worked off first; without,
         they stay in the table for the next start."""
         self._stop.set()
+        self._wake.set()
         if not wait:
             # Drop the in-memory queue: the rows wait in the table.
             while True:

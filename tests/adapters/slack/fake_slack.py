@@ -65,6 +65,10 @@ class FakeSlack:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm the
+            # second waits for the client's delayed ACK (40 ms on Linux), which
+            # real Slack does not cost.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

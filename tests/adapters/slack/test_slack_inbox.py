@@ -56,7 +56,9 @@ def _expire(bot: Bot, row_id: int) -> None:
 
 
 def _paused(bot: Bot) -> tuple[SlackAdapter, Served]:
-    """The HTTP app with the adapter's inbox workers not started."""
+    """The HTTP app with the adapter's inbox workers not started (the adapter
+    that build_app started is stopped first: its sweep would take the rows)."""
+    slack_plugin.adapter(bot).close(wait=False)
     adapter = SlackAdapter(bot, start_workers=False)
     bot.adapters[SERVICE] = adapter
     return adapter, Served(bot)
