@@ -39,6 +39,9 @@ from storage.models import AuditEntry, EmailAddress, Identity, ProcessedEvent, R
 from tests.adapters.slack.conftest import SECRET, form_headers
 from tests.adapters.slack.fake_slack import TEAM
 
+#: A signing key long enough for `convene serve` (at least 32 characters).
+KEY = "kill-test-secret-" + "k" * 32
+
 ROOT = Path(__file__).resolve().parents[3]
 CHAIR = "helen.cho@chair.example"
 CHANNEL = "C0GENERAL"
@@ -64,7 +67,7 @@ def prepare(db_url: str, folder: Path, n: int) -> int:
     through the console). Returns the proposal id."""
     from tests.polls.helpers import new_poll
 
-    bot = build_app(Settings(database_url=db_url, secret_key="kill-test-secret",
+    bot = build_app(Settings(database_url=db_url, secret_key=KEY,
                              mail={"outbox_dir": folder / "out"}), plugins=False)
     try:
         with bot.session_factory() as s, s.begin():
@@ -121,7 +124,7 @@ class Serve:
     def start(self, *, timeout: float = 60.0) -> Serve:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONVENE_")}
         env.update({
-            "CONVENE_DATABASE_URL": self.db_url, "CONVENE_SECRET_KEY": "kill-test-secret",
+            "CONVENE_DATABASE_URL": self.db_url, "CONVENE_SECRET_KEY": KEY,
             "CONVENE_HTTP__PORT": str(self.port), "CONVENE_LOG_LEVEL": "INFO",
             "CONVENE_MAIL__OUTBOX_DIR": str(self.folder / "out"),
             "CONVENE_SLACK__ENABLED": "true", "CONVENE_SLACK__BOT_TOKEN": "xoxb-kill",
