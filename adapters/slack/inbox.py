@@ -60,6 +60,8 @@ PRUNE_SECONDS = 60.0
 MAX_ATTEMPTS = 5
 #: Longest wait between two tries of a row whose work met an unavailable database.
 RETRY_MAX_SECONDS = 5.0
+#: Longest a "done" mark waits to share the transaction of acknowledged rows.
+DONE_FLUSH_SECONDS = 0.25
 #: Pause of the writer after a failed write (the database is likely down).
 WRITE_RETRY_SECONDS = 0.2
 
@@ -191,18 +193,19 @@ class Inbox:
                 return
             batch: list[tuple[list[Row], Future[None]]] = []
             done: list[InboxItem] = []
-            nxt: tuple[list[Row], Future[None]] | InboxItem | None = first
-            while nxt is not None:
-                if isinstance(nxt, InboxItem):
-                    done.append(nxt)
-                else:
-                    batch.append(nxt)
-                try:
-                    nxt = self._writes.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._writes.put(None)
+            stopping = self._collect(first, batch, done)
+            if not batch and not stopping:
+                # Only "done" marks: they wait (at most DONE_FLUSH_SECONDS) to go
+                # with the next acknowledgement's rows rather than take a
+                # transaction of their own ahead of it. Lost in a crash, a mark
+                # costs a redelivery that dispatch drops as seen.
+                deadline = time.monotonic() + DONE_FLUSH_SECONDS
+                while not batch and not stopping:
+                    try:
+                        nxt = self._writes.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    stopping = self._collect(nxt, batch, done)
             try:
                 items = self._write([row for rows, _ in batch for row in rows], done)
             except Exception as exc:  # noqa: BLE001 - handed to every waiting request
@@ -222,6 +225,24 @@ class Inbox:
                     fut.set_result(None)
             for item in items:
                 self._ready.put(item)
+
+    def _collect(self, first: tuple[list[Row], Future[None]] | InboxItem | None,
+                 batch: list[tuple[list[Row], Future[None]]], done: list[InboxItem]) -> bool:
+        """Add ``first`` and everything queued behind it to ``batch`` (requests)
+        and ``done`` (marks). True when the stop sentinel was met (put back)."""
+        nxt = first
+        while True:
+            if nxt is None:
+                self._writes.put(None)  # seen again by the loop, after this batch
+                return True
+            if isinstance(nxt, InboxItem):
+                done.append(nxt)
+            else:
+                batch.append(nxt)
+            try:
+                nxt = self._writes.get_nowait()
+            except queue.Empty:
+                return False
 
     def _write(self, rows: list[Row], done: list[InboxItem]) -> list[InboxItem]:
         """One transaction: insert ``rows`` claimed by us, mark ``done`` rows done."""
