@@ -7,17 +7,26 @@ CONFLICT (key) DO NOTHING`` per row, one commit per batch). The caller waits on
 a future; the HTTP route awaits it, so the 200 leaves only after the commit.
 A row is inserted already claimed by this process (``working``, a lease of
 ``LEASE``) and handed to the worker threads in memory; the same writer marks
-worked rows ``done`` in its next batch. So the inbox costs no extra
+worked rows ``done`` with a later batch of acknowledgements (a batch of marks
+alone waits up to ``DONE_FLUSH_SECONDS`` for one). So the inbox costs no extra
 transaction per request.
 
 The table is a :class:`bot.queue.LeasedQueue` (the outbox's state machine):
 rows a crash left behind (``pending``, or ``working`` with a lease run out or
 an owner whose heartbeat is stale, or an owner that restarted and released
-them) are claimed by the sweep that runs at start and every ``sweep_seconds``
-after, so two threads or processes never work the same row at the same time,
+them) are claimed, up to ``batch`` in one statement, by the sweep that runs at
+start, again when ``start()`` is called once the process has taken its rows
+back (``convene serve``), and every ``sweep_seconds`` (1 s; a read taking no
+SQLite write lock when nothing is due), so a killed process's acknowledged
+requests are worked within about a second of the restart (same instance id)
+or of its heartbeat going stale (``[queue] stale_seconds``, a new id). Two
+threads or processes never work the same row at the same time,
 on SQLite and PostgreSQL; ``Bot.dispatch`` dedupes by event id, so a row
 worked twice acts once. A row that keeps failing goes ``dead`` after
-``MAX_ATTEMPTS``.
+``MAX_ATTEMPTS``. Work that meets an unavailable database is tried again in
+memory until it is back (see :meth:`Inbox.handle`); a request that cannot be
+written is not acknowledged (adapters/slack/app.py answers 503 and tells the
+person through the response_url).
 
 On SQLite (one writer at a time) the writer and the dispatches of this
 process take turns through a gate that lets the writer in first: the
