@@ -11,7 +11,12 @@ hop and one database round trip). With a closed loop of C in flight, latency
 is about C / throughput: at 50 in flight, p50 <= 100 ms needs >= 500 req/s.
 Target: p99 acknowledgement <= 100 ms.
 
+The durable inbox ([slack] durable_inbox = true, the product default) is on
+unless --no-durable-inbox. Then, unless --no-kill, the kill -9 section (see
+kill_section). --profile FILE records the server with py-spy during the POSTs.
+
 Run: .venv/bin/python bench/slack.py [--requests N] [--concurrency C]
+     [--database sqlite|postgresql] [--no-durable-inbox] [--no-kill] [--profile F]
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from adapters.slack.plugin import plugin as slack_plugin  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.roster import import_roster_file  # noqa: E402
+from bot.serve import settle_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
 
@@ -148,7 +154,7 @@ def run_fake(port: int) -> None:
 
 
 def run_server(port: int, fake_api: str, tmp: str, workers: int, url: str = "",
-               durable: bool = False) -> None:
+               durable: bool = True) -> None:
     """Process 3: Convene as ``convene serve`` runs it (HTTP app, outbox worker)."""
     folder = Path(tmp)
     url = url or f"sqlite:///{folder / 'convene.db'}"
@@ -170,6 +176,7 @@ def run_server(port: int, fake_api: str, tmp: str, workers: int, url: str = "",
     web = create_web_app(bot, [*slack_plugin.web_routes(bot),
                                Route("/_bench/acks", timing.endpoint, methods=["GET"]),
                                Route("/_bench/ping", ping, methods=["GET"])])
+    settle_heap()  # as convene serve does
     uvicorn.run(timing.wrap(web), host="127.0.0.1", port=port, log_level="error",
                 lifespan="off")
 
@@ -232,25 +239,17 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=8, help="[slack] workers")
     ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
                     help="where Convene keeps its data (and its Slack inbox) during the run")
-    ap.add_argument("--durable-inbox", action="store_true",
-                    help="commit each request before acking ([slack] durable_inbox)")
+    ap.add_argument("--durable-inbox", action=argparse.BooleanOptionalAction, default=True,
+                    help="commit each request before acking ([slack] durable_inbox, the "
+                         "product default); --no-durable-inbox acks the transport's receipt")
+    ap.add_argument("--kill", action=argparse.BooleanOptionalAction, default=True,
+                    help="then kill -9 a real `convene serve` during 1,000 presses")
+    ap.add_argument("--profile", metavar="FILE", default="",
+                    help="record the server with py-spy (pip install py-spy) during the "
+                         "signed POSTs: raw stacks to FILE")
     args = ap.parse_args()
-    db_url, scratch = "", ""
-    if args.database == "postgresql":
-        import os
-        import uuid
-
-        from sqlalchemy import create_engine, text
-
-        pg = os.environ.get("CONVENE_TEST_POSTGRES_URL",
-                            "postgresql://postgres@127.0.0.1:5432/test")
-        admin_url = pg.replace("postgresql://", "postgresql+psycopg://", 1)
-        scratch = f"convene_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{scratch}"'))
-        admin.dispose()
-        db_url = admin_url.rsplit("/", 1)[0] + "/" + scratch
+    db_url, scratch = scratch_database(args.database) if args.database == "postgresql" \
+        else ("", "")
     print(f"database: {args.database}; durable inbox: {args.durable_inbox}")
     random.seed(7)
     ctx = mp.get_context("spawn")
@@ -273,19 +272,128 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        return bench(args, events, fake_url, port)
+        args.server_pid = procs[1].pid
+        status = bench(args, events, fake_url, port)
     finally:
         for proc in procs:
             proc.terminate()
             proc.join(10)
-        if scratch:
-            from sqlalchemy import create_engine, text
+        drop(scratch, db_url)
+    if args.kill:
+        kill_section(args.database)
+    return status
 
-            admin = create_engine(db_url.rsplit("/", 1)[0] + "/postgres",
-                                  isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
-            admin.dispose()
+
+def scratch_database(kind: str) -> tuple[str, str]:
+    """A new empty database: (url, PostgreSQL scratch name or "")."""
+    if kind == "sqlite":
+        return f"sqlite:///{tempfile.mkdtemp(prefix='convene-bench-')}/convene.db", ""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    pg = os.environ.get("CONVENE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    admin_url = pg.replace("postgresql://", "postgresql+psycopg://", 1)
+    scratch = f"convene_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{scratch}"'))
+    admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + scratch, scratch
+
+
+def drop(scratch: str, db_url: str) -> None:
+    """Drop a PostgreSQL scratch database made by :func:`scratch_database`."""
+    if not scratch:
+        return
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(db_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _profile(path: str, pid: int) -> Any:
+    """py-spy recording process ``pid`` (None without ``path``)."""
+    if not path:
+        return None
+    import shutil
+    import subprocess
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    proc = subprocess.Popen([spy, "record", "-p", str(pid), "-r", "50", "--idle", "-f", "raw",
+                             "-o", path, "--nonblocking", "-t"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    return proc
+
+
+def kill_section(kind: str) -> None:
+    """kill -9 of a real ``convene serve`` (subprocess, product defaults) during
+    1,000 signed stance presses by 1,000 members, 32 in flight: killed after 250
+    acknowledgements of a run, restarted on the same port (same instance id),
+    killed again, restarted on a new port (a new id: takeover once the dead
+    one's heartbeat is stale); unacknowledged presses are sent again. Prints
+    what was lost, doubled, and how long after each restart the acknowledged
+    presses were all recorded (target: 0, 0, <= 5 s)."""
+    from tests.adapters.slack import kill_harness as kh
+    from tests.smtp_helpers import free_port
+
+    n, conc, kill_after = 1000, 32, 250
+    db_url, scratch = scratch_database(kind)
+    upgrade(db_url)
+    folder = Path(tempfile.mkdtemp(prefix="convene-bench-kill-"))
+    fake = FakeSlack().start()
+    bot = build_app(Settings(database_url=db_url, secret_key="bench",
+                             mail={"outbox_dir": folder / "out"}), plugins=False)
+    serves: list[Any] = []
+    try:
+        pid = kh.prepare(db_url, folder, n)
+        bodies = kh.press_bodies(pid, n, fake.url)
+        port = free_port()
+        serves.append(kh.Serve(db_url, folder, fake.api_url, port).start())
+        acked: set[int] = set()
+        lines = []
+        for restart in ("same port", "new port"):
+            rest = [(i, bodies[i][1]) for i in range(n) if i not in acked]
+            sent = kh.send(port, rest, concurrency=conc, kill_after=kill_after,
+                           kill=serves[-1].kill)
+            acked |= sent.acked
+            waiting = {kh.voter_user(i) for i in acked} - set(kh.recorded_stances(bot, pid))
+            if restart == "new port":
+                port = free_port()
+            serves.append(kh.Serve(db_url, folder, fake.api_url, port).start())
+            users = {kh.voter_user(i) for i in acked}
+            start = time.monotonic()
+            while users - set(kh.recorded_stances(bot, pid)) and time.monotonic() - start < 60:
+                time.sleep(0.05)
+            lines.append(f"  killed after {len(sent.acked)} acks ({len(waiting)} acknowledged, "
+                         f"not yet recorded); restarted on the {restart}: all recorded "
+                         f"{time.monotonic() - start:.2f} s after /healthz answered "
+                         f"({serves[-1].ready - serves[-1].started:.1f} s to start)")
+        rest = [(i, bodies[i][1]) for i in range(n) if i not in acked]
+        acked |= kh.send(port, rest, concurrency=conc).acked
+        start = time.monotonic()
+        while len(kh.recorded_stances(bot, pid)) < n and time.monotonic() - start < 120:
+            time.sleep(0.1)
+        got = kh.recorded(bot, pid)
+    finally:
+        for s in serves:
+            s.stop()
+        fake.stop()
+        bot.engine.dispose()
+    want = {kh.voter_user(i): st for i, (st, _) in enumerate(bodies)}
+    lost = sum(1 for i in acked if kh.voter_user(i) not in got.stances)
+    wrong = sum(1 for u, st in got.stances.items() if want.get(u) != st)
+    doubled = sum(1 for c in got.audits.values() if c > 1)
+    print(f"kill -9 during {n} presses ({kind}, {conc} in flight):")
+    print("\n".join(lines))
+    print(f"  acknowledged {len(acked)}/{n} (after the retries); lost {lost}; doubled {doubled}; "
+          f"wrong stance {wrong}; processed events {got.events}")
+    print(json.dumps({"kill_lost": lost, "kill_doubled": doubled, "kill_wrong": wrong}))
+    drop(scratch, db_url)
 
 
 def ack_path_cpu_ms(reqs: list[Request]) -> float:
@@ -345,7 +453,11 @@ def bench(args: argparse.Namespace, events: str, fake_url: str, port: int) -> in
     t_lat, t_wall, _ = asyncio.run(measure(port, [("GET", "/_bench/ping", "")] * n, conc))
     b_lat, b_wall, _ = asyncio.run(measure(port, [("GET", "/healthz", "")] * n, conc))
     httpx.get(events.replace("/slack/events", "/_bench/acks?reset=1"))
+    spy = _profile(args.profile, args.server_pid)
     s_lat, s_wall, s_st = asyncio.run(measure(port, reqs, conc))
+    if spy is not None:
+        spy.send_signal(2)
+        spy.wait(30)
     server_acks = httpx.get(events.replace("/slack/events", "/_bench/acks")).json()
     acked = sum(1 for s in s_st if s == 200)
     start = time.perf_counter()
@@ -353,7 +465,8 @@ def bench(args: argparse.Namespace, events: str, fake_url: str, port: int) -> in
     drained = time.perf_counter() - start
     print(f"Slack acknowledgement benchmark: {args.requests} requests, "
           f"{args.concurrency} in flight over keep-alive connections; client, Convene "
-          "(uvicorn, SQLite) and the fake Slack API in three processes on loopback")
+          f"(uvicorn, {args.database}, durable inbox {'on' if args.durable_inbox else 'off'}) "
+          "and the fake Slack API in three processes on loopback")
     report("baseline GET /_bench/ping", t_lat, t_wall)
     report("baseline GET /healthz", b_lat, b_wall)
     report("signed POST /slack/events", s_lat, s_wall)

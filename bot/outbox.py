@@ -32,6 +32,7 @@ from bot.mail import MailTransport, OutgoingEmail, build_mime
 from bot.queue import OUTBOX, Claimed, LeasedQueue, RetryAfter, new_instance_id
 from bot.types import CalendarEvent, Message, to_data
 from storage.base import utcnow
+from storage.engine import read_only
 from storage.models import ChatPost
 
 log = logging.getLogger(__name__)
@@ -252,11 +253,17 @@ class OutboxWorker:
     def _existing_post(self, payload: Mapping[str, Any]) -> str | None:
         if not payload.get("ref") or payload.get("user_id"):
             return None
-        with self.session_factory() as session:
+        with self._reading() as session:
             return session.scalar(select(ChatPost.external_id).where(
                 ChatPost.ref == payload["ref"], ChatPost.platform == payload["platform"],
                 ChatPost.workspace_id == payload["workspace_id"],
                 ChatPost.channel_id == payload["channel_id"]))
+
+    def _reading(self) -> Session:
+        """A session for reads only: on SQLite a deferred transaction, so a tally
+        rendered here does not hold the writers' lock (the Slack inbox's
+        acknowledgements wait on it) while it is built."""
+        return Session(read_only(self.session_factory.kw["bind"]))
 
     # -- delivering ------------------------------------------------------------------
     def _rendered(self, payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -268,7 +275,7 @@ class OutboxWorker:
         render = self.renderers.get(str(name))
         if render is None:
             raise LookupError(f"no renderer registered for {name!r}")
-        with self.session_factory() as session:
+        with self._reading() as session:
             message = render(session, payload.get("args") or {})
         if message is None:
             return None

@@ -7,17 +7,26 @@ CONFLICT (key) DO NOTHING`` per row, one commit per batch). The caller waits on
 a future; the HTTP route awaits it, so the 200 leaves only after the commit.
 A row is inserted already claimed by this process (``working``, a lease of
 ``LEASE``) and handed to the worker threads in memory; the same writer marks
-worked rows ``done`` in its next batch. So the inbox costs no extra
+worked rows ``done`` with a later batch of acknowledgements (a batch of marks
+alone waits up to ``DONE_FLUSH_SECONDS`` for one). So the inbox costs no extra
 transaction per request.
 
 The table is a :class:`bot.queue.LeasedQueue` (the outbox's state machine):
 rows a crash left behind (``pending``, or ``working`` with a lease run out or
 an owner whose heartbeat is stale, or an owner that restarted and released
-them) are claimed by the sweep that runs at start and every ``sweep_seconds``
-after, so two threads or processes never work the same row at the same time,
+them) are claimed, up to ``batch`` in one statement, by the sweep that runs at
+start, again when ``start()`` is called once the process has taken its rows
+back (``convene serve``), and every ``sweep_seconds`` (1 s; a read taking no
+SQLite write lock when nothing is due), so a killed process's acknowledged
+requests are worked within about a second of the restart (same instance id)
+or of its heartbeat going stale (``[queue] stale_seconds``, a new id). Two
+threads or processes never work the same row at the same time,
 on SQLite and PostgreSQL; ``Bot.dispatch`` dedupes by event id, so a row
 worked twice acts once. A row that keeps failing goes ``dead`` after
-``MAX_ATTEMPTS``.
+``MAX_ATTEMPTS``. Work that meets an unavailable database is tried again in
+memory until it is back (see :meth:`Inbox.handle`); a request that cannot be
+written is not acknowledged (adapters/slack/app.py answers 503 and tells the
+person through the response_url).
 
 On SQLite (one writer at a time) the writer and the dispatches of this
 process take turns through a gate that lets the writer in first: the
@@ -60,6 +69,8 @@ PRUNE_SECONDS = 60.0
 MAX_ATTEMPTS = 5
 #: Longest wait between two tries of a row whose work met an unavailable database.
 RETRY_MAX_SECONDS = 5.0
+#: Longest a "done" mark waits to share the transaction of acknowledged rows.
+DONE_FLUSH_SECONDS = 0.25
 #: Pause of the writer after a failed write (the database is likely down).
 WRITE_RETRY_SECONDS = 0.2
 
@@ -191,18 +202,19 @@ class Inbox:
                 return
             batch: list[tuple[list[Row], Future[None]]] = []
             done: list[InboxItem] = []
-            nxt: tuple[list[Row], Future[None]] | InboxItem | None = first
-            while nxt is not None:
-                if isinstance(nxt, InboxItem):
-                    done.append(nxt)
-                else:
-                    batch.append(nxt)
-                try:
-                    nxt = self._writes.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._writes.put(None)
+            stopping = self._collect(first, batch, done)
+            if not batch and not stopping:
+                # Only "done" marks: they wait (at most DONE_FLUSH_SECONDS) to go
+                # with the next acknowledgement's rows rather than take a
+                # transaction of their own ahead of it. Lost in a crash, a mark
+                # costs a redelivery that dispatch drops as seen.
+                deadline = time.monotonic() + DONE_FLUSH_SECONDS
+                while not batch and not stopping:
+                    try:
+                        nxt = self._writes.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    stopping = self._collect(nxt, batch, done)
             try:
                 items = self._write([row for rows, _ in batch for row in rows], done)
             except Exception as exc:  # noqa: BLE001 - handed to every waiting request
@@ -222,6 +234,24 @@ class Inbox:
                     fut.set_result(None)
             for item in items:
                 self._ready.put(item)
+
+    def _collect(self, first: tuple[list[Row], Future[None]] | InboxItem | None,
+                 batch: list[tuple[list[Row], Future[None]]], done: list[InboxItem]) -> bool:
+        """Add ``first`` and everything queued behind it to ``batch`` (requests)
+        and ``done`` (marks). True when the stop sentinel was met (put back)."""
+        nxt = first
+        while True:
+            if nxt is None:
+                self._writes.put(None)  # seen again by the loop, after this batch
+                return True
+            if isinstance(nxt, InboxItem):
+                done.append(nxt)
+            else:
+                batch.append(nxt)
+            try:
+                nxt = self._writes.get_nowait()
+            except queue.Empty:
+                return False
 
     def _write(self, rows: list[Row], done: list[InboxItem]) -> list[InboxItem]:
         """One transaction: insert ``rows`` claimed by us, mark ``done`` rows done."""
