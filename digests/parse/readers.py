@@ -14,9 +14,11 @@ feedparser when any cheap check fails:
 - expat, with namespaces, finds the XML not well-formed (feedparser's strict
   parser would fail too and its loose parser recovers: feedparser-rs recovers
   differently and may not flag it);
-- feedparser-rs raises, flags the feed bozo, finds no feed type, stops at its
-  entry limit, or leaves a date it was given unparsed (feedparser knows more
-  date formats);
+- feedparser-rs raises, flags the feed bozo, finds no feed type or stops at
+  its entry limit;
+- a date is not in the usual RFC 822 or ISO 8601 shape (feedparser reads
+  more forms, and reads some of the others differently: ``2026-11-20T08:00Z``,
+  fractional seconds with an offset, ``Fri,20 Nov``);
 - a non-Atom entry's link holds an entity reference: feedparser-rs returns
   attribute values unescaped and element text escaped, and in RSS a link may
   be either. (Atom links are always ``href`` attributes, so they are
@@ -37,6 +39,13 @@ Parser = Literal["feedparser-rs", "feedparser"]
 
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _ENTITY_REF = re.compile(r"&(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+#: Date forms both parsers read alike (RFC 822 and ISO 8601, each in its
+#: usual shape); feedparser reads the others, and some of them differently.
+_SAFE_DATE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} "
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}(?::\d{2})? "
+    r"(?:[+-]\d{4}|GMT|UTC?|Z|[ECMP][SD]T)"
+    r"|\d{4}-(?:0[1-9]|1[0-2])-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})?)?")
 _DATES = (("published", "published_parsed"), ("updated", "updated_parsed"),
           ("created", "created_parsed"))
 
@@ -78,9 +87,11 @@ def _timestamp(t: Any) -> datetime | None:
         return None
 
 
-def _when(raw: Any) -> datetime | None:
+def _when(raw: Any, *, lookup: bool) -> datetime | None:
     for _, key in _DATES:
-        t = raw.get(key)
+        # ``lookup`` (feedparser): ``in`` first, as its get("updated_parsed")
+        # falls back to the published date with a DeprecationWarning.
+        t = raw.get(key) if not lookup or key in raw else None
         if t:
             found = _timestamp(t)
             if found is not None:
@@ -95,11 +106,11 @@ def _first_content(raw: Any) -> str:
     return ""
 
 
-def _raw(raw: Any, link: str | None = None) -> RawEntry:
+def _raw(raw: Any, link: str | None = None, *, lookup: bool = False) -> RawEntry:
     return RawEntry(id=str(raw.get("id") or ""),
                     link=str(raw.get("link") or "") if link is None else link,
                     title=str(raw.get("title") or ""), summary=str(raw.get("summary") or ""),
-                    content=_first_content(raw), when=_when(raw))
+                    content=_first_content(raw), when=_when(raw, lookup=lookup))
 
 
 def read_with_feedparser(body: bytes) -> ReadFeed:
@@ -114,7 +125,7 @@ def read_with_feedparser(body: bytes) -> ReadFeed:
         reason = f"{type(exc).__name__}: {exc}" if exc is not None else "malformed feed"
     return ReadFeed(title=str(d.feed.get("title", "") or ""),
                     language=str(d.feed.get("language", "") or ""),
-                    entries=[_raw(e) for e in d.entries], bozo=bool(d.bozo),
+                    entries=[_raw(e, lookup=True) for e in d.entries], bozo=bool(d.bozo),
                     bozo_reason=reason, parser="feedparser")
 
 
@@ -158,9 +169,10 @@ def _read_fast(body: bytes) -> ReadFeed | str:
     atom = version.startswith("atom")
     entries = []
     for e in d.entries:
-        for text, parsed in _DATES:
-            if e.get(text) and not e.get(parsed):
-                return f"a date feedparser-rs cannot read ({e.get(text)!r})"
+        for text, _ in _DATES:
+            written = e.get(text)
+            if written and not _SAFE_DATE.fullmatch(str(written).strip()):
+                return f"a date in a form left to feedparser ({written!r})"
         link = str(e.get("link") or "")
         if "&" in link and _ENTITY_REF.search(link):
             if not atom:
