@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 from digests.archive import get_or_create_digest, store_candidates
 from digests.bulk import insert_rows
 from digests.classify import Classifier
-from digests.cluster import cluster, shingles
+from digests.cluster import cluster
 from digests.parse.normalise import Entry, parse_feed
 from digests.parse.readers import _SAFE_DATE, read_feed
 from digests.pipeline import candidates
 from digests.taxonomy import load_taxonomy
 from storage.engine import make_engine, make_session_factory
 from storage.models import DigestItem, DigestItemSource
+from tests.digests.stories import all_pairs_stories
 
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -168,29 +169,6 @@ def test_store_candidates_writes_items_and_their_sources(db_url):
         engine.dispose()
 
 
-def _all_pairs(entries: list[Entry]) -> list[list[int]]:
-    """The stories of the definition: same canonical URL, or Jaccard of
-    shingles >= 0.8 (both with at least 4), closed transitively."""
-    sets = [shingles(f"{e.title} {e.summary}") for e in entries]
-    parent = list(range(len(entries)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    for i in range(len(entries)):
-        for j in range(i):
-            a, b = sets[i], sets[j]
-            if (entries[i].canonical_url == entries[j].canonical_url
-                    or (min(len(a), len(b)) >= 4 and len(a & b) >= 0.8 * len(a | b))):
-                parent[root(i)] = root(j)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(entries)):
-        groups.setdefault(root(i), []).append(i)
-    return sorted(groups.values())
-
-
 def test_many_copies_of_each_story_cluster_as_all_pairs(shared_fixtures):
     base: list[Entry] = []
     for f in sorted((shared_fixtures / "feeds").iterdir()):
@@ -209,5 +187,5 @@ def test_many_copies_of_each_story_cluster_as_all_pairs(shared_fixtures):
     rng.shuffle(copies)
     index = {id(e): i for i, e in enumerate(copies)}
     got = sorted(sorted(index[id(e)] for e in s.entries) for s in cluster(copies))
-    assert got == _all_pairs(copies)
+    assert got == all_pairs_stories(copies)
     assert max(map(len, got)) >= 20  # copies did merge, many at a time
