@@ -2,8 +2,12 @@
 
 Inputs are generated at run time into a temp dir from ../shared/fixtures/feeds
 (200 RSS files of 100 entries, distinct ids, URLs, perturbed titles and
-summaries). Targets: (full pipeline) / (feedparser alone, same inputs, same
-run) <= 1.5; peak RSS <= 400 MB; cluster time at 40k / at 20k entries <= 2.3.
+summaries). Targets (issue 16): the full pipeline at most feedparser's own
+time with its defaults (feedparser-rs is adopted; without it the target
+would be 1.3x feedparser run with the pipeline's options, sanitize_html and
+resolve_relative_uris off, which is printed too); peak RSS <= 400 MB (a fresh
+process running only the pipeline); cluster time at 40k / at 20k entries
+<= 2.3; 20k entries made of 110 copies of each story within 1.5x 20k distinct.
 The full pipeline is: read files, parse, normalise (nh3, language), cluster,
 classify, rank, select and render (database writes not included).
 """
@@ -12,6 +16,8 @@ from __future__ import annotations
 
 import random
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +35,7 @@ FIXTURES = ROOT.parent / "shared" / "fixtures" / "feeds"
 from digests.classify import Classifier  # noqa: E402
 from digests.cluster import cluster  # noqa: E402
 from digests.fetch import fetch_sources  # noqa: E402
+from digests.parse.normalise import Entry  # noqa: E402
 from digests.pipeline import candidates, gather  # noqa: E402
 from digests.rank import select  # noqa: E402
 from digests.render import ItemView, SourceView, render_digest  # noqa: E402
@@ -37,6 +44,7 @@ from digests.taxonomy import load_taxonomy  # noqa: E402
 from storage.base import utcnow  # noqa: E402
 
 SOURCES, PER_SOURCE = 200, 100
+ROUNDS = 3
 WORDS = ("soil carbon market credit farmers biodiversity study investment drought water "
          "policy yield methodology integrity finance community research model").split()
 
@@ -88,46 +96,86 @@ def generate(folder: Path) -> list[Path]:
     return paths
 
 
-def main() -> int:
+def _pipeline(paths: list[Path]) -> tuple[int, int, list[Entry]]:
+    """The full pipeline on ``paths``: (stories, selected, entries)."""
+    results = fetch_sources([FeedSource(str(p)) for p in paths], concurrency=8)
+    got = gather(results)
+    classifier = Classifier(load_taxonomy())
+    pool = candidates(got.entries, classifier=classifier, now=utcnow())
+    chosen = select(pool, limit=10)
+    views = [ItemView(position=n, title=c.story.lead.title, url=c.canonical_url,
+                      summary=c.story.lead.summary, language=c.language, topic=c.topic,
+                      matched=c.matched, published_at=c.story.lead.published_at,
+                      sources=tuple(SourceView(e.feed_title, e.link) for e in c.story.entries))
+             for n, c in enumerate(chosen, 1)]
+    render_digest(items=views, week="2026-W47", taxonomy=classifier.taxonomy,
+                  language="en", gettext=lambda m, **kw: m.format(**kw) if kw else m)
+    return len(pool), len(chosen), got.entries
+
+
+def _one_word(rng: random.Random, text: str) -> str:
+    words = text.split()
+    if words:
+        words[rng.randrange(len(words))] = f"w{rng.randint(0, 99)}"
+    return " ".join(words)
+
+
+def copies_of(entries: list[Entry], *, copies: int, total: int, seed: int) -> list[Entry]:
+    """``total`` entries made of ``copies`` copies of each of the first
+    stories of ``entries`` (as many feeds carrying one wire story: distinct
+    URLs and feeds; every other copy has one word changed), shuffled."""
+    rng = random.Random(seed)
+    out = [replace(e, canonical_url=f"https://copy{c}.example/{s}", feed_url=f"copy{c}",
+                   summary=_one_word(rng, e.summary) if c % 2 else e.summary)
+           for s, e in enumerate(entries[:-(-total // copies)]) for c in range(copies)]
+    rng.shuffle(out)
+    return out[:total]
+
+
+def _verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
+
+
+def _peak_rss_mb(folder: Path) -> float:
+    """Peak RSS of a fresh process running only the pipeline on ``folder``."""
+    out = subprocess.run([sys.executable, __file__, "--pipeline-only", str(folder)],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--pipeline-only"]:
+        _pipeline(sorted(Path(argv[1]).iterdir()))
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         paths = generate(Path(tmp))
-        t = time.perf_counter()
-        n_parsed = sum(len(feedparser.parse(p.read_bytes()).entries) for p in paths)
-        parse_s = time.perf_counter() - t
-        # For information: feedparser as the pipeline calls it (no sanitising or
-        # URI resolution: nh3 strips the markup), to show what our stages add.
-        t = time.perf_counter()
-        for p in paths:
-            feedparser.parse(p.read_bytes(), sanitize_html=False, resolve_relative_uris=False)
-        lean_s = time.perf_counter() - t
-
-        t = time.perf_counter()
-        results = fetch_sources([FeedSource(str(p)) for p in paths], concurrency=8)
-        got = gather(results)
-        classifier = Classifier(load_taxonomy())
-        pool = candidates(got.entries, classifier=classifier, now=utcnow())
-        chosen = select(pool, limit=10)
-        views = [ItemView(position=n, title=c.story.lead.title, url=c.canonical_url,
-                          summary=c.story.lead.summary, language=c.language, topic=c.topic,
-                          matched=c.matched, published_at=c.story.lead.published_at,
-                          sources=tuple(SourceView(e.feed_title, e.link)
-                                        for e in c.story.entries))
-                 for n, c in enumerate(chosen, 1)]
-        render_digest(items=views, week="2026-W47", taxonomy=classifier.taxonomy,
-                      language="en", gettext=lambda m, **kw: m.format(**kw) if kw else m)
-        full_s = time.perf_counter() - t
-        entries = got.entries
-
-    ratio = full_s / parse_s
-    print(f"inputs: {SOURCES} sources, {n_parsed} entries; {len(pool)} stories, "
-          f"{len(chosen)} selected")
-    print(f"feedparser alone: {parse_s:.2f} s; full pipeline: {full_s:.2f} s; "
-          f"ratio {ratio:.2f} (target <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})")
-    print(f"  (for information: feedparser with the pipeline's options {lean_s:.2f} s, so "
-          f"our own stages take about {full_s - lean_s:.2f} s)")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: {peak_mb:.0f} MB (target <= 400 MB: "
-          f"{'met' if peak_mb <= 400 else 'NOT met'})")
+        times: dict[str, list[float]] = {"default": [], "lean": [], "full": []}
+        for _ in range(ROUNDS):  # alternated: the machine's load hits each alike
+            t = time.perf_counter()
+            n_parsed = sum(len(feedparser.parse(p.read_bytes()).entries) for p in paths)
+            times["default"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            for p in paths:
+                feedparser.parse(p.read_bytes(), sanitize_html=False,
+                                 resolve_relative_uris=False)
+            times["lean"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            stories, selected, entries = _pipeline(paths)
+            times["full"].append(time.perf_counter() - t)
+        peak_mb = _peak_rss_mb(Path(tmp))
+    default_s, lean_s, full_s = (statistics.median(times[k]) for k in ("default", "lean", "full"))
+    print(f"inputs: {SOURCES} sources, {n_parsed} entries; {stories} stories, "
+          f"{selected} selected; medians of {ROUNDS} alternated rounds")
+    print(f"feedparser with its defaults: {default_s:.2f} s; with the pipeline's options "
+          f"(sanitize_html, resolve_relative_uris off): {lean_s:.2f} s; full pipeline: "
+          f"{full_s:.2f} s")
+    print(f"  full / feedparser's defaults: {full_s / default_s:.2f} (target, feedparser-rs "
+          f"adopted: <= 1.0: {_verdict(full_s <= default_s)})")
+    print(f"  full / feedparser with the pipeline's options: {full_s / lean_s:.2f} (target "
+          f"without a faster parser: <= 1.3: {_verdict(full_s <= 1.3 * lean_s)})")
+    print(f"peak RSS of the pipeline (a fresh process): {peak_mb:.0f} MB (target <= 400 MB: "
+          f"{_verdict(peak_mb <= 400)})")
 
     rng = random.Random(48)
     e20 = entries[:20_000]
@@ -135,14 +183,23 @@ def main() -> int:
                      title=_perturb(rng, e.title, 0.3) + f" x{i}",
                      summary=_perturb(rng, e.summary, 0.35)) for i, e in enumerate(e20)]
     e40 = e20 + extra
+    dup = copies_of(entries, copies=110, total=20_000, seed=49)
     cluster(e20[:2000])  # warm-up
-    t20 = _best_of(5, lambda: cluster(e20))
-    t40 = _best_of(5, lambda: cluster(e40))
-    cr = t40 / t20
-    print(f"clustering (best of 5): 20,000 entries {t20:.2f} s; 40,000 entries {t40:.2f} s; "
-          f"ratio {cr:.2f} (target <= 2.3: {'met' if cr <= 2.3 else 'NOT met'})")
+    runs: dict[str, list[float]] = {"20k": [], "40k": [], "110": []}
+    for _ in range(5):
+        for name, data in (("20k", e20), ("40k", e40), ("110", dup)):
+            t = time.perf_counter()
+            found = cluster(data)
+            runs[name].append(time.perf_counter() - t)
+            if name == "110":
+                dup_stories = len(found)
+    t20, t40, t110 = (statistics.median(runs[k]) for k in ("20k", "40k", "110"))
+    print(f"clustering (medians of 5): 20,000 entries {t20:.2f} s; 40,000 entries {t40:.2f} s; "
+          f"ratio {t40 / t20:.2f} (target <= 2.3: {_verdict(t40 <= 2.3 * t20)})")
+    print(f"  20,000 entries as 110 copies of each story ({dup_stories} stories): {t110:.2f} s; "
+          f"ratio to 1 copy {t110 / t20:.2f} (target <= 1.5: {_verdict(t110 <= 1.5 * t20)})")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -3,8 +3,10 @@
 Two entries are the same story when they share a canonical URL, or when their
 titles-plus-summaries are near-identical (Jaccard similarity of word
 3-shingles at least ``threshold``). Candidates come from MinHash LSH, so the
-work is near-linear in the number of entries; each candidate pair is
-confirmed with the exact Jaccard (over 64-bit shingle hashes) before merging.
+work is near-linear in the number of entries; a candidate is confirmed with
+the exact Jaccard (over 64-bit shingle hashes) before merging, against a
+story's representative first, so it stays linear in the number of copies of
+a story too.
 
 The MinHash is computed for all entries at once with numpy: words are hashed
 with CRC-32 (deterministic across runs), shingles are mixed into 64-bit
@@ -174,21 +176,81 @@ def _shingle(entries: Sequence[Entry]) -> _Shingled:
     return _Shingled(np.concatenate(values), starts, sizes, usable, signatures)
 
 
-def _buckets(sig: U64) -> list[list[int]]:
-    """Rows of ``sig`` that agree on every row of some band (ascending)."""
+def _band_keys(sig: U64, band: int) -> U64:
+    """One 64-bit key per row of ``sig`` for its rows of ``band``."""
     import numpy as np
 
+    c = sig[:, band * ROWS:(band + 1) * ROWS]
+    return _mix(c[:, 0] << np.uint64(32) | c[:, 1]) ^ _mix(c[:, 2] << np.uint64(32) | c[:, 3])
+
+
+def _roots(uf: _Union, rows: Ints) -> Ints:
+    """The union-find root of each entry of ``rows``, by vectorised pointer jumping."""
+    import numpy as np
+
+    parent = np.asarray(uf.parent, dtype=np.intp)
+    while True:
+        up = parent[parent]
+        if np.array_equal(up, parent):
+            return parent[rows]
+        parent = up
+
+
+def _live_buckets(keys: U64, roots: Ints) -> list[list[int]]:
+    """The buckets (rows sharing a key) holding two stories or more so far,
+    each as the roots of its stories (ascending). A bucket whose rows are one
+    story already costs nothing: most of them, once copies of a story merged."""
+    import numpy as np
+
+    order = np.lexsort((roots, keys))
+    k, r = keys[order], roots[order]
+    new_bucket = np.concatenate(([True], k[1:] != k[:-1]))
+    new_story = new_bucket | np.concatenate(([True], r[1:] != r[:-1]))
+    bucket = np.cumsum(new_bucket) - 1
+    stories = np.bincount(bucket, weights=new_story)
+    live = np.flatnonzero(new_story & (stories[bucket] >= 2))
     out: list[list[int]] = []
-    for band in range(BANDS):
-        c = sig[:, band * ROWS:(band + 1) * ROWS]
-        key = _mix(c[:, 0] << np.uint64(32) | c[:, 1]) ^ _mix(c[:, 2] << np.uint64(32) | c[:, 3])
-        order = np.argsort(key, kind="stable")
-        ordered = key[order]
-        edge = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1], [True])))
-        for a, b in zip(edge[:-1].tolist(), edge[1:].tolist(), strict=True):
-            if b - a > 1:
-                out.append(order[a:b].tolist())
+    for root, fresh in zip(r[live].tolist(), new_bucket[live].tolist(), strict=True):
+        if fresh:
+            out.append([])
+        out[-1].append(root)
     return out
+
+
+class _Pairs:
+    """The exact test of two entries (Jaccard of their shingle hashes at least
+    ``threshold``), and of two stories (some pair of their entries passes)."""
+
+    def __init__(self, sh: _Shingled, threshold: float) -> None:
+        self.sh = sh
+        self.threshold = threshold
+        self.sets: dict[int, frozenset[int]] = {}
+
+    def _set(self, i: int) -> frozenset[int]:
+        found = self.sets.get(i)
+        if found is None:
+            found = self.sets[i] = frozenset(self._own(i).tolist())
+        return found
+
+    def _own(self, i: int) -> U64:
+        lo = self.sh.starts[i]
+        return self.sh.values[lo:lo + self.sh.sizes[i]]
+
+    def matches(self, a: list[int], b: list[int]) -> bool:
+        """True when an entry of ``a`` and one of ``b`` pass the test
+        (representatives first: the pair that usually decides)."""
+        t, sizes, sets = self.threshold, self.sh.sizes, self.sets
+        for y in b:
+            sy = sizes[y]
+            low = t * sy
+            ys = sets.get(y) or self._set(y)
+            for x in a:
+                sx = sizes[x]
+                if sx >= low and sy >= t * sx:  # else Jaccard <= min/max < threshold
+                    common = len(ys & (sets.get(x) or self._set(x)))
+                    if common >= t * (sx + sy - common):
+                        return True
+        return False
 
 
 def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
@@ -214,27 +276,45 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
 
 
 def _merge_near_duplicates(entries: Sequence[Entry], uf: _Union, threshold: float) -> None:
+    """Join two stories when they share a band's bucket and some pair of
+    their entries passes the exact test. The pair tried first is the two
+    representatives (earliest entries), so copies of one story cost one test
+    each, and nothing in the bands after they merged; two stories found apart
+    are not tried again until one of them grows."""
     import numpy as np
 
     sh = _shingle(entries)
     if len(sh.usable) < 2:
         return
-    tried: set[tuple[int, int]] = set()
-    for bucket in _buckets(sh.signatures):
-        members = [sh.usable[k] for k in bucket]
-        for pos, i in enumerate(members):
-            for j in members[:pos]:
-                if uf.find(i) == uf.find(j) or (j, i) in tried:
+    rows = np.asarray(sh.usable, dtype=np.intp)
+    pairs = _Pairs(sh, threshold)
+    # root -> its usable entries, representative first (roots change by unions)
+    story: dict[int, list[int]] = {}
+    for i in sh.usable:
+        story.setdefault(uf.find(i), []).append(i)
+    apart: set[tuple[int, int, int, int]] = set()
+    for band in range(BANDS):
+        for bucket in _live_buckets(_band_keys(sh.signatures, band), _roots(uf, rows)):
+            seen: list[int] = []
+            for root in bucket:
+                mine = uf.find(root)  # this band's unions may have joined it already
+                if mine in seen:
                     continue
-                tried.add((j, i))
-                si, sj = sh.sizes[i], sh.sizes[j]
-                if min(si, sj) < threshold * max(si, sj):
-                    continue  # Jaccard <= min/max: cannot reach the threshold
-                a = sh.values[sh.starts[i]:sh.starts[i] + si]
-                b = sh.values[sh.starts[j]:sh.starts[j] + sj]
-                common = len(np.intersect1d(a, b, assume_unique=True))
-                if common >= threshold * (si + sj - common):
-                    uf.union(j, i)
+                rest = []
+                for other in seen:
+                    a, b = story[other], story[mine]
+                    state = (other, len(a), mine, len(b))
+                    if state in apart:
+                        rest.append(other)
+                    elif pairs.matches(a, b):
+                        uf.union(other, mine)
+                        del story[other], story[mine]
+                        mine = uf.find(mine)
+                        story[mine] = a + b if a[0] < b[0] else b + a
+                    else:
+                        apart.add(state)
+                        rest.append(other)
+                seen = [*rest, mine]
 
 
 # -- second stage: rewrites and translations among a week's relevant stories -----------

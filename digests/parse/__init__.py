@@ -1,4 +1,4 @@
-"""Feed parsing (feedparser) and normalisation of entries."""
+"""Feed parsing (feedparser-rs, feedparser) and normalisation of entries."""
 
 from __future__ import annotations
 

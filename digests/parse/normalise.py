@@ -1,4 +1,4 @@
-"""Parse a feed body with feedparser and normalise its entries.
+"""Parse a feed body (feedparser-rs or feedparser) and normalise its entries.
 
 Normalised entry: canonical URL (tracking parameters stripped, Google Alerts
 redirects resolved to their target), plain text title and summary (feed HTML
@@ -9,20 +9,20 @@ es or other, detected by py3langid unless the source declares one).
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import html
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import feedparser
 import nh3
+
+from digests.parse.readers import RawEntry, read_feed
 
 LANGUAGES = ("en", "fr", "es")
 SUMMARY_CHARS = 600
@@ -79,6 +79,8 @@ class ParsedFeed:
     bozo: bool
     bozo_reason: str | None
     declared: str = ""
+    #: Which parser read it (feedparser-rs, or feedparser as the fallback).
+    parser: str = "feedparser"
 
 
 def canonical_url(url: str) -> str:
@@ -127,15 +129,13 @@ def plain_text(markup: str, *, limit: int | None = None, paragraphs: bool = Fals
 
 @cache
 def _identifier() -> Any:
-    import numpy as np
-    from py3langid.langid import _load_identifier
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    # A private instance: py3langid.set_languages() elsewhere cannot narrow it.
-    identifier = _load_identifier()
-    # Its float16 table is promoted to float32 by every product anyway: doing
-    # it once (+28 MB) makes each detection about a fifth cheaper, same scores.
-    identifier.nb_ptc = identifier.nb_ptc.astype(np.float32)
-    return identifier
+    # A private instance (py3langid's public constructor on its bundled
+    # model): py3langid.set_languages() elsewhere cannot narrow it. Its
+    # float16 table stays as it is: every product promotes the few rows it
+    # reads to float32, exactly, so a float32 copy (+28 MB) gives the same scores.
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
 
 
 def detect_language(text: str) -> str:
@@ -235,43 +235,29 @@ def settle_languages(pending: Sequence[tuple[Entry, str]]) -> None:
         e.language = lang
 
 
-def _when(raw: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        t = raw.get(key)
-        if t:
-            try:
-                return datetime.fromtimestamp(calendar.timegm(t), UTC)
-            except (OverflowError, ValueError):
-                continue
-    return None
-
-
-def _summary_markup(raw: Any) -> str:
-    content = raw.get("content")
-    if raw.get("summary"):
-        return str(raw["summary"])
-    if content:
-        return str(content[0].get("value", ""))
-    return ""
+def _summary_markup(raw: RawEntry) -> str:
+    return raw.summary or raw.content
 
 
 def parse_feed(body: bytes, *, feed_url: str, fetched_at: datetime, weight: float = 1.0,
                language: str | None = None, feed_title: str = "",
-               detect: bool = True) -> ParsedFeed:
-    """Parse ``body`` (the raw bytes: feedparser sniffs the encoding from the
-    XML declaration and the bytes, so a wrong declaration is caught) and
-    normalise each entry. ``fetched_at`` (aware UTC) stands in for a missing
-    date; ``language`` (en/fr/es) overrides detection. With ``detect=False``
-    the entries to detect keep ``language == ""`` for the caller to pass to
-    :func:`settle_languages` with ``ParsedFeed.declared`` (one batch for many
-    feeds)."""
-    d = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
-    title = feed_title or plain_text(str(d.feed.get("title", ""))) or feed_url
-    declared = str(d.feed.get("language", "")).lower()[:2]
+               detect: bool = True, fast: bool = True) -> ParsedFeed:
+    """Parse ``body`` (the raw bytes: :func:`digests.parse.readers.read_feed`,
+    feedparser-rs where it is faithful, else feedparser, which sniffs the
+    encoding from the XML declaration and the bytes, so a wrong declaration
+    is caught; ``fast=False``: feedparser always) and normalise each entry.
+    ``fetched_at`` (aware UTC) stands in for a missing date; ``language``
+    (en/fr/es) overrides detection. With ``detect=False`` the entries to
+    detect keep ``language == ""`` for the caller to pass to
+    :func:`settle_languages` with ``ParsedFeed.declared`` (one batch for
+    many feeds)."""
+    d = read_feed(body, fast=fast)
+    title = feed_title or plain_text(d.title) or feed_url
+    declared = d.language.lower()[:2]
     entries: list[Entry] = []
     for raw in d.entries:
-        link = str(raw.get("link") or raw.get("id") or "")
-        name = plain_text(str(raw.get("title", "")), limit=300)
+        link = raw.link or raw.id
+        name = plain_text(raw.title, limit=300)
         summary = plain_text(_summary_markup(raw), limit=SUMMARY_CHARS, paragraphs=True)
         if not name and not summary:
             continue
@@ -282,7 +268,7 @@ def parse_feed(body: bytes, *, feed_url: str, fetched_at: datetime, weight: floa
         else:
             canon = "urn:sha1:" + hashlib.sha1(  # noqa: S324 - an id, not security
                 f"{feed_url}\n{name}".encode()).hexdigest()
-        when = _when(raw)
+        when = raw.when
         entries.append(Entry(canonical_url=canon[:1000], link=(link or canon)[:1000],
                              title=name, summary=summary,
                              published_at=when or fetched_at, language=language or "",
@@ -290,9 +276,5 @@ def parse_feed(body: bytes, *, feed_url: str, fetched_at: datetime, weight: floa
                              dated=when is not None))
     if detect and not language:
         settle_languages([(e, declared) for e in entries])
-    reason = None
-    if d.bozo:
-        exc = d.get("bozo_exception")
-        reason = f"{type(exc).__name__}: {exc}" if exc is not None else "malformed feed"
-    return ParsedFeed(title=title, entries=entries, bozo=bool(d.bozo), bozo_reason=reason,
-                      declared=declared)
+    return ParsedFeed(title=title, entries=entries, bozo=d.bozo, bozo_reason=d.bozo_reason,
+                      declared=declared, parser=d.parser)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from digests.classify import Classifier
-from digests.cluster import cluster, shingles
+from digests.cluster import cluster
 from digests.parse.normalise import (
     Entry,
     canonical_url,
@@ -20,6 +20,7 @@ from digests.parse.normalise import (
 )
 from digests.sources import OpmlError, parse_opml
 from digests.taxonomy import TaxonomyError, load_taxonomy
+from tests.digests.stories import all_pairs_stories
 
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -78,27 +79,9 @@ def test_clustering_equals_exact_pairwise_jaccard(shared_fixtures):
              for i, e in enumerate(base)]
     empty = [replace(base[0], canonical_url="https://e.example/1", title="", summary="")]
     entries = base + twins + empty
-    sets = [shingles(f"{e.title} {e.summary}") for e in entries]
-    parent = list(range(len(entries)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    for i in range(len(entries)):
-        for j in range(i):
-            same_url = entries[i].canonical_url == entries[j].canonical_url
-            a, b = sets[i], sets[j]
-            near = min(len(a), len(b)) >= 4 and len(a & b) >= 0.8 * len(a | b)
-            if same_url or near:
-                parent[root(i)] = root(j)
-    expected: dict[int, set[int]] = {}
-    for i in range(len(entries)):
-        expected.setdefault(root(i), set()).add(i)
     index = {id(e): i for i, e in enumerate(entries)}
-    got = [{index[id(e)] for e in s.entries} for s in cluster(entries)]
-    assert sorted(map(sorted, got)) == sorted(map(sorted, expected.values()))
+    got = [sorted(index[id(e)] for e in s.entries) for s in cluster(entries)]
+    assert sorted(got) == all_pairs_stories(entries)
     assert any(len(g) > 1 for g in got)
     assert cluster([]) == [] and len(cluster(empty)) == 1
 
