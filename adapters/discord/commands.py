@@ -12,7 +12,7 @@ account. Discord allows 25 subcommands; descriptions are the core's help texts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -23,20 +23,19 @@ from adapters.discord.limits import CHOICE_NAME, CHOICES, OPTION_VALUE
 from bot.completion import complete, completer_for, next_words
 
 if TYPE_CHECKING:
-    from adapters.discord.client import DiscordAdapter
+    from adapters.discord.adapter import DiscordAdapter
 
 MAX_SUBCOMMANDS = 25
 RESERVED = ("do", "link")
-Callback = Callable[..., Coroutine[Any, Any, None]]
 
 
-def is_link(payload: dict[str, Any]) -> bool:
+def is_link(payload: Mapping[str, Any]) -> bool:
     """Whether a command payload is ``/convene link``."""
     options = (payload.get("data") or {}).get("options") or []
     return bool(options) and options[0].get("name") == "link"
 
 
-def link_address(payload: dict[str, Any]) -> str:
+def link_address(payload: Mapping[str, Any]) -> str:
     """The ``email`` option of ``/convene link``."""
     options = (payload.get("data") or {}).get("options") or []
     inner = options[0].get("options") or [] if options else []
@@ -90,26 +89,26 @@ def _subcommand(adapter: DiscordAdapter, word: str, has_action: bool, takes_args
                 description: str) -> app_commands.Command[Any, Any, None]:
     if not takes_args:
         async def plain(interaction: discord.Interaction) -> None:
-            await adapter.on_command(interaction)
+            await adapter.on_gateway(interaction)
 
         return app_commands.Command(name=word, description=description, callback=plain)
 
+    cmd: app_commands.Command[Any, Any, None]
     if has_action:
         @app_commands.describe(action="what to do", id="which one (a number)",
                                text="the rest")
         async def with_action(interaction: discord.Interaction, action: str | None = None,
                               id: str | None = None, text: str | None = None) -> None:
-            await adapter.on_command(interaction)
+            await adapter.on_gateway(interaction)
 
-        callback: Callback = with_action
+        cmd = app_commands.Command(name=word, description=description, callback=with_action)
     else:
         @app_commands.describe(id="which one (a number)", text="the rest")
         async def with_args(interaction: discord.Interaction, id: str | None = None,
                             text: str | None = None) -> None:
-            await adapter.on_command(interaction)
+            await adapter.on_gateway(interaction)
 
-        callback = with_args
-    cmd = app_commands.Command(name=word, description=description, callback=callback)
+        cmd = app_commands.Command(name=word, description=description, callback=with_args)
 
     async def actions(interaction: discord.Interaction, current: str
                       ) -> list[app_commands.Choice[str]]:
@@ -137,7 +136,7 @@ def _subcommand(adapter: DiscordAdapter, word: str, has_action: bool, takes_args
 def _do(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
     @app_commands.describe(text="the command, e.g. digest suggest https://...")
     async def do(interaction: discord.Interaction, text: str) -> None:
-        await adapter.on_command(interaction)
+        await adapter.on_gateway(interaction)
 
     return app_commands.Command(name="do", description="Type any Convene command",
                                 callback=do)
@@ -146,7 +145,7 @@ def _do(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
 def _link(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
     @app_commands.describe(email="the email address the secretariat has for you")
     async def link(interaction: discord.Interaction, email: str) -> None:
-        await adapter.on_command(interaction)
+        await adapter.on_gateway(interaction)
 
     return app_commands.Command(name="link", description="Link your Discord account to the "
                                 "alliance roster (a code is emailed to you)", callback=link)

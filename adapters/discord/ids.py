@@ -48,6 +48,11 @@ def opener_id(token: str) -> str:
     return f"cvo:{token}"
 
 
+def stashed_id(token: str) -> str:
+    """``cvk:<token>``: a modal whose form waits in the adapter's stash."""
+    return f"cvk:{token}"
+
+
 def form_id(form: str, context: str) -> str | None:
     """``cvf:<form_id>:<context>``, or None when it does not fit 100 characters."""
     if ":" in form or not form:

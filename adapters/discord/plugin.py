@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bot.plugins import Plugin, Stopper
 
 if TYPE_CHECKING:
-    from adapters.discord.client import DiscordAdapter
+    from adapters.discord.adapter import DiscordAdapter
     from adapters.discord.rest import Rest
     from bot.app import Bot
 
@@ -50,7 +50,7 @@ class DiscordPlugin(Plugin):
 
     def adapter(self, bot: Bot) -> DiscordAdapter:
         """The DiscordAdapter of ``bot`` (made once, kept in ``bot.adapters``)."""
-        from adapters.discord.client import DiscordAdapter
+        from adapters.discord.adapter import DiscordAdapter
         from adapters.discord.rest import set_api_url
 
         found = bot.adapters.get(SERVICE)

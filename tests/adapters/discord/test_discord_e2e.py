@@ -114,7 +114,7 @@ def test_unknown_interaction_after_the_window_is_not_acted_on(harness: Harness) 
     h.wait(lambda: [c for c in h.fake.find("POST", f"/interactions/{late['id']}/")])
     # Its refusal came back and its handler saw it (the fake reads the window
     # after its delay: resetting it earlier would let the late one through).
-    h.wait(lambda: int(late["id"]) not in h.adapter.early)
+    h.wait(lambda: int(late["id"]) not in h.adapter.early.pending)
     h.fake.window, h.fake.callback_delay = 3.0, 0.0
     # The client is still alive and serves the next interaction.
     h.feed("INTERACTION_CREATE", press(ALICE, message, agree))
