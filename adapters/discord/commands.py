@@ -85,6 +85,38 @@ async def _in_pool(adapter: DiscordAdapter, fn: Callable[[], Any]) -> Any:
     return await asyncio.get_running_loop().run_in_executor(adapter.pool, fn)
 
 
+async def choices(adapter: DiscordAdapter, *, user_id: str, word: str, option: str,
+                  current: str) -> list[tuple[str, str]]:
+    """Autocomplete for ``/convene <word>``'s ``option`` (``action``: the next
+    words the person may run; ``id``: the core's completer for ``word``) as
+    (name, value) pairs, at most 25, within Discord's lengths."""
+    actor = actor_of({"user": {"id": user_id}})
+    if option == "action":
+        words = await _in_pool(adapter, lambda: next_words(
+            adapter.bot, actor=actor, first=word, prefix=current))
+        return [(w[:CHOICE_NAME], w) for w in words if len(w) <= OPTION_VALUE][:CHOICES]
+    if option != "id" or completer_for(adapter.bot, word) is None:
+        return []
+    options = await _in_pool(adapter, lambda: complete(
+        adapter.bot, actor=actor, command=word, prefix=current, limit=CHOICES))
+    return [(o.label[:CHOICE_NAME] or o.value, o.value) for o in options
+            if len(o.value) <= OPTION_VALUE][:CHOICES]
+
+
+def focused(payload: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """An APPLICATION_COMMAND_AUTOCOMPLETE payload's (subcommand, focused option,
+    what is typed so far), or None when it is not ``/convene`` or nothing is focused."""
+    data = payload.get("data") or {}
+    if data.get("name") != "convene":
+        return None
+    for sub in data.get("options") or ():
+        for opt in sub.get("options") or ():
+            if opt.get("focused"):
+                return str(sub.get("name", "")), str(opt.get("name", "")), \
+                    str(opt.get("value", ""))
+    return None
+
+
 def _subcommand(adapter: DiscordAdapter, word: str, has_action: bool, takes_args: bool,
                 description: str) -> app_commands.Command[Any, Any, None]:
     if not takes_args:
@@ -112,20 +144,15 @@ def _subcommand(adapter: DiscordAdapter, word: str, has_action: bool, takes_args
 
     async def actions(interaction: discord.Interaction, current: str
                       ) -> list[app_commands.Choice[str]]:
-        actor = actor_of({"user": {"id": str(interaction.user.id)}})
-        words = await _in_pool(adapter, lambda: next_words(
-            adapter.bot, actor=actor, first=word, prefix=current))
-        return [app_commands.Choice(name=w[:CHOICE_NAME], value=w) for w in words][:CHOICES]
+        return [app_commands.Choice(name=n, value=v) for n, v in await choices(
+            adapter, user_id=str(interaction.user.id), word=word, option="action",
+            current=current)]
 
     async def ids(interaction: discord.Interaction, current: str
                   ) -> list[app_commands.Choice[str]]:
-        if completer_for(adapter.bot, word) is None:
-            return []
-        actor = actor_of({"user": {"id": str(interaction.user.id)}})
-        options = await _in_pool(adapter, lambda: complete(
-            adapter.bot, actor=actor, command=word, prefix=current, limit=CHOICES))
-        return [app_commands.Choice(name=o.label[:CHOICE_NAME] or o.value, value=o.value)
-                for o in options if len(o.value) <= OPTION_VALUE]
+        return [app_commands.Choice(name=n, value=v) for n, v in await choices(
+            adapter, user_id=str(interaction.user.id), word=word, option="id",
+            current=current)]
 
     if has_action:
         cmd.autocomplete("action")(actions)
