@@ -136,7 +136,8 @@ class DiscordAdapter:
                 return render_modal(pending.form)
             except ValueError:
                 pass
-        return render_modal(pending.form, page=pending.page, custom_id=stashed_id(token))
+        return render_modal(pending.form, page=pending.page,
+                            custom_id=stashed_id(token, pending.page))
 
     async def on_modal(self, turn: Turn) -> None:
         """Any modal submission (read here rather than by registered modals, so
@@ -155,16 +156,17 @@ class DiscordAdapter:
         if pending is None:
             await self.respond(turn, Message((await self.translator_for(turn)).gettext(EXPIRED)))
             return
-        form = pending.form
-        if pending.page + 1 >= pending.pages:
+        form, page = pending.form, int(stashed.group("page") or 0)
+        if page == pending.page and page + 1 >= pending.pages:
             event = modal_event(turn.payload, form=(form.form_id, form.context))
             await self.handle(turn, replace(event, values=pending.values + event.values))
             return
         if not await turn.defer():
             return
         values = tuple(modal_values((turn.payload.get("data") or {}).get("components") or ()))
-        # A page submitted twice moves nothing: the button for the next page is sent again.
-        current = self.forms.advance(token, page=pending.page, values=values) or \
+        # A page submitted again (an old modal) moves nothing: the button for the
+        # page the form waits for is sent again.
+        current = self.forms.advance(token, page=page, values=values) or \
             self.forms.get(token)
         tr = await self.translator_for(turn)
         if current is None:

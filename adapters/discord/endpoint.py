@@ -75,6 +75,9 @@ MAX_BODY = 1 << 20
 MAX_SKEW_SECONDS = 60
 #: Seconds the endpoint waits for the flow's first response before deferring.
 ANSWER_WITHIN = 2.0
+#: Seconds a followup waits for its interaction's response to have left (a client
+#: that hung up gets no response; the followup is tried anyway, then falls back to a DM).
+SENT_WITHIN = 10.0
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"[0-9a-fA-F]{128}")
@@ -163,7 +166,11 @@ class HttpTurn(Turn):
 
     async def request(self, method: str, path: str, *, body: dict[str, Any],
                       files: Sequence[tuple[str, bytes, str]] = (), **params: Any) -> Any:
-        await self.sent.wait()
+        try:
+            await asyncio.wait_for(self.sent.wait(), SENT_WITHIN)
+        except TimeoutError:
+            log.warning("interaction %s: its HTTP response did not leave; following up anyway",
+                        self.id)
         return await self.rest.arequest(method, path, json_body=body, files=files, **params)
 
 

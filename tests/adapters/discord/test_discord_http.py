@@ -278,12 +278,18 @@ def test_a_form_of_seven_fields_is_two_modals_and_one_submission(served: Endpoin
     [more] = served.wait(lambda: served.followups(sent1["token"]))
     assert "Part 1 of 2 saved" in json.dumps(more.body) and got == []
     assert custom_ids(more.body) == [opener]  # the same form, its next page
+    # The first page submitted again (an old modal) changes nothing and says where it is.
+    stale = submit(ALICE, page1["custom_id"], {f"q{i}": "other" for i in range(1, 6)})
+    assert served.send(stale).json()["type"] == 5
+    [same] = served.wait(lambda: served.followups(stale["token"]))
+    assert "Part 1 of 2 saved" in json.dumps(same.body) and got == []
 
     second = served.send(press(ALICE, {"id": new_id(), "components": more.body["components"]},
                                opener)).json()
     assert second["type"] == 9
     page2 = second["data"]
     assert page2["title"] == "Workshop survey (2/2)"
+    assert page2["custom_id"] == page1["custom_id"] + ":1"
     assert [r["components"][0]["custom_id"] for r in page2["components"]] == ["q6", "q7"]
     sent2 = submit(ALICE, page2["custom_id"], {"q6": "a6", "q7": ""})
     assert served.send(sent2).json()["type"] == 5
