@@ -146,6 +146,10 @@ class DiscordSettings(BaseModel):
     when that is empty too) are the guilds whose interactions are answered.
     ``gateway``: whether this process holds the gateway connection (exactly one
     replica should); every replica can still deliver through the REST API.
+    ``public_key``: the application's public key (64 hex characters, Developer
+    Portal > General Information); when set, every replica serves Discord's
+    Interactions Endpoint URL at ``POST /discord/interactions``, verifying each
+    request's Ed25519 signature with it.
     """
 
     enabled: bool = False
@@ -162,6 +166,7 @@ class DiscordSettings(BaseModel):
     link_code_minutes: int = Field(15, ge=1, le=1440)
     #: Threads that run the core for interactions (the gateway loop never blocks).
     workers: int = Field(8, ge=1, le=64)
+    public_key: str = Field("", pattern=r"^([0-9a-fA-F]{64})?$")
 
 
 class DigestSettings(BaseModel):

@@ -12,7 +12,7 @@ account. Discord allows 25 subcommands; descriptions are the core's help texts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -23,20 +23,19 @@ from adapters.discord.limits import CHOICE_NAME, CHOICES, OPTION_VALUE
 from bot.completion import complete, completer_for, next_words
 
 if TYPE_CHECKING:
-    from adapters.discord.client import DiscordAdapter
+    from adapters.discord.adapter import DiscordAdapter
 
 MAX_SUBCOMMANDS = 25
 RESERVED = ("do", "link")
-Callback = Callable[..., Coroutine[Any, Any, None]]
 
 
-def is_link(payload: dict[str, Any]) -> bool:
+def is_link(payload: Mapping[str, Any]) -> bool:
     """Whether a command payload is ``/convene link``."""
     options = (payload.get("data") or {}).get("options") or []
     return bool(options) and options[0].get("name") == "link"
 
 
-def link_address(payload: dict[str, Any]) -> str:
+def link_address(payload: Mapping[str, Any]) -> str:
     """The ``email`` option of ``/convene link``."""
     options = (payload.get("data") or {}).get("options") or []
     inner = options[0].get("options") or [] if options else []
@@ -86,47 +85,74 @@ async def _in_pool(adapter: DiscordAdapter, fn: Callable[[], Any]) -> Any:
     return await asyncio.get_running_loop().run_in_executor(adapter.pool, fn)
 
 
+async def choices(adapter: DiscordAdapter, *, user_id: str, word: str, option: str,
+                  current: str) -> list[tuple[str, str]]:
+    """Autocomplete for ``/convene <word>``'s ``option`` (``action``: the next
+    words the person may run; ``id``: the core's completer for ``word``) as
+    (name, value) pairs, at most 25, within Discord's lengths."""
+    actor = actor_of({"user": {"id": user_id}})
+    if option == "action":
+        words = await _in_pool(adapter, lambda: next_words(
+            adapter.bot, actor=actor, first=word, prefix=current))
+        return [(w[:CHOICE_NAME], w) for w in words if len(w) <= OPTION_VALUE][:CHOICES]
+    if option != "id" or completer_for(adapter.bot, word) is None:
+        return []
+    options = await _in_pool(adapter, lambda: complete(
+        adapter.bot, actor=actor, command=word, prefix=current, limit=CHOICES))
+    return [(o.label[:CHOICE_NAME] or o.value, o.value) for o in options
+            if len(o.value) <= OPTION_VALUE][:CHOICES]
+
+
+def focused(payload: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """An APPLICATION_COMMAND_AUTOCOMPLETE payload's (subcommand, focused option,
+    what is typed so far), or None when it is not ``/convene`` or nothing is focused."""
+    data = payload.get("data") or {}
+    if data.get("name") != "convene":
+        return None
+    for sub in data.get("options") or ():
+        for opt in sub.get("options") or ():
+            if opt.get("focused"):
+                return str(sub.get("name", "")), str(opt.get("name", "")), \
+                    str(opt.get("value", ""))
+    return None
+
+
 def _subcommand(adapter: DiscordAdapter, word: str, has_action: bool, takes_args: bool,
                 description: str) -> app_commands.Command[Any, Any, None]:
     if not takes_args:
         async def plain(interaction: discord.Interaction) -> None:
-            await adapter.on_command(interaction)
+            await adapter.on_gateway(interaction)
 
         return app_commands.Command(name=word, description=description, callback=plain)
 
+    cmd: app_commands.Command[Any, Any, None]
     if has_action:
         @app_commands.describe(action="what to do", id="which one (a number)",
                                text="the rest")
         async def with_action(interaction: discord.Interaction, action: str | None = None,
                               id: str | None = None, text: str | None = None) -> None:
-            await adapter.on_command(interaction)
+            await adapter.on_gateway(interaction)
 
-        callback: Callback = with_action
+        cmd = app_commands.Command(name=word, description=description, callback=with_action)
     else:
         @app_commands.describe(id="which one (a number)", text="the rest")
         async def with_args(interaction: discord.Interaction, id: str | None = None,
                             text: str | None = None) -> None:
-            await adapter.on_command(interaction)
+            await adapter.on_gateway(interaction)
 
-        callback = with_args
-    cmd = app_commands.Command(name=word, description=description, callback=callback)
+        cmd = app_commands.Command(name=word, description=description, callback=with_args)
 
     async def actions(interaction: discord.Interaction, current: str
                       ) -> list[app_commands.Choice[str]]:
-        actor = actor_of({"user": {"id": str(interaction.user.id)}})
-        words = await _in_pool(adapter, lambda: next_words(
-            adapter.bot, actor=actor, first=word, prefix=current))
-        return [app_commands.Choice(name=w[:CHOICE_NAME], value=w) for w in words][:CHOICES]
+        return [app_commands.Choice(name=n, value=v) for n, v in await choices(
+            adapter, user_id=str(interaction.user.id), word=word, option="action",
+            current=current)]
 
     async def ids(interaction: discord.Interaction, current: str
                   ) -> list[app_commands.Choice[str]]:
-        if completer_for(adapter.bot, word) is None:
-            return []
-        actor = actor_of({"user": {"id": str(interaction.user.id)}})
-        options = await _in_pool(adapter, lambda: complete(
-            adapter.bot, actor=actor, command=word, prefix=current, limit=CHOICES))
-        return [app_commands.Choice(name=o.label[:CHOICE_NAME] or o.value, value=o.value)
-                for o in options if len(o.value) <= OPTION_VALUE]
+        return [app_commands.Choice(name=n, value=v) for n, v in await choices(
+            adapter, user_id=str(interaction.user.id), word=word, option="id",
+            current=current)]
 
     if has_action:
         cmd.autocomplete("action")(actions)
@@ -137,7 +163,7 @@ def _subcommand(adapter: DiscordAdapter, word: str, has_action: bool, takes_args
 def _do(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
     @app_commands.describe(text="the command, e.g. digest suggest https://...")
     async def do(interaction: discord.Interaction, text: str) -> None:
-        await adapter.on_command(interaction)
+        await adapter.on_gateway(interaction)
 
     return app_commands.Command(name="do", description="Type any Convene command",
                                 callback=do)
@@ -146,7 +172,7 @@ def _do(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
 def _link(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
     @app_commands.describe(email="the email address the secretariat has for you")
     async def link(interaction: discord.Interaction, email: str) -> None:
-        await adapter.on_command(interaction)
+        await adapter.on_gateway(interaction)
 
     return app_commands.Command(name="link", description="Link your Discord account to the "
                                 "alliance roster (a code is emailed to you)", callback=link)

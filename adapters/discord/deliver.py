@@ -29,7 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.discord.limits import EVENT_DESCRIPTION, EVENT_LOCATION, EVENT_NAME
-from adapters.discord.outbound import MentionLookup, plain, render_message
+from adapters.discord.markdown import MentionLookup, plain
+from adapters.discord.outbound import render_message
 from adapters.discord.rest import Rest, is_unknown
 from bot.types import CalendarEvent, from_data, message_from_data
 from storage.base import utcnow

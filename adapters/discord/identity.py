@@ -24,9 +24,10 @@ import hmac
 import logging
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 
 from bot.errors import N_
 from bot.i18n import translator
@@ -138,9 +139,9 @@ class Linker:
                 for r in rows:
                     r.attempts += 1
                 return None
-            claimed = session.execute(update(DiscordLinkCode).where(
+            claimed = cast(CursorResult[Any], session.execute(update(DiscordLinkCode).where(
                 DiscordLinkCode.id == match.id, DiscordLinkCode.used_at.is_(None))
-                .values(used_at=now).execution_options(synchronize_session=False))
+                .values(used_at=now).execution_options(synchronize_session=False)))
             if claimed.rowcount != 1:
                 return None
             person = session.get(Person, match.person_id)

@@ -5,7 +5,8 @@
 - ``cvo:<token>``: "open the form" (a modal must be an interaction's first
   response, so a form the core returns after the deferral waits behind it);
 - ``cvf:<form_id>:<context>``: a modal (``FormSubmission(form_id, context=...)``);
-- ``cvk:<token>``: a modal whose form id and context did not fit (stashed).
+- ``cvk:<token>[:<page>]``: a modal whose form waits in the stash (its id and
+  context did not fit, or it takes several modals: ``page`` counts from 0).
 
 A ``~N`` suffix keeps repeated ids unique within one message. Action and form
 ids hold no ``:`` (the core's are dotted words). 100 characters at most: an
@@ -22,7 +23,7 @@ BUTTON = re.compile(r"cv:(?P<action>[^:~]+):(?P<value>.*?)(?:~\d+)?")
 SELECT = re.compile(r"cvs:(?P<action>[^:~]+)(?:~\d+)?")
 OPENER = re.compile(r"cvo:(?P<token>[A-Za-z0-9_-]+)(?:~\d+)?")
 FORM = re.compile(r"cvf:(?P<form>[^:]+):(?P<context>.*)", re.DOTALL)
-STASHED_FORM = re.compile(r"cvk:(?P<token>[A-Za-z0-9_-]+)")
+STASHED_FORM = re.compile(r"cvk:(?P<token>[A-Za-z0-9_-]+)(?::(?P<page>[0-9]{1,2}))?")
 
 
 def _fits(text: str) -> str | None:
@@ -46,6 +47,12 @@ def select_id(action_id: str) -> str | None:
 def opener_id(token: str) -> str:
     """``cvo:<token>``."""
     return f"cvo:{token}"
+
+
+def stashed_id(token: str, page: int = 0) -> str:
+    """``cvk:<token>`` (``cvk:<token>:<page>`` past the first page): a modal
+    whose form waits in the adapter's stash."""
+    return f"cvk:{token}:{page}" if page else f"cvk:{token}"
 
 
 def form_id(form: str, context: str) -> str | None:

@@ -129,16 +129,16 @@ def component_event(payload: Payload) -> ButtonPress | None:
     custom_id = str(data.get("custom_id", ""))
     message = payload.get("message")
     ref = str(message.get("id")) if isinstance(message, Mapping) and message.get("id") else None
-    common = {"actor": actor_of(payload), "where": conversation_of(payload),
-              "event_id": f"i:{payload['id']}", "message_ref": ref}
     if (m := BUTTON.fullmatch(custom_id)) is not None:
-        return ButtonPress(action_id=m.group("action"), value=strip_suffix(m.group("value")),
-                           **common)
-    if (m := SELECT.fullmatch(custom_id)) is not None:
-        values = [str(v) for v in data.get("values") or ()]
-        return ButtonPress(action_id=m.group("action"), value=MULTI_SEPARATOR.join(values),
-                           **common)
-    return None
+        action, value = m.group("action"), strip_suffix(m.group("value"))
+    elif (m := SELECT.fullmatch(custom_id)) is not None:
+        action = m.group("action")
+        value = MULTI_SEPARATOR.join(str(v) for v in data.get("values") or ())
+    else:
+        return None
+    return ButtonPress(action_id=action, value=value, actor=actor_of(payload),
+                       where=conversation_of(payload), event_id=f"i:{payload['id']}",
+                       message_ref=ref)
 
 
 def modal_values(components: Sequence[Payload]) -> list[tuple[str, str]]:

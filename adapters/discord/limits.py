@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-ELLIPSIS = "…"
-
 CONTENT = 2000
 EMBEDS = 10
 EMBED_TITLE = 256

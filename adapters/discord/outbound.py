@@ -7,31 +7,26 @@ Files (attachments, PNG images) travel beside it as multipart parts
 ``files[n]`` and are named in ``attachments``; an image is shown in its embed
 as ``attachment://<name>``.
 
-Text is Discord Markdown: plain strings are escaped (``* _ ~ ` | > [ ] \\``,
-a leading ``#`` or ``-``, ``<`` so that ``<@id>``/``<t:..>`` stay inert, and
-``@everyone``/``@here`` broken with a zero-width space); ``allowed_mentions``
-is always ``{"parse": []}``, so nothing pings. Times become ``<t:EPOCH:F>``
-(every reader sees their own zone). Texts are cut with an ellipsis, never
-inside a span; ids and values are never cut: an element whose ``custom_id``
-would pass 100 characters is left out and logged.
+Text is inert Discord Markdown (:mod:`adapters.discord.markdown`);
+``allowed_mentions`` is always ``{"parse": []}``, so nothing pings. Ids and
+values are never cut: an element whose ``custom_id`` would pass 100
+characters is left out and logged. Forms become modals in
+:mod:`adapters.discord.forms`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.discord.ids import button_id, form_id, select_id
+from adapters.discord.ids import button_id, select_id
 from adapters.discord.limits import (
     ACTION_ROWS,
     BUTTON_LABEL,
     CONTENT,
     CUSTOM_ID,
-    ELLIPSIS,
     EMBED_DESCRIPTION,
     EMBED_FIELDS,
     EMBED_TITLE,
@@ -39,144 +34,39 @@ from adapters.discord.limits import (
     FIELD_NAME,
     FIELD_VALUE,
     FOOTER,
-    MODAL_COMPONENTS,
-    MODAL_TITLE,
     OPTION_LABEL,
     OPTION_VALUE,
     PLACEHOLDER,
     ROW_BUTTONS,
     SELECT_OPTIONS,
-    TEXT_INPUT_LABEL,
-    TEXT_INPUT_PLACEHOLDER,
-    TEXT_INPUT_VALUE,
-    URL,
 )
+from adapters.discord.markdown import MentionLookup, markdown, plain, safe_url, span_text
+from adapters.text import ELLIPSIS
 from bot.types import (
     MULTI_SEPARATOR,
-    TIME_TOKEN_RE,
     Actions,
     Button,
-    Code,
     Context,
     Divider,
-    Emphasis,
-    Form,
     Header,
     Image,
-    Inline,
-    Link,
     LinkButton,
-    Mention,
     Message,
     Preformatted,
     Section,
     Select,
-    Strong,
-    Time,
-    inline,
     inline_plain,
-    plain_times,
 )
 
 log = logging.getLogger(__name__)
 
 Body = dict[str, Any]
-#: person id -> the Discord user id linked to that person (or None): lets a
-#: Mention render as ``<@id>`` (which still pings nobody: allowed_mentions).
-MentionLookup = Callable[[int], str | None]
 
 ACCENT_COLOURS = {"info": 0x1D70B8, "success": 0x2EB886, "warning": 0xDAA038,
                   "danger": 0xD4351C}
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 BUTTON_STYLES = {"default": 2, "primary": 1, "danger": 4}
 LINK_STYLE = 5
-ZWSP = "\u200b"
-
-_ESCAPE = re.compile(r"([\\*_~`|>\[\]<])")
-_LINE_START = re.compile(r"(?m)^(\s*)([#\-+]|\d+\.)")
-_EVERYONE = re.compile(r"@(everyone|here)", re.IGNORECASE)
-_SAFE_URL = re.compile(r"^https?://[^\s<>()]+$", re.IGNORECASE)
-_PIECES = re.compile(TIME_TOKEN_RE.pattern + r"|[^\[]+|\[")
-
-
-def escape(text: str) -> str:
-    """Plain text as inert Discord Markdown (see the module docstring)."""
-    text = _ESCAPE.sub(r"\\\1", text)
-    text = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-    return _EVERYONE.sub(lambda m: "@" + ZWSP + m.group(1), text)
-
-
-def timestamp(epoch: int | str) -> str:
-    """``<t:EPOCH:F>``: a full date and time in each reader's own zone."""
-    return f"<t:{int(epoch)}:F>"
-
-
-def _span_text(text: str) -> str:
-    """Text inside ``**..**``/``*..*``/``[..]``: escaped, on one line."""
-    return escape(plain_times(text)).replace("\n", " ")
-
-
-def _url(url: str) -> str | None:
-    url = url.strip()
-    return url if _SAFE_URL.match(url) and len(url) <= URL else None
-
-
-def _pieces(text: Inline, mentions: MentionLookup | None) -> Iterator[tuple[str, bool]]:
-    """(rendered piece, may be split) for each piece of core rich text."""
-    for piece in inline(text):
-        if isinstance(piece, str):
-            for m in _PIECES.finditer(piece):
-                if m.group("epoch") is not None:
-                    yield timestamp(m.group("epoch")), False
-                else:
-                    yield escape(m.group(0)), True
-        elif isinstance(piece, Strong):
-            yield (f"**{_span_text(piece.text)}**", False) if piece.text.strip() else ("", False)
-        elif isinstance(piece, Emphasis):
-            yield (f"*{_span_text(piece.text)}*", False) if piece.text.strip() else ("", False)
-        elif isinstance(piece, Code):
-            # Inside backticks nothing is Markdown; only a backtick could end it early.
-            yield f"`{plain_times(piece.text).replace('`', chr(0x2CB))}`", False
-        elif isinstance(piece, Link):
-            url = _url(piece.url)
-            label = _span_text(piece.text or piece.url)
-            yield (f"[{label}]({url})" if url else label), False
-        elif isinstance(piece, Mention):
-            user = mentions(piece.person_id) if mentions else None
-            yield (f"<@{user}>" if user and user.isdigit() else f"@{_span_text(piece.name)}",
-                   False)
-        elif isinstance(piece, Time):
-            yield timestamp(piece.epoch), False
-
-
-def markdown(text: Inline, limit: int, *, mentions: MentionLookup | None = None) -> str:
-    """``text`` (a core string with time tokens, or rich text) as Discord
-    Markdown of at most ``limit`` characters; a cut text ends with an ellipsis."""
-    pieces = list(_pieces(text, mentions))
-    if sum(len(p) for p, _ in pieces) <= limit:
-        return "".join(p for p, _ in pieces)
-    out: list[str] = []
-    room = limit - len(ELLIPSIS)
-    for piece, splittable in pieces:
-        if len(piece) <= room:
-            out.append(piece)
-            room -= len(piece)
-            continue
-        if splittable and room > 0:
-            cut = piece[:room]
-            if cut.endswith("\\"):  # never leave a dangling escape
-                cut = cut[:-1]
-            out.append(cut)
-        break
-    return "".join(out).rstrip() + ELLIPSIS
-
-
-def plain(text: str, limit: int) -> str:
-    """Plain text (no Markdown: titles of modals, labels), time tokens as their
-    fallback, at most ``limit`` characters."""
-    text = plain_times(text).strip()
-    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
-
 
 def _title(text: str) -> str:
     # Embed titles render Markdown too, so they are escaped like any plain string.
@@ -241,7 +131,7 @@ class _Embeds:
         if not text.strip():
             return
         if self.title or self.lines or self.fields or self.image:
-            self.text(f"**{_span_text(text)}**"[:EMBED_TITLE])
+            self.text(f"**{span_text(text)}**"[:EMBED_TITLE])
         else:
             self.title = _title(text)
 
@@ -288,7 +178,7 @@ def _component(el: Button | Select | LinkButton, seen: dict[str, int]) -> Body |
         return custom_id if n == 1 else f"{custom_id}~{n}"
 
     if isinstance(el, LinkButton):
-        url = _url(el.url)
+        url = safe_url(el.url)
         if url is None:
             return None
         return {"type": 2, "style": LINK_STYLE, "label": plain(el.label, BUTTON_LABEL) or "…",
@@ -394,11 +284,11 @@ def render_message(message: Message, *, mentions: MentionLookup | None = None) -
                                 "value": markdown(f.value, FIELD_VALUE, mentions=mentions)
                                 or "…", "inline": True} for f in block.fields])
         elif isinstance(block, Preformatted):
-            body = block.text.replace("`", chr(0x2CB))
+            pre = block.text.replace("`", chr(0x2CB))
             room = EMBED_DESCRIPTION - 8
-            if len(body) > room:
-                body = body[: room - 1] + ELLIPSIS
-            embeds.text(f"```\n{body}\n```")
+            if len(pre) > room:
+                pre = pre[: room - 1] + ELLIPSIS
+            embeds.text(f"```\n{pre}\n```")
         elif isinstance(block, Context):
             embeds.small(inline_plain(block.text))
         elif isinstance(block, Divider):
@@ -408,7 +298,7 @@ def render_message(message: Message, *, mentions: MentionLookup | None = None) -
                 image_no += 1
                 name = add_file(f"image-{image_no}.png", block.png, "image/png", block.alt)
                 embeds.picture(f"attachment://{name}")
-            elif _url(block.url):
+            elif safe_url(block.url):
                 embeds.picture(block.url)
             else:
                 embeds.small(block.alt)
@@ -455,55 +345,3 @@ def fit_total(embeds: list[Body]) -> list[Body]:
             out.pop()
         total = sum(embed_chars(e) for e in out)
     return out
-
-
-# --- forms as modals -----------------------------------------------------------------
-
-
-def render_modal(form: Form, *, custom_id: str | None = None) -> Body:
-    """The modal (interaction response type 9) for ``form``: text fields as text
-    inputs in action rows, ``select`` fields as string selects in labels.
-    Discord takes 5 inputs: optional fields past the fifth are left out (the
-    core then sees them blank); a required one past it raises ValueError.
-    ``custom_id`` defaults to ``form_id(form.form_id, form.context)``; raises
-    ValueError when that passes 100 characters (the caller stashes the form)."""
-    cid = custom_id or form_id(form.form_id, form.context)
-    if cid is None or len(cid) > CUSTOM_ID:
-        raise ValueError(f"form {form.form_id} context too long for a modal custom_id")
-    fields = list(form.fields)
-    if len(fields) > MODAL_COMPONENTS:
-        keep = [f for f in fields if f.required]
-        keep += [f for f in fields if not f.required][: max(0, MODAL_COMPONENTS - len(keep))]
-        if len(keep) > MODAL_COMPONENTS:
-            raise ValueError(f"form {form.form_id} has more than {MODAL_COMPONENTS} "
-                             "required fields")
-        dropped = [f.name for f in fields if f not in keep]
-        log.info("form %s: Discord shows 5 inputs; left out %s", form.form_id, dropped)
-        fields = [f for f in fields if f in keep]
-    components: list[Body] = []
-    for f in fields:
-        if f.kind == "select" and f.options:
-            options = [{"label": plain(o.label, OPTION_LABEL) or o.value, "value": o.value,
-                        **({"default": True} if o.value == f.initial else {})}
-                       for o in f.options[:SELECT_OPTIONS] if len(o.value) <= OPTION_VALUE]
-            label: Body = {"type": 18, "label": plain(f.label, TEXT_INPUT_LABEL) or "…",
-                           "component": {"type": 3, "custom_id": f.name[:CUSTOM_ID],
-                                         "options": options, "required": f.required,
-                                         "min_values": 1 if f.required else 0,
-                                         "max_values": 1}}
-            if f.hint:
-                label["description"] = plain(f.hint, TEXT_INPUT_PLACEHOLDER)
-            components.append(label)
-            continue
-        max_length = max(1, min(f.max_length, TEXT_INPUT_VALUE))
-        text_input: Body = {"type": 4, "custom_id": f.name[:CUSTOM_ID],
-                            "label": plain(f.label, TEXT_INPUT_LABEL) or "…",
-                            "style": 2 if f.kind == "textarea" else 1,
-                            "required": f.required, "max_length": max_length}
-        if f.initial:
-            text_input["value"] = f.initial[:max_length]
-        if f.hint:
-            text_input["placeholder"] = plain(f.hint, TEXT_INPUT_PLACEHOLDER)
-        components.append({"type": 1, "components": [text_input]})
-    return {"title": plain(form.title, MODAL_TITLE) or "…", "custom_id": cid,
-            "components": components}

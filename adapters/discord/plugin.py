@@ -1,18 +1,18 @@
-"""The Discord adapter's plugin: the outbox deliverer (every replica) and the
-gateway connection (``[discord] gateway = true``: one replica), when
-``[discord] enabled``."""
+"""The Discord adapter's plugin: the outbox deliverer and, with ``[discord]
+public_key``, the HTTP interactions endpoint (every replica), and the gateway
+connection (``[discord] gateway = true``: one replica), when ``[discord] enabled``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.plugins import Plugin, Stopper
 
 if TYPE_CHECKING:
-    from adapters.discord.client import DiscordAdapter
+    from adapters.discord.adapter import DiscordAdapter
     from adapters.discord.rest import Rest
     from bot.app import Bot
 
@@ -50,7 +50,7 @@ class DiscordPlugin(Plugin):
 
     def adapter(self, bot: Bot) -> DiscordAdapter:
         """The DiscordAdapter of ``bot`` (made once, kept in ``bot.adapters``)."""
-        from adapters.discord.client import DiscordAdapter
+        from adapters.discord.adapter import DiscordAdapter
         from adapters.discord.rest import set_api_url
 
         found = bot.adapters.get(SERVICE)
@@ -67,6 +67,16 @@ class DiscordPlugin(Plugin):
 
         bot.chat_deliverers["discord"] = DiscordDeliverer(self.rest(bot), bot.session_factory)
         bot.calendar_platforms.add("discord")
+
+    def web_routes(self, bot: Bot) -> list[Any]:
+        if not self._ready(bot) or not bot.settings.discord.public_key:
+            return []
+        from adapters.discord.endpoint import InteractionsEndpoint, Verifier
+
+        endpoint = InteractionsEndpoint(Verifier(bot.settings.discord.public_key),
+                                        adapter=lambda: self.adapter(bot),
+                                        rest=lambda: self.rest(bot))
+        return list(endpoint.routes())
 
     def start(self, bot: Bot) -> Stopper | None:
         if not self._ready(bot):

@@ -69,20 +69,33 @@ class Rest:
                 self._http = self.run(login())
             return self._http
 
+    def _call(self, method: str, path: str, *, json_body: Any,
+              files: Sequence[tuple[str, bytes, str]], params: dict[str, Any]
+              ) -> Coroutine[Any, Any, Any]:
+        http = self.http()
+        route = Route(method, path, **params)
+        if files:
+            return http.request(route, form=multipart(json_body or {}, files))
+        if json_body is not None:
+            return http.request(route, json=json_body)
+        return http.request(route)
+
     def request(self, method: str, path: str, *, json_body: Any = None,
                 files: Sequence[tuple[str, bytes, str]] = (), **params: Any) -> Any:
         """``method path`` (``/channels/{channel_id}/messages``, with ``params``
         filling it in) with a JSON body or, with ``files``, multipart. Returns
         the decoded response; raises ``discord.HTTPException`` subclasses."""
-        http = self.http()
-        route = Route(method, path, **params)
-        if files:
-            coro = http.request(route, form=multipart(json_body or {}, files))
-        elif json_body is not None:
-            coro = http.request(route, json=json_body)
-        else:
-            coro = http.request(route)
-        return self.run(coro)
+        return self.run(self._call(method, path, json_body=json_body, files=files,
+                                   params=params))
+
+    async def arequest(self, method: str, path: str, *, json_body: Any = None,
+                       files: Sequence[tuple[str, bytes, str]] = (), **params: Any) -> Any:
+        """:meth:`request` for a coroutine on another event loop: it waits
+        without blocking that loop (the first call logs in, in a thread)."""
+        if self._http is None:
+            await asyncio.get_running_loop().run_in_executor(None, self.http)
+        coro = self._call(method, path, json_body=json_body, files=files, params=params)
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     def close(self) -> None:
         """Close the session and stop the loop thread."""

@@ -52,8 +52,8 @@ from adapters.slack.inbound import (
     view_submission_event,
 )
 from adapters.slack.inbox import Inbox, InboxItem
+from adapters.slack.limits import BLOCK_ID
 from adapters.slack.outbound import (
-    BLOCK_ID,
     encode_metadata,
     render_home,
     render_message,

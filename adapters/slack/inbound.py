@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from adapters.slack.outbound import LINK_ACTION, core_action_id
-from bot.types import Actor, ButtonPress, Command, Conversation, Event, FormSubmission
+from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission
 
 Payload = Mapping[str, Any]
 
@@ -33,7 +33,7 @@ _ENTITY = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _LEADING_MENTION = re.compile(r"^\s*(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*)+")
 
 
-def parse_form_body(raw: str) -> dict[str, Any]:
+def _form_fields(raw: str) -> dict[str, Any]:
     """An ``application/x-www-form-urlencoded`` body as Slack sends it: a slash
     command's fields, or ``payload=<JSON>`` for interactions (decoded)."""
     fields = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
@@ -45,13 +45,13 @@ def parse_form_body(raw: str) -> dict[str, Any]:
 
 def parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
     """A verified request body as a dict: JSON (Events API) or a form body
-    (:func:`parse_form_body`). Raises ValueError when it is not UTF-8, not
+    (``payload=<JSON>`` decoded). Raises ValueError when it is not UTF-8, not
     JSON where JSON is due, or not an object."""
     text = raw.decode("utf-8")
     if content_type.split(";")[0].strip().lower() == "application/json":
         data: Any = json.loads(text)
     else:
-        data = parse_form_body(text)
+        data = _form_fields(text)
     if not isinstance(data, dict):
         raise ValueError("the body is not an object")
     return data
@@ -243,18 +243,3 @@ def view_submission_event(body: Payload) -> FormSubmission:
         event_id=f"view:{view.get('id', '')}:{body.get('trigger_id') or view.get('hash', '')}",
         context=context,
     )
-
-
-def to_events(body: Payload) -> list[Event]:
-    """Any supported body -> its core events (empty when nothing is to be done)."""
-    kind = body.get("type")
-    if kind == "block_actions":
-        return list(action_events(body))
-    if kind == "view_submission":
-        return [view_submission_event(body)]
-    if kind == "event_callback":
-        event = message_event(body)
-        return [event] if event is not None else []
-    if "command" in body and "user_id" in body:
-        return [command_event(body)]
-    return []

@@ -18,6 +18,35 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from adapters.slack.limits import (
+    ACTION_ID,
+    ACTIONS_ELEMENTS,
+    BLOCK_ID,
+    BUTTON_TEXT,
+    BUTTON_VALUE,
+    CALLBACK_ID,
+    CONTEXT_TEXT,
+    FIELD_TEXT,
+    HEADER_TEXT,
+    IMAGE_ALT,
+    INPUT_HINT,
+    INPUT_LABEL,
+    INPUT_MAX_LENGTH,
+    MESSAGE_BLOCKS,
+    MESSAGE_TEXT,
+    MODAL_BUTTON,
+    MODAL_TITLE,
+    OPTION_TEXT,
+    OPTION_VALUE,
+    PLACEHOLDER,
+    PRIVATE_METADATA,
+    SECTION_FIELDS,
+    SECTION_TEXT,
+    SELECT_OPTIONS,
+    URL,
+    VIEW_BLOCKS,
+)
+from adapters.text import ELLIPSIS, fit_pieces, plain
 from bot.types import (
     TIME_TOKEN_RE,
     Actions,
@@ -49,35 +78,6 @@ log = logging.getLogger(__name__)
 
 Block = dict[str, Any]
 
-# Block Kit limits (characters unless said otherwise).
-MESSAGE_BLOCKS = 50
-VIEW_BLOCKS = 100  # modals and the Home tab
-MESSAGE_TEXT = 4000  # top-level fallback ``text`` (Slack truncates at 40,000; 4,000 advised)
-SECTION_TEXT = 3000
-SECTION_FIELDS = 10
-FIELD_TEXT = 2000
-HEADER_TEXT = 150
-CONTEXT_TEXT = 2000
-ACTIONS_ELEMENTS = 25
-BUTTON_TEXT = 75
-BUTTON_VALUE = 2000
-ACTION_ID = 255
-BLOCK_ID = 255
-URL = 3000
-PLACEHOLDER = 150
-SELECT_OPTIONS = 100
-OPTION_TEXT = 75
-OPTION_VALUE = 150
-IMAGE_ALT = 2000
-MODAL_TITLE = 24
-MODAL_BUTTON = 24
-INPUT_LABEL = 2000
-INPUT_HINT = 2000
-INPUT_MAX_LENGTH = 3000
-PRIVATE_METADATA = 3000
-CALLBACK_ID = 255
-
-ELLIPSIS = "…"
 #: action_id given to link buttons: Slack still sends a block_actions for them,
 #: which the adapter acknowledges and drops.
 LINK_ACTION = "slack.link"
@@ -151,29 +151,7 @@ def mrkdwn(text: Inline, limit: int) -> str:
     """``text`` (a core string with time tokens, or rich text of spans) as Slack
     mrkdwn of at most ``limit`` characters; a cut text ends with an ellipsis.
     Plain strings are escaped (``<!channel>`` or ``<url|x>`` in a title stay inert)."""
-    pieces = list(_inline_pieces(text))
-    if sum(len(p) for p, _ in pieces) <= limit:
-        return "".join(p for p, _ in pieces)
-    out: list[str] = []
-    room = limit - len(ELLIPSIS)
-    for piece, splittable in pieces:
-        if len(piece) <= room:
-            out.append(piece)
-            room -= len(piece)
-            continue
-        if splittable and room > 0:
-            out.append(piece[:room])
-        break
-    return "".join(out).rstrip() + ELLIPSIS
-
-
-def plain(text: str, limit: int) -> str:
-    """``text`` as plain text (time tokens shown as their fallback), at most
-    ``limit`` characters."""
-    text = plain_times(text)
-    if len(text) <= limit:
-        return text
-    return text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
+    return fit_pieces(_inline_pieces(text), limit)
 
 
 def _plain_obj(text: str, limit: int) -> dict[str, Any]:

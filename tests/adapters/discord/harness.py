@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapters.discord.client import DiscordAdapter
+from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.plugin import DiscordPlugin
 from bot.app import Bot
 from bot.members import link_identity, person_by_email

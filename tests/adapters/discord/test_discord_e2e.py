@@ -114,7 +114,7 @@ def test_unknown_interaction_after_the_window_is_not_acted_on(harness: Harness) 
     h.wait(lambda: [c for c in h.fake.find("POST", f"/interactions/{late['id']}/")])
     # Its refusal came back and its handler saw it (the fake reads the window
     # after its delay: resetting it earlier would let the late one through).
-    h.wait(lambda: int(late["id"]) not in h.adapter.early)
+    h.wait(lambda: int(late["id"]) not in h.adapter.early.pending)
     h.fake.window, h.fake.callback_delay = 3.0, 0.0
     # The client is still alive and serves the next interaction.
     h.feed("INTERACTION_CREATE", press(ALICE, message, agree))
@@ -148,3 +148,49 @@ def test_unlinked_user_gets_instructions_and_links_by_code(harness: Harness) -> 
     assert "wrong, used or expired" in str(h.wait(lambda: h.followups(4))[0].body)
     h.feed("INTERACTION_CREATE", command(stranger, "whoami"))
     assert "Amara" in str(h.wait(lambda: h.followups(5))[0].body)
+
+
+def test_a_form_past_five_fields_opens_in_pages_over_the_gateway(harness: Harness) -> None:
+    """The gateway path runs the same pages as the HTTP endpoint
+    (test_discord_http.py): two modals, one FormSubmission with every field."""
+    from bot.context import Context
+    from bot.types import Form, FormField, FormSubmission, Message
+
+    h = harness
+    h.link(MEMBER, ALICE)
+    got: list[FormSubmission] = []
+    form = Form("survey", "Survey", "Send", tuple(FormField(f"q{i}", f"Q{i}")
+                                                  for i in range(1, 7)))
+
+    def answered(ctx: Context) -> Message:
+        assert isinstance(ctx.event, FormSubmission)
+        got.append(ctx.event)
+        return Message("Thanks")
+
+    h.bot.router.add("command", "survey", lambda ctx: Message("Answer", form=form),
+                     capability="workshop.attend")
+    h.bot.router.add("form", "survey", answered, capability="workshop.attend")
+
+    def modals() -> list[dict]:
+        return [c.body["data"] for c in h.fake.find("POST", "/interactions/")
+                if c.body.get("type") == 9]
+
+    h.feed("INTERACTION_CREATE", command(ALICE, "do", text="survey"))
+    offer = h.wait(lambda: h.followups())[0].body
+    opener = next(c for c in custom_ids(offer) if c.startswith("cvo:"))
+    h.feed("INTERACTION_CREATE", press(ALICE, h.fake.messages[list(h.fake.messages)[-1]],
+                                       opener))
+    first = h.wait(modals)[0]
+    assert first["title"] == "Survey (1/2)" and len(first["components"]) == 5
+    h.feed("INTERACTION_CREATE", submit(ALICE, first["custom_id"],
+                                        {f"q{i}": f"a{i}" for i in range(1, 6)}))
+    more = h.wait(lambda: h.followups(1))[0].body
+    assert "Part 1 of 2 saved" in str(more) and custom_ids(more) == [opener]
+    h.feed("INTERACTION_CREATE", press(ALICE, h.fake.messages[list(h.fake.messages)[-1]],
+                                       opener))
+    second = h.wait(lambda: modals()[1:])[0]
+    assert second["title"] == "Survey (2/2)" and len(second["components"]) == 1
+    h.feed("INTERACTION_CREATE", submit(ALICE, second["custom_id"], {"q6": "a6"}))
+    h.wait(lambda: got)
+    assert dict(got[0].values) == {f"q{i}": f"a{i}" for i in range(1, 7)}
+    assert "Thanks" in str(h.wait(lambda: h.followups(2))[0].body)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from adapters.discord.forms import render_modal
 from adapters.discord.limits import message_problems, modal_problems
-from adapters.discord.outbound import escape, render_message, render_modal
+from adapters.discord.markdown import escape
+from adapters.discord.outbound import render_message
 from bot.types import (
     Actions,
     Attachment,
@@ -145,11 +147,27 @@ def test_modal_golden_and_limits() -> None:
         FormField("visibility", "Show stances", "select", required=False,
                   options=(Option("live", "live"),)),
     ))
-    modal = render_modal(form)
-    assert modal_problems(modal) == []
-    assert [c.get("component", c.get("components", [{}])[0]).get("custom_id")
-            for c in modal["components"]] == ["title", "text", "group", "closes", "quorum"]
-    _check("form_modal", modal)
+    # Six fields: two modals of at most five, nothing left out.
+    with pytest.raises(ValueError):
+        render_modal(form)  # a form of two pages needs a stash token
+    first, second = (render_modal(form, page=n, custom_id="cvk:tok") for n in (0, 1))
+    with pytest.raises(ValueError):
+        render_modal(form, page=2, custom_id="cvk:tok")
+    for modal in (first, second):
+        assert modal_problems(modal) == []
+
+    def ids(modal: dict) -> list[str]:
+        return [c.get("component", c.get("components", [{}])[0]).get("custom_id")
+                for c in modal["components"]]
+
+    assert ids(first) == ["title", "text", "group", "closes", "quorum"]
+    assert ids(second) == ["visibility"]
+    assert first["title"].endswith(" (1/2)") and second["title"].endswith(" (2/2)")
+    assert len(first["title"]) <= 45
+    _check("form_modal", first)
+    one_page = Form("poll.new", "Short", "Create", form.fields[:5], context="12")
+    assert render_modal(one_page)["custom_id"] == "cvf:poll.new:12"
+    assert render_modal(one_page)["title"] == "Short"
     with pytest.raises(ValueError):
         render_modal(Form("x", "t", "s", (FormField("a", "A"),), context="c" * 200))
 

@@ -5,7 +5,6 @@ signing helpers (the fixtures come without signatures; we sign them)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +13,6 @@ from urllib.parse import quote, unquote, urlencode
 
 import httpx
 import pytest
-import uvicorn
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.plugin import plugin as slack_plugin
@@ -22,7 +20,7 @@ from bot.app import Bot
 from bot.web import create_web_app
 from tests.adapters.slack.fake_slack import TEAM, FakeSlack
 from tests.conftest import CHAIR, MEMBER, MEMBER_FR, OBSERVER, SECRETARIAT
-from tests.smtp_helpers import free_port
+from tests.served import Loopback
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 #: Slack user ids of the example people in the fake workspace.
@@ -118,32 +116,16 @@ def slack_bot(make_bot: Callable[..., Bot], db_url: str, fake_slack: FakeSlack) 
 
 
 
-class Served:
+class Served(Loopback):
     """The HTTP app on loopback under uvicorn."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
-        app = create_web_app(bot, slack_plugin.web_routes(bot))
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        self.url = f"http://127.0.0.1:{self.port}/slack/events"
-        self.http = httpx.Client(timeout=10)
+        super().__init__(create_web_app(bot, slack_plugin.web_routes(bot)))
+        self.url = f"{self.base}/slack/events"
 
     def post(self, body: str, headers: dict[str, str]) -> httpx.Response:
         return self.http.post(self.url, content=body.encode(), headers=headers)
-
-    def stop(self) -> None:
-        self.http.close()
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture
