@@ -58,3 +58,14 @@ def test_fallbacks() -> None:
 
 def test_locale_files_exist() -> None:
     assert (Path(ROOT) / "bot" / "locale" / "fr" / "core.po").exists()
+
+
+def test_french_typography() -> None:
+    """French puts a narrow no-break space (U+202F) before ; : ! ? and inside
+    guillemets; a plain space there lets a line break before the colon."""
+    bad = []
+    for msgid, text in _catalog("fr").items():
+        for t in text if isinstance(text, tuple) else (text,):
+            if re.search(r"[ \u00a0][;:!?»]|«[ \u00a0]", t):
+                bad.append(f"{msgid!r}: {t!r}")
+    assert not bad, f"{len(bad)} French translations with a plain space:\n" + "\n".join(bad[:20])

@@ -53,7 +53,7 @@ def test_review_in_chat(make_bot, db_url, week_server):
     assert "No press review has been sent yet" not in member.feed("digest latest")
     fr = chat(MEMBER_FR).feed("digest latest")
     assert f"Revue de presse, semaine {week}" in fr
-    assert "articles ; la revue complète" in fr
+    assert "articles\u202f; la revue complète" in fr
     en = member.feed("digest latest")
     assert f"Press review, week {week}" in en
 
