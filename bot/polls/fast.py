@@ -264,9 +264,9 @@ def _postgresql(call: FastCall, stmt: TextualSelect, params: dict[str, Any], *,
     if not posted.get(proposal_id):
         with call.session.begin():
             conn = call.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            call.unsure = True
+            # Not ``unsure``: should the connection drop just as this commits, the
+            # dispatcher's retry finds the event id recorded and writes nothing.
             row = conn.execute(stmt, dict(params, allow_posted=0)).first()
-            call.unsure = False
             if row is None:
                 return None  # nothing was written: the general path says why
             call.tr = translator(row.language)
