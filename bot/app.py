@@ -126,8 +126,9 @@ class Bot:
         durably (the Slack inbox) retries it rather than apologising.
 
         A route with a fast path (:data:`bot.routing.FastPath`: a stance) is
-        tried that way first, in the same unit of work; it declines, having
-        written nothing, whenever the general path has more to say. A unit of
+        tried that way first (it begins and commits its own transaction); it
+        declines, having committed nothing, whenever the general path has
+        more to say, and the general path runs in a unit of work of its own. A unit of
         work whose connection is found dropped before its commit (nothing was
         written) runs once more on a new connection: the pool does not ping
         on every checkout.

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import event, func, select
 
 from bot.app import Bot, build_app
 from bot.permissions import POLICY, Policy
@@ -25,7 +24,6 @@ from bot.roster import import_roster_file
 from bot.routing import FastCall, FastOutcome
 from bot.types import Actor, ButtonPress, Command, Conversation, Event, FormSubmission
 from storage.engine import make_engine
-from storage.migrate import upgrade_engine
 from storage.models import (
     AuditEntry,
     Group,
@@ -47,10 +45,10 @@ from tests.conftest import (
     MEMBER_FR,
     OBSERVER,
     OBSERVER_FR,
-    PG_URL,
     SECRETARIAT,
     _truncate_pg,
     make_settings,
+    scratch_pg_database,
 )
 
 PRIYA = "priya.nair@carbonledger.example"
@@ -60,22 +58,7 @@ CLOSES = "2030-01-15T17:00:00+00:00"
 
 @pytest.fixture(scope="module")
 def _second_pg() -> Iterator[str]:
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")
-    name = f"convene_twin_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    engine = make_engine(url)
-    upgrade_engine(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from scratch_pg_database("convene_twin")
 
 
 @pytest.fixture
