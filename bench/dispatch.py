@@ -36,65 +36,30 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adapters.console import ConsoleSession  # noqa: E402
+from bench.polls import SEC, drop_db, pct, say, scratch_db, verdict  # noqa: E402
+from bench.sqlite_burst import seed as seed_people  # noqa: E402
 from bot.app import Bot, build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation  # noqa: E402
-from storage.engine import make_engine, make_session_factory  # noqa: E402
-from storage.migrate import upgrade_engine  # noqa: E402
+from storage.engine import make_engine  # noqa: E402
 from storage.models import (  # noqa: E402
     EmailAddress,
-    Group,
-    Membership,
-    Person,
     Proposal,
-    Role,
     Round,
     RoundCount,
     Stance,
 )
 
-PG = os.environ.get("CONVENE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PEERS = ROOT.parent / "shared" / "peers"
 VENV = Path(os.environ.get("PEERS_VENV", "/tmp/peers-venv"))
-SEC = "secretariat@bench.example"
 STANCES = ("agree", "abstain")
 COUNTS_LINE = re.compile(r"^Agree \d+ · Abstain \d+ · Disagree \d+ · Block \d+$")
-
-
-def say(*args: object) -> None:
-    print(*args, flush=True)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def verdict(ok: bool) -> str:
-    return "MET" if ok else "NOT MET"
-
-
-def seed(url: str, voters: int) -> None:
-    """The alliance, a secretariat and ``voters`` members, plus as many again who
-    never vote (so no round closes early during the bench)."""
-    engine = make_engine(url)
-    upgrade_engine(engine)
-    with make_session_factory(engine)() as s, s.begin():
-        alliance = Group(name="Alliance", is_alliance=True)
-        sec = Person(name="Secretariat", language="en", timezone="UTC", interests=[])
-        sec.emails.append(EmailAddress(address=SEC))
-        s.add_all([alliance, sec, Membership(person=sec, group=alliance, role=Role.SECRETARIAT)])
-        for i in range(voters * 2):
-            p = Person(name=f"Voter {i:04d}", language="en", timezone="UTC", interests=[])
-            p.emails.append(EmailAddress(address=f"v{i:04d}@bench.example"))
-            s.add_all([p, Membership(person=p, group=alliance, role=Role.MEMBER)])
-    engine.dispose()
 
 
 def new_poll(bot: Bot) -> int:
@@ -192,24 +157,6 @@ def errbot(n: int) -> tuple[float, float] | str:
     return float(m.group(1)), float(m.group(2))
 
 
-def scratch_pg() -> tuple[str, str]:
-    admin_url = PG.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"convene_dispatch_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name, name
-
-
-def drop_pg(name: str) -> None:
-    admin = create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000, help="stances per closed loop")
@@ -220,11 +167,14 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="convene-dispatch-"))
     sqlite_url = f"sqlite:///{tmp / 'convene.db'}"
-    pg_url, pg_name = scratch_pg()
+    pg_url, pg_name = scratch_db()
     bots: dict[str, Bot] = {}
     try:
         for kind, url in (("SQLite", sqlite_url), ("PostgreSQL", pg_url)):
-            seed(url, args.voters)
+            # as many again who never vote: no round closes early during the bench
+            engine = make_engine(url)
+            seed_people(engine, args.voters * 2)
+            engine.dispose()
             settings = Settings(database_url=url, secret_key="bench-secret-key-long-enough",
                                 mail={"outbox_dir": tmp / "outbox"})  # type: ignore[arg-type]
             bots[kind] = build_app(settings)
@@ -284,7 +234,7 @@ def main() -> None:
         for bot in bots.values():
             bot.leadership.stop()
             bot.engine.dispose()
-        drop_pg(pg_name)
+        drop_db(pg_name)
 
 
 if __name__ == "__main__":
