@@ -32,7 +32,7 @@ from bot.i18n import translator
 from bot.members import ADDRESS_PLATFORMS
 from bot.permissions import ALLIANCE_WIDE
 from bot.polls.routes import REASON_LIMIT, stance_replies
-from bot.polls.stances import NEEDS_REASON, Cast, _proposal_number, parse_stance
+from bot.polls.stances import NEEDS_REASON, Cast, parse_stance, proposal_number
 from bot.polls.versions import parse_stance_value
 from bot.polls.write import (
     COUNTS_SUM,
@@ -205,7 +205,7 @@ def _fast(call: FastCall, *, raw_id: str, round_no: int | None, shown: bool,
     if not event.event_id:
         return None
     try:
-        proposal_id = _proposal_number(raw_id)
+        proposal_id = proposal_number(raw_id)
     except NotFound:
         return None
     kept = multi_line(reason)[:REASON_LIMIT]
