@@ -52,7 +52,6 @@ from storage.models import (  # noqa: E402
     EmailAddress,
     Proposal,
     Round,
-    RoundCount,
     Stance,
 )
 
@@ -128,18 +127,24 @@ def burst(bot: Bot, voters: int, threads: int, per_voter: int) -> dict[str, int]
     with bot.session_factory() as s:
         people = dict(s.execute(select(EmailAddress.address, EmailAddress.person_id)).all())
         round_id = s.scalar(select(Round.id).where(Round.proposal_id == pid, Round.number == 1))
-        kept = s.execute(select(func.sum(RoundCount.agree), func.sum(RoundCount.abstain))
-                         .where(RoundCount.round_id == round_id)).one()
         recount = [s.scalar(select(func.count()).where(Stance.round_id == round_id,
                                                          Stance.stance == st))
                    for st in STANCES]
+        try:  # kept counts (a tree before them, run for a baseline, has none)
+            from storage.models import RoundCount
+        except ImportError:
+            kept = recount
+        else:
+            kept = list(s.execute(select(func.sum(RoundCount.agree),
+                                         func.sum(RoundCount.abstain))
+                                  .where(RoundCount.round_id == round_id)).one())
         rows = dict(s.execute(select(Stance.voter_key, Stance.stance)
                               .where(Stance.round_id == round_id)).all())
     mismatched = sum(1 for v, st in last.items()
                      if rows.get(f"p:{people[f'v{v:04d}@bench.example']}") != st)
     return {"replies": voters * per_voter, "wrong": len(wrong), "rows": len(rows),
             "final_mismatched": mismatched,
-            "counts_off": int(list(kept) != recount)}
+            "counts_off": int(kept != recount)}
 
 
 def errbot(n: int) -> tuple[float, float] | str:
