@@ -3,7 +3,7 @@
 1. 2,000 eligible voters cast stances concurrently through ``Bot.dispatch``;
    the baseline is bare SQLAlchemy inserts of the same rows, one row a
    transaction, at the same concurrency, in the same run. Targets: throughput
-   at least 0.5 x the baseline; p99 dispatch latency at most 150 ms.
+   at least 0.6 x the baseline (issue 16; 0.5 before); p99 dispatch latency at most 150 ms.
 2. The email round's fan-out to the 2,000 voters through aiosmtpd on loopback:
    at least 100 messages per second (queueing + delivery by the outbox worker).
 3. ``kill -9`` of ``convene serve`` midway through 2,000 stances cast over HTTP
@@ -343,7 +343,7 @@ def main() -> None:
             p50, p99 = pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
             say(f"\n1. {threads} concurrent callers: stances through Bot.dispatch {rate:7.1f} /s; "
                 f"bare inserts of the same rows, one a transaction, {base:7.1f} /s; ratio "
-                f"{rate / base:.2f} (target >= 0.5: {verdict(rate >= 0.5 * base)})")
+                f"{rate / base:.2f} (target >= 0.6: {verdict(rate >= 0.6 * base)})")
             say(f"   dispatch latency p50 {p50:.1f} ms, p99 {p99:.1f} ms, max "
                 f"{max(lat) * 1000:.1f} ms (target p99 <= 150 ms: {verdict(p99 <= 150)})")
             with bot.session_factory() as s:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
@@ -31,7 +32,7 @@ from bot.metrics import Metrics
 from bot.outbox import ChatDeliverer, OutboxWorker, Renderer
 from bot.permissions import PersonRef, Policy, authorize
 from bot.queue import new_instance_id
-from bot.routing import Route, Router
+from bot.routing import FastCall, Route, Router
 from bot.settings import Settings
 from bot.types import (
     Actor,
@@ -123,24 +124,67 @@ class Bot:
         connection, a lock past its timeout: :func:`is_unavailable`) raises
         :class:`~bot.errors.Unavailable` instead, so a caller holding the event
         durably (the Slack inbox) retries it rather than apologising.
+
+        A route with a fast path (:data:`bot.routing.FastPath`: a stance) is
+        tried that way first (it begins and commits its own transaction); it
+        declines, having committed nothing, whenever the general path has
+        more to say, and the general path runs in a unit of work of its own. A unit of
+        work whose connection is found dropped before its commit (nothing was
+        written) runs once more on a new connection: the pool does not ping
+        on every checkout.
         """
+        fast = self._fast_route(event)
+        try:
+            return self._dispatch_once(event, fast, raise_unavailable=raise_unavailable,
+                                       may_retry=True)
+        except _Dropped:
+            # The pooled connection was dead (a restarted server, a terminated
+            # backend) and nothing was committed: once more, on a fresh one.
+            return self._dispatch_once(event, fast, raise_unavailable=raise_unavailable,
+                                       may_retry=False)
+
+    def _dispatch_once(self, event: Event, fast: tuple[Route, str] | None, *,
+                       raise_unavailable: bool, may_retry: bool) -> list[Reply]:
         tr = translator(self.settings.default_language)
+        call: FastCall | None = None
+        committing = False
         with self.session_factory() as session:
             try:
-                with session.begin():
-                    first, person = self._first_delivery(session, event)
-                    if not first:
+                outcome = None
+                if fast is not None and fast[0].fast is not None:
+                    call = FastCall(self, session, event, fast[0], fast[1])
+                    outcome = fast[0].fast(call)  # commits what it writes
+                if outcome is not None:
+                    tr = call.tr if call is not None and call.tr is not None else tr
+                    if not outcome.first:
                         log.info("dropping repeated event %s/%s", event.actor.platform,
                                  event.event_id)
                         return []
-                    if person is not None:
-                        tr = translator(person.language)
-                    replies, after = self._route(session, event, person, tr)
+                    replies, after = outcome.replies, outcome.after
+                else:
+                    with session.begin():
+                        first, person = self._first_delivery(session, event)
+                        if not first:
+                            log.info("dropping repeated event %s/%s", event.actor.platform,
+                                     event.event_id)
+                            return []
+                        if person is not None:
+                            tr = translator(person.language)
+                        replies, after = self._route(session, event, person, tr)
+                        committing = True
             except DomainError as exc:
                 session.rollback()
+                if call is not None and call.tr is not None:
+                    tr = call.tr
                 return [Reply(Message(render_error(tr, exc)))]
             except Exception as exc:
                 session.rollback()
+                unsure = committing or (call is not None and call.unsure)
+                if may_retry and not unsure and _dropped(exc):
+                    log.warning("connection found dropped before anything was written; "
+                                "retrying the unit of work once: %s",
+                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                    raise _Dropped from exc
                 if raise_unavailable and is_unavailable(exc):
                     raise Unavailable(str(exc).splitlines()[0] if str(exc) else
                                       type(exc).__name__) from exc
@@ -156,6 +200,22 @@ class Bot:
                 log.exception("after-commit work %r failed (the change itself is committed)",
                               work)
         return replies
+
+    def _fast_route(self, event: Event) -> tuple[Route, str] | None:
+        """The route of ``event`` and its command arguments when that route
+        offers a fast path (:data:`bot.routing.FastPath`); found without the
+        database, as :meth:`_route` finds it."""
+        route: Route | None = None
+        args = ""
+        if isinstance(event, Command):
+            found = self.router.match_command(f"{event.name} {event.args}".strip())
+            if found is not None:
+                route, args = found
+        elif isinstance(event, ButtonPress):
+            route = self.router.find("action", event.action_id)
+        if route is None or route.fast is None:
+            return None
+        return route, args
 
     def check_form(self, event: FormSubmission) -> dict[str, str]:
         """Which fields of a submitted form the core would refuse, before it is
@@ -287,6 +347,17 @@ class Bot:
             instance=self.instance_id, on_dead=notify_secretariat,
             stale=timedelta(seconds=self.settings.queue.stale_seconds),
         )
+
+
+class _Dropped(Exception):
+    """A unit of work's connection was found dropped before its commit."""
+
+
+def _dropped(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection was lost (SQLAlchemy then invalidates
+    it and the pool's older connections): nothing of the unit of work was
+    committed, so it may run again on a new connection."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 class _CheckedOnly(Exception):

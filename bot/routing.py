@@ -8,22 +8,71 @@ event's interested/not, by the tag of its uid: ``workshop``). A route's
 ``scope`` resolves the group the capability is checked in (default: the
 alliance) from the event, so a button value pointing at another group's poll
 is checked against that group.
+
+A route may also offer a ``fast`` path (:data:`FastPath`): a prepared
+statement that does the whole of a common event in one round trip. The
+dispatcher tries it first and runs the general path when it declines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from bot.permissions import Policy
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bot.app import Bot
     from bot.context import Context, HandlerResult
+    from bot.i18n import Translator
+    from bot.types import Event, Reply
 
 RouteKind = Literal["command", "action", "form", "reply", "attendance"]
 Handler = Callable[["Context"], "HandlerResult"]
 Scope = Callable[["Context"], "int | None"]
+
+
+@dataclass(slots=True)
+class FastCall:
+    """What a route's fast path is given: the bot, a session with no
+    transaction begun (the fast path begins and commits its own), the event,
+    the route (its ``capability`` is the one to check) and the command's
+    arguments. The fast path sets ``tr`` once it knows the person, so an error
+    raised after that is told in their language, as on the general path, and
+    ``unsure`` before sending what may commit (a COMMIT, an autocommitted
+    statement): a lost connection after that is not retried."""
+
+    bot: Bot
+    session: Session
+    event: Event
+    route: Route
+    args: str
+    tr: Translator | None = None
+    unsure: bool = False
+
+
+@dataclass(slots=True)
+class FastOutcome:
+    """A fast path's result. ``first`` False: the event id was recorded before
+    (a retry; the dispatcher drops it). Else ``replies`` and the ``after``-commit
+    work, exactly as the route's handler would have produced them."""
+
+    first: bool
+    replies: list[Reply] = field(default_factory=list)
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+
+#: ``fast(call) -> FastOutcome | None``: do the whole event (record its id,
+#: resolve the actor, check the capability in the object's group, act, and
+#: commit) or return None having committed nothing, when the event does not qualify (an
+#: unknown person, a refusal, anything needing a form or an error message):
+#: the dispatcher then runs the general path in the same unit of work, which
+#: gives every refusal its sentence. It must reply exactly as the general path
+#: would on the same input.
+FastPath = Callable[[FastCall], "FastOutcome | None"]
 
 
 class RouteError(Exception):
@@ -45,6 +94,7 @@ class Route:
     help: str = ""
     usage: str = ""
     scope: Scope | None = None
+    fast: FastPath | None = None
 
 
 class Router:
@@ -64,9 +114,10 @@ class Router:
         help: str = "",
         usage: str = "",
         scope: Scope | None = None,
+        fast: FastPath | None = None,
     ) -> Route:
         """Register a route. Raises RouteError without a known capability or when
-        ``(kind, name)`` is taken."""
+        ``(kind, name)`` is taken. ``fast``: see :data:`FastPath`."""
         if not capability:
             raise RouteError(f"route {kind}:{name} declares no capability")
         if not self.policy.knows(capability):
@@ -74,7 +125,7 @@ class Router:
         key = (kind, name.lower())
         if key in self._routes:
             raise RouteError(f"route {kind}:{name} is registered twice")
-        route = Route(kind, name.lower(), capability, handler, help, usage, scope)
+        route = Route(kind, name.lower(), capability, handler, help, usage, scope, fast)
         self._routes[key] = route
         return route
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import select
 import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///./convene.db"
+
+#: PostgreSQL connections are replaced after this long (seconds), before any
+#: idle timeout between here and the server is likely to cut them.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def normalise_url(url: str) -> str:
@@ -25,7 +30,7 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str = DEFAULT_URL, *, serialise_writers: bool = True,
-                **kwargs: Any) -> Engine:
+                check_on_checkout: bool = True, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (SQLite file or PostgreSQL).
 
     SQLite gets WAL, foreign keys and a busy timeout so that several processes
@@ -58,10 +63,35 @@ def make_engine(url: str = DEFAULT_URL, *, serialise_writers: bool = True,
         else:  # the old behaviour, kept for bench/sqlite_burst.py's baseline
             event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping on every checkout (a round trip per unit of work): connections are
+    # recycled after POOL_RECYCLE_SECONDS, and a unit of work that finds its
+    # connection dropped before writing anything is run again
+    # (bot.app.Bot.dispatch); SQLAlchemy then invalidates the pool's older ones.
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 40)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if check_on_checkout:
+        event.listen(engine, "checkout", _drop_closed_on_checkout)
+    return engine
+
+
+def _drop_closed_on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """An idle connection has nothing to read unless the server said something
+    unasked: a backend that was terminated, or a server that shut down, sends
+    its FATAL message and closes the socket, which then polls readable. Such a
+    connection is replaced before anything is sent on it (the pool retries the
+    checkout), at the cost of one ``poll()`` instead of a ``SELECT 1`` round
+    trip. A connection cut without a word (a network partition) is not seen
+    here: the unit of work then fails and ``Bot.dispatch`` runs it again."""
+    try:
+        fd = dbapi_conn.fileno()
+    except Exception:  # noqa: BLE001 - closed already: let the pool replace it
+        raise exc.DisconnectionError("connection closed") from None
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise exc.DisconnectionError("the server closed this connection while it was idle")
 
 
 #: How long a writer of this process waits for another's transaction (as busy_timeout).

@@ -60,10 +60,11 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def _pg_database() -> Iterator[str]:
+def scratch_pg_database(prefix: str = "convene_test") -> Iterator[str]:
+    """A migrated PostgreSQL database made for the caller and dropped after
+    (a generator for fixtures)."""
     admin_url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"convene_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -79,6 +80,11 @@ def _pg_database() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_database() -> Iterator[str]:
+    yield from scratch_pg_database()
 
 
 def _truncate_pg(engine: Engine) -> None:

@@ -27,6 +27,7 @@ def install(bot: Bot) -> None:
 
     add_completer(bot, kind="poll", commands=('poll', 'vote'), capability="poll.view",
                   fn=titled_completer(Proposal, capability="poll.view"))
+    from bot.polls import fast
     from bot.polls import routes as r
 
     add = bot.router.add
@@ -34,7 +35,8 @@ def install(bot: Bot) -> None:
         help=N_("Propose something for the group to decide by consensus."),
         usage="[TITLE | TEXT | CLOSES]")
     add("form", "poll.new", r.poll_new_form, capability="poll.create", scope=r.scope_new)
-    add("action", "poll.stance", r.stance_button, capability="poll.vote", scope=r.scope_value)
+    add("action", "poll.stance", r.stance_button, capability="poll.vote", scope=r.scope_value,
+        fast=fast.button_fast)
     add("form", "poll.reason", r.reason_form, capability="poll.vote",
         scope=r.scope_form_context)
     from bot.polls import email_replies, web
@@ -43,7 +45,7 @@ def install(bot: Bot) -> None:
         scope=email_replies.scope_reply)
     web.install(bot)
     add("command", "vote", r.vote, capability="poll.vote", scope=r.scope_vote,
-        help=N_("Take your stance on a proposal."), usage=r.VOTE_USAGE)
+        help=N_("Take your stance on a proposal."), usage=r.VOTE_USAGE, fast=fast.vote_fast)
     add("command", "poll show", r.show, capability="poll.view", scope=r.scope_args,
         help=N_("Show a proposal and its tally."), usage="ID")
     add("command", "poll list", r.list_polls, capability="poll.view",

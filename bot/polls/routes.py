@@ -5,6 +5,8 @@ determine`` and ``decisions``."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +20,7 @@ from bot.polls.render import OUTCOME_LABELS, STATE_LABELS
 from bot.polls.stances import (
     NEEDS_REASON,
     STANCE_LABELS,
+    Cast,
     ProposalHead,
     cast_stance,
     eligible_cached,
@@ -28,7 +31,11 @@ from bot.polls.stances import (
 from bot.polls.versions import ask_again, outdated, parse_stance_value, stance_value
 from bot.text import multi_line
 from bot.types import Form, FormField, Header, Message, Option, Reply, Section
-from storage.models import Group, Proposal
+from storage.models import Group
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+    from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
 
@@ -203,24 +210,36 @@ def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
     cut = len(multi_line(reason)) > REASON_LIMIT
     cast = cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.who,
                        proposal=proposal, round_no=round_no, stance=stance, reason=reason)
+    return stance_replies(bot=ctx.bot, session=ctx.session, tr=ctx.tr,
+                          after_commit=ctx.after_commit, proposal_id=proposal.id,
+                          group_id=proposal.group_id, cast=cast, cut=cut)
+
+
+def stance_replies(*, bot: Bot, session: Session, tr: Translator,
+                   after_commit: Callable[[Callable[[], None]], None], proposal_id: int,
+                   group_id: int, cast: Cast, cut: bool) -> list[Reply]:
+    """What follows a stance written in this unit of work, on the general and
+    the fast path alike (:mod:`bot.polls.fast`): queue the tally refresh where
+    the proposal is posted, check after the commit whether the round is
+    complete, and the confirmation in ``tr``'s language (``cut``: the reason
+    was longer than :data:`REASON_LIMIT` characters)."""
     per = cast.counts
-    eligible = eligible_cached(ctx.session, group_id=proposal.group_id,
-                               voting_unit=cast.voting_unit,
-                               cache=ctx.bot.caches.get("polls.eligible"))
+    eligible = eligible_cached(session, group_id=group_id, voting_unit=cast.voting_unit,
+                               cache=bot.caches.get("polls.eligible"))
     if cast.posted:
-        _post_tally(ctx, find_proposal(ctx.session, proposal.id))
+        proposals.post(session, find_proposal(session, proposal_id))
     # Concurrent stances do not see each other before they commit, so the check
     # runs after the commit whenever the round is nearly complete; the deadline
     # job closes a complete round too, as a backstop.
     if sum(per.values()) + COMPLETE_SLACK >= eligible:
-        _close_after_commit(ctx, proposal.id)
-    summary = " · ".join(f"{ctx._(STANCE_LABELS[s])} {n}" for s, n in per.items())
-    lines = [ctx._("Your stance on proposal #{id}, round {round}: {stance}.",
-                   id=proposal.id, round=round_no, stance=ctx._(STANCE_LABELS[stance])),
-             summary]
+        _close_after_commit(bot, after_commit, proposal_id)
+    label = tr.gettext(STANCE_LABELS[cast.stance])
+    summary = " · ".join(f"{tr.gettext(STANCE_LABELS[s])} {n}" for s, n in per.items())
+    lines = [tr.gettext(N_("Your stance on proposal #{id}, round {round}: {stance}."),
+                        id=proposal_id, round=cast.round_no, stance=label), summary]
     if cut:
-        lines.append(ctx._("Your reason was kept to its first {limit} characters.",
-                           limit=ctx.tr.format.number(REASON_LIMIT)))
+        lines.append(tr.gettext(N_("Your reason was kept to its first {limit} characters."),
+                                limit=tr.format.number(REASON_LIMIT)))
     return [Reply(Message("\n".join(lines)))]
 
 
@@ -237,18 +256,12 @@ def _outdated(ctx: Context, head: ProposalHead) -> list[Reply]:
         reader=ctx.who.id))]
 
 
-def _post_tally(ctx: Context, proposal: Proposal) -> None:
-    """Queue a refresh of the proposal's living tally message where it was
-    posted: no rendering in the voter's transaction (the outbox renders the
-    latest state; a pending refresh absorbs the next stances)."""
-    proposals.post(ctx.session, proposal)
-
-
-def _close_after_commit(ctx: Context, proposal_id: int) -> None:
+def _close_after_commit(bot: Bot, after_commit: Callable[[Callable[[], None]], None],
+                        proposal_id: int) -> None:
     """Once the dispatcher's transaction has committed and given its connection
     back to the pool, check (in a unit of work of its own) whether every unit has
     a stance and close the round early if so."""
-    session_factory, settings = ctx.bot.session_factory, ctx.bot.settings
+    session_factory, settings = bot.session_factory, bot.settings
 
     def close() -> None:
         try:
@@ -257,7 +270,7 @@ def _close_after_commit(ctx: Context, proposal_id: int) -> None:
             log.exception("early close of proposal %s failed; the deadline job will close it",
                           proposal_id)
 
-    ctx.after_commit(close)
+    after_commit(close)
 
 
 def stance_button(ctx: Context) -> list[Reply]:

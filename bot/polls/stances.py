@@ -284,7 +284,7 @@ def find_proposal_head(session: Session, proposal_id: int | str) -> ProposalHead
     """The :class:`ProposalHead` of proposal ``proposal_id``, read once per unit
     of work (the route's scope and its handler share it). Raises NotFound (also
     for a non-number). Use :func:`find_proposal` for anything that changes it."""
-    pid = _proposal_number(proposal_id)
+    pid = proposal_number(proposal_id)
     memo: dict[int, ProposalHead] = session.info.setdefault("polls.heads", {})
     head = memo.get(pid)
     if head is None:
@@ -295,7 +295,8 @@ def find_proposal_head(session: Session, proposal_id: int | str) -> ProposalHead
     return head
 
 
-def _proposal_number(proposal_id: int | str) -> int:
+def proposal_number(proposal_id: int | str) -> int:
+    """The proposal id in ``12`` or ``#12``. Raises NotFound for anything else."""
     try:
         return int(str(proposal_id).lstrip("#"))
     except ValueError:
@@ -304,7 +305,7 @@ def _proposal_number(proposal_id: int | str) -> int:
 
 def find_proposal(session: Session, proposal_id: int | str) -> Proposal:
     """The proposal with that id. Raises NotFound (also for a non-number)."""
-    pid = _proposal_number(proposal_id)
+    pid = proposal_number(proposal_id)
     proposal = session.get(Proposal, pid)
     if proposal is None:
         raise NotFound(N_("There is no proposal #{id}."), id=pid)

@@ -29,24 +29,31 @@ FROM poll_rounds AS r JOIN groups AS g ON g.id = :group_id
 WHERE r.proposal_id = :proposal_id AND r.number = :number""").columns(
     closed_at=UTCDateTime(), closes_at=UTCDateTime(), channels=JSON())
 
-_COUNTS = """
-SELECT count(*) FILTER (WHERE stance = 'agree') AS agree,
-       count(*) FILTER (WHERE stance = 'abstain') AS abstain,
-       count(*) FILTER (WHERE stance = 'disagree') AS disagree,
-       count(*) FILTER (WHERE stance = 'block') AS block
-FROM poll_stances WHERE round_id = :round_id AND version = :version"""
+#: The round's stances on a text version: the sum of its count shards, which
+#: triggers on poll_stances keep (storage.models.RoundCount), so this reads at
+#: most COUNT_SHARDS rows however many stances the round has.
+COUNTS_SUM = """
+SELECT coalesce(sum(agree), 0) AS agree, coalesce(sum(abstain), 0) AS abstain,
+       coalesce(sum(disagree), 0) AS disagree, coalesce(sum(block), 0) AS block
+FROM poll_round_counts WHERE round_id = {round_id} AND version = {version}"""
+
+_COUNTS = COUNTS_SUM.format(round_id=":round_id", version=":version")
 
 _PREVIOUS = """
 SELECT stance, person_id, version FROM poll_stances
 WHERE round_id = :round_id AND voter_key = :voter_key"""
 
-_UPSERT = """
-INSERT INTO poll_stances (round_id, voter_key, person_id, stance, reason, channel, version,
-                          cast_at, updated_at)
-VALUES (:round_id, :voter_key, :person_id, :stance, :reason, :channel, :version, :now, :now)
-ON CONFLICT (round_id, voter_key) DO UPDATE SET
+#: The stance upsert's two ends, around its VALUES or SELECT (the last one counts).
+STANCE_INSERT = """INSERT INTO poll_stances (round_id, voter_key, person_id, stance, reason,
+                          channel, version, cast_at, updated_at)"""
+STANCE_ON_CONFLICT = """ON CONFLICT (round_id, voter_key) DO UPDATE SET
     person_id = excluded.person_id, stance = excluded.stance, reason = excluded.reason,
     channel = excluded.channel, version = excluded.version, updated_at = excluded.updated_at"""
+
+_UPSERT = f"""
+{STANCE_INSERT}
+VALUES (:round_id, :voter_key, :person_id, :stance, :reason, :channel, :version, :now, :now)
+{STANCE_ON_CONFLICT}"""
 
 #: PostgreSQL: every step in one round trip. The round row is read first, with
 #: a shared lock; nothing is written unless it is the open round ``:round_no``.
@@ -66,14 +73,10 @@ prev AS (
     SELECT s.stance, s.person_id, s.version FROM poll_stances AS s
     JOIN rnd ON s.round_id = rnd.id AND s.voter_key = rnd.voter_key WHERE rnd.ok),
 up AS (
-    INSERT INTO poll_stances (round_id, voter_key, person_id, stance, reason, channel,
-                              version, cast_at, updated_at)
+    """ + STANCE_INSERT + """
     SELECT rnd.id, rnd.voter_key, :person_id, :stance, :reason, :channel, :version, :now, :now
     FROM rnd WHERE rnd.ok
-    ON CONFLICT (round_id, voter_key) DO UPDATE SET
-        person_id = excluded.person_id, stance = excluded.stance, reason = excluded.reason,
-        channel = excluded.channel, version = excluded.version,
-        updated_at = excluded.updated_at
+    """ + STANCE_ON_CONFLICT + """
     RETURNING id),
 aud AS (
     INSERT INTO audit_log (at, person_id, channel, action, subject_type, subject_id, detail)
@@ -89,13 +92,9 @@ SELECT rnd.id, rnd.number, rnd.closed_at, rnd.closes_at, rnd.voting_unit, rnd.ch
        rnd.voter_key, rnd.ok, prev.stance AS prev_stance, prev.person_id AS prev_person,
        prev.version AS prev_version, c.agree, c.abstain, c.disagree, c.block
 FROM rnd LEFT JOIN prev ON true
-CROSS JOIN (SELECT count(*) FILTER (WHERE stance = 'agree') AS agree,
-                   count(*) FILTER (WHERE stance = 'abstain') AS abstain,
-                   count(*) FILTER (WHERE stance = 'disagree') AS disagree,
-                   count(*) FILTER (WHERE stance = 'block') AS block
-            FROM poll_stances WHERE round_id = (SELECT id FROM rnd) AND version = :version) AS c
-""").bindparams(_NOW).columns(closed_at=UTCDateTime(), closes_at=UTCDateTime(),
-                              channels=JSON())
+CROSS JOIN (""" + COUNTS_SUM.format(round_id="(SELECT id FROM rnd)", version=":version") + """) AS c
+""").bindparams(_NOW).columns(  # noqa: S608 - constants only
+    closed_at=UTCDateTime(), closes_at=UTCDateTime(), channels=JSON())
 
 
 SQLITE_PREVIOUS = text(_PREVIOUS)
@@ -180,14 +179,26 @@ def cast_in_round(session: Session, *, values: dict[str, Any], detail: dict[str,
     params = dict(values, round_id=r.id, voter_key=key)
     before = conn.execute(SQLITE_PREVIOUS, params).first()
     prev = (before[0], before[1]) if before is not None else None
+    counts = sqlite_write(conn, params, previous=prev, detail=detail, number=r.number)
+    return replace(found, previous=prev, counts=counts)
+
+
+def sqlite_write(conn: Connection, params: dict[str, Any], *,
+                 previous: tuple[str, int] | None, detail: dict[str, Any],
+                 number: int) -> dict[str, int]:
+    """SQLite: upsert the stance, write its audit row (``detail`` plus round
+    ``number``, voter, previous stance and person) and return the round's
+    counts on ``params["version"]``, this stance included (stance -> number).
+    ``params``: round_id, voter_key, person_id, stance, reason, channel,
+    version, subject_id, now. The caller has checked the round."""
     conn.execute(SQLITE_UPSERT, params)
     conn.execute(SQLITE_AUDIT, dict(
-        params, action="poll.stance" if prev is None else "poll.stance.change",
-        detail=json.dumps(dict(detail, round=r.number, voter=key,
-                               previous=prev[0] if prev else None,
-                               previous_person=prev[1] if prev else None))))
+        params, action="poll.stance" if previous is None else "poll.stance.change",
+        detail=json.dumps(dict(detail, round=number, voter=params["voter_key"],
+                               previous=previous[0] if previous else None,
+                               previous_person=previous[1] if previous else None))))
     per = dict(conn.execute(COUNTS, params).one()._mapping)
-    return replace(found, previous=prev, counts={k: int(v) for k, v in per.items()})
+    return {k: int(v) for k, v in per.items()}
 
 
 def stance_count(session: Session, *, round_id: int, version: int) -> int:

@@ -31,7 +31,15 @@ from storage.models.digest import (
     DigestSuggestion,
 )
 from storage.models.discord import DiscordLinkCode, DiscordScheduledEvent
-from storage.models.polls import Ballot, PollComment, Proposal, ProposalVersion, Round, Stance
+from storage.models.polls import (
+    Ballot,
+    PollComment,
+    Proposal,
+    ProposalVersion,
+    Round,
+    RoundCount,
+    Stance,
+)
 from storage.models.slack import SlackInboxItem as SlackInboxItem
 from storage.models.sprints import (
     Sprint,
@@ -82,6 +90,7 @@ __all__ = [
     "QueueInstance",
     "Role",
     "Round",
+    "RoundCount",
     "Sprint",
     "SprintFollower",
     "SprintOffer",

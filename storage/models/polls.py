@@ -120,6 +120,32 @@ class Stance(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RoundCount(Base):
+    """The stances of a round on one text version, kept up to date by database
+    triggers on ``poll_stances`` (insert, update, delete: storage migration
+    ``stance_0800_counts``), so the count is never recomputed over the round.
+
+    Spread over ``shard`` = stance id mod :data:`COUNT_SHARDS` rows so concurrent
+    stances rarely wait for one another's row lock; a round's count on a version
+    is the sum over its shards (a shard may go negative when stances move).
+    """
+
+    __tablename__ = "poll_round_counts"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("poll_rounds.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    agree: Mapped[int] = mapped_column(default=0)
+    abstain: Mapped[int] = mapped_column(default=0)
+    disagree: Mapped[int] = mapped_column(default=0)
+    block: Mapped[int] = mapped_column(default=0)
+
+
+#: Rows a round's count is spread over (see :class:`RoundCount`).
+COUNT_SHARDS = 64
+
+
 class PollComment(Base):
     """A comment on a proposal; ``advisory`` when the author holds no vote (observers)."""
 

@@ -1,0 +1,308 @@
+"""The stance's fast path: a common stance in one statement (PostgreSQL).
+
+``vote ID STANCE [REASON]`` and the ``poll.stance`` button are registered with
+a fast path (:data:`bot.routing.FastPath`). On PostgreSQL one statement records
+the event id, resolves the actor, checks that the person holds the route's
+capability in the proposal's group (the rule of :func:`bot.permissions.
+roles_in` and :func:`bot.polls.voters.may_vote`: a voting role in the group, or
+an alliance-wide voting role held in the alliance), checks the proposal and its
+open round (and, for a button, the text version it showed), upserts the
+stance, writes the audit row and returns the round's counts (kept by triggers,
+see :class:`storage.models.RoundCount`); then the dispatcher commits: two round
+trips. SQLite runs the same steps as statements on the unit of work's
+connection: one read that decides, then the writes.
+
+Anything the statement does not qualify (an unknown person, an observer, a
+closed round, an outdated button, a block without a reason, a malformed
+command) writes nothing and yields None: the dispatcher runs the general path
+in the same unit of work, which gives the refusal its sentence. The reply is
+built by the same code as the general path's (:func:`bot.polls.routes.
+stance_replies`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, TextualSelect, bindparam, literal, text
+from sqlalchemy.engine import Dialect
+
+from bot.errors import InvalidInput, NotFound
+from bot.i18n import translator
+from bot.members import ADDRESS_PLATFORMS
+from bot.permissions import ALLIANCE_WIDE
+from bot.polls.routes import REASON_LIMIT, stance_replies
+from bot.polls.stances import NEEDS_REASON, Cast, parse_stance, proposal_number
+from bot.polls.versions import parse_stance_value
+from bot.polls.write import (
+    COUNTS_SUM,
+    STANCE_INSERT,
+    STANCE_ON_CONFLICT,
+    core_connection,
+    sqlite_write,
+)
+from bot.routing import FastCall, FastOutcome
+from bot.text import multi_line
+from bot.types import ButtonPress, Command
+from storage.base import UTCDateTime, utcnow
+from storage.models import Membership, Role
+
+#: Ids PostgreSQL's ``integer`` holds; anything else goes the general way.
+_INT_MAX = 2**31 - 1
+
+_BY_ADDRESS = ("email_addresses AS l JOIN people AS p ON p.id = l.person_id",
+               "l.address = :address")
+_BY_IDENTITY = ("identities AS l JOIN people AS p ON p.id = l.person_id",
+                "l.platform = :platform AND l.workspace_id = :workspace_id "
+                "AND l.user_id = :user_id")
+
+# Who, what, and whether: the person behind the actor, the proposal's head, the
+# current round if it takes this stance now and the person may vote in the
+# group, and the voting unit's previous stance. Shared by both dialects.
+_QUALIFY = """
+who AS (SELECT p.id, p.language, p.organisation_id FROM {link} WHERE {cond}),
+head AS (SELECT h.id, h.group_id, h.state, h.current_round, h.version, h.origin_channel
+         FROM poll_proposals AS h WHERE h.id = :proposal_id),
+rnd AS (
+    SELECT r.id, r.number, g.voting_unit, g.channels, who.id AS person_id,
+           CASE WHEN g.voting_unit = 'organisation' AND who.organisation_id IS NOT NULL
+                THEN 'o:' || CAST(who.organisation_id AS text)
+                ELSE 'p:' || CAST(who.id AS text) END AS voter_key,
+           {posted} AS posted
+    FROM who CROSS JOIN head
+    JOIN poll_rounds AS r ON r.proposal_id = head.id AND r.number = head.current_round
+    JOIN groups AS g ON g.id = head.group_id
+    WHERE head.state = 'open' AND r.closed_at IS NULL AND r.closes_at > :now
+      AND r.number = coalesce(CAST(:round_no AS integer), head.current_round)
+      AND (CAST(:shown AS integer) = 0
+           OR head.version = CAST(:shown_version AS integer)
+           OR (CAST(:shown_version AS integer) IS NULL AND head.version = 1))
+      AND EXISTS (SELECT 1 FROM memberships AS m JOIN groups AS mg ON mg.id = m.group_id
+                  WHERE m.person_id = who.id
+                    AND ((m.group_id = head.group_id AND m.role IN ({allowed}))
+                         OR ({wide_test})))
+    {lock}),
+prev AS (SELECT s.stance, s.person_id, s.version FROM poll_stances AS s
+         JOIN rnd ON s.round_id = rnd.id AND s.voter_key = rnd.voter_key)"""
+
+_PG = """
+WITH {qualify},
+ded AS (
+    INSERT INTO processed_events (platform, event_id, at)
+    SELECT :platform, :event_id, :now FROM rnd
+    WHERE CAST(:allow_posted AS integer) = 1 OR NOT rnd.posted
+    ON CONFLICT (platform, event_id) DO NOTHING RETURNING id),
+up AS (
+    {stance_insert}
+    SELECT rnd.id, rnd.voter_key, rnd.person_id, :stance, :reason, :channel, head.version,
+           :now, :now
+    FROM rnd CROSS JOIN head CROSS JOIN ded
+    {stance_on_conflict}
+    RETURNING id),
+aud AS (
+    INSERT INTO audit_log (at, person_id, channel, action, subject_type, subject_id, detail)
+    SELECT :now, rnd.person_id, :channel,
+           CASE WHEN prev.stance IS NULL THEN 'poll.stance' ELSE 'poll.stance.change' END,
+           'poll', CAST(head.id AS text),
+           CAST(jsonb_build_object(
+               'version', head.version, 'stance', CAST(:stance AS text),
+               'reason', CAST(:reason AS text), 'round', rnd.number, 'voter', rnd.voter_key,
+               'previous', prev.stance, 'previous_person', prev.person_id) AS json)
+    FROM rnd CROSS JOIN head CROSS JOIN ded LEFT JOIN prev ON true
+    RETURNING id)
+SELECT (SELECT count(*) FROM ded) AS first, who.id AS person_id, who.language,
+       head.id AS proposal_id, head.group_id, head.version, head.origin_channel,
+       rnd.id AS round_id, rnd.number, rnd.voting_unit, rnd.channels, rnd.voter_key,
+       rnd.posted, prev.stance AS prev_stance, prev.version AS prev_version,
+       c.agree, c.abstain, c.disagree, c.block
+FROM rnd CROSS JOIN who CROSS JOIN head LEFT JOIN prev ON true
+CROSS JOIN ({counts}) AS c"""
+
+_SQLITE = """
+WITH {qualify}
+SELECT who.id AS person_id, who.language, who.organisation_id,
+       head.id AS proposal_id, head.group_id, head.version, head.origin_channel,
+       rnd.id AS round_id, rnd.number, rnd.voting_unit, rnd.channels, rnd.voter_key,
+       prev.stance AS prev_stance, prev.person_id AS prev_person
+FROM rnd CROSS JOIN who CROSS JOIN head LEFT JOIN prev ON true"""
+
+_SQLITE_DEDUPE = text("""
+INSERT INTO processed_events (platform, event_id, at) VALUES (:platform, :event_id, :now)
+ON CONFLICT (platform, event_id) DO NOTHING RETURNING id""").bindparams(
+    bindparam("now", type_=UTCDateTime()))
+
+# Whether the proposal's tally lives in a chat (``bool(origin_channel or
+# channels)`` in Python, JSON's falsy values spelt out): its refresh is queued
+# in the outbox, in the stance's transaction.
+_PG_POSTED = ("(head.origin_channel <> '' OR coalesce(CAST(g.channels AS jsonb) NOT IN "
+              "('{}', '[]', 'null', '\"\"', '0', 'false'), false))")
+
+_STATEMENTS: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], TextualSelect] = {}
+
+
+def _role_literals(dialect: Dialect, roles: tuple[str, ...]) -> str:
+    role_type = Membership.__table__.c.role.type
+    return ", ".join(str(literal(Role(r), type_=role_type).compile(
+        dialect=dialect, compile_kwargs={"literal_binds": True})) for r in roles)
+
+
+def _statement(dialect: Dialect, *, by_address: bool, allowed: tuple[str, ...],
+               wide: tuple[str, ...]) -> TextualSelect:
+    """The dialect's qualifying (and, on PostgreSQL, writing) statement, built
+    once per actor kind and policy (roles are literals: the plan is cached)."""
+    key = (dialect.name, by_address, allowed, wide)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        link, cond = _BY_ADDRESS if by_address else _BY_IDENTITY
+        postgresql = dialect.name == "postgresql"
+        qualify = _QUALIFY.format(
+            link=link, cond=cond, allowed=_role_literals(dialect, allowed) or "NULL",
+            wide_test=(f"mg.is_alliance AND m.role IN ({_role_literals(dialect, wide)})"
+                       if wide else "1 = 0"),
+            lock="FOR SHARE OF r" if postgresql else "",
+            posted=_PG_POSTED if postgresql else "0")
+        sql = (_PG.format(qualify=qualify, stance_insert=STANCE_INSERT,
+                          stance_on_conflict=STANCE_ON_CONFLICT, counts=COUNTS_SUM.format(
+            round_id="(SELECT id FROM rnd)", version="(SELECT version FROM head)"))
+            if postgresql else _SQLITE.format(qualify=qualify))
+        stmt = _STATEMENTS[key] = text(sql).bindparams(
+            bindparam("now", type_=UTCDateTime())).columns(channels=JSON())
+    return stmt
+
+
+def vote_fast(call: FastCall) -> FastOutcome | None:
+    """The fast path of ``vote ID agree|abstain|disagree|block [REASON]``."""
+    if not isinstance(call.event, Command):
+        return None
+    words = call.args.split(None, 2)
+    if len(words) < 2:
+        return None
+    try:
+        stance = parse_stance(words[1])
+    except InvalidInput:
+        return None
+    return _fast(call, raw_id=words[0], round_no=None, shown=False, version=None,
+                 stance=stance, reason=words[2] if len(words) > 2 else "")
+
+
+def button_fast(call: FastCall) -> FastOutcome | None:
+    """The fast path of a ``poll.stance`` button (``<id>:<round>[:<version>]:<stance>``)."""
+    if not isinstance(call.event, ButtonPress):
+        return None
+    try:
+        raw_id, round_no, version, stance = parse_stance_value(call.event.value)
+    except InvalidInput:
+        return None
+    if not 0 <= round_no <= _INT_MAX or (version is not None and not 0 <= version <= _INT_MAX):
+        return None
+    return _fast(call, raw_id=raw_id, round_no=round_no, shown=True, version=version,
+                 stance=stance, reason="")
+
+
+def _fast(call: FastCall, *, raw_id: str, round_no: int | None, shown: bool,
+          version: int | None, stance: str, reason: str) -> FastOutcome | None:
+    event = call.event
+    if not event.event_id:
+        return None
+    try:
+        proposal_id = proposal_number(raw_id)
+    except NotFound:
+        return None
+    kept = multi_line(reason)[:REASON_LIMIT]
+    if not 0 < proposal_id <= _INT_MAX or (stance in NEEDS_REASON and not kept):
+        return None
+    policy = call.bot.policy
+    allowed = tuple(sorted(policy.roles_for(call.route.capability)))
+    wide = tuple(sorted(set(allowed) & ALLIANCE_WIDE))
+    actor = event.actor
+    by_address = actor.platform in ADDRESS_PLATFORMS
+    params: dict[str, Any] = {
+        "proposal_id": proposal_id, "round_no": round_no, "shown": int(shown),
+        "shown_version": version, "stance": stance, "reason": kept,
+        "channel": actor.platform, "platform": actor.platform,
+        "event_id": event.event_id[:255], "now": utcnow()}
+    if by_address:
+        params["address"] = actor.user_id.strip().lower()
+    else:
+        params.update(workspace_id=actor.workspace_id, user_id=actor.user_id)
+    dialect = call.session.get_bind().dialect
+    stmt = _statement(dialect, by_address=by_address, allowed=allowed, wide=wide)
+    if dialect.name == "postgresql":
+        return _postgresql(call, stmt, params, proposal_id=proposal_id, stance=stance,
+                           cut=len(multi_line(reason)) > REASON_LIMIT)
+    with call.session.begin():
+        conn = core_connection(call.session)
+        row = conn.execute(stmt, params).first()
+        if row is None:
+            return None  # nothing was written: the general path says why
+        call.tr = translator(row.language)
+        if conn.execute(_SQLITE_DEDUPE, params).first() is None:
+            return FastOutcome(first=False)
+        previous = (row.prev_stance, row.prev_person) if row.prev_stance is not None else None
+        counts = sqlite_write(conn, dict(params, round_id=row.round_id,
+                                         voter_key=row.voter_key, person_id=row.person_id,
+                                         version=row.version, subject_id=str(proposal_id)),
+                              previous=previous, number=row.number,
+                              detail={"version": row.version, "stance": stance,
+                                      "reason": kept})
+        cast = Cast(row.round_id, row.number, row.voter_key, stance,
+                    previous[0] if previous else None, row.voting_unit,
+                    bool(row.origin_channel or row.channels), counts)
+        outcome = _replies(call, row, cast, cut=len(multi_line(reason)) > REASON_LIMIT)
+        call.unsure = True  # the COMMIT follows
+    return outcome
+
+
+def _postgresql(call: FastCall, stmt: TextualSelect, params: dict[str, Any], *,
+                proposal_id: int, stance: str, cut: bool) -> FastOutcome | None:
+    # A proposal whose tally is not posted in a chat: the statement is the whole
+    # transaction (autocommitted: one round trip, durable when it returns). One
+    # that is posted (known after its first stance) also queues the tally's
+    # refresh, so it runs in a transaction: BEGIN, the statement, the outbox
+    # row, COMMIT.
+    posted = call.bot.caches.get("polls.posted")
+    if not posted.get(proposal_id):
+        with call.session.begin():
+            conn = call.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            # Not ``unsure``: should the connection drop just as this commits, the
+            # dispatcher's retry finds the event id recorded and writes nothing.
+            row = conn.execute(stmt, dict(params, allow_posted=0)).first()
+            if row is None:
+                return None  # nothing was written: the general path says why
+            call.tr = translator(row.language)
+            if not row.posted:
+                if not row.first:
+                    return FastOutcome(first=False)
+                return _replies(call, row, _pg_cast(row, stance), cut=cut)
+            posted[proposal_id] = True  # nothing was written: again, in a transaction
+    with call.session.begin():
+        row = core_connection(call.session).execute(stmt, dict(params, allow_posted=1)).first()
+        if row is None:
+            return None
+        call.tr = translator(row.language)
+        if not row.first:
+            return FastOutcome(first=False)
+        outcome = _replies(call, row, _pg_cast(row, stance), cut=cut)
+        call.unsure = True  # the COMMIT follows
+    return outcome
+
+
+def _pg_cast(row: Any, stance: str) -> Cast:
+    previous = row.prev_stance
+    # The counts were read in the statement's snapshot, before this stance.
+    counts = {"agree": int(row.agree), "abstain": int(row.abstain),
+              "disagree": int(row.disagree), "block": int(row.block)}
+    counts[stance] += 1
+    if previous is not None and row.prev_version == row.version:
+        counts[previous] -= 1
+    return Cast(row.round_id, row.number, row.voter_key, stance, previous, row.voting_unit,
+                bool(row.origin_channel or row.channels), counts)
+
+
+def _replies(call: FastCall, row: Any, cast: Cast, *, cut: bool) -> FastOutcome:
+    assert call.tr is not None
+    outcome = FastOutcome(first=True)
+    outcome.replies = stance_replies(
+        bot=call.bot, session=call.session, tr=call.tr, after_commit=outcome.after.append,
+        proposal_id=row.proposal_id, group_id=row.group_id, cast=cast, cut=cut)
+    return outcome
