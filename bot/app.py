@@ -190,6 +190,11 @@ class Bot:
                                       type(exc).__name__) from exc
                 ref = secrets.token_hex(4)
                 log.exception("unexpected error handling %s (ref %s)", type(event).__name__, ref)
+                if call is not None and call.committed:
+                    return [Reply(Message(tr.gettext(
+                        N_("Your change was recorded, but something went wrong on my side "
+                           "while confirming it (reference {ref}). There is no need to send "
+                           "it again."), ref=ref)))]
                 return [Reply(Message(tr.gettext(
                     N_("Something went wrong on my side (reference {ref}); nothing was "
                        "changed. Please try again, or tell the secretariat."), ref=ref)))]

@@ -43,7 +43,9 @@ class FastCall:
     arguments. The fast path sets ``tr`` once it knows the person, so an error
     raised after that is told in their language, as on the general path, and
     ``unsure`` before sending what may commit (a COMMIT, an autocommitted
-    statement): a lost connection after that is not retried."""
+    statement): a lost connection after that is not retried; and
+    ``committed`` once its write is durable (an autocommitted statement has
+    returned), so an error after that is not told as "nothing was changed"."""
 
     bot: Bot
     session: Session
@@ -52,6 +54,7 @@ class FastCall:
     args: str
     tr: Translator | None = None
     unsure: bool = False
+    committed: bool = False
 
 
 @dataclass(slots=True)

@@ -20,6 +20,9 @@ DEFAULT_URL = "sqlite:///./convene.db"
 #: idle timeout between here and the server is likely to cut them.
 POOL_RECYCLE_SECONDS = 1800
 
+#: Seconds a new PostgreSQL connection may take (libpq ``connect_timeout``).
+PG_CONNECT_TIMEOUT_SECONDS = 10
+
 
 def normalise_url(url: str) -> str:
     """Map ``postgresql://`` and ``postgres://`` to the psycopg 3 driver."""
@@ -68,6 +71,9 @@ def make_engine(url: str = DEFAULT_URL, *, serialise_writers: bool = True,
     # connection dropped before writing anything is run again
     # (bot.app.Bot.dispatch); SQLAlchemy then invalidates the pool's older ones.
     kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    # A server that does not answer (a hung server, a proxy with nothing behind
+    # it) fails a connection attempt after this long instead of hanging.
+    kwargs.setdefault("connect_args", {"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS})
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 40)
     engine = create_engine(url, **kwargs)

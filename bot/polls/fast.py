@@ -273,6 +273,7 @@ def _postgresql(call: FastCall, stmt: TextualSelect, params: dict[str, Any], *,
             if not row.posted:
                 if not row.first:
                     return FastOutcome(first=False)
+                call.committed = True  # durable: a failure now must not say otherwise
                 return _replies(call, row, _pg_cast(row, stance), cut=cut)
             posted[proposal_id] = True  # nothing was written: again, in a transaction
     with call.session.begin():

@@ -345,3 +345,32 @@ def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot) -> N
     else:
         assert [s for s, _ in seen] == ["BEGIN", "WITH", "INSERT", "INSERT", "INSERT",
                                         "SELECT"]
+
+
+def test_a_failure_after_the_stance_is_durable_says_so(db_url: str, make_bot,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL the warm stance is autocommitted: an error while building
+    the confirmation must not claim that nothing was changed (and asks for no
+    second send). On SQLite the same error rolls the stance back, and the
+    apology says so."""
+    bot = make_bot(db_url)
+    from bot.polls import fast
+    from tests.polls.helpers import new_poll as chat_poll
+
+    pid = chat_poll(bot, SECRETARIAT)
+
+    def broken(**_: Any) -> Any:
+        raise RuntimeError("confirmation failed")
+
+    monkeypatch.setattr(fast, "stance_replies", broken)
+    replies = bot.dispatch(Command("vote", f"{pid} agree", Actor("console", "", MEMBER),
+                                   WHERE, "broken-1"))
+    text = replies[0].message.text
+    with bot.session_factory() as session:
+        kept = session.scalar(select(func.count()).select_from(Stance))
+    if db_url.startswith("postgresql"):
+        assert kept == 1
+        assert "was recorded" in text and "nothing was changed" not in text
+    else:
+        assert kept == 0
+        assert "nothing was changed" in text
