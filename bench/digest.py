@@ -36,7 +36,7 @@ from digests.classify import Classifier  # noqa: E402
 from digests.cluster import cluster  # noqa: E402
 from digests.fetch import fetch_sources  # noqa: E402
 from digests.parse.normalise import Entry  # noqa: E402
-from digests.pipeline import candidates, gather  # noqa: E402
+from digests.pipeline import Gatherer, candidates, gather  # noqa: E402
 from digests.rank import select  # noqa: E402
 from digests.render import ItemView, SourceView, render_digest  # noqa: E402
 from digests.sources import FeedSource  # noqa: E402
@@ -68,8 +68,12 @@ def _best_of(runs: int, work: Callable[[], object]) -> float:
     return best
 
 
-def generate(folder: Path) -> list[Path]:
-    """Write the 200 input files; returns their paths."""
+def generate(folder: Path, *, sources: int = SOURCES, per_source: int = PER_SOURCE,
+             padding: int = 0) -> list[Path]:
+    """Write ``sources`` RSS files of ``per_source`` entries into ``folder``
+    (with ``padding``, each entry also carries a ``content:encoded`` of that
+    many characters of HTML paragraphs after its text: the article bodies of
+    full-text feeds); returns their paths."""
     base = []
     for f in sorted(FIXTURES.iterdir()):
         d = feedparser.parse(f.read_bytes())
@@ -78,28 +82,39 @@ def generate(folder: Path) -> list[Path]:
                 base.append((str(e.title), str(e.get("summary", ""))[:1500],
                              e.get("published", "Mon, 16 Nov 2026 08:00:00 GMT")))
     rng = random.Random(47)
+    filler = " ".join(rng.choice(WORDS) for _ in range(40))
+    pad = (f"<p>{filler}</p>" * (padding // (len(filler) + 7) + 1))[:padding] if padding else ""
     paths = []
-    for s in range(SOURCES):
+    for s in range(sources):
         items = []
-        for j in range(PER_SOURCE):
-            title, summary, date = base[(s * PER_SOURCE + j) % len(base)]
+        for j in range(per_source):
+            title, summary, date = base[(s * per_source + j) % len(base)]
             items.append(
                 f"<item><title>{escape(_perturb(rng, title, 0.3))} {s}-{j}</title>"
                 f"<link>https://src{s}.example/a/{j}?utm_source=rss</link>"
                 f"<guid>src{s}-{j}</guid><pubDate>{escape(date)}</pubDate>"
-                f"<description>{escape(_perturb(rng, summary, 0.35))}</description></item>")
+                f"<description>{escape(text := _perturb(rng, summary, 0.35))}</description>"
+                + (f"<content:encoded>{escape(text + pad)}</content:encoded>" if pad else "")
+                + "</item>")
         p = folder / f"source{s:03d}.xml"
-        p.write_text('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        p.write_text('<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+                     'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
                      f"<title>Source {s}</title><link>https://src{s}.example/</link>"
                      + "".join(items) + "</channel></rss>", encoding="utf-8")
         paths.append(p)
     return paths
 
 
-def _pipeline(paths: list[Path]) -> tuple[int, int, list[Entry]]:
-    """The full pipeline on ``paths``: (stories, selected, entries)."""
-    results = fetch_sources([FeedSource(str(p)) for p in paths], concurrency=8)
-    got = gather(results)
+def _pipeline(paths: list[Path], *, hold: bool = False) -> tuple[int, int, list[Entry]]:
+    """The full pipeline on ``paths``: (stories, selected, entries). Each
+    body is parsed as it is read and dropped, as a build does; ``hold``:
+    every body read first, then parsed (the way before streaming)."""
+    sources = [FeedSource(str(p)) for p in paths]
+    if hold:
+        got = gather(fetch_sources(sources, concurrency=8))
+    else:
+        gatherer = Gatherer()
+        got = gatherer.result(fetch_sources(sources, concurrency=8, keep=gatherer.add))
     classifier = Classifier(load_taxonomy())
     pool = candidates(got.entries, classifier=classifier, now=utcnow())
     chosen = select(pool, limit=10)
@@ -136,17 +151,48 @@ def _verdict(ok: bool) -> str:
     return "MET" if ok else "NOT MET"
 
 
-def _peak_rss_mb(folder: Path) -> float:
-    """Peak RSS of a fresh process running only the pipeline on ``folder``."""
-    out = subprocess.run([sys.executable, __file__, "--pipeline-only", str(folder)],
+def _peak_rss_mb(folder: Path, *, hold: bool = False) -> float:
+    """Peak RSS (MB) of a fresh process running only the pipeline on ``folder``."""
+    out = subprocess.run([sys.executable, __file__, "--pipeline-only", str(folder)]
+                         + (["--hold"] if hold else []),
                          capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
+#: (label, sources, entries per source, padding characters per entry)
+RSS_CASES = (("50 x 100", 50, 100, 0), ("200 x 100", 200, 100, 0), ("400 x 100", 400, 100, 0),
+             ("20 x 5 MB", 20, 250, 19_000))
+
+
+def memory() -> float:
+    """Peak RSS of the pipeline at each of :data:`RSS_CASES`, streamed and
+    (the baseline of the same run) with every body held; returns the
+    streamed figure at 200 x 100."""
+    print("peak RSS of the pipeline, a fresh process each (MB): streamed (a build), "
+          "and every body held first (before)")
+    at_200 = 0.0
+    for label, sources, per, padding in RSS_CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = generate(Path(tmp), sources=sources, per_source=per, padding=padding)
+            raw = sum(p.stat().st_size for p in paths) / 1e6
+            held = statistics.median(_peak_rss_mb(Path(tmp), hold=True) for _ in range(2))
+            streamed = statistics.median(_peak_rss_mb(Path(tmp)) for _ in range(2))
+        print(f"  {label:>10}: {sources * per:6d} entries, {raw:6.1f} MB of feeds: "
+              f"streamed {streamed:4.0f}, held {held:4.0f}")
+        if sources == 200 and not padding:
+            at_200 = streamed
+    print(f"  streamed at 200 x 100: {at_200:.0f} MB (target <= 400 MB: "
+          f"{_verdict(at_200 <= 400)})")
+    return at_200
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--pipeline-only"]:
-        _pipeline(sorted(Path(argv[1]).iterdir()))
+        _pipeline(sorted(Path(argv[1]).iterdir()), hold="--hold" in argv)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return 0
+    if argv[:1] == ["--memory"]:
+        memory()
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         paths = generate(Path(tmp))
@@ -163,7 +209,6 @@ def main(argv: list[str]) -> int:
             t = time.perf_counter()
             stories, selected, entries = _pipeline(paths)
             times["full"].append(time.perf_counter() - t)
-        peak_mb = _peak_rss_mb(Path(tmp))
     default_s, lean_s, full_s = (statistics.median(times[k]) for k in ("default", "lean", "full"))
     print(f"inputs: {SOURCES} sources, {n_parsed} entries; {stories} stories, "
           f"{selected} selected; medians of {ROUNDS} alternated rounds")
@@ -174,8 +219,7 @@ def main(argv: list[str]) -> int:
           f"adopted: <= 1.0: {_verdict(full_s <= default_s)})")
     print(f"  full / feedparser with the pipeline's options: {full_s / lean_s:.2f} (target "
           f"without a faster parser: <= 1.3: {_verdict(full_s <= 1.3 * lean_s)})")
-    print(f"peak RSS of the pipeline (a fresh process): {peak_mb:.0f} MB (target <= 400 MB: "
-          f"{_verdict(peak_mb <= 400)})")
+    memory()
 
     rng = random.Random(48)
     e20 = entries[:20_000]

@@ -1,6 +1,6 @@
 """The press review's fast paths keep its results: feedparser-rs with the
-feedparser fallback, Core bulk inserts that survive a refused row, and
-clustering through representatives (issue 16)."""
+feedparser fallback, Core bulk inserts that survive a refused row,
+clustering through representatives, and feeds read as they arrive (issue 16)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from digests.archive import get_or_create_digest, store_candidates
 from digests.bulk import insert_rows
 from digests.classify import Classifier
 from digests.cluster import cluster
+from digests.fetch import FetchResult, fetch_sources
 from digests.parse.normalise import Entry, parse_feed
 from digests.parse.readers import _SAFE_DATE, read_feed
-from digests.pipeline import candidates
+from digests.pipeline import Gatherer, candidates, gather
+from digests.sources import FeedSource
 from digests.taxonomy import load_taxonomy
 from storage.engine import make_engine, make_session_factory
 from storage.models import DigestItem, DigestItemSource
@@ -189,3 +191,27 @@ def test_many_copies_of_each_story_cluster_as_all_pairs(shared_fixtures):
     got = sorted(sorted(index[id(e)] for e in s.entries) for s in cluster(copies))
     assert got == all_pairs_stories(copies)
     assert max(map(len, got)) >= 20  # copies did merge, many at a time
+
+
+def test_feeds_read_as_they_arrive_gather_as_all_at_once(shared_fixtures, tmp_path):
+    folder = shared_fixtures / "feeds"
+    sources = [FeedSource(str(f)) for f in sorted(folder.iterdir())]
+    sources += [FeedSource(str(tmp_path / "missing.xml")), FeedSource(str(folder / "x.xml"))]
+    cached = {str(tmp_path / "missing.xml"): [
+        Entry("https://down.example/1", "https://down.example/1", "Kept while down", "",
+              T0, "en", str(tmp_path / "missing.xml"), "Down").to_data()]}
+    at_once = gather(fetch_sources(sources), cached=cached)
+
+    gatherer = Gatherer(cached, parsers=1)
+    seen: list[FetchResult] = []
+    results = fetch_sources(sources, on_result=seen.append, keep=gatherer.add)
+    assert all(r.body is None for r in results) and len(seen) == len(sources)
+    assert {id(r) for r in seen} == {id(r) for r in results}  # on_result sees what is kept
+    streamed = gatherer.result(results)
+
+    assert streamed.entries == at_once.entries  # same entries, languages and order
+    assert streamed.reports == at_once.reports
+    assert streamed.fresh == at_once.fresh and streamed.titles == at_once.titles
+    assert any(e.title == "Kept while down" for e in streamed.entries)
+    assert sum(r.status == "failed" for r in streamed.reports) >= 2
+    assert len({e.language for e in streamed.entries}) >= 3
