@@ -168,7 +168,8 @@ def _shingle(texts: Sequence[str], distinct: Sequence[int], twin: Sequence[int])
     lists only distinct texts."""
     import numpy as np
 
-    values, sizes, sigs, usable = [], [], [], []
+    values, sizes, sigs = [], [], []
+    usable: list[int] = []
     for lo in range(0, len(distinct), BLOCK):
         vals, size = _block_hashes([texts[i] for i in distinct[lo:lo + BLOCK]])
         ok = np.flatnonzero(size >= MIN_SHINGLES)
