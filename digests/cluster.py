@@ -6,11 +6,13 @@ titles-plus-summaries are near-identical (Jaccard similarity of word
 work is near-linear in the number of entries; a candidate is confirmed with
 the exact Jaccard (over 64-bit shingle hashes) before merging, against a
 story's representative first, so it stays linear in the number of copies of
-a story too.
+a story too. Entries of identical text are hashed once and joined without a
+test: only distinct texts reach MinHash, LSH and the exact test.
 
 The MinHash is computed for all entries at once with numpy: words are hashed
 with CRC-32 (deterministic across runs), shingles are mixed into 64-bit
-values, de-duplicated per entry by one sort, and each of the ``NUM_PERM``
+values (the same bits whatever the block: texts of two blocks compare),
+de-duplicated per entry by one sort, and each of the ``NUM_PERM``
 multiply-shift permutations is one vectorised pass with a segmented minimum.
 LSH uses ``BANDS`` bands of ``ROWS`` rows: a pair at Jaccard 0.8 becomes a
 candidate with probability 1 - (1 - 0.8**4)**16 > 0.9997 (0.5: 0.64; 0.2: 0.03).
@@ -42,6 +44,7 @@ SHINGLE = 3
 MIN_SHINGLES = 4
 _SEED = 20261123
 BLOCK = 4096
+IDBITS = BLOCK.bit_length()  # bits of a shingle hash that name its text in a block
 
 
 @dataclass(slots=True)
@@ -110,15 +113,17 @@ class _Shingled:
     signatures: U64
 
 
-def _block_hashes(entries: Sequence[Entry]) -> tuple[U64, Ints]:
-    """Sorted distinct shingle hashes of a block of entries, and their counts."""
+def _block_hashes(texts: Sequence[str]) -> tuple[U64, Ints]:
+    """Sorted distinct shingle hashes of a block of texts (at most ``BLOCK``),
+    and their counts. A hash keeps its top ``64 - IDBITS`` bits whatever the
+    block's size, so that texts of different blocks compare."""
     import numpy as np
 
-    n = len(entries)
+    n = len(texts)
     words = array("I")
     counts = array("q")
-    for e in entries:
-        found = _WORD.findall(fold(f"{e.title} {e.summary}"))
+    for text in texts:
+        found = _WORD.findall(fold(text))
         counts.append(len(found))
         words.extend(map(crc32, map(str.encode, found)))
     w = np.frombuffer(words, dtype=np.uint32).astype(np.uint64)
@@ -127,13 +132,12 @@ def _block_hashes(entries: Sequence[Entry]) -> tuple[U64, Ints]:
     keep = owner[:1 - SHINGLE] == owner[SHINGLE - 1:]
     first = (w[:-2] << 32 | w[1:-1])[keep]
     shingle = _mix(first ^ _mix(w[2:][keep] + 0x9E3779B97F4A7C15))
-    idbits = max(1, n.bit_length())
-    key = owner[:-2][keep] << (64 - idbits) | shingle >> idbits
+    key = owner[:-2][keep] << (64 - IDBITS) | shingle >> IDBITS
     key.sort()
     if len(key):
         key = key[np.concatenate(([True], key[1:] != key[:-1]))]
-    sizes = np.bincount((key >> (64 - idbits)).astype(np.intp), minlength=n)
-    return key & ((1 << (64 - idbits)) - 1), sizes
+    sizes = np.bincount((key >> (64 - IDBITS)).astype(np.intp), minlength=n)
+    return key & ((1 << (64 - IDBITS)) - 1), sizes
 
 
 def _block_signatures(values: U64, sizes: Ints, usable: Ints) -> U64:
@@ -156,24 +160,31 @@ def _block_signatures(values: U64, sizes: Ints, usable: Ints) -> U64:
     return sig
 
 
-def _shingle(entries: Sequence[Entry]) -> _Shingled:
-    """Hash and sign ``entries`` in blocks of ``BLOCK`` (cache-sized arrays:
-    the time stays linear in the number of entries)."""
+def _shingle(texts: Sequence[str], distinct: Sequence[int], twin: Sequence[int]) -> _Shingled:
+    """Hash and sign the texts at ``distinct`` (ascending indices of
+    ``texts``) in blocks of ``BLOCK`` (cache-sized arrays: the time stays
+    linear in the number of texts); text ``i`` is identical to text
+    ``twin[i]`` (one of ``distinct``) and shares its hashes. ``usable``
+    lists only distinct texts."""
     import numpy as np
 
-    values, sizes, sigs, usable = [], [], [], []
-    for lo in range(0, len(entries), BLOCK):
-        vals, size = _block_hashes(entries[lo:lo + BLOCK])
+    values, sizes, sigs = [], [], []
+    usable: list[int] = []
+    for lo in range(0, len(distinct), BLOCK):
+        vals, size = _block_hashes([texts[i] for i in distinct[lo:lo + BLOCK]])
         ok = np.flatnonzero(size >= MIN_SHINGLES)
         values.append(vals)
         sizes.extend(size.tolist())
-        usable.extend((ok + lo).tolist())
+        usable.extend(distinct[k] for k in (ok + lo).tolist())
         if len(ok):
             sigs.append(_block_signatures(vals, size, ok))
     counts = np.array(sizes, dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).tolist() if sizes else []
+    at = dict(zip(distinct, range(len(distinct)), strict=True))
     signatures = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), dtype=np.uint64)
-    return _Shingled(np.concatenate(values), starts, sizes, usable, signatures)
+    return _Shingled(np.concatenate(values) if values else np.zeros(0, dtype=np.uint64),
+                     [starts[at[j]] for j in twin], [sizes[at[j]] for j in twin], usable,
+                     signatures)
 
 
 def _band_keys(sig: U64, band: int) -> U64:
@@ -256,7 +267,10 @@ class _Pairs:
 def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
     """Group ``entries`` into stories (order: first appearance). Entries with
     fewer than 4 distinct shingles are merged by URL only: short texts make
-    unsafe twins."""
+    unsafe twins. Entries of identical text (title and summary) are hashed
+    once and joined at once (Jaccard 1); only distinct texts go through
+    MinHash, LSH and the exact test, so exact copies of a story cost a
+    dictionary look-up each."""
     uf = _Union(len(entries))
     by_url: dict[str, int] = {}
     for i, e in enumerate(entries):
@@ -264,7 +278,14 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
         if j != i:
             uf.union(j, i)
     if entries:
-        _merge_near_duplicates(entries, uf, threshold)
+        texts = [f"{e.title} {e.summary}" for e in entries]
+        first: dict[str, int] = {}
+        twin = [first.setdefault(t, i) for i, t in enumerate(texts)]
+        sh = _shingle(texts, [i for i, j in enumerate(twin) if i == j], twin)
+        for i, j in enumerate(twin):
+            if j != i and sh.sizes[j] >= MIN_SHINGLES:
+                uf.union(j, i)
+        _merge_near_duplicates(sh, uf, threshold)
     groups: dict[int, list[int]] = {}
     for i in range(len(entries)):
         groups.setdefault(uf.find(i), []).append(i)
@@ -275,15 +296,14 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
     return stories
 
 
-def _merge_near_duplicates(entries: Sequence[Entry], uf: _Union, threshold: float) -> None:
+def _merge_near_duplicates(sh: _Shingled, uf: _Union, threshold: float) -> None:
     """Join two stories when they share a band's bucket and some pair of
-    their entries passes the exact test. The pair tried first is the two
-    representatives (earliest entries), so copies of one story cost one test
-    each, and nothing in the bands after they merged; two stories found apart
-    are not tried again until one of them grows."""
+    their (distinct-text) entries passes the exact test. The pair tried
+    first is the two representatives (earliest entries), so copies of one
+    story cost one test each, and nothing in the bands after they merged;
+    two stories found apart are not tried again until one of them grows."""
     import numpy as np
 
-    sh = _shingle(entries)
     if len(sh.usable) < 2:
         return
     rows = np.asarray(sh.usable, dtype=np.intp)

@@ -114,11 +114,16 @@ async def fetch_all(
     timeout: float = 20.0,
     max_bytes: int = 10_000_000,
     on_result: Callable[[FetchResult], None] | None = None,
+    keep: Callable[[FetchResult], FetchResult] | None = None,
 ) -> list[FetchResult]:
     """Fetch every source, at most ``concurrency`` at a time; ``timeout`` in
     seconds per request phase; ``max_bytes`` caps each body (after gzip
     decoding). Results come back in the order of ``sources``; ``on_result`` is
-    called as each one finishes (a progress bar)."""
+    called as each one finishes (a progress bar). ``keep``, when given, is
+    called in a worker thread on each result while its fetch slot is still
+    held, and what it returns is what is passed on and returned (e.g. the
+    result without its body, once parsed: then at most ``concurrency``
+    bodies are ever in memory)."""
     import httpx
     sem = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -135,6 +140,8 @@ async def fetch_all(
                     result = await _fetch_http(client, src, max_bytes=max_bytes)
                 else:
                     result = await asyncio.to_thread(_fetch_file, src, max_bytes=max_bytes)
+                if keep is not None:
+                    result = keep(result)
             if on_result is not None:
                 on_result(result)
             return result
@@ -144,10 +151,11 @@ async def fetch_all(
 
 def fetch_sources(sources: Sequence[FeedSource], *, concurrency: int = 8, timeout: float = 20.0,
                   max_bytes: int = 10_000_000,
-                  on_result: Callable[[FetchResult], None] | None = None) -> list[FetchResult]:
+                  on_result: Callable[[FetchResult], None] | None = None,
+                  keep: Callable[[FetchResult], FetchResult] | None = None) -> list[FetchResult]:
     """Synchronous :func:`fetch_all` (runs its own event loop)."""
     return asyncio.run(fetch_all(sources, concurrency=concurrency, timeout=timeout,
-                                 max_bytes=max_bytes, on_result=on_result))
+                                 max_bytes=max_bytes, on_result=on_result, keep=keep))
 
 
 def is_local(url: str) -> bool:

@@ -1,21 +1,29 @@
 """From fetched bodies to ranked candidates (no database, no network).
 
 ``gather`` parses fresh bodies and reuses the cached entries of unchanged
-sources; ``candidates`` clusters, classifies and scores. Both are pure, so the
-benchmark times exactly what a build does.
+sources (:class:`Gatherer` does it as each body arrives, so a build never
+holds every feed's bytes at once); ``candidates`` clusters, classifies and
+scores. Both are pure, so the benchmark times exactly what a build does.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from digests.classify import Classifier, content_words
 from digests.cluster import Profile, Story, cluster, names, numbers, related_groups
 from digests.fetch import FetchResult
-from digests.parse.normalise import Entry, parse_feed, settle_languages
+from digests.parse.normalise import (
+    LANGUAGE_BATCH,
+    Entry,
+    ParsedFeed,
+    parse_feed,
+    settle_languages,
+)
 from digests.rank import score
 
 
@@ -48,58 +56,123 @@ class Gathered:
     titles: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One ``ok`` body, parsed and normalised (its bytes and parser objects
+    already dropped). ``kept``: the body-less result it was read from (held
+    so that its ``id`` stays its key)."""
+
+    kept: FetchResult
+    parsed: ParsedFeed
+
+
+class Gatherer:
+    """:func:`gather`, one fetch result at a time, so that the feeds' bytes
+    are never all in memory: :meth:`add` parses and normalises an ``ok``
+    body as soon as it arrives and returns the result without its body;
+    :meth:`result` then assembles the :class:`Gathered`, in the order of the
+    results it is given, exactly as :func:`gather` does. Languages are
+    detected as batches of ``LANGUAGE_BATCH`` fresh entries fill. :meth:`add` is
+    safe to call from several threads (fetch workers); at most ``parsers``
+    bodies are parsed at once (parsing is CPU-bound: more only adds parse
+    objects in memory). ``cached`` as for :func:`gather`."""
+
+    def __init__(self, cached: Mapping[str, list[dict[str, Any]]] | None = None, *,
+                 parsers: int = 2) -> None:
+        self._cached = cached or {}
+        self._slots = threading.BoundedSemaphore(parsers)
+        self._lock = threading.Lock()
+        self._read: dict[int, _Read] = {}
+        self._pending: list[tuple[Entry, str]] = []  # fresh entries, language not yet known
+
+    def add(self, r: FetchResult) -> FetchResult:
+        """Parse ``r``'s body now (``ok`` results; others are returned as
+        they are) and return ``r`` without its body."""
+        if r.status != "ok":
+            return r
+        with self._slots:
+            parsed = self._parse(r)
+        kept = replace(r, body=None)
+        batch: list[tuple[Entry, str]] = []
+        with self._lock:
+            self._read[id(kept)] = _Read(kept, parsed)
+            self._pending.extend((e, parsed.declared) for e in parsed.entries if not e.language)
+            if len(self._pending) >= LANGUAGE_BATCH:
+                batch, self._pending = self._pending, []
+        settle_languages(batch)  # as batches fill: never every text at once
+        return kept
+
+    def _parse(self, r: FetchResult) -> ParsedFeed:
+        src = r.source
+        parsed = parse_feed(r.body or b"", feed_url=src.url, fetched_at=r.fetched_at,
+                            weight=src.weight, language=src.language, feed_title=src.title,
+                            detect=False)
+        if parsed.entries:
+            _first_seen(parsed.entries, self._cached.get(src.url, []))
+        return parsed
+
+    def _reuse(self, r: FetchResult) -> list[Entry]:
+        got = [Entry.from_data(d) for d in self._cached.get(r.source.url, [])]
+        for e in got:
+            e.weight = r.source.weight
+        return got
+
+    def result(self, results: Sequence[FetchResult]) -> Gathered:
+        """The :class:`Gathered` of ``results`` (in their order): those
+        :meth:`add` returned, or results still holding their body (parsed
+        here). Languages of fresh entries not yet detected are detected
+        here."""
+        entries: list[Entry] = []
+        reports: list[SourceReport] = []
+        fresh: dict[str, list[Entry]] = {}
+        titles: dict[str, str] = {}
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for r in results:
+            src = r.source
+            if r.status == "failed":
+                # Down this time: its entries of the last good fetch still count.
+                got = self._reuse(r)
+                entries.extend(got)
+                reason = r.error or "failed"
+                if got:
+                    reason += f"; using the {len(got)} entries of its last fetch"
+                reports.append(SourceReport(src.url, src.title, "failed", len(got), reason))
+                continue
+            if r.status == "unchanged":
+                got = self._reuse(r)
+                entries.extend(got)
+                reports.append(SourceReport(src.url, src.title, "unchanged", len(got)))
+                continue
+            with self._lock:
+                done = self._read.pop(id(r), None)
+            parsed = done.parsed if done is not None and done.kept is r else self._parse(r)
+            pending.extend((e, parsed.declared) for e in parsed.entries if not e.language)
+            titles[src.url] = parsed.title
+            if not parsed.entries:
+                reason = parsed.bozo_reason or "no entries"
+                reports.append(SourceReport(src.url, parsed.title, "failed", 0,
+                                            f"malformed feed, nothing usable ({reason})"
+                                            if parsed.bozo else reason))
+                fresh[src.url] = []
+                continue
+            fresh[src.url] = parsed.entries
+            entries.extend(parsed.entries)
+            reports.append(SourceReport(src.url, parsed.title, "bozo" if parsed.bozo else "ok",
+                                        len(parsed.entries), parsed.bozo_reason))
+        settle_languages(pending)
+        return Gathered(entries=entries, reports=reports, fresh=fresh, titles=titles)
+
+
 def gather(results: Sequence[FetchResult], *,
            cached: Mapping[str, list[dict[str, Any]]] | None = None) -> Gathered:
     """Parse each ``ok`` body; for ``unchanged`` and ``failed`` sources reuse
     ``cached[url]`` (entries as :meth:`Entry.to_data`: nothing is lost while
     a source is down; the report still says it failed). A bozo feed with entries is used and
     flagged; one without entries is failed. Languages are detected at the end,
-    for every fresh entry in one batch."""
-    cached = cached or {}
-    entries: list[Entry] = []
-    reports: list[SourceReport] = []
-    fresh: dict[str, list[Entry]] = {}
-    titles: dict[str, str] = {}
-    pending: list[tuple[Entry, str]] = []
-    for r in results:
-        src = r.source
-        if r.status == "failed":
-            # Down this time: its entries of the last good fetch still count.
-            got = [Entry.from_data(d) for d in cached.get(src.url, [])]
-            for e in got:
-                e.weight = src.weight
-            entries.extend(got)
-            reason = r.error or "failed"
-            if got:
-                reason += f"; using the {len(got)} entries of its last fetch"
-            reports.append(SourceReport(src.url, src.title, "failed", len(got), reason))
-            continue
-        if r.status == "unchanged":
-            got = [Entry.from_data(d) for d in cached.get(src.url, [])]
-            for e in got:
-                e.weight = src.weight
-            entries.extend(got)
-            reports.append(SourceReport(src.url, src.title, "unchanged", len(got)))
-            continue
-        parsed = parse_feed(r.body or b"", feed_url=src.url, fetched_at=r.fetched_at,
-                            weight=src.weight, language=src.language, feed_title=src.title,
-                            detect=False)
-        pending.extend((e, parsed.declared) for e in parsed.entries if not e.language)
-        titles[src.url] = parsed.title
-        if not parsed.entries:
-            reason = parsed.bozo_reason or "no entries"
-            reports.append(SourceReport(src.url, parsed.title, "failed", 0,
-                                        f"malformed feed, nothing usable ({reason})"
-                                        if parsed.bozo else reason))
-            fresh[src.url] = []
-            continue
-        _first_seen(parsed.entries, cached.get(src.url, []))
-        fresh[src.url] = parsed.entries
-        entries.extend(parsed.entries)
-        reports.append(SourceReport(src.url, parsed.title, "bozo" if parsed.bozo else "ok",
-                                    len(parsed.entries), parsed.bozo_reason))
-    settle_languages(pending)  # one batch for every fresh source
-    return Gathered(entries=entries, reports=reports, fresh=fresh, titles=titles)
+    for every fresh entry in batches. (Every body is in ``results`` at once:
+    :class:`Gatherer` reads them as they are fetched.)"""
+    return Gatherer(cached).result(results)
 
 
 def _first_seen(entries: Sequence[Entry], previous: Sequence[dict[str, Any]]) -> None:

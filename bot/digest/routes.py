@@ -22,7 +22,6 @@ from bot.types import Context as Small
 from bot.types import Header, Message, Section, inline_plain
 from digests import archive
 from digests.parse.normalise import canonical_url
-from digests.pipeline import gather
 from digests.render import LANGUAGE_NAMES, why_line
 from storage.base import utcnow
 from storage.models import Digest, DigestSuggestion, Role
@@ -122,9 +121,9 @@ def _draft(ctx: Context, *, build: bool = False) -> Digest:
         settings = ctx.bot.settings
         sources = svc.sources_for(ctx.session, settings)
         cache = archive.cached_entries(ctx.session, [s.url for s in sources])
-        results = svc.fetch_feeds(settings, sources)
-        svc.persist(ctx.session, settings, week=week, results=results,
-                    gathered=gather(results, cached=cache), now=utcnow(), send=False)
+        results, gathered = svc.fetch_and_gather(settings, sources, cache)
+        svc.persist(ctx.session, settings, week=week, results=results, gathered=gathered,
+                    now=utcnow(), send=False)
         digest = archive.find_digest(ctx.session, week)
     if digest is None:
         raise NotFound(N_("There is no draft for week {week} yet: run digest preview."),

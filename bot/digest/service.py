@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ from bot.types import Header, Message, Section
 from digests import archive
 from digests.classify import Classifier
 from digests.fetch import FetchResult, fetch_sources
-from digests.pipeline import Gathered, candidates, gather
+from digests.pipeline import Gathered, Gatherer, candidates
 from digests.render import Rendered, render_digest
 from digests.sources import FeedSource, check_source
 from digests.taxonomy import Taxonomy, load_taxonomy
@@ -78,11 +79,26 @@ def taxonomy_for(settings: Settings) -> Taxonomy:
 
 
 def fetch_feeds(settings: Settings, sources: Sequence[FeedSource],
-                on_result: Callable[[FetchResult], None] | None = None) -> list[FetchResult]:
-    """Fetch with the configured bound, timeout and size cap."""
+                on_result: Callable[[FetchResult], None] | None = None,
+                keep: Callable[[FetchResult], FetchResult] | None = None) -> list[FetchResult]:
+    """Fetch with the configured bound, timeout and size cap (``keep``: as
+    for :func:`digests.fetch.fetch_all`)."""
     d = settings.digest
     return fetch_sources(sources, concurrency=d.fetch_concurrency, timeout=d.fetch_timeout,
-                         max_bytes=d.max_feed_bytes, on_result=on_result)
+                         max_bytes=d.max_feed_bytes, on_result=on_result, keep=keep)
+
+
+def fetch_and_gather(settings: Settings, sources: Sequence[FeedSource],
+                     cached: Mapping[str, list[dict[str, Any]]] | None = None,
+                     on_result: Callable[[FetchResult], None] | None = None,
+                     ) -> tuple[list[FetchResult], Gathered]:
+    """:func:`fetch_feeds`, each body parsed as it arrives and then dropped
+    (:class:`digests.pipeline.Gatherer`; ``cached`` as for
+    :func:`digests.pipeline.gather`): the results come back without their
+    bodies, so peak memory follows the entries kept, not the feeds' size."""
+    gatherer = Gatherer(cached)
+    results = fetch_feeds(settings, sources, on_result, keep=gatherer.add)
+    return results, gatherer.result(results)
 
 
 def sources_for(session: Session, settings: Settings,
@@ -253,8 +269,7 @@ def build(*, session_factory: Callable[[], Session], settings: Settings, week: s
         cache = archive.cached_entries(session, [s.url for s in sources])
     if on_sources is not None:
         on_sources(len(sources))
-    results = fetch_feeds(settings, sources, on_result)
-    gathered = gather(results, cached=cache)
+    results, gathered = fetch_and_gather(settings, sources, cache, on_result)
     for attempt in range(5):
         try:
             with session_factory() as session, session.begin():
@@ -277,5 +292,5 @@ def write_renderings(rendered: Rendered, week: str, folder: Path) -> list[Path]:
     return [html, text]
 
 
-__all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "persist", "reselect",
-           "review_data", "send_digest", "summary_message", "write_renderings"]
+__all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "fetch_and_gather", "persist",
+           "reselect", "review_data", "send_digest", "summary_message", "write_renderings"]

@@ -27,7 +27,8 @@ from digests.parse.readers import RawEntry, read_feed
 LANGUAGES = ("en", "fr", "es")
 SUMMARY_CHARS = 600
 LANGUAGE_CHARS = 300  # title and the start of the summary: enough for en/fr/es
-LANGUAGE_BATCH = 512  # texts detected together (bounded memory: ~25 MB)
+LANGUAGE_BATCH = 512  # texts walked through the automaton together
+SCORE_TEXTS = 32  # texts scored together (a block of ~12k features x 97 classes: ~7 MB)
 
 _TRACKING = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src|_hsenc|_hsmi|"
@@ -217,8 +218,14 @@ def _detect_batch(model: Any, texts: list[str]) -> list[str]:
                              return_counts=True)
     row, feat = keys // nfeat, keys % nfeat
     starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
-    part = table[feat] * np.log1p(counts.astype(np.float32))[:, None]
-    best = (np.add.reduceat(part, starts) + prior).argmax(axis=1)
+    logc = np.log1p(counts.astype(np.float32))
+    bounds = np.append(starts, len(feat))
+    best = np.empty(len(starts), dtype=np.intp)
+    for lo in range(0, len(starts), SCORE_TEXTS):  # a (features x classes) block each
+        hi = min(lo + SCORE_TEXTS, len(starts))
+        a, b = bounds[lo], bounds[hi]
+        part = table[feat[a:b]] * logc[a:b, None]
+        best[lo:hi] = (np.add.reduceat(part, starts[lo:hi] - a) + prior).argmax(axis=1)
     out = [str(classes[0])] * len(order)  # no feature: every score at py3langid's floor
     for k, b in zip(row[starts].tolist(), best.tolist(), strict=True):
         out[order[k]] = str(classes[b])
@@ -227,12 +234,16 @@ def _detect_batch(model: Any, texts: list[str]) -> list[str]:
 
 def settle_languages(pending: Sequence[tuple[Entry, str]]) -> None:
     """Set the language of each entry of ``pending`` (entry, the feed's
-    declared language) from its title and summary, all in one batch."""
-    found = detect_languages([f"{e.title}. {e.summary}" for e, _ in pending])
-    for (e, declared), lang in zip(pending, found, strict=True):
-        if lang == "other" and declared in LANGUAGES and len(e.title) + len(e.summary) < 160:
-            lang = declared  # too little text to overrule the feed's own declaration
-        e.language = lang
+    declared language) from its title and summary, ``LANGUAGE_BATCH`` at a
+    time (only one batch's texts exist at once)."""
+    for lo in range(0, len(pending), LANGUAGE_BATCH):
+        batch = pending[lo:lo + LANGUAGE_BATCH]
+        found = detect_languages([f"{e.title}. {e.summary}" for e, _ in batch])
+        for (e, declared), lang in zip(batch, found, strict=True):
+            if (lang == "other" and declared in LANGUAGES
+                    and len(e.title) + len(e.summary) < 160):
+                lang = declared  # too little text to overrule the feed's own declaration
+            e.language = lang
 
 
 def _summary_markup(raw: RawEntry) -> str:

@@ -1,6 +1,6 @@
 """The press review's fast paths keep its results: feedparser-rs with the
-feedparser fallback, Core bulk inserts that survive a refused row, and
-clustering through representatives (issue 16)."""
+feedparser fallback, Core bulk inserts that survive a refused row,
+clustering through representatives, and feeds read as they arrive (issue 16)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ import feedparser
 import feedparser_rs
 from sqlalchemy import func, select
 
+from digests import cluster as cluster_module
 from digests.archive import get_or_create_digest, store_candidates
 from digests.bulk import insert_rows
 from digests.classify import Classifier
 from digests.cluster import cluster
+from digests.fetch import FetchResult, fetch_sources
 from digests.parse.normalise import Entry, parse_feed
 from digests.parse.readers import _SAFE_DATE, read_feed
-from digests.pipeline import candidates
+from digests.pipeline import Gatherer, candidates, gather
+from digests.sources import FeedSource
 from digests.taxonomy import load_taxonomy
 from storage.engine import make_engine, make_session_factory
 from storage.models import DigestItem, DigestItemSource
@@ -189,3 +192,60 @@ def test_many_copies_of_each_story_cluster_as_all_pairs(shared_fixtures):
     got = sorted(sorted(index[id(e)] for e in s.entries) for s in cluster(copies))
     assert got == all_pairs_stories(copies)
     assert max(map(len, got)) >= 20  # copies did merge, many at a time
+
+
+def test_feeds_read_as_they_arrive_gather_as_all_at_once(shared_fixtures, tmp_path):
+    folder = shared_fixtures / "feeds"
+    sources = [FeedSource(str(f)) for f in sorted(folder.iterdir())]
+    sources += [FeedSource(str(tmp_path / "missing.xml")), FeedSource(str(folder / "x.xml"))]
+    cached = {str(tmp_path / "missing.xml"): [
+        Entry("https://down.example/1", "https://down.example/1", "Kept while down", "",
+              T0, "en", str(tmp_path / "missing.xml"), "Down").to_data()]}
+    at_once = gather(fetch_sources(sources), cached=cached)
+
+    gatherer = Gatherer(cached, parsers=1)
+    seen: list[FetchResult] = []
+    results = fetch_sources(sources, on_result=seen.append, keep=gatherer.add)
+    assert all(r.body is None for r in results) and len(seen) == len(sources)
+    assert {id(r) for r in seen} == {id(r) for r in results}  # on_result sees what is kept
+    streamed = gatherer.result(results)
+
+    assert streamed.entries == at_once.entries  # same entries, languages and order
+    assert streamed.reports == at_once.reports
+    assert streamed.fresh == at_once.fresh and streamed.titles == at_once.titles
+    assert any(e.title == "Kept while down" for e in streamed.entries)
+    assert sum(r.status == "failed" for r in streamed.reports) >= 2
+    assert len({e.language for e in streamed.entries}) >= 3
+
+
+def test_copies_in_blocks_of_different_sizes_cluster_as_all_pairs(shared_fixtures, monkeypatch):
+    # Entries are hashed in blocks; a shingle's hash must not depend on its block's size
+    # (it did: copies in the last, smaller block never met the others).
+    monkeypatch.setattr(cluster_module, "BLOCK", 64)
+    base: list[Entry] = []
+    for f in sorted((shared_fixtures / "feeds").iterdir()):
+        base += parse_feed(f.read_bytes(), feed_url=f.name, fetched_at=T0).entries[:3]
+    rng = random.Random(17)
+    copies = [replace(e, canonical_url=f"https://copy{c}.example/{s}", feed_url=f"copy{c}",
+                      summary=e.summary + (f" w{rng.randint(0, 99)}" if c % 3 == 2 else ""))
+              for s, e in enumerate(base[:30]) for c in range(10)]
+    rng.shuffle(copies)
+    assert len(copies) % 64 and len(copies) > 128  # several blocks, the last one smaller
+    index = {id(e): i for i, e in enumerate(copies)}
+    got = sorted(sorted(index[id(e)] for e in s.entries) for s in cluster(copies))
+    assert got == all_pairs_stories(copies)
+    assert max(map(len, got)) >= 8  # exact copies and near copies merged across blocks
+
+
+def test_identical_short_texts_join_only_by_url():
+    def entry(url: str, title: str, summary: str = "") -> Entry:
+        return Entry(url, url, title, summary, T0, "en", "f", "F")
+
+    long = "Soil carbon credits reach a record price in the voluntary market this week"
+    got = cluster([entry("https://a.example/1", "Soil carbon"),
+                   entry("https://b.example/1", "Soil carbon"),  # same short text: apart
+                   entry("https://a.example/1", "Something else"),  # same URL: joined
+                   entry("https://c.example/1", long), entry("https://d.example/1", long)])
+    assert sorted(len(s.entries) for s in got) == [1, 2, 2]
+    assert {e.canonical_url for s in got if len(s.entries) == 2 for e in s.entries} == {
+        "https://a.example/1", "https://c.example/1", "https://d.example/1"}
