@@ -9,7 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.errors import N_, InvalidInput, NotFound
@@ -42,6 +42,20 @@ def find_sprint(session: Session, raw: str | int) -> Sprint:
     if sprint is None:
         raise NotFound(N_("There is no sprint #{id}."), id=sid)
     return sprint
+
+
+_GROUP = select(Sprint.group_id).where(Sprint.id == bindparam("sprint_id"))
+
+
+def sprint_group(session: Session, raw: str | int) -> int:
+    """The group of the sprint ``raw`` names, read as one column (scope
+    resolvers run before every sign-up; no ORM object is built). Raises
+    InvalidInput or NotFound like :func:`find_sprint`."""
+    sid = raw if isinstance(raw, int) else sprint_id(raw)
+    group = session.connection().execute(_GROUP, {"sprint_id": sid}).scalar()
+    if group is None:
+        raise NotFound(N_("There is no sprint #{id}."), id=sid)
+    return int(group)
 
 
 def lock_sprints(session: Session, ids: Iterable[int]) -> list[Sprint]:

@@ -14,10 +14,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from bot.audit import record
+from bot.audit import record, write
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.permissions import Authorized
 from bot.settings import Settings
@@ -34,12 +34,13 @@ class Joined:
     """The outcome of a sign-up: ``status`` ``seated`` or ``waitlisted``;
     ``seats`` the seat numbers (seated); ``position`` in the waitlist of the
     person who asked (waitlisted, 1-based); ``capped`` the organisation name
-    when the cap, not the capacity, kept them waiting."""
+    when the cap, not the capacity, kept them waiting; ``title`` the sprint's."""
 
     status: str
     seats: tuple[int, ...]
     position: int
     capped: str = ""
+    title: str = ""
 
 
 def signup_of(session: Session, sprint_id: int, person_id: int) -> SprintSignup | None:
@@ -76,6 +77,43 @@ def _check_open(sprint: Sprint, now: datetime, zone: str) -> None:
                        when=local(sprint.signup_closes_at, zone))
 
 
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """What a sign-up decides on, read in one statement once the sprint is
+    locked: the latest ``asked_at`` (None for none), seats held within
+    1..capacity, waitlisted rows served before a newcomer (priority >= 0:
+    a newcomer has priority 0 and asks after everyone), active leads, and
+    how many of the party already have a row."""
+
+    last: datetime | None
+    held: int
+    ahead: int
+    leads: int
+    known: int
+
+
+_S = SprintSignup
+#: One read of the line (prebuilt: building it per sign-up cost more than running it).
+_LINE = select(
+    func.max(_S.asked_at),
+    func.count().filter(_S.seat.between(1, bindparam("capacity"))),
+    func.count().filter(_S.status == "waitlisted", _S.priority >= 0),
+    func.count().filter(_S.role == "lead", _S.status.in_(ACTIVE)),
+    func.count().filter(_S.person_id.in_(bindparam("people", expanding=True))),
+).where(_S.sprint_id == bindparam("sprint_id"))
+
+
+def _line(session: Session, sprint: Sprint, person_ids: list[int]) -> _Line:
+    # After the lock, never in the locking statement: under READ COMMITTED a
+    # statement that waited for the lock still reads the snapshot it started
+    # with, which misses the sign-ups the previous holder committed.
+    row = session.connection().execute(_LINE, {"capacity": sprint.capacity,
+                                               "people": person_ids,
+                                               "sprint_id": sprint.id}).one()
+    return _Line(row[0], int(row[1] or 0), int(row[2] or 0), int(row[3] or 0),
+                 int(row[4] or 0))
+
+
 def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
          role: str = "contributor", companions: tuple[Person, ...] = (),
          settings: Settings, now: datetime, channel: str = "") -> Joined:
@@ -87,6 +125,10 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
     otherwise puts them in the waitlist. Raises Conflict after the cutoff,
     when not open, when someone is already in, when the leads are taken or
     when the party alone exceeds the cap; InvalidInput for a bad role.
+
+    While the sprint is locked this reads the line once (:func:`_line`), the
+    held seats only when some may be free or a cap applies, and the party's
+    earlier rows only when they have some; then it writes each row once.
     """
     if role not in ROLES:
         raise InvalidInput(N_("The role is lead or contributor."))
@@ -99,34 +141,33 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
     if len({p.id for p in party}) != len(party) or len(party) > MAX_PARTY:
         raise InvalidInput(N_("Name each companion once, at most {n} people in all."),
                            n=MAX_PARTY)
+    line = _line(session, sprint, [p.id for p in party])
+    earlier: dict[int, SprintSignup] = {}
+    if line.known:
+        earlier = {r.person_id: r for r in session.scalars(select(SprintSignup).where(
+            SprintSignup.sprint_id == sprint.id,
+            SprintSignup.person_id.in_([p.id for p in party])))}
     rows: list[SprintSignup] = []
     for p in party:
-        row = signup_of(session, sprint.id, p.id)
+        row = earlier.get(p.id)
         if row is not None and row.status in ACTIVE:
             raise Conflict(N_("{name} is already signed up for sprint #{id} ({status})."),
                            name=p.name, id=sprint.id, status=STATUS_LABELS[row.status])
         rows.append(row if row is not None else
                     SprintSignup(sprint_id=sprint.id, person_id=p.id, status="new"))
-    if role == "lead":
-        leads = session.scalar(select(func.count()).select_from(SprintSignup).where(
-            SprintSignup.sprint_id == sprint.id, SprintSignup.role == "lead",
-            SprintSignup.status.in_(ACTIVE))) or 0
-        if leads >= sprint.max_leads:
-            raise Conflict(N_("Sprint #{id} already has its lead; sign up as a contributor."),
-                           id=sprint.id)
+    if role == "lead" and line.leads >= sprint.max_leads:
+        raise Conflict(N_("Sprint #{id} already has its lead; sign up as a contributor."),
+                       id=sprint.id)
     party_key = uuid.uuid4().hex if companions else ""
     # The line is served in the order the lock was taken: a request that read
     # the clock earlier but locked later must not go ahead of one already in.
-    last = session.scalar(select(func.max(SprintSignup.asked_at)).where(
-        SprintSignup.sprint_id == sprint.id))
-    asked = max(now, last + timedelta(microseconds=1)) if last is not None else now
+    asked = max(now, line.last + timedelta(microseconds=1)) if line.last is not None else now
     for p, row in zip(party, rows, strict=True):
         row.organisation_id, row.role = p.organisation_id, role if p is person else \
             "contributor"
         row.status, row.seat, row.priority, row.party = "waitlisted", None, 0, party_key
         row.asked_at, row.updated_at = asked, now
         row.channel = channel or actor.channel
-        session.add(row)
     if sprint.org_cap:
         per_org: dict[int, int] = {}
         for p in party:
@@ -136,30 +177,51 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
             raise Conflict(N_("One organisation may hold at most {cap} seats in sprint #{id}; "
                               "your party has more from one organisation."),
                            cap=sprint.org_cap, id=sprint.id)
-    session.flush()
-    free, held = offers.seat_map(session, sprint)
-    problem = offers.cap_problem(session, sprint, rows, held)
+    free: list[int] = []
+    problem: tuple[int | None, int] | None = None
+    if sprint.capacity - line.held >= len(party) or sprint.org_cap:
+        free, held = offers.seat_map(session, sprint)
+        problem = offers.cap_problem(session, sprint, rows, held)
     names = ", ".join(p.name for p in party)
     if len(free) >= len(party) and problem is None:
         seats = tuple(free[:len(party)])
         for row, seat in zip(rows, seats, strict=True):
             row.status, row.seat = "seated", seat
-        record(session=session, actor=actor, action="sprint.join", subject_type="sprint",
-               subject_id=sprint.id, seats=list(seats), role=role, people=names,
-               reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up")
-        return Joined("seated", seats, 0)
+        _write(session, rows)
+        write(session=session, actor=actor, action="sprint.join", subject_type="sprint",
+              subject_id=sprint.id, seats=list(seats), role=role, people=names,
+              reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up")
+        return Joined("seated", seats, 0, title=sprint.title)
     capped = ""
     if problem is not None:
         org = session.get(Organisation, problem[0]) if problem[0] is not None else None
         capped = org.name if org else "?"
-    session.flush()
-    where = position(session, rows[0])
+    ids = _write(session, rows)
+    # Companions share the asked time; those with a lower row id stand first.
+    where = line.ahead + 1 + sum(1 for i in ids[1:] if i < ids[0])
     why = (f"{capped} already has {problem[1]} of {sprint.org_cap}" if problem is not None
-           else f"{len(free)} seat(s) free for a party of {len(party)}")
-    record(session=session, actor=actor, action="sprint.waitlist", subject_type="sprint",
-           subject_id=sprint.id, position=where, role=role, people=names,
-           reason=f"{names} waitlisted at {where}: {why}")
-    return Joined("waitlisted", (), where, capped)
+           else f"{max(0, sprint.capacity - line.held)} seat(s) free for a party of "
+                f"{len(party)}")
+    write(session=session, actor=actor, action="sprint.waitlist", subject_type="sprint",
+          subject_id=sprint.id, position=where, role=role, people=names,
+          reason=f"{names} waitlisted at {where}: {why}")
+    return Joined("waitlisted", (), where, capped, title=sprint.title)
+
+
+_COLUMNS = ("sprint_id", "person_id", "organisation_id", "role", "status", "seat", "priority",
+            "party", "channel", "asked_at", "updated_at")
+_INSERT = insert(SprintSignup).returning(SprintSignup.id)
+
+
+def _write(session: Session, rows: list[SprintSignup]) -> list[int]:
+    """Write the party's rows, in order, and return their ids: a row read from
+    the database is changed through the ORM (flushed now); a new one is one
+    prebuilt INSERT, with no ORM object to flush."""
+    if any(r.id is not None for r in rows):
+        session.flush()
+    conn = session.connection()
+    return [r.id if r.id is not None else int(conn.execute(
+        _INSERT, {c: getattr(r, c) for c in _COLUMNS}).scalar_one()) for r in rows]
 
 
 def leave(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
