@@ -14,12 +14,6 @@ from storage.models import AuditEntry
 _INSERT = insert(AuditEntry)
 
 
-def _row(actor: Authorized, action: str, subject_type: str, subject_id: str | int,
-         detail: dict[str, Any]) -> dict[str, Any]:
-    return {"person_id": actor.person_id, "channel": actor.channel, "action": action,
-            "subject_type": subject_type, "subject_id": str(subject_id), "detail": detail}
-
-
 def record(
     *,
     session: Session,
@@ -28,27 +22,16 @@ def record(
     subject_type: str = "",
     subject_id: str | int = "",
     **detail: Any,
-) -> AuditEntry:
-    """Add an audit row in the caller's unit of work (never commits).
+) -> None:
+    """Write an audit row in the caller's unit of work (never commits).
 
     ``action`` is a dotted verb (``poll.stance``); ``detail`` must be JSON-ready.
+    The row is one prebuilt INSERT on the unit of work's connection, at once
+    and without an ORM object: the ORM's flush of one row cost several times
+    the statement on hot paths (a sprint sign-up holds its sprint's lock
+    meanwhile). It rolls back with the unit of work like any other change.
     """
-    entry = AuditEntry(**_row(actor, action, subject_type, subject_id, detail))
-    session.add(entry)
-    return entry
-
-
-def write(
-    *,
-    session: Session,
-    actor: Authorized,
-    action: str,
-    subject_type: str = "",
-    subject_id: str | int = "",
-    **detail: Any,
-) -> None:
-    """:func:`record`, written at once as one prebuilt INSERT on the unit of
-    work's connection, with no ORM object (hot paths: the ORM's flush of one
-    row costs several times the statement). Never commits."""
-    session.connection().execute(_INSERT, dict(
-        _row(actor, action, subject_type, subject_id, detail), at=utcnow()))
+    session.connection().execute(_INSERT, {
+        "at": utcnow(), "person_id": actor.person_id, "channel": actor.channel,
+        "action": action, "subject_type": subject_type, "subject_id": str(subject_id),
+        "detail": detail})

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from bot.audit import record, write
+from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.permissions import Authorized
 from bot.settings import Settings
@@ -188,9 +188,9 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
         for row, seat in zip(rows, seats, strict=True):
             row.status, row.seat = "seated", seat
         _write(session, rows)
-        write(session=session, actor=actor, action="sprint.join", subject_type="sprint",
-              subject_id=sprint.id, seats=list(seats), role=role, people=names,
-              reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up")
+        record(session=session, actor=actor, action="sprint.join", subject_type="sprint",
+               subject_id=sprint.id, seats=list(seats), role=role, people=names,
+               reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up")
         return Joined("seated", seats, 0, title=sprint.title)
     capped = ""
     if problem is not None:
@@ -202,9 +202,9 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
     why = (f"{capped} already has {problem[1]} of {sprint.org_cap}" if problem is not None
            else f"{max(0, sprint.capacity - line.held)} seat(s) free for a party of "
                 f"{len(party)}")
-    write(session=session, actor=actor, action="sprint.waitlist", subject_type="sprint",
-          subject_id=sprint.id, position=where, role=role, people=names,
-          reason=f"{names} waitlisted at {where}: {why}")
+    record(session=session, actor=actor, action="sprint.waitlist", subject_type="sprint",
+           subject_id=sprint.id, position=where, role=role, people=names,
+           reason=f"{names} waitlisted at {where}: {why}")
     return Joined("waitlisted", (), where, capped, title=sprint.title)
 
 
