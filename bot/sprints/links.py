@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from bot.errors import N_, DomainError
 from bot.permissions import authorize
 from bot.sprints.common import ACTIVE, now
-from bot.sprints.tokens import LinkRefused, LinkToken, event_id, verify
+from bot.sprints.tokens import LinkToken, event_id, verify
+from bot.tokens import LinkRefused
 from bot.types import Actor, ButtonPress, Conversation, Reply
 from storage.models import Person, ProcessedEvent, Sprint, SprintOffer, SprintSignup
 

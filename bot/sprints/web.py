@@ -12,8 +12,6 @@ access log's query strings are redacted. Every value is escaped by Jinja2.
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -26,8 +24,9 @@ from starlette.routing import Route
 from bot.errors import N_
 from bot.i18n import Translator, translator
 from bot.sprints.links import LinkView, check_join, check_offer, use_join, use_offer
-from bot.sprints.tokens import LinkRefused
+from bot.tokens import LinkRefused
 from bot.types import plain_times
+from bot.web import redact_access_log
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -51,21 +50,6 @@ _PAGE = """<!doctype html>
 
 _env = Environment(loader=DictLoader({"page.html": _PAGE}),
                    autoescape=select_autoescape(default=True, default_for_string=True))
-
-
-class RedactTokens(logging.Filter):
-    """Blanks ``t=...`` query values in log records (uvicorn's access log puts
-    the full path in its arguments), so link tokens never reach a log."""
-
-    PATTERN = re.compile(r"([?&]t=)[^&\s\"]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str)
-                                else a for a in record.args)
-        if isinstance(record.msg, str):
-            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
-        return True
 
 
 def _page(status: int, **ctx: Any) -> HTMLResponse:
@@ -184,6 +168,4 @@ def install_pages(bot: Bot) -> None:
     """Add the link pages to ``bot.web_routes`` and redact tokens from the
     HTTP access log (once per process)."""
     bot.web_routes.extend(sprint_routes(bot))
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactTokens) for f in access.filters):
-        access.addFilter(RedactTokens())
+    redact_access_log()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.tokens import LinkRefused
 from bot.workshops import tokens
 from bot.workshops.ical import calendar_bytes
 from bot.workshops.invites import meeting_for
@@ -79,7 +80,7 @@ def feed_response(bot: Bot, request: Request, *, token: str | None) -> Response:
             try:
                 link = tokens.verify(token, key=bot.settings.signing_key(), purpose="feed",
                                      now=utcnow())
-            except tokens.LinkRefused:
+            except LinkRefused:
                 return Response("This feed link is not valid.\n", status_code=404,
                                 media_type="text/plain")
             person = session.get(Person, link.person_id)
