@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from storage.engine import read_only
+from storage.models import ProcessedEvent
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -61,6 +62,20 @@ def redact_access_log() -> None:
     """Keep link tokens out of the HTTP access log (``uvicorn.access``); every
     capability with signed links calls this when it installs its pages."""
     logging.getLogger("uvicorn.access").addFilter(REDACT)
+
+
+#: The platform a signed link's use is recorded under (``processed_events``).
+LINK_PLATFORM: Final = "web"
+
+
+def link_used(bot: Bot, event_id: str) -> bool:
+    """Whether the link whose use is the event ``event_id`` (a digest of its
+    token, see bot.tokens.digest) was already acted on, in a unit of work of
+    its own."""
+    with bot.session_factory() as session:
+        return session.scalar(select(ProcessedEvent.id).where(
+            ProcessedEvent.platform == LINK_PLATFORM,
+            ProcessedEvent.event_id == event_id)) is not None
 
 
 def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette:

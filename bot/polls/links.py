@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import select
-
 from bot.errors import N_, DomainError
 from bot.permissions import authorize
 from bot.polls.proposals import current_text
@@ -21,14 +19,15 @@ from bot.polls.stances import NEEDS_REASON, current_round
 from bot.polls.tokens import VoteToken, event_id, verify
 from bot.tokens import LinkRefused
 from bot.types import Actor, ButtonPress, Conversation, Event, FormSubmission, Reply
+from bot.web import LINK_PLATFORM, link_used
 from storage.base import utcnow
-from storage.models import Person, ProcessedEvent, Proposal
+from storage.models import Person, Proposal
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 #: The platform name vote-link events are recorded under.
-PLATFORM: Final = "web"
+PLATFORM: Final = LINK_PLATFORM
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +44,7 @@ class LinkView:
 
 
 def _used(bot: Bot, token: str) -> bool:
-    with bot.session_factory() as session:
-        return session.scalar(select(ProcessedEvent.id).where(
-            ProcessedEvent.platform == PLATFORM,
-            ProcessedEvent.event_id == event_id(token))) is not None
+    return link_used(bot, event_id(token))
 
 
 def check_link(bot: Bot, *, token: str, poll_id: int, now: datetime | None = None) -> LinkView:

@@ -79,7 +79,7 @@ def _load(bot: Bot, token: str, wid: int, purpose: str
         ws = session.get(Workshop, wid)
         if person is None or ws is None or not person.primary_email:
             raise LinkRefused("not-allowed", N_("This link no longer matches anyone in "
-                                                       "the roster, so it cannot be used."))
+                                                "the roster, so it cannot be used."))
         session.expunge_all()
         return link, person, ws
 
@@ -140,7 +140,7 @@ def workshop_routes(bot: Bot) -> list[Route]:
         try:
             if form.get("form") != "availability" or not _same_origin(request, bot):
                 raise LinkRefused("cross-origin", N_("This form must be sent from its "
-                                                            "own page; nothing was saved."))
+                                                     "own page; nothing was saved."))
             _link, person, ws = await run_in_threadpool(_load, bot, token, wid, "availability")
         except LinkRefused as exc:
             return _refused(default, "availability.html", exc)
@@ -181,7 +181,7 @@ def workshop_routes(bot: Bot) -> list[Route]:
         try:
             if not _same_origin(request, bot):
                 raise LinkRefused("cross-origin", N_("This form must be sent from its "
-                                                            "own page; nothing was saved."))
+                                                     "own page; nothing was saved."))
             link, person, ws = await run_in_threadpool(_load, bot, token, wid, "rsvp")
         except LinkRefused as exc:
             return _refused(default, "confirm.html", exc)
