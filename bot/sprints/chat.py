@@ -88,7 +88,8 @@ def _join(ctx: Context, raw_id: str, role: str, with_text: str = "") -> Message:
     sid, group_id = sprint_id(raw_id), ctx.auth.group_id
     assert group_id is not None, "sign-up routes are scoped to the sprint's group"
     auth = ctx.authorize("sprint.lead", group_id=group_id) if role == "lead" else ctx.auth
-    result = seats.join(ctx.session, actor=auth, sprint_id=sid, person=ctx.person,
+    result = seats.join(ctx.session, actor=auth, sprint_id=sid,
+                        person=seats.joiner(ctx.session, ctx.who.id),
                         role=role, companions=_companions(ctx, with_text, group_id),
                         settings=ctx.bot.settings, now=now(ctx.bot), channel=ctx.channel)
     if result.status == "seated":

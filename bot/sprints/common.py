@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from bot.errors import N_, InvalidInput, NotFound
+from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
 from storage.models import Sprint
 
 if TYPE_CHECKING:
     from bot.app import Bot
+    from bot.permissions import Authorized
 
 #: Sign-ups that hold a seat (an offered seat is held for the person offered it).
 HOLDING = ("seated", "offered")
@@ -76,6 +77,18 @@ def lock_sprints(session: Session, ids: Iterable[int]) -> list[Sprint]:
 def lock_sprint(session: Session, sid: int) -> Sprint:
     """:func:`lock_sprints` for one sprint."""
     return lock_sprints(session, [sid])[0]
+
+
+def lock_for(session: Session, sprint_id: int, *, actor: Authorized, capability: str,
+             refusal: str) -> Sprint:
+    """:func:`lock_sprint` for a change by ``actor``, who must hold
+    ``capability`` in the sprint's own group (the dispatcher checked it in the
+    group the route's scope named; this binds it to the sprint locked).
+    Raises NotFound, or PermissionDenied with ``refusal`` (a msgid)."""
+    sprint = lock_sprint(session, sprint_id)
+    if actor.capability != capability or actor.group_id != sprint.group_id:
+        raise PermissionDenied(refusal)
+    return sprint
 
 
 def postgresql(session: Session) -> bool:

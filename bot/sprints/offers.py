@@ -28,7 +28,7 @@ from bot.errors import N_, Conflict, NotFound, PermissionDenied
 from bot.permissions import Authorized, authorize_system
 from bot.settings import Settings, SprintSettings
 from bot.sprints import notify
-from bot.sprints.common import local, lock_sprint, postgresql
+from bot.sprints.common import local, lock_for, lock_sprint, postgresql
 from storage.models import Organisation, Person, Sprint, SprintOffer, SprintSignup
 
 STEP = timedelta(minutes=15)
@@ -222,9 +222,8 @@ def answer(session: Session, *, actor: Authorized, offer_id: int, person_id: int
     found = session.get(SprintOffer, offer_id)
     if found is None:
         raise NotFound(N_("There is no such offer."))
-    sprint = lock_sprint(session, found.sprint_id)
-    if actor.capability != "sprint.signup" or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("You cannot answer offers in this sprint."))
+    sprint = lock_for(session, found.sprint_id, actor=actor, capability="sprint.signup",
+                      refusal=N_("You cannot answer offers in this sprint."))
     offer = session.scalars(select(SprintOffer).where(SprintOffer.id == offer_id)
                             .execution_options(populate_existing=True)).one()
     if offer.person_id != person_id:

@@ -13,20 +13,56 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
-from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.permissions import Authorized
 from bot.settings import Settings
 from bot.sprints import offers
-from bot.sprints.common import ACTIVE, HOLDING, local, lock_sprint
+from bot.sprints.common import ACTIVE, HOLDING, local, lock_for
 from storage.models import Organisation, Person, Sprint, SprintSignup
 
 ROLES = ("contributor", "lead")
 MAX_PARTY = 10
+
+
+class Joiner(Protocol):
+    """Who signs up: a roster :class:`Person`, or :func:`joiner` (the four
+    columns a sign-up reads, without loading the ORM object)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def organisation_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Joiner:
+    id: int
+    name: str
+    timezone: str
+    organisation_id: int | None
+
+
+_JOINER = select(Person.name, Person.timezone, Person.organisation_id).where(
+    Person.id == bindparam("person_id"))
+
+
+def joiner(session: Session, person_id: int) -> Joiner:
+    """Person ``person_id`` as a :class:`Joiner` read in one Core statement (a
+    sign-up is the hot path: no ORM object). Raises NotFound."""
+    row = session.connection().execute(_JOINER, {"person_id": person_id}).first()
+    if row is None:
+        raise NotFound(N_("You are not in the alliance roster, so I cannot act for you."))
+    return _Joiner(person_id, row.name, row.timezone, row.organisation_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +119,7 @@ class _Line:
     locked: the latest ``asked_at`` (None for none), seats held within
     1..capacity, waitlisted rows served before a newcomer (priority >= 0:
     a newcomer has priority 0 and asks after everyone), active leads, and
-    how many of the party already have a row."""
+    whether the person asking already has a row (0 or 1)."""
 
     last: datetime | None
     held: int
@@ -93,29 +129,30 @@ class _Line:
 
 
 _S = SprintSignup
-#: One read of the line (prebuilt: building it per sign-up cost more than running it).
+#: One read of the line, prebuilt (building it per sign-up cost more than running
+#: it) and without IN lists (their expanding parameters re-render it every time).
 _LINE = select(
     func.max(_S.asked_at),
     func.count().filter(_S.seat.between(1, bindparam("capacity"))),
     func.count().filter(_S.status == "waitlisted", _S.priority >= 0),
-    func.count().filter(_S.role == "lead", _S.status.in_(ACTIVE)),
-    func.count().filter(_S.person_id.in_(bindparam("people", expanding=True))),
+    func.count().filter(_S.role == "lead", or_(*(_S.status == a for a in ACTIVE))),
+    func.count().filter(_S.person_id == bindparam("person")),
 ).where(_S.sprint_id == bindparam("sprint_id"))
 
 
-def _line(session: Session, sprint: Sprint, person_ids: list[int]) -> _Line:
+def _line(session: Session, sprint: Sprint, person_id: int) -> _Line:
     # After the lock, never in the locking statement: under READ COMMITTED a
     # statement that waited for the lock still reads the snapshot it started
     # with, which misses the sign-ups the previous holder committed.
     row = session.connection().execute(_LINE, {"capacity": sprint.capacity,
-                                               "people": person_ids,
+                                               "person": person_id,
                                                "sprint_id": sprint.id}).one()
     return _Line(row[0], int(row[1] or 0), int(row[2] or 0), int(row[3] or 0),
                  int(row[4] or 0))
 
 
-def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
-         role: str = "contributor", companions: tuple[Person, ...] = (),
+def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
+         role: str = "contributor", companions: tuple[Joiner, ...] = (),
          settings: Settings, now: datetime, channel: str = "") -> Joined:
     """Sign ``person`` (and ``companions``, seated together or not at all) up.
 
@@ -127,23 +164,23 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
     when the party alone exceeds the cap; InvalidInput for a bad role.
 
     While the sprint is locked this reads the line once (:func:`_line`), the
-    held seats only when some may be free or a cap applies, and the party's
-    earlier rows only when they have some; then it writes each row once.
+    held seats only when some may be free or a cap applies, and earlier rows
+    only when the person has one or brings companions; then it writes each
+    row once.
     """
     if role not in ROLES:
         raise InvalidInput(N_("The role is lead or contributor."))
-    sprint = lock_sprint(session, sprint_id)
-    wanted = "sprint.lead" if role == "lead" else "sprint.signup"
-    if actor.capability != wanted or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("You cannot sign up for this sprint."))
+    sprint = lock_for(session, sprint_id, actor=actor,
+                      capability="sprint.lead" if role == "lead" else "sprint.signup",
+                      refusal=N_("You cannot sign up for this sprint."))
     _check_open(sprint, now, person.timezone)
     party = [person, *companions]
     if len({p.id for p in party}) != len(party) or len(party) > MAX_PARTY:
         raise InvalidInput(N_("Name each companion once, at most {n} people in all."),
                            n=MAX_PARTY)
-    line = _line(session, sprint, [p.id for p in party])
+    line = _line(session, sprint, person.id)
     earlier: dict[int, SprintSignup] = {}
-    if line.known:
+    if line.known or companions:
         earlier = {r.person_id: r for r in session.scalars(select(SprintSignup).where(
             SprintSignup.sprint_id == sprint.id,
             SprintSignup.person_id.in_([p.id for p in party])))}
@@ -229,9 +266,8 @@ def leave(session: Session, *, actor: Authorized, sprint_id: int, person: Person
     """Withdraw ``person``: a seat (or an offered one) returns to the sprint and
     is offered to the next in line at once; an open offer becomes void.
     Returns the status left. Raises NotFound when they are not in it."""
-    sprint = lock_sprint(session, sprint_id)
-    if actor.capability != "sprint.signup" or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("You cannot sign up for this sprint."))
+    sprint = lock_for(session, sprint_id, actor=actor, capability="sprint.signup",
+                      refusal=N_("You cannot sign up for this sprint."))
     row = signup_of(session, sprint.id, person.id)
     if row is None or row.status not in ACTIVE:
         raise NotFound(N_("You are not signed up for sprint #{id}."), id=sprint.id)
@@ -252,9 +288,8 @@ def leave(session: Session, *, actor: Authorized, sprint_id: int, person: Person
 def set_priority(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
                  priority: int) -> SprintSignup:
     """Set a waitlisted person's priority (higher is served first; secretariat)."""
-    sprint = lock_sprint(session, sprint_id)
-    if actor.capability != "sprint.manage" or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("Only the secretariat can change priorities."))
+    sprint = lock_for(session, sprint_id, actor=actor, capability="sprint.manage",
+                      refusal=N_("Only the secretariat can change priorities."))
     row = signup_of(session, sprint.id, person.id)
     if row is None or row.status != "waitlisted":
         raise NotFound(N_("{name} is not in the waitlist of sprint #{id}."), name=person.name,
