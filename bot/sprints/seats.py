@@ -23,8 +23,8 @@ from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.permissions import Authorized
 from bot.settings import Settings
 from bot.sprints import offers
-from bot.sprints.common import ACTIVE, HOLDING, local, lock_for
-from storage.models import Organisation, Person, Sprint, SprintSignup
+from bot.sprints.common import ACTIVE, HOLDING, OpenSprint, local, lock_for
+from storage.models import Organisation, Person, SprintSignup
 
 ROLES = ("contributor", "lead")
 MAX_PARTY = 10
@@ -105,7 +105,7 @@ def counts(session: Session, sprint_id: int) -> dict[str, int]:
     return {str(s): int(n) for s, n in rows}
 
 
-def _check_open(sprint: Sprint, now: datetime, zone: str) -> None:
+def _check_open(sprint: OpenSprint, now: datetime, zone: str) -> None:
     if sprint.state != "open":
         raise Conflict(N_("Sprint #{id} is not open for sign-ups."), id=sprint.id)
     if now >= sprint.signup_closes_at:
@@ -140,7 +140,7 @@ _LINE = select(
 ).where(_S.sprint_id == bindparam("sprint_id"))
 
 
-def _line(session: Session, sprint: Sprint, person_id: int) -> _Line:
+def _line(session: Session, sprint: OpenSprint, person_id: int) -> _Line:
     # After the lock, never in the locking statement: under READ COMMITTED a
     # statement that waited for the lock still reads the snapshot it started
     # with, which misses the sign-ups the previous holder committed.
@@ -172,7 +172,7 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
         raise InvalidInput(N_("The role is lead or contributor."))
     sprint = lock_for(session, sprint_id, actor=actor,
                       capability="sprint.lead" if role == "lead" else "sprint.signup",
-                      refusal=N_("You cannot sign up for this sprint."))
+                      refusal=N_("You cannot sign up for this sprint."), columns=True)
     _check_open(sprint, now, person.timezone)
     party = [person, *companions]
     if len({p.id for p in party}) != len(party) or len(party) > MAX_PARTY:
