@@ -38,7 +38,6 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import Bot, build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.sprints.common import CLOCK  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission  # noqa: E402
 from storage.base import utcnow  # noqa: E402
 from storage.engine import make_engine, make_session_factory  # noqa: E402
@@ -227,10 +226,9 @@ def main() -> None:
         engine = make_engine(url)
         upgrade_engine(engine)
         with tempfile.TemporaryDirectory() as tmp:
-            bot = build_app(Settings(database_url=url, secret_key="bench",
+            bot = build_app(Settings(database_url=url, secret_key="bench-" + "k" * 40,
                                      mail={"outbox_dir": Path(tmp)}),  # type: ignore[arg-type]
                             engine=engine, plugins=False)
-            bot.services.pop(CLOCK, None)
             emails = seed(bot, args.people, orgs=max(1, args.people // 10))
             bench_throughput(bot, emails, args.seats, args.threads)
             bench_last_seat(bot, emails)

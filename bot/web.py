@@ -9,20 +9,73 @@ text format (bot/metrics.py)."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from storage.engine import read_only
+from storage.models import ProcessedEvent
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 log = logging.getLogger(__name__)
+
+#: A link token in a request line: a ``t=`` query value (every capability's
+#: signed links), a vote-page path segment, or a calendar feed's file name.
+_TOKEN = re.compile(r"([?&]t=)[^&\s\"]+|(/vote/)[^/?\s\"]+|(/workshops/feed/)[^/?\s\"]+(\.ics)")
+
+
+def _blank(match: re.Match[str]) -> str:
+    return (match.group(1) or match.group(2) or match.group(3)) + REDACTED + \
+        (match.group(4) or "")
+
+
+#: What stands where a token was.
+REDACTED = "REDACTED"
+
+
+class RedactTokens(logging.Filter):
+    """Replaces link tokens in log records (the arguments uvicorn's access log
+    formats, and the message itself) by :data:`REDACTED`, so a signed link
+    never reaches a log file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_TOKEN.sub(_blank, a) if isinstance(a, str) else a
+                                for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN.sub(_blank, record.msg)
+        return True
+
+
+#: The one filter: installing it again adds nothing (``Logger.addFilter`` dedupes).
+REDACT = RedactTokens()
+
+
+def redact_access_log() -> None:
+    """Keep link tokens out of the HTTP access log (``uvicorn.access``); every
+    capability with signed links calls this when it installs its pages."""
+    logging.getLogger("uvicorn.access").addFilter(REDACT)
+
+
+#: The platform a signed link's use is recorded under (``processed_events``).
+LINK_PLATFORM: Final = "web"
+
+
+def link_used(bot: Bot, event_id: str) -> bool:
+    """Whether the link whose use is the event ``event_id`` (a digest of its
+    token, see bot.tokens.digest) was already acted on, in a unit of work of
+    its own."""
+    with bot.session_factory() as session:
+        return session.scalar(select(ProcessedEvent.id).where(
+            ProcessedEvent.platform == LINK_PLATFORM,
+            ProcessedEvent.event_id == event_id)) is not None
 
 
 def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette:

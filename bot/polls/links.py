@@ -12,22 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import select
-
 from bot.errors import N_, DomainError
 from bot.permissions import authorize
 from bot.polls.proposals import current_text
 from bot.polls.stances import NEEDS_REASON, current_round
-from bot.polls.tokens import TokenRefused, VoteToken, event_id, verify
+from bot.polls.tokens import VoteToken, event_id, verify
+from bot.tokens import LinkRefused
 from bot.types import Actor, ButtonPress, Conversation, Event, FormSubmission, Reply
+from bot.web import LINK_PLATFORM, link_used
 from storage.base import utcnow
-from storage.models import Person, ProcessedEvent, Proposal
+from storage.models import Person, Proposal
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 #: The platform name vote-link events are recorded under.
-PLATFORM: Final = "web"
+PLATFORM: Final = LINK_PLATFORM
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +44,11 @@ class LinkView:
 
 
 def _used(bot: Bot, token: str) -> bool:
-    with bot.session_factory() as session:
-        return session.scalar(select(ProcessedEvent.id).where(
-            ProcessedEvent.platform == PLATFORM,
-            ProcessedEvent.event_id == event_id(token))) is not None
+    return link_used(bot, event_id(token))
 
 
 def check_link(bot: Bot, *, token: str, poll_id: int, now: datetime | None = None) -> LinkView:
-    """Verify a link for proposal ``poll_id``. Raises TokenRefused with the
+    """Verify a link for proposal ``poll_id``. Raises LinkRefused with the
     reason: tampered, other-poll, expired, used (already cast with this link),
     closed (the round is over), not-allowed (the person may not vote, e.g. an
     observer, or is no longer in the roster), old-version (the text changed
@@ -59,17 +56,17 @@ def check_link(bot: Bot, *, token: str, poll_id: int, now: datetime | None = Non
     now = now or utcnow()
     vt = verify(token, key=bot.settings.signing_key(), poll_id=poll_id, now=now)
     if _used(bot, token):
-        raise TokenRefused("used", N_("This link was already used; your stance is recorded. "
+        raise LinkRefused("used", N_("This link was already used; your stance is recorded. "
                                       "To change it, use another link from the email, reply "
                                       "to it, or vote in chat."), person_id=vt.person_id)
     with bot.session_factory() as session:
         proposal = session.get(Proposal, vt.poll_id)
         person = session.get(Person, vt.person_id)
         if proposal is None or person is None or not person.primary_email:
-            raise TokenRefused("not-allowed", N_("This link no longer matches anyone in the "
+            raise LinkRefused("not-allowed", N_("This link no longer matches anyone in the "
                                                  "roster, so it cannot be used."))
         if vt.version != proposal.version:
-            raise TokenRefused("old-version", N_("The text of proposal #{id} changed after this "
+            raise LinkRefused("old-version", N_("The text of proposal #{id} changed after this "
                                                  "link was sent (it is now version {version}), "
                                                  "so this link cannot be used; nothing was "
                                                  "recorded. Use the links of the new ballot "
@@ -79,14 +76,14 @@ def check_link(bot: Bot, *, token: str, poll_id: int, now: datetime | None = Non
         rnd = current_round(session, proposal)
         if (proposal.state != "open" or rnd is None or rnd.number != vt.round_no
                 or rnd.closed_at is not None or rnd.closes_at <= now):
-            raise TokenRefused("closed", N_("Round {round} of proposal #{id} is closed; "
+            raise LinkRefused("closed", N_("Round {round} of proposal #{id} is closed; "
                                             "this link can no longer be used."),
                                person_id=person.id, round=vt.round_no, id=vt.poll_id)
         try:
             authorize(session=session, person=person, capability="poll.vote",
                       group_id=proposal.group_id, channel=PLATFORM, policy=bot.policy)
         except DomainError:
-            raise TokenRefused("not-allowed", N_("Your role does not allow you to take a "
+            raise LinkRefused("not-allowed", N_("Your role does not allow you to take a "
                                                  "stance on this proposal; nothing was "
                                                  "recorded."), person_id=person.id) from None
         return LinkView(vt, person.name, person.primary_email, person.language,
@@ -109,18 +106,18 @@ def cast_by_link(bot: Bot, *, token: str, poll_id: int, reason: str = "",
                  now: datetime | None = None) -> tuple[bool, list[Reply]]:
     """Cast the link's stance through ``Bot.dispatch``. Returns (recorded,
     replies): ``recorded`` is True once the stance is committed. Raises
-    TokenRefused as :func:`check_link`, and ``reason-needed`` for a disagree or
+    LinkRefused as :func:`check_link`, and ``reason-needed`` for a disagree or
     block without a reason."""
     view = check_link(bot, token=token, poll_id=poll_id, now=now)
     if view.needs_reason and not reason.strip():
-        raise TokenRefused("reason-needed", N_("A disagree or a block needs a reason: say "
+        raise LinkRefused("reason-needed", N_("A disagree or a block needs a reason: say "
                                                "what would change your mind."),
                            person_id=view.token.person_id)
     replies = bot.dispatch(link_event(view, token=token, reason=reason))
     recorded = _used(bot, token) and bool(replies) and all(
         r.message.form is None for r in replies)
     if not replies:
-        raise TokenRefused("used", N_("This link was already used; your stance is recorded. "
+        raise LinkRefused("used", N_("This link was already used; your stance is recorded. "
                                       "To change it, use another link from the email, reply "
                                       "to it, or vote in chat."),
                            person_id=view.token.person_id)

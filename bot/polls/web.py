@@ -9,13 +9,12 @@ casts it through ``Bot.dispatch``. A refused link gets a page in the person's
 language that says why (tampered, expired, used, another proposal's, closed,
 not allowed, an older text). With the database unreachable the pages answer
 503 with a sentence. Every value on a page is escaped by Jinja2's autoescape.
-Tokens never reach the access log (:class:`RedactTokens` on ``uvicorn.access``).
+Tokens never reach the access log (:func:`bot.web.redact_access_log`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,8 +30,9 @@ from bot.errors import N_
 from bot.i18n import Translator, translator
 from bot.polls.links import LinkView, cast_by_link, check_link, language_of
 from bot.polls.stances import STANCE_LABELS
-from bot.polls.tokens import TokenRefused
+from bot.tokens import LinkRefused
 from bot.types import plain_times
+from bot.web import redact_access_log
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -42,23 +42,6 @@ log = logging.getLogger(__name__)
 STATUS = {"tampered": 400, "other-poll": 400, "expired": 410, "closed": 410, "used": 409,
           "not-allowed": 403, "reason-needed": 422, "old-version": 409, "cross-origin": 403,
           "unconfirmed": 400}
-_TOKEN_IN_PATH = re.compile(r"([?&]t=)[^&\s\"]+|(/vote/)[^/?\s\"]+")
-
-
-class RedactTokens(logging.Filter):
-    """Replaces vote tokens in uvicorn's access-log lines (``?t=...`` and a
-    ``/vote/<token>`` path segment) by ``REDACTED``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_TOKEN_IN_PATH.sub(lambda m: (m.group(1) or m.group(2))
-                                                   + "REDACTED", a) if isinstance(a, str)
-                                else a for a in record.args)
-        return True
-
-
-#: One instance, so installing twice adds it once (``Logger.addFilter`` dedupes).
-REDACT = RedactTokens()
 
 
 def same_origin(request: Request, public_url: str) -> bool:
@@ -103,7 +86,7 @@ def _page(status: int, **ctx: Any) -> HTMLResponse:
                                  "X-Content-Type-Options": "nosniff"})
 
 
-def _refused(tr: Translator, exc: TokenRefused) -> HTMLResponse:
+def _refused(tr: Translator, exc: LinkRefused) -> HTMLResponse:
     return _page(STATUS.get(exc.code, 400), lang=tr.language, refused=True, code=exc.code,
                  title=tr.gettext(N_("This link cannot be used")),
                  message=tr.gettext(exc.reason, **exc.params),
@@ -137,7 +120,7 @@ def vote_routes(bot: Bot) -> list[Route]:
     """The GET (confirm) and POST (cast) routes of vote links."""
     default = translator(bot.settings.default_language)
 
-    def refused(exc: TokenRefused) -> HTMLResponse:
+    def refused(exc: LinkRefused) -> HTMLResponse:
         try:
             return _refused(translator(language_of(bot, exc.person_id)), exc)
         except (OperationalError, DBAPIError):
@@ -148,7 +131,7 @@ def vote_routes(bot: Bot) -> list[Route]:
         token = request.query_params.get("t", "")
         try:
             view = check_link(bot, token=token, poll_id=poll_id)
-        except TokenRefused as exc:
+        except LinkRefused as exc:
             return refused(exc)
         return _confirm(translator(view.language), view, token=token,
                         action=f"/polls/{poll_id}/vote")
@@ -157,7 +140,7 @@ def vote_routes(bot: Bot) -> list[Route]:
         try:
             view = check_link(bot, token=token, poll_id=poll_id)
             recorded, replies = cast_by_link(bot, token=token, poll_id=poll_id, reason=reason)
-        except TokenRefused as exc:
+        except LinkRefused as exc:
             return refused(exc)
         tr = translator(view.language)
         lines = [plain_times(r.message.text) for r in replies]
@@ -169,13 +152,13 @@ def vote_routes(bot: Bot) -> list[Route]:
     async def cast(request: Request) -> HTMLResponse:
         poll_id = int(request.path_params["poll_id"])
         if not same_origin(request, bot.settings.http.public_url()):
-            return _refused(default, TokenRefused("cross-origin", N_(
+            return _refused(default, LinkRefused("cross-origin", N_(
                 "This vote did not come from the confirmation page, so nothing was "
                 "recorded. Open the link from the email again and confirm there.")))
         form = await request.form()
         token = str(form.get("t") or "")
         if form.get("confirm") != "yes":
-            return _refused(default, TokenRefused("unconfirmed", N_(
+            return _refused(default, LinkRefused("unconfirmed", N_(
                 "Nothing was recorded: confirm your stance with the button on the page that "
                 "the link opens.")))
         reason = str(form.get("reason") or "")
@@ -212,4 +195,4 @@ def install(bot: Bot) -> None:
     """Add the vote-link routes to ``bot.web_routes`` and keep tokens out of
     the access log."""
     bot.web_routes.extend(vote_routes(bot))
-    logging.getLogger("uvicorn.access").addFilter(REDACT)
+    redact_access_log()

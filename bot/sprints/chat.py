@@ -21,6 +21,7 @@ from bot.sprints.common import (
     local,
     now,
     parse_topics,
+    sprint_group,
     sprint_id,
     topic_keys,
     topic_label,
@@ -39,12 +40,12 @@ def scope_args(ctx: Context) -> int:
     words = ctx.args.split()
     if not words:
         raise InvalidInput(N_("Name the sprint by its number, e.g. 3."))
-    return find_sprint(ctx.session, words[0]).group_id
+    return sprint_group(ctx.session, words[0])
 
 
 def scope_value(ctx: Context) -> int:
     """The group of the sprint named in a button value ``<id>[:...]``."""
-    return find_sprint(ctx.session, ctx.value.split(":", 1)[0]).group_id
+    return sprint_group(ctx.session, ctx.value.split(":", 1)[0])
 
 
 def scope_offer(ctx: Context) -> int:
@@ -53,13 +54,13 @@ def scope_offer(ctx: Context) -> int:
     offer = ctx.session.get(SprintOffer, int(raw)) if raw.isdigit() else None
     if offer is None:
         raise NotFound(N_("There is no such offer."))
-    return find_sprint(ctx.session, offer.sprint_id).group_id
+    return sprint_group(ctx.session, offer.sprint_id)
 
 
 def scope_form(ctx: Context) -> int:
     """The group of the sprint named in a form's context."""
     f = ctx.form
-    return find_sprint(ctx.session, f.context if f else "").group_id
+    return sprint_group(ctx.session, f.context if f else "")
 
 
 # --- joining and leaving ----------------------------------------------------------
@@ -82,25 +83,28 @@ def _companions(ctx: Context, text: str, group_id: int) -> tuple[Person, ...]:
 
 
 def _join(ctx: Context, raw_id: str, role: str, with_text: str = "") -> Message:
-    sprint = find_sprint(ctx.session, raw_id)
-    auth = ctx.authorize("sprint.lead", group_id=sprint.group_id) if role == "lead" \
-        else ctx.auth
-    result = seats.join(ctx.session, actor=auth, sprint_id=sprint.id, person=ctx.person,
-                        role=role, companions=_companions(ctx, with_text, sprint.group_id),
+    # The scope resolver found the sprint and ctx.auth holds its group; the
+    # sprint itself is read once, under its lock, by seats.join.
+    sid, group_id = sprint_id(raw_id), ctx.auth.group_id
+    assert group_id is not None, "sign-up routes are scoped to the sprint's group"
+    auth = ctx.authorize("sprint.lead", group_id=group_id) if role == "lead" else ctx.auth
+    result = seats.join(ctx.session, actor=auth, sprint_id=sid,
+                        person=seats.joiner(ctx.session, ctx.who.id),
+                        role=role, companions=_companions(ctx, with_text, group_id),
                         settings=ctx.bot.settings, now=now(ctx.bot), channel=ctx.channel)
     if result.status == "seated":
         return Message(ctx._("You have seat {seats} in sprint #{id}, {title}.",
-                             seats=", ".join(map(str, result.seats)), id=sprint.id,
-                             title=sprint.title), accent="success")
+                             seats=", ".join(map(str, result.seats)), id=sid,
+                             title=result.title), accent="success")
     if result.capped:
         return Message(ctx._("{organisation} already holds the most seats one organisation "
                              "may have in sprint #{id}, so you are waiting: number {position} "
                              "in the waitlist. You will be offered a seat when one fits.",
-                             organisation=result.capped, id=sprint.id,
+                             organisation=result.capped, id=sid,
                              position=result.position), accent="warning")
     return Message(ctx._("Sprint #{id} is full, so you are on the waitlist: number {position}. "
                          "When a seat frees you will be offered it for a limited time.",
-                         id=sprint.id, position=result.position), accent="warning")
+                         id=sid, position=result.position), accent="warning")
 
 
 def join_cmd(ctx: Context) -> Message:

@@ -4,19 +4,21 @@ the statuses, and the scope topics people and sprints are matched on."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from bot.errors import N_, InvalidInput, NotFound
+from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
 from storage.models import Sprint
 
 if TYPE_CHECKING:
     from bot.app import Bot
+    from bot.permissions import Authorized
 
 #: Sign-ups that hold a seat (an offered seat is held for the person offered it).
 HOLDING = ("seated", "offered")
@@ -44,6 +46,20 @@ def find_sprint(session: Session, raw: str | int) -> Sprint:
     return sprint
 
 
+_GROUP = select(Sprint.group_id).where(Sprint.id == bindparam("sprint_id"))
+
+
+def sprint_group(session: Session, raw: str | int) -> int:
+    """The group of the sprint ``raw`` names, read as one column (scope
+    resolvers run before every sign-up; no ORM object is built). Raises
+    InvalidInput or NotFound like :func:`find_sprint`."""
+    sid = raw if isinstance(raw, int) else sprint_id(raw)
+    group = session.connection().execute(_GROUP, {"sprint_id": sid}).scalar()
+    if group is None:
+        raise NotFound(N_("There is no sprint #{id}."), id=sid)
+    return int(group)
+
+
 def lock_sprints(session: Session, ids: Iterable[int]) -> list[Sprint]:
     """Lock the sprints ``ids`` for the rest of the unit of work, in ascending id
     order (so two units of work locking the same sprints never deadlock), and
@@ -62,6 +78,53 @@ def lock_sprints(session: Session, ids: Iterable[int]) -> list[Sprint]:
 def lock_sprint(session: Session, sid: int) -> Sprint:
     """:func:`lock_sprints` for one sprint."""
     return lock_sprints(session, [sid])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSprint:
+    """The columns of a sprint that a sign-up decides on, read under its lock
+    by :func:`lock_for` with ``columns=True`` (no ORM object on the hot path).
+    ``signup_closes_at``: aware UTC."""
+
+    id: int
+    group_id: int
+    state: str
+    signup_closes_at: datetime
+    capacity: int
+    org_cap: int
+    max_leads: int
+    title: str
+
+
+_LOCK_OPEN = select(*(getattr(Sprint, f.name) for f in fields(OpenSprint))).where(
+    Sprint.id == bindparam("sprint_id")).with_for_update()
+
+
+@overload
+def lock_for(session: Session, sprint_id: int, *, actor: Authorized, capability: str,
+             refusal: str, columns: Literal[False] = False) -> Sprint: ...
+@overload
+def lock_for(session: Session, sprint_id: int, *, actor: Authorized, capability: str,
+             refusal: str, columns: Literal[True]) -> OpenSprint: ...
+def lock_for(session: Session, sprint_id: int, *, actor: Authorized, capability: str,
+             refusal: str, columns: bool = False) -> Sprint | OpenSprint:
+    """:func:`lock_sprint` for a change by ``actor``, who must hold
+    ``capability`` in the sprint's own group (the dispatcher checked it in the
+    group the route's scope named; this binds it to the sprint locked). With
+    ``columns``, the sprint comes back as an :class:`OpenSprint` read by one
+    Core statement. Raises NotFound, or PermissionDenied with ``refusal`` (a
+    msgid)."""
+    sprint: Sprint | OpenSprint
+    if columns:
+        row = session.connection().execute(_LOCK_OPEN, {"sprint_id": sprint_id}).first()
+        if row is None:
+            raise NotFound(N_("There is no sprint #{id}."), id=sprint_id)
+        sprint = OpenSprint(*row)
+    else:
+        sprint = lock_sprint(session, sprint_id)
+    if actor.capability != capability or actor.group_id != sprint.group_id:
+        raise PermissionDenied(refusal)
+    return sprint
 
 
 def postgresql(session: Session) -> bool:

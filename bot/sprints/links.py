@@ -18,14 +18,16 @@ from sqlalchemy.orm import Session
 from bot.errors import N_, DomainError
 from bot.permissions import authorize
 from bot.sprints.common import ACTIVE, now
-from bot.sprints.tokens import LinkRefused, LinkToken, event_id, verify
+from bot.sprints.tokens import LinkToken, event_id, verify
+from bot.tokens import LinkRefused
 from bot.types import Actor, ButtonPress, Conversation, Reply
-from storage.models import Person, ProcessedEvent, Sprint, SprintOffer, SprintSignup
+from bot.web import LINK_PLATFORM, link_used
+from storage.models import Person, Sprint, SprintOffer, SprintSignup
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
-PLATFORM: Final = "web"
+PLATFORM: Final = LINK_PLATFORM
 NOT_ALLOWED = N_("Your role does not allow you to sign up for sprints: only members of the "
                  "sprint's group can (observers may follow it). Nothing was recorded.")
 
@@ -44,10 +46,7 @@ class LinkView:
 
 
 def _used(bot: Bot, token: str) -> bool:
-    with bot.session_factory() as session:
-        return session.scalar(select(ProcessedEvent.id).where(
-            ProcessedEvent.platform == PLATFORM,
-            ProcessedEvent.event_id == event_id(token))) is not None
+    return link_used(bot, event_id(token))
 
 
 def _person(bot: Bot, session: Session, lt: LinkToken, sprint: Sprint) -> Person:

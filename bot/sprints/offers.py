@@ -28,7 +28,7 @@ from bot.errors import N_, Conflict, NotFound, PermissionDenied
 from bot.permissions import Authorized, authorize_system
 from bot.settings import Settings, SprintSettings
 from bot.sprints import notify
-from bot.sprints.common import local, lock_sprint, postgresql
+from bot.sprints.common import OpenSprint, local, lock_for, lock_sprint, postgresql
 from storage.models import Organisation, Person, Sprint, SprintOffer, SprintSignup
 
 STEP = timedelta(minutes=15)
@@ -75,7 +75,8 @@ def parties(signups: list[SprintSignup]) -> Iterator[list[SprintSignup]]:
     yield from order
 
 
-def seat_map(session: Session, sprint: Sprint) -> tuple[list[int], dict[int | None, int]]:
+def seat_map(session: Session, sprint: Sprint | OpenSprint
+             ) -> tuple[list[int], dict[int | None, int]]:
     """``(free seat numbers, lowest first; seats held per organisation id)``
     in one read of the held seats (a seat is set exactly while seated or
     offered, so at most ``capacity`` rows)."""
@@ -93,7 +94,7 @@ def free_seats(session: Session, sprint: Sprint) -> list[int]:
     return seat_map(session, sprint)[0]
 
 
-def cap_problem(session: Session, sprint: Sprint, members: list[SprintSignup],
+def cap_problem(session: Session, sprint: Sprint | OpenSprint, members: list[SprintSignup],
                 held: dict[int | None, int]) -> tuple[int | None, int] | None:
     """``(organisation id, seats it holds)`` of the first organisation the party
     would push over the cap, or None when it fits."""
@@ -222,9 +223,8 @@ def answer(session: Session, *, actor: Authorized, offer_id: int, person_id: int
     found = session.get(SprintOffer, offer_id)
     if found is None:
         raise NotFound(N_("There is no such offer."))
-    sprint = lock_sprint(session, found.sprint_id)
-    if actor.capability != "sprint.signup" or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("You cannot answer offers in this sprint."))
+    sprint = lock_for(session, found.sprint_id, actor=actor, capability="sprint.signup",
+                      refusal=N_("You cannot answer offers in this sprint."))
     offer = session.scalars(select(SprintOffer).where(SprintOffer.id == offer_id)
                             .execution_options(populate_existing=True)).one()
     if offer.person_id != person_id:

@@ -17,10 +17,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit import record
-from bot.errors import N_, Conflict, NotFound, PermissionDenied
+from bot.errors import N_, Conflict, NotFound
 from bot.permissions import Authorized, authorize_system
 from bot.sprints import money, notify, offers, proposals
-from bot.sprints.common import local, lock_sprint
+from bot.sprints.common import local, lock_for, lock_sprint
 from storage.models import Person, Sprint, SprintFollower, SprintOffer, SprintPledge
 
 
@@ -44,9 +44,8 @@ def pledge(session: Session, *, actor: Authorized, sprint_id: int, person: Perso
     """Pledge ``amount`` (Decimal, > 0) of ``currency`` (ISO 4217) to the sprint;
     a second pledge replaces the first. ``actor`` holds ``sprint.pledge`` in
     the sprint's group. Raises Conflict when closed or past the deadline."""
-    sprint = lock_sprint(session, sprint_id)
-    if actor.capability != "sprint.pledge" or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("You cannot pledge to this sprint."))
+    sprint = lock_for(session, sprint_id, actor=actor, capability="sprint.pledge",
+                      refusal=N_("You cannot pledge to this sprint."))
     _check_window(sprint, now, person.timezone)
     code = money.currency_code(currency)
     minor = money.to_minor(amount, code)
@@ -68,9 +67,8 @@ def pledge(session: Session, *, actor: Authorized, sprint_id: int, person: Perso
 def withdraw(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
              now: datetime) -> SprintPledge:
     """Withdraw the person's pledge before the deadline. Raises NotFound, Conflict."""
-    sprint = lock_sprint(session, sprint_id)
-    if actor.capability != "sprint.pledge" or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("You cannot pledge to this sprint."))
+    sprint = lock_for(session, sprint_id, actor=actor, capability="sprint.pledge",
+                      refusal=N_("You cannot pledge to this sprint."))
     _check_window(sprint, now, person.timezone)
     row = session.scalars(select(SprintPledge).where(
         SprintPledge.sprint_id == sprint.id, SprintPledge.person_id == person.id,

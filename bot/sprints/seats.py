@@ -13,20 +13,56 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
-from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.permissions import Authorized
 from bot.settings import Settings
 from bot.sprints import offers
-from bot.sprints.common import ACTIVE, HOLDING, local, lock_sprint
-from storage.models import Organisation, Person, Sprint, SprintSignup
+from bot.sprints.common import ACTIVE, HOLDING, OpenSprint, local, lock_for
+from storage.models import Organisation, Person, SprintSignup
 
 ROLES = ("contributor", "lead")
 MAX_PARTY = 10
+
+
+class Joiner(Protocol):
+    """Who signs up: a roster :class:`Person`, or :func:`joiner` (the four
+    columns a sign-up reads, without loading the ORM object)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def organisation_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Joiner:
+    id: int
+    name: str
+    timezone: str
+    organisation_id: int | None
+
+
+_JOINER = select(Person.name, Person.timezone, Person.organisation_id).where(
+    Person.id == bindparam("person_id"))
+
+
+def joiner(session: Session, person_id: int) -> Joiner:
+    """Person ``person_id`` as a :class:`Joiner` read in one Core statement (a
+    sign-up is the hot path: no ORM object). Raises NotFound."""
+    row = session.connection().execute(_JOINER, {"person_id": person_id}).first()
+    if row is None:
+        raise NotFound(N_("You are not in the alliance roster, so I cannot act for you."))
+    return _Joiner(person_id, row.name, row.timezone, row.organisation_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +70,13 @@ class Joined:
     """The outcome of a sign-up: ``status`` ``seated`` or ``waitlisted``;
     ``seats`` the seat numbers (seated); ``position`` in the waitlist of the
     person who asked (waitlisted, 1-based); ``capped`` the organisation name
-    when the cap, not the capacity, kept them waiting."""
+    when the cap, not the capacity, kept them waiting; ``title`` the sprint's."""
 
     status: str
     seats: tuple[int, ...]
     position: int
     capped: str = ""
+    title: str = ""
 
 
 def signup_of(session: Session, sprint_id: int, person_id: int) -> SprintSignup | None:
@@ -68,7 +105,7 @@ def counts(session: Session, sprint_id: int) -> dict[str, int]:
     return {str(s): int(n) for s, n in rows}
 
 
-def _check_open(sprint: Sprint, now: datetime, zone: str) -> None:
+def _check_open(sprint: OpenSprint, now: datetime, zone: str) -> None:
     if sprint.state != "open":
         raise Conflict(N_("Sprint #{id} is not open for sign-ups."), id=sprint.id)
     if now >= sprint.signup_closes_at:
@@ -76,8 +113,46 @@ def _check_open(sprint: Sprint, now: datetime, zone: str) -> None:
                        when=local(sprint.signup_closes_at, zone))
 
 
-def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
-         role: str = "contributor", companions: tuple[Person, ...] = (),
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """What a sign-up decides on, read in one statement once the sprint is
+    locked: the latest ``asked_at`` (None for none), seats held within
+    1..capacity, waitlisted rows served before a newcomer (priority >= 0:
+    a newcomer has priority 0 and asks after everyone), active leads, and
+    whether the person asking already has a row (0 or 1)."""
+
+    last: datetime | None
+    held: int
+    ahead: int
+    leads: int
+    known: int
+
+
+_S = SprintSignup
+#: One read of the line, prebuilt (building it per sign-up cost more than running
+#: it) and without IN lists (their expanding parameters re-render it every time).
+_LINE = select(
+    func.max(_S.asked_at),
+    func.count().filter(_S.seat.between(1, bindparam("capacity"))),
+    func.count().filter(_S.status == "waitlisted", _S.priority >= 0),
+    func.count().filter(_S.role == "lead", or_(*(_S.status == a for a in ACTIVE))),
+    func.count().filter(_S.person_id == bindparam("person")),
+).where(_S.sprint_id == bindparam("sprint_id"))
+
+
+def _line(session: Session, sprint: OpenSprint, person_id: int) -> _Line:
+    # After the lock, never in the locking statement: under READ COMMITTED a
+    # statement that waited for the lock still reads the snapshot it started
+    # with, which misses the sign-ups the previous holder committed.
+    row = session.connection().execute(_LINE, {"capacity": sprint.capacity,
+                                               "person": person_id,
+                                               "sprint_id": sprint.id}).one()
+    return _Line(row[0], int(row[1] or 0), int(row[2] or 0), int(row[3] or 0),
+                 int(row[4] or 0))
+
+
+def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
+         role: str = "contributor", companions: tuple[Joiner, ...] = (),
          settings: Settings, now: datetime, channel: str = "") -> Joined:
     """Sign ``person`` (and ``companions``, seated together or not at all) up.
 
@@ -87,46 +162,49 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
     otherwise puts them in the waitlist. Raises Conflict after the cutoff,
     when not open, when someone is already in, when the leads are taken or
     when the party alone exceeds the cap; InvalidInput for a bad role.
+
+    While the sprint is locked this reads the line once (:func:`_line`), the
+    held seats only when some may be free or a cap applies, and earlier rows
+    only when the person has one or brings companions; then it writes each
+    row once.
     """
     if role not in ROLES:
         raise InvalidInput(N_("The role is lead or contributor."))
-    sprint = lock_sprint(session, sprint_id)
-    wanted = "sprint.lead" if role == "lead" else "sprint.signup"
-    if actor.capability != wanted or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("You cannot sign up for this sprint."))
+    sprint = lock_for(session, sprint_id, actor=actor,
+                      capability="sprint.lead" if role == "lead" else "sprint.signup",
+                      refusal=N_("You cannot sign up for this sprint."), columns=True)
     _check_open(sprint, now, person.timezone)
     party = [person, *companions]
     if len({p.id for p in party}) != len(party) or len(party) > MAX_PARTY:
         raise InvalidInput(N_("Name each companion once, at most {n} people in all."),
                            n=MAX_PARTY)
+    line = _line(session, sprint, person.id)
+    earlier: dict[int, SprintSignup] = {}
+    if line.known or companions:
+        earlier = {r.person_id: r for r in session.scalars(select(SprintSignup).where(
+            SprintSignup.sprint_id == sprint.id,
+            SprintSignup.person_id.in_([p.id for p in party])))}
     rows: list[SprintSignup] = []
     for p in party:
-        row = signup_of(session, sprint.id, p.id)
+        row = earlier.get(p.id)
         if row is not None and row.status in ACTIVE:
             raise Conflict(N_("{name} is already signed up for sprint #{id} ({status})."),
                            name=p.name, id=sprint.id, status=STATUS_LABELS[row.status])
         rows.append(row if row is not None else
                     SprintSignup(sprint_id=sprint.id, person_id=p.id, status="new"))
-    if role == "lead":
-        leads = session.scalar(select(func.count()).select_from(SprintSignup).where(
-            SprintSignup.sprint_id == sprint.id, SprintSignup.role == "lead",
-            SprintSignup.status.in_(ACTIVE))) or 0
-        if leads >= sprint.max_leads:
-            raise Conflict(N_("Sprint #{id} already has its lead; sign up as a contributor."),
-                           id=sprint.id)
+    if role == "lead" and line.leads >= sprint.max_leads:
+        raise Conflict(N_("Sprint #{id} already has its lead; sign up as a contributor."),
+                       id=sprint.id)
     party_key = uuid.uuid4().hex if companions else ""
     # The line is served in the order the lock was taken: a request that read
     # the clock earlier but locked later must not go ahead of one already in.
-    last = session.scalar(select(func.max(SprintSignup.asked_at)).where(
-        SprintSignup.sprint_id == sprint.id))
-    asked = max(now, last + timedelta(microseconds=1)) if last is not None else now
+    asked = max(now, line.last + timedelta(microseconds=1)) if line.last is not None else now
     for p, row in zip(party, rows, strict=True):
         row.organisation_id, row.role = p.organisation_id, role if p is person else \
             "contributor"
         row.status, row.seat, row.priority, row.party = "waitlisted", None, 0, party_key
         row.asked_at, row.updated_at = asked, now
         row.channel = channel or actor.channel
-        session.add(row)
     if sprint.org_cap:
         per_org: dict[int, int] = {}
         for p in party:
@@ -136,30 +214,51 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
             raise Conflict(N_("One organisation may hold at most {cap} seats in sprint #{id}; "
                               "your party has more from one organisation."),
                            cap=sprint.org_cap, id=sprint.id)
-    session.flush()
-    free, held = offers.seat_map(session, sprint)
-    problem = offers.cap_problem(session, sprint, rows, held)
+    free: list[int] = []
+    problem: tuple[int | None, int] | None = None
+    if sprint.capacity - line.held >= len(party) or sprint.org_cap:
+        free, held = offers.seat_map(session, sprint)
+        problem = offers.cap_problem(session, sprint, rows, held)
     names = ", ".join(p.name for p in party)
     if len(free) >= len(party) and problem is None:
         seats = tuple(free[:len(party)])
         for row, seat in zip(rows, seats, strict=True):
             row.status, row.seat = "seated", seat
+        _write(session, rows)
         record(session=session, actor=actor, action="sprint.join", subject_type="sprint",
                subject_id=sprint.id, seats=list(seats), role=role, people=names,
                reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up")
-        return Joined("seated", seats, 0)
+        return Joined("seated", seats, 0, title=sprint.title)
     capped = ""
     if problem is not None:
         org = session.get(Organisation, problem[0]) if problem[0] is not None else None
         capped = org.name if org else "?"
-    session.flush()
-    where = position(session, rows[0])
+    ids = _write(session, rows)
+    # Companions share the asked time; those with a lower row id stand first.
+    where = line.ahead + 1 + sum(1 for i in ids[1:] if i < ids[0])
     why = (f"{capped} already has {problem[1]} of {sprint.org_cap}" if problem is not None
-           else f"{len(free)} seat(s) free for a party of {len(party)}")
+           else f"{max(0, sprint.capacity - line.held)} seat(s) free for a party of "
+                f"{len(party)}")
     record(session=session, actor=actor, action="sprint.waitlist", subject_type="sprint",
            subject_id=sprint.id, position=where, role=role, people=names,
            reason=f"{names} waitlisted at {where}: {why}")
-    return Joined("waitlisted", (), where, capped)
+    return Joined("waitlisted", (), where, capped, title=sprint.title)
+
+
+_COLUMNS = ("sprint_id", "person_id", "organisation_id", "role", "status", "seat", "priority",
+            "party", "channel", "asked_at", "updated_at")
+_INSERT = insert(SprintSignup).returning(SprintSignup.id)
+
+
+def _write(session: Session, rows: list[SprintSignup]) -> list[int]:
+    """Write the party's rows, in order, and return their ids: a row read from
+    the database is changed through the ORM (flushed now); a new one is one
+    prebuilt INSERT, with no ORM object to flush."""
+    if any(r.id is not None for r in rows):
+        session.flush()
+    conn = session.connection()
+    return [r.id if r.id is not None else int(conn.execute(
+        _INSERT, {c: getattr(r, c) for c in _COLUMNS}).scalar_one()) for r in rows]
 
 
 def leave(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
@@ -167,9 +266,8 @@ def leave(session: Session, *, actor: Authorized, sprint_id: int, person: Person
     """Withdraw ``person``: a seat (or an offered one) returns to the sprint and
     is offered to the next in line at once; an open offer becomes void.
     Returns the status left. Raises NotFound when they are not in it."""
-    sprint = lock_sprint(session, sprint_id)
-    if actor.capability != "sprint.signup" or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("You cannot sign up for this sprint."))
+    sprint = lock_for(session, sprint_id, actor=actor, capability="sprint.signup",
+                      refusal=N_("You cannot sign up for this sprint."))
     row = signup_of(session, sprint.id, person.id)
     if row is None or row.status not in ACTIVE:
         raise NotFound(N_("You are not signed up for sprint #{id}."), id=sprint.id)
@@ -190,9 +288,8 @@ def leave(session: Session, *, actor: Authorized, sprint_id: int, person: Person
 def set_priority(session: Session, *, actor: Authorized, sprint_id: int, person: Person,
                  priority: int) -> SprintSignup:
     """Set a waitlisted person's priority (higher is served first; secretariat)."""
-    sprint = lock_sprint(session, sprint_id)
-    if actor.capability != "sprint.manage" or actor.group_id != sprint.group_id:
-        raise PermissionDenied(N_("Only the secretariat can change priorities."))
+    sprint = lock_for(session, sprint_id, actor=actor, capability="sprint.manage",
+                      refusal=N_("Only the secretariat can change priorities."))
     row = signup_of(session, sprint.id, person.id)
     if row is None or row.status != "waitlisted":
         raise NotFound(N_("{name} is not in the waitlist of sprint #{id}."), name=person.name,

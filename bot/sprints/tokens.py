@@ -1,44 +1,28 @@
-"""Signed, expiring links of sprints (itsdangerous, the settings' secret).
+"""Signed, expiring links of sprints (bot.tokens, the settings' secret).
 
 Two purposes, each with its own salt so a token minted for one is refused by
 the other (and by vote links): an *offer* link (accept or decline a freed
-seat: ``{"p": person, "o": offer, "exp"}``, expiring with the offer) and a
-*join* link in the announcement email (``{"p": person, "s": sprint, "exp"}``,
-expiring at the sign-up cutoff). The signature is checked first, then the
-purpose and the expiry; whether the person may act is decided again by the
-core when the link is used, every time. Tokens are never logged.
+seat: ``{"p": person, "o": offer}``, expiring with the offer) and a *join*
+link in the announcement email (``{"p": person, "s": sprint}``, expiring at
+the sign-up cutoff). The signature is checked first, then the target and the
+expiry; whether the person may act is decided again by the core when the
+link is used, every time. Tokens are never logged.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from itsdangerous import BadSignature, URLSafeSerializer
-
+from bot import tokens
 from bot.errors import N_
+from bot.tokens import TAMPERED, LinkRefused
 
 Purpose = Literal["offer", "join"]
 SALTS: dict[Purpose, str] = {"offer": "convene.sprints.offer-link.v1",
                              "join": "convene.sprints.join-link.v1"}
 _FIELD: dict[Purpose, str] = {"offer": "o", "join": "s"}
-
-
-class LinkRefused(Exception):
-    """A link that cannot be used. ``code``: ``tampered``, ``expired``, ``used``,
-    ``cancelled``, ``not-allowed``, ``cross-site``; ``reason`` a gettext msgid."""
-
-    def __init__(self, code: str, reason: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.reason = reason
-        self.params = params
-
-
-TAMPERED = N_("This link is not valid: it was changed or cut short. Use the link exactly "
-              "as it came in the email.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +38,8 @@ class LinkToken:
 def mint(*, key: str, purpose: Purpose, person_id: int, target: int,
          expires_at: datetime) -> str:
     """A URL-safe signed token. Raises ValueError for a naive ``expires_at``."""
-    if expires_at.tzinfo is None:
-        raise ValueError("expires_at must be aware")
-    return str(URLSafeSerializer(key, salt=SALTS[purpose]).dumps(
-        {"p": person_id, _FIELD[purpose]: target, "exp": int(expires_at.timestamp())}))
+    return tokens.mint(key=key, purpose=SALTS[purpose], expires_at=expires_at,
+                       payload={"p": person_id, _FIELD[purpose]: target})
 
 
 def verify(token: str, *, key: str, purpose: Purpose, target: int, now: datetime) -> LinkToken:
@@ -66,15 +48,17 @@ def verify(token: str, *, key: str, purpose: Purpose, target: int, now: datetime
     Raises LinkRefused: ``tampered`` (bad signature or shape, another purpose,
     another target), ``expired``.
     """
-    try:
-        data = URLSafeSerializer(key, salt=SALTS[purpose]).loads(token)
-        lt = LinkToken(purpose, int(data["p"]), int(data[_FIELD[purpose]]),
-                       datetime.fromtimestamp(int(data["exp"]), UTC))
-    except (BadSignature, KeyError, TypeError, ValueError):
-        raise LinkRefused("tampered", TAMPERED) from None
+    def read(data: dict[str, Any]) -> tuple[int, int]:
+        if "exp" not in data:
+            raise KeyError("exp")
+        return int(data["p"]), int(data[_FIELD[purpose]])
+
+    found = tokens.verify(token, key=key, purpose=SALTS[purpose], read=read)
+    assert found.expires_at is not None
+    lt = LinkToken(purpose, *found.value, expires_at=found.expires_at)
     if lt.target != target:
         raise LinkRefused("tampered", TAMPERED)
-    if now >= lt.expires_at:
+    if found.expired(now):
         raise LinkRefused("expired", N_("This link has expired."))
     return lt
 
@@ -82,4 +66,4 @@ def verify(token: str, *, key: str, purpose: Purpose, target: int, now: datetime
 def event_id(token: str) -> str:
     """The event id of a link's use: a digest of the token (never the token), so
     using the same link twice is one event that the core acts on once."""
-    return "sprint-link:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+    return "sprint-link:" + tokens.digest(token)

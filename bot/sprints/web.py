@@ -12,8 +12,7 @@ access log's query strings are redacted. Every value is escaped by Jinja2.
 
 from __future__ import annotations
 
-import logging
-import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -26,8 +25,9 @@ from starlette.routing import Route
 from bot.errors import N_
 from bot.i18n import Translator, translator
 from bot.sprints.links import LinkView, check_join, check_offer, use_join, use_offer
-from bot.sprints.tokens import LinkRefused
-from bot.types import plain_times
+from bot.tokens import LinkRefused
+from bot.types import Reply, plain_times
+from bot.web import redact_access_log
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -51,21 +51,6 @@ _PAGE = """<!doctype html>
 
 _env = Environment(loader=DictLoader({"page.html": _PAGE}),
                    autoescape=select_autoescape(default=True, default_for_string=True))
-
-
-class RedactTokens(logging.Filter):
-    """Blanks ``t=...`` query values in log records (uvicorn's access log puts
-    the full path in its arguments), so link tokens never reach a log."""
-
-    PATTERN = re.compile(r"([?&]t=)[^&\s\"]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str)
-                                else a for a in record.args)
-        if isinstance(record.msg, str):
-            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
-        return True
 
 
 def _page(status: int, **ctx: Any) -> HTMLResponse:
@@ -104,86 +89,71 @@ def _done(view: LinkView, recorded: bool, replies: list[Any]) -> HTMLResponse:
                  title=title, lines=lines)
 
 
-def sprint_routes(bot: Bot) -> list[Route]:
-    """GET (show) and POST (act) routes of offer and sign-up links."""
+def _link_routes(bot: Bot, *, path: str, check: Callable[[str, int], LinkView],
+                 use: Callable[[str, int, str], tuple[bool, list[Reply]]], intro: str,
+                 choices: tuple[tuple[str, str], ...], press: str) -> list[Route]:
+    """GET (show, changes nothing) and POST (act) of one kind of link at
+    ``path`` (its ``{target:int}`` the offer or sprint id). ``check(token,
+    target)`` verifies the link; ``use(token, target, choice)`` acts through
+    the core; ``intro`` and each choice's label are msgids; ``press`` is the
+    reason given when the POST names no choice of the page's."""
     default = translator(bot.settings.default_language)
     public = bot.settings.http.public_url()
 
-    def show_offer(request: Request) -> HTMLResponse:
-        oid, token = int(request.path_params["offer_id"]), request.query_params.get("t", "")
+    def show(request: Request) -> HTMLResponse:
+        target, token = int(request.path_params["target"]), request.query_params.get("t", "")
         try:
-            view = check_offer(bot, token=token, offer_id=oid)
+            view = check(token, target)
         except LinkRefused as exc:
             return _refused(default, exc)
         tr = translator(view.language)
         return _page(200, lang=tr.language, refused=False, done=False, token=token,
-                     action=f"/sprints/offers/{oid}",
+                     action=request.url.path,
                      title=tr.gettext(N_("Sprint #{id}: {title}"), id=view.sprint_id,
                                       title=view.title),
-                     intro=tr.gettext(N_("{name}, a seat is held for you. Take it?"),
-                                      name=view.person_name),
-                     choices=[("accept", tr.gettext(N_("Accept the seat"))),
-                              ("decline", tr.gettext(N_("Decline it")))])
+                     intro=tr.gettext(intro, name=view.person_name),
+                     choices=[(value, tr.gettext(label)) for value, label in choices])
 
-    def show_join(request: Request) -> HTMLResponse:
-        sid, token = int(request.path_params["sprint_id"]), request.query_params.get("t", "")
-        try:
-            view = check_join(bot, token=token, sprint_id=sid)
-        except LinkRefused as exc:
-            return _refused(default, exc)
-        tr = translator(view.language)
-        return _page(200, lang=tr.language, refused=False, done=False, token=token,
-                     action=f"/sprints/{sid}/join",
-                     title=tr.gettext(N_("Sprint #{id}: {title}"), id=view.sprint_id,
-                                      title=view.title),
-                     intro=tr.gettext(N_("{name}, sign up for this sprint?"),
-                                      name=view.person_name),
-                     choices=[("join", tr.gettext(N_("Sign up")))])
-
-    async def post_offer(request: Request) -> HTMLResponse:
-        oid = int(request.path_params["offer_id"])
+    async def post(request: Request) -> HTMLResponse:
+        target = int(request.path_params["target"])
         form = await request.form()
         token, choice = str(form.get("t") or ""), str(form.get("choice") or "")
         try:
             if not same_origin(request, public):
                 raise LinkRefused("cross-site", N_("This form must be sent from its own page; "
                                                    "open the link from the email again."))
-            if not token or not choice:
-                raise LinkRefused("tampered", N_("Choose accept or decline on the page."))
-            view = await run_in_threadpool(check_offer, bot, token=token, offer_id=oid)
-            recorded, replies = await run_in_threadpool(use_offer, bot, token=token,
-                                                        offer_id=oid, choice=choice)
+            if not token or choice not in {value for value, _ in choices}:
+                raise LinkRefused("tampered", press)
+            view = await run_in_threadpool(check, token, target)
+            recorded, replies = await run_in_threadpool(use, token, target, choice)
         except LinkRefused as exc:
             return _refused(default, exc)
         return _done(view, recorded, replies)
 
-    async def post_join(request: Request) -> HTMLResponse:
-        sid = int(request.path_params["sprint_id"])
-        form = await request.form()
-        token, choice = str(form.get("t") or ""), str(form.get("choice") or "")
-        try:
-            if not same_origin(request, public):
-                raise LinkRefused("cross-site", N_("This form must be sent from its own page; "
-                                                   "open the link from the email again."))
-            if not token or choice != "join":
-                raise LinkRefused("tampered", N_("Press the sign-up button on the page."))
-            view = await run_in_threadpool(check_join, bot, token=token, sprint_id=sid)
-            recorded, replies = await run_in_threadpool(use_join, bot, token=token,
-                                                        sprint_id=sid)
-        except LinkRefused as exc:
-            return _refused(default, exc)
-        return _done(view, recorded, replies)
+    return [Route(path, show, methods=["GET"]), Route(path, post, methods=["POST"])]
 
-    return [Route("/sprints/offers/{offer_id:int}", show_offer, methods=["GET"]),
-            Route("/sprints/offers/{offer_id:int}", post_offer, methods=["POST"]),
-            Route("/sprints/{sprint_id:int}/join", show_join, methods=["GET"]),
-            Route("/sprints/{sprint_id:int}/join", post_join, methods=["POST"])]
+
+def sprint_routes(bot: Bot) -> list[Route]:
+    """GET (show) and POST (act) routes of offer and sign-up links."""
+    offer = _link_routes(
+        bot, path="/sprints/offers/{target:int}",
+        check=lambda token, oid: check_offer(bot, token=token, offer_id=oid),
+        use=lambda token, oid, choice: use_offer(bot, token=token, offer_id=oid,
+                                                 choice=choice),
+        intro=N_("{name}, a seat is held for you. Take it?"),
+        choices=(("accept", N_("Accept the seat")), ("decline", N_("Decline it"))),
+        press=N_("Choose accept or decline on the page."))
+    join = _link_routes(
+        bot, path="/sprints/{target:int}/join",
+        check=lambda token, sid: check_join(bot, token=token, sprint_id=sid),
+        use=lambda token, sid, _choice: use_join(bot, token=token, sprint_id=sid),
+        intro=N_("{name}, sign up for this sprint?"), choices=(("join", N_("Sign up")),),
+        press=N_("Press the sign-up button on the page."))
+    return offer + join
 
 
 def install_pages(bot: Bot) -> None:
     """Add the link pages to ``bot.web_routes`` and redact tokens from the
     HTTP access log (once per process)."""
     bot.web_routes.extend(sprint_routes(bot))
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactTokens) for f in access.filters):
-        access.addFilter(RedactTokens())
+    redact_access_log()

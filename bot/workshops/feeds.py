@@ -4,15 +4,17 @@ public one (no join links), as ``text/calendar`` with ETag and Last-Modified."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.tokens import LinkRefused
 from bot.workshops import tokens
 from bot.workshops.ical import calendar_bytes
 from bot.workshops.invites import meeting_for
@@ -56,9 +58,14 @@ def feed_bytes(session: Session, settings: Settings, *, person: Person | None
     if person is not None:
         q = q.where(Workshop.group_id.in_(select(Membership.group_id).where(
             Membership.person_id == person.id)))
-    rows = list(session.scalars(q.order_by(Workshop.starts_at)))
-    meetings = [meeting_for(w, settings, person=None, cancelled=w.state == "cancelled",
-                            with_join=person is not None) for w in rows]
+    rows = list(session.scalars(q.options(joinedload(Workshop.series))
+                                .order_by(Workshop.starts_at)))
+    # Without METHOD, an event's DTSTAMP is when it was last revised (RFC 5545
+    # 3.8.7.2): its own updated_at, so an unchanged event is the same bytes
+    # from one request to the next (bot.workshops.ical caches them).
+    meetings = [replace(meeting_for(w, settings, person=None, cancelled=w.state == "cancelled",
+                                    with_join=person is not None),
+                        dtstamp=w.updated_at.replace(microsecond=0)) for w in rows]
     changed = max((w.updated_at for w in rows), default=datetime(2000, 1, 1, tzinfo=UTC))
     name = settings.alliance_name
     stamp = changed.replace(microsecond=0)
@@ -73,7 +80,7 @@ def feed_response(bot: Bot, request: Request, *, token: str | None) -> Response:
             try:
                 link = tokens.verify(token, key=bot.settings.signing_key(), purpose="feed",
                                      now=utcnow())
-            except tokens.LinkRefused:
+            except LinkRefused:
                 return Response("This feed link is not valid.\n", status_code=404,
                                 media_type="text/plain")
             person = session.get(Person, link.person_id)

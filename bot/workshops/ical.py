@@ -71,22 +71,53 @@ def _vtimezone(zone: str, first: date, last: date) -> icalendar.Timezone:
     return icalendar.Timezone.from_tzid(zone, first_date=first, last_date=last)
 
 
-def _timezones(zone: str, meetings: Sequence[Meeting]) -> icalendar.Timezone | None:
+def _zone_span(zone: str, meetings: Sequence[Meeting]) -> tuple[str, date, date] | None:
+    # The years a zone's VTIMEZONE must cover, padded by a day each side.
     if zone == "UTC" or not meetings:
         return None
     first = min(m.starts_at for m in meetings).date().replace(month=1, day=1)
     last = max(m.ends_at for m in meetings).date().replace(month=12, day=31)
-    return _vtimezone(zone, first - timedelta(days=1), last + timedelta(days=1))
+    return zone, first - timedelta(days=1), last + timedelta(days=1)
+
+
+@lru_cache(maxsize=256)
+def _frame(method: Method | None, name: str,
+           spans: tuple[tuple[str, date, date], ...]) -> tuple[bytes, bytes]:
+    # The VCALENDAR's own lines and VTIMEZONEs before the events, and its END
+    # after them, serialised once per (method, name, zones and years): every
+    # invitation of a workshop shares them.
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method is not None:
+        cal.add("method", method)
+    if name:
+        cal.add("x-wr-calname", name)
+    for span in spans:
+        cal.add_component(_vtimezone(*span))
+    head, end = bytes(cal.to_ical()).rsplit(b"END:VCALENDAR", 1)
+    return head, b"END:VCALENDAR" + end
+
+
+def _local(moment: datetime, zone: str) -> tuple[datetime, dict[str, str]]:
+    # The wall-clock time in ``zone`` with its TZID named outright: the same
+    # DTSTART;TZID=... line icalendar writes for an aware datetime, without
+    # its search for the zone's name among equivalent ones (a sixth of a
+    # feed's time). UTC is written as UTC (a trailing Z, no TZID).
+    if zone == "UTC":
+        return moment.astimezone(UTC), {}
+    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None), {"TZID": zone}
 
 
 def _event(m: Meeting, *, method: Method, now: datetime) -> icalendar.Event:
-    tz = ZoneInfo(m.zone)
     ev = icalendar.Event()
     ev.add("uid", m.uid)
     ev.add("dtstamp", (m.dtstamp or now).astimezone(UTC))
     ev.add("sequence", m.sequence)
-    ev.add("dtstart", m.starts_at.astimezone(tz))
-    ev.add("dtend", m.ends_at.astimezone(tz))
+    for name, moment in (("dtstart", m.starts_at), ("dtend", m.ends_at)):
+        value, params = _local(moment, m.zone)
+        ev.add(name, value, parameters=params)
     ev.add("summary", m.summary, parameters={"LANGUAGE": m.language})
     if m.description:
         ev.add("description", m.description, parameters={"LANGUAGE": m.language})
@@ -119,21 +150,23 @@ def calendar_bytes(meetings: Sequence[Meeting], *, method: Method | None,
     (``PUBLISH``-less subscription). One VTIMEZONE per zone used.
     """
     now = now or datetime.now(UTC)
-    cal = icalendar.Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    if method is not None:
-        cal.add("method", method)
-    if name:
-        cal.add("x-wr-calname", name)
-    for zone in sorted({m.zone for m in meetings}):
-        vtz = _timezones(zone, [m for m in meetings if m.zone == zone])
-        if vtz is not None:
-            cal.add_component(vtz)
-    for m in meetings:
-        cal.add_component(_event(m, method=method or "PUBLISH", now=now))
-    return bytes(cal.to_ical())
+    spans = (_zone_span(zone, [m for m in meetings if m.zone == zone])
+             for zone in sorted({m.zone for m in meetings}))
+    head, end = _frame(method, name, tuple(s for s in spans if s is not None))
+    kind = method or "PUBLISH"
+    events = (_stamped_event(m, kind) if m.dtstamp is not None else
+              bytes(_event(m, method=kind, now=now).to_ical()) for m in meetings)
+    return head + b"".join(events) + end
+
+
+@lru_cache(maxsize=8192)
+def _stamped_event(m: Meeting, method: Method) -> bytes:
+    # A VEVENT with its own DTSTAMP is a pure function of the immutable
+    # Meeting, so it is serialised once: a feed is asked for again and again
+    # (every subscriber's client polls it) and shares its events with every
+    # other reader's feed of the same groups.
+    assert m.dtstamp is not None
+    return bytes(_event(m, method=method, now=m.dtstamp).to_ical())
 
 
 def invite(meeting: Meeting, *, now: datetime | None = None) -> bytes:

@@ -100,7 +100,7 @@ def targets(session: Session, ws: Workshop) -> list[ChatTarget]:
 
 
 def _email(ws: Workshop, settings: Settings, inv: availability.Invitee, *, kind: str,
-           base_url: str) -> OutgoingEmail | None:
+           base_url: str, agenda: list[str]) -> OutgoingEmail | None:
     p = inv.person
     if not p.primary_email:
         return None
@@ -127,13 +127,12 @@ def _email(ws: Workshop, settings: Settings, inv: availability.Invitee, *, kind:
             t = tokens.mint(key=settings.signing_key(), purpose="rsvp", person_id=p.id,
                             workshop_id=ws.id, answer=answer, expires_at=exp)
             links.append((tr.gettext(label), f"{base_url}/workshops/{ws.id}/rsvp?t={t}"))
-    agenda = [] if cancelled else agenda_texts(ws)
     ctx = {"lang": p.language, "subject": heading, "heading": heading,
            "intro": tr.gettext(intros[kind], id=ws.id), "when": when,
            "world": [] if cancelled else [local_text(ws.starts_at, z, p.language) for z in
                                           sorted({p.timezone, ws.series.anchor_zone})],
            "join_url": "" if cancelled else ws.join_url, "join_label": tr.gettext(
-               N_("Join link")), "links": links, "agenda": agenda,
+               N_("Join link")), "links": links, "agenda": [] if cancelled else agenda,
            "agenda_title": tr.gettext(N_("Agenda")),
            "footer": tr.gettext(N_("Sent by Convene for {alliance}. Reply to this email "
                                    "or use your calendar's buttons to answer."),
@@ -165,10 +164,11 @@ def _send(session: Session, ws: Workshop, settings: Settings, calendar_platforms
     base_url = settings.http.public_url()
     emails = posts = events = 0
     skip = declined(session, ws.id) if kind != "cancel" else {}
+    agenda = agenda_texts(ws) if kind != "cancel" else []
     for inv in availability.invitees(session, ws):
         if skip.get(inv.person.id):
             continue
-        email = _email(ws, settings, inv, kind=kind, base_url=base_url)
+        email = _email(ws, settings, inv, kind=kind, base_url=base_url, agenda=agenda)
         if email is not None:
             emails += enqueue_email(session=session, email=email,
                                     key=f"workshop:{ws.id}:{kind}:{ws.sequence}:{inv.person.id}")

@@ -52,10 +52,16 @@ def daytime(due: datetime, zone: str) -> datetime:
     return datetime.combine(day, time(end - 2, 0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
 
-def _insert(session: Session, **values: object) -> bool:
-    ins = dialect_insert(session.get_bind().dialect.name)(WorkshopReminder).values(**values)
-    return bool(session.execute(ins.on_conflict_do_nothing(index_elements=["key"])
-                                .returning(WorkshopReminder.id)).first())
+def _insert(session: Session, rows: list[dict[str, object]]) -> int:
+    """Insert reminder ``rows`` whose key is new; how many were. A few hundred
+    rows a statement (SQLite allows 32,766 parameters), not one a person."""
+    n = 0
+    for i in range(0, len(rows), 500):
+        ins = dialect_insert(session.get_bind().dialect.name)(WorkshopReminder).values(
+            rows[i:i + 500])
+        n += len(session.execute(ins.on_conflict_do_nothing(index_elements=["key"])
+                                 .returning(WorkshopReminder.id)).all())
+    return n
 
 
 def plan(session: Session, workshop: Workshop, settings: Settings) -> int:
@@ -68,7 +74,7 @@ def plan(session: Session, workshop: Workshop, settings: Settings) -> int:
     start = int(workshop.starts_at.timestamp())
     skip_pending(session, workshop.id, keep=f":s{start}")
     now = utcnow()
-    n = 0
+    rows: list[dict[str, object]] = []
     for inv in invitees(session, workshop):
         for minutes in sorted(set(settings.workshops.reminder_minutes), reverse=True):
             due = workshop.starts_at - timedelta(minutes=minutes)
@@ -76,10 +82,11 @@ def plan(session: Session, workshop: Workshop, settings: Settings) -> int:
                 due = daytime(due, inv.person.timezone)
             if due <= now:
                 continue
-            n += _insert(session, key=f"w{workshop.id}:p{inv.person.id}:m{minutes}:s{start}",
-                         workshop_id=workshop.id, person_id=inv.person.id,
-                         kind=f"before:{minutes}", due_at=due, status="pending")
-    return n
+            rows.append(dict(key=f"w{workshop.id}:p{inv.person.id}:m{minutes}:s{start}",
+                             workshop_id=workshop.id, person_id=inv.person.id,
+                             action_id=None, kind=f"before:{minutes}", due_at=due,
+                             status="pending"))
+    return _insert(session, rows)
 
 
 def plan_action(session: Session, action: WorkshopAction, owner: Person) -> bool:
@@ -87,9 +94,10 @@ def plan_action(session: Session, action: WorkshopAction, owner: Person) -> bool
     due = daytime(action.due_at - timedelta(days=1), owner.timezone)
     if due <= utcnow():
         due = utcnow()
-    return _insert(session, key=f"a{action.id}:due{int(action.due_at.timestamp())}",
-                   workshop_id=action.workshop_id, person_id=owner.id, action_id=action.id,
-                   kind="action", due_at=due, status="pending")
+    return _insert(session, [dict(key=f"a{action.id}:due{int(action.due_at.timestamp())}",
+                                  workshop_id=action.workshop_id, person_id=owner.id,
+                                  action_id=action.id, kind="action", due_at=due,
+                                  status="pending")]) == 1
 
 
 def skip_pending(session: Session, workshop_id: int, *, keep: str = "") -> None:

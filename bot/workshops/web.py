@@ -9,14 +9,13 @@
 - ``GET /workshops/feed/{token}.ics``: a person's calendar (with join links);
   ``GET /workshops/feed.ics``: the public one (without). ETag/Last-Modified.
 
-A refused link gets a page that says why. Tokens are never logged: the
-``uvicorn.access`` logger gets a filter that blanks ``t=`` values and feed paths.
+A refused link gets a page that says why. Tokens are never logged
+(:func:`bot.web.redact_access_log` blanks ``t=`` values and feed paths).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -28,7 +27,9 @@ from starlette.routing import Route
 
 from bot.errors import N_
 from bot.i18n import Translator, translator
+from bot.tokens import LinkRefused, digest
 from bot.types import Actor, ButtonPress, Conversation, FormSubmission, plain_times
+from bot.web import redact_access_log
 from bot.workshops import feeds, tokens
 from bot.workshops.invites import templates
 from bot.workshops.render import ANSWER_LABELS, RSVP_LABELS, local_text
@@ -47,18 +48,6 @@ STATUS = {"tampered": 400, "other-workshop": 400, "expired": 410, "not-allowed":
 #: URL still never leaves as a Referer to another site.
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
-_SECRET = re.compile(r"(t=)[^&\s\"]+|(/workshops/feed/)[^/\s\"]+(\.ics)")
-
-
-class RedactTokens(logging.Filter):
-    """Blank link tokens in access-log records (the args uvicorn passes)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "***"
-                                            + (m.group(3) or ""), a) if isinstance(a, str)
-                                else a for a in record.args)
-        return True
 
 
 def _page(name: str, status: int, **ctx: Any) -> HTMLResponse:
@@ -66,7 +55,7 @@ def _page(name: str, status: int, **ctx: Any) -> HTMLResponse:
                         headers=HEADERS)
 
 
-def _refused(tr: Translator, name: str, exc: tokens.LinkRefused) -> HTMLResponse:
+def _refused(tr: Translator, name: str, exc: LinkRefused) -> HTMLResponse:
     return _page(name, STATUS.get(exc.code, 400), lang=tr.language, refused=True,
                  code=exc.code, title=tr.gettext(N_("This link cannot be used")),
                  message=tr.gettext(exc.reason, **exc.params))
@@ -89,8 +78,8 @@ def _load(bot: Bot, token: str, wid: int, purpose: str
         person = session.get(Person, link.person_id)
         ws = session.get(Workshop, wid)
         if person is None or ws is None or not person.primary_email:
-            raise tokens.LinkRefused("not-allowed", N_("This link no longer matches anyone in "
-                                                       "the roster, so it cannot be used."))
+            raise LinkRefused("not-allowed", N_("This link no longer matches anyone in "
+                                                "the roster, so it cannot be used."))
         session.expunge_all()
         return link, person, ws
 
@@ -133,14 +122,14 @@ def _answers_q(wid: int, pid: int) -> Any:
 def workshop_routes(bot: Bot) -> list[Route]:
     """The availability, RSVP-link and feed routes."""
     default = translator(bot.settings.default_language)
-    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+    redact_access_log()
 
     def show(request: Request) -> HTMLResponse:
         wid = int(request.path_params["wid"])
         token = request.query_params.get("t", "")
         try:
             _link, person, ws = _load(bot, token, wid, "availability")
-        except tokens.LinkRefused as exc:
+        except LinkRefused as exc:
             return _refused(default, "availability.html", exc)
         return _grid(bot, person, ws, token=token)
 
@@ -150,10 +139,10 @@ def workshop_routes(bot: Bot) -> list[Route]:
         token = str(form.get("t") or "")
         try:
             if form.get("form") != "availability" or not _same_origin(request, bot):
-                raise tokens.LinkRefused("cross-origin", N_("This form must be sent from its "
-                                                            "own page; nothing was saved."))
+                raise LinkRefused("cross-origin", N_("This form must be sent from its "
+                                                     "own page; nothing was saved."))
             _link, person, ws = await run_in_threadpool(_load, bot, token, wid, "availability")
-        except tokens.LinkRefused as exc:
+        except LinkRefused as exc:
             return _refused(default, "availability.html", exc)
         values = tuple((str(k), str(v)) for k, v in form.multi_items()
                        if str(k).startswith("slot-"))
@@ -161,7 +150,7 @@ def workshop_routes(bot: Bot) -> list[Route]:
         event = FormSubmission("workshop.availability", values,
                                Actor("web", "", person.primary_email),
                                Conversation("web", "", "availability", is_direct=True),
-                               f"availability:{tokens.digest(token)}:{uuid.uuid4().hex}",
+                               f"availability:{digest(token)}:{uuid.uuid4().hex}",
                                context=str(wid))
         replies = await run_in_threadpool(bot.dispatch, event)
         saved = " ".join(plain_times(r.message.text) for r in replies)
@@ -172,7 +161,7 @@ def workshop_routes(bot: Bot) -> list[Route]:
         token = request.query_params.get("t", "")
         try:
             link, person, ws = _load(bot, token, wid, "rsvp")
-        except tokens.LinkRefused as exc:
+        except LinkRefused as exc:
             return _refused(default, "confirm.html", exc)
         tr = translator(person.language)
         label = tr.gettext(RSVP_LABELS.get(link.answer, link.answer))
@@ -191,16 +180,16 @@ def workshop_routes(bot: Bot) -> list[Route]:
         token = str(form.get("t") or "")
         try:
             if not _same_origin(request, bot):
-                raise tokens.LinkRefused("cross-origin", N_("This form must be sent from its "
-                                                            "own page; nothing was saved."))
+                raise LinkRefused("cross-origin", N_("This form must be sent from its "
+                                                     "own page; nothing was saved."))
             link, person, ws = await run_in_threadpool(_load, bot, token, wid, "rsvp")
-        except tokens.LinkRefused as exc:
+        except LinkRefused as exc:
             return _refused(default, "confirm.html", exc)
         assert person.primary_email
         event = ButtonPress("workshop.rsvp", f"{wid}:{link.answer}",
                             Actor("web", "", person.primary_email),
                             Conversation("web", "", "rsvp-link", is_direct=True),
-                            f"rsvp-link:{tokens.digest(token)}:{uuid.uuid4().hex}")
+                            f"rsvp-link:{digest(token)}:{uuid.uuid4().hex}")
         replies = await run_in_threadpool(bot.dispatch, event)
         tr = translator(person.language)
         return _page("confirm.html", 200, lang=tr.language, refused=False, done=True,

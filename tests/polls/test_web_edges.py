@@ -14,8 +14,7 @@ from sqlalchemy import select
 from adapters.console import ConsoleSession
 from bot.app import Bot
 from bot.polls.tokens import mint
-from bot.polls.web import REDACT
-from bot.web import create_web_app
+from bot.web import REDACT, create_web_app
 from storage.base import utcnow
 from storage.engine import make_engine, make_session_factory
 from storage.models import EmailAddress
