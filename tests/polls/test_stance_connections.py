@@ -34,7 +34,15 @@ from storage.models import (
     RoundCount,
     Stance,
 )
-from tests.conftest import EXAMPLES, MEMBER, MEMBER_ES, MEMBER_FR, SECRETARIAT, make_settings
+from tests.conftest import (
+    EXAMPLES,
+    MEMBER,
+    MEMBER_ES,
+    MEMBER_FR,
+    SECRETARIAT,
+    _truncate_pg,
+    make_settings,
+)
 from tests.polls.helpers import new_poll
 
 WHERE = Conversation("console", "", "c", is_direct=True)
@@ -42,10 +50,13 @@ PRIYA = "priya.nair@carbonledger.example"
 
 
 @pytest.fixture
-def pg_url(db_url: str) -> str:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
-    return db_url
+def pg_url(_pg_database: str) -> str:
+    """The session's PostgreSQL scratch database, emptied (these tests are
+    about PostgreSQL connections: they do not run on SQLite at all)."""
+    engine = make_engine(_pg_database)
+    _truncate_pg(engine)
+    engine.dispose()
+    return _pg_database
 
 
 def _pg_bot(url: str, tmp_path: Path, *, check_on_checkout: bool) -> Bot:
