@@ -5,7 +5,8 @@ path, reminders as due rows, agendas, notes and action items.
 
 ``install(bot)`` registers the routes (each with a capability from the policy
 table, checked in the workshop's group), the web pages, the home section and
-the ``workshops.tick`` job.
+the ``workshops.tick`` (reminders) and ``workshops.agenda`` (circulation)
+jobs.
 """
 
 from __future__ import annotations
@@ -106,11 +107,13 @@ def install(bot: Bot) -> None:
 
     add_home_section(bot, workshops_section, order=30)
     bot.web_routes.extend(workshop_routes(bot))
-    from bot.workshops.jobs import tick
+    from bot.workshops.jobs import agenda, tick
 
-    bot.jobs.append(JobSpec(id="workshops.tick", func=tick,
-                            trigger="interval",
-                            trigger_args={"seconds": bot.settings.workshops.tick_seconds}))
+    every = {"seconds": bot.settings.workshops.tick_seconds}
+    bot.jobs.append(JobSpec(id="workshops.tick", func=tick, trigger="interval",
+                            trigger_args=every))
+    bot.jobs.append(JobSpec(id="workshops.agenda", func=agenda, trigger="interval",
+                            trigger_args=every))
 
 
 def _cli(app: typer.Typer) -> None:
