@@ -31,6 +31,7 @@ def install(bot: Bot) -> None:
     add_completer(bot, kind="workshop", commands=('workshop',), capability="workshop.view",
                   fn=titled_completer(Workshop, capability="workshop.view"))
     from bot.workshops import agenda_routes as a
+    from bot.workshops import feed_routes as f
     from bot.workshops import replies as rp
     from bot.workshops import routes as r
 
@@ -97,6 +98,10 @@ def install(bot: Bot) -> None:
         help=N_("Close one of your action items."), usage="ACTION")
     add("command", "workshop actions", a.actions_cmd, capability="workshop.manage",
         help=N_("Open and overdue action items."))
+    add("command", "workshop feed", f.feed_cmd, capability="workshop.attend",
+        help=N_("Your personal calendar feed URL, to subscribe to (private)."))
+    add("command", "workshop feed new", f.feed_new_cmd, capability="workshop.attend",
+        help=N_("A new feed URL: every earlier one stops working."))
     add("reply", "workshop", rp.workshop_reply, capability="workshop.attend")
     add("reply", "calendar", rp.calendar_reply, capability="workshop.attend")
     add("attendance", "workshop", rp.attendance, capability="workshop.attend",
