@@ -228,7 +228,9 @@ class WorkshopSettings(BaseModel):
     quorum_percent: int = Field(50, ge=0, le=100)
     #: An observer's weight in "who can come" (a member weighs 1).
     observer_weight: float = Field(0.5, ge=0, le=1)
-    #: Days before a workshop the agenda is circulated.
+    #: Days before a workshop its agenda is circulated by itself (the
+    #: ``workshops.agenda`` job, once per workshop unless published by hand
+    #: before); 0: only by hand (``workshop agenda publish``).
     agenda_days: int = Field(7, ge=0, le=60)
     #: Seconds between scans for due reminders in ``convene serve``.
     tick_seconds: int = Field(60, ge=5)

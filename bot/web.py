@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from storage.engine import read_only
-from storage.models import ProcessedEvent
+from storage.models import Person, ProcessedEvent
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -116,3 +116,14 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
     app = Starlette(routes=routes)
     app.state.bot = bot
     return app
+
+
+def language_of(bot: Bot, person_id: int | None) -> str:
+    """The language of person ``person_id`` for a link page (the default when
+    unknown, e.g. a link whose signature failed: ``LinkRefused.person_id`` None)."""
+    if person_id is not None:
+        with bot.session_factory() as session:
+            person = session.get(Person, person_id)
+            if person is not None:
+                return person.language
+    return bot.settings.default_language

@@ -122,13 +122,3 @@ def cast_by_link(bot: Bot, *, token: str, poll_id: int, reason: str = "",
                                       "to it, or vote in chat."),
                            person_id=view.token.person_id)
     return recorded, replies
-
-
-def language_of(bot: Bot, person_id: int | None) -> str:
-    """The language of person ``person_id`` (the default when unknown)."""
-    if person_id is not None:
-        with bot.session_factory() as session:
-            person = session.get(Person, person_id)
-            if person is not None:
-                return person.language
-    return bot.settings.default_language

@@ -28,11 +28,11 @@ from starlette.routing import Route
 
 from bot.errors import N_
 from bot.i18n import Translator, translator
-from bot.polls.links import LinkView, cast_by_link, check_link, language_of
+from bot.polls.links import LinkView, cast_by_link, check_link
 from bot.polls.stances import STANCE_LABELS
 from bot.tokens import LinkRefused
 from bot.types import plain_times
-from bot.web import redact_access_log
+from bot.web import language_of, redact_access_log
 
 if TYPE_CHECKING:
     from bot.app import Bot

@@ -59,7 +59,7 @@ def verify(token: str, *, key: str, purpose: Purpose, target: int, now: datetime
     if lt.target != target:
         raise LinkRefused("tampered", TAMPERED)
     if found.expired(now):
-        raise LinkRefused("expired", N_("This link has expired."))
+        raise LinkRefused("expired", N_("This link has expired."), person_id=lt.person_id)
     return lt
 
 

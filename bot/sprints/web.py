@@ -27,7 +27,7 @@ from bot.i18n import Translator, translator
 from bot.sprints.links import LinkView, check_join, check_offer, use_join, use_offer
 from bot.tokens import LinkRefused
 from bot.types import Reply, plain_times
-from bot.web import redact_access_log
+from bot.web import language_of, redact_access_log
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -97,15 +97,17 @@ def _link_routes(bot: Bot, *, path: str, check: Callable[[str, int], LinkView],
     target)`` verifies the link; ``use(token, target, choice)`` acts through
     the core; ``intro`` and each choice's label are msgids; ``press`` is the
     reason given when the POST names no choice of the page's."""
-    default = translator(bot.settings.default_language)
     public = bot.settings.http.public_url()
+
+    def refused(exc: LinkRefused) -> HTMLResponse:
+        return _refused(translator(language_of(bot, exc.person_id)), exc)
 
     def show(request: Request) -> HTMLResponse:
         target, token = int(request.path_params["target"]), request.query_params.get("t", "")
         try:
             view = check(token, target)
         except LinkRefused as exc:
-            return _refused(default, exc)
+            return refused(exc)
         tr = translator(view.language)
         return _page(200, lang=tr.language, refused=False, done=False, token=token,
                      action=request.url.path,
@@ -127,7 +129,7 @@ def _link_routes(bot: Bot, *, path: str, check: Callable[[str, int], LinkView],
             view = await run_in_threadpool(check, token, target)
             recorded, replies = await run_in_threadpool(use, token, target, choice)
         except LinkRefused as exc:
-            return _refused(default, exc)
+            return refused(exc)
         return _done(view, recorded, replies)
 
     return [Route(path, show, methods=["GET"]), Route(path, post, methods=["POST"])]

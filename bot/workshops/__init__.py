@@ -5,7 +5,8 @@ path, reminders as due rows, agendas, notes and action items.
 
 ``install(bot)`` registers the routes (each with a capability from the policy
 table, checked in the workshop's group), the web pages, the home section and
-the ``workshops.tick`` job.
+the ``workshops.tick`` (reminders) and ``workshops.agenda`` (circulation)
+jobs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def install(bot: Bot) -> None:
     add_completer(bot, kind="workshop", commands=('workshop',), capability="workshop.view",
                   fn=titled_completer(Workshop, capability="workshop.view"))
     from bot.workshops import agenda_routes as a
+    from bot.workshops import feed_routes as f
     from bot.workshops import replies as rp
     from bot.workshops import routes as r
 
@@ -96,6 +98,10 @@ def install(bot: Bot) -> None:
         help=N_("Close one of your action items."), usage="ACTION")
     add("command", "workshop actions", a.actions_cmd, capability="workshop.manage",
         help=N_("Open and overdue action items."))
+    add("command", "workshop feed", f.feed_cmd, capability="workshop.attend",
+        help=N_("Your personal calendar feed URL, to subscribe to (private)."))
+    add("command", "workshop feed new", f.feed_new_cmd, capability="workshop.attend",
+        help=N_("A new feed URL: every earlier one stops working."))
     add("reply", "workshop", rp.workshop_reply, capability="workshop.attend")
     add("reply", "calendar", rp.calendar_reply, capability="workshop.attend")
     add("attendance", "workshop", rp.attendance, capability="workshop.attend",
@@ -106,11 +112,13 @@ def install(bot: Bot) -> None:
 
     add_home_section(bot, workshops_section, order=30)
     bot.web_routes.extend(workshop_routes(bot))
-    from bot.workshops.jobs import tick
+    from bot.workshops.jobs import agenda, tick
 
-    bot.jobs.append(JobSpec(id="workshops.tick", func=tick,
-                            trigger="interval",
-                            trigger_args={"seconds": bot.settings.workshops.tick_seconds}))
+    every = {"seconds": bot.settings.workshops.tick_seconds}
+    bot.jobs.append(JobSpec(id="workshops.tick", func=tick, trigger="interval",
+                            trigger_args=every))
+    bot.jobs.append(JobSpec(id="workshops.agenda", func=agenda, trigger="interval",
+                            trigger_args=every))
 
 
 def _cli(app: typer.Typer) -> None:

@@ -8,23 +8,26 @@ Open action items are carried into the next workshop's agenda by
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
 from bot.outbox import enqueue_email
-from bot.permissions import Authorized
+from bot.permissions import Authorized, authorize_system
 from bot.settings import Settings
 from bot.workshops import reminders
 from bot.workshops.availability import invitees
 from bot.workshops.render import local_text
 from storage.base import utcnow
 from storage.models import Person, Workshop, WorkshopAction, WorkshopAgendaItem
+
+log = logging.getLogger(__name__)
 
 
 def add_item(*, session: Session, actor: Authorized, workshop: Workshop, person_id: int,
@@ -74,17 +77,25 @@ def order(*, session: Session, actor: Authorized, workshop: Workshop, ids: list[
     return len(ids)
 
 
-def publish(*, session: Session, actor: Authorized, workshop: Workshop,
-            settings: Settings) -> int:
+def publish(*, session: Session, actor: Authorized, workshop: Workshop, settings: Settings,
+            now: datetime | None = None, tag: str | None = None) -> int:
     """Circulate the agenda by email to every invitee who has not declined,
-    in their language and zone. Returns how many emails were queued."""
+    in their language and zone. Returns how many emails were queued.
+
+    ``now`` (aware UTC, default the current time) is recorded as
+    ``agenda_published_at``. Each email's outbox key is ``workshop:<id>:agenda:
+    <tag>:<person>``; ``tag`` defaults to ``now``'s epoch seconds, so every
+    manual publication circulates again, while the automatic one
+    (:func:`circulate_due`, ``tag="auto"``) can be queued at most once per
+    person whatever runs it. Raises Conflict when no item is accepted yet."""
     from bot.workshops.rsvp import declined
 
     accepted = [i.text for i in items(session, workshop.id) if i.state == "accepted"]
     if not accepted:
         raise Conflict(N_("Accept some agenda items first: workshop agenda order {id} 1,2,3"),
                        id=workshop.id)
-    workshop.agenda_published_at = utcnow()
+    workshop.agenda_published_at = now or utcnow()
+    tag = tag or str(int(workshop.agenda_published_at.timestamp()))
     skip = declined(session, workshop.id)
     domain = settings.mail.from_address.rsplit("@", 1)[-1]
     n = 0
@@ -97,17 +108,62 @@ def publish(*, session: Session, actor: Authorized, workshop: Workshop,
                 if workshop.starts_at else tr.gettext(N_("time not fixed yet")))
         body = tr.gettext(N_("Agenda of workshop #{id} ({when}):"), id=workshop.id, when=when)
         body += "\n\n" + "\n".join(f"{k}. {t}" for k, t in enumerate(accepted, start=1))
-        n += enqueue_email(session=session, key=f"workshop:{workshop.id}:agenda:"
-                           f"{int(workshop.agenda_published_at.timestamp())}:{p.id}",
+        n += enqueue_email(session=session, key=f"workshop:{workshop.id}:agenda:{tag}:{p.id}",
                            email=OutgoingEmail(
                                to=(p.primary_email,), text=body,
                                subject=tr.gettext(N_("Agenda: {title}"), title=workshop.title),
-                               message_id=f"<workshop.{workshop.id}.agenda.{p.id}."
-                                          f"{int(workshop.agenda_published_at.timestamp())}"
+                               message_id=f"<workshop.{workshop.id}.agenda.{p.id}.{tag}"
                                           f"@{domain}>"))
     record(session=session, actor=actor, action="workshop.agenda.publish",
-           subject_type="workshop", subject_id=workshop.id, emails=n)
+           subject_type="workshop", subject_id=workshop.id, emails=n, tag=tag)
     return n
+
+
+def circulate_due(session_factory: sessionmaker[Session], settings: Settings, *,
+                  now: datetime) -> int:
+    """Circulate, through :func:`publish`, the agenda of every confirmed
+    workshop starting within ``settings.workshops.agenda_days`` days of ``now``
+    (aware UTC) that has accepted items and was never published (by hand or by
+    this job). Returns how many emails were queued; 0 when ``agenda_days`` is 0
+    (automatic circulation off).
+
+    Once per workshop: each is claimed by setting ``agenda_published_at``
+    where it is still NULL, in the same transaction as its outbox rows, so a
+    restart or a second replica finds it published (on PostgreSQL a
+    concurrent claim waits for the first and then matches no row); the outbox
+    keys (``tag="auto"``) are unique as well. A cancelled workshop is skipped;
+    an agenda ordered after the due time goes out at the next pass; a
+    publication by hand before the due time is not repeated."""
+    days = settings.workshops.agenda_days
+    if days <= 0:
+        return 0
+    with session_factory() as session:
+        due = list(session.scalars(select(Workshop.id).where(
+            Workshop.state == "confirmed", Workshop.starts_at > now,
+            Workshop.starts_at <= now + timedelta(days=days),
+            Workshop.agenda_published_at.is_(None),
+            exists().where(WorkshopAgendaItem.workshop_id == Workshop.id,
+                           WorkshopAgendaItem.state == "accepted")).order_by(Workshop.id)))
+    sent = 0
+    for wid in due:
+        try:
+            with session_factory() as session, session.begin():
+                res = session.execute(
+                    update(Workshop).where(Workshop.id == wid, Workshop.state == "confirmed",
+                                           Workshop.agenda_published_at.is_(None))
+                    .values(agenda_published_at=now)
+                    .execution_options(synchronize_session=False))
+                if res.rowcount != 1:  # type: ignore[attr-defined]
+                    continue  # published meanwhile, by hand or by another replica
+                ws = session.get(Workshop, wid)
+                assert ws is not None
+                actor = authorize_system(capability="workshop.manage", channel="job",
+                                         group_id=ws.group_id)
+                sent += publish(session=session, actor=actor, workshop=ws, settings=settings,
+                                now=now, tag="auto")
+        except Conflict:
+            log.info("workshops: agenda of #%d has no accepted item any more", wid)
+    return sent
 
 
 def set_notes(*, session: Session, actor: Authorized, workshop: Workshop, text: str) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.errors import N_
+from bot.i18n import translator
 from bot.tokens import LinkRefused
 from bot.workshops import tokens
 from bot.workshops.ical import calendar_bytes
@@ -72,6 +74,18 @@ def feed_bytes(session: Session, settings: Settings, *, person: Person | None
     return calendar_bytes(meetings, method=None, now=stamp, name=name), changed
 
 
+NOT_VALID = N_("This calendar feed address is not valid. Write in chat: workshop feed")
+REVOKED = N_("This calendar feed address was replaced by a new one. Write in chat: "
+             "workshop feed")
+
+
+def _refused(language: str, status: int, msgid: str) -> Response:
+    """A refused feed, as plain text in ``language`` (a calendar shows it, if anything)."""
+    return Response(translator(language).gettext(msgid) + "\n", status_code=status,
+                    media_type="text/plain; charset=utf-8",
+                    headers={"Content-Language": translator(language).language})
+
+
 def feed_response(bot: Bot, request: Request, *, token: str | None) -> Response:
     """The HTTP answer for a feed, 304 when the client's ETag still matches."""
     person: Person | None = None
@@ -81,12 +95,11 @@ def feed_response(bot: Bot, request: Request, *, token: str | None) -> Response:
                 link = tokens.verify(token, key=bot.settings.signing_key(), purpose="feed",
                                      now=utcnow())
             except LinkRefused:
-                return Response("This feed link is not valid.\n", status_code=404,
-                                media_type="text/plain")
+                return _refused(bot.settings.default_language, 404, NOT_VALID)
             person = session.get(Person, link.person_id)
             if person is None or link.version != feed_version(session, person.id):
-                return Response("This feed link was revoked.\n", status_code=410,
-                                media_type="text/plain")
+                return _refused(person.language if person else bot.settings.default_language,
+                                410, REVOKED)
         body, changed = feed_bytes(session, bot.settings, person=person)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Last-Modified": format_datetime(changed.astimezone(UTC),

@@ -1,10 +1,12 @@
-"""The ``workshops.tick`` job: send due reminders (rows with due times)."""
+"""The workshops' jobs: ``workshops.tick`` sends due reminders (rows with due
+times); ``workshops.agenda`` circulates agendas that are due."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
+from bot.workshops.agenda import circulate_due
 from bot.workshops.reminders import send_due
 
 if TYPE_CHECKING:
@@ -18,4 +20,13 @@ def tick(bot: Bot) -> int:
     n = send_due(bot.session_factory, bot.settings)
     if n:
         log.info("workshops: %d reminder(s) queued", n)
+    return n
+
+
+def agenda(bot: Bot) -> int:
+    """Circulate every agenda due ``agenda_days`` before its workshop, once;
+    returns how many emails were queued."""
+    n = circulate_due(bot.session_factory, bot.settings, now=bot.clock())
+    if n:
+        log.info("workshops: %d agenda email(s) queued", n)
     return n

@@ -5,7 +5,9 @@ person's availability page; ``rsvp``: ``{"p", "w", "a": answer}`` (expiring)
 confirms an RSVP from the invite email; ``feed``: ``{"p", "v": key version}``
 (no expiry) is a calendar feed URL, revoked by raising the person's key
 version. The signature is checked first, then the workshop, then the expiry;
-the role is checked again by the core every time the link is used.
+the role is checked again by the core every time the link is used. A refusal
+after the signature held names the person (``LinkRefused.person_id``), so its
+page is in their language.
 """
 
 from __future__ import annotations
@@ -57,9 +59,10 @@ def verify(token: str, *, key: str, purpose: str, now: datetime,
     found = tokens.verify(token, key=key, purpose=SALTS[purpose], read=_read)
     link = LinkData(*found.value, expires_at=found.expires_at)
     if workshop_id is not None and link.workshop_id != workshop_id:
-        raise LinkRefused("other-workshop", N_("This link belongs to another workshop."))
+        raise LinkRefused("other-workshop", N_("This link belongs to another workshop."),
+                          person_id=link.person_id)
     if found.expired(now):
         raise LinkRefused("expired", N_("This link has expired. Ask for a new one in chat "
                                         "(workshop slots {id}) or from the secretariat."),
-                          id=link.workshop_id)
+                          person_id=link.person_id, id=link.workshop_id)
     return link

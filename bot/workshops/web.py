@@ -26,10 +26,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.errors import N_
-from bot.i18n import Translator, translator
+from bot.i18n import translator
 from bot.tokens import LinkRefused, digest
 from bot.types import Actor, ButtonPress, Conversation, FormSubmission, plain_times
-from bot.web import redact_access_log
+from bot.web import language_of, redact_access_log
 from bot.workshops import feeds, tokens
 from bot.workshops.invites import templates
 from bot.workshops.render import ANSWER_LABELS, RSVP_LABELS, local_text
@@ -55,7 +55,10 @@ def _page(name: str, status: int, **ctx: Any) -> HTMLResponse:
                         headers=HEADERS)
 
 
-def _refused(tr: Translator, name: str, exc: LinkRefused) -> HTMLResponse:
+def _refused(bot: Bot, name: str, exc: LinkRefused) -> HTMLResponse:
+    """The page of a refused link, in the language of the person a validly
+    signed token names (the default language otherwise)."""
+    tr = translator(language_of(bot, exc.person_id))
     return _page(name, STATUS.get(exc.code, 400), lang=tr.language, refused=True,
                  code=exc.code, title=tr.gettext(N_("This link cannot be used")),
                  message=tr.gettext(exc.reason, **exc.params))
@@ -79,7 +82,8 @@ def _load(bot: Bot, token: str, wid: int, purpose: str
         ws = session.get(Workshop, wid)
         if person is None or ws is None or not person.primary_email:
             raise LinkRefused("not-allowed", N_("This link no longer matches anyone in "
-                                                "the roster, so it cannot be used."))
+                                                "the roster, so it cannot be used."),
+                              person_id=person.id if person is not None else None)
         session.expunge_all()
         return link, person, ws
 
@@ -121,7 +125,6 @@ def _answers_q(wid: int, pid: int) -> Any:
 
 def workshop_routes(bot: Bot) -> list[Route]:
     """The availability, RSVP-link and feed routes."""
-    default = translator(bot.settings.default_language)
     redact_access_log()
 
     def show(request: Request) -> HTMLResponse:
@@ -130,7 +133,7 @@ def workshop_routes(bot: Bot) -> list[Route]:
         try:
             _link, person, ws = _load(bot, token, wid, "availability")
         except LinkRefused as exc:
-            return _refused(default, "availability.html", exc)
+            return _refused(bot, "availability.html", exc)
         return _grid(bot, person, ws, token=token)
 
     async def save(request: Request) -> HTMLResponse:
@@ -143,7 +146,7 @@ def workshop_routes(bot: Bot) -> list[Route]:
                                                      "own page; nothing was saved."))
             _link, person, ws = await run_in_threadpool(_load, bot, token, wid, "availability")
         except LinkRefused as exc:
-            return _refused(default, "availability.html", exc)
+            return _refused(bot, "availability.html", exc)
         values = tuple((str(k), str(v)) for k, v in form.multi_items()
                        if str(k).startswith("slot-"))
         assert person.primary_email
@@ -162,7 +165,7 @@ def workshop_routes(bot: Bot) -> list[Route]:
         try:
             link, person, ws = _load(bot, token, wid, "rsvp")
         except LinkRefused as exc:
-            return _refused(default, "confirm.html", exc)
+            return _refused(bot, "confirm.html", exc)
         tr = translator(person.language)
         label = tr.gettext(RSVP_LABELS.get(link.answer, link.answer))
         when = local_text(ws.starts_at, person.timezone, person.language) if ws.starts_at \
@@ -184,7 +187,7 @@ def workshop_routes(bot: Bot) -> list[Route]:
                                                      "own page; nothing was saved."))
             link, person, ws = await run_in_threadpool(_load, bot, token, wid, "rsvp")
         except LinkRefused as exc:
-            return _refused(default, "confirm.html", exc)
+            return _refused(bot, "confirm.html", exc)
         assert person.primary_email
         event = ButtonPress("workshop.rsvp", f"{wid}:{link.answer}",
                             Actor("web", "", person.primary_email),

@@ -96,3 +96,21 @@ def test_join_link_works_once(bot: Bot) -> None:
                      headers={"origin": base})
         assert r.status_code == 409
     assert status_of(bot, sid, PRIYA) == "seated"
+
+
+def test_an_expired_link_says_so_in_its_persons_language(bot: Bot) -> None:
+    from bot.members import person_by_email
+    from tests.conftest import MEMBER_FR
+
+    sid = open_sprint(bot)
+    with bot.session_factory() as s:
+        person = person_by_email(s, MEMBER_FR)
+        assert person is not None
+        pid = person.id
+    token = mint(key=bot.settings.signing_key(), purpose="join", person_id=pid, target=sid,
+                 expires_at=utcnow() - timedelta(days=1))
+    with http_app(create_web_app(bot)) as base, httpx.Client(base_url=base, timeout=30) as web:
+        r = web.get(f"/sprints/{sid}/join", params={"t": token})
+        assert r.status_code == 410 and 'lang="fr"' in r.text
+        forged = web.get(f"/sprints/{sid}/join", params={"t": token[:-3] + "AAA"})
+        assert forged.status_code == 400 and 'lang="en"' in forged.text

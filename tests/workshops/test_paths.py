@@ -173,3 +173,65 @@ def test_feeds(bot: Bot, client: httpx.Client) -> None:
 def test_observer_person_exists(bot: Bot) -> None:
     with bot.session_factory() as s:
         assert s.scalar(select(Person.id).where(Person.name == "Tom Becker")) is not None
+
+
+@pytest.mark.parametrize("who", [MEMBER, OBSERVER, SECRETARIAT, CHAIR])
+def test_feed_command_every_role(bot: Bot, client: httpx.Client, who: str) -> None:
+    """``workshop feed`` answers each role (observers attend) privately with
+    their own signed URL, which serves their groups' workshops with join links;
+    ``workshop feed new`` revokes it."""
+    from bot.types import Command
+
+    wid = confirmed_workshop(bot)
+    # asked in a shared channel: the answer is still for the person alone
+    replies = bot.dispatch(Command("workshop", "feed", Actor("console", "", who),
+                                   Conversation("console", "", "general", is_direct=False),
+                                   event_id=f"feed-{who}"))
+    assert [r.audience for r in replies] == ["actor"]
+    text = replies[0].message.text
+    assert "personal" in text and "Subscribe" in text and "workshop feed new" in text
+    url = next(w for w in text.split() if "/workshops/feed/" in w)
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    assert tokens.verify(token, key=bot.settings.signing_key(), purpose="feed",
+                         now=datetime.now(UTC)).person_id == _pid(bot, who)
+    served = client.get(url.replace("http://127.0.0.1:8000", ""))
+    assert served.status_code == 200
+    assert f"workshop-{wid}@".encode() in served.content
+    assert b"meet.example/soil" in served.content  # the personal feed has join links
+    renewed = say(bot, who, "workshop feed new")
+    new_url = next(w for w in renewed.split() if "/workshops/feed/" in w)
+    assert new_url != url
+    assert client.get(url.replace("http://127.0.0.1:8000", "")).status_code == 410
+    assert client.get(new_url.replace("http://127.0.0.1:8000", "")).status_code == 200
+
+
+def test_feed_command_in_french(bot: Bot) -> None:
+    from tests.conftest import MEMBER_FR
+
+    assert "personnelle" in say(bot, MEMBER_FR, "workshop feed")
+
+
+def test_refused_pages_in_the_persons_language(bot: Bot, client: httpx.Client) -> None:
+    """A validly signed link that is refused (expired, another workshop's) says
+    why in its person's language; a forged one in the default language. A
+    revoked feed says so in its person's language too."""
+    from bot.workshops.feeds import feed_url, revoke
+
+    wid = new_workshop(bot)
+    expired = client.get(_link(bot, wid, OBSERVER_FR, days=-1))
+    assert expired.status_code == 410 and 'lang="fr"' in expired.text
+    assert "Ce lien" in expired.text or "lien" in expired.text
+    other = client.get(_link(bot, wid, OBSERVER_FR).replace(f"/workshops/{wid}/",
+                                                            f"/workshops/{wid + 1}/"))
+    assert other.status_code == 400 and 'lang="fr"' in other.text
+    forged = client.get(f"/workshops/{wid}/availability?t=forged")
+    assert forged.status_code == 400 and 'lang="en"' in forged.text
+    with bot.session_factory() as s:
+        url = feed_url(s, bot.settings, _pid(bot, OBSERVER_FR))
+    with bot.session_factory() as s, s.begin():
+        revoke(s, _pid(bot, OBSERVER_FR))
+    gone = client.get(url.replace("http://127.0.0.1:8000", ""))
+    assert gone.status_code == 410 and "remplacée" in gone.text
+    assert gone.headers["content-language"] == "fr"
+    bad = client.get("/workshops/feed/forged.ics")
+    assert bad.status_code == 404 and "not valid" in bad.text
