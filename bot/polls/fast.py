@@ -7,21 +7,27 @@ capability in the proposal's group (the rule of :func:`bot.permissions.
 roles_in` and :func:`bot.polls.voters.may_vote`: a voting role in the group, or
 an alliance-wide voting role held in the alliance), checks the proposal and its
 open round (and, for a button, the text version it showed), upserts the
-stance, writes the audit row and returns the round's counts (kept by triggers,
-see :class:`storage.models.RoundCount`); then the dispatcher commits: two round
-trips. SQLite runs the same steps as statements on the unit of work's
-connection: one read that decides, then the writes.
+stance, writes the audit row, queues the refresh of the tally where the
+proposal is posted (the outbox rows of :func:`bot.polls.proposals.post`, the
+same columns and payload, coalesced the same way) and returns the round's
+counts (kept by triggers, see :class:`storage.models.RoundCount`). The
+statement is autocommitted: a warm stance is one round trip, durable when it
+returns. SQLite runs the same steps as statements on the unit of work's
+connection: one read that decides, then the writes (the refresh queued by
+:func:`bot.polls.routes.stance_replies`, as on the general path).
 
 Anything the statement does not qualify (an unknown person, an observer, a
 closed round, an outdated button, a block without a reason, a malformed
-command) writes nothing and yields None: the dispatcher runs the general path
-in the same unit of work, which gives the refusal its sentence. The reply is
-built by the same code as the general path's (:func:`bot.polls.routes.
-stance_replies`).
+command; on PostgreSQL a group's ``channels`` it cannot spell as Python would,
+see ``_PG_TARGETS_OK``) writes nothing and yields None: the dispatcher runs the
+general path in the same unit of work, which gives the refusal its sentence.
+The reply is built by the same code as the general path's (:func:`bot.polls.
+routes.stance_replies`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import JSON, TextualSelect, bindparam, literal, text
@@ -31,6 +37,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.i18n import translator
 from bot.members import ADDRESS_PLATFORMS
 from bot.permissions import ALLIANCE_WIDE
+from bot.polls.proposals import TALLY_RENDERER
 from bot.polls.routes import REASON_LIMIT, stance_replies
 from bot.polls.stances import NEEDS_REASON, Cast, parse_stance, proposal_number
 from bot.polls.versions import parse_stance_value
@@ -61,14 +68,14 @@ _BY_IDENTITY = ("identities AS l JOIN people AS p ON p.id = l.person_id",
 # group, and the voting unit's previous stance. Shared by both dialects.
 _QUALIFY = """
 who AS (SELECT p.id, p.language, p.organisation_id FROM {link} WHERE {cond}),
-head AS (SELECT h.id, h.group_id, h.state, h.current_round, h.version, h.origin_channel
-         FROM poll_proposals AS h WHERE h.id = :proposal_id),
+head AS (SELECT h.id, h.group_id, h.state, h.current_round, h.version, h.origin_platform,
+                h.origin_workspace, h.origin_channel
+         FROM poll_proposals AS h WHERE h.id = :proposal_id),{targets}
 rnd AS (
     SELECT r.id, r.number, g.voting_unit, g.channels, who.id AS person_id,
            CASE WHEN g.voting_unit = 'organisation' AND who.organisation_id IS NOT NULL
                 THEN 'o:' || CAST(who.organisation_id AS text)
-                ELSE 'p:' || CAST(who.id AS text) END AS voter_key,
-           {posted} AS posted
+                ELSE 'p:' || CAST(who.id AS text) END AS voter_key
     FROM who CROSS JOIN head
     JOIN poll_rounds AS r ON r.proposal_id = head.id AND r.number = head.current_round
     JOIN groups AS g ON g.id = head.group_id
@@ -81,6 +88,7 @@ rnd AS (
                   WHERE m.person_id = who.id
                     AND ((m.group_id = head.group_id AND m.role IN ({allowed}))
                          OR ({wide_test})))
+      {targets_ok}
     {lock}),
 prev AS (SELECT s.stance, s.person_id, s.version FROM poll_stances AS s
          JOIN rnd ON s.round_id = rnd.id AND s.voter_key = rnd.voter_key)"""
@@ -90,7 +98,6 @@ WITH {qualify},
 ded AS (
     INSERT INTO processed_events (platform, event_id, at)
     SELECT :platform, :event_id, :now FROM rnd
-    WHERE CAST(:allow_posted AS integer) = 1 OR NOT rnd.posted
     ON CONFLICT (platform, event_id) DO NOTHING RETURNING id),
 up AS (
     {stance_insert}
@@ -109,11 +116,33 @@ aud AS (
                'reason', CAST(:reason AS text), 'round', rnd.number, 'voter', rnd.voter_key,
                'previous', prev.stance, 'previous_person', prev.person_id) AS json)
     FROM rnd CROSS JOIN head CROSS JOIN ded LEFT JOIN prev ON true
+    RETURNING id),
+refresh AS (
+    INSERT INTO outbox (key, kind, payload, status, attempts, next_attempt_at, created_at,
+                        coalesce_key)
+    SELECT left(t.coalesce_key, 200) || ':'
+               || replace(CAST(gen_random_uuid() AS text), '-', ''),
+           'chat:' || t.platform,
+           CAST('{{"platform": ' || CAST(to_json(t.platform) AS text)
+                || ', "workspace_id": ' || CAST(to_json(t.workspace_id) AS text)
+                || ', "channel_id": ' || CAST(to_json(t.channel_id) AS text)
+                || ', ' || CAST(:refresh_tail AS text) AS json),
+           'pending', 0, :now, :now, t.coalesce_key
+    FROM (SELECT tgt.*, left(CAST(:tally_key AS text) || ':' || tgt.platform || ':'
+                             || tgt.workspace_id || ':' || tgt.channel_id, 255) AS coalesce_key
+          FROM tgt
+          WHERE NOT EXISTS (SELECT 1 FROM tgt AS o WHERE o.ord < tgt.ord
+                              AND o.platform = tgt.platform
+                              AND o.workspace_id = tgt.workspace_id
+                              AND o.channel_id = tgt.channel_id)) AS t
+    CROSS JOIN ded
+    ORDER BY t.ord
+    ON CONFLICT DO NOTHING
     RETURNING id)
 SELECT (SELECT count(*) FROM ded) AS first, who.id AS person_id, who.language,
        head.id AS proposal_id, head.group_id, head.version, head.origin_channel,
        rnd.id AS round_id, rnd.number, rnd.voting_unit, rnd.channels, rnd.voter_key,
-       rnd.posted, prev.stance AS prev_stance, prev.version AS prev_version,
+       prev.stance AS prev_stance, prev.version AS prev_version,
        c.agree, c.abstain, c.disagree, c.block
 FROM rnd CROSS JOIN who CROSS JOIN head LEFT JOIN prev ON true
 CROSS JOIN ({counts}) AS c"""
@@ -131,11 +160,42 @@ INSERT INTO processed_events (platform, event_id, at) VALUES (:platform, :event_
 ON CONFLICT (platform, event_id) DO NOTHING RETURNING id""").bindparams(
     bindparam("now", type_=UTCDateTime()))
 
-# Whether the proposal's tally lives in a chat (``bool(origin_channel or
-# channels)`` in Python, JSON's falsy values spelt out): its refresh is queued
-# in the outbox, in the stance's transaction.
-_PG_POSTED = ("(head.origin_channel <> '' OR coalesce(CAST(g.channels AS jsonb) NOT IN "
-              "('{}', '[]', 'null', '\"\"', '0', 'false'), false))")
+# Where the proposal's tally lives (:func:`bot.polls.proposals.targets`, in
+# order): the conversation it was created in, then the group's ``channels``
+# entries by platform (code point order), an entry used when it is an object
+# with a truthy ``channel_id``. Duplicates are dropped when inserting.
+_PG_TARGETS = """
+chan AS (
+    SELECT e.key AS platform, e.value AS at
+    FROM head JOIN groups AS cg ON cg.id = head.group_id
+    CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(CAST(cg.channels AS jsonb)) = 'object'
+                                       THEN CAST(cg.channels AS jsonb) ELSE '{}' END) AS e
+    WHERE jsonb_typeof(e.value) = 'object'
+      AND e.value -> 'channel_id' NOT IN ('null', '""', '0', 'false', '[]', '{}')),
+tgt AS (
+    SELECT 0 AS ord, head.origin_platform AS platform, head.origin_workspace AS workspace_id,
+           head.origin_channel AS channel_id
+    FROM head WHERE head.origin_platform <> '' AND head.origin_channel <> ''
+    UNION ALL
+    SELECT row_number() OVER (ORDER BY chan.platform COLLATE "C"), chan.platform,
+           coalesce(chan.at ->> 'workspace_id', ''), chan.at ->> 'channel_id'
+    FROM chan),"""
+
+# The targets the statement writes exactly as Python would, or it declines (the
+# general path then queues them): ``channels`` an object or a falsy JSON value
+# (anything else fails in Python), ids that are strings (``str()`` of another
+# JSON value is Python's spelling), in printable ASCII (``to_json`` then writes
+# them as ``json.dumps`` does), and a platform that fits the outbox's ``kind``.
+_PG_TARGETS_OK = """
+      AND (g.channels IS NULL OR jsonb_typeof(CAST(g.channels AS jsonb)) = 'object'
+           OR CAST(g.channels AS jsonb) IN ('[]', '""', '0', 'false', 'null'))
+      AND NOT EXISTS (SELECT 1 FROM chan
+                      WHERE jsonb_typeof(chan.at -> 'channel_id') <> 'string'
+                         OR coalesce(jsonb_typeof(chan.at -> 'workspace_id'), 'string')
+                            <> 'string')
+      AND NOT EXISTS (SELECT 1 FROM tgt
+                      WHERE length(tgt.platform) > 27
+                         OR tgt.platform || tgt.workspace_id || tgt.channel_id !~ '^[ -~]*$')"""
 
 _STATEMENTS: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], TextualSelect] = {}
 
@@ -160,7 +220,8 @@ def _statement(dialect: Dialect, *, by_address: bool, allowed: tuple[str, ...],
             wide_test=(f"mg.is_alliance AND m.role IN ({_role_literals(dialect, wide)})"
                        if wide else "1 = 0"),
             lock="FOR SHARE OF r" if postgresql else "",
-            posted=_PG_POSTED if postgresql else "0")
+            targets=_PG_TARGETS if postgresql else "",
+            targets_ok=_PG_TARGETS_OK if postgresql else "")
         sql = (_PG.format(qualify=qualify, stance_insert=STANCE_INSERT,
                           stance_on_conflict=STANCE_ON_CONFLICT, counts=COUNTS_SUM.format(
             round_id="(SELECT id FROM rnd)", version="(SELECT version FROM head)"))
@@ -255,37 +316,23 @@ def _fast(call: FastCall, *, raw_id: str, round_no: int | None, shown: bool,
 
 def _postgresql(call: FastCall, stmt: TextualSelect, params: dict[str, Any], *,
                 proposal_id: int, stance: str, cut: bool) -> FastOutcome | None:
-    # A proposal whose tally is not posted in a chat: the statement is the whole
-    # transaction (autocommitted: one round trip, durable when it returns). One
-    # that is posted (known after its first stance) also queues the tally's
-    # refresh, so it runs in a transaction: BEGIN, the statement, the outbox
-    # row, COMMIT.
-    posted = call.bot.caches.get("polls.posted")
-    if not posted.get(proposal_id):
-        with call.session.begin():
-            conn = call.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            # Not ``unsure``: should the connection drop just as this commits, the
-            # dispatcher's retry finds the event id recorded and writes nothing.
-            row = conn.execute(stmt, dict(params, allow_posted=0)).first()
-            if row is None:
-                return None  # nothing was written: the general path says why
-            call.tr = translator(row.language)
-            if not row.posted:
-                if not row.first:
-                    return FastOutcome(first=False)
-                call.committed = True  # durable: a failure now must not say otherwise
-                return _replies(call, row, _pg_cast(row, stance), cut=cut)
-            posted[proposal_id] = True  # nothing was written: again, in a transaction
+    # The statement is the whole transaction, the tally's refresh included
+    # (autocommitted: one round trip, durable when it returns).
+    tail = json.dumps({"thread_id": None, "user_id": None, "ref": f"poll:{proposal_id}",
+                       "render": TALLY_RENDERER, "args": {"proposal_id": proposal_id}})
     with call.session.begin():
-        row = core_connection(call.session).execute(stmt, dict(params, allow_posted=1)).first()
+        conn = call.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        # Not ``unsure``: should the connection drop just as this commits, the
+        # dispatcher's retry finds the event id recorded and writes nothing.
+        row = conn.execute(stmt, dict(params, tally_key=f"poll:{proposal_id}:tally",
+                                      refresh_tail=tail[1:])).first()
         if row is None:
-            return None
+            return None  # nothing was written: the general path says why
         call.tr = translator(row.language)
         if not row.first:
             return FastOutcome(first=False)
-        outcome = _replies(call, row, _pg_cast(row, stance), cut=cut)
-        call.unsure = True  # the COMMIT follows
-    return outcome
+        call.committed = True  # durable: a failure now must not say otherwise
+        return _replies(call, row, _pg_cast(row, stance), cut=cut, refreshed=True)
 
 
 def _pg_cast(row: Any, stance: str) -> Cast:
@@ -300,10 +347,12 @@ def _pg_cast(row: Any, stance: str) -> Cast:
                 bool(row.origin_channel or row.channels), counts)
 
 
-def _replies(call: FastCall, row: Any, cast: Cast, *, cut: bool) -> FastOutcome:
+def _replies(call: FastCall, row: Any, cast: Cast, *, cut: bool,
+             refreshed: bool = False) -> FastOutcome:
     assert call.tr is not None
     outcome = FastOutcome(first=True)
     outcome.replies = stance_replies(
         bot=call.bot, session=call.session, tr=call.tr, after_commit=outcome.after.append,
-        proposal_id=row.proposal_id, group_id=row.group_id, cast=cast, cut=cut)
+        proposal_id=row.proposal_id, group_id=row.group_id, cast=cast, cut=cut,
+        refreshed=refreshed)
     return outcome

@@ -217,16 +217,18 @@ def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
 
 def stance_replies(*, bot: Bot, session: Session, tr: Translator,
                    after_commit: Callable[[Callable[[], None]], None], proposal_id: int,
-                   group_id: int, cast: Cast, cut: bool) -> list[Reply]:
+                   group_id: int, cast: Cast, cut: bool,
+                   refreshed: bool = False) -> list[Reply]:
     """What follows a stance written in this unit of work, on the general and
     the fast path alike (:mod:`bot.polls.fast`): queue the tally refresh where
-    the proposal is posted, check after the commit whether the round is
-    complete, and the confirmation in ``tr``'s language (``cut``: the reason
-    was longer than :data:`REASON_LIMIT` characters)."""
+    the proposal is posted (unless ``refreshed``: the stance's statement queued
+    it, as the fast path does on PostgreSQL), check after the commit whether
+    the round is complete, and the confirmation in ``tr``'s language (``cut``:
+    the reason was longer than :data:`REASON_LIMIT` characters)."""
     per = cast.counts
     eligible = eligible_cached(session, group_id=group_id, voting_unit=cast.voting_unit,
                                cache=bot.caches.get("polls.eligible"))
-    if cast.posted:
+    if cast.posted and not refreshed:
         proposals.post(session, find_proposal(session, proposal_id))
     # Concurrent stances do not see each other before they commit, so the check
     # runs after the commit whenever the round is nearly complete; the deadline

@@ -10,13 +10,14 @@ fast path, and the others fallen back.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Text, cast, event, func, select, update
 
 from bot.app import Bot, build_app
 from bot.permissions import POLICY, Policy
@@ -156,14 +157,28 @@ def _state(bot: Bot) -> dict[str, Any]:
                        a.detail) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))],
             "events": sorted(s.execute(select(ProcessedEvent.platform,
                                               ProcessedEvent.event_id)).all()),
-            "outbox": sorted(s.execute(select(OutboxMessage.kind,
-                                              OutboxMessage.coalesce_key)).all()),
+            "outbox": [_outbox_row(*row) for row in s.execute(select(
+                OutboxMessage.key, OutboxMessage.kind, cast(OutboxMessage.payload, Text),
+                OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.coalesce_key,
+                OutboxMessage.claimed_by, OutboxMessage.owner)
+                .order_by(OutboxMessage.id)).all()],
             "rounds": sorted(s.execute(select(Round.proposal_id, Round.number,
                                               Round.closed_at.is_(None), Round.outcome)).all()),
             "proposals": sorted(s.execute(select(Proposal.id, Proposal.state,
                                                  Proposal.version)).all()),
             "counts": recount,
         }
+
+
+def _outbox_row(key: str, *rest: Any) -> tuple[Any, ...]:
+    """An outbox row as written (the payload as stored text), its key's random
+    part checked and left out: a refresh's key is its coalescing key's first 200
+    characters, a colon and 32 hex digits (``uuid4().hex``)."""
+    coalesce_key = rest[4]
+    if coalesce_key is not None:
+        assert re.fullmatch(re.escape(coalesce_key[:200]) + ":[0-9a-f]{32}", key), key
+        key = coalesce_key[:200]
+    return (key, *rest)
 
 
 @pytest.fixture
@@ -177,17 +192,18 @@ def vote(line: str) -> Callable[[Actor, str], Event]:
     return lambda actor, eid: Command("vote", line, actor, WHERE, eid)
 
 
-def command(name: str, args: str) -> Callable[[Actor, str], Event]:
-    return lambda actor, eid: Command(name, args, actor, WHERE, eid)
+def command(name: str, args: str, where: Conversation = WHERE) -> Callable[[Actor, str], Event]:
+    return lambda actor, eid: Command(name, args, actor, where, eid)
 
 
 def button(value: str) -> Callable[[Actor, str], Event]:
     return lambda actor, eid: ButtonPress("poll.stance", value, actor, WHERE, eid)
 
 
-def new_poll(t: Twins, author: str = MEMBER, group: str = "") -> int:
+def new_poll(t: Twins, author: str | Actor = MEMBER, group: str = "",
+             where: Conversation = WHERE) -> int:
     assert t.send(author, command("poll", f"new Soil protocol | We adopt v2. | {CLOSES}"
-                                  + (f" | {group}" if group else ""))) == "none"
+                                  + (f" | {group}" if group else ""), where)) == "none"
     with t.fast.session_factory() as s:
         return int(s.scalar(select(func.max(Proposal.id))) or 0)
 
@@ -275,14 +291,94 @@ def test_linked_chat_identities_and_a_posted_tally(twins: Twins) -> None:
 
     t.both(link)
     pid = new_poll(t, author=MEMBER_FR)
-    # posted: the first stance learns it in one statement, writes nothing, and
-    # runs again in a transaction that also queues the tally's refresh
+    # posted in the group's channel: the stance's statement queues the refresh
     assert t.send(actor, vote(f"{pid} agree")) == "fast"
     assert t.send(MEMBER_ES, button(f"{pid}:1:1:abstain")) == "fast"
     assert t.send(Actor("slack", "T1", "U2"), vote(f"{pid} agree")) == "general"
     with t.fast.session_factory() as s:
         assert s.scalar(select(func.count(Identity.id))) == 1
         assert s.scalar(select(func.count(OutboxMessage.id))) >= 1
+    t.same_state()
+
+
+def _channels(value: Any) -> Callable[[Bot], None]:
+    def configure(bot: Bot) -> None:
+        with bot.session_factory() as s, s.begin():
+            s.scalars(select(Group).where(Group.is_alliance.is_(True))).one().channels = value
+        bot.caches.clear()
+    return configure
+
+
+def _all_sent(bot: Bot) -> None:
+    with bot.session_factory() as s, s.begin():
+        s.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
+                  .values(status="sent"))
+
+
+def _refreshes(bot: Bot, pid: int) -> list[tuple[str, str]]:
+    """The pending refreshes of proposal ``pid``'s tally: (kind, coalescing key)."""
+    with bot.session_factory() as s:
+        return [(k, c) for k, c in s.execute(
+            select(OutboxMessage.kind, OutboxMessage.coalesce_key)
+            .where(OutboxMessage.status == "pending",
+                   OutboxMessage.coalesce_key.like(f"poll:{pid}:tally:%"))
+            .order_by(OutboxMessage.id)).all()]
+
+
+def test_a_tally_posted_in_its_channel_and_the_groups_channels(twins: Twins) -> None:
+    """The fast statement queues the tally's refresh where the general path
+    does: the conversation the proposal was created in, then the group's
+    channels by platform (entries without a channel skipped, the origin not
+    twice), coalesced while one is pending; channels it cannot spell as Python
+    does send the stance the general way."""
+    t = twins
+    author = Actor("slack", "T1", "U1")
+    t.both(lambda bot: bot.identify(author, MEMBER_FR))
+    t.both(_channels({"slack": {"workspace_id": "T1", "channel_id": "C1"},
+                      "discord": {"workspace_id": "G1", "channel_id": "D1"},
+                      "matrix": "not a place", "teams": {"channel_id": ""},
+                      "zulip": {"workspace_id": "Z", "channel_id": 0}}))
+    pid = new_poll(t, author=author, where=Conversation("slack", "T1", "C9"))
+    again = new_poll(t, author=author, where=Conversation("slack", "T1", "C1"))
+    t.both(_all_sent)
+    assert t.send(MEMBER, vote(f"{pid} agree")) == "fast"
+    expected = [("chat:slack", f"poll:{pid}:tally:slack:T1:C9"),
+                ("chat:discord", f"poll:{pid}:tally:discord:G1:D1"),
+                ("chat:slack", f"poll:{pid}:tally:slack:T1:C1")]
+    assert _refreshes(t.fast, pid) == expected
+    # pending: coalesced, on both paths
+    assert t.send(MEMBER_ES, button(f"{pid}:1:1:abstain")) == "fast"
+    assert t.send(MEMBER, vote(f"{pid} disagree Not yet")) == "fast"
+    assert _refreshes(t.fast, pid) == expected
+    t.same_state()
+    t.both(_all_sent)  # delivered: the next stance queues them again
+    assert t.send(PRIYA, vote(f"{pid} agree")) == "fast"
+    assert _refreshes(t.fast, pid) == expected
+    assert t.send(MEMBER, vote(f"{again} agree")) == "fast"  # created in C1: once
+    assert _refreshes(t.fast, again) == [
+        ("chat:slack", f"poll:{again}:tally:slack:T1:C1"),
+        ("chat:discord", f"poll:{again}:tally:discord:G1:D1")]
+    t.same_state()
+    t.both(_all_sent)
+    postgresql = t.fast.engine.dialect.name == "postgresql"
+    for odd in ({"slack": {"workspace_id": 7, "channel_id": "C1"}},  # str(7) in Python
+                {"slack": {"channel_id": "C\u00e9"}}):  # json.dumps escapes it
+        t.both(_channels(odd))
+        taken = t.send(MEMBER, vote(f"{pid} abstain"))
+        if postgresql:  # SQLite's fast path queues them with the general path's code
+            assert taken == "general"
+        t.same_state()
+    t.both(_channels(["slack"]))  # not a mapping: the general path fails, and says so
+    before = len(t.taken)
+    for bot in (t.general, t.fast):
+        replies = bot.dispatch(vote(f"{pid} agree")(Actor("console", "", MEMBER), "odd"))
+        assert "nothing was changed" in replies[0].message.text
+    assert t.taken[before:] == (["general"] if postgresql else [])
+    t.same_state()
+    t.both(_all_sent)
+    t.both(_channels([]))  # falsy: no group channel
+    assert t.send(MEMBER_ES, vote(f"{pid} agree")) == "fast"
+    assert _refreshes(t.fast, pid) == [("chat:slack", f"poll:{pid}:tally:slack:T1:C9")]
     t.same_state()
 
 
@@ -316,12 +412,19 @@ def test_a_reason_form_stays_on_the_general_path(twins: Twins) -> None:
     t.same_state()
 
 
-def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot) -> None:
+@pytest.mark.parametrize("posted", [False, True], ids=["unposted", "posted"])
+def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot,
+                                                     posted: bool) -> None:
     """A warm stance on PostgreSQL is one statement, autocommitted (no BEGIN and
-    no COMMIT of its own); on SQLite it is five on one connection."""
+    no COMMIT of its own), for a proposal posted in chats too (the tally's
+    refresh is queued by that statement); on SQLite it is five on one
+    connection, and the refresh's statements when posted."""
     bot = make_bot(db_url)
     from tests.polls.helpers import new_poll as chat_poll
 
+    if posted:
+        _channels({"slack": {"workspace_id": "T1", "channel_id": "C1"},
+                   "discord": {"workspace_id": "G1", "channel_id": "D1"}})(bot)
     pid = chat_poll(bot, SECRETARIAT)
     seen: list[tuple[str, bool]] = []
 
@@ -331,6 +434,7 @@ def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot) -> N
                      bool(getattr(conn.connection.dbapi_connection, "autocommit", False))))
 
     bot.dispatch(Command("vote", f"{pid} agree", Actor("console", "", MEMBER), WHERE, "w"))
+    _all_sent(bot)
     route = bot.router.find("command", "vote")
     assert route is not None and route.fast is not None
     event.listen(bot.engine, "before_cursor_execute", record)
@@ -343,8 +447,13 @@ def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot) -> N
     if db_url.startswith("postgresql"):
         assert seen == [("WITH", True)]
     else:
+        # posted: the proposal and its group are read, a refresh queued per channel
         assert [s for s, _ in seen] == ["BEGIN", "WITH", "INSERT", "INSERT", "INSERT",
-                                        "SELECT"]
+                                        "SELECT"] + (["SELECT", "SELECT", "INSERT", "INSERT"]
+                                                     if posted else [])
+    assert _refreshes(bot, pid) == ([("chat:discord", f"poll:{pid}:tally:discord:G1:D1"),
+                                     ("chat:slack", f"poll:{pid}:tally:slack:T1:C1")]
+                                    if posted else [])
 
 
 def test_a_failure_after_the_stance_is_durable_says_so(db_url: str, make_bot,
