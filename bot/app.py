@@ -11,7 +11,6 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam
@@ -86,8 +85,6 @@ class Bot:
     caches: Caches = field(default_factory=lambda: Caches())
     #: Id completers by command word (see :mod:`bot.completion`).
     completers: dict[str, CompleterSpec] = field(default_factory=dict)
-    #: The clock every capability reads (aware datetime, UTC); tests may freeze it.
-    clock: Callable[[], datetime] = utcnow
     #: Per-platform runtime objects that plugins make (a SlackAdapter), opaque to the core.
     adapters: dict[str, object] = field(default_factory=dict)
     #: Starlette routes that capabilities add to the HTTP app (vote links, feeds).

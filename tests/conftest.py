@@ -21,8 +21,10 @@ from sqlalchemy import Engine, create_engine, text
 from bot.app import Bot, build_app
 from bot.roster import import_roster_file
 from bot.settings import Settings
+from storage.base import CLOCK
 from storage.engine import make_engine
 from storage.migrate import upgrade_engine
+from tests.clock import TestClock
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -39,6 +41,15 @@ def need(condition: bool, reason: str) -> None:
     if CI:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _clock_reset() -> Iterator[None]:
+    """Each test runs on its own :class:`tests.clock.TestClock` (the wall
+    clock until it freezes it) and leaves the context as it found it."""
+    token = CLOCK.set(TestClock())
+    yield
+    CLOCK.reset(token)
 
 
 @pytest.fixture(scope="session")
