@@ -12,7 +12,10 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.policy import default as default_policy
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
@@ -79,10 +82,45 @@ class OutgoingEmail:
         )
 
 
-def build_mime(email: OutgoingEmail, *, sender: str, sender_name: str = "") -> EmailMessage:
+class RememberedHeaders(HeaderRegistry):
+    """The standard library's header registry, remembering the headers it has
+    parsed: a batch of messages repeats most of theirs (From, Subject,
+    MIME-Version, each part's Content-Type and Content-Transfer-Encoding), and
+    parsing one costs about 0.1 ms (a class is made and the value parsed per
+    header, about twenty a message). A parsed header is immutable (a ``str``
+    with its parse tree), so sharing one changes no byte of a message.
+    ``limit``: how many are kept (all are forgotten once it is reached)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        super().__init__()
+        self.limit = limit
+        self._seen: dict[tuple[str, str], BaseHeader] = {}
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        if not isinstance(value, str):
+            header: BaseHeader = super().__call__(name, value)
+            return header
+        key = (name, value)
+        found = self._seen.get(key)
+        if found is None:
+            found = super().__call__(name, value)
+            if len(self._seen) >= self.limit:
+                self._seen.clear()
+            self._seen[key] = found
+        return found
+
+
+#: email's default policy, its parsed headers remembered (see RememberedHeaders).
+MAIL_POLICY: EmailPolicy[EmailMessage] = default_policy.clone(header_factory=RememberedHeaders())
+
+
+def build_mime(email: OutgoingEmail, *, sender: str, sender_name: str = "",
+               policy: EmailPolicy[EmailMessage] = MAIL_POLICY) -> EmailMessage:
     """The RFC 5322 message: multipart/alternative when there is HTML, with
-    Date and Message-ID always set."""
-    msg = EmailMessage()
+    Date and Message-ID always set. ``policy``: the ``email`` policy it is
+    built with; the default gives the same bytes as ``email.policy.default``
+    (tests/core/test_mail_bytes.py), faster."""
+    msg = EmailMessage(policy=policy)
     msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
     msg["To"] = ", ".join(email.to)
     msg["Subject"] = email.subject
