@@ -48,3 +48,7 @@ def test_remembering_is_bounded() -> None:
         headers("Subject", v)
     again = headers("Subject", "a")  # forgotten at the limit, parsed again
     assert again == first and again is not first
+    # a header that differs per message is parsed every time, never kept
+    to = headers("To", "p1@org.example")
+    assert headers("To", "p1@org.example") is not to
+    assert type(headers("To", "p2@org.example")) is type(to)  # one class a name
