@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam
@@ -319,6 +320,14 @@ class Bot:
                              policy=self.policy)
         result = route.handler(ctx)
         return _as_replies(result) + ctx.extra_replies, ctx._after_commit
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """Convene's one clock, :func:`storage.base.utcnow` (aware datetime,
+        UTC), for code that holds the bot: ``bot.clock()``. It cannot be set
+        (that made a second clock): time is frozen or simulated through
+        :data:`storage.base.CLOCK`, which every reader of the time sees."""
+        return utcnow
 
     def identify(self, actor: Actor, email: str) -> bool:
         """Link a chat account to the roster person with ``email`` (from the
