@@ -45,7 +45,7 @@ from bot.types import (
     Message,
     Reply,
 )
-from storage.base import utcnow
+from storage.base import CLOCK, utcnow
 from storage.engine import dialect_insert, make_engine, make_session_factory
 from storage.models import ProcessedEvent
 
@@ -324,10 +324,15 @@ class Bot:
     @property
     def clock(self) -> Callable[[], datetime]:
         """Convene's one clock, :func:`storage.base.utcnow` (aware datetime,
-        UTC), for code that holds the bot: ``bot.clock()``. It cannot be set
-        (that made a second clock): time is frozen or simulated through
-        :data:`storage.base.CLOCK`, which every reader of the time sees."""
+        UTC), for code that holds the bot: ``bot.clock()``."""
         return utcnow
+
+    @clock.setter
+    def clock(self, clock: Callable[[], datetime]) -> None:
+        """Tests: ``bot.clock = lambda: at`` sets :data:`storage.base.CLOCK` in
+        the current context, so every reader of the time there (``utcnow()``,
+        the models' defaults, ``bot.clock()``) sees ``at``: still one clock."""
+        CLOCK.set(None if clock is utcnow else clock)
 
     def identify(self, actor: Actor, email: str) -> bool:
         """Link a chat account to the roster person with ``email`` (from the

@@ -1,12 +1,10 @@
 """One source of time: ``storage.base.utcnow()``, overridden only through
-``storage.base.CLOCK``; ``Bot.clock`` reads it and cannot be set apart."""
+``storage.base.CLOCK``; ``Bot.clock`` reads it, and setting it sets that."""
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.app import Bot
 from storage.base import utcnow
@@ -19,8 +17,11 @@ def test_bot_clock_is_utcnow_and_follows_a_frozen_clock(bot: Bot) -> None:
     assert bot.clock() == utcnow() == at
     freeze(None)
     assert abs(bot.clock() - datetime.now(UTC)) < timedelta(seconds=5)
-    with pytest.raises(AttributeError):
-        bot.clock = lambda: at  # type: ignore[misc]
+    later = at + timedelta(days=2)
+    bot.clock = lambda: later  # the same one clock, set through the bot
+    assert bot.clock() == utcnow() == later
+    bot.clock = utcnow
+    assert utcnow().year >= 2026 and utcnow() != later
 
 
 def test_a_thread_started_without_the_context_keeps_the_wall_clock() -> None:
