@@ -51,8 +51,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-#: A clock replacing the wall clock in this context (the simulated clock of the
-#: multi-replica tests sets it in the scheduler's thread only; see bot/jobs.py).
+#: The one override of Convene's time: a clock replacing the wall clock for
+#: :func:`utcnow` in this context (a thread, or a task and what it awaits).
+#: Nothing in production sets it. The simulated clock of the multi-replica
+#: tests sets it in the scheduler's thread only (bot/jobs.py), so leases,
+#: heartbeats and the outbox keep the wall clock; tests freeze time by setting
+#: it (tests/conftest.py ``frozen_clock``). Every reader of "now" in the core,
+#: the adapters and the models' defaults calls :func:`utcnow`.
 CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("convene_clock", default=None)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,8 +23,10 @@ from sqlalchemy import Engine, create_engine, text
 from bot.app import Bot, build_app
 from bot.roster import import_roster_file
 from bot.settings import Settings
+from storage.base import CLOCK
 from storage.engine import make_engine
 from storage.migrate import upgrade_engine
+from tests.clock import TestClock
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -39,6 +43,47 @@ def need(condition: bool, reason: str) -> None:
     if CI:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+#: Where Convene's code lives: a thread running a function from there is Convene's.
+CONVENE_PACKAGES = ("bot", "adapters", "digests", "storage")
+
+
+def convene_threads() -> list[threading.Thread]:
+    """Live threads running Convene's code (a worker, a sweep, a lease, a
+    heartbeat), by the module of the function they run; the test harness's
+    own threads (servers on loopback) are not counted."""
+    found = []
+    for thread in threading.enumerate():
+        # CPython keeps ``_target`` until the function returns (Thread.run).
+        module = getattr(getattr(thread, "_target", None), "__module__", None) or ""
+        if module.split(".", 1)[0] in CONVENE_PACKAGES:
+            found.append(thread)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_threads() -> Iterator[None]:
+    """Every thread of Convene a test starts is stopped by its teardown: a
+    stray sweep or worker would go on polling a database the suite drops.
+    Set up before (so torn down after) every other fixture of the test."""
+    before = set(convene_threads())
+    yield
+    stray = [t for t in convene_threads() if t not in before]
+    deadline = time.monotonic() + 5
+    for thread in stray:  # one that was told to stop may still be on its way out
+        thread.join(max(0.0, deadline - time.monotonic()))
+    alive = [t.name for t in stray if t.is_alive()]
+    assert not alive, f"threads left running after the test: {alive}"
+
+
+@pytest.fixture(autouse=True)
+def _clock_reset() -> Iterator[None]:
+    """Each test runs on its own :class:`tests.clock.TestClock` (the wall
+    clock until it freezes it) and leaves the context as it found it."""
+    token = CLOCK.set(TestClock())
+    yield
+    CLOCK.reset(token)
 
 
 @pytest.fixture(scope="session")

@@ -17,18 +17,12 @@ from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
 from storage.models import Sprint
 
 if TYPE_CHECKING:
-    from bot.app import Bot
     from bot.permissions import Authorized
 
 #: Sign-ups that hold a seat (an offered seat is held for the person offered it).
 HOLDING = ("seated", "offered")
 #: Sign-ups still in the sprint: holding a seat or waiting for one.
 ACTIVE = ("seated", "offered", "waitlisted")
-def now(bot: Bot) -> datetime:
-    """The current time for sprints: the Bot's clock (aware, UTC; tests freeze it)."""
-    return bot.clock()
-
-
 def sprint_id(raw: str) -> int:
     """``12`` or ``#12`` as a sprint id. Raises InvalidInput naming the fix."""
     text = raw.strip().lstrip("#")

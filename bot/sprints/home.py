@@ -10,9 +10,10 @@ from bot.errors import PermissionDenied
 from bot.home import HomeContext
 from bot.permissions import authorize
 from bot.sprints import seats
-from bot.sprints.common import ACTIVE, HOLDING, local, now
+from bot.sprints.common import ACTIVE, HOLDING, local
 from bot.sprints.offers import open_offer
 from bot.types import Actions, Block, Button, Context, Header, Section, Strong
+from storage.base import utcnow
 from storage.models import Sprint, SprintSignup
 
 MAX_SHOWN = 10
@@ -29,7 +30,7 @@ def _may(ctx: HomeContext, capability: str, group_id: int) -> bool:
 
 def sprints_section(ctx: HomeContext) -> list[Block]:
     """At most ten sprints; the person's own first."""
-    session, person, at = ctx.session, ctx.person, now(ctx.bot)
+    session, person, at = ctx.session, ctx.person, utcnow()
     mine: list[Block] = []
     rows = session.execute(select(SprintSignup, Sprint).join(
         Sprint, Sprint.id == SprintSignup.sprint_id).where(

@@ -22,20 +22,20 @@ from bot.i18n import translator
 from bot.permissions import authorize
 from bot.sprints import notify, offers, pledges
 from bot.sprints.common import HOLDING, local, topic_label
-from bot.sprints.common import now as clock
 from bot.sprints.seats import counts
+from storage.base import utcnow
 from storage.models import Person, Sprint
 
 log = logging.getLogger(__name__)
 
 
 def run(bot: object, *, now: datetime | None = None) -> tuple[int, int]:
-    """One tick for ``bot`` (a :class:`bot.app.Bot`) at ``now`` (default: the
-    sprints clock). Returns (offers expired, sprints settled)."""
+    """One tick for ``bot`` (a :class:`bot.app.Bot`) at ``now`` (default:
+    :func:`storage.base.utcnow`). Returns (offers expired, sprints settled)."""
     from bot.app import Bot
 
     assert isinstance(bot, Bot)
-    now = now or clock(bot)
+    now = now or utcnow()
     expired = offers.expire_due(bot.session_factory, bot.settings, now=now)
     settled = pledges.settle_due(bot.session_factory, now=now)
     return expired, settled
@@ -56,7 +56,7 @@ def send_nudges(bot: object, *, now: datetime | None = None) -> int:
     from bot.app import Bot
 
     assert isinstance(bot, Bot)
-    now = now or clock(bot)
+    now = now or utcnow()
     year, week, _ = now.isocalendar()
     queued = 0
     with bot.session_factory() as session, session.begin():

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from bot.errors import N_, DomainError
 from bot.permissions import authorize
-from bot.sprints.common import ACTIVE, now
+from bot.sprints.common import ACTIVE
 from bot.sprints.tokens import LinkToken, event_id, verify
 from bot.tokens import LinkRefused
 from bot.types import Actor, ButtonPress, Conversation, Reply
 from bot.web import LINK_PLATFORM, link_used
+from storage.base import utcnow
 from storage.models import Person, Sprint, SprintOffer, SprintSignup
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def check_offer(bot: Bot, *, token: str, offer_id: int) -> LinkView:
     offer was answered, or this link was used), cancelled (void, or the
     sprint is no longer open), not-allowed (someone else's offer, or a role
     that may not sign up)."""
-    at = now(bot)
+    at = utcnow()
     lt = verify(token, key=bot.settings.signing_key(), purpose="offer", target=offer_id,
                 now=at)
     if _used(bot, token):
@@ -97,7 +98,7 @@ def check_join(bot: Bot, *, token: str, sprint_id: int) -> LinkView:
     (this link was used, or the person is already in), cancelled (the sprint
     is not open), not-allowed (a role that may not sign up)."""
     lt = verify(token, key=bot.settings.signing_key(), purpose="join", target=sprint_id,
-                now=now(bot))
+                now=utcnow())
     if _used(bot, token):
         raise LinkRefused("used", N_("This link was already used; it works once."))
     with bot.session_factory() as session:

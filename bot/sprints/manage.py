@@ -14,9 +14,10 @@ from bot.members import group_by_name, person_by_email
 from bot.outbox import ChatTarget
 from bot.permissions import alliance_group
 from bot.sprints import money, pledges, proposals, seats
-from bot.sprints.common import find_sprint, now, topic_keys
+from bot.sprints.common import find_sprint, topic_keys
 from bot.sprints.render import STATE_LABELS, sprint_message
 from bot.types import Form, FormField, Header, Message, Option, Reply, Section
+from storage.base import utcnow
 from storage.models import Group, Sprint
 
 PROPOSE_USAGE = "[TITLE | AIM | TOPICS | STARTS | ENDS | CAPACITY | CUTOFF]"
@@ -62,7 +63,7 @@ def _create(ctx: Context, values: dict[str, str]) -> Message:
     auth = ctx.authorize("sprint.propose", group_id=group.id)
     person = ctx.person
     draft = proposals.parse_draft(values, zone=person.timezone, language=person.language,
-                                  now=now(ctx.bot))
+                                  now=utcnow())
     where = ctx.event.where
     origin = None if where.is_direct else ChatTarget(where.platform, where.workspace_id,
                                                      where.channel_id)
@@ -94,14 +95,14 @@ def propose_submitted(ctx: Context) -> Message:
 def _announcement(ctx: Context, sprint: Sprint) -> Message:
     zone = ctx.bot.settings.default_timezone
     return sprint_message(ctx.session, sprint, tr=translator(sprint.language), zone=zone,
-                          now=now(ctx.bot))
+                          now=utcnow())
 
 
 def approve_cmd(ctx: Context) -> Message:
     """``sprint approve ID``: open sign-ups and announce (secretariat)."""
     sprint = find_sprint(ctx.session, ctx.args.split()[0])
     emailed = proposals.approve(ctx.session, actor=ctx.auth, sprint=sprint,
-                                settings=ctx.bot.settings, now=now(ctx.bot),
+                                settings=ctx.bot.settings, now=utcnow(),
                                 message=lambda: _announcement(ctx, sprint))
     return Message(ctx.tr.ngettext("Sprint #{id} is open for sign-ups; announced, and {n} "
                                    "member with matching interests emailed.",
@@ -115,7 +116,7 @@ def reject_cmd(ctx: Context) -> Message:
     words = ctx.args.split(None, 1)
     sprint = find_sprint(ctx.session, words[0])
     proposals.decline(ctx.session, actor=ctx.auth, sprint=sprint,
-                      reason=words[1] if len(words) > 1 else "", now=now(ctx.bot))
+                      reason=words[1] if len(words) > 1 else "", now=utcnow())
     return Message(ctx._("Sprint #{id} is declined; the proposer is told why.", id=sprint.id))
 
 
@@ -126,7 +127,7 @@ def cancel_cmd(ctx: Context) -> Message:
         raise InvalidInput(N_("Write: sprint cancel ID REASON"))
     sid = find_sprint(ctx.session, words[0]).id
     voided = proposals.cancel(ctx.session, actor=ctx.auth, sprint_id=sid, reason=words[1],
-                              now=now(ctx.bot))
+                              now=utcnow())
     return Message(ctx.tr.ngettext("Sprint #{id} is cancelled; {n} open offer is void.",
                                    "Sprint #{id} is cancelled; {n} open offers are void.",
                                    voided, id=sid))
@@ -181,7 +182,7 @@ def _pledge(ctx: Context, sid: int, amount_text: str, currency_text: str) -> Mes
     code = money.currency_code(currency_text)
     amount = money.parse_amount(amount_text, currency=code, language=ctx.person.language)
     pledges.pledge(ctx.session, actor=ctx.auth, sprint_id=sid, person=ctx.person,
-                   amount=amount, currency=code, now=now(ctx.bot))
+                   amount=amount, currency=code, now=utcnow())
     sprint = find_sprint(ctx.session, sid)
     shown = money.format_money(money.to_minor(amount, code), code, ctx.tr.language)
     text = ctx._("Your pledge to sprint #{id}: {amount}.", id=sid, amount=shown)
@@ -222,5 +223,5 @@ def unpledge_cmd(ctx: Context) -> Message | list[Reply]:
     """``sprint unpledge ID``: withdraw your pledge before the deadline."""
     sid = find_sprint(ctx.session, ctx.args.split()[0]).id
     pledges.withdraw(ctx.session, actor=ctx.auth, sprint_id=sid, person=ctx.person,
-                     now=now(ctx.bot))
+                     now=utcnow())
     return Message(ctx._("Your pledge to sprint #{id} is withdrawn.", id=sid))

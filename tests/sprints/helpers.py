@@ -1,10 +1,10 @@
 """Helpers for sprint tests: propose and open a sprint by chat, add members,
-freeze the clock, read sign-ups back."""
+read sign-ups back (tests/clock.py freezes the clock)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -34,11 +34,6 @@ WHERE = Conversation("console", "", "terminal", is_direct=True)
 def day(n: float) -> str:
     """A date-time ``n`` days from now, ISO 8601 with offset."""
     return (utcnow() + timedelta(days=n)).replace(microsecond=0).isoformat()
-
-
-def freeze(bot: Bot, at: datetime) -> None:
-    """Freeze the sprints clock of ``bot`` at ``at``."""
-    bot.clock = lambda: at
 
 
 def propose(bot: Bot, *, email: str = MEMBER, capacity: int = 3, org_cap: int = 0,

@@ -17,8 +17,9 @@ from bot.sprints import money
 from bot.sprints.jobs import run as tick
 from bot.sprints.pledges import totals
 from storage.models import Sprint, SprintPledge
+from tests.clock import freeze
 from tests.conftest import CHAIR, MEMBER, MEMBER_FR
-from tests.sprints.helpers import emails_to, freeze, open_sprint, say
+from tests.sprints.helpers import emails_to, open_sprint, say
 
 PRIYA = "priya.nair@carbonledger.example"
 
@@ -74,7 +75,7 @@ def test_a_sprint_that_reaches_its_minimum_goes_ahead(bot: Bot) -> None:
     with bot.session_factory() as s:
         assert totals(s, sid) == {"EUR": 110000}
         deadline = s.get(Sprint, sid).funding_deadline  # type: ignore[union-attr]
-    freeze(bot, deadline)  # type: ignore[arg-type]
+    freeze(deadline)  # type: ignore[arg-type]
     assert "closed at" in say(bot, MEMBER, f"sprint pledge {sid} 5 EUR")
     assert tick(bot, now=deadline) == (0, 1)
     with bot.session_factory() as s:

@@ -13,12 +13,12 @@ from bot.settings import SprintSettings
 from bot.sprints.jobs import run as tick
 from bot.sprints.offers import offer_deadline
 from storage.base import utcnow
+from tests.clock import freeze
 from tests.conftest import CHAIR, MEMBER, MEMBER_ES, MEMBER_FR, SECRETARIAT
 from tests.sprints.helpers import (
     add_members,
     audits,
     emails_to,
-    freeze,
     offers,
     open_sprint,
     press,
@@ -73,7 +73,7 @@ def test_expiry_passes_on_once_across_a_restart(bot: Bot, make_bot: Callable[...
     # just before the deadline nothing happens
     assert tick(bot, now=offer.expires_at - timedelta(seconds=1)) == (0, 0)
     # an answer after the deadline is refused with a sentence, and changes nothing
-    freeze(bot, offer.expires_at + timedelta(minutes=1))
+    freeze(offer.expires_at + timedelta(minutes=1))
     late = press(bot, PRIYA, "sprint.offer", f"{offer.id}:accept")[0].message.text
     assert "This offer expired at" in late, late
     assert status_of(bot, sid, PRIYA) == "offered"
@@ -166,7 +166,7 @@ def test_leaving_while_offered_passes_the_seat_on(bot: Bot) -> None:
 
 def test_nothing_after_the_cutoff(bot: Bot) -> None:
     sid = open_sprint(bot, capacity=1, cutoff_days=2)
-    freeze(bot, utcnow() + timedelta(days=3))
+    freeze(utcnow() + timedelta(days=3))
     out = say(bot, MEMBER, f"sprint join {sid}")
     assert "closed at" in out, out
     assert status_of(bot, sid, MEMBER) is None

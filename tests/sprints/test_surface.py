@@ -68,13 +68,13 @@ def test_message_home_and_buttons(bot: Bot) -> None:
     assert [e.action_id for b in obs.blocks if isinstance(b, Actions) for e in b.elements] == \
         ["sprint.follow"]
     from bot.i18n import translator
-    from bot.sprints.common import now
     from bot.sprints.render import sprint_message
+    from storage.base import utcnow
     from storage.models import Sprint
 
     with bot.session_factory() as s:
         msg = sprint_message(s, s.get(Sprint, sid), tr=translator("fr"),  # type: ignore[arg-type]
-                             zone="Europe/Paris", now=now(bot))
+                             zone="Europe/Paris", now=utcnow())
     image = next(b for b in msg.blocks if isinstance(b, Image))
     assert image.png.startswith(b"\x89PNG") and "1\u202f000,00" in image.alt
     times = [p for b in msg.blocks if isinstance(b, Section) for f in b.fields

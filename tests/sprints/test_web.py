@@ -16,8 +16,9 @@ from bot.sprints.tokens import mint
 from bot.web import create_web_app
 from storage.base import utcnow
 from tests.adapters.email.servers import http_app
+from tests.clock import freeze
 from tests.conftest import CHAIR, MEMBER, SECRETARIAT
-from tests.sprints.helpers import emails_to, freeze, offers, open_sprint, say, status_of
+from tests.sprints.helpers import emails_to, offers, open_sprint, say, status_of
 
 PRIYA = "priya.nair@carbonledger.example"
 
@@ -61,10 +62,10 @@ def test_offer_link_pages(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
         assert r.status_code == 409 and 'data-code="used"' in r.text
         # the next offer: expired, then (another sprint) cancelled
         path2, token2 = _link(bot, CHAIR, ":offer:")
-        freeze(bot, offers(bot, sid)[-1].expires_at + timedelta(seconds=1))
+        freeze(offers(bot, sid)[-1].expires_at + timedelta(seconds=1))
         r = web.get(path2, params={"t": token2})
         assert r.status_code == 410 and 'data-code="expired"' in r.text
-        bot.clock = utcnow
+        freeze(None)
         say(bot, SECRETARIAT, f"sprint cancel {sid} postponed")
         r = web.post(path2, data={"t": token2, "choice": "accept"}, headers=same)
         assert r.status_code == 410 and 'data-code="cancelled"' in r.text

@@ -3,6 +3,7 @@ aiosmtpd (SMTP) and a private dovecot instance (IMAP)."""
 
 from __future__ import annotations
 
+import contextvars
 import grp
 import os
 import pwd
@@ -206,7 +207,9 @@ def http_app(app: object, port: int | None = None) -> Iterator[str]:
     port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
                                            log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    # The test's context (its clock) goes with the server: see tests/clock.py.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(server.run,),
+                              daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.slack.plugin import SERVICE
 from adapters.slack.plugin import plugin as slack_plugin
 from bot.app import Bot
 from bot.web import create_web_app
@@ -108,11 +109,17 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def slack_bot(make_bot: Callable[..., Bot], db_url: str, fake_slack: FakeSlack) -> Bot:
-    """A Bot (SQLite and PostgreSQL) with Slack on, talking to the fake Web API."""
-    return make_bot(db_url, slack={"enabled": True, "bot_token": "xoxb-test-token",
-                                       "signing_secret": SECRET,
-                                       "api_url": fake_slack.api_url})
+def slack_bot(make_bot: Callable[..., Bot], db_url: str,
+              fake_slack: FakeSlack) -> Iterator[Bot]:
+    """A Bot (SQLite and PostgreSQL) with Slack on, talking to the fake Web API.
+    Its SlackAdapter, if a test made one (``slack_plugin.adapter(bot)`` starts
+    the inbox's workers and sweep), is closed after the test."""
+    bot = make_bot(db_url, slack={"enabled": True, "bot_token": "xoxb-test-token",
+                                      "signing_secret": SECRET,
+                                      "api_url": fake_slack.api_url})
+    yield bot
+    if SERVICE in bot.adapters:
+        slack_plugin.adapter(bot).close(wait=False)
 
 
 
