@@ -11,7 +11,6 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam
@@ -45,7 +44,7 @@ from bot.types import (
     Message,
     Reply,
 )
-from storage.base import CLOCK, utcnow
+from storage.base import utcnow
 from storage.engine import dialect_insert, make_engine, make_session_factory
 from storage.models import ProcessedEvent
 
@@ -320,19 +319,6 @@ class Bot:
                              policy=self.policy)
         result = route.handler(ctx)
         return _as_replies(result) + ctx.extra_replies, ctx._after_commit
-
-    @property
-    def clock(self) -> Callable[[], datetime]:
-        """Convene's one clock, :func:`storage.base.utcnow` (aware datetime,
-        UTC), for code that holds the bot: ``bot.clock()``."""
-        return utcnow
-
-    @clock.setter
-    def clock(self, clock: Callable[[], datetime]) -> None:
-        """Tests: ``bot.clock = lambda: at`` sets :data:`storage.base.CLOCK` in
-        the current context, so every reader of the time there (``utcnow()``,
-        the models' defaults, ``bot.clock()``) sees ``at``: still one clock."""
-        CLOCK.set(None if clock is utcnow else clock)
 
     def identify(self, actor: Actor, email: str) -> bool:
         """Link a chat account to the roster person with ``email`` (from the

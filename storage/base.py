@@ -55,8 +55,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 #: :func:`utcnow` in this context (a thread, or a task and what it awaits).
 #: Nothing in production sets it. The simulated clock of the multi-replica
 #: tests sets it in the scheduler's thread only (bot/jobs.py), so leases,
-#: heartbeats and the outbox keep the wall clock; tests freeze time by setting
-#: it (tests/conftest.py ``frozen_clock``). Every reader of "now" in the core,
+#: heartbeats and the outbox keep the wall clock; each test runs on its own
+#: (tests/clock.py ``freeze``). Every reader of "now" in the core,
 #: the adapters and the models' defaults calls :func:`utcnow`.
 CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("convene_clock", default=None)
 

@@ -7,6 +7,10 @@ link in the announcement email (``{"p": person, "s": sprint}``, expiring at
 the sign-up cutoff). The signature is checked first, then the target and the
 expiry; whether the person may act is decided again by the core when the
 link is used, every time. Tokens are never logged.
+
+Every refusal of a token whose signature held names its person
+(``LinkRefused.person_id``), so the page is in their language; a forged or
+cut token names no one (the default language).
 """
 
 from __future__ import annotations
@@ -42,22 +46,38 @@ def mint(*, key: str, purpose: Purpose, person_id: int, target: int,
                        payload={"p": person_id, _FIELD[purpose]: target})
 
 
-def verify(token: str, *, key: str, purpose: Purpose, target: int, now: datetime) -> LinkToken:
-    """Check ``token`` for ``purpose`` on ``target`` at ``now`` (aware).
-
-    Raises LinkRefused: ``tampered`` (bad signature or shape, another purpose,
-    another target), ``expired``.
-    """
+def _verified(token: str, *, key: str, purpose: Purpose) -> tokens.Verified[tuple[int, int]]:
+    """The token's (person id, target) with its expiry; LinkRefused ``tampered``."""
     def read(data: dict[str, Any]) -> tuple[int, int]:
         if "exp" not in data:
             raise KeyError("exp")
         return int(data["p"]), int(data[_FIELD[purpose]])
 
-    found = tokens.verify(token, key=key, purpose=SALTS[purpose], read=read)
+    return tokens.verify(token, key=key, purpose=SALTS[purpose], read=read)
+
+
+def person_of(token: str, *, key: str, purpose: Purpose) -> int | None:
+    """The id of the person ``token`` names if its signature for ``purpose``
+    holds (whatever its target or expiry), else None: for refusing a request
+    in their language before the link itself is checked."""
+    try:
+        return _verified(token, key=key, purpose=purpose).value[0]
+    except LinkRefused:
+        return None
+
+
+def verify(token: str, *, key: str, purpose: Purpose, target: int, now: datetime) -> LinkToken:
+    """Check ``token`` for ``purpose`` on ``target`` at ``now`` (aware).
+
+    Raises LinkRefused: ``tampered`` (bad signature or shape, another purpose:
+    ``person_id`` None; another target: ``person_id`` the token's person),
+    ``expired`` (``person_id`` the token's person).
+    """
+    found = _verified(token, key=key, purpose=purpose)
     assert found.expires_at is not None
     lt = LinkToken(purpose, *found.value, expires_at=found.expires_at)
     if lt.target != target:
-        raise LinkRefused("tampered", TAMPERED)
+        raise LinkRefused("tampered", TAMPERED, person_id=lt.person_id)
     if found.expired(now):
         raise LinkRefused("expired", N_("This link has expired."), person_id=lt.person_id)
     return lt

@@ -6,7 +6,9 @@ and changes nothing (a mail scanner that follows links takes no seat);
 a same-origin request (``Origin``, else ``Referer``, matching this site).
 ``/sprints/{id}/join`` does the same for the sign-up link of an
 announcement. A refused link gets a page that says why (tampered, expired,
-used, cancelled, not allowed, cross-site). Tokens are never logged: the
+used, cancelled, not allowed, cross-site), in the language of the person a
+validly signed token names (the default language for a forged one). Tokens
+are never logged: the
 access log's query strings are redacted. Every value is escaped by Jinja2.
 """
 
@@ -24,7 +26,8 @@ from starlette.routing import Route
 
 from bot.errors import N_
 from bot.i18n import Translator, translator
-from bot.sprints.links import LinkView, check_join, check_offer, use_join, use_offer
+from bot.sprints.links import CHOOSE, LinkView, check_join, check_offer, use_join, use_offer
+from bot.sprints.tokens import Purpose, person_of
 from bot.tokens import LinkRefused
 from bot.types import Reply, plain_times
 from bot.web import language_of, redact_access_log
@@ -89,15 +92,20 @@ def _done(view: LinkView, recorded: bool, replies: list[Any]) -> HTMLResponse:
                  title=title, lines=lines)
 
 
-def _link_routes(bot: Bot, *, path: str, check: Callable[[str, int], LinkView],
+def _link_routes(bot: Bot, *, purpose: Purpose, path: str,
+                 check: Callable[[str, int], LinkView],
                  use: Callable[[str, int, str], tuple[bool, list[Reply]]], intro: str,
                  choices: tuple[tuple[str, str], ...], press: str) -> list[Route]:
     """GET (show, changes nothing) and POST (act) of one kind of link at
-    ``path`` (its ``{target:int}`` the offer or sprint id). ``check(token,
-    target)`` verifies the link; ``use(token, target, choice)`` acts through
-    the core; ``intro`` and each choice's label are msgids; ``press`` is the
-    reason given when the POST names no choice of the page's."""
+    ``path`` (its ``{target:int}`` the offer or sprint id), whose tokens are
+    signed for ``purpose``. ``check(token, target)`` verifies the link;
+    ``use(token, target, choice)`` acts through the core; ``intro`` and each
+    choice's label are msgids; ``press`` is the reason given when the POST
+    names no choice of the page's."""
     public = bot.settings.http.public_url()
+
+    def signed(token: str) -> int | None:
+        return person_of(token, key=bot.settings.signing_key(), purpose=purpose)
 
     def refused(exc: LinkRefused) -> HTMLResponse:
         return _refused(translator(language_of(bot, exc.person_id)), exc)
@@ -116,21 +124,28 @@ def _link_routes(bot: Bot, *, path: str, check: Callable[[str, int], LinkView],
                      intro=tr.gettext(intro, name=view.person_name),
                      choices=[(value, tr.gettext(label)) for value, label in choices])
 
+    def act(target: int, token: str, choice: str, *, cross_site: bool) -> HTMLResponse:
+        # In the thread pool: the checks, the core and the refusal's language
+        # all read the database.
+        try:
+            if cross_site:
+                raise LinkRefused("cross-site", N_("This form must be sent from its own page; "
+                                                   "open the link from the email again."),
+                                  person_id=signed(token))
+            if not token or choice not in {value for value, _ in choices}:
+                raise LinkRefused("tampered", press, person_id=signed(token))
+            view = check(token, target)
+            recorded, replies = use(token, target, choice)
+        except LinkRefused as exc:
+            return refused(exc)
+        return _done(view, recorded, replies)
+
     async def post(request: Request) -> HTMLResponse:
         target = int(request.path_params["target"])
         form = await request.form()
         token, choice = str(form.get("t") or ""), str(form.get("choice") or "")
-        try:
-            if not same_origin(request, public):
-                raise LinkRefused("cross-site", N_("This form must be sent from its own page; "
-                                                   "open the link from the email again."))
-            if not token or choice not in {value for value, _ in choices}:
-                raise LinkRefused("tampered", press)
-            view = await run_in_threadpool(check, token, target)
-            recorded, replies = await run_in_threadpool(use, token, target, choice)
-        except LinkRefused as exc:
-            return refused(exc)
-        return _done(view, recorded, replies)
+        return await run_in_threadpool(act, target, token, choice,
+                                       cross_site=not same_origin(request, public))
 
     return [Route(path, show, methods=["GET"]), Route(path, post, methods=["POST"])]
 
@@ -138,15 +153,15 @@ def _link_routes(bot: Bot, *, path: str, check: Callable[[str, int], LinkView],
 def sprint_routes(bot: Bot) -> list[Route]:
     """GET (show) and POST (act) routes of offer and sign-up links."""
     offer = _link_routes(
-        bot, path="/sprints/offers/{target:int}",
+        bot, purpose="offer", path="/sprints/offers/{target:int}",
         check=lambda token, oid: check_offer(bot, token=token, offer_id=oid),
         use=lambda token, oid, choice: use_offer(bot, token=token, offer_id=oid,
                                                  choice=choice),
         intro=N_("{name}, a seat is held for you. Take it?"),
         choices=(("accept", N_("Accept the seat")), ("decline", N_("Decline it"))),
-        press=N_("Choose accept or decline on the page."))
+        press=CHOOSE)
     join = _link_routes(
-        bot, path="/sprints/{target:int}/join",
+        bot, purpose="join", path="/sprints/{target:int}/join",
         check=lambda token, sid: check_join(bot, token=token, sprint_id=sid),
         use=lambda token, sid, _choice: use_join(bot, token=token, sprint_id=sid),
         intro=N_("{name}, sign up for this sprint?"), choices=(("join", N_("Sign up")),),

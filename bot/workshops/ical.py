@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from storage.base import utcnow
+
 PRODID = "-//Convene//Workshops 1.0//EN"
 Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
 PARTSTATS = {"ACCEPTED": "accepted", "TENTATIVE": "tentative", "DECLINED": "declined"}
@@ -149,7 +151,7 @@ def calendar_bytes(meetings: Sequence[Meeting], *, method: Method | None,
     ``method``: ``REQUEST`` (invite or update), ``CANCEL``, or None for a feed
     (``PUBLISH``-less subscription). One VTIMEZONE per zone used.
     """
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     spans = (_zone_span(zone, [m for m in meetings if m.zone == zone])
              for zone in sorted({m.zone for m in meetings}))
     head, end = _frame(method, name, tuple(s for s in spans if s is not None))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.workshops.agenda import circulate_due
 from bot.workshops.reminders import send_due
+from storage.base import utcnow
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -26,7 +27,7 @@ def tick(bot: Bot) -> int:
 def agenda(bot: Bot) -> int:
     """Circulate every agenda due ``agenda_days`` before its workshop, once;
     returns how many emails were queued."""
-    n = circulate_due(bot.session_factory, bot.settings, now=bot.clock())
+    n = circulate_due(bot.session_factory, bot.settings, now=utcnow())
     if n:
         log.info("workshops: %d agenda email(s) queued", n)
     return n

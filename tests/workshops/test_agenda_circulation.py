@@ -17,6 +17,7 @@ from bot.app import Bot
 from bot.workshops import agenda, jobs
 from bot.workshops.agenda import circulate_due
 from bot.workshops.series import find_workshop
+from tests.clock import freeze
 from tests.conftest import OBSERVER, SECRETARIAT
 from tests.workshops.helpers import confirmed_workshop, outbox_emails, say
 
@@ -58,7 +59,7 @@ def test_circulated_once_at_its_time_never_to_decliners(bot: Bot) -> None:
     assert circulate_due(bot.session_factory, bot.settings, now=early) == 0
     assert _auto(bot, wid) == []
     due = start - timedelta(days=days) + timedelta(minutes=1)
-    bot.clock = lambda: due  # the job reads the bot's clock
+    freeze(due)  # the job reads the one clock
     assert jobs.agenda(bot) == INVITED - 1
     sent = _auto(bot, wid)
     assert len(sent) == INVITED - 1 and OBSERVER not in sent

@@ -31,9 +31,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Bot
-from bot.workshops import reminders
 from bot.workshops.availability import invitees
 from storage.models import Workshop, WorkshopReminder
+from tests.clock import freeze
 from tests.conftest import CHAIR, OBSERVER, SECRETARIAT
 from tests.smtp_helpers import free_port
 from tests.workshops.helpers import say
@@ -90,8 +90,8 @@ def _per_person(files: dict[str, tuple[int, str, int, int]], wid: int) -> dict[s
     return got
 
 
-def _confirmed(bot: Bot, start: datetime, *, planned_at: datetime, decliner: str,
-               monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict[str, int]]:
+def _confirmed(bot: Bot, start: datetime, *, planned_at: datetime,
+               decliner: str) -> tuple[int, dict[str, int]]:
     """A workshop at ``start`` confirmed at ``planned_at`` and declined by
     ``decliner``; (its id, recipient -> reminders due now)."""
     out = say(bot, SECRETARIAT, "workshop series new Soil | Europe/Paris | 15:00 | 60")
@@ -99,9 +99,9 @@ def _confirmed(bot: Bot, start: datetime, *, planned_at: datetime, decliner: str
     out = say(bot, SECRETARIAT, f"workshop open {sid} {start.year}-Q4")
     wid = int(out.split("#", 1)[1].split()[0])
     assert "added" in say(bot, SECRETARIAT, f"workshop slot add {wid} {start:%Y-%m-%d %H:%M}")
-    monkeypatch.setattr(reminders, "utcnow", lambda: planned_at)
+    freeze(planned_at)  # confirmed (its reminders planned) at planned_at
     assert "invitations" in say(bot, SECRETARIAT, f"workshop confirm {wid}")
-    monkeypatch.undo()
+    freeze(None)
     assert "decline" in say(bot, decliner, f"workshop rsvp {wid} decline")
     with bot.session_factory() as s:
         ws = s.get(Workshop, wid)
@@ -129,8 +129,7 @@ def _wait(outbox: Path, wid: int, want: dict[str, int], proc: subprocess.Popen[s
 
 
 def test_reminders_fire_once_across_kill_9_and_restart(
-        make_bot: Callable[..., Bot], sqlite_url: str, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        make_bot: Callable[..., Bot], sqlite_url: str, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     paris = ZoneInfo("Europe/Paris")
     start = (now + timedelta(minutes=91)).astimezone(paris).replace(second=0, microsecond=0)
@@ -138,7 +137,7 @@ def test_reminders_fire_once_across_kill_9_and_restart(
     minutes = [ahead + 1, ahead + 2, 30]  # due a few seconds ago, a minute before, later
     bot = make_bot(sqlite_url, workshops={"reminder_minutes": minutes})
     w1, want1 = _confirmed(bot, start, planned_at=now - timedelta(minutes=10),
-                           decliner=OBSERVER, monkeypatch=monkeypatch)
+                           decliner=OBSERVER)
     bot.leadership.stop()
     bot.engine.dispose()
 
@@ -155,7 +154,7 @@ def test_reminders_fire_once_across_kill_9_and_restart(
         # while serve is down, a second workshop is confirmed: its reminders
         # prove the restarted serve's tick ran
         w2, want2 = _confirmed(bot, start, planned_at=now - timedelta(minutes=5),
-                               decliner=CHAIR, monkeypatch=monkeypatch)
+                               decliner=CHAIR)
         bot.engine.dispose()
         proc = _serve(tmp_path, sqlite_url, port, minutes, 2)
         t3 = _ready(port, proc, logs[1])
