@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import build_app  # noqa: E402
 from bot.roster import import_roster_file  # noqa: E402
+from bot.serve import settle_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.adapters.discord.fake_discord import CHANNEL, GUILD, FakeDiscord  # noqa: E402
@@ -69,6 +70,7 @@ def main() -> None:
     buttons = [c for c in custom_ids(message) if c.startswith("cv:")]
     fed: dict[str, float] = {}
     done = 0
+    settle_heap()  # as convene serve does once it has started (bot/serve.py)
     started = time.monotonic()
     while done < args.interactions:
         burst = []
