@@ -130,17 +130,17 @@ class Bot:
         written) runs once more on a new connection: the pool does not ping
         on every checkout.
         """
-        fast = self._fast_route(event)
+        found = self._find_route(event)
         try:
-            return self._dispatch_once(event, fast, raise_unavailable=raise_unavailable,
+            return self._dispatch_once(event, found, raise_unavailable=raise_unavailable,
                                        may_retry=True)
         except _Dropped:
             # The pooled connection was dead (a restarted server, a terminated
             # backend) and nothing was committed: once more, on a fresh one.
-            return self._dispatch_once(event, fast, raise_unavailable=raise_unavailable,
+            return self._dispatch_once(event, found, raise_unavailable=raise_unavailable,
                                        may_retry=False)
 
-    def _dispatch_once(self, event: Event, fast: tuple[Route, str] | None, *,
+    def _dispatch_once(self, event: Event, found: tuple[Route | None, str], *,
                        raise_unavailable: bool, may_retry: bool) -> list[Reply]:
         tr = translator(self.settings.default_language)
         call: FastCall | None = None
@@ -148,9 +148,10 @@ class Bot:
         with self.session_factory() as session:
             try:
                 outcome = None
-                if fast is not None and fast[0].fast is not None:
-                    call = FastCall(self, session, event, fast[0], fast[1])
-                    outcome = fast[0].fast(call)  # commits what it writes
+                route, args = found
+                if route is not None and route.fast is not None:
+                    call = FastCall(self, session, event, route, args)
+                    outcome = route.fast(call)  # commits what it writes
                 if outcome is not None:
                     tr = call.tr if call is not None and call.tr is not None else tr
                     if not outcome.first:
@@ -167,7 +168,7 @@ class Bot:
                             return []
                         if person is not None:
                             tr = translator(person.language)
-                        replies, after = self._route(session, event, person, tr)
+                        replies, after = self._route(session, event, person, tr, found)
                         committing = True
             except DomainError as exc:
                 session.rollback()
@@ -179,12 +180,10 @@ class Bot:
                 unsure = committing or (call is not None and call.unsure)
                 if may_retry and not unsure and _dropped(exc):
                     log.warning("connection found dropped before anything was written; "
-                                "retrying the unit of work once: %s",
-                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                                "retrying the unit of work once: %s", _first_line(exc))
                     raise _Dropped from exc
                 if raise_unavailable and is_unavailable(exc):
-                    raise Unavailable(str(exc).splitlines()[0] if str(exc) else
-                                      type(exc).__name__) from exc
+                    raise Unavailable(_first_line(exc)) from exc
                 ref = secrets.token_hex(4)
                 log.exception("unexpected error handling %s (ref %s)", type(event).__name__, ref)
                 if call is not None and call.committed:
@@ -202,22 +201,6 @@ class Bot:
                 log.exception("after-commit work %r failed (the change itself is committed)",
                               work)
         return replies
-
-    def _fast_route(self, event: Event) -> tuple[Route, str] | None:
-        """The route of ``event`` and its command arguments when that route
-        offers a fast path (:data:`bot.routing.FastPath`); found without the
-        database, as :meth:`_route` finds it."""
-        route: Route | None = None
-        args = ""
-        if isinstance(event, Command):
-            found = self.router.match_command(f"{event.name} {event.args}".strip())
-            if found is not None:
-                route, args = found
-        elif isinstance(event, ButtonPress):
-            route = self.router.find("action", event.action_id)
-        if route is None or route.fast is None:
-            return None
-        return route, args
 
     def check_form(self, event: FormSubmission) -> dict[str, str]:
         """Which fields of a submitted form the core would refuse, before it is
@@ -270,38 +253,41 @@ class Bot:
             return False, None
         return resolve_event(session, event.actor)
 
-    def _route(self, session: Session, event: Event, person: PersonRef | None,
-               tr: Translator) -> tuple[list[Reply], list[Callable[[], None]]]:
-        args = ""
-        route: Route | None
+    def _find_route(self, event: Event) -> tuple[Route | None, str]:
+        """The route of ``event`` and, for a command, its arguments; found from
+        the router alone (no database), once per event."""
         if isinstance(event, Command):
-            text = f"{event.name} {event.args}".strip()
-            found = self.router.match_command(text)
-            route, args = found if found else (None, "")
-            if route is None:
-                if person is None:
-                    authorize(session=session, person=None, capability="roster.self",
-                              channel=event.actor.platform, policy=self.policy)
-                raise DomainError(N_("I do not know the command {name!r}. Type help to see "
-                                     "what you can do."), name=event.name)
-        elif isinstance(event, ButtonPress):
-            route = self.router.find("action", event.action_id)
-        elif isinstance(event, FormSubmission):
-            route = self.router.find("form", event.form_id)
-        elif isinstance(event, InboundEmail):
+            found = self.router.match_command(f"{event.name} {event.args}".strip())
+            return found if found else (None, "")
+        if isinstance(event, ButtonPress):
+            return self.router.find("action", event.action_id), ""
+        if isinstance(event, FormSubmission):
+            return self.router.find("form", event.form_id), ""
+        if isinstance(event, InboundEmail):
             route = next((r for r in (self.router.find("reply", t) for t in event.tags())
                           if r is not None), None)
             if route is None and any(p.mime_type.split(";")[0].strip().lower()
                                      == "text/calendar" for p in event.parts):
                 route = self.router.find("reply", "calendar")
-            if route is None:
-                raise DomainError(N_("I could not tell which message of mine this email "
-                                     "answers. Reply to the email you received, keeping its "
-                                     "subject."))
-        elif isinstance(event, Attendance):
-            route = self.router.find("attendance", event.tag())
-        else:  # pragma: no cover - Event is a closed union
-            route = None
+            return route, ""
+        if isinstance(event, Attendance):
+            return self.router.find("attendance", event.tag()), ""
+        return None, ""  # pragma: no cover - Event is a closed union
+
+    def _route(self, session: Session, event: Event, person: PersonRef | None,
+               tr: Translator, found: tuple[Route | None, str] | None = None
+               ) -> tuple[list[Reply], list[Callable[[], None]]]:
+        route, args = found if found is not None else self._find_route(event)
+        if route is None and isinstance(event, Command):
+            if person is None:
+                authorize(session=session, person=None, capability="roster.self",
+                          channel=event.actor.platform, policy=self.policy)
+            raise DomainError(N_("I do not know the command {name!r}. Type help to see "
+                                 "what you can do."), name=event.name)
+        if route is None and isinstance(event, InboundEmail):
+            raise DomainError(N_("I could not tell which message of mine this email "
+                                 "answers. Reply to the email you received, keeping its "
+                                 "subject."))
         if route is None:
             raise DomainError(N_("That button or form is no longer recognised."))
         # The unknown person is refused first, before any scope resolver reads
@@ -349,6 +335,11 @@ class Bot:
             instance=self.instance_id, on_dead=notify_secretariat,
             stale=timedelta(seconds=self.settings.queue.stale_seconds),
         )
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, or its type's name when it has none."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 class _Dropped(Exception):
