@@ -86,6 +86,15 @@ def _trie_pattern(phrases: list[str]) -> str:
     return emit(trie)
 
 
+#: A one-word phrase of a lower weight is too generic to explain an item.
+SHOWN_WEIGHT = 2.5
+
+
+def words_of(phrase: str) -> int:
+    """How many words a stemmed phrase has."""
+    return phrase.count(" ") + 1
+
+
 #: One place a term applies: ``kind`` is scope, topic or theme.
 Owner = tuple[str, str, float]
 
@@ -100,10 +109,15 @@ class _Matcher:
         self.stop = STOPWORDS[language]
         self.cache: dict[str, str] = {}
         self.owners: dict[str, list[Owner]] = defaultdict(list)
+        #: one-word phrase -> the words the taxonomy writes it as (folded)
+        self.forms: dict[str, set[str]] = defaultdict(set)
         for term, kind, key in terms:
             stems = " ".join(self.stems(term.phrase.lower()))
             if stems and all((k, c) != (kind, key) for k, c, _ in self.owners[stems]):
                 self.owners[stems].append((kind, key, term.weight))
+            if stems and " " not in stems:
+                self.forms[stems].update(fold(w) for w in _TOKEN.findall(term.phrase.lower())
+                                         if w not in self.stop)
         self.pattern = self._compile(sorted(self.owners))
         # The scope's phrases alone: most news fails the scope floor, and is
         # then told so without the topics being searched.
@@ -168,6 +182,16 @@ class _Matcher:
                     found.append((shorter, at, k))
         return found
 
+    def variant(self, phrase: str, word: str) -> bool:
+        """True when ``word`` (as the item writes it) is a form of the
+        one-word ``phrase``, not another word that stems alike: it starts with
+        the taxonomy's word less its last two letters ("credits" of "credit",
+        "approved" of "approval"), so "integrating" is no form of "integrity"
+        nor "production" of "productivity"."""
+        w = fold(word)
+        forms = self.forms.get(phrase)
+        return not forms or any(w.startswith(f[:max(len(f) - 2, 3)]) for f in forms)
+
     def surface(self, text: str, joined: str, at: int, words: int) -> str:
         """The words of ``text`` behind ``words`` stems from offset ``at`` of ``joined``."""
         spans = self.spans(text)
@@ -207,10 +231,21 @@ class Classifier:
         tx = self.taxonomy
         for term in tx.scope:
             per[term.language].append((term, "scope", ""))
+        for term in tx.anchors:
+            per[term.language].append((term, "anchor", ""))
         for kind, cats in (("topic", tx.topics), ("theme", tx.themes)):
             for cat in cats:
                 for term in cat.terms:
                     per[term.language].append((term, kind, cat.key))
+        return {lang: _Matcher(lang, terms) for lang, terms in per.items()}
+
+    @cached_property
+    def _editor(self) -> dict[str, _Matcher]:
+        per: dict[str, list[tuple[Term, str, str]]] = {lang: [] for lang in LANGUAGES}
+        tx = self.taxonomy
+        for kind, terms in (("authority", tx.authorities), ("consequence", tx.consequence)):
+            for term in terms:
+                per[term.language].append((term, kind, term.phrase))
         return {lang: _Matcher(lang, terms) for lang, terms in per.items()}
 
     def classify(self, title: str, summary: str, *, language: str = "en",
@@ -239,13 +274,20 @@ class Classifier:
         best: dict[tuple[str, str, str], float] = {}  # (kind, key, phrase) -> factor
         where: dict[str, tuple[str, str, int, int]] = {}  # phrase -> text, joined, at, words
         for factor, text, joined in texts:
+            spans: list[tuple[int, int]] | None = None
             for phrase, at, words in matcher.find(joined):
+                if words == 1:  # a word that only stems like the phrase is not it
+                    spans = spans if spans is not None else matcher.spans(text)
+                    k = joined.count(" ", 0, at)
+                    if k < len(spans) and not matcher.variant(
+                            phrase, text[spans[k][0]:spans[k][1]]):
+                        continue
                 where.setdefault(phrase, (text, joined, at, words))
                 for kind, key, _w in matcher.owners[phrase]:
                     slot = (kind, key, phrase)
                     if best.get(slot, 0.0) < factor:
                         best[slot] = factor
-        scope = 0.0
+        scope = anchor = 0.0
         topics: dict[str, float] = defaultdict(float)
         themes: dict[str, float] = defaultdict(float)
         strength: dict[str, float] = defaultdict(float)
@@ -254,12 +296,17 @@ class Classifier:
             value = weight * factor
             if kind == "scope":
                 scope += value
+            elif kind == "anchor":
+                anchor += value
+                continue
             elif kind == "topic":
                 topics[key] += value
             else:
                 themes[key] += value
                 continue
-            if value > 0:
+            if value > 0 and (words_of(phrase) > 1 or weight >= SHOWN_WEIGHT):
+                # Only the scope's and the topics' own phrases explain an item,
+                # never a generic word ("water", "millions", "demand").
                 strength[phrase] += value if kind == "scope" else value * rule.topic_share
         relevance = scope + rule.topic_share * sum(topics.values())
         order = {t.key: i for i, t in enumerate(self.taxonomy.topics)}
@@ -269,7 +316,8 @@ class Classifier:
         own = self.taxonomy.topic(topic) if topic else None
         if own and own.theme and own.theme not in theme_keys:
             theme_keys.insert(0, own.theme)
-        relevant = relevance >= rule.threshold and scope >= rule.min_scope
+        relevant = (relevance >= rule.threshold and scope >= rule.min_scope
+                    and anchor >= rule.min_anchor)
         # The phrases as the item writes them (only for what will be shown).
         shown = sorted(strength, key=lambda p: -strength[p])[:8] if relevant or explain else []
         matched = tuple(dict.fromkeys(
@@ -277,6 +325,47 @@ class Classifier:
         return Classification(topic=topic, themes=tuple(theme_keys), matched=matched,
                               relevance=round(relevance, 3), relevant=relevant,
                               scope=round(scope, 3), topic_scores=dict(topics))
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What an editor weighs in one item (taxonomy ``[editor]``):
+    ``authorities`` the rule-setting bodies it names (as the taxonomy writes
+    them), ``authority`` the strongest one's weight (0: none);
+    ``consequence`` the strongest consequence word's weight in the title (0:
+    none) and ``actions`` those words as the taxonomy writes them."""
+
+    authorities: tuple[str, ...] = ()
+    authority: float = 0.0
+    consequence: float = 0.0
+    actions: tuple[str, ...] = ()
+
+
+def editor_signals(classifier: Classifier, title: str, summary: str, *,
+                   language: str = "en") -> Signals:
+    """The :class:`Signals` of an item (plain-text ``title`` and ``summary``
+    read as ``language``; en, fr, es, any other as English)."""
+    matcher = classifier._editor[language if language in LANGUAGES else "en"]
+    found: dict[str, dict[str, float]] = {"authority": {}, "consequence": {}}
+    for part, text in (("title", title), ("summary", summary)):
+        lowered = text.lower()
+        joined = " ".join(matcher.stems(lowered))
+        spans: list[tuple[int, int]] | None = None
+        for phrase, at, words in matcher.find(joined):
+            if words == 1:
+                spans = spans if spans is not None else matcher.spans(text)
+                k = joined.count(" ", 0, at)
+                if k < len(spans) and not matcher.variant(phrase, text[spans[k][0]:spans[k][1]]):
+                    continue
+            for kind, key, weight in matcher.owners[phrase]:
+                if kind == "consequence" and part != "title":
+                    continue
+                found[kind][key] = max(found[kind].get(key, 0.0), weight)
+    auth, cons = found["authority"], found["consequence"]
+    return Signals(authorities=tuple(sorted(auth, key=lambda k: -auth[k])),
+                   authority=max(auth.values(), default=0.0),
+                   consequence=max(cons.values(), default=0.0),
+                   actions=tuple(sorted(cons, key=lambda k: -cons[k])))
 
 
 def content_words(classifier: Classifier, text: str, language: str) -> set[str]:

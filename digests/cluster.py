@@ -24,6 +24,7 @@ import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zlib import crc32
 
@@ -339,75 +340,99 @@ def _merge_near_duplicates(sh: _Shingled, uf: _Union, threshold: float) -> None:
 
 # -- second stage: rewrites and translations among a week's relevant stories -----------
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)*")  # not inside a name (COP30, VM0042)
+_YEAR = re.compile(r"^(19|20)\d\d$")
 _NAME = re.compile(r"\b[^\W\d_][^\W_]{2,}")
 #: Same language: share of content words (Jaccard) or of the shorter text's
 #: words (containment) above which two stories are one (eval set: rewrites
 #: 0.59-0.92 / 0.74-1.0, distinct stories at most 0.32 / 0.5).
 SAME_JACCARD, SAME_CONTAINMENT, MIN_WORDS = 0.45, 0.65, 6
+#: Any language: the same actors (rare names, not a registry's or a method's
+#: alone) with an agreeing number, published within this many days.
+EVENT_NAMES, EVENT_DAYS = 2, 5
 RARE = 60  # a word in more stories than this proposes no pair
 
 
 def numbers(text: str) -> set[str]:
     """Significant numbers in ``text`` (``1,2`` and ``1.2`` alike; thousands
-    separators dropped; single digits left out: too common to be evidence)."""
+    separators dropped; single digits, years and the digits of a name such
+    as COP30 left out: too common to be evidence of one event)."""
     out = set()
     for n in _NUMBER.findall(text):
         n = n.replace(",", ".")
         if n.count(".") > 1 or (n.count(".") == 1 and len(n.split(".")[1]) == 3):
             n = n.replace(".", "")  # 12.000 / 1,200,000: thousands
-        if len(n.replace(".", "")) > 1:
+        if len(n.replace(".", "")) > 1 and not _YEAR.match(n):
             out.add(n)
     return out
 
 
 def names(text: str) -> set[str]:
-    """Capitalised words of ``text`` (proper names, mostly), accent-folded."""
-    return {fold(w) for w in _NAME.findall(text) if w[0].isupper()}
+    """Capitalised words of ``text`` (proper names, mostly), accent-folded;
+    not codes with digits (a method's name such as VM0042 is no actor)."""
+    return {fold(w) for w in _NAME.findall(text) if w[0].isupper()
+            and not any(ch.isdigit() for ch in w)}
 
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """What two stories share: content-word similarity (same language) or
-    numbers and names (across languages)."""
+    """What two stories share: content-word similarity (same language) and
+    the same actors (rare names) with agreeing numbers and dates (any
+    language). ``shared``: those names and numbers, for the explanation."""
 
     same_language: bool
     jaccard: float = 0.0
     containment: float = 0.0
     numbers: int = 0
     names: int = 0
+    bodies: int = 0
+    close: bool = True
+    shared: tuple[str, ...] = ()
 
     @property
     def same_story(self) -> bool:
         """True when the evidence is enough to call them one story."""
-        if self.same_language:
-            return self.jaccard >= SAME_JACCARD or self.containment >= SAME_CONTAINMENT
-        return (self.numbers >= 1 and self.names >= 1) or self.numbers >= 2
+        if not self.close:
+            return False
+        if self.same_language and (self.jaccard >= SAME_JACCARD
+                                   or self.containment >= SAME_CONTAINMENT):
+            return True
+        # the same actors: a rare name, and a second one or the same rule-setting
+        # body (a registry, a ministry) with it; never a body's name alone
+        return (self.numbers >= 1 and self.names >= 1
+                and self.names + self.bodies >= EVENT_NAMES)
 
 
 @dataclass(slots=True)
 class Profile:
     """A story's comparable features: language, topic, content words
-    (stems), significant numbers and names."""
+    (stems), significant numbers, names (rare ones: not common words
+    capitalised, nor a rule-setting body's name), and when it was published
+    (aware datetime; None: unknown)."""
 
     language: str
     topic: str
     words: set[str]
     numbers: set[str]
     names: set[str]
+    when: datetime | None = None
+    bodies: set[str] = field(default_factory=set)
 
 
 def compare(a: Profile, b: Profile) -> Evidence:
     """The evidence that ``a`` and ``b`` report one story."""
-    if a.language == b.language:
-        if min(len(a.words), len(b.words)) < MIN_WORDS:
-            return Evidence(True)
+    close = (a.when is None or b.when is None
+             or abs((a.when - b.when).total_seconds()) <= EVENT_DAYS * 86400)
+    nums, who, bodies = a.numbers & b.numbers, a.names & b.names, a.bodies & b.bodies
+    shared = tuple(sorted(bodies)) + tuple(sorted(who)) + tuple(sorted(nums))
+    if a.language == b.language and min(len(a.words), len(b.words)) >= MIN_WORDS:
         common = len(a.words & b.words)
         return Evidence(True, jaccard=common / len(a.words | b.words),
-                        containment=common / min(len(a.words), len(b.words)))
-    if a.topic != b.topic:
-        return Evidence(False)
-    return Evidence(False, numbers=len(a.numbers & b.numbers), names=len(a.names & b.names))
+                        containment=common / min(len(a.words), len(b.words)),
+                        numbers=len(nums), names=len(who), bodies=len(bodies), close=close,
+                        shared=shared)
+    return Evidence(a.language == b.language, numbers=len(nums), names=len(who),
+                    bodies=len(bodies), close=close, shared=shared)
 
 
 def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:

@@ -69,6 +69,9 @@ class Relevance:
 
     threshold: float = 3.5
     min_scope: float = 2.5
+    #: of which at least this from ``[scope.anchors]`` (the land: soil, farms,
+    #: grazing): carbon credits or a climate deal alone are near the scope, not in it.
+    min_anchor: float = 0.0
     title_factor: float = 1.5
     topic_share: float = 0.5
 
@@ -82,6 +85,16 @@ class Taxonomy:
     themes: tuple[Category, ...]
     scope: tuple[Term, ...] = ()
     relevance: Relevance = Relevance()
+    #: ``[scope.anchors]``: the scope's land words (soil, farms, grazing);
+    #: an item needs ``min_anchor`` of them besides its scope score.
+    anchors: tuple[Term, ...] = ()
+    #: ``[editor.authorities]``: bodies that set the market's rules (registries,
+    #: standards bodies, governments, the alliance's peers); an item naming one
+    #: weighs more (:mod:`digests.rank`).
+    authorities: tuple[Term, ...] = ()
+    #: ``[editor.consequence]``: consequence words (suspends, approves...); in a
+    #: title they make a story weigh more.
+    consequence: tuple[Term, ...] = ()
 
     def topic(self, key: str) -> Category | None:
         """The topic named ``key``, or None."""
@@ -140,19 +153,25 @@ def taxonomy_from(data: dict[str, Any]) -> Taxonomy:
     if not topics:
         raise TaxonomyError("the taxonomy needs a [topics.<key>] table")
     scope = _terms((data.get("scope") or {}).get("terms", {}), "scope.terms")
+    anchors = _terms((data.get("scope") or {}).get("anchors", {}), "scope.anchors")
     rel = data.get("relevance") or {}
     default = Relevance() if scope else Relevance(threshold=0.5, min_scope=0.0,
                                                   topic_share=1.0)
     try:
         relevance = Relevance(**{k: float(rel.get(k, getattr(default, k)))
                                  for k in ("threshold", "min_scope", "title_factor",
-                                           "topic_share")})
+                                           "topic_share", "min_anchor")})
     except (TypeError, ValueError):
         raise TaxonomyError("[relevance]: threshold, min_scope, title_factor and "
                             "topic_share must be numbers") from None
+    editor = data.get("editor") or {}
+    if not isinstance(editor, dict):
+        raise TaxonomyError("[editor]: expected tables authorities and consequence")
     tx = Taxonomy(topics=tuple(_category(k, v, kind="topics") for k, v in topics.items()),
                   themes=tuple(_category(k, v, kind="themes") for k, v in themes.items()),
-                  scope=scope, relevance=relevance)
+                  scope=scope, relevance=relevance, anchors=anchors,
+                  authorities=_terms(editor.get("authorities", {}), "editor.authorities"),
+                  consequence=_terms(editor.get("consequence", {}), "editor.consequence"))
     for t in tx.topics:
         if t.theme and tx.theme(t.theme) is None:
             raise TaxonomyError(f"topics.{t.key}.theme: {t.theme!r} is not a theme")
