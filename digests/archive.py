@@ -13,15 +13,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from digests.bulk import insert_rows
 from digests.fetch import FetchResult
 from digests.parse.normalise import canonical_url, detect_language
-from digests.pipeline import Candidate, Gathered
-from digests.rank import select as select_items
+from digests.pipeline import Candidate, Gathered, site
+from digests.rank import review
 from digests.render import ItemView, SourceView
 from digests.sources import FeedSource
 from storage.base import utcnow
@@ -29,6 +29,7 @@ from storage.engine import dialect_insert
 from storage.models import (
     Digest,
     DigestEdit,
+    DigestExample,
     DigestFeed,
     DigestItem,
     DigestItemSource,
@@ -212,7 +213,8 @@ def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate]
                       "language": lead.language, "published_at": lead.published_at,
                       "topic": c.topic, "themes": list(c.themes), "matched": list(c.matched),
                       "score": c.score, "excluded": False, "pinned": False,
-                      "by_observer": False})
+                      "by_observer": False, "learned": 0.0, "learned_note": "",
+                      "merged": c.merged[:500]})
         seen: set[tuple[str, str]] = set()
         mine: list[dict[str, object]] = []
         for e in c.story.entries:
@@ -220,7 +222,7 @@ def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate]
                 continue
             seen.add((e.feed_url, e.link))
             mine.append({"feed_title": e.feed_title[:300], "feed_url": e.feed_url[:1000],
-                         "link": e.link})
+                         "link": e.link, "title": e.title[:500], "publisher": ""})
         links.append(mine)
     # Core, not the ORM: one executemany each (about 22,000 source rows a build).
     ids = insert_rows(session, DigestItem, items, returning=["id"])
@@ -241,12 +243,14 @@ def _manual_item(digest: Digest, url: str, note: str) -> DigestItem:
 
 
 def apply_edits(session: Session, digest: Digest, *, limit: int,
-                topic_order: Sequence[str] = ()) -> list[DigestItem]:
-    """Apply the week's suggestions and include/exclude edits (in order), then
-    select up to ``limit`` items and number them 1..n in reading order: by
-    topic as ``topic_order`` lists them (others last), then as selected, the
-    order the email and the preview show, so ``digest exclude N`` is the N
-    a reader sees. Returns the selection in that order."""
+                topic_order: Sequence[str] = (), learn: bool = True) -> list[DigestItem]:
+    """Apply the week's suggestions and include/exclude/split edits (in
+    order), let what the secretariat taught move the candidates' scores
+    (``learn``; :func:`relearn`), then select up to ``limit`` items and
+    number them 1..n in reading order (:func:`digests.rank.reading_order`:
+    the top stories, then by topic as ``topic_order`` lists them), the order
+    the email and the preview show, so ``digest exclude N`` is the N a
+    reader sees. Returns the selection in that order."""
     session.expire(digest, ["items"])
     items = {i.canonical_url: i for i in digest.items}
     suggestions = session.scalars(select(DigestSuggestion).where(
@@ -269,17 +273,115 @@ def apply_edits(session: Session, digest: Digest, *, limit: int,
             item.pinned, item.excluded = True, False
         elif edit.action == "exclude" and item is not None:
             item.excluded, item.pinned = True, False
+        elif edit.action == "split" and item is not None:
+            for part in _split(session, digest, item, items):
+                items[part.canonical_url] = part
     for item in items.values():
         item.position = None
-    chosen = select_items(list(items.values()), limit=limit,
-                          carried=carried_urls(session, digest.week))
-    rank = {t: i for i, t in enumerate(topic_order)}
-    chosen = [item for _, item in sorted(enumerate(chosen), key=lambda p: (
-        rank.get(p[1].topic, len(rank)), p[0]))]
+    if learn:
+        relearn(session, [i for i in items.values() if not i.pinned and not i.excluded])
+    chosen = review(list(items.values()), limit=limit, topic_order=topic_order,
+                    carried=carried_urls(session, digest.week), key=ranked)
     for n, item in enumerate(chosen, 1):
         item.position = n
     session.flush()
     return chosen
+
+
+def ranked(item: DigestItem) -> float:
+    """The score an item is ranked by: the taxonomy's, moved by what was
+    learned (kept above 0: the model alone never drops a relevant item out
+    of eligibility nor lets an irrelevant one in)."""
+    if item.score <= 0:
+        return item.score
+    return max(item.score + (item.learned or 0.0), 1e-6)
+
+
+def _split(session: Session, digest: Digest, item: DigestItem,
+           items: dict[str, DigestItem]) -> list[DigestItem]:
+    """Undo a merge: each source of ``item`` whose link is not the item's
+    own becomes an item of its own (its entry's title), as scored as the
+    item was; ``item`` keeps its own sources and forgets why it was merged."""
+    out = []
+    for src in list(item.sources):
+        url = canonical_url(src.link)[:1000]
+        if url == item.canonical_url or not src.title:
+            continue
+        part = items.get(url)
+        if part is None:
+            part = DigestItem(digest=digest, canonical_url=url, title=src.title[:500],
+                              summary="", language=item.language,
+                              published_at=item.published_at, topic=item.topic,
+                              themes=list(item.themes), matched=list(item.matched),
+                              score=item.score, learned=0.0, learned_note="", merged="")
+            session.add(part)
+            out.append(part)
+        item.sources.remove(src)
+        part.sources.append(DigestItemSource(feed_title=src.feed_title, feed_url=src.feed_url,
+                                             link=src.link, title=src.title,
+                                             publisher=src.publisher))
+    item.merged = ""
+    return out
+
+
+def relearn(session: Session, items: Sequence[DigestItem]) -> bool:
+    """Move ``items``' scores by what the secretariat taught (their
+    ``learned`` and ``learned_note``; :mod:`digests.learn`). Below
+    :data:`digests.learn.MIN_EXAMPLES` labelled examples nothing moves (and
+    scikit-learn is not imported). True when a model was used."""
+    from digests import learn
+
+    for i in items:
+        i.learned, i.learned_note = 0.0, ""
+    count = session.scalar(select(func.count()).select_from(DigestExample).where(
+        DigestExample.label != 0)) or 0
+    if count < learn.MIN_EXAMPLES or not items:
+        return False
+    rows = session.execute(select(DigestExample.title, DigestExample.summary,
+                                  DigestExample.label).where(DigestExample.label != 0)).all()
+    model = learn.fit([learn.Example(f"{t} {s}", int(lab)) for t, s, lab in rows])
+    if model is None:
+        return False
+    for item, shift in zip(items, model.shifts([f"{i.title} {i.summary}" for i in items]),
+                           strict=True):
+        item.learned = shift.delta
+        if abs(shift.delta) >= learn.NOTEWORTHY:
+            if shift.delta > 0 and shift.included:
+                item.learned_note = f"included:{shift.included}"
+            elif shift.delta < 0 and shift.excluded:
+                item.learned_note = f"excluded:{shift.excluded}"
+            else:
+                item.learned_note = "up" if shift.delta > 0 else "down"
+    return True
+
+
+def add_example(session: Session, *, week: str, action: str, label: int, url: str,
+                item: DigestItem | None = None, title: str = "",
+                person_id: int | None = None) -> None:
+    """Keep one thing the secretariat taught (``action`` include, exclude,
+    split or suggest; ``label`` +1, -1 or 0) with the item's text when it
+    is a candidate (else ``title``, e.g. a suggestion's note)."""
+    session.add(DigestExample(
+        week=week, action=action, label=label, canonical_url=canonical_url(url)[:1000],
+        title=(item.title if item is not None else title)[:500],
+        summary=item.summary if item is not None else "",
+        language=item.language if item is not None else "other",
+        topic=item.topic if item is not None else "", person_id=person_id))
+    session.flush()
+
+
+def learned_summary(session: Session) -> dict[str, int]:
+    """How many examples were kept, per action (include, exclude, split,
+    suggest)."""
+    rows = session.execute(select(DigestExample.action, func.count())
+                           .group_by(DigestExample.action)).all()
+    return {str(a): int(n) for a, n in rows}
+
+
+def reset_learned(session: Session) -> int:
+    """Forget every example (back to the taxonomy alone); how many there were."""
+    result = session.execute(delete(DigestExample))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _mark_suggested(session: Session, item: DigestItem, sug: DigestSuggestion) -> None:
@@ -292,7 +394,7 @@ def _mark_suggested(session: Session, item: DigestItem, sug: DigestSuggestion) -
 
 def add_edit(session: Session, *, week: str, action: str, url: str,
              person_id: int | None) -> None:
-    """Record an include/exclude of ``url`` (canonicalised) for ``week``."""
+    """Record an include/exclude/split of ``url`` (canonicalised) for ``week``."""
     session.add(DigestEdit(week=week, action=action, canonical_url=canonical_url(url)[:1000],
                            person_id=person_id))
     session.flush()
@@ -309,6 +411,7 @@ def views(items: Sequence[DigestItem]) -> list[ItemView]:
     return [ItemView(position=i.position or 0, title=i.title, url=i.canonical_url,
                      summary=i.summary, language=i.language, topic=i.topic,
                      matched=tuple(i.matched), published_at=i.published_at,
-                     sources=tuple(SourceView(s.feed_title or s.feed_url, s.link)
-                                   for s in i.sources),
-                     suggested_by=i.suggested_by, by_observer=i.by_observer) for i in items]
+                     sources=tuple(SourceView(s.publisher or site(s.link) or s.feed_title
+                                              or s.feed_url, s.link) for s in i.sources),
+                     suggested_by=i.suggested_by, by_observer=i.by_observer,
+                     merged=i.merged or "", learned_note=i.learned_note or "") for i in items]

@@ -192,6 +192,20 @@ class _Matcher:
         forms = self.forms.get(phrase)
         return not forms or any(w.startswith(f[:max(len(f) - 2, 3)]) for f in forms)
 
+    def find_in(self, text: str, joined: str) -> list[tuple[str, int, int]]:
+        """:meth:`find` on ``joined`` (the stems of ``text``), less the
+        one-word phrases whose word in ``text`` is no :meth:`variant` of them."""
+        spans: list[tuple[int, int]] | None = None
+        out = []
+        for phrase, at, words in self.find(joined):
+            if words == 1:  # a word that only stems like the phrase is not it
+                spans = spans if spans is not None else self.spans(text)
+                k = joined.count(" ", 0, at)
+                if k < len(spans) and not self.variant(phrase, text[spans[k][0]:spans[k][1]]):
+                    continue
+            out.append((phrase, at, words))
+        return out
+
     def surface(self, text: str, joined: str, at: int, words: int) -> str:
         """The words of ``text`` behind ``words`` stems from offset ``at`` of ``joined``."""
         spans = self.spans(text)
@@ -274,14 +288,7 @@ class Classifier:
         best: dict[tuple[str, str, str], float] = {}  # (kind, key, phrase) -> factor
         where: dict[str, tuple[str, str, int, int]] = {}  # phrase -> text, joined, at, words
         for factor, text, joined in texts:
-            spans: list[tuple[int, int]] | None = None
-            for phrase, at, words in matcher.find(joined):
-                if words == 1:  # a word that only stems like the phrase is not it
-                    spans = spans if spans is not None else matcher.spans(text)
-                    k = joined.count(" ", 0, at)
-                    if k < len(spans) and not matcher.variant(
-                            phrase, text[spans[k][0]:spans[k][1]]):
-                        continue
+            for phrase, at, words in matcher.find_in(text, joined):
                 where.setdefault(phrase, (text, joined, at, words))
                 for kind, key, _w in matcher.owners[phrase]:
                     slot = (kind, key, phrase)
@@ -348,15 +355,8 @@ def editor_signals(classifier: Classifier, title: str, summary: str, *,
     matcher = classifier._editor[language if language in LANGUAGES else "en"]
     found: dict[str, dict[str, float]] = {"authority": {}, "consequence": {}}
     for part, text in (("title", title), ("summary", summary)):
-        lowered = text.lower()
-        joined = " ".join(matcher.stems(lowered))
-        spans: list[tuple[int, int]] | None = None
-        for phrase, at, words in matcher.find(joined):
-            if words == 1:
-                spans = spans if spans is not None else matcher.spans(text)
-                k = joined.count(" ", 0, at)
-                if k < len(spans) and not matcher.variant(phrase, text[spans[k][0]:spans[k][1]]):
-                    continue
+        joined = " ".join(matcher.stems(text.lower()))
+        for phrase, _at, _words in matcher.find_in(text, joined):
             for kind, key, weight in matcher.owners[phrase]:
                 if kind == "consequence" and part != "title":
                     continue

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -103,27 +103,32 @@ class Rankable(Protocol):
 R = TypeVar("R", bound=Rankable)
 
 
+def _own_score(item: Rankable) -> float:
+    return item.score
+
+
 def select(items: Sequence[R], *, limit: int, carried: frozenset[str] = frozenset(),
-           eligible_only: bool = True) -> list[R]:
-    """Up to ``limit`` items, pinned first, then by score less the diversity
+           eligible_only: bool = True, key: Callable[[R], float] = _own_score) -> list[R]:
+    """Up to ``limit`` items, pinned first, then by score (``key``: the
+    score to rank by, e.g. moved by :mod:`digests.learn`) less the diversity
     penalties (in that order of choice). Never an excluded item or one whose
     URL is in ``carried`` (items of earlier digests); with ``eligible_only``,
     an unpinned item needs a score above 0 (a relevant story; manual
     inclusions are pinned)."""
     pool = [i for i in items if not i.excluded and i.canonical_url not in carried]
     chosen = [i for i in pool if i.pinned]
-    rest = [i for i in pool if not i.pinned and (i.score > 0 or not eligible_only)]
+    rest = [i for i in pool if not i.pinned and (key(i) > 0 or not eligible_only)]
     langs = Counter(i.language for i in rest)
     share = max(1, math.ceil(limit / max(len(langs), 1)))
     topics: Counter[str] = Counter(i.topic for i in chosen)
     in_lang: Counter[str] = Counter(i.language for i in chosen)
-    rest.sort(key=lambda i: -i.score)
+    rest.sort(key=lambda i: -key(i))
     while rest and len(chosen) < limit:
         best_idx, best_val = 0, -math.inf
         for idx, item in enumerate(rest):
-            if item.score <= best_val:
+            if key(item) <= best_val:
                 break  # sorted by score: no later item can beat the best penalised one
-            val = item.score - TOPIC_STEP * topics[item.topic]
+            val = key(item) - TOPIC_STEP * topics[item.topic]
             val -= LANGUAGE_STEP * max(0, in_lang[item.language] - share + 1)
             if val > best_val:
                 best_idx, best_val = idx, val
@@ -135,20 +140,22 @@ def select(items: Sequence[R], *, limit: int, carried: frozenset[str] = frozense
 
 
 def reading_order(chosen: Sequence[R], *, topic_order: Sequence[str] = (),
-                  top: int = TOP) -> list[R]:
+                  top: int = TOP, key: Callable[[R], float] = _own_score) -> list[R]:
     """``chosen`` in the order a reader meets them: the ``top`` biggest
-    stories (by score, the lead first), then the rest grouped by topic as
+    stories (by ``key``, the lead first), then the rest grouped by topic as
     ``topic_order`` lists them (others last), biggest first in each."""
-    by_score = sorted(chosen, key=lambda i: -i.score)
-    head = [i for i in by_score[:top] if i.score > 0]
+    by_score = sorted(chosen, key=lambda i: -key(i))
+    head = [i for i in by_score[:top] if key(i) > 0]
     taken = {id(i) for i in head}
     rank = {t: k for k, t in enumerate(topic_order)}
     tail = sorted((i for i in chosen if id(i) not in taken),
-                  key=lambda i: (rank.get(i.topic, len(rank)), -i.score))
+                  key=lambda i: (rank.get(i.topic, len(rank)), -key(i)))
     return head + tail
 
 
 def review(items: Sequence[R], *, limit: int, topic_order: Sequence[str] = (),
-           carried: frozenset[str] = frozenset()) -> list[R]:
+           carried: frozenset[str] = frozenset(),
+           key: Callable[[R], float] = _own_score) -> list[R]:
     """:func:`select` then :func:`reading_order`: the week's review as shown."""
-    return reading_order(select(items, limit=limit, carried=carried), topic_order=topic_order)
+    return reading_order(select(items, limit=limit, carried=carried, key=key),
+                         topic_order=topic_order, key=key)

@@ -39,7 +39,8 @@ LANGUAGE_NAMES = {"en": N_("English"), "fr": N_("French"), "es": N_("Spanish"),
 
 @dataclass(frozen=True, slots=True)
 class SourceView:
-    """A source of an item: the feed's title and the entry's link."""
+    """A source of an item: its publisher (named by the entry itself: its
+    ``<source>`` or its link's site, not the feed's title) and the entry's link."""
 
     feed_title: str
     link: str
@@ -62,6 +63,27 @@ class ItemView:
     sources: tuple[SourceView, ...] = field(default=())
     suggested_by: str | None = None
     by_observer: bool = False
+    #: Why several write-ups are this item ("" when it is one).
+    merged: str = ""
+    #: How what the secretariat taught moved it: "included:N", "excluded:N",
+    #: "up", "down" or "" (see :func:`learned_line`).
+    learned_note: str = ""
+
+
+def learned_line(item: ItemView, gettext: Gettext, ngettext: Callable[..., str]) -> str:
+    """Why the model moved an item, for the secretariat's preview ("" when it did not)."""
+    kind, _, n = item.learned_note.partition(":")
+    if kind == "included" and n.isdigit():
+        return ngettext(N_("Moved up: you included {n} similar item."),
+                        N_("Moved up: you included {n} similar items."), int(n), n=int(n))
+    if kind == "excluded" and n.isdigit():
+        return ngettext(N_("Moved down: you excluded {n} similar item."),
+                        N_("Moved down: you excluded {n} similar items."), int(n), n=int(n))
+    if kind == "up":
+        return gettext(N_("Moved up by what you included before."))
+    if kind == "down":
+        return gettext(N_("Moved down by what you excluded before."))
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

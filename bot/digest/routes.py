@@ -22,7 +22,7 @@ from bot.types import Context as Small
 from bot.types import Header, Message, Section, inline_plain
 from digests import archive
 from digests.parse.normalise import canonical_url
-from digests.render import LANGUAGE_NAMES, why_line
+from digests.render import LANGUAGE_NAMES, learned_line, why_line
 from storage.base import utcnow
 from storage.models import Digest, DigestSuggestion, Role
 
@@ -50,6 +50,12 @@ def install(bot: Bot) -> None:
           help=N_("Remove item N from this week's press review (secretariat)."))
     r.add("command", "digest send", send, capability="digest.review",
           help=N_("Send this week's press review now (secretariat)."))
+    r.add("command", "digest split", split, capability="digest.review", usage="N",
+          help=N_("Show the sources merged into item N as items of their own (secretariat)."))
+    r.add("command", "digest learned reset", learned_reset, capability="digest.review",
+          help=N_("Forget what the press review learned from your edits (secretariat)."))
+    r.add("command", "digest learned", learned, capability="digest.review",
+          help=N_("Show what the press review learned from your edits (secretariat)."))
     d = bot.settings.digest
     hour, minute = (int(x) for x in d.time.split(":"))
     bot.jobs.append(JobSpec(id=JOB_ID, func=weekly_digest, trigger="cron",
@@ -93,6 +99,11 @@ def suggest(ctx: Context) -> Message:
     except IntegrityError:
         raise Conflict(N_("That article is already suggested for week {week}."),
                        week=week) from None
+    digest = archive.find_digest(ctx.session, week)
+    item = next((i for i in digest.items if i.canonical_url == canonical_url(url)), None) \
+        if digest is not None else None
+    archive.add_example(ctx.session, week=week, action="suggest", label=1, url=url, item=item,
+                        title=note.strip(), person_id=ctx.person.id)
     text = (ctx._("Thank you: your suggestion (as an observer) goes to the secretariat for "
                   "week {week}.", week=week) if by_observer else
             ctx._("Thank you: your suggestion goes to the secretariat for week {week}.",
@@ -141,9 +152,13 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
     for view in archive.views(items):
         topic = tx.topic(view.topic)
         label = topic.label(ctx.tr.language) if topic else ctx._("Other")
-        lines.append(f"{view.position}. {view.title} <{view.url}>\n   {label} · "
-                     f"{ctx._(LANGUAGE_NAMES.get(view.language, 'other language'))} · "
-                     f"{why_line(view, ctx.tr.gettext)}")
+        line = (f"{view.position}. {view.title} <{view.url}>\n   {label} · "
+                f"{ctx._(LANGUAGE_NAMES.get(view.language, 'other language'))} · "
+                f"{why_line(view, ctx.tr.gettext)}")
+        moved = learned_line(view, ctx.tr.gettext, ctx.tr.ngettext)
+        if moved:
+            line += f"\n   {moved}"
+        lines.append(line)
     if not lines:
         lines.append(ctx._("No article of this week is about the alliance's topics yet: the "
                            "review is empty. Add one with digest include URL."))
@@ -192,6 +207,9 @@ def include(ctx: Context) -> Message:
     digest = _editable(ctx)
     archive.add_edit(ctx.session, week=digest.week, action="include", url=url,
                      person_id=ctx.person.id)
+    known = next((i for i in digest.items if i.canonical_url == canonical_url(url)), None)
+    archive.add_example(ctx.session, week=digest.week, action="include", label=1, url=url,
+                        item=known, person_id=ctx.person.id)
     chosen = svc.reselect(ctx.session, ctx.bot.settings, digest)
     svc.archive_renderings(ctx.bot.settings, digest)
     wanted = canonical_url(url)
@@ -212,6 +230,8 @@ def exclude(ctx: Context) -> Message:
     title = item.title
     archive.add_edit(ctx.session, week=digest.week, action="exclude", url=item.canonical_url,
                      person_id=ctx.person.id)
+    archive.add_example(ctx.session, week=digest.week, action="exclude", label=-1,
+                        url=item.canonical_url, item=item, person_id=ctx.person.id)
     svc.reselect(ctx.session, ctx.bot.settings, digest)
     svc.archive_renderings(ctx.bot.settings, digest)
     return _preview_message(ctx, digest, note=ctx._("Removed item {n}: {title}. The items "
@@ -236,3 +256,63 @@ def send(ctx: Context) -> Message:
     return Message(ctx.tr.ngettext("The press review of week {week} goes to {n} address.",
                                    "The press review of week {week} goes to {n} addresses.",
                                    n, week=digest.week))
+
+
+def split(ctx: Context) -> Message:
+    """Undo a merge: the sources of item N become items of their own."""
+    arg = ctx.args.strip()
+    if not arg.isdigit():
+        raise InvalidInput(N_("Give the item's number from digest preview: digest split N."))
+    digest = _editable(ctx)
+    item = next((i for i in archive.selected(digest) if i.position == int(arg)), None)
+    if item is None:
+        raise NotFound(N_("There is no item {n} in the draft."), n=int(arg))
+    others = [s for s in item.sources if canonical_url(s.link) != item.canonical_url and s.title]
+    if not others:
+        raise InvalidInput(N_("Item {n} is one article: there is nothing to split."),
+                           n=int(arg))
+    archive.add_edit(ctx.session, week=digest.week, action="split", url=item.canonical_url,
+                     person_id=ctx.person.id)
+    archive.add_example(ctx.session, week=digest.week, action="split", label=0,
+                        url=item.canonical_url, item=item, person_id=ctx.person.id)
+    svc.reselect(ctx.session, ctx.bot.settings, digest)
+    svc.archive_renderings(ctx.bot.settings, digest)
+    return _preview_message(ctx, digest, note=ctx.tr.ngettext(
+        "Item {item} was split: {n} other source is now an item of its own.",
+        "Item {item} was split: {n} other sources are now items of their own.",
+        len(others), item=int(arg)))
+
+
+def learned(ctx: Context) -> Message:
+    """What the press review learned: the examples kept, and whether they
+    re-rank the candidates yet."""
+    from digests.learn import MIN_EXAMPLES
+
+    counts = archive.learned_summary(ctx.session)
+    teaching = counts.get("include", 0) + counts.get("exclude", 0) + counts.get("suggest", 0)
+    lines = [ctx._("Kept from your edits: {include} included, {exclude} excluded, {suggest} "
+                   "suggested by members, {split} split.",
+                   include=counts.get("include", 0), exclude=counts.get("exclude", 0),
+                   suggest=counts.get("suggest", 0), split=counts.get("split", 0))]
+    if teaching >= MIN_EXAMPLES:
+        lines.append(ctx._("They re-rank each week's candidates: an item like those you "
+                           "included moves up, one like those you excluded moves down; the "
+                           "taxonomy still decides what is on topic."))
+    else:
+        lines.append(ctx._("The review ranks by the taxonomy alone until {n} examples are "
+                           "kept ({left} to go).", n=MIN_EXAMPLES, left=MIN_EXAMPLES - teaching))
+    lines.append(ctx._("Forget them with digest learned reset."))
+    return Message("\n".join(lines), blocks=(Header(ctx._("What the press review learned")),
+                                             Section("\n".join(lines))))
+
+
+def learned_reset(ctx: Context) -> Message:
+    """Forget every example: the ranking starts again from the taxonomy."""
+    n = archive.reset_learned(ctx.session)
+    digest = archive.find_digest(ctx.session, _week(ctx))
+    if digest is not None and digest.status == "draft":
+        svc.reselect(ctx.session, ctx.bot.settings, digest)
+        svc.archive_renderings(ctx.bot.settings, digest)
+    return Message(ctx.tr.ngettext(
+        "Forgot {n} example: the review ranks by the taxonomy alone again.",
+        "Forgot {n} examples: the review ranks by the taxonomy alone again.", n))

@@ -183,7 +183,8 @@ def review_data(settings: Settings, digest: Digest) -> dict[str, object]:
     tx = taxonomy_for(settings)
     lang = settings.default_language
     items = []
-    for i in archive.selected(digest):
+    chosen = archive.selected(digest)
+    for i, view in zip(chosen, archive.views(chosen), strict=True):
         topic = tx.topic(i.topic)
         theme = tx.theme(topic.theme) if topic and topic.theme else None
         items.append({
@@ -194,7 +195,10 @@ def review_data(settings: Settings, digest: Digest) -> dict[str, object]:
             "published_at": i.published_at.astimezone(UTC).isoformat(),
             "sources": [s.link for s in i.sources],
             "source_feeds": sorted({s.feed_url for s in i.sources if s.feed_url}),
+            "publishers": list(dict.fromkeys(v.feed_title for v in view.sources)),
             "why": list(i.matched), "suggested_by": i.suggested_by,
+            "merged": i.merged or None, "score": round(i.score, 4),
+            "learned": round(i.learned or 0.0, 4),
         })
     return {"week": digest.week, "status": digest.status,
             "sent_at": digest.sent_at.isoformat() if digest.sent_at else None,

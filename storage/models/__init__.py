@@ -24,6 +24,7 @@ from storage.models.core import (
 from storage.models.digest import (
     Digest,
     DigestEdit,
+    DigestExample,
     DigestFeed,
     DigestItem,
     DigestItemSource,
@@ -68,6 +69,7 @@ __all__ = [
     "ChatPost",
     "Digest",
     "DigestEdit",
+    "DigestExample",
     "DigestFeed",
     "DigestItem",
     "DigestItemSource",

@@ -88,6 +88,12 @@ class DigestItem(Base):
     pinned: Mapped[bool] = mapped_column(default=False)
     suggested_by: Mapped[str | None] = mapped_column(String(300))
     by_observer: Mapped[bool] = mapped_column(default=False)
+    #: How much what the secretariat taught moved the score (0: nothing), and
+    #: why ("included 4 similar items"): see :mod:`digests.learn`.
+    learned: Mapped[float] = mapped_column(default=0.0)
+    learned_note: Mapped[str] = mapped_column(String(300), default="")
+    #: Why several write-ups are this one item ("" when it is one).
+    merged: Mapped[str] = mapped_column(String(500), default="")
 
     digest: Mapped[Digest] = relationship(back_populates="items")
     sources: Mapped[list[DigestItemSource]] = relationship(
@@ -104,6 +110,10 @@ class DigestItemSource(Base):
     feed_title: Mapped[str] = mapped_column(String(300), default="")
     feed_url: Mapped[str] = mapped_column(String(1000), default="")
     link: Mapped[str] = mapped_column(String(1000))
+    #: The entry's own title (an item split apart shows it).
+    title: Mapped[str] = mapped_column(String(500), default="")
+    #: The publisher named by the entry (its <source> element), else "".
+    publisher: Mapped[str] = mapped_column(String(300), default="")
 
     item: Mapped[DigestItem] = relationship(back_populates="sources")
 
@@ -133,6 +143,28 @@ class DigestEdit(Base):
     week: Mapped[str] = mapped_column(String(8), index=True)
     action: Mapped[str] = mapped_column(String(16))
     canonical_url: Mapped[str] = mapped_column(String(1000))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestExample(Base):
+    """One thing the secretariat taught the press review: ``action`` is
+    include, exclude, split or suggest; ``label`` +1 (wanted), -1 (not
+    wanted) or 0 (a split: no verdict on relevance); the item's text as it
+    was read. Kept across weeks and restarts; ``digest learned reset``
+    deletes them."""
+
+    __tablename__ = "digest_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    label: Mapped[int] = mapped_column(default=0)
+    canonical_url: Mapped[str] = mapped_column(String(1000))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8), default="other")
+    topic: Mapped[str] = mapped_column(String(64), default="")
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
