@@ -116,7 +116,7 @@ class _Matcher:
             if stems and all((k, c) != (kind, key) for k, c, _ in self.owners[stems]):
                 self.owners[stems].append((kind, key, term.weight))
             if stems and " " not in stems:
-                self.forms[stems].update(fold(w) for w in _TOKEN.findall(term.phrase.lower())
+                self.forms[stems].update(w for w in _TOKEN.findall(term.phrase.lower())
                                          if w not in self.stop)
         self.pattern = self._compile(sorted(self.owners))
         # The scope's phrases alone: most news fails the scope floor, and is
@@ -187,10 +187,15 @@ class _Matcher:
         one-word ``phrase``, not another word that stems alike: it starts with
         the taxonomy's word less its last two letters ("credits" of "credit",
         "approved" of "approval"), so "integrating" is no form of "integrity"
-        nor "production" of "productivity"."""
-        w = fold(word)
+        nor "production" of "productivity"; accents count ("pública" is no
+        form of "publica") unless the item writes none."""
+        w = word.lower()
         forms = self.forms.get(phrase)
-        return not forms or any(w.startswith(f[:max(len(f) - 2, 3)]) for f in forms)
+        if not forms:
+            return True
+        plain = w.isascii()
+        return any(w.startswith(f[:max(len(f) - 2, 3)])
+                   or (plain and w.startswith(fold(f)[:max(len(f) - 2, 3)])) for f in forms)
 
     def find_in(self, text: str, joined: str) -> list[tuple[str, int, int]]:
         """:meth:`find` on ``joined`` (the stems of ``text``), less the
@@ -261,6 +266,55 @@ class Classifier:
             for term in terms:
                 per[term.language].append((term, kind, term.phrase))
         return {lang: _Matcher(lang, terms) for lang, terms in per.items()}
+
+    @cached_property
+    def _vocabulary(self) -> dict[str, frozenset[str]]:
+        """Per language: every stem of a taxonomy phrase (scope, topics, themes, editor)."""
+        out = {}
+        for lang in LANGUAGES:
+            stems: set[str] = set()
+            for m in (self._matchers[lang], self._editor[lang]):
+                for phrase in m.owners:
+                    stems.update(phrase.split(" "))
+            out[lang] = frozenset(stems)
+        return out
+
+    @cached_property
+    def _equivalents(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Per language: stemmed phrase -> (its [[equivalents]] group, its
+        place in the group's list of that language)."""
+        out: dict[str, dict[str, tuple[int, int]]] = {lang: {} for lang in LANGUAGES}
+        for n, group in enumerate(self.taxonomy.equivalents):
+            for lang, phrases in group.items():
+                m = self._matchers[lang]
+                for k, phrase in enumerate(phrases):
+                    out[lang].setdefault(" ".join(m.stems(phrase.lower())), (n, k))
+        return out
+
+    def _group(self, phrase: str, language: str) -> tuple[dict[str, tuple[str, ...]], int] | None:
+        lang = language if language in LANGUAGES else "en"
+        stems = " ".join(self._matchers[lang].stems(phrase.lower()))
+        found = self._equivalents[lang].get(stems)
+        return (self.taxonomy.equivalents[found[0]], found[1]) if found else None
+
+    def canonical(self, phrase: str, *, language: str = "en") -> str:
+        """One key for ``phrase`` (read in ``language``) and its equivalents in
+        the other languages (taxonomy ``[[equivalents]]``): "Comisión Europea"
+        and "European Commission" alike; else the phrase folded."""
+        found = self._group(phrase, language)
+        if found is None:
+            return fold(phrase)
+        group = found[0]
+        return fold((group.get("en") or next(iter(group.values())))[0])
+
+    def translate(self, phrase: str, *, language: str, to: str) -> str | None:
+        """``phrase`` (as an item in ``language`` writes it) in language ``to``,
+        from the taxonomy's ``[[equivalents]]``; None when it has none."""
+        found = self._group(phrase, language)
+        if language == to or found is None or not found[0].get(to):
+            return None
+        theirs = found[0][to]
+        return theirs[min(found[1], len(theirs) - 1)]
 
     def classify(self, title: str, summary: str, *, language: str = "en",
                  explain: bool = False) -> Classification:
@@ -337,10 +391,10 @@ class Classifier:
 @dataclass(frozen=True, slots=True)
 class Signals:
     """What an editor weighs in one item (taxonomy ``[editor]``):
-    ``authorities`` the rule-setting bodies it names (as the taxonomy writes
-    them), ``authority`` the strongest one's weight (0: none);
-    ``consequence`` the strongest consequence word's weight in the title (0:
-    none) and ``actions`` those words as the taxonomy writes them."""
+    ``authorities`` the rule-setting bodies it names (one key per body in
+    any language: :meth:`Classifier.canonical`), ``authority`` the strongest
+    one's weight (0: none); ``consequence`` the strongest consequence word's
+    weight in the title (0: none) and ``actions`` those acts (keys alike)."""
 
     authorities: tuple[str, ...] = ()
     authority: float = 0.0
@@ -361,11 +415,23 @@ def editor_signals(classifier: Classifier, title: str, summary: str, *,
                 if kind == "consequence" and part != "title":
                     continue
                 found[kind][key] = max(found[kind].get(key, 0.0), weight)
-    auth, cons = found["authority"], found["consequence"]
+    auth = {classifier.canonical(k, language=language): w for k, w in found["authority"].items()}
+    cons = {classifier.canonical(k, language=language): w
+            for k, w in found["consequence"].items()}
     return Signals(authorities=tuple(sorted(auth, key=lambda k: -auth[k])),
                    authority=max(auth.values(), default=0.0),
                    consequence=max(cons.values(), default=0.0),
                    actions=tuple(sorted(cons, key=lambda k: -cons[k])))
+
+
+def own_words(classifier: Classifier, text: str, language: str) -> str:
+    """``text`` less the words of the taxonomy's phrases (and small words):
+    what is particular to one story, not the scope's shared vocabulary."""
+    matcher = classifier._matchers[language if language in LANGUAGES else "en"]
+    vocabulary = classifier._vocabulary[language if language in LANGUAGES else "en"]
+    return " ".join(w for w in _TOKEN.findall(text.lower())
+                    if w not in matcher.stop and matcher.stems(w)
+                    and matcher.stems(w)[0] not in vocabulary)
 
 
 def content_words(classifier: Classifier, text: str, language: str) -> set[str]:

@@ -17,8 +17,22 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from digests.classify import Classifier, Signals, content_words, editor_signals, fold
-from digests.cluster import Profile, Story, cluster, names, numbers, related_groups
+from digests.classify import (
+    Classifier,
+    Signals,
+    content_words,
+    editor_signals,
+    fold,
+)
+from digests.cluster import (
+    Profile,
+    Story,
+    cluster,
+    letter_grams,
+    names,
+    numbers,
+    related_groups,
+)
 from digests.fetch import FetchResult
 from digests.parse.normalise import (
     LANGUAGE_BATCH,
@@ -278,21 +292,20 @@ class _Names:
             self.bodies.update(fold(w) for w in _WORD.findall(term.phrase))
         self.common = lower
 
-    def of(self, text: str) -> tuple[set[str], set[str]]:
-        """(actors' names, rule-setting bodies' names) of ``text``."""
-        found = names(text) - self.common
-        return found - self.bodies, found & self.bodies
+    def of(self, text: str) -> set[str]:
+        """The actors' names in ``text``."""
+        return names(text) - self.common - self.bodies
 
 
 def _profile(c: Candidate, classifier: Classifier, known: _Names) -> Profile:
     texts = [f"{e.title} {e.summary}" for e in c.story.entries]
-    found = [known.of(t) for t in texts]
+    lead = c.story.lead
     return Profile(language=c.language, topic=c.topic,
                    words=content_words(classifier, texts[0], c.language),
                    numbers=set().union(*(numbers(t) for t in texts)),
-                   names=set().union(*(n for n, _ in found)),
-                   bodies=set().union(*(b for _, b in found)),
-                   when=c.story.lead.published_at)
+                   names=set().union(*(known.of(t) for t in texts)),
+                   bodies=set(c.signals.authorities), when=lead.published_at,
+                   grams=letter_grams(texts[0]), actions=set(c.signals.actions))
 
 
 def _merge(group: list[Candidate], shared: Sequence[str]) -> Candidate:

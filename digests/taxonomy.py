@@ -95,6 +95,9 @@ class Taxonomy:
     #: ``[editor.consequence]``: consequence words (suspends, approves...); in a
     #: title they make a story weigh more.
     consequence: tuple[Term, ...] = ()
+    #: ``[[equivalents]]``: one thing named in several languages, each a
+    #: mapping language -> its phrases (the first English one is its key).
+    equivalents: tuple[dict[str, tuple[str, ...]], ...] = ()
 
     def topic(self, key: str) -> Category | None:
         """The topic named ``key``, or None."""
@@ -167,11 +170,25 @@ def taxonomy_from(data: dict[str, Any]) -> Taxonomy:
     editor = data.get("editor") or {}
     if not isinstance(editor, dict):
         raise TaxonomyError("[editor]: expected tables authorities and consequence")
+    groups = []
+    for n, raw in enumerate(data.get("equivalents") or []):
+        if not isinstance(raw, dict) or not raw:
+            raise TaxonomyError(f"equivalents #{n + 1}: expected a table of en/fr/es phrases")
+        group: dict[str, tuple[str, ...]] = {}
+        for lang, got in raw.items():
+            phrases = [got] if isinstance(got, str) else got
+            if lang not in LANGUAGES or not isinstance(phrases, list) or not all(
+                    isinstance(x, str) and x.strip() for x in phrases):
+                raise TaxonomyError(f"equivalents #{n + 1}.{lang}: languages are en, fr and "
+                                    "es, each a phrase or a list of phrases")
+            group[lang] = tuple(x.strip() for x in phrases)
+        groups.append(group)
     tx = Taxonomy(topics=tuple(_category(k, v, kind="topics") for k, v in topics.items()),
                   themes=tuple(_category(k, v, kind="themes") for k, v in themes.items()),
                   scope=scope, relevance=relevance, anchors=anchors,
                   authorities=_terms(editor.get("authorities", {}), "editor.authorities"),
-                  consequence=_terms(editor.get("consequence", {}), "editor.consequence"))
+                  consequence=_terms(editor.get("consequence", {}), "editor.consequence"),
+                  equivalents=tuple(groups))
     for t in tx.topics:
         if t.theme and tx.theme(t.theme) is None:
             raise TaxonomyError(f"topics.{t.key}.theme: {t.theme!r} is not a theme")
