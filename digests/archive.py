@@ -21,7 +21,7 @@ from digests.bulk import insert_rows
 from digests.fetch import FetchResult
 from digests.parse.normalise import canonical_url, detect_language
 from digests.pipeline import Candidate, Gathered, site
-from digests.rank import review
+from digests.rank import TOP, review
 from digests.render import ItemView, SourceView
 from digests.sources import FeedSource
 from storage.base import utcnow
@@ -407,11 +407,17 @@ def selected(digest: Digest) -> list[DigestItem]:
 
 
 def views(items: Sequence[DigestItem]) -> list[ItemView]:
-    """The templates' view of selected items."""
+    """The templates' view of selected items (in reading order: its first
+    items that are the biggest by score are the week's top stories)."""
+    biggest = {id(i) for i in sorted(items, key=lambda i: -ranked(i))[:TOP] if ranked(i) > 0}
+    head = 0
+    while head < min(len(items), TOP) and id(items[head]) in biggest:
+        head += 1
     return [ItemView(position=i.position or 0, title=i.title, url=i.canonical_url,
                      summary=i.summary, language=i.language, topic=i.topic,
                      matched=tuple(i.matched), published_at=i.published_at,
                      sources=tuple(SourceView(s.publisher or site(s.link) or s.feed_title
                                               or s.feed_url, s.link) for s in i.sources),
                      suggested_by=i.suggested_by, by_observer=i.by_observer,
-                     merged=i.merged or "", learned_note=i.learned_note or "") for i in items]
+                     merged=i.merged or "", learned_note=i.learned_note or "",
+                     top=n < head) for n, i in enumerate(items)]

@@ -68,6 +68,8 @@ class ItemView:
     #: How what the secretariat taught moved it: "included:N", "excluded:N",
     #: "up", "down" or "" (see :func:`learned_line`).
     learned_note: str = ""
+    #: One of the week's top stories, shown first whatever its topic.
+    top: bool = False
 
 
 def learned_line(item: ItemView, gettext: Gettext, ngettext: Callable[..., str]) -> str:
@@ -164,14 +166,19 @@ def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
 def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, language: str,
                   gettext: Gettext, alliance: str = "", timezone: str = "UTC") -> Rendered:
     """Render one digest in ``language`` with ``gettext`` (same language).
-    Items are grouped by topic in the order of their numbers (the archive
-    numbers them by topic in the taxonomy's order). An empty review says so."""
+    Items are shown in the order of their numbers: the top stories (``top``)
+    first under their own heading, then grouped by topic (the archive
+    numbers them so). An empty review says so."""
     zone = ZoneInfo(timezone)
     views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone)
-    order = {t.key: i for i, t in enumerate(taxonomy.topics)}
     groups: dict[str, dict[str, object]] = {}
-    for v in sorted(views, key=lambda v: (v["position"], order.get(str(v["topic_key"]), 99))):
-        g = groups.setdefault(str(v["topic_key"]), {"label": v["topic_label"], "entries": []})
+    tops = {it.position for it in items if it.top}
+    for v in sorted(views, key=lambda v: int(str(v["position"]))):
+        if v["position"] in tops:  # the week's top stories open the review
+            key, label = "", gettext(N_("Top stories of the week"))
+        else:
+            key, label = "topic:" + str(v["topic_key"]), str(v["topic_label"])
+        g = groups.setdefault(key, {"label": label, "entries": []})
         g["entries"].append(v)  # type: ignore[attr-defined]
     subject = gettext(N_("Press review, week {week}"), week=week)
     if not views:
@@ -180,7 +187,8 @@ def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, l
     elif len(views) == 1:
         intro = gettext(N_("One article this week."))
     else:
-        intro = gettext(N_("{n} articles this week, grouped by topic."), n=len(views))
+        intro = gettext(N_("{n} articles this week: the top stories first, then by topic."),
+                        n=len(views))
     preheader = " · ".join(str(v["title"]) for v in views[:3]) or intro
     ctx = {"_": gettext, "subject": subject, "groups": list(groups.values()),
            "count": len(views), "week": week, "alliance": alliance, "language": language,
