@@ -22,7 +22,7 @@ from bot.types import Context as Small
 from bot.types import Header, Message, Section, inline_plain
 from digests import archive
 from digests.parse.normalise import canonical_url
-from digests.render import LANGUAGE_NAMES, learned_line, why_line
+from digests.render import LANGUAGE_NAMES, learned_line, translator, why_line
 from storage.base import utcnow
 from storage.models import Digest, DigestSuggestion, Role
 
@@ -149,12 +149,13 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
              if digest.status == "draft" else
              ctx._("Press review, week {week} (sent)", week=digest.week))
     lines = []
+    translate = translator(tx, ctx.tr.language)
     for view in archive.views(items):
         topic = tx.topic(view.topic)
         label = topic.label(ctx.tr.language) if topic else ctx._("Other")
         line = (f"{view.position}. {view.title} <{view.url}>\n   {label} · "
                 f"{ctx._(LANGUAGE_NAMES.get(view.language, 'other language'))} · "
-                f"{why_line(view, ctx.tr.gettext)}")
+                f"{why_line(view, ctx.tr.gettext, translate)}")
         moved = learned_line(view, ctx.tr.gettext, ctx.tr.ngettext)
         if moved:
             line += f"\n   {moved}"
