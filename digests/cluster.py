@@ -349,7 +349,7 @@ _NAME = re.compile(r"\b[^\W\d_][^\W_]{2,}")
 SAME_JACCARD, SAME_CONTAINMENT, MIN_WORDS = 0.45, 0.65, 6
 #: Any language: the same actors (rare names, not a registry's or a method's
 #: alone) with an agreeing number, published within this many days.
-EVENT_NAMES, EVENT_DAYS = 2, 5
+EVENT_NAMES, EVENT_DAYS = 2, 10
 #: Any language: the same body (a registry, a ministry) with the same actor
 #: or doing the same thing (suspends, approves, opens a consultation), in
 #: texts alike in letters (4-letter pieces of words, shared by en/fr/es
@@ -468,15 +468,15 @@ def compare(a: Profile, b: Profile) -> Evidence:
              or abs((a.when - b.when).total_seconds()) <= EVENT_DAYS * 86400)
     nums, who, bodies = a.numbers & b.numbers, a.names & b.names, a.bodies & b.bodies
     shared = tuple(sorted(bodies)) + tuple(sorted(who)) + tuple(sorted(nums))
-    alike = {"grams": _jaccard(a.grams, b.grams), "actions": len(a.actions & b.actions)}
+    grams, acts = _jaccard(a.grams, b.grams), len(a.actions & b.actions)
     if a.language == b.language and min(len(a.words), len(b.words)) >= MIN_WORDS:
         common = len(a.words & b.words)
         return Evidence(True, jaccard=common / len(a.words | b.words),
                         containment=common / min(len(a.words), len(b.words)),
                         numbers=len(nums), names=len(who), bodies=len(bodies), close=close,
-                        shared=shared, **alike)
+                        shared=shared, grams=grams, actions=acts)
     return Evidence(a.language == b.language, numbers=len(nums), names=len(who),
-                    bodies=len(bodies), close=close, shared=shared, **alike)
+                    bodies=len(bodies), close=close, shared=shared, grams=grams, actions=acts)
 
 
 def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
