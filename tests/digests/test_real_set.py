@@ -44,5 +44,5 @@ def test_the_real_set_is_built_through_feeds_with_a_source_element():
     week = rows[0]["week"]
     feeds = bench.week_feeds(rows, week)
     assert feeds and all(b"<source url=" in body for _, body in feeds)
-    review, pool = bench.build_week(rows, week, bench.Classifier(bench.load_taxonomy()))
+    review, _pool = bench.build_week(rows, week, bench.Classifier(bench.load_taxonomy()))
     assert review and all(c.relevant for c in review)
