@@ -24,7 +24,7 @@ from digests import archive
 from digests.parse.normalise import canonical_url
 from digests.render import LANGUAGE_NAMES, learned_line, translator, why_line
 from storage.base import utcnow
-from storage.models import Digest, DigestSuggestion, Role
+from storage.models import Digest, DigestNoteOptOut, DigestSuggestion, Role
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -50,6 +50,8 @@ def install(bot: Bot) -> None:
           help=N_("Remove item N from this week's press review (secretariat)."))
     r.add("command", "digest send", send, capability="digest.review",
           help=N_("Send this week's press review now (secretariat)."))
+    r.add("command", "digest notes", notes, capability="digest.view", usage="on|off",
+          help=N_("Get, or stop, the weekly note of press-review articles on your interests."))
     r.add("command", "digest split", split, capability="digest.review", usage="N",
           help=N_("Show the sources merged into item N as items of their own (secretariat)."))
     r.add("command", "digest learned reset", learned_reset, capability="digest.review",
@@ -317,3 +319,20 @@ def learned_reset(ctx: Context) -> Message:
     return Message(ctx.tr.ngettext(
         "Forgot {n} example: the review ranks by the taxonomy alone again.",
         "Forgot {n} examples: the review ranks by the taxonomy alone again.", n))
+
+
+def notes(ctx: Context) -> Message:
+    """``digest notes off`` stops the weekly interest note; ``on`` resumes it."""
+    arg = ctx.args.strip().lower()
+    if arg not in ("on", "off"):
+        raise InvalidInput(N_("Say digest notes on, or digest notes off."))
+    found = ctx.session.get(DigestNoteOptOut, ctx.person.id)
+    if arg == "off":
+        if found is None:
+            ctx.session.add(DigestNoteOptOut(person_id=ctx.person.id))
+        return Message(ctx._("You will no longer get the weekly note of press-review articles "
+                             "on your interests."))
+    if found is not None:
+        ctx.session.delete(found)
+    return Message(ctx._("You will get the weekly note of press-review articles on your "
+                         "interests (set them with: interests set ...)."))

@@ -28,6 +28,7 @@ from storage.models.digest import (
     DigestFeed,
     DigestItem,
     DigestItemSource,
+    DigestNoteOptOut,
     DigestRecipient,
     DigestSuggestion,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "DigestFeed",
     "DigestItem",
     "DigestItemSource",
+    "DigestNoteOptOut",
     "DigestRecipient",
     "DigestSuggestion",
     "DiscordLinkCode",

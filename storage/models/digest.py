@@ -169,6 +169,16 @@ class DigestExample(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DigestNoteOptOut(Base):
+    """A person who asked not to get the weekly interest note (``digest notes off``)."""
+
+    __tablename__ = "digest_note_optouts"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DigestRecipient(Base):
     """Who a digest was sent to, and under which outbox key."""
 

@@ -1,5 +1,6 @@
 """The press review learns from the secretariat: digest_examples (every include,
-exclude, split and suggestion as a labelled example); on digest_items what the
+exclude, split and suggestion as a labelled example); digest_note_optouts (who
+declined the weekly interest note); on digest_items what the
 model moved (learned, learned_note) and why write-ups were merged (merged); on
 digest_item_sources each entry's own title and publisher.
 
@@ -42,6 +43,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_examples")),
     )
     op.create_index(op.f("ix_digest_examples_week"), "digest_examples", ["week"])
+    op.create_table(
+        "digest_note_optouts",
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", DT, nullable=False),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"],
+                                name=op.f("fk_digest_note_optouts_person_id_people"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("person_id", name=op.f("pk_digest_note_optouts")),
+    )
     with op.batch_alter_table("digest_items") as batch:
         batch.add_column(sa.Column("learned", sa.Double(), nullable=False,
                                    server_default="0"))
@@ -64,5 +74,6 @@ def downgrade() -> None:
         batch.drop_column("merged")
         batch.drop_column("learned_note")
         batch.drop_column("learned")
+    op.drop_table("digest_note_optouts")
     op.drop_index(op.f("ix_digest_examples_week"), table_name="digest_examples")
     op.drop_table("digest_examples")
