@@ -231,13 +231,17 @@ def rss(publisher: str, rows: list[dict[str, Any]]) -> bytes:
 
 
 def week_feeds(rows: list[dict[str, Any]], week: str) -> list[tuple[str, bytes]]:
-    """(feed URL, RSS body) per publisher: its items of ``week`` and the week before."""
-    start, end = _week_bounds(week)
+    """(feed URL, RSS body) per publisher: its items of ``week`` and the week
+    before (``before:<week>``: its items of the eight weeks before that one,
+    as the archive keeps earlier reviews' candidates)."""
+    earlier = week.startswith("before:")
+    start, end = _week_bounds(week.removeprefix("before:"))
+    lo, hi = (start - timedelta(days=56), start) if earlier else (start - timedelta(days=7), end)
     per: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        if start - timedelta(days=7) <= _when(r) < end:
+        if lo <= _when(r) < hi:
             per.setdefault(r["publisher"], []).append(r)
-    return [(f"https://feeds.example/{_slug(pub)}/{week}.xml", rss(pub, mine))
+    return [(f"https://feeds.example/{_slug(pub)}/{_slug(week)}.xml", rss(pub, mine))
             for pub, mine in sorted(per.items())]
 
 
@@ -264,7 +268,15 @@ def build_week(rows: list[dict[str, Any]], week: str, clf: Classifier) -> tuple[
     results = [FetchResult(source=FeedSource(url), status="ok", fetched_at=end, body=body)
                for url, body in week_feeds(rows, week)]
     gathered = gather(results)
-    pool = candidates(gathered.entries, classifier=clf, now=end, window=(start, end))
+    # what the archive holds of earlier weeks' reviews (their candidates)
+    seen = [e for url, body in week_feeds(rows, "before:" + week)
+            for e in gather([FetchResult(source=FeedSource(url), status="ok", fetched_at=start,
+                                         body=body)]).entries]
+    try:
+        pool = candidates(gathered.entries, classifier=clf, now=end, window=(start, end),
+                          seen=seen)
+    except TypeError:  # before issue 21: no memory of earlier reviews
+        pool = candidates(gathered.entries, classifier=clf, now=end, window=(start, end))
     return _review(pool, [t.key for t in clf.taxonomy.topics]), pool
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from digests.bulk import insert_rows
 from digests.fetch import FetchResult
-from digests.parse.normalise import canonical_url, detect_language
+from digests.parse.normalise import Entry, canonical_url, detect_language
 from digests.pipeline import Candidate, Gathered, site
 from digests.rank import TOP, review
 from digests.render import ItemView, SourceView
@@ -176,6 +176,19 @@ def claim_for_send(session: Session, digest: Digest) -> bool:
     session.flush()
     session.refresh(digest)
     return won
+
+
+def earlier_items(session: Session, week: str, *, weeks: int = 8) -> list[Entry]:
+    """The candidates of the ``weeks`` reviews before ``week`` as entries:
+    what the press review already reported (a story seen there is not news)."""
+    rows = session.execute(
+        select(DigestItem.canonical_url, DigestItem.title, DigestItem.summary,
+               DigestItem.language, DigestItem.published_at)
+        .join(Digest).where(Digest.week < week).order_by(Digest.week.desc())
+        .limit(weeks * POOL_SIZE)).all()
+    return [Entry(canonical_url=u, link=u, title=t, summary=s or "", published_at=when,
+                  language=lang or "other", feed_url="", feed_title="")
+            for u, t, s, lang, when in rows]
 
 
 def carried_urls(session: Session, week: str) -> frozenset[str]:

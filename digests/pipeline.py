@@ -334,11 +334,13 @@ LOOKBACK = timedelta(days=14)
 
 
 def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetime,
-               window: tuple[datetime, datetime] | None = None) -> list[Candidate]:
+               window: tuple[datetime, datetime] | None = None,
+               seen: Sequence[Entry] = ()) -> list[Candidate]:
     """Cluster ``entries`` into stories, classify and score each (``now``:
     aware datetime, the reference for recency; ``window``: keep only entries
-    published in it; relevant stories of the two weeks before it only tell
-    which of the week's stories are not news). Relevant stories that report
+    published in it; relevant stories of the two weeks before it, and
+    ``seen``, the items of earlier reviews, only tell which of the week's
+    stories are not news). Relevant stories that report
     one event (rewrites, translations: :func:`digests.cluster.related_groups`)
     become one item listing every source, with the reason. Sorted by score,
     best first; irrelevant stories are kept, with ``relevant=False``, after
@@ -348,12 +350,16 @@ def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetim
         earlier = [e for e in entries if window[0] - LOOKBACK <= e.published_at < window[0]]
         entries = in_window(entries, window)
     out = [_classified(story, classifier) for story in cluster(entries)]
+    known_urls = {e.canonical_url for e in entries}
+    earlier += [e for e in seen if e.canonical_url not in known_urls]
     before = [c for c in (_classified(s, classifier) for s in cluster(earlier)) if c.relevant]
     relevant = [c for c in out if c.relevant]
     both = relevant + before
     known = _Names((f"{e.title} {e.summary}" for c in both for e in c.story.entries),
                    classifier)
     profiles = [_profile(c, classifier, known) for c in both]
+    for p in profiles[len(relevant):]:
+        p.when = None  # an earlier report of the event, however old: not news
     merged = []
     for g in related_groups(profiles):
         mine = [i for i in g if i < len(relevant)]

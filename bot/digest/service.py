@@ -156,7 +156,8 @@ def persist(session: Session, settings: Settings, *, week: str, results: Sequenc
         start = archive.week_start(week, zone)
         ref = archive.reference_time(week, zone, now)
         pool = candidates(gathered.entries, classifier=Classifier(taxonomy_for(settings)),
-                          now=ref, window=(start, start + timedelta(days=7)))
+                          now=ref, window=(start, start + timedelta(days=7)),
+                          seen=archive.earlier_items(session, week))
         down = [str(r["url"]) for r in out.failed]
         out.kept = archive.store_candidates(session, digest, pool, down=down)
         reselect(session, settings, digest)
