@@ -44,6 +44,8 @@ from digests.parse.normalise import (
 from digests.rank import has_amount, score, stale_title
 
 _WORD = re.compile(r"[^\W\d_][^\W_]*")
+#: The signals of an item not read for them (shared: most candidates are off scope).
+NO_SIGNALS = Signals()
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +227,7 @@ class Candidate:
     relevant: bool = True
     relevance: float = 0.0
     scope: float = 0.0
-    signals: Signals = field(default_factory=Signals)
+    signals: Signals = NO_SIGNALS
     novel: bool = True
     merged: str = ""
 
@@ -392,7 +394,7 @@ def _classified(story: Story, classifier: Classifier) -> Candidate:
     lead = story.lead
     k = classifier.classify(lead.title, lead.summary, language=lead.language)
     sig = (editor_signals(classifier, lead.title, lead.summary, language=lead.language)
-           if k.relevant else Signals())
+           if k.relevant else NO_SIGNALS)
     return Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=k.relevant,
                      relevance=k.relevance, scope=k.scope, signals=sig)
 
