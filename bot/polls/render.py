@@ -1,7 +1,8 @@
 """The tally as a platform-neutral Message, with a picture of it.
 
-The picture is twice over: an SVG bar chart as a ``data:`` Image block (for
-adapters that show images) and a bar drawn in text (for terminals and chat).
+The picture is twice over: a PNG chart (matplotlib, :mod:`bot.charts`) as an
+Image block (for adapters that show images) and a bar drawn in text (for
+terminals and chat).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.charts import Bar, bar_chart
+from babel.numbers import format_decimal
+
+from bot.charts import Segment, stacked_bar
 from bot.errors import N_
 from bot.i18n import Translator
 from bot.polls.stances import STANCE_LABELS, STANCES, Tally
@@ -62,10 +65,21 @@ def text_bar(t: Tally, tr: Translator) -> str:
 
 
 def png_chart(t: Tally, tr: Translator) -> bytes:
-    """The tally as a bar chart (PNG bytes): one bar per stance, scaled to the
-    eligible voting units."""
-    return bar_chart([Bar(tr.gettext(STANCE_LABELS[s]), t.counts.get(s, 0), s)
-                      for s in STANCES], total=max(t.eligible, t.cast, 1))
+    """The tally as a picture (PNG bytes): one bar of the eligible voting units
+    split by stance, the rest "not yet answered", a legend naming each stance
+    with its count and a caption with the quorum, in the reader's language."""
+    def n(value: int) -> str:
+        return format_decimal(value, locale=tr.language)
+
+    segments = [Segment(tr.gettext(N_("{stance}: {count}"), stance=tr.gettext(STANCE_LABELS[s]),
+                                   count=n(t.counts.get(s, 0))), t.counts.get(s, 0), s)
+                for s in STANCES]
+    waiting = max(t.eligible - t.cast, 0)
+    segments.append(Segment(tr.gettext(N_("Not yet answered: {count}"), count=n(waiting)),
+                            0, "none"))
+    caption = tr.gettext(N_("{cast} of {eligible} voting units ({needed} needed)"),
+                         cast=n(t.cast), eligible=n(t.eligible), needed=n(t.quorum_needed))
+    return stacked_bar(segments, total=max(t.eligible, t.cast, 1), caption=caption)
 
 
 def when(moment: datetime, zone: str) -> str:
