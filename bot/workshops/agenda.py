@@ -8,6 +8,7 @@ Open action items are carried into the next workshop's agenda by
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
@@ -177,6 +178,39 @@ def set_notes(*, session: Session, actor: Authorized, workshop: Workshop, text: 
            subject_id=workshop.id)
 
 
+def send_notes(*, session: Session, workshop: Workshop, settings: Settings) -> int:
+    """Email the workshop's notes (the whole record so far) to every invitee
+    who did not decline, in their language. Returns how many were queued.
+
+    Each email's outbox key names a digest of the notes, so the same record is
+    sent once however often it is asked for, and an added note sends the
+    updated record again."""
+    from bot.workshops.rsvp import declined
+
+    if not workshop.notes:
+        return 0
+    digest = hashlib.sha256(workshop.notes.encode()).hexdigest()[:16]
+    skip = declined(session, workshop.id)
+    domain = settings.mail.from_address.rsplit("@", 1)[-1]
+    n = 0
+    for inv in invitees(session, workshop):
+        p = inv.person
+        if skip.get(p.id) or not p.primary_email:
+            continue
+        tr = translator(p.language)
+        when = (local_text(workshop.starts_at, p.timezone, p.language)
+                if workshop.starts_at else tr.gettext(N_("time not fixed yet")))
+        body = tr.gettext(N_("Notes of workshop #{id} ({when}):"), id=workshop.id, when=when)
+        body += "\n\n" + workshop.notes
+        n += enqueue_email(session=session, key=f"workshop:{workshop.id}:notes:{digest}:{p.id}",
+                           email=OutgoingEmail(
+                               to=(p.primary_email,), text=body,
+                               subject=tr.gettext(N_("Notes: {title}"), title=workshop.title),
+                               message_id=f"<workshop.{workshop.id}.notes.{p.id}.{digest}"
+                                          f"@{domain}>"))
+    return n
+
+
 def add_action(*, session: Session, actor: Authorized, workshop: Workshop, owner: Person,
                due_at: datetime, text: str) -> WorkshopAction:
     """An action item for ``owner`` due at ``due_at`` (aware; entered in the
@@ -212,11 +246,14 @@ def close_action(*, session: Session, actor: Authorized, action_id: int, person_
     return action
 
 
-def open_actions(session: Session, *, overdue_only: bool = False
-                 ) -> list[tuple[WorkshopAction, Person]]:
-    """Open action items with their owners, earliest due first."""
+def open_actions(session: Session, *, overdue_only: bool = False,
+                 owner_id: int | None = None) -> list[tuple[WorkshopAction, Person]]:
+    """Open action items with their owners, earliest due first; ``owner_id``:
+    only that person's."""
     q = select(WorkshopAction, Person).join(Person, Person.id == WorkshopAction.owner_id
                                             ).where(WorkshopAction.done_at.is_(None))
+    if owner_id is not None:
+        q = q.where(WorkshopAction.owner_id == owner_id)
     if overdue_only:
         q = q.where(WorkshopAction.due_at < utcnow())
     return [(a, p) for a, p in session.execute(q.order_by(WorkshopAction.due_at)).all()]
