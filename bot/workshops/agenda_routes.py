@@ -53,7 +53,7 @@ def agenda_publish(ctx: Context) -> Message:
     """``workshop agenda publish ID`` (secretariat)."""
     ws = _ws(ctx)
     n = agenda.publish(session=ctx.session, actor=ctx.auth, workshop=ws,
-                       settings=ctx.bot.settings)
+                       settings=ctx.settings)
     return Message(ctx._("The agenda of workshop #{id} is circulated: {n} emails queued.",
                          id=ws.id, n=n))
 
@@ -63,7 +63,7 @@ def notes_cmd(ctx: Context) -> Message:
     ``workshop show`` and emailed to every invitee who did not decline."""
     ws = _ws(ctx)
     agenda.set_notes(session=ctx.session, actor=ctx.auth, workshop=ws, text=_rest(ctx))
-    n = agenda.send_notes(session=ctx.session, workshop=ws, settings=ctx.bot.settings)
+    n = agenda.send_notes(session=ctx.session, workshop=ws, settings=ctx.settings)
     return Message(ctx.tr.ngettext(
         "Notes of workshop #{id} recorded and sent to {n} invitee.",
         "Notes of workshop #{id} recorded and sent to {n} invitees.", n, id=ws.id))

@@ -115,7 +115,7 @@ def open_cmd(ctx: Context) -> Message:
     s = series.find_series(ctx.session, _first(ctx))
     ws = series.open_workshop(session=ctx.session, actor=ctx.auth, series=s,
                               quarter=_rest(ctx), domain=invites.organizer(
-                                  ctx.bot.settings).rsplit("@", 1)[-1])
+                                  ctx.settings).rsplit("@", 1)[-1])
     example = series.example_slot(ws, utcnow())
     return Message(ctx._("Workshop #{id} ({quarter}) is open. Propose times with: workshop "
                          "slot add {id} {day} {at} {zone}", id=ws.id, quarter=ws.quarter,
@@ -134,7 +134,7 @@ def slot_add(ctx: Context) -> Message:
 
 def availability_url(ctx: Context, ws: Workshop) -> str:
     """The person's signed availability page link."""
-    settings = ctx.bot.settings
+    settings = ctx.settings
     t = tokens.mint(key=settings.signing_key(), purpose="availability", person_id=ctx.who.id,
                     workshop_id=ws.id,
                     expires_at=utcnow() + timedelta(days=settings.workshops.link_days))
@@ -251,7 +251,7 @@ def availability_form(ctx: Context) -> Message:
 def recommend_cmd(ctx: Context) -> Message:
     """``workshop recommend ID``: the slots ranked, the best explained."""
     ws = _ws(ctx)
-    w = ctx.bot.settings.workshops
+    w = ctx.settings.workshops
     ranked, people, led = availability.recommend(
         ctx.session, ws, observer_weight=w.observer_weight, quorum_percent=w.quorum_percent)
     zone, lang = ctx.person.timezone, ctx.person.language
@@ -300,7 +300,7 @@ def confirm_cmd(ctx: Context) -> Message:
     if len(words) > 1:
         start = series.slot_by_number(ws, words[1]).starts_at
     else:
-        w = ctx.bot.settings.workshops
+        w = ctx.settings.workshops
         ranked, _p, _l = availability.recommend(ctx.session, ws,
                                                 observer_weight=w.observer_weight,
                                                 quorum_percent=w.quorum_percent)
@@ -315,8 +315,8 @@ def _fix(ctx: Context, ws: Workshop, start: object) -> Message:
 
     assert isinstance(start, datetime)
     sent = invites.confirm(session=ctx.session, actor=ctx.auth, workshop=ws, starts_at=start,
-                           settings=ctx.bot.settings,
-                           calendar_platforms=ctx.bot.calendar_platforms)
+                           settings=ctx.settings,
+                           calendar_platforms=ctx.calendar_platforms)
     if ws.sequence > 0:
         return Message(ctx.tr.ngettext(
             "Workshop #{id} moves to {when}: {n} invitee is told and asked to answer again.",
@@ -340,8 +340,8 @@ def cancel_cmd(ctx: Context) -> Message:
     """``workshop cancel ID``: METHOD:CANCEL to everyone invited."""
     ws = _ws(ctx)
     sent = invites.cancel(session=ctx.session, actor=ctx.auth, workshop=ws,
-                          settings=ctx.bot.settings,
-                          calendar_platforms=ctx.bot.calendar_platforms)
+                          settings=ctx.settings,
+                          calendar_platforms=ctx.calendar_platforms)
     return Message(ctx._("Workshop #{id} is cancelled: {emails} cancellations queued.",
                          id=ws.id, emails=sent.emails))
 
