@@ -7,7 +7,6 @@ Screenshots are written to ``tests/.artifacts/screens/`` (git-ignored) as
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,14 +23,13 @@ from bot.web import create_web_app
 from bot.workshops import tokens as ws_tokens
 from storage.base import utcnow
 from tests.adapters.email.servers import free_port, http_app
-from tests.conftest import MEMBER, MEMBER_ES, MEMBER_FR, SECRETARIAT, need
+from tests.browser import chromium
+from tests.conftest import MEMBER, MEMBER_ES, MEMBER_FR, SECRETARIAT
 from tests.polls.helpers import fail_round_one, open_round_two, origin
 from tests.sprints.helpers import offers, open_sprint
 from tests.sprints.helpers import say as sprint_say
 from tests.workshops.helpers import confirmed_workshop, new_workshop
 
-CHROMIUM = shutil.which("chromium")
-DRIVER = shutil.which("chromedriver")
 SCREENS = Path(__file__).resolve().parent.parent / ".artifacts" / "screens"
 WIDTHS = (375, 1280)
 PRIYA = "priya.nair@carbonledger.example"
@@ -39,24 +37,8 @@ PRIYA = "priya.nair@carbonledger.example"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    need(CHROMIUM is not None and DRIVER is not None,
-         "chromium and chromium-driver are not installed "
-         "(apt-get install -y chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-dev-shm-usage", "--no-first-run"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(options=opts, service=Service(executable_path=str(DRIVER)))
-    driver.set_page_load_timeout(20)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _pid(bot: Bot, email: str) -> int:
