@@ -83,3 +83,23 @@ def test_edits_of_one_week_move_the_next_weeks_ranking_and_a_reset_undoes_it(
         assert archive.reset_learned(s) >= MIN_EXAMPLES
     after, moves = _ranking(restarted, WEEK2)
     assert after == cold and all(d == 0.0 for d, _ in moves.values())
+
+
+def test_what_was_learned_in_chat(make_bot, db_url, week_server):
+    from adapters.console import ConsoleSession
+    from bot.digest.service import current_week
+    from tests.conftest import MEMBER, SECRETARIAT
+
+    week = current_week(make_bot(db_url).settings)
+    start, end = week_bounds(week, utcnow())
+    names = write_week(week_server.folder, start=start, end=end)
+    bot = make_bot(db_url, digest={"feeds": [week_server.url(n) for n in names], "items": 5})
+    sec = ConsoleSession(dispatch=bot.dispatch, email=SECRETARIAT)
+    sec.feed("digest preview")
+    sec.feed("digest exclude 1")
+    got = sec.feed("digest learned")
+    assert "0 included, 1 excluded" in got and f"until {MIN_EXAMPLES} examples" in got
+    assert "need" in ConsoleSession(dispatch=bot.dispatch, email=MEMBER).feed(
+        "digest learned reset")  # secretariat only
+    assert "Forgot 1 example" in sec.feed("digest learned reset")
+    assert "0 included, 0 excluded" in sec.feed("digest learned")

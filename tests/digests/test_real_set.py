@@ -1,9 +1,10 @@
 """Issue 21, must show: the figures on the real-article set (tests/digests/real:
 real published articles in en/fr/es, labelled before Convene ran on them; see
 its README) held as floors. ``python bench/digest_quality.py --real --show``
-prints them with every miss; ``--code DIR`` runs another checkout (today's
-main, for the "before" figures: precision 0.74, lead first 3 weeks, 1 wrong
-merge, 56% of multi-item stories split on the first 123 articles)."""
+prints them with every miss; ``--code DIR`` runs another checkout. Today's
+main on the 126 articles of 14 weeks: precision 0.756, top-story recall
+0.828, lead first in 6 of 12 weeks, 1 wrong merge, 54.5% of multi-item
+stories split, topic accuracy 0.441."""
 
 from __future__ import annotations
 
