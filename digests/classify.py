@@ -12,8 +12,9 @@ search in C; a phrase's shorter prefixes are looked up in a dict.
 The score (see ``digests/taxonomy.toml``): each distinct term counts its
 weight once, x ``title_factor`` when it occurs in the title; relevance =
 scope score + ``topic_share`` x the topics' scores; an item is *relevant*
-when relevance >= ``threshold`` and its scope score >= ``min_scope``. The
-topic is the best-scored one. ``matched`` keeps the phrases as written in the
+when relevance >= ``threshold``, its scope score >= ``min_scope`` and its
+land words (``[scope.anchors]``) >= ``min_anchor``. The topic is the
+best-scored one, its title's phrases counting ``TITLE_SAY`` times. ``matched`` keeps the phrases as written in the
 item (never stems): the "why included" line shows them.
 """
 
@@ -85,6 +86,10 @@ def _trie_pattern(phrases: list[str]) -> str:
 
     return emit(trie)
 
+
+#: What a title says counts this many times more in choosing the topic: a
+#: story is about what its title says (its lead adds context).
+TITLE_SAY = 2.0
 
 #: A one-word phrase of a lower weight is too generic to explain an item.
 SHOWN_WEIGHT = 2.5
@@ -350,6 +355,7 @@ class Classifier:
                         best[slot] = factor
         scope = anchor = 0.0
         topics: dict[str, float] = defaultdict(float)
+        leaning: dict[str, float] = defaultdict(float)  # the title's say, for the topic
         themes: dict[str, float] = defaultdict(float)
         strength: dict[str, float] = defaultdict(float)
         for (kind, key, phrase), factor in best.items():
@@ -362,6 +368,7 @@ class Classifier:
                 continue
             elif kind == "topic":
                 topics[key] += value
+                leaning[key] += value * (TITLE_SAY if factor > 1 else 1.0)
             else:
                 themes[key] += value
                 continue
@@ -372,7 +379,7 @@ class Classifier:
         relevance = scope + rule.topic_share * sum(topics.values())
         order = {t.key: i for i, t in enumerate(self.taxonomy.topics)}
         positive = [k for k, v in topics.items() if v > 0]
-        topic = max(positive, key=lambda k: (topics[k], -order[k]), default="")
+        topic = max(positive, key=lambda k: (leaning[k], topics[k], -order[k]), default="")
         theme_keys = sorted(themes, key=lambda k: -themes[k])
         own = self.taxonomy.topic(topic) if topic else None
         if own and own.theme and own.theme not in theme_keys:

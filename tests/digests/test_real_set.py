@@ -36,7 +36,7 @@ def test_floors_on_the_real_articles():
     assert f.top_recall >= 0.8, f.misses
     assert f.precision >= 0.8, f.misses
     assert f.split_share <= 0.15, f.misses
-    assert f.topic_accuracy >= 0.55, f.misses
+    assert f.topic_accuracy >= 0.6, f.misses
 
 
 def test_the_real_set_is_built_through_feeds_with_a_source_element():
