@@ -129,3 +129,19 @@ def test_why_included_uses_the_scope_words_only_and_the_readers_language():
     assert "“stock de carbone” (soil carbon stock)" in line
     assert "Reported by 2 publishers." in line
     assert "(" not in why_line(view, _gettext, translator(CLF.taxonomy, "fr")).split(".")[0]
+
+
+def test_the_preview_says_why_the_model_moved_an_item():
+    from bot.i18n import translator
+    from digests.render import learned_line
+
+    view = ItemView(position=1, title="t", url="https://x.example/a", summary="", language="en",
+                    topic="", matched=(), published_at=START, learned_note="included:4")
+    en, fr = translator("en"), translator("fr")
+    assert learned_line(view, en.gettext, en.ngettext) == (
+        "Moved up: you included 4 similar items.")
+    assert "vous avez inclus 4 articles semblables" in learned_line(view, fr.gettext,
+                                                                    fr.ngettext)
+    quiet = ItemView(position=1, title="t", url="u", summary="", language="en", topic="",
+                     matched=(), published_at=START)
+    assert learned_line(quiet, en.gettext, en.ngettext) == ""
