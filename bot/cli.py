@@ -19,12 +19,16 @@ if TYPE_CHECKING:
     from bot.i18n import Translator
     from bot.roster import ImportReport as RosterReport
 
+# rich_markup_mode=None on every Typer: plain help, without typer's "<bool>"
+# beside each flag (a flag takes no value) or markup a person would read as debris.
 app = typer.Typer(help="Convene: the alliance's collaboration bot.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+                  pretty_exceptions_enable=False, rich_markup_mode=None)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True,
+                     rich_markup_mode=None)
 roster_app = typer.Typer(help="The roster of people, organisations, groups and roles.",
-                         no_args_is_help=True)
-outbox_app = typer.Typer(help="The outbox: what is queued, what is dead.", no_args_is_help=True)
+                         no_args_is_help=True, rich_markup_mode=None)
+outbox_app = typer.Typer(help="The outbox: what is queued, what is dead.", no_args_is_help=True,
+                         rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(roster_app, name="roster")
@@ -47,9 +51,22 @@ def settings_from(ctx: typer.Context) -> tuple[Settings, Path | None]:
         raise typer.Exit(2) from None
 
 
+def _print_version(value: bool) -> None:
+    """``convene --version``: the installed distribution's version, then exit."""
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"convene {version('convene')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_callback(ctx: typer.Context, config: ConfigOption = None,
-                  verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+                  verbose: Annotated[bool, typer.Option(
+                      "--verbose", "-v", help="Log what happens (debug level).")] = False,
+                  version: Annotated[bool, typer.Option(
+                      "--version", callback=_print_version, is_eager=True,
+                      help="Print Convene's version and exit.")] = False) -> None:
     """Convene: the alliance's collaboration bot."""
     ctx.obj = {"config": config}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,

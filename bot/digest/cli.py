@@ -21,8 +21,10 @@ from digests.sources import FeedSource
 if TYPE_CHECKING:
     from bot.app import Bot
 
-digest_app = typer.Typer(help="The weekly press review.", no_args_is_help=True)
-feeds_app = typer.Typer(help="The press review's sources.", no_args_is_help=True)
+digest_app = typer.Typer(help="The weekly press review.", no_args_is_help=True,
+                         rich_markup_mode=None)
+feeds_app = typer.Typer(help="The press review's sources.", no_args_is_help=True,
+                        rich_markup_mode=None)
 err = Console(stderr=True)
 
 
@@ -113,7 +115,7 @@ def show_cmd(ctx: typer.Context,
              fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
              ) -> None:
     """Print an archived digest: items, sources, recipients and the text
-    (``--format json``: the review as the secretariat sees it)."""
+    (--format json: the review as the secretariat sees it)."""
     import json
 
     from bot.digest.service import review_data
@@ -227,7 +229,7 @@ def feeds_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
 
 @feeds_app.command("remove")
 def feeds_remove(ctx: typer.Context, url: str) -> None:
-    """Remove a source (give it as ``feeds list`` shows it, or as added)."""
+    """Remove a source (give it as "convene feeds list" shows it, or as added)."""
     from digests.archive import remove_feed
     from digests.sources import SourceError, check_source
 
