@@ -49,7 +49,11 @@ def build_cmd(
     week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: this "
                                              "week).")] = None,
     feeds: Annotated[list[str] | None, typer.Option(
-        "--feeds", help="Sources for this run only (URL or path); repeat for several.")] = None,
+        "--feeds", help="Sources for this run only (URL or path); several may follow one "
+        "--feeds (--feeds a.xml b.xml, or a shell pattern: --feeds feeds/*).")] = None,
+    more: Annotated[list[str] | None, typer.Argument(
+        metavar="[URL_OR_PATH]...", show_default=False,
+        help="The further sources of --feeds.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the HTML and text renderings here."
                                              )] = None,
     send: Annotated[bool, typer.Option("--send", help="Send it to the secretariat and the "
@@ -61,6 +65,14 @@ def build_cmd(
     Exit code: 0 all sources answered, 1 a source failed, 2 bad input, 3 an
     empty review was not sent."""
     from bot.digest.service import build, write_renderings
+
+    if more and not feeds:
+        # click gives one value to an option; the values after it arrive here
+        err.print(f"Unexpected {' '.join(more)}: give sources after --feeds "
+                  "(--feeds URL_OR_PATH ...).", markup=False, highlight=False)
+        raise typer.Exit(2)
+    if more:
+        feeds = [*(feeds or []), *more]
 
     bot = _bot(ctx)
     try:
