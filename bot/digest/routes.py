@@ -2,13 +2,16 @@
 
 ``digest suggest URL [note]`` (anyone in the roster; an observer's suggestion
 is marked as such), ``digest latest`` (the latest summary, in the reader's
-language), and for the secretariat ``digest preview``, ``digest include URL``,
-``digest exclude N`` and ``digest send``.
+language), and for the secretariat ``digest preview [WEEK]``, ``digest include
+URL [WEEK]``, ``digest exclude N [WEEK]`` and ``digest send [WEEK]`` (WEEK an
+ISO week such as 2026-W47; this week when left out).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -21,6 +24,7 @@ from bot.jobs import JobSpec
 from bot.types import Context as Small
 from bot.types import Header, Message, Section, inline_plain
 from digests import archive
+from digests.fetch import page_title
 from digests.parse.normalise import canonical_url
 from digests.render import LANGUAGE_NAMES, why_line
 from storage.base import utcnow
@@ -42,14 +46,15 @@ def install(bot: Bot) -> None:
           usage="URL [NOTE]", help=N_("Suggest an article for this week's press review."))
     r.add("command", "digest latest", latest, capability="digest.view",
           help=N_("Show the summary of the latest press review."))
-    r.add("command", "digest preview", preview, capability="digest.review",
-          help=N_("Show this week's draft press review (secretariat)."))
-    r.add("command", "digest include", include, capability="digest.review", usage="URL",
-          help=N_("Add an article to this week's press review (secretariat)."))
-    r.add("command", "digest exclude", exclude, capability="digest.review", usage="N",
-          help=N_("Remove item N from this week's press review (secretariat)."))
-    r.add("command", "digest send", send, capability="digest.review",
-          help=N_("Send this week's press review now (secretariat)."))
+    r.add("command", "digest preview", preview, capability="digest.review", usage="[WEEK]",
+          help=N_("Show a week's draft press review (this week by default; secretariat)."))
+    r.add("command", "digest include", include, capability="digest.review",
+          usage="URL [WEEK]",
+          help=N_("Add an article to a week's press review (secretariat)."))
+    r.add("command", "digest exclude", exclude, capability="digest.review", usage="N [WEEK]",
+          help=N_("Remove item N from a week's press review (secretariat)."))
+    r.add("command", "digest send", send, capability="digest.review", usage="[WEEK]",
+          help=N_("Send a week's press review now (secretariat)."))
     d = bot.settings.digest
     hour, minute = (int(x) for x in d.time.split(":"))
     bot.jobs.append(JobSpec(id=JOB_ID, func=weekly_digest, trigger="cron",
@@ -75,6 +80,25 @@ def _week(ctx: Context) -> str:
     return svc.current_week(ctx.bot.settings)
 
 
+def _week_arg(ctx: Context) -> tuple[str, list[str]]:
+    """The ISO week named among the arguments (``2026-W47``, any position), else
+    this week; and the other arguments. Raises InvalidInput for a word that
+    looks like a week but is not one (``2026-W60``)."""
+    week, rest = "", []
+    for word in ctx.args.split():
+        if re.fullmatch(r"\d{4}-[wW]\d{1,2}", word):
+            year, num = word.upper().split("-W")
+            try:
+                date.fromisocalendar(int(year), int(num), 1)
+            except ValueError:
+                raise InvalidInput(N_("{value} is not a week: write it as 2026-W47 (year, W, "
+                                      "week number 1 to 52 or 53)."), value=word) from None
+            week = f"{year}-W{int(num):02d}"
+        else:
+            rest.append(word)
+    return week or _week(ctx), rest
+
+
 def suggest(ctx: Context) -> Message:
     """Record a suggestion for this week. Raises InvalidInput without an http(s) URL."""
     url, _, note = ctx.args.strip().partition(" ")
@@ -84,11 +108,15 @@ def suggest(ctx: Context) -> Message:
     by_observer = Role.OBSERVER in roles and not roles & {Role.MEMBER, Role.SECRETARIAT,
                                                          Role.CHAIR}
     week = _week(ctx)
+    title, why = page_title(url)
+    if why:
+        log.info("digest suggest: no title for %s: %s", url, why)
     try:
         with ctx.session.begin_nested():
             ctx.session.add(DigestSuggestion(week=week, url=url[:1000],
                                              canonical_url=canonical_url(url)[:1000],
-                                             note=note.strip()[:2000], person_id=ctx.person.id,
+                                             note=note.strip()[:2000], title=title,
+                                             person_id=ctx.person.id,
                                              by_observer=by_observer))
     except IntegrityError:
         raise Conflict(N_("That article is already suggested for week {week}."),
@@ -97,6 +125,11 @@ def suggest(ctx: Context) -> Message:
                   "week {week}.", week=week) if by_observer else
             ctx._("Thank you: your suggestion goes to the secretariat for week {week}.",
                   week=week))
+    text += "\n" + (ctx._("Article: {title}", title=title) if title else ctx._(
+        "I could not fetch the article's title, so the secretariat will see its site's name "
+        "and your note; check the address if that is not expected."))
+    if note.strip():
+        text += "\n" + ctx._("Your note: {note}", note=note.strip()[:2000])
     return Message(text)
 
 
@@ -114,8 +147,7 @@ def latest(ctx: Context) -> Message:
     return svc.summary_message(ctx.bot.settings, digest, ctx.tr.language)
 
 
-def _draft(ctx: Context, *, build: bool = False) -> Digest:
-    week = _week(ctx)
+def _draft(ctx: Context, *, week: str, build: bool = False) -> Digest:
     digest = archive.find_digest(ctx.session, week)
     if digest is None and build:
         settings = ctx.bot.settings
@@ -141,9 +173,14 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
     for view in archive.views(items):
         topic = tx.topic(view.topic)
         label = topic.label(ctx.tr.language) if topic else ctx._("Other")
-        lines.append(f"{view.position}. {view.title} <{view.url}>\n   {label} · "
-                     f"{ctx._(LANGUAGE_NAMES.get(view.language, 'other language'))} · "
-                     f"{why_line(view, ctx.tr.gettext)}")
+        facts = [label]
+        if view.language:
+            facts.append(ctx._(LANGUAGE_NAMES.get(view.language, "other language")))
+        facts.append(why_line(view, ctx.tr.gettext))
+        lines.append(f"{view.position}. {view.title} <{view.url}>\n   " + " · ".join(facts))
+        if view.suggested_by and view.summary:
+            lines.append("   " + ctx._("{name}'s note: {note}", name=view.suggested_by,
+                                        note=view.summary))
     if not lines:
         lines.append(ctx._("No article of this week is about the alliance's topics yet: the "
                            "review is empty. Add one with digest include URL."))
@@ -156,7 +193,8 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
         blocks.append(Small(note))
     blocks.append(Section("\n".join(lines)))
     if waiting:
-        sug = "\n".join(f"- {s.url}" + (f" ({s.note})" if s.note else "") +
+        sug = "\n".join((f"- {s.title} <{s.url}>" if s.title else f"- {s.url}") +
+                         (f" ({s.note})" if s.note else "") +
                         (f" [{ctx._('observer')}]" if s.by_observer else "") for s in waiting)
         blocks.append(Section(ctx._("Suggestions not included yet:") + "\n" + sug))
     failed = [r for r in digest.report if r.get("status") == "failed"]
@@ -168,16 +206,18 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
 
 
 def preview(ctx: Context) -> Message:
-    """This week's draft (built now if there is none)."""
-    digest = _draft(ctx, build=True)
+    """A week's draft (``digest preview [WEEK]``; this week by default; built
+    now if there is none)."""
+    week, _ = _week_arg(ctx)
+    digest = _draft(ctx, week=week, build=True)
     if digest.status == "draft":
         svc.reselect(ctx.session, ctx.bot.settings, digest)
         svc.archive_renderings(ctx.bot.settings, digest)
     return _preview_message(ctx, digest)
 
 
-def _editable(ctx: Context) -> Digest:
-    digest = _draft(ctx, build=True)
+def _editable(ctx: Context, week: str) -> Digest:
+    digest = _draft(ctx, week=week, build=True)
     if digest.status != "draft":
         raise Conflict(N_("The press review of week {week} was already sent."),
                        week=digest.week)
@@ -185,11 +225,13 @@ def _editable(ctx: Context) -> Digest:
 
 
 def include(ctx: Context) -> Message:
-    """Pin an article (a candidate, a suggestion or any URL) into the draft."""
-    url = ctx.args.strip().split(" ")[0] if ctx.args.strip() else ""
+    """Pin an article (a candidate, a suggestion or any URL) into a week's
+    draft: ``digest include URL [WEEK]``."""
+    week, rest = _week_arg(ctx)
+    url = rest[0] if rest else ""
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(N_("Give the article's address: digest include URL."))
-    digest = _editable(ctx)
+    digest = _editable(ctx, week)
     archive.add_edit(ctx.session, week=digest.week, action="include", url=url,
                      person_id=ctx.person.id)
     chosen = svc.reselect(ctx.session, ctx.bot.settings, digest)
@@ -201,11 +243,13 @@ def include(ctx: Context) -> Message:
 
 
 def exclude(ctx: Context) -> Message:
-    """Drop item N of the draft; the next best candidate takes its place."""
-    arg = ctx.args.strip()
+    """Drop item N of a week's draft (``digest exclude N [WEEK]``); the next
+    best candidate takes its place."""
+    week, rest = _week_arg(ctx)
+    arg = rest[0] if len(rest) == 1 else ""
     if not arg.isdigit():
         raise InvalidInput(N_("Give the item's number from digest preview: digest exclude N."))
-    digest = _editable(ctx)
+    digest = _editable(ctx, week)
     item = next((i for i in archive.selected(digest) if i.position == int(arg)), None)
     if item is None:
         raise NotFound(N_("There is no item {n} in the draft."), n=int(arg))
@@ -220,11 +264,12 @@ def exclude(ctx: Context) -> Message:
 
 
 def send(ctx: Context) -> Message:
-    """Freeze and queue this week's digest."""
-    digest = _editable(ctx)
+    """Freeze and queue a week's digest (``digest send [WEEK] [--allow-empty]``)."""
+    week, rest = _week_arg(ctx)
+    digest = _editable(ctx, week)
     try:
         sent = svc.send_digest(ctx.session, ctx.bot.settings, digest,
-                               allow_empty="--allow-empty" in ctx.args.split())
+                               allow_empty="--allow-empty" in rest)
     except svc.EmptyReview:
         raise InvalidInput(N_("The press review of week {week} has no article, so nothing was "
                               "sent. Add one with digest include URL, or send it empty with "

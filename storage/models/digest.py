@@ -109,7 +109,9 @@ class DigestItemSource(Base):
 
 
 class DigestSuggestion(Base):
-    """A URL suggested in chat for ``week``; ``by_observer`` marks an observer's."""
+    """A URL suggested in chat for ``week``; ``by_observer`` marks an observer's.
+    ``title``: the article's own title as fetched when it was suggested ("" when
+    it could not be fetched); ``note``: what the member wrote, kept apart."""
 
     __tablename__ = "digest_suggestions"
     __table_args__ = (UniqueConstraint("week", "canonical_url"),)
@@ -119,6 +121,7 @@ class DigestSuggestion(Base):
     url: Mapped[str] = mapped_column(String(1000))
     canonical_url: Mapped[str] = mapped_column(String(1000))
     note: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(String(500), default="", server_default="")
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     by_observer: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
