@@ -43,6 +43,8 @@ from adapters.discord.inbound import (
     attendance_event,
     command_event,
     component_event,
+    is_link,
+    link_address,
     modal_event,
     modal_values,
 )
@@ -112,10 +114,8 @@ class DiscordAdapter:
 
     async def on_command(self, turn: Turn) -> None:
         """A ``/convene`` subcommand (also ``link``)."""
-        from adapters.discord import commands as slash
-
-        if slash.is_link(turn.payload):
-            await self.on_link(turn, slash.link_address(turn.payload))
+        if is_link(turn.payload):
+            await self.on_link(turn, link_address(turn.payload))
             return
         await self.handle(turn, command_event(turn.payload))
 

@@ -35,7 +35,7 @@ def register_cli(app: typer.Typer) -> None:
 
 
 def _bot(ctx: typer.Context) -> Bot:
-    from bot.app import build_app
+    from bot.compose import build_app
     from storage.migrate import upgrade
 
     settings, _ = settings_from(ctx)

@@ -59,8 +59,8 @@ def register_cli(app: typer.Typer) -> None:
     @polls_app.command("close-due")
     def close_due_cmd(ctx: typer.Context) -> None:
         """Close every round past its deadline and queue due reminders now."""
-        from bot.app import build_app
         from bot.cli import settings_from
+        from bot.compose import build_app
         from bot.polls.jobs import run
 
         settings, _ = settings_from(ctx)

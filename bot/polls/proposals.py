@@ -200,7 +200,7 @@ def targets(session: Session, proposal: Proposal) -> list[ChatTarget]:
     return out
 
 
-#: The renderer of a proposal's living message (``bot.renderers``).
+#: The renderer of a proposal's living message (``bot.registry.renderers``).
 TALLY_RENDERER = "poll.tally"
 
 
