@@ -214,7 +214,7 @@ def _confirm_removals(tr: Translator, n: int) -> bool:
     apply ``n`` removals; piped input is never taken as a confirmation."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return False
-    answer = typer.prompt(tr.ngettext(
+    answer: str = typer.prompt(tr.ngettext(
         "This file removes {n} role (listed above). Type replace to apply it",
         "This file removes {n} roles (listed above). Type replace to apply it", n),
         default="", show_default=False)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.audit import record
+from bot import audit
 from bot.errors import N_, InvalidInput
 from bot.i18n import SUPPORTED, Translator
 from bot.members import normalise_email
@@ -371,7 +371,7 @@ def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str
         for action, changes in (("roster.role_removed", report.removed),
                                 ("roster.role_added", report.added)):
             for c in changes:
-                record(session=session, actor=who, action=action, subject_type="roster",
+                audit.record(session=session, actor=who, action=action, subject_type="roster",
                        subject_id=c.email, email=c.email, group=c.group, role=c.role)
     return report
 

@@ -111,7 +111,8 @@ def new_form(ctx: Context) -> Message:
                            Option(ctx._("hidden until the close"), "hidden")),
                   initial="live"),
     )
-    form = Form("poll.new", ctx._("New proposal"), ctx._("Create"), fields)
+    form = Form("poll.new", ctx._("New proposal"), ctx._("Create"), fields,
+                one_line="poll new TITLE | TEXT | CLOSES [| GROUP]")
     return Message(text=ctx._("Fill in the new proposal.") + " " + ctx._(
         "Or give it on one line: poll new TITLE | TEXT | CLOSES [| GROUP]"), form=form)
 
@@ -180,7 +181,8 @@ def _reason_form(ctx: Context, value: str, stance: str) -> Message:
     label = ctx._(STANCE_LABELS[stance])
     form = Form("poll.reason", ctx._("Your reason"), ctx._("Send"),
                 (FormField("reason", ctx._("Why? (needed for {stance})", stance=label),
-                           "textarea"),), context=value)
+                           "textarea"),), context=value,
+                one_line=f"vote {value.split(':')[0]} {stance} YOUR REASON")
     pid = value.split(":")[0]
     return Message(text=ctx._("A {stance} needs a reason: say what would change your mind.",
                               stance=label) + " " + ctx._(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
-from bot.errors import N_, Conflict, InvalidInput, PermissionDenied
+from bot.errors import N_, Conflict, FieldError, InvalidInput, PermissionDenied
 from bot.outbox import ChatTarget, enqueue_chat
 from bot.permissions import Authorized
 from bot.settings import Settings
@@ -86,49 +86,103 @@ class Draft:
     funding_deadline: datetime | None
 
 
+def count_field(raw: str, *, name: str) -> int:
+    """One count field of the proposal (``capacity``, ``org_cap``, ``leads``),
+    read as :func:`parse_draft` reads it. Raises InvalidInput."""
+    what, low, default = _COUNTS[name]
+    return _count(raw, what=what, low=low, default=default)
+
+
+_COUNTS: dict[str, tuple[str, int, int | None]] = {
+    "capacity": ("capacity", 1, None), "org_cap": ("per-organisation cap", 0, 0),
+    "leads": ("number of leads", 1, 1)}
+#: The date fields of the proposal and the word their refusal names.
+WHEN_FIELDS = {"starts": "start", "ends": "end", "cutoff": "sign-up cutoff",
+               "funding_deadline": "funding deadline"}
+
+
 def parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: datetime,
                 default_currency: str = "EUR") -> Draft:
     """Validate the proposal form's fields: ``title``, ``aim``, ``topics``,
     ``starts``, ``ends``, ``capacity``, ``cutoff`` and, optionally,
     ``org_cap``, ``leads``, ``currency``, ``goal``, ``minimum`` and
-    ``funding_deadline`` (default: the cutoff). Raises InvalidInput naming the fix."""
+    ``funding_deadline`` (default: the cutoff). Raises FieldError (an
+    InvalidInput) naming the field and the fix, so a form can show it there."""
+    try:
+        return _parse_draft(values, zone=zone, language=language, now=now,
+                            default_currency=default_currency)
+    except _Refused as exc:
+        raise FieldError(exc.field, exc.error.msgid, **exc.error.params) from None
+
+
+class _Refused(Exception):
+    def __init__(self, field: str, error: InvalidInput) -> None:
+        super().__init__(field)
+        self.field, self.error = field, error
+
+
+def _parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: datetime,
+                 default_currency: str) -> Draft:
     def get(name: str) -> str:
         return (values.get(name) or "").strip()
 
+    def at(field: str, error: InvalidInput) -> _Refused:
+        return _Refused(field, error)
+
+    def when(name: str) -> datetime:
+        try:
+            return parse_when(get(name), zone=zone, what=WHEN_FIELDS[name])
+        except InvalidInput as exc:
+            raise at(name, exc) from None
+
+    def count(name: str) -> int:
+        try:
+            return count_field(get(name), name=name)
+        except InvalidInput as exc:
+            raise at(name, exc) from None
+
     title, aim = get("title"), get("aim")
     if not title or not aim:
-        raise InvalidInput(N_("A sprint needs a title and an aim."))
-    topics = parse_topics(get("topics"))
+        raise at("title" if not title else "aim",
+                 InvalidInput(N_("A sprint needs a title and an aim.")))
+    try:
+        topics = parse_topics(get("topics"))
+    except InvalidInput as exc:
+        raise at("topics", exc) from None
     if not topics:
-        raise InvalidInput(N_("Name at least one scope topic."))
-    starts = parse_when(get("starts"), zone=zone, what="start")
-    ends = parse_when(get("ends"), zone=zone, what="end")
-    cutoff = parse_when(get("cutoff"), zone=zone, what="sign-up cutoff")
+        raise at("topics", InvalidInput(N_("Name at least one scope topic.")))
+    starts, ends, cutoff = when("starts"), when("ends"), when("cutoff")
     if not now < cutoff <= starts < ends:
-        raise InvalidInput(N_("The dates must follow each other: now, then the sign-up "
-                              "cutoff, then the start, then the end."))
+        raise at("cutoff" if not now < cutoff <= starts else "ends", InvalidInput(N_(
+            "The dates must follow each other: now, then the sign-up cutoff, then the start, "
+            "then the end.")))
     goal_text, minimum_text = get("goal"), get("minimum")
     currency, goal, minimum, deadline = "", 0, 0, None
+    try:
+        code = money.currency_code(get("currency") or default_currency)
+    except InvalidInput as exc:
+        raise at("currency", exc) from None
     if goal_text or minimum_text:
-        currency = money.currency_code(get("currency") or default_currency)
-        if goal_text:
-            goal = money.to_minor(money.parse_amount(goal_text, currency=currency,
-                                                     language=language), currency)
-        if minimum_text:
-            minimum = money.to_minor(money.parse_amount(minimum_text, currency=currency,
-                                                        language=language), currency)
+        currency = code
+        for name, raw in (("goal", goal_text), ("minimum", minimum_text)):
+            if not raw:
+                continue
+            try:
+                amount = money.to_minor(money.parse_amount(raw, currency=currency,
+                                                           language=language), currency)
+            except InvalidInput as exc:
+                raise at(name, exc) from None
+            goal, minimum = (amount, minimum) if name == "goal" else (goal, amount)
         if goal and minimum > goal:
-            raise InvalidInput(N_("The minimum to go ahead cannot exceed the funding goal."))
-        deadline = parse_when(get("funding_deadline"), zone=zone, what="funding deadline") \
-            if get("funding_deadline") else cutoff
+            raise at("minimum", InvalidInput(N_(
+                "The minimum to go ahead cannot exceed the funding goal.")))
+        deadline = when("funding_deadline") if get("funding_deadline") else cutoff
         if not now < deadline <= starts:
-            raise InvalidInput(N_("The funding deadline must be after now and no later than "
-                                  "the start."))
-    capacity = _count(get("capacity"), what="capacity", low=1)
+            raise at("funding_deadline", InvalidInput(N_(
+                "The funding deadline must be after now and no later than the start.")))
+    capacity = count("capacity")
     return Draft(title[:300], aim[:4000], tuple(topics), starts, ends, cutoff, capacity,
-                 _count(get("org_cap"), what="per-organisation cap", low=0, default=0),
-                 _count(get("leads"), what="number of leads", low=1, default=1),
-                 currency, goal, minimum, deadline)
+                 count("org_cap"), count("leads"), currency, goal, minimum, deadline)
 
 
 def create_sprint(session: Session, *, actor: Authorized, proposer: Person, group: Group,
