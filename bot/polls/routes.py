@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from bot.context import Context
+from bot.dates import local_text
 from bot.errors import N_, FieldError, InvalidInput, NotFound, PermissionDenied
 from bot.members import group_by_name
 from bot.outbox import ChatTarget
@@ -145,8 +146,9 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
         quorum_percent=q, visibility=(visibility or "live").strip().lower(),
         language=ctx.person.language, origin=origin)
     rounds.refresh(ctx.session, proposal)
-    head = ctx._("Proposal #{id} is open for stances in {group}.", id=proposal.id,
-                 group=group.name)
+    head = ctx._("Proposal #{id} is open for stances in {group}; it closes {when}.",
+                 id=proposal.id, group=group.name,
+                 when=local_text(proposal.closes_at, ctx.person.timezone))
     if origin is None:
         msg = rounds.proposal_message(ctx.session, proposal, language=ctx.person.language,
                                       zone=ctx.person.timezone, reader=ctx.who.id)

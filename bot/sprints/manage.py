@@ -63,6 +63,11 @@ def propose_form(ctx: Context) -> Message:
 
     def when(name: str) -> Callable[[str], str]:
         return _checked(ctx, lambda v: proposals.parse_when(
+            v, zone=zone, what=proposals.WHEN_FIELDS[name],
+            day_zone=ctx.settings.sprints.timezone))
+
+    def day(name: str) -> Callable[[str], str]:
+        return _checked(ctx, lambda v: proposals.parse_day(
             v, zone=zone, what=proposals.WHEN_FIELDS[name]))
 
     def count(name: str) -> Callable[[str], str]:
@@ -79,11 +84,11 @@ def propose_form(ctx: Context) -> Message:
         FormField("group", ctx._("Group"), "select",
                   options=tuple(Option(g.name, g.name) for g in groups),
                   initial=_own_group(ctx, groups)),
-        FormField("starts", ctx._("Starts"), "datetime", hint=hint, check=when("starts")),
-        FormField("ends", ctx._("Ends (the last day)"), "datetime", hint=hint,
-                  check=when("ends")),
-        FormField("cutoff", ctx._("Sign-ups close"), "datetime", hint=hint,
-                  check=when("cutoff")),
+        FormField("starts", ctx._("First day"), "datetime", hint=hint, check=day("starts")),
+        FormField("ends", ctx._("Last day"), "datetime", hint=hint, check=day("ends")),
+        FormField("cutoff", ctx._("Sign-ups close at the end of"), "datetime",
+                  hint=ctx._("a date, e.g. 2027-03-01; the day ends in {zone}",
+                             zone=ctx.settings.sprints.timezone), check=when("cutoff")),
         FormField("capacity", ctx._("Seats (a number)"), "number", check=count("capacity")),
         FormField("org_cap", ctx._("At most this many seats per organisation (a number; 0: "
                                    "no cap)"), "number", required=False, initial="0",
@@ -113,7 +118,7 @@ def _create(ctx: Context, values: dict[str, str]) -> Message:
     auth = ctx.authorize("sprint.propose", group_id=group.id)
     person = ctx.person
     draft = proposals.parse_draft(values, zone=person.timezone, language=person.language,
-                                  now=utcnow())
+                                  now=utcnow(), day_zone=ctx.settings.sprints.timezone)
     where = ctx.event.where
     origin = None if where.is_direct else ChatTarget(where.platform, where.workspace_id,
                                                      where.channel_id)

@@ -8,13 +8,14 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
+from bot.dates import end_of_day, parse_date, parse_deadline
 from bot.errors import N_, Conflict, FieldError, InvalidInput, PermissionDenied
 from bot.outbox import ChatTarget, enqueue_chat
 from bot.permissions import Authorized
@@ -34,27 +35,39 @@ from storage.models import (
     SprintSignup,
 )
 
-_LOCAL = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}:\d{2}))?$")
 
-
-def parse_when(text: str, *, zone: str, what: str) -> datetime:
-    """``YYYY-MM-DD [HH:MM]`` in ``zone`` (the person's), or ISO 8601 with an
-    offset, as an aware UTC datetime. Raises InvalidInput naming ``what``."""
+def parse_day(text: str, *, zone: str, what: str) -> date:
+    """A sprint day: ``YYYY-MM-DD`` (a calendar day, the same for every
+    reader); a date-time is taken as its day in ``zone`` (the writer's).
+    Raises InvalidInput naming ``what``."""
     raw = text.strip()
     try:
-        m = _LOCAL.match(raw)
-        if m:
-            when = datetime.fromisoformat(f"{m.group(1)}T{m.group(2) or '00:00'}").replace(
-                tzinfo=ZoneInfo(zone))
-        else:
-            when = datetime.fromisoformat(raw)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=ZoneInfo(zone))
+        return parse_date(raw)
     except ValueError:
-        raise InvalidInput(N_("I cannot read the {what} {text!r}: write it as 2027-03-01 or "
-                              "2027-03-01 17:00 (your time zone)."), what=what,
+        pass
+    try:
+        return parse_deadline(raw, zone=zone).astimezone(ZoneInfo(zone)).date()
+    except ValueError:
+        raise InvalidInput(N_("I cannot read the {what} {text!r}: write the day as "
+                              "2027-03-01."), what=what, text=raw) from None
+
+
+def parse_when(text: str, *, zone: str, what: str, day_zone: str | None = None) -> datetime:
+    """A sprint deadline (:func:`bot.dates.parse_deadline`) as an aware UTC
+    datetime: a day alone ends at the end of that day in ``day_zone`` (the
+    alliance's, default ``zone``); a day and a time are in ``zone`` (the
+    writer's); ISO 8601 with an offset is taken as written. Raises
+    InvalidInput naming ``what``."""
+    raw = text.strip()
+    try:
+        if day_zone is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return end_of_day(parse_date(raw), day_zone)
+        return parse_deadline(raw, zone=zone)
+    except ValueError:
+        raise InvalidInput(N_("I cannot read the {what} {text!r}: write a day (2027-03-01: "
+                              "until the end of that day) or a day and a time "
+                              "(2027-03-01 17:00, your time zone)."), what=what,
                            text=raw) from None
-    return when.astimezone(ZoneInfo("UTC"))
 
 
 def _count(raw: str, *, what: str, low: int, default: int | None = None) -> int:
@@ -69,13 +82,14 @@ def _count(raw: str, *, what: str, low: int, default: int | None = None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """A validated proposal: times aware UTC; money in minor units of ``currency``."""
+    """A validated proposal: days are calendar days (``ends_on`` inclusive);
+    times aware UTC; money in minor units of ``currency``."""
 
     title: str
     aim: str
     topics: tuple[str, ...]
-    starts_at: datetime
-    ends_at: datetime
+    starts_on: date
+    ends_on: date
     signup_closes_at: datetime
     capacity: int
     org_cap: int
@@ -84,6 +98,13 @@ class Draft:
     goal_minor: int
     minimum_minor: int
     funding_deadline: datetime | None
+    #: The zone a day given as a deadline ends in.
+    zone: str = "Europe/Paris"
+
+    @property
+    def signup_closes_on(self) -> date:
+        """The cut-off day, in :attr:`zone`."""
+        return self.signup_closes_at.astimezone(ZoneInfo(self.zone)).date()
 
 
 def count_field(raw: str, *, name: str) -> int:
@@ -102,15 +123,18 @@ WHEN_FIELDS = {"starts": "start", "ends": "end", "cutoff": "sign-up cutoff",
 
 
 def parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: datetime,
-                default_currency: str = "EUR") -> Draft:
+                default_currency: str = "EUR", day_zone: str = "Europe/Paris") -> Draft:
     """Validate the proposal form's fields: ``title``, ``aim``, ``topics``,
     ``starts``, ``ends``, ``capacity``, ``cutoff`` and, optionally,
     ``org_cap``, ``leads``, ``currency``, ``goal``, ``minimum`` and
-    ``funding_deadline`` (default: the cutoff). Raises FieldError (an
-    InvalidInput) naming the field and the fix, so a form can show it there."""
+    ``funding_deadline`` (default: the cutoff). ``starts`` and ``ends`` are
+    days (the end inclusive); a cut-off given as a day ends at the end of that
+    day in ``day_zone`` (the alliance's); ``zone`` is the writer's. Raises
+    FieldError (an InvalidInput) naming the field and the fix, so a form can
+    show it there."""
     try:
         return _parse_draft(values, zone=zone, language=language, now=now,
-                            default_currency=default_currency)
+                            default_currency=default_currency, day_zone=day_zone)
     except _Refused as exc:
         raise FieldError(exc.field, exc.error.msgid, **exc.error.params) from None
 
@@ -122,7 +146,7 @@ class _Refused(Exception):
 
 
 def _parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: datetime,
-                 default_currency: str) -> Draft:
+                 default_currency: str, day_zone: str) -> Draft:
     def get(name: str) -> str:
         return (values.get(name) or "").strip()
 
@@ -131,7 +155,13 @@ def _parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: da
 
     def when(name: str) -> datetime:
         try:
-            return parse_when(get(name), zone=zone, what=WHEN_FIELDS[name])
+            return parse_when(get(name), zone=zone, what=WHEN_FIELDS[name], day_zone=day_zone)
+        except InvalidInput as exc:
+            raise at(name, exc) from None
+
+    def day(name: str) -> date:
+        try:
+            return parse_day(get(name), zone=zone, what=WHEN_FIELDS[name])
         except InvalidInput as exc:
             raise at(name, exc) from None
 
@@ -151,11 +181,13 @@ def _parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: da
         raise at("topics", exc) from None
     if not topics:
         raise at("topics", InvalidInput(N_("Name at least one scope topic.")))
-    starts, ends, cutoff = when("starts"), when("ends"), when("cutoff")
-    if not now < cutoff <= starts < ends:
-        raise at("cutoff" if not now < cutoff <= starts else "ends", InvalidInput(N_(
-            "The dates must follow each other: now, then the sign-up cutoff, then the start, "
-            "then the end.")))
+    starts, ends, cutoff = day("starts"), day("ends"), when("cutoff")
+    cutoff_day = cutoff.astimezone(ZoneInfo(day_zone)).date()
+    if not (now < cutoff and cutoff_day <= starts <= ends):
+        raise at("cutoff" if not (now < cutoff and cutoff_day <= starts) else "ends",
+                 InvalidInput(N_("The dates must follow each other: now, then the sign-up "
+                                 "cutoff, then the first day, then the last day.")))
+    first_instant = datetime.combine(starts, time(0), ZoneInfo(day_zone))
     goal_text, minimum_text = get("goal"), get("minimum")
     currency, goal, minimum, deadline = "", 0, 0, None
     try:
@@ -177,12 +209,13 @@ def _parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: da
             raise at("minimum", InvalidInput(N_(
                 "The minimum to go ahead cannot exceed the funding goal.")))
         deadline = when("funding_deadline") if get("funding_deadline") else cutoff
-        if not now < deadline <= starts:
+        if not now < deadline <= max(first_instant, cutoff):
             raise at("funding_deadline", InvalidInput(N_(
                 "The funding deadline must be after now and no later than the start.")))
     capacity = count("capacity")
     return Draft(title[:300], aim[:4000], tuple(topics), starts, ends, cutoff, capacity,
-                 count("org_cap"), count("leads"), currency, goal, minimum, deadline)
+                 count("org_cap"), count("leads"), currency, goal, minimum, deadline,
+                 day_zone)
 
 
 def create_sprint(session: Session, *, actor: Authorized, proposer: Person, group: Group,
@@ -193,8 +226,9 @@ def create_sprint(session: Session, *, actor: Authorized, proposer: Person, grou
         raise PermissionDenied(N_("You cannot propose a sprint in this group."))
     sprint = Sprint(
         group_id=group.id, proposer_id=proposer.id, title=draft.title, aim=draft.aim,
-        topics=list(draft.topics), language=language, starts_at=draft.starts_at,
-        ends_at=draft.ends_at, signup_closes_at=draft.signup_closes_at,
+        topics=list(draft.topics), language=language, starts_on=draft.starts_on,
+        ends_on=draft.ends_on, signup_closes_on=draft.signup_closes_on,
+        signup_closes_at=draft.signup_closes_at, zone=draft.zone,
         capacity=draft.capacity, org_cap=draft.org_cap, max_leads=draft.max_leads,
         offer_hours=settings.sprints.offer_hours, currency=draft.currency,
         goal_minor=draft.goal_minor, minimum_minor=draft.minimum_minor,
