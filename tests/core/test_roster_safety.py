@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import Result
-
 from sqlalchemy import create_engine, select
 
 from storage.models import AuditEntry, Group, Membership
