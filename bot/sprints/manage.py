@@ -36,7 +36,10 @@ def _checked(ctx: Context, read: Callable[[str], object]) -> Callable[[str], str
         try:
             read(value)
         except DomainError as exc:
-            return ctx.tr.gettext(exc.msgid, **exc.params)
+            # a tuple parameter holds msgids (a field's name), translated too
+            return ctx.tr.gettext(exc.msgid, **{
+                k: ", ".join(ctx.tr.gettext(v) for v in val) if isinstance(val, tuple) else val
+                for k, val in exc.params.items()})
         return ""
     return check
 

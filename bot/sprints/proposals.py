@@ -49,7 +49,7 @@ def parse_day(text: str, *, zone: str, what: str) -> date:
         return parse_deadline(raw, zone=zone).astimezone(ZoneInfo(zone)).date()
     except ValueError:
         raise InvalidInput(N_("I cannot read the {what} {text!r}: write the day as "
-                              "2027-03-01."), what=what, text=raw) from None
+                              "2027-03-01."), what=(what,), text=raw) from None
 
 
 def parse_when(text: str, *, zone: str, what: str, day_zone: str | None = None) -> datetime:
@@ -66,7 +66,7 @@ def parse_when(text: str, *, zone: str, what: str, day_zone: str | None = None) 
     except ValueError:
         raise InvalidInput(N_("I cannot read the {what} {text!r}: write a day (2027-03-01: "
                               "until the end of that day) or a day and a time "
-                              "(2027-03-01 17:00, your time zone)."), what=what,
+                              "(2027-03-01 17:00, your time zone)."), what=(what,),
                            text=raw) from None
 
 
@@ -76,7 +76,7 @@ def _count(raw: str, *, what: str, low: int, default: int | None = None) -> int:
         return default
     if not text.isdigit() or int(text) < low or int(text) > 10_000:
         raise InvalidInput(N_("The {what} must be a whole number from {low} to 10000."),
-                           what=what, low=low)
+                           what=(what,), low=low)
     return int(text)
 
 
@@ -115,11 +115,11 @@ def count_field(raw: str, *, name: str) -> int:
 
 
 _COUNTS: dict[str, tuple[str, int, int | None]] = {
-    "capacity": ("capacity", 1, None), "org_cap": ("per-organisation cap", 0, 0),
-    "leads": ("number of leads", 1, 1)}
-#: The date fields of the proposal and the word their refusal names.
-WHEN_FIELDS = {"starts": "start", "ends": "end", "cutoff": "sign-up cutoff",
-               "funding_deadline": "funding deadline"}
+    "capacity": (N_("capacity"), 1, None), "org_cap": (N_("per-organisation cap"), 0, 0),
+    "leads": (N_("number of leads"), 1, 1)}
+#: The date fields of the proposal and the words (msgids) their refusal names.
+WHEN_FIELDS = {"starts": N_("first day"), "ends": N_("last day"),
+               "cutoff": N_("sign-up cutoff"), "funding_deadline": N_("funding deadline")}
 
 
 def parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: datetime,
