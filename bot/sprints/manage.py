@@ -10,7 +10,8 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from bot.context import Context
-from bot.errors import N_, DomainError, InvalidInput, NotFound
+from bot.errors import N_, InvalidInput, NotFound
+from bot.forms import checked
 from bot.i18n import translator
 from bot.members import group_by_name, person_by_email
 from bot.outbox import ChatTarget
@@ -29,19 +30,7 @@ _LINE_FIELDS = ("title", "aim", "topics", "starts", "ends", "capacity", "cutoff"
 
 
 def _checked(ctx: Context, read: Callable[[str], object]) -> Callable[[str], str]:
-    """A form field's check: ``read`` is the parser the one-line command uses;
-    the check gives "" for a good answer, else the refusal in the reader's
-    language."""
-    def check(value: str) -> str:
-        try:
-            read(value)
-        except DomainError as exc:
-            # a tuple parameter holds msgids (a field's name), translated too
-            return ctx.tr.gettext(exc.msgid, **{
-                k: ", ".join(ctx.tr.gettext(v) for v in val) if isinstance(val, tuple) else val
-                for k, val in exc.params.items()})
-        return ""
-    return check
+    return checked(ctx.tr, read)
 
 
 def _own_group(ctx: Context, groups: list[Group]) -> str:
@@ -228,12 +217,17 @@ def list_cmd(ctx: Context) -> Message:
 def pledge_form(ctx: Context, sid: int) -> Message:
     """The ``sprint.pledge`` form for sprint ``sid``."""
     sprint = find_sprint(ctx.session, sid)
-    fields = (FormField("amount", ctx._("Amount"), "number"),
-              FormField("currency", ctx._("Currency (ISO 4217)"),
-                        initial=sprint.currency or "EUR"))
+    currency = sprint.currency or DEFAULT_CURRENCY
+    language = ctx.person.language
+    fields = (FormField("amount", ctx._("Amount (a number, e.g. 1500 or 1500.50)"), "number",
+                        check=_checked(ctx, lambda v: money.parse_amount(
+                            v, currency=currency, language=language))),
+              FormField("currency", ctx._("Currency (ISO 4217 code, e.g. EUR, USD, COP)"),
+                        initial=currency, check=_checked(ctx, money.currency_code)))
     return Message(ctx._("Pledge to sprint #{id}.", id=sid),
                    form=Form("sprint.pledge", ctx._("Pledge"), ctx._("Pledge"), fields,
-                             context=str(sid)))
+                             context=str(sid),
+                             one_line=f"sprint pledge {sid} AMOUNT {currency}"))
 
 
 def _pledge(ctx: Context, sid: int, amount_text: str, currency_text: str) -> Message:
