@@ -14,8 +14,9 @@ import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from bot.localtime import parse_local_time
+
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_LOCAL = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})$")
 #: The last second of a day: a deadline "on" a day holds until then.
 END_OF_DAY = time(23, 59, 59)
 
@@ -37,19 +38,13 @@ def end_of_day(day: date, zone: str) -> datetime:
 def parse_deadline(text: str, *, zone: str) -> datetime:
     """A deadline as a person writes it, as an aware UTC datetime:
     ``2026-12-15`` is the end of that day in ``zone``; ``2026-12-15 17:00`` is
-    that time in ``zone``; ISO 8601 with an offset is taken as written.
-    ``zone`` is the writer's IANA zone. Raises ValueError when unreadable."""
+    that time in ``zone``; ISO 8601 with an offset is taken as written (the
+    last two by :func:`bot.localtime.parse_local_time`). ``zone`` is the
+    writer's IANA zone. Raises ValueError when unreadable."""
     raw = text.strip()
     if _DATE.match(raw):
         return end_of_day(parse_date(raw), zone)
-    m = _LOCAL.match(raw)
-    if m:
-        when = datetime.fromisoformat(f"{m.group(1)}T{int(m.group(2)):02d}:{m.group(3)}")
-        return when.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
-    when = datetime.fromisoformat(raw)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(zone))
-    return when.astimezone(UTC)
+    return parse_local_time(raw, zone=zone)
 
 
 def local_text(moment: datetime, zone: str) -> str:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters.discord.client import ConveneClient
-from adapters.discord.forms import FormStash, Pending, render_modal
+from adapters.discord.forms import PagedForms, Pending, render_modal
 from adapters.discord.gateway import (
     LINK_BUTTON_PREFIX,
     LINK_MODAL_ID,
@@ -79,7 +79,7 @@ class DiscordAdapter:
         cfg = bot.settings.discord
         self.bot = bot
         self.linker = Linker(bot)
-        self.forms = FormStash()
+        self.forms = PagedForms()
         self.pool = ThreadPoolExecutor(workers or cfg.workers, thread_name_prefix="discord")
         allowed = list(cfg.allowed_guilds) or ([cfg.guild_id] if cfg.guild_id else [])
         self.allowed_guilds = frozenset(allowed)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from bot.cli import settings_from
+from bot.invocation import settings_from
 from digests.sources import FeedSource
 
 if TYPE_CHECKING:
