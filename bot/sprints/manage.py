@@ -17,7 +17,7 @@ from bot.members import group_by_name, person_by_email
 from bot.outbox import ChatTarget
 from bot.permissions import alliance_group
 from bot.sprints import money, pledges, proposals, seats
-from bot.sprints.common import find_sprint, parse_topics, topic_keys
+from bot.sprints.common import closing_text, day_text, find_sprint, parse_topics, topic_keys
 from bot.sprints.render import STATE_LABELS, sprint_message
 from bot.types import Form, FormField, Header, Message, Option, Reply, Section
 from storage.base import utcnow
@@ -117,8 +117,11 @@ def _create(ctx: Context, values: dict[str, str]) -> Message:
     sprint = proposals.create_sprint(ctx.session, actor=auth, proposer=person, group=group,
                                      draft=draft, settings=ctx.settings,
                                      language=person.language, origin=origin)
-    return Message(ctx._("Sprint #{id} is proposed; the secretariat will approve or decline "
-                         "it.", id=sprint.id))
+    return Message(ctx._("Sprint #{id} is proposed ({first} to {last}; sign-ups close "
+                         "{when}); the secretariat will approve or decline it.", id=sprint.id,
+                         first=day_text(sprint.starts_on, person.language),
+                         last=day_text(sprint.ends_on, person.language),
+                         when=closing_text(sprint, ctx.tr, person.timezone)))
 
 
 def propose_cmd(ctx: Context) -> Message:

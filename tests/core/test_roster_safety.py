@@ -12,7 +12,7 @@ from click.testing import Result
 from sqlalchemy import create_engine, select
 
 from storage.models import AuditEntry, Group, Membership
-from tests.cli import invoke
+from tests.cli import invoke, scratch_env
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "roster.csv"
@@ -85,3 +85,45 @@ def test_removals_need_replace_are_audited_and_undone_by_the_previous_file(
     undo = _convene(tmp_path, "roster", "import", str(EXAMPLE))
     assert undo.exit_code == 0, undo.stderr
     assert _roles(tmp_path) == before
+
+
+def test_at_a_terminal_typing_replace_applies_the_removals(tmp_path: Path) -> None:
+    """The typed confirmation: only at an interactive terminal (a real pty here)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    assert _convene(tmp_path, "roster", "import", str(EXAMPLE)).exit_code == 0
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    smaller = tmp_path / "smaller.csv"
+    smaller.write_text("".join(ln for ln in lines if "priya.nair" not in ln), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVENE_")}
+    env.update({k: v for k, v in scratch_env(tmp_path).items() if v is not None})
+
+    def run(answer: str) -> tuple[int, str]:
+        main, child = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()",
+                                 "roster", "import", str(smaller)], stdin=child, stdout=child,
+                                stderr=child, cwd=tmp_path, env=env)
+        os.close(child)
+        seen, deadline = b"", time.monotonic() + 60
+        while b"Type replace" not in seen and time.monotonic() < deadline:
+            seen += os.read(main, 4096)
+        os.write(main, answer.encode() + b"\n")
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                seen += os.read(main, 4096)
+            except OSError:
+                break
+        proc.wait(timeout=30)
+        os.close(main)
+        return proc.returncode, seen.decode(errors="replace")
+
+    code, said = run("no")
+    assert code == 1 and "nothing was changed" in said, said
+    before = _roles(tmp_path)
+    code, said = run("replace")
+    assert code == 0 and "1 removed" in said, said
+    assert len(_roles(tmp_path)) == len(before) - 1

@@ -24,7 +24,8 @@ def _sprint(bot: Bot) -> int:
     freeze(datetime(2027, 1, 10, 9, 0, tzinfo=UTC))
     out = say(bot, MEMBER, "sprint propose Soil probes | Compare cheap probes | "
                            "soil_measurement | 2027-04-01 | 2027-04-30 | 3 | 2027-03-20")
-    assert "is proposed" in out, out
+    assert "is proposed (Apr 1, 2027 to Apr 30, 2027; sign-ups close at the end of Mar 20, " \
+        "2027 (Europe/Paris); your time: 2027-03-20 23:59 Africa/Lagos)" in out, out
     with bot.session_factory() as s:
         sid = int(s.scalars(select(Sprint.id)).one())
     assert "open for sign-ups" in say(bot, SECRETARIAT, f"sprint approve {sid}")
