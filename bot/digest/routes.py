@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Context
 from bot.digest import service as svc
@@ -107,29 +109,40 @@ def suggest(ctx: Context) -> Message:
     by_observer = Role.OBSERVER in roles and not roles & {Role.MEMBER, Role.SECRETARIAT,
                                                          Role.CHAIR}
     week = _week(ctx)
-    title, why = page_title(url)
-    if why:
-        log.info("digest suggest: no title for %s: %s", url, why)
+    suggestion = DigestSuggestion(week=week, url=url[:1000],
+                                  canonical_url=canonical_url(url)[:1000],
+                                  note=note.strip()[:2000], person_id=ctx.person.id,
+                                  by_observer=by_observer)
     try:
         with ctx.session.begin_nested():
-            ctx.session.add(DigestSuggestion(week=week, url=url[:1000],
-                                             canonical_url=canonical_url(url)[:1000],
-                                             note=note.strip()[:2000], title=title,
-                                             person_id=ctx.person.id,
-                                             by_observer=by_observer))
+            ctx.session.add(suggestion)
     except IntegrityError:
         raise Conflict(N_("That article is already suggested for week {week}."),
                        week=week) from None
+    # The page is fetched after the commit: never while this unit of work
+    # holds the database (on SQLite, the writers' lock).
+    ctx.after_commit(partial(_fetch_title, ctx.session_factory, suggestion.id, url))
     text = (ctx._("Thank you: your suggestion (as an observer) goes to the secretariat for "
                   "week {week}.", week=week) if by_observer else
             ctx._("Thank you: your suggestion goes to the secretariat for week {week}.",
                   week=week))
-    text += "\n" + (ctx._("Article: {title}", title=title) if title else ctx._(
-        "I could not fetch the article's title, so the secretariat will see its site's name "
-        "and your note; check the address if that is not expected."))
+    text += "\n" + ctx._("The secretariat sees the article's own title, read from its page, "
+                         "and your note apart from it.")
     if note.strip():
         text += "\n" + ctx._("Your note: {note}", note=note.strip()[:2000])
     return Message(text)
+
+
+def _fetch_title(factory: sessionmaker[Session], suggestion_id: int, url: str) -> None:
+    """After the commit: the suggested page's title, stored on the suggestion
+    (``title_status`` ``fetched``, or ``unavailable`` with the reason logged)."""
+    title, why = page_title(url)
+    if why:
+        log.info("digest suggest: no title for %s: %s", url, why)
+    with factory() as session, session.begin():
+        row = session.get(DigestSuggestion, suggestion_id)
+        if row is not None:
+            row.title, row.title_status = title, "fetched" if title else "unavailable"
 
 
 def latest(ctx: Context) -> Message:
@@ -168,6 +181,10 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
     title = (ctx._("Press review, week {week} (draft)", week=digest.week)
              if digest.status == "draft" else
              ctx._("Press review, week {week} (sent)", week=digest.week))
+    pending = ctx.session.scalars(select(DigestSuggestion).where(
+        DigestSuggestion.week == digest.week)).all()
+    no_title = ctx._("its page could not be fetched, so its title is unknown")
+    untitled = {s.canonical_url for s in pending if s.title_status == "unavailable"}
     lines = []
     for view in archive.views(items):
         topic = tx.topic(view.topic)
@@ -176,6 +193,8 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
         if view.language:
             facts.append(ctx._(LANGUAGE_NAMES.get(view.language, "other language")))
         facts.append(why_line(view, ctx.tr.gettext))
+        if view.url in untitled:
+            facts.append(no_title)
         lines.append(f"{view.position}. {view.title} <{view.url}>\n   " + " · ".join(facts))
         if view.suggested_by and view.summary:
             lines.append("   " + ctx._("{name}'s note: {note}", name=view.suggested_by,
@@ -183,8 +202,6 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
     if not lines:
         lines.append(ctx._("No article of this week is about the alliance's topics yet: the "
                            "review is empty. Add one with digest include URL."))
-    pending = ctx.session.scalars(select(DigestSuggestion).where(
-        DigestSuggestion.week == digest.week)).all()
     chosen = {i.canonical_url for i in items}
     waiting = [s for s in pending if s.canonical_url not in chosen]
     blocks: list[Header | Section | Small] = [Header(title)]
@@ -193,6 +210,7 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
     blocks.append(Section("\n".join(lines)))
     if waiting:
         sug = "\n".join((f"- {s.title} <{s.url}>" if s.title else f"- {s.url}") +
+                         (f" [{no_title}]" if s.title_status == "unavailable" else "") +
                          (f" ({s.note})" if s.note else "") +
                         (f" [{ctx._('observer')}]" if s.by_observer else "") for s in waiting)
         blocks.append(Section(ctx._("Suggestions not included yet:") + "\n" + sug))

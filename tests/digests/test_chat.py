@@ -105,6 +105,10 @@ def test_any_week_is_reviewed_in_chat(make_bot, sqlite_url, week_server):
 
 def test_a_suggestion_keeps_the_articles_title_and_the_note_apart(
         make_bot, sqlite_url, week_server):
+    """Issue 20: the note became the item's title, and an unreachable URL a
+    raw-URL title in "other language". The page's own title is fetched after
+    the suggestion is committed (never while the unit of work holds the
+    database) and the note kept apart; an unreachable page says so."""
     bot = make_bot(sqlite_url, digest={"items": 4})
     (week_server.folder / "article.html").write_text(
         "<html><head><title>Soil carbon credits reach smallholders | News</title></head>"
@@ -115,21 +119,25 @@ def test_a_suggestion_keeps_the_articles_title_and_the_note_apart(
     sec = ConsoleSession(dispatch=bot.dispatch, email=SECRETARIAT)
     url = week_server.url("article.html")
     out = member.feed(f"digest suggest {url} worth a look for the workshop")
-    assert "Article: Soil carbon credits reach smallholders | News" in out, out
-    assert "Your note: worth a look for the workshop" in out
+    assert "article's own title" in out and "Your note: worth a look for the workshop" in out
     gone = "http://127.0.0.1:9/unreachable-story"
-    out = member.feed(f"digest suggest {gone} another one")
-    assert "could not fetch the article's title" in out, out
+    member.feed(f"digest suggest {gone} another one")
+    with bot.session_factory() as s:
+        rows = {r.url: (r.title, r.title_status, r.note)
+                for r in s.scalars(select(DigestSuggestion))}
+    assert rows == {url: ("Soil carbon credits reach smallholders | News", "fetched",
+                          "worth a look for the workshop"),
+                    gone: ("", "unavailable", "another one")}
     draft = sec.feed("digest preview")
     waiting = draft.split("Suggestions not included yet:")[1]
     assert f"Soil carbon credits reach smallholders | News <{url}>" in waiting
+    assert f"{gone} [its page could not be fetched, so its title is unknown] (another one)" \
+        in waiting, waiting
     after = sec.feed(f"digest include {url}")
     line = after.split("Soil carbon credits reach smallholders | News <", 1)[1]
     assert "Amara Okafor's note: worth a look for the workshop" in line.split("\n2. ")[0]
     after = sec.feed(f"digest include {gone}")
     item = after.split(f"127.0.0.1 <{gone}>", 1)[1].split("\n", 2)[1]
-    assert "other language" not in item and "another one" in after
+    assert "its page could not be fetched" in item and "other language" not in item, item
+    assert "Amara Okafor's note: another one" in after
     assert f". {gone} <" not in after  # never the raw address as a title
-    with bot.session_factory() as s:
-        titles = dict(s.execute(select(DigestSuggestion.url, DigestSuggestion.title)).all())
-    assert titles == {url: "Soil carbon credits reach smallholders | News", gone: ""}

@@ -18,8 +18,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("digest_suggestions") as batch:
         batch.add_column(sa.Column("title", sa.String(500), nullable=False, server_default=""))
+        # rows before this revision were never fetched: "unavailable" says so
+        batch.add_column(sa.Column("title_status", sa.String(16), nullable=False,
+                                   server_default="unavailable"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("digest_suggestions") as batch:
+        batch.drop_column("title_status")
         batch.drop_column("title")
