@@ -340,10 +340,10 @@ def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str
 
     Raises RosterLockout (nothing applied, dry run or not) when the result
     would leave the alliance without a chair or a group without a secretariat
-    that it had before. Every role added or removed is written to the audit
-    log (``roster.role_added``/``roster.role_removed``, detail: email, group,
-    role) as ``actor`` (default: the operator's CLI), so a removal can be
-    undone by importing the previous file again.
+    that it had before. Every role removed is written to the audit log
+    (``roster.role_removed``, detail: email, group, role) as ``actor``
+    (default: the operator's CLI); importing the previous file again puts the
+    roles back (a role that file does not give is removed, audited too).
     """
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     drop = _plan(session, rows, report, add_only=add_only)
@@ -368,11 +368,10 @@ def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str
         raise RosterLockout(report, gaps)
     if not dry_run:
         who = actor or authorize_system(capability="roster.manage", channel="cli")
-        for action, changes in (("roster.role_removed", report.removed),
-                                ("roster.role_added", report.added)):
-            for c in changes:
-                audit.record(session=session, actor=who, action=action, subject_type="roster",
-                       subject_id=c.email, email=c.email, group=c.group, role=c.role)
+        for c in report.removed:
+            audit.record(session=session, actor=who, action="roster.role_removed",
+                         subject_type="roster", subject_id=c.email, email=c.email,
+                         group=c.group, role=c.role)
     return report
 
 
