@@ -95,8 +95,9 @@ def install(reg: Registry) -> None:
         usage="ID OWNER_EMAIL YYYY-MM-DD [HH:MM] | TEXT")
     add("command", "workshop action done", a.action_done, capability="workshop.attend",
         help=N_("Close one of your action items."), usage="ACTION")
-    add("command", "workshop actions", a.actions_cmd, capability="workshop.manage",
-        help=N_("Open and overdue action items."))
+    add("command", "workshop actions", a.actions_cmd, capability="workshop.attend",
+        help=N_("Your open action items (the secretariat: everyone's; 'mine' for yours)."),
+        usage="[mine]")
     add("command", "workshop feed", f.feed_cmd, capability="workshop.attend",
         help=N_("Your personal calendar feed URL, to subscribe to (private)."))
     add("command", "workshop feed new", f.feed_new_cmd, capability="workshop.attend",
