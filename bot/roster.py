@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bot import audit
 from bot.errors import N_, InvalidInput
 from bot.i18n import SUPPORTED, Translator
 from bot.members import normalise_email
-from bot.permissions import forget_roles
+from bot.permissions import Authorized, authorize_system, forget_roles
 from storage.models import EmailAddress, Group, Membership, Organisation, Person, Role
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -70,6 +71,35 @@ class RosterError(InvalidInput):
     def __str__(self) -> str:
         return "roster not imported, nothing changed:\n" + "\n".join(
             f"  {p}" for p in self.problems)
+
+
+_LOCKOUT = N_("Refused: this roster would leave {gaps}; nothing was changed. Keep in the "
+              "file the rows of the people who hold these roles today (listed above as "
+              "removed), or add their successors.")
+
+
+class RosterLockout(InvalidInput):
+    """The import would leave the alliance without a chair or a group without a
+    secretariat (its own or the alliance's); nothing was applied, whatever the
+    flags. ``report`` is the plan that was refused; ``gaps`` the ``(group,
+    role)`` pairs left empty."""
+
+    def __init__(self, report: ImportReport, gaps: list[tuple[str, str]]) -> None:
+        super().__init__(_LOCKOUT, gaps="; ".join(
+            f"{g} without a {r}" for g, r in gaps))
+        self.report = report
+        self.gaps = gaps
+
+    def render(self, tr: Translator) -> str:
+        """The refusal in ``tr``'s language, each gap as "Alliance without a
+        chair" or "Measurement Working Group without a secretariat"."""
+        parts = []
+        for group, role in self.gaps:
+            if role == Role.CHAIR:
+                parts.append(tr.gettext(N_("{group} without a chair"), group=group))
+            else:
+                parts.append(tr.gettext(N_("{group} without a secretariat"), group=group))
+        return tr.gettext(_LOCKOUT, gaps="; ".join(parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,8 +296,38 @@ def _plan(session: Session, rows: list[RosterRow], report: ImportReport, *,
     return drop
 
 
+def _keepers(session: Session) -> dict[tuple[int, str], int]:
+    """How many people hold chair and secretariat: ``(group_id, role) -> count``.
+    A secretariat held in the alliance reaches every group, so it counts for each."""
+    groups = session.execute(select(Group.id, Group.is_alliance)).all()
+    held = session.execute(select(Membership.group_id, Membership.role, Membership.person_id)).all()
+    alliance = {gid for gid, is_alliance in groups if is_alliance}
+    who: dict[tuple[int, str], set[int]] = {}
+    for gid, role, pid in held:
+        who.setdefault((gid, str(role)), set()).add(pid)
+    out: dict[tuple[int, str], int] = {}
+    for gid, is_alliance in groups:
+        sec = set(who.get((gid, str(Role.SECRETARIAT)), set()))
+        for a in alliance:
+            sec |= who.get((a, str(Role.SECRETARIAT)), set())
+        out[(gid, str(Role.SECRETARIAT))] = len(sec)
+        if is_alliance:
+            out[(gid, str(Role.CHAIR))] = len(who.get((gid, str(Role.CHAIR)), set()))
+    return out
+
+
+def _lockout(session: Session, before: dict[tuple[int, str], int]) -> list[tuple[str, str]]:
+    """The ``(group name, role)`` pairs that had someone before and nobody now."""
+    after = _keepers(session)
+    names: dict[int, str] = {gid: name for gid, name in session.execute(
+        select(Group.id, Group.name)).all()}
+    return [(names.get(gid, str(gid)), role) for (gid, role), n in sorted(before.items())
+            if n and not after.get((gid, role))]
+
+
 def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str,
-                  add_only: bool = False, dry_run: bool = False) -> ImportReport:
+                  add_only: bool = False, dry_run: bool = False,
+                  actor: Authorized | None = None) -> ImportReport:
     """Apply validated rows in the caller's unit of work (never commits).
 
     The file is the whole roster of every group it names: a role held in such
@@ -277,22 +337,41 @@ def import_roster(*, session: Session, rows: list[RosterRow], alliance_name: str
     ``dry_run`` fills it and changes nothing. Idempotent: the same rows twice
     change nothing the second time. Existing people are matched by address;
     their details are updated to the file's.
+
+    Raises RosterLockout (nothing applied, dry run or not) when the result
+    would leave the alliance without a chair or a group without a secretariat
+    that it had before. Every role removed is written to the audit log
+    (``roster.role_removed``, detail: email, group, role) as ``actor``
+    (default: the operator's CLI); importing the previous file again puts the
+    roles back (a role that file does not give is removed, audited too).
     """
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     drop = _plan(session, rows, report, add_only=add_only)
     report.memberships_added = len(report.added)
     report.memberships_removed = len(drop)
     report.people_created = len(report.new_people)
-    # A dry run applies the file inside a savepoint and rolls it back, so the
-    # report counts exactly what the real run would do.
-    nested = session.begin_nested() if dry_run else None
+    before = _keepers(session)
+    # The file is applied inside a savepoint: a dry run and a refused file
+    # roll it back, so the report counts exactly what the real run would do.
+    nested = session.begin_nested()
     for m in drop:
         session.delete(m)
     session.flush()
     _apply(session, rows, report, alliance_name)
-    if nested is not None:
+    gaps = _lockout(session, before)
+    if dry_run or gaps:
         nested.rollback()
+    else:
+        nested.commit()
     forget_roles(session)
+    if gaps:
+        raise RosterLockout(report, gaps)
+    if not dry_run:
+        who = actor or authorize_system(capability="roster.manage", channel="cli")
+        for c in report.removed:
+            audit.record(session=session, actor=who, action="roster.role_removed",
+                         subject_type="roster", subject_id=c.email, email=c.email,
+                         group=c.group, role=c.role)
     return report
 
 
@@ -367,7 +446,8 @@ def _apply(session: Session, rows: list[RosterRow], report: ImportReport,
 
 
 def import_roster_file(*, session: Session, path: Path, alliance_name: str,
-                       add_only: bool = False, dry_run: bool = False) -> ImportReport:
+                       add_only: bool = False, dry_run: bool = False,
+                       actor: Authorized | None = None) -> ImportReport:
     """Validate then apply a roster CSV file (see :func:`import_roster` for
     ``add_only`` and ``dry_run``). Raises RosterError (nothing applied)."""
     try:
@@ -376,4 +456,4 @@ def import_roster_file(*, session: Session, path: Path, alliance_name: str,
         raise RosterError([_problem(0, "file", N_("not UTF-8 text ({reason})"),
                                      reason=exc)]) from None
     return import_roster(session=session, rows=parse_roster(text), alliance_name=alliance_name,
-                         add_only=add_only, dry_run=dry_run)
+                         add_only=add_only, dry_run=dry_run, actor=actor)

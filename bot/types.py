@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re as _re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime as _datetime
 from typing import Any, Literal
@@ -394,6 +394,12 @@ class FormField:
 
     ``kind``: ``text`` (one line), ``textarea``, ``select`` (``options``),
     ``datetime`` (ISO 8601 with offset or in the reader's zone), ``number``.
+    ``initial`` is the default an empty answer takes. ``check``, when set,
+    reads one answer with the same parser the one-line command uses and
+    returns "" when it is good, else the reason in the reader's language: an
+    adapter that asks field by field asks again at once. It is not
+    serialised (an adapter that rebuilds a form from data checks on submit,
+    through :meth:`bot.app.Bot.check_form`).
     """
 
     name: str
@@ -404,6 +410,7 @@ class FormField:
     initial: str = ""
     hint: str = ""
     max_length: int = 3000
+    check: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,6 +422,9 @@ class Form:
     submit_label: str
     fields: tuple[FormField, ...]
     context: str = ""
+    #: The same on one line (``sprint propose TITLE | AIM | ...``), shown where
+    #: a form cannot be asked (piped input).
+    one_line: str = ""
 
 
 #: The mood of a message, mapped by each adapter to its own colour.
@@ -516,7 +526,8 @@ def to_data(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {"_t": type(value).__name__}
         for f in dataclasses.fields(value):
-            out[f.name] = to_data(getattr(value, f.name))
+            if not callable(getattr(value, f.name)):  # a FormField's check stays behind
+                out[f.name] = to_data(getattr(value, f.name))
         return out
     if isinstance(value, tuple | list):
         return [to_data(v) for v in value]

@@ -246,11 +246,16 @@ def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate]
     return len(keep_ids)
 
 
-def _manual_item(digest: Digest, url: str, note: str) -> DigestItem:
+def _manual_item(digest: Digest, url: str, sug: DigestSuggestion | None) -> DigestItem:
+    """An item included by hand: the article's own title when it was fetched
+    (else the site's name, never the raw address), the member's note as its
+    summary, and a language only when the title tells one ("" otherwise)."""
     host = urlsplit(url).hostname or url
-    title = (note or url)[:500]
-    return DigestItem(digest=digest, canonical_url=url, title=title, summary="",
-                      language=detect_language(note) if note else "other",
+    title = (sug.title if sug is not None else "") or host
+    fetched = bool(sug is not None and sug.title)
+    return DigestItem(digest=digest, canonical_url=url, title=title[:500],
+                      summary=sug.note if sug is not None else "",
+                      language=detect_language(title) if fetched else "",
                       published_at=utcnow(), topic="", themes=[], matched=[], score=0.0,
                       sources=[DigestItemSource(feed_title=host, feed_url="", link=url)])
 
@@ -278,7 +283,7 @@ def apply_edits(session: Session, digest: Digest, *, limit: int,
         if edit.action == "include":
             if item is None:
                 sug = by_url.get(edit.canonical_url)
-                item = _manual_item(digest, edit.canonical_url, sug.note if sug else "")
+                item = _manual_item(digest, edit.canonical_url, sug)
                 session.add(item)
                 if sug is not None:
                     _mark_suggested(session, item, sug)

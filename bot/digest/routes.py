@@ -2,17 +2,22 @@
 
 ``digest suggest URL [note]`` (anyone in the roster; an observer's suggestion
 is marked as such), ``digest latest`` (the latest summary, in the reader's
-language), and for the secretariat ``digest preview``, ``digest include URL``,
-``digest exclude N`` and ``digest send``.
+language), and for the secretariat ``digest preview [WEEK]``, ``digest include
+URL [WEEK]``, ``digest exclude N [WEEK]`` and ``digest send [WEEK]`` (WEEK an
+ISO week such as 2026-W47; this week when left out).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Context
 from bot.digest import service as svc
@@ -20,6 +25,7 @@ from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.types import Context as Small
 from bot.types import Header, Message, Section, inline_plain
 from digests import archive
+from digests.fetch import page_title
 from digests.parse.normalise import canonical_url
 from digests.render import LANGUAGE_NAMES, learned_line, translator, why_line
 from storage.base import utcnow
@@ -42,13 +48,16 @@ def install(reg: Registry) -> None:
     reg.route("command", "digest latest", latest, capability="digest.view",
               help=N_("Show the summary of the latest press review."))
     reg.route("command", "digest preview", preview, capability="digest.review",
-              help=N_("Show this week's draft press review (secretariat)."))
-    reg.route("command", "digest include", include, capability="digest.review", usage="URL",
-              help=N_("Add an article to this week's press review (secretariat)."))
-    reg.route("command", "digest exclude", exclude, capability="digest.review", usage="N",
-              help=N_("Remove item N from this week's press review (secretariat)."))
-    reg.route("command", "digest send", send, capability="digest.review",
-              help=N_("Send this week's press review now (secretariat)."))
+              usage="[WEEK]",
+              help=N_("Show a week's draft press review (this week by default; secretariat)."))
+    reg.route("command", "digest include", include, capability="digest.review",
+              usage="URL [WEEK]",
+              help=N_("Add an article to a week's press review (secretariat)."))
+    reg.route("command", "digest exclude", exclude, capability="digest.review",
+              usage="N [WEEK]",
+              help=N_("Remove item N from a week's press review (secretariat)."))
+    reg.route("command", "digest send", send, capability="digest.review", usage="[WEEK]",
+              help=N_("Send a week's press review now (secretariat)."))
     reg.route("command", "digest notes", notes, capability="digest.view", usage="on|off",
               help=N_("Get, or stop, the weekly note of press-review articles on your "
                       "interests."))
@@ -82,6 +91,25 @@ def _week(ctx: Context) -> str:
     return svc.current_week(ctx.settings)
 
 
+def _week_arg(ctx: Context) -> tuple[str, list[str]]:
+    """The ISO week named among the arguments (``2026-W47``, any position), else
+    this week; and the other arguments. Raises InvalidInput for a word that
+    looks like a week but is not one (``2026-W60``)."""
+    week, rest = "", []
+    for word in ctx.args.split():
+        if re.fullmatch(r"\d{4}-[wW]\d{1,2}", word):
+            year, num = word.upper().split("-W")
+            try:
+                date.fromisocalendar(int(year), int(num), 1)
+            except ValueError:
+                raise InvalidInput(N_("{value} is not a week: write it as 2026-W47 (year, W, "
+                                      "week number 1 to 52 or 53)."), value=word) from None
+            week = f"{year}-W{int(num):02d}"
+        else:
+            rest.append(word)
+    return week or _week(ctx), rest
+
+
 def suggest(ctx: Context) -> Message:
     """Record a suggestion for this week. Raises InvalidInput without an http(s) URL."""
     url, _, note = ctx.args.strip().partition(" ")
@@ -91,12 +119,13 @@ def suggest(ctx: Context) -> Message:
     by_observer = Role.OBSERVER in roles and not roles & {Role.MEMBER, Role.SECRETARIAT,
                                                          Role.CHAIR}
     week = _week(ctx)
+    suggestion = DigestSuggestion(week=week, url=url[:1000],
+                                  canonical_url=canonical_url(url)[:1000],
+                                  note=note.strip()[:2000], person_id=ctx.person.id,
+                                  by_observer=by_observer)
     try:
         with ctx.session.begin_nested():
-            ctx.session.add(DigestSuggestion(week=week, url=url[:1000],
-                                             canonical_url=canonical_url(url)[:1000],
-                                             note=note.strip()[:2000], person_id=ctx.person.id,
-                                             by_observer=by_observer))
+            ctx.session.add(suggestion)
     except IntegrityError:
         raise Conflict(N_("That article is already suggested for week {week}."),
                        week=week) from None
@@ -105,11 +134,30 @@ def suggest(ctx: Context) -> Message:
         if digest is not None else None
     archive.add_example(ctx.session, week=week, action="suggest", label=1, url=url, item=item,
                         title=note.strip(), person_id=ctx.person.id)
+    # The page is fetched after the commit: never while this unit of work
+    # holds the database (on SQLite, the writers' lock).
+    ctx.after_commit(partial(_fetch_title, ctx.session_factory, suggestion.id, url))
     text = (ctx._("Thank you: your suggestion (as an observer) goes to the secretariat for "
                   "week {week}.", week=week) if by_observer else
             ctx._("Thank you: your suggestion goes to the secretariat for week {week}.",
                   week=week))
+    text += "\n" + ctx._("The secretariat sees the article's own title, read from its page, "
+                         "and your note apart from it.")
+    if note.strip():
+        text += "\n" + ctx._("Your note: {note}", note=note.strip()[:2000])
     return Message(text)
+
+
+def _fetch_title(factory: sessionmaker[Session], suggestion_id: int, url: str) -> None:
+    """After the commit: the suggested page's title, stored on the suggestion
+    (``title_status`` ``fetched``, or ``unavailable`` with the reason logged)."""
+    title, why = page_title(url)
+    if why:
+        log.info("digest suggest: no title for %s: %s", url, why)
+    with factory() as session, session.begin():
+        row = session.get(DigestSuggestion, suggestion_id)
+        if row is not None:
+            row.title, row.title_status = title, "fetched" if title else "unavailable"
 
 
 def latest(ctx: Context) -> Message:
@@ -126,8 +174,7 @@ def latest(ctx: Context) -> Message:
     return svc.summary_message(ctx.settings, digest, ctx.tr.language)
 
 
-def _draft(ctx: Context, *, build: bool = False) -> Digest:
-    week = _week(ctx)
+def _draft(ctx: Context, *, week: str, build: bool = False) -> Digest:
     digest = archive.find_digest(ctx.session, week)
     if digest is None and build:
         settings = ctx.settings
@@ -149,23 +196,31 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
     title = (ctx._("Press review, week {week} (draft)", week=digest.week)
              if digest.status == "draft" else
              ctx._("Press review, week {week} (sent)", week=digest.week))
+    pending = ctx.session.scalars(select(DigestSuggestion).where(
+        DigestSuggestion.week == digest.week)).all()
+    no_title = ctx._("its page could not be fetched, so its title is unknown")
+    untitled = {s.canonical_url for s in pending if s.title_status == "unavailable"}
     lines = []
     translate = translator(tx, ctx.tr.language)
     for view in archive.views(items):
         topic = tx.topic(view.topic)
         label = topic.label(ctx.tr.language) if topic else ctx._("Other")
-        line = (f"{view.position}. {view.title} <{view.url}>\n   {label} · "
-                f"{ctx._(LANGUAGE_NAMES.get(view.language, 'other language'))} · "
-                f"{why_line(view, ctx.tr.gettext, translate)}")
+        facts = [label]
+        if view.language:
+            facts.append(ctx._(LANGUAGE_NAMES.get(view.language, "other language")))
+        facts.append(why_line(view, ctx.tr.gettext, translate))
+        if view.url in untitled:
+            facts.append(no_title)
+        lines.append(f"{view.position}. {view.title} <{view.url}>\n   " + " · ".join(facts))
         moved = learned_line(view, ctx.tr.gettext, ctx.tr.ngettext)
         if moved:
-            line += f"\n   {moved}"
-        lines.append(line)
+            lines.append(f"   {moved}")
+        if view.suggested_by and view.summary:
+            lines.append("   " + ctx._("{name}'s note: {note}", name=view.suggested_by,
+                                        note=view.summary))
     if not lines:
         lines.append(ctx._("No article of this week is about the alliance's topics yet: the "
                            "review is empty. Add one with digest include URL."))
-    pending = ctx.session.scalars(select(DigestSuggestion).where(
-        DigestSuggestion.week == digest.week)).all()
     chosen = {i.canonical_url for i in items}
     waiting = [s for s in pending if s.canonical_url not in chosen]
     blocks: list[Header | Section | Small] = [Header(title)]
@@ -173,7 +228,9 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
         blocks.append(Small(note))
     blocks.append(Section("\n".join(lines)))
     if waiting:
-        sug = "\n".join(f"- {s.url}" + (f" ({s.note})" if s.note else "") +
+        sug = "\n".join((f"- {s.title} <{s.url}>" if s.title else f"- {s.url}") +
+                         (f" [{no_title}]" if s.title_status == "unavailable" else "") +
+                         (f" ({s.note})" if s.note else "") +
                         (f" [{ctx._('observer')}]" if s.by_observer else "") for s in waiting)
         blocks.append(Section(ctx._("Suggestions not included yet:") + "\n" + sug))
     failed = [r for r in digest.report if r.get("status") == "failed"]
@@ -185,16 +242,18 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
 
 
 def preview(ctx: Context) -> Message:
-    """This week's draft (built now if there is none)."""
-    digest = _draft(ctx, build=True)
+    """A week's draft (``digest preview [WEEK]``; this week by default; built
+    now if there is none)."""
+    week, _ = _week_arg(ctx)
+    digest = _draft(ctx, week=week, build=True)
     if digest.status == "draft":
         svc.reselect(ctx.session, ctx.settings, digest)
         svc.archive_renderings(ctx.settings, digest)
     return _preview_message(ctx, digest)
 
 
-def _editable(ctx: Context) -> Digest:
-    digest = _draft(ctx, build=True)
+def _editable(ctx: Context, week: str) -> Digest:
+    digest = _draft(ctx, week=week, build=True)
     if digest.status != "draft":
         raise Conflict(N_("The press review of week {week} was already sent."),
                        week=digest.week)
@@ -202,11 +261,13 @@ def _editable(ctx: Context) -> Digest:
 
 
 def include(ctx: Context) -> Message:
-    """Pin an article (a candidate, a suggestion or any URL) into the draft."""
-    url = ctx.args.strip().split(" ")[0] if ctx.args.strip() else ""
+    """Pin an article (a candidate, a suggestion or any URL) into a week's
+    draft: ``digest include URL [WEEK]``."""
+    week, rest = _week_arg(ctx)
+    url = rest[0] if rest else ""
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(N_("Give the article's address: digest include URL."))
-    digest = _editable(ctx)
+    digest = _editable(ctx, week)
     archive.add_edit(ctx.session, week=digest.week, action="include", url=url,
                      person_id=ctx.person.id)
     known = next((i for i in digest.items if i.canonical_url == canonical_url(url)), None)
@@ -221,11 +282,13 @@ def include(ctx: Context) -> Message:
 
 
 def exclude(ctx: Context) -> Message:
-    """Drop item N of the draft; the next best candidate takes its place."""
-    arg = ctx.args.strip()
+    """Drop item N of a week's draft (``digest exclude N [WEEK]``); the next
+    best candidate takes its place."""
+    week, rest = _week_arg(ctx)
+    arg = rest[0] if len(rest) == 1 else ""
     if not arg.isdigit():
         raise InvalidInput(N_("Give the item's number from digest preview: digest exclude N."))
-    digest = _editable(ctx)
+    digest = _editable(ctx, week)
     item = next((i for i in archive.selected(digest) if i.position == int(arg)), None)
     if item is None:
         raise NotFound(N_("There is no item {n} in the draft."), n=int(arg))
@@ -242,11 +305,12 @@ def exclude(ctx: Context) -> Message:
 
 
 def send(ctx: Context) -> Message:
-    """Freeze and queue this week's digest."""
-    digest = _editable(ctx)
+    """Freeze and queue a week's digest (``digest send [WEEK] [--allow-empty]``)."""
+    week, rest = _week_arg(ctx)
+    digest = _editable(ctx, week)
     try:
         sent = svc.send_digest(ctx.session, ctx.settings, digest,
-                               allow_empty="--allow-empty" in ctx.args.split())
+                               allow_empty="--allow-empty" in rest)
     except svc.EmptyReview:
         raise InvalidInput(N_("The press review of week {week} has no article, so nothing was "
                               "sent. Add one with digest include URL, or send it empty with "

@@ -119,7 +119,11 @@ class DigestItemSource(Base):
 
 
 class DigestSuggestion(Base):
-    """A URL suggested in chat for ``week``; ``by_observer`` marks an observer's."""
+    """A URL suggested in chat for ``week``; ``by_observer`` marks an observer's.
+    ``title``: the article's own title, fetched after the suggestion is
+    recorded; ``title_status``: ``pending`` (being fetched), ``fetched`` or
+    ``unavailable`` (the page could not be fetched or has no title: ``title``
+    is ""); ``note``: what the member wrote, kept apart."""
 
     __tablename__ = "digest_suggestions"
     __table_args__ = (UniqueConstraint("week", "canonical_url"),)
@@ -129,6 +133,9 @@ class DigestSuggestion(Base):
     url: Mapped[str] = mapped_column(String(1000))
     canonical_url: Mapped[str] = mapped_column(String(1000))
     note: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    title_status: Mapped[str] = mapped_column(String(16), default="pending",
+                                              server_default="unavailable")
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     by_observer: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
