@@ -14,8 +14,9 @@ weight once, x ``title_factor`` when it occurs in the title; relevance =
 scope score + ``topic_share`` x the topics' scores; an item is *relevant*
 when relevance >= ``threshold``, its scope score >= ``min_scope`` and its
 land words (``[scope.anchors]``) >= ``min_anchor``. The topic is the
-best-scored one, its title's phrases counting ``TITLE_SAY`` times. ``matched`` keeps the phrases as written in the
-item (never stems): the "why included" line shows them.
+best-scored one, its title's phrases counting ``TITLE_SAY`` times. ``matched``
+keeps the phrases as written in the item (never stems): the "why included"
+line shows them.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def install(reg: Registry) -> None:
     reg.route("command", "digest notes", notes, capability="digest.view", usage="on|off",
               help=N_("Get, or stop, the weekly note of press-review articles on your "
                       "interests."))
-    reg.route("command", "digest split", split, capability="digest.review", usage="N",
+    reg.route("command", "digest split", split, capability="digest.review", usage="N [WEEK]",
               help=N_("Show the sources merged into item N as items of their own "
                       "(secretariat)."))
     reg.route("command", "digest learned reset", learned_reset, capability="digest.review",
@@ -325,11 +325,13 @@ def send(ctx: Context) -> Message:
 
 
 def split(ctx: Context) -> Message:
-    """Undo a merge: the sources of item N become items of their own."""
-    arg = ctx.args.strip()
-    if not arg.isdigit():
+    """Undo a merge: the sources of item N become items of their own
+    (``digest split N [WEEK]``)."""
+    week, rest = _week_arg(ctx)
+    arg = rest[0] if len(rest) == 1 else ""
+    if not (arg.isascii() and arg.isdigit()):
         raise InvalidInput(N_("Give the item's number from digest preview: digest split N."))
-    digest = _editable(ctx)
+    digest = _editable(ctx, week)
     item = next((i for i in archive.selected(digest) if i.position == int(arg)), None)
     if item is None:
         raise NotFound(N_("There is no item {n} in the draft."), n=int(arg))
