@@ -114,6 +114,14 @@ class JobsSettings(BaseModel):
 
     lease_check_seconds: float = Field(10.0, gt=0, le=60)
     lock_key: int = 0x436F6E76  # "Conv"
+    #: A tick's claim (its ``job_runs`` row) is held this long and renewed every
+    #: third of it while the work runs; an unfinished claim whose lease lapsed
+    #: (or whose owner's heartbeat is stale) is taken over and its work run again.
+    run_lease_seconds: float = Field(60.0, gt=0)
+    #: Claims of one tick before it is given up (recorded as failed).
+    max_attempts: int = Field(5, ge=1)
+    #: Unfinished ticks scheduled longer ago than this are left alone.
+    retry_within_hours: float = Field(168.0, gt=0)
 
 
 class SlackSettings(BaseModel):

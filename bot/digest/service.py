@@ -73,6 +73,15 @@ def current_week(settings: Settings, now: datetime | None = None) -> str:
     return archive.iso_week(now or utcnow(), settings.digest.timezone)
 
 
+def last_complete_week(settings: Settings, now: datetime | None = None) -> str:
+    """The last ISO week that has ended at ``now`` (aware; default the clock)
+    in the digest's zone: the week the review of ``now`` covers (``2026-W47``
+    on any day of 2026-W48)."""
+    zone = settings.digest.timezone
+    start = archive.week_start(current_week(settings, now), zone)
+    return archive.iso_week(start - timedelta(seconds=1), zone)
+
+
 def taxonomy_for(settings: Settings) -> Taxonomy:
     """The secretariat's taxonomy file if configured, else the default."""
     return load_taxonomy(settings.digest.taxonomy_file)
@@ -255,14 +264,18 @@ def send_digest(session: Session, settings: Settings, digest: Digest, *,
 def build(*, session_factory: Callable[[], Session], settings: Settings, week: str | None = None,
           feeds: Sequence[str] | None = None, send: bool = False, allow_empty: bool = False,
           on_sources: Callable[[int], None] | None = None,
-          on_result: Callable[[FetchResult], None] | None = None) -> BuildOutcome:
-    """Fetch, build and (``send``) queue the digest of ``week`` (default: this
-    week; ``feeds``: sources for this run only). ``on_sources(n)`` is told
+          on_result: Callable[[FetchResult], None] | None = None,
+          now: datetime | None = None) -> BuildOutcome:
+    """Fetch, build and (``send``) queue the digest of ``week`` (default: the
+    last week that has ended, :func:`last_complete_week`; a week not yet
+    ended is built only when named; ``feeds``: sources for this run only).
+    ``now``: the moment of the build (default the clock; the scheduled job
+    passes its tick). ``on_sources(n)`` is told
     the source count before fetching and ``on_result`` each fetch result (a
     progress bar). Idempotent per week. Raises ValueError for a bad week or
     a bad ``feeds`` entry (the message names the fix)."""
-    now = utcnow()
-    week = week or current_week(settings, now)
+    now = now or utcnow()
+    week = week or last_complete_week(settings, now)
     archive.week_start(week, settings.digest.timezone)  # ValueError for a bad week
     with session_factory() as session, session.begin():
         sources = sources_for(session, settings, feeds)
@@ -292,5 +305,5 @@ def write_renderings(rendered: Rendered, week: str, folder: Path) -> list[Path]:
     return [html, text]
 
 
-__all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "fetch_and_gather", "persist",
-           "reselect", "review_data", "send_digest", "summary_message", "write_renderings"]
+__all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "fetch_and_gather",
+           "last_complete_week", "persist", "reselect", "review_data", "send_digest", "summary_message", "write_renderings"]

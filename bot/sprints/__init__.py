@@ -99,9 +99,12 @@ def install(bot: Bot) -> None:
     cfg = bot.settings.sprints
     bot.jobs.append(JobSpec(id="sprints.tick", func=jobs.tick,
                             trigger="interval", trigger_args={"seconds": cfg.tick_seconds}))
+    # The documented zone of the nudge's day and hour is UTC, whatever the host's.
     bot.jobs.append(JobSpec(id="sprints.nudge", func=jobs.nudge, trigger="cron",
                             trigger_args={"day_of_week": cfg.nudge_day,
-                                          "hour": cfg.nudge_hour, "minute": 0}))
+                                          "hour": cfg.nudge_hour, "minute": 0,
+                                          "timezone": "UTC"},
+                            tick_arg="tick"))
 
 
 def _cli(app: typer.Typer) -> None:
