@@ -306,4 +306,5 @@ def write_renderings(rendered: Rendered, week: str, folder: Path) -> list[Path]:
 
 
 __all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "fetch_and_gather",
-           "last_complete_week", "persist", "reselect", "review_data", "send_digest", "summary_message", "write_renderings"]
+           "last_complete_week", "persist", "reselect", "review_data", "send_digest",
+           "summary_message", "write_renderings"]
