@@ -125,12 +125,14 @@ def sources_for(session: Session, settings: Settings,
 
 
 def render_for(settings: Settings, digest: Digest, language: str) -> Rendered:
-    """The digest's selected items rendered in ``language``."""
+    """The digest's selected items rendered in ``language``, naming every
+    source whose fetch failed in the week's last build (``digest.report``)."""
     tr = translator(language)
     return render_digest(items=archive.views(archive.selected(digest)), week=digest.week,
                          taxonomy=taxonomy_for(settings), language=tr.language,
                          gettext=tr.gettext, alliance=settings.alliance_name,
-                         timezone=settings.digest.timezone)
+                         timezone=settings.digest.timezone,
+                         failed=[r for r in digest.report or [] if r.get("status") == "failed"])
 
 
 def summary_message(settings: Settings, digest: Digest, language: str) -> Message:

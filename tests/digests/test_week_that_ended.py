@@ -71,3 +71,31 @@ def test_last_complete_week_in_the_digests_zone(make_bot, sqlite_url):
     assert last_complete_week(settings, datetime(2026, 11, 29, 23, 30, tzinfo=UTC)) \
         == "2026-W48"
     assert last_complete_week(settings, datetime(2027, 1, 4, 7, 0, tzinfo=UTC)) == "2026-W53"
+
+
+def test_the_review_email_names_every_source_that_failed(make_bot, sqlite_url, week_server):
+    from tests.conftest import SECRETARIAT, SECRETARIAT_ES
+
+    start, end = week_bounds("2026-W48", MONDAY_TICK)
+    names = write_week(week_server.folder, start=start, end=end)
+    urls = [week_server.url(n) for n in names]
+    gone = [urls[0], week_server.url("missing.xml")]
+    (week_server.folder / names[0]).unlink()
+    bot = make_bot(sqlite_url, digest={"feeds": [*urls, gone[1]]})
+    freeze(MONDAY_TICK)
+    from bot.digest.routes import weekly_digest
+
+    weekly_digest(bot, tick=MONDAY_TICK)
+    with bot.session_factory() as s:
+        mails = {m.key.split(":")[-1]: m.payload for m in s.scalars(
+            select(OutboxMessage).where(OutboxMessage.key.like("digest:2026-W48:%")))
+            if m.kind == "email"}
+    assert set(mails) >= {SECRETARIAT, SECRETARIAT_ES}
+    for address, words in ((SECRETARIAT, "Sources that failed this week"),
+                           (SECRETARIAT_ES, "Fuentes que fallaron esta semana")):
+        text, html = mails[address]["text"], mails[address]["html"]
+        assert words in text and words in html
+        for url in gone:
+            assert url in text and url in html, (address, url)
+        for url in urls[1:]:  # the sources that answered are not listed as failed
+            assert url not in text.split(words, 1)[1]
