@@ -198,6 +198,10 @@ class PollSettings(BaseModel):
     """Consensus polls: defaults for new proposals."""
 
     quorum_percent: int = Field(50, ge=0, le=100)
+    #: Whether a new proposal's results show while its rounds are open
+    #: (``live``) or only after each closes (``hidden``: no counts, no quorum
+    #: figure, no names to anyone but the secretariat); a proposal may choose.
+    default_visibility: Literal["live", "hidden"] = "live"
     reminder_hours: list[int] = Field(default_factory=lambda: [24, 2])
     auto_email_round: bool = False
     email_round_hours: int = Field(72, ge=1)
