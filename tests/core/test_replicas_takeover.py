@@ -213,6 +213,15 @@ def test_the_holder_killed_mid_work_three_times(tmp_path: Path,
         def sim_now() -> datetime:
             return start + timedelta(seconds=max(0.0, time.time() - epoch) * SPEED)
 
+        def kill_when_blocked(job: str, tick: datetime) -> None:
+            """Hold the outbox until the holder's run of ``job`` at ``tick`` waits
+            on it mid-work, then kill the holder and let go."""
+            with _outbox_locked(admin):
+                holder = _holder(replicas)
+                _wait(f"{job} did not start", lambda: _blocked_in(admin, job, tick, holder),
+                      60, why=lambda: (holder, tick, sim_now(), _state(admin)))
+                kill_holder()
+
         # 1. The weekly build: the holder is killed while it fetches the feeds.
         feeds.on_first = kill_holder
         _wait("the review was not sent", lambda: _status(bot, ended) == "sent", 60)
@@ -234,12 +243,7 @@ def test_the_holder_killed_mid_work_three_times(tmp_path: Path,
         _wait("the day-before reminders were not sent", lambda: _pending(bot, 1440) == 0, 60)
         hour_before = _pending(bot, 60)
         assert hour_before > 3
-        with _outbox_locked(admin):
-            holder = _holder(replicas)
-            _wait("the wave did not start", lambda: _blocked_in(admin, "workshops.tick", wave,
-                                                                holder), 60,
-                  why=lambda: (holder, wave, sim_now(), _state(admin)))
-            kill_holder()
+        kill_when_blocked("workshops.tick", wave)
         _wait("the wave was not sent", lambda: _pending(bot, 60) == 0, 60)
 
         # 3. A polls tick: a proposal closing in half an hour; the tick that closes
@@ -250,12 +254,7 @@ def test_the_holder_killed_mid_work_three_times(tmp_path: Path,
         assert "is open for stances" in out, out
         ConsoleSession(dispatch=bot.dispatch, email=MEMBER_FR).feed("vote 1 agree")
         freeze(None)
-        with _outbox_locked(admin):
-            holder = _holder(replicas)
-            _wait("the close did not start", lambda: _blocked_in(admin, "polls.tick", close,
-                                                                 holder), 60,
-                  why=lambda: (holder, close, sim_now(), _state(admin)))
-            kill_holder()
+        kill_when_blocked("polls.tick", close)
         _wait("the round did not close", lambda: _closes(bot) == 1, 60)
 
         with bot.session_factory() as s:
