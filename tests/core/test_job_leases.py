@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.app import Bot
 from bot.job_runs import claim_tick, run_claimed, wall_now
@@ -127,3 +127,35 @@ def test_a_long_run_keeps_its_lease(make_bot: Callable[..., Bot], db_url: str) -
         assert row.error is None and row.attempts == 1 and other_ran == []
     finally:
         other.leadership.stop()
+
+
+def test_every_job_is_taken_over_when_its_owner_died(make_bot: Callable[..., Bot],
+                                                     db_url: str) -> None:
+    """Each real job (polls tick, review, agenda, reminders, nudge, sprints tick):
+    a claim left unfinished by a dead owner is run by the holder, once; the
+    work run twice (a partial run, then the take-over) doubles nothing."""
+    from storage.models import OutboxMessage
+
+    dead, live = _two(make_bot, db_url)
+    jobs = {s.id: s for s in live.jobs}
+    assert set(jobs) >= {"polls.tick", "digest.weekly", "workshops.agenda", "workshops.tick",
+                         "sprints.nudge", "sprints.tick"}
+    try:
+        for spec in jobs.values():
+            assert claim_tick(dead, spec.id, TICK) is not None
+        time.sleep(0.6)
+        assert retry_unfinished(live, list(jobs.values()), since=TICK - timedelta(days=1)) \
+            == len(jobs)
+        with live.session_factory() as s:
+            rows = s.scalars(select(JobRun).where(JobRun.scheduled_for == TICK)).all()
+            outbox = s.scalar(select(func.count()).select_from(OutboxMessage))
+        assert {r.job: (r.instance, r.attempts, r.error) for r in rows} == {
+            j: ("live", 2, None) for j in jobs}
+        # The same work again (as a second take-over would run it): nothing doubles.
+        for spec in jobs.values():
+            kwargs = {spec.tick_arg: TICK} if spec.tick_arg else {}
+            spec.func(live, **kwargs)
+        with live.session_factory() as s:
+            assert s.scalar(select(func.count()).select_from(OutboxMessage)) == outbox
+    finally:
+        live.leadership.stop()
