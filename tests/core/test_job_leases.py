@@ -137,7 +137,7 @@ def test_every_job_is_taken_over_when_its_owner_died(make_bot: Callable[..., Bot
     from storage.models import OutboxMessage
 
     dead, live = _two(make_bot, db_url)
-    jobs = {s.id: s for s in live.jobs}
+    jobs = {s.id: s for s in live.registry.jobs}
     assert set(jobs) >= {"polls.tick", "digest.weekly", "workshops.agenda", "workshops.tick",
                          "sprints.nudge", "sprints.tick"}
     try:

@@ -25,7 +25,7 @@ def test_the_monday_review_covers_the_week_that_ended(make_bot, db_url, week_ser
     assert end == MONDAY_TICK - timedelta(hours=8)  # the whole week, to Monday 00:00 Paris
     urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end)]
     bot = make_bot(db_url, digest={"feeds": urls})
-    spec = next(s for s in bot.jobs if s.id == "digest.weekly")
+    spec = next(s for s in bot.registry.jobs if s.id == "digest.weekly")
     freeze(MONDAY_TICK)
     bot.leadership.check()
     try:
