@@ -29,7 +29,7 @@ def child() -> None:  # pragma: no cover - runs in the subprocess
 
     from sqlalchemy import select
 
-    from bot.app import build_app
+    from bot.compose import build_app
     from bot.jobs import Scheduler, SimulatedScheduler
     from bot.settings import Settings
     from storage.migrate import upgrade
