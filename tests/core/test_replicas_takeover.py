@@ -136,19 +136,20 @@ def _outbox_locked(admin: Any) -> Iterator[Any]:
             conn.rollback()
 
 
-def _blocked_in(admin: Any, job: str, tick: datetime, holder: str) -> bool:
-    """The holder claimed ``job``'s tick and its work waits on our lock to
-    write into the outbox (not a delivery worker's claim, an UPDATE)."""
+def _blocked_in(admin: Any, job: str, tick: datetime, holder: str) -> datetime | None:
+    """The tick (at or after ``tick``) of ``job`` the holder claimed and whose
+    work waits on our lock to write into the outbox (not a delivery worker's
+    claim, an UPDATE); None while there is none."""
     with admin.connect() as conn:
         claimed = conn.execute(text(
-            "SELECT count(*) FROM job_runs WHERE job = :j AND scheduled_for = :t "
+            "SELECT max(scheduled_for) FROM job_runs WHERE job = :j AND scheduled_for >= :t "
             "AND instance = :i AND finished_at IS NULL"), {"j": job, "t": tick, "i": holder}
         ).scalar()
         waiting = conn.execute(text(
             "SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
             "WHERE NOT l.granted AND l.relation = CAST('outbox' AS regclass) "
             "AND a.query NOT ILIKE 'UPDATE outbox%'")).scalar()
-    return bool(claimed and waiting)
+    return claimed if claimed is not None and waiting else None
 
 
 def _run(bot: Bot, job: str, tick: datetime) -> tuple[str, int, bool, str | None]:
@@ -213,24 +214,32 @@ def test_the_holder_killed_mid_work_three_times(tmp_path: Path,
         def sim_now() -> datetime:
             return start + timedelta(seconds=max(0.0, time.time() - epoch) * SPEED)
 
-        def kill_when_blocked(job: str, tick: datetime) -> None:
+        def kill_when_blocked(job: str, tick: datetime) -> datetime:
             """Hold the outbox until the holder's run of ``job`` at ``tick`` waits
-            on it mid-work, then kill the holder and let go."""
+            on it mid-work, then kill the holder and let go. First every email
+            queued so far is delivered: a kill mid-delivery would test the
+            outbox's fencing, not the job's take-over."""
+            _wait("the outbox did not drain", lambda: _undelivered(bot) == 0, 60,
+                  why=lambda: _outbox(bot))
             with _outbox_locked(admin):
                 holder = _holder(replicas)
-                _wait(f"{job} did not start", lambda: _blocked_in(admin, job, tick, holder),
+                _wait(f"{job} did not start",
+                      lambda: _blocked_in(admin, job, tick, holder) is not None,
                       60, why=lambda: (holder, tick, sim_now(), _state(admin)))
+                blocked = _blocked_in(admin, job, tick, holder)
+                assert blocked is not None
                 kill_holder()
+            return blocked
 
         # 1. The weekly build: the holder is killed while it fetches the feeds.
         feeds.on_first = kill_holder
         _wait("the review was not sent", lambda: _status(bot, ended) == "sent", 60)
         assert len(killed) == 1
 
-        # 2. A reminder wave: a workshop confirmed now, starting in two hours. The
+        # 2. A reminder wave: a workshop confirmed now, starting in three hours. The
         # day-before reminders go at once; the hour-before wave is killed mid-write.
         confirmed = sim_now()
-        ws_start = _quarter(confirmed + timedelta(hours=2))
+        ws_start = _quarter(confirmed + timedelta(hours=3))
         wave = ws_start - timedelta(hours=1)
         freeze(confirmed)
         out = sec.feed("workshop series new Takeover | UTC | 10:00 | 60")
@@ -243,7 +252,7 @@ def test_the_holder_killed_mid_work_three_times(tmp_path: Path,
         _wait("the day-before reminders were not sent", lambda: _pending(bot, 1440) == 0, 60)
         hour_before = _pending(bot, 60)
         assert hour_before > 3
-        kill_when_blocked("workshops.tick", wave)
+        wave = kill_when_blocked("workshops.tick", wave)
         _wait("the wave was not sent", lambda: _pending(bot, 60) == 0, 60)
 
         # 3. A polls tick: a proposal closing in half an hour; the tick that closes
@@ -254,7 +263,7 @@ def test_the_holder_killed_mid_work_three_times(tmp_path: Path,
         assert "is open for stances" in out, out
         ConsoleSession(dispatch=bot.dispatch, email=MEMBER_FR).feed("vote 1 agree")
         freeze(None)
-        kill_when_blocked("polls.tick", close)
+        close = kill_when_blocked("polls.tick", close)
         _wait("the round did not close", lambda: _closes(bot) == 1, 60)
 
         with bot.session_factory() as s:
@@ -328,3 +337,12 @@ def _outbox(bot: Bot) -> object:
         return s.execute(select(OutboxMessage.status, OutboxMessage.owner,
                                 func.count()).group_by(OutboxMessage.status,
                                                        OutboxMessage.owner)).all()
+
+
+def _undelivered(bot: Bot) -> int:
+    from storage.models import OutboxMessage
+
+    with bot.session_factory() as s:
+        return int(s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == "email",
+            OutboxMessage.status.in_(("pending", "sending")))) or 0)
