@@ -6,10 +6,13 @@ replica runs APScheduler 3 with the in-memory job store (its FAQ forbids
 sharing a persistent store between processes), but a firing does work only on
 the replica that holds the scheduler lease (:class:`bot.lease.Leadership`: a
 PostgreSQL session advisory lock on a dedicated connection; on SQLite the one
-process always holds it). A firing first
-inserts a ``job_runs`` row keyed ``(job, scheduled_for)`` with ``ON CONFLICT
-DO NOTHING`` and runs only if it inserted it, so two holders overlapping during
-a fail-over run a tick once. What is due (a round's close, a reminder) is a
+process always holds it). A firing first claims its tick, a ``job_runs`` row
+keyed ``(job, scheduled_for)`` with an owner and a lease (:mod:`bot.job_runs`),
+so two holders overlapping during a fail-over run a tick once; a claim whose
+owner died mid-work is taken over by the next holder and its work run again
+(each job's work is idempotent through its own unique keys), and a finished
+tick is never run again. Every trigger runs in the zone its setting names (UTC
+when none), never the host's. What is due (a round's close, a reminder) is a
 domain row with a due time that the job claims; nothing is pickled.
 
 ``bot.leadership.is_leader()`` and ``bot.leadership.on_change(callback)`` are
@@ -22,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -33,11 +37,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import update
 
+from bot.job_runs import claim_tick, run_claimed, unfinished, wall_now
 from bot.registry import JobSpec
-from storage.base import utcnow
-from storage.engine import dialect_insert
 from storage.models import JobRun
 
 if TYPE_CHECKING:
@@ -50,37 +52,37 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def claim_run(bot: Bot, job: str, scheduled_for: datetime) -> int | None:
-    """Insert the ``job_runs`` row of this firing; its id, or None when another
-    replica (or an earlier firing) has it."""
-    with bot.session_factory() as session, session.begin():
-        ins = dialect_insert(session.get_bind().dialect.name)(JobRun).values(
-            job=job, scheduled_for=scheduled_for, instance=bot.instance_id,
-            started_at=utcnow()).on_conflict_do_nothing(
-            index_elements=["job", "scheduled_for"]).returning(JobRun.id)
-        row = session.execute(ins).first()
-    return int(row[0]) if row else None
-
-
 def fire(bot: Bot, spec: JobSpec, scheduled_for: datetime) -> bool:
     """Run ``spec`` for the tick ``scheduled_for`` (aware UTC) if this replica
-    holds the lease and no one ran that tick. Returns whether it ran."""
+    holds the lease and claims the tick (a new claim, or the take-over of one
+    that lapsed unfinished: :mod:`bot.job_runs`). Returns whether it ran."""
     if not bot.leadership.is_leader():
         return False
-    run_id = claim_run(bot, spec.id, scheduled_for)
-    if run_id is None:
+    claim = claim_tick(bot, spec.id, scheduled_for)
+    if claim is None:
         return False
-    error: str | None = None
-    try:
-        spec.func(bot, **spec.kwargs)
-    except Exception as exc:
-        log.exception("job %s (%s) failed", spec.id, scheduled_for.isoformat())
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-    with bot.session_factory() as session, session.begin():
-        session.execute(update(JobRun).where(JobRun.id == run_id)
-                        .values(finished_at=utcnow(), error=error))
-    bot.metrics.job_ran(spec.id, ok=error is None)
+    kwargs = dict(spec.kwargs)
+    if spec.tick_arg:
+        kwargs[spec.tick_arg] = scheduled_for
+    ok = run_claimed(bot, spec.id, scheduled_for, claim, partial(spec.func, bot, **kwargs))
+    bot.metrics.job_ran(spec.id, ok=ok)
     return True
+
+
+def retry_unfinished(bot: Bot, specs: list[JobSpec], *, since: datetime,
+                     fire_one: Callable[[JobSpec, datetime], object] | None = None) -> int:
+    """On the lease holder: run again every tick of ``specs`` scheduled after
+    ``since`` whose claim lapsed unfinished (its owner died mid-work).
+    ``fire_one(spec, tick)`` fires one (default :func:`fire`). Returns how
+    many were taken over."""
+    if not bot.leadership.is_leader():
+        return 0
+    by_id = {s.id: s for s in specs}
+    n = 0
+    for job, tick in unfinished(bot, by_id, since=since):
+        (fire_one or partial(fire, bot))(by_id[job], tick)
+        n += 1
+    return n
 
 
 def _tick_of(trigger: Any, now: datetime) -> datetime:
@@ -98,13 +100,15 @@ TRIGGERS: dict[str, type[BaseTrigger]] = {"interval": IntervalTrigger, "cron": C
 
 
 def make_trigger(spec: JobSpec) -> BaseTrigger:
-    """The APScheduler trigger of ``spec`` (interval ticks counted from
-    :data:`EPOCH` unless ``start_date`` is given). Raises KeyError on an
+    """The APScheduler trigger of ``spec`` in the zone its ``timezone`` names,
+    UTC when it names none (APScheduler would otherwise take the host's zone,
+    so a cron job would move with ``TZ``). Interval ticks are counted from
+    :data:`EPOCH` unless ``start_date`` is given. Raises KeyError on an
     unknown trigger name."""
     args = dict(spec.trigger_args)
+    args.setdefault("timezone", UTC)
     if spec.trigger == "interval":
         args.setdefault("start_date", EPOCH)
-        args.setdefault("timezone", UTC)
     return TRIGGERS[spec.trigger](**args)
 
 
@@ -158,12 +162,21 @@ class Scheduler:
             self.scheduler.add_job(partial(catch_up, self.bot, self.triggers,
                                            datetime.now(UTC), grace=self.grace))
 
+    def _retry(self) -> None:
+        hours = self.bot.settings.jobs.retry_within_hours
+        retry_unfinished(self.bot, [s for s, _ in self.triggers],
+                         since=wall_now() - timedelta(hours=hours))
+
     def start(self) -> None:
-        """Add every job of ``bot.registry.jobs`` and start firing."""
+        """Add every job of ``bot.registry.jobs`` and start firing; every lease
+        check, the holder takes over the runs whose owner died mid-work."""
         self.triggers = [(spec, make_trigger(spec)) for spec in self.bot.registry.jobs]
         for spec, trigger in self.triggers:
             self.scheduler.add_job(partial(self._run, spec, trigger), trigger, id=spec.id,
                                    replace_existing=True)
+        self.scheduler.add_job(self._retry, IntervalTrigger(
+            seconds=self.bot.settings.jobs.lease_check_seconds, timezone=UTC),
+            id="jobs.retry", replace_existing=True)
         self.scheduler.start()
         self.bot.leadership.on_change(self._gained)
         log.info("scheduler started with %d job(s)", len(self.bot.registry.jobs))
@@ -195,6 +208,7 @@ class SimulatedScheduler:
         self._epoch: float | None = None
         self._next_look = 0.0
         self._pinned: datetime | None = None
+        self._next_retry = 0.0
         self.triggers = [(spec, make_trigger(spec)) for spec in bot.registry.jobs]
         self._gain = threading.Event()
         self._stop = threading.Event()
@@ -249,6 +263,15 @@ class SimulatedScheduler:
     def _clock(self) -> datetime:
         return self._pinned or self.now()
 
+    def _retry(self) -> None:
+        if time.monotonic() < self._next_retry:
+            return
+        self._next_retry = time.monotonic() + min(0.5, self.bot.settings.jobs.lease_check_seconds)
+        retry_unfinished(self.bot, [spec for spec, _ in self.triggers],
+                         since=self.now() - timedelta(hours=self.bot.settings.jobs
+                                                      .retry_within_hours),
+                         fire_one=self._fire)
+
     def _loop(self) -> None:
         from storage.base import CLOCK
 
@@ -260,6 +283,7 @@ class SimulatedScheduler:
             if self._gain.is_set():
                 self._gain.clear()
                 self._replay(nexts)
+            self._retry()
             for spec, trigger in self.triggers:
                 due = nexts[spec.id]
                 if due is None or due > self.now():

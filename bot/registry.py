@@ -47,13 +47,19 @@ class JobSpec:
     """A periodic job a capability wants. ``func(bot, **kwargs)`` does the work
     (a closure or a module-level function taking the running :class:`~bot.app.Bot`);
     ``trigger`` is an APScheduler trigger name (``cron``, ``interval``, ``date``)
-    with ``trigger_args``. ``id`` names it in ``job_runs`` and metrics."""
+    with ``trigger_args`` (a ``timezone`` names the zone its times are in; UTC
+    when none is given, never the host's: :func:`bot.jobs.make_trigger`).
+    ``id`` names it in ``job_runs`` and metrics. ``tick_arg``: the keyword
+    under which ``func`` gets the tick's scheduled time (aware UTC), so a run
+    taken over late does the tick's work (the week it was due for), not the
+    work of the hour it runs in."""
 
     id: str
     func: Callable[..., object]
     trigger: str
     trigger_args: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    tick_arg: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,14 +135,17 @@ class Registry:
                                usage=usage, scope=scope, fast=fast)
 
     def job(self, id: str, func: Callable[..., object], *, trigger: str,
-            kwargs: dict[str, Any] | None = None, **trigger_args: Any) -> JobSpec:
+            kwargs: dict[str, Any] | None = None, tick_arg: str | None = None,
+            **trigger_args: Any) -> JobSpec:
         """Register a periodic job: ``func(bot, **kwargs)`` on an APScheduler
         ``trigger`` (``interval``, ``cron``, ``date``) with ``trigger_args``
-        (``seconds=60``, ``day_of_week="mon"``). Raises ValueError when ``id`` is taken."""
+        (``seconds=60``, ``day_of_week="mon"``, ``timezone="Europe/Paris"``;
+        UTC when no zone is named); ``tick_arg``: see :class:`JobSpec`. Raises
+        ValueError when ``id`` is taken."""
         if any(j.id == id for j in self.jobs):
             raise ValueError(f"job {id!r} is registered twice")
         spec = JobSpec(id=id, func=func, trigger=trigger, trigger_args=dict(trigger_args),
-                       kwargs=dict(kwargs or {}))
+                       kwargs=dict(kwargs or {}), tick_arg=tick_arg)
         self.jobs.append(spec)
         return spec
 

@@ -114,6 +114,14 @@ class JobsSettings(BaseModel):
 
     lease_check_seconds: float = Field(10.0, gt=0, le=60)
     lock_key: int = 0x436F6E76  # "Conv"
+    #: A tick's claim (its ``job_runs`` row) is held this long and renewed every
+    #: third of it while the work runs; an unfinished claim whose lease lapsed
+    #: (or whose owner's heartbeat is stale) is taken over and its work run again.
+    run_lease_seconds: float = Field(60.0, gt=0)
+    #: Claims of one tick before it is given up (recorded as failed).
+    max_attempts: int = Field(5, ge=1)
+    #: Unfinished ticks scheduled longer ago than this are left alone.
+    retry_within_hours: float = Field(168.0, gt=0)
 
 
 class SlackSettings(BaseModel):
@@ -190,6 +198,10 @@ class PollSettings(BaseModel):
     """Consensus polls: defaults for new proposals."""
 
     quorum_percent: int = Field(50, ge=0, le=100)
+    #: Whether a new proposal's results show while its rounds are open
+    #: (``live``) or only after each closes (``hidden``: no counts, no quorum
+    #: figure, no names to anyone but the secretariat); a proposal may choose.
+    default_visibility: Literal["live", "hidden"] = "live"
     reminder_hours: list[int] = Field(default_factory=lambda: [24, 2])
     auto_email_round: bool = False
     email_round_hours: int = Field(72, ge=1)

@@ -14,7 +14,7 @@ again by the template.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -199,11 +199,15 @@ def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
 
 
 def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, language: str,
-                  gettext: Gettext, alliance: str = "", timezone: str = "UTC") -> Rendered:
+                  gettext: Gettext, alliance: str = "", timezone: str = "UTC",
+                  failed: Sequence[Mapping[str, object]] = ()) -> Rendered:
     """Render one digest in ``language`` with ``gettext`` (same language).
     Items are shown in the order of their numbers: the top stories (``top``)
     first under their own heading, then grouped by topic (the archive
-    numbers them so). An empty review says so."""
+    numbers them so). An empty review says so. ``failed``: the sources that
+    could not be read that week (the build's reports: ``url``, ``title``,
+    ``reason``), each named in the email (HTML and text); the chat summary
+    does not list them."""
     zone = ZoneInfo(timezone)
     views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone)
     groups: dict[str, dict[str, object]] = {}
@@ -227,7 +231,10 @@ def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, l
     preheader = " · ".join(str(v["title"]) for v in views[:3]) or intro
     ctx = {"_": gettext, "subject": subject, "groups": list(groups.values()),
            "count": len(views), "week": week, "alliance": alliance, "language": language,
-           "items": views, "intro": intro, "preheader": preheader[:140]}
+           "items": views, "intro": intro, "preheader": preheader[:140],
+           "failed": [{"name": str(f.get("title") or "") or str(f.get("url") or ""),
+                       "url": str(f.get("url") or ""), "reason": str(f.get("reason") or "")}
+                      for f in failed]}
     env = _env()
     raw_html = env.get_template("email.html").render(ctx)
     html = css_inline.inline(raw_html, keep_style_tags=False, load_remote_stylesheets=False)

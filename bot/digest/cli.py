@@ -46,8 +46,9 @@ def _bot(ctx: typer.Context) -> Bot:
 @digest_app.command("build")
 def build_cmd(
     ctx: typer.Context,
-    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: this "
-                                             "week).")] = None,
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: the "
+                                             "last week that has ended; the current "
+                                             "week only when named).")] = None,
     feeds: Annotated[list[str] | None, typer.Option(
         "--feeds", help="Sources for this run only (URL or path); several may follow one "
         "--feeds (--feeds a.xml b.xml, or a shell pattern: --feeds feeds/*).")] = None,
@@ -61,7 +62,8 @@ def build_cmd(
     allow_empty: Annotated[bool, typer.Option(
         "--allow-empty", help="With --send: send even a review with no article.")] = False,
 ) -> None:
-    """Fetch the sources and build the week's digest (a draft unless --send).
+    """Fetch the sources and build a week's digest (a draft unless --send): the
+    last week that has ended in the digest's zone, unless --week names one.
     Exit code: 0 all sources answered, 1 a source failed, 2 bad input, 3 an
     empty review was not sent."""
     from bot.digest.service import build, write_renderings

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -71,16 +71,19 @@ def install(reg: Registry) -> None:
     d = reg.settings.digest
     hour, minute = (int(x) for x in d.time.split(":"))
     reg.job(JOB_ID, weekly_digest, trigger="cron", day_of_week=_DAYS[d.day], hour=hour,
-            minute=minute, timezone=d.timezone)
+            minute=minute, timezone=d.timezone, tick_arg="tick")
     from bot.digest.home import digest_section
 
     reg.home_section(digest_section, order=20)
 
 
-def weekly_digest(bot: Bot) -> None:
-    """The scheduled job: build and send this week's digest (idempotent: a
-    week already sent is left alone), then wake nobody: the outbox delivers."""
-    out = svc.build(session_factory=bot.session_factory, settings=bot.settings, send=True)
+def weekly_digest(bot: Bot, *, tick: datetime | None = None) -> None:
+    """The scheduled job: build and send the review of the last week that had
+    ended at ``tick`` (the firing's scheduled time, aware UTC; default the
+    clock), idempotent: a week already sent is left alone, so a run taken
+    over after its owner died sends it once. The outbox delivers."""
+    out = svc.build(session_factory=bot.session_factory, settings=bot.settings, send=True,
+                    now=tick or utcnow())
     if out.refused_empty:
         log.warning("press review %s: no article, not sent (the week stays a draft)", out.week)
     for r in out.failed:

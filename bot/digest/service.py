@@ -75,6 +75,15 @@ def current_week(settings: Settings, now: datetime | None = None) -> str:
     return archive.iso_week(now or utcnow(), settings.digest.timezone)
 
 
+def last_complete_week(settings: Settings, now: datetime | None = None) -> str:
+    """The last ISO week that has ended at ``now`` (aware; default the clock)
+    in the digest's zone: the week the review of ``now`` covers (``2026-W47``
+    on any day of 2026-W48)."""
+    zone = settings.digest.timezone
+    start = archive.week_start(current_week(settings, now), zone)
+    return archive.iso_week(start - timedelta(seconds=1), zone)
+
+
 def taxonomy_for(settings: Settings) -> Taxonomy:
     """The secretariat's taxonomy file if configured, else the default."""
     return load_taxonomy(settings.digest.taxonomy_file)
@@ -118,12 +127,14 @@ def sources_for(session: Session, settings: Settings,
 
 
 def render_for(settings: Settings, digest: Digest, language: str) -> Rendered:
-    """The digest's selected items rendered in ``language``."""
+    """The digest's selected items rendered in ``language``, naming every
+    source whose fetch failed in the week's last build (``digest.report``)."""
     tr = translator(language)
     return render_digest(items=archive.views(archive.selected(digest)), week=digest.week,
                          taxonomy=taxonomy_for(settings), language=tr.language,
                          gettext=tr.gettext, alliance=settings.alliance_name,
-                         timezone=settings.digest.timezone)
+                         timezone=settings.digest.timezone,
+                         failed=[r for r in digest.report or [] if r.get("status") == "failed"])
 
 
 def summary_message(settings: Settings, digest: Digest, language: str) -> Message:
@@ -298,14 +309,18 @@ def send_interest_notes(session: Session, settings: Settings, digest: Digest) ->
 def build(*, session_factory: Callable[[], Session], settings: Settings, week: str | None = None,
           feeds: Sequence[str] | None = None, send: bool = False, allow_empty: bool = False,
           on_sources: Callable[[int], None] | None = None,
-          on_result: Callable[[FetchResult], None] | None = None) -> BuildOutcome:
-    """Fetch, build and (``send``) queue the digest of ``week`` (default: this
-    week; ``feeds``: sources for this run only). ``on_sources(n)`` is told
+          on_result: Callable[[FetchResult], None] | None = None,
+          now: datetime | None = None) -> BuildOutcome:
+    """Fetch, build and (``send``) queue the digest of ``week`` (default: the
+    last week that has ended, :func:`last_complete_week`; a week not yet
+    ended is built only when named; ``feeds``: sources for this run only).
+    ``now``: the moment of the build (default the clock; the scheduled job
+    passes its tick). ``on_sources(n)`` is told
     the source count before fetching and ``on_result`` each fetch result (a
     progress bar). Idempotent per week. Raises ValueError for a bad week or
     a bad ``feeds`` entry (the message names the fix)."""
-    now = utcnow()
-    week = week or current_week(settings, now)
+    now = now or utcnow()
+    week = week or last_complete_week(settings, now)
     archive.week_start(week, settings.digest.timezone)  # ValueError for a bad week
     with session_factory() as session, session.begin():
         sources = sources_for(session, settings, feeds)
@@ -335,6 +350,6 @@ def write_renderings(rendered: Rendered, week: str, folder: Path) -> list[Path]:
     return [html, text]
 
 
-__all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "fetch_and_gather", "persist",
-           "reselect", "review_data", "send_digest", "send_interest_notes", "summary_message",
-           "write_renderings"]
+__all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "fetch_and_gather",
+           "last_complete_week", "persist", "reselect", "review_data", "send_digest",
+           "send_interest_notes", "summary_message", "write_renderings"]

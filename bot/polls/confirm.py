@@ -56,9 +56,16 @@ def stance_replies(*, services: Services, session: Session, tr: Translator,
     if sum(per.values()) + CLOSE_CHECK_MARGIN >= eligible:
         _close_after_commit(services, after_commit, proposal_id)
     label = tr.gettext(STANCE_LABELS[cast.stance])
-    summary = " · ".join(f"{tr.gettext(STANCE_LABELS[s])} {n}" for s, n in per.items())
-    lines = [tr.gettext(N_("Your stance on proposal #{id}, round {round}: {stance}."),
-                        id=proposal_id, round=cast.round_no, stance=label), summary]
+    if cast.hidden:
+        # Results hidden until the close: recorded, and no count at all (not
+        # even to the secretariat here: a confirmation is the voter's own).
+        lines = [tr.gettext(N_("Your stance on proposal #{id}, round {round} is recorded: "
+                               "{stance}. Results are shown when the round closes."),
+                            id=proposal_id, round=cast.round_no, stance=label)]
+    else:
+        summary = " · ".join(f"{tr.gettext(STANCE_LABELS[s])} {n}" for s, n in per.items())
+        lines = [tr.gettext(N_("Your stance on proposal #{id}, round {round}: {stance}."),
+                            id=proposal_id, round=cast.round_no, stance=label), summary]
     if cut:
         lines.append(tr.gettext(N_("Your reason was kept to its first {limit} characters."),
                                 limit=tr.format.number(REASON_LIMIT)))

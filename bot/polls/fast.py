@@ -10,7 +10,9 @@ open round (and, for a button, the text version it showed), upserts the
 stance, writes the audit row, queues the refresh of the tally where the
 proposal is posted (the outbox rows of :func:`bot.polls.proposals.post`, the
 same columns and payload, coalesced the same way) and returns the round's
-counts (kept by triggers, see :class:`storage.models.RoundCount`). The
+counts (kept by triggers, see :class:`storage.models.RoundCount`; they decide
+the early close, and the confirmation shows them unless the proposal's results
+are hidden until the close). The
 statement is autocommitted: a warm stance is one round trip, durable when it
 returns. SQLite runs the same steps as statements on the unit of work's
 connection: one read that decides, then the writes (the refresh queued by
@@ -70,7 +72,7 @@ _BY_IDENTITY = ("identities AS l JOIN people AS p ON p.id = l.person_id",
 _QUALIFY = """
 who AS (SELECT p.id, p.language, p.organisation_id FROM {link} WHERE {cond}),
 head AS (SELECT h.id, h.group_id, h.state, h.current_round, h.version, h.origin_platform,
-                h.origin_workspace, h.origin_channel
+                h.origin_workspace, h.origin_channel, h.visibility
          FROM poll_proposals AS h WHERE h.id = :proposal_id),{targets}
 rnd AS (
     SELECT r.id, r.number, g.voting_unit, g.channels, who.id AS person_id,
@@ -139,6 +141,7 @@ refresh AS (
     RETURNING id)
 SELECT (SELECT count(*) FROM ded) AS first, who.id AS person_id, who.language,
        head.id AS proposal_id, head.group_id, head.version, head.origin_channel,
+       head.visibility,
        rnd.id AS round_id, rnd.number, rnd.voting_unit, rnd.channels, rnd.voter_key,
        prev.stance AS prev_stance, prev.version AS prev_version,
        c.agree, c.abstain, c.disagree, c.block
@@ -149,6 +152,7 @@ _SQLITE = """
 WITH {qualify}
 SELECT who.id AS person_id, who.language, who.organisation_id,
        head.id AS proposal_id, head.group_id, head.version, head.origin_channel,
+       head.visibility,
        rnd.id AS round_id, rnd.number, rnd.voting_unit, rnd.channels, rnd.voter_key,
        prev.stance AS prev_stance, prev.person_id AS prev_person
 FROM rnd CROSS JOIN who CROSS JOIN head LEFT JOIN prev ON true"""
@@ -302,7 +306,8 @@ def _fast(call: FastCall, *, raw_id: str, round_no: int | None, shown: bool,
                                           "reason": kept})
             cast = Cast(row.round_id, row.number, row.voter_key, stance,
                         previous[0] if previous else None, row.voting_unit,
-                        bool(row.origin_channel or row.channels), counts)
+                        bool(row.origin_channel or row.channels), counts,
+                        row.visibility == "hidden")
             outcome = _replies(call, tr, row, cast, cut=cut)
             unsure = True  # the COMMIT follows
         return outcome
@@ -344,8 +349,10 @@ def _pg_cast(row: Any, stance: str) -> Cast:
     counts[stance] += 1
     if previous is not None and row.prev_version == row.version:
         counts[previous] -= 1
+    # Hidden results: the counts still decide the early close, but the
+    # confirmation shows none (stance_replies reads ``hidden``).
     return Cast(row.round_id, row.number, row.voter_key, stance, previous, row.voting_unit,
-                bool(row.origin_channel or row.channels), counts)
+                bool(row.origin_channel or row.channels), counts, row.visibility == "hidden")
 
 
 def _replies(call: FastCall, tr: Translator, row: Any, cast: Cast, *, cut: bool,

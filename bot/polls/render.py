@@ -109,13 +109,18 @@ def tally_message(
     zone: str = "UTC",
     closed: bool = False,
     can_vote: bool = True,
+    show_counts: bool = True,
 ) -> Message:
     """The proposal with its tally: header, text, fields, the chart, the text bar,
     names and reasons (live visibility, or once closed), a notice once the text
     has changed, and one button per stance while the round is open
     (``action_id="poll.stance"``, ``value="<id>:<round>:<version>:<stance>"``)
-    unless ``can_vote`` is False (a reader who may not vote is shown none)."""
+    unless ``can_vote`` is False (a reader who may not vote is shown none).
+    ``show_counts`` False (hidden results, an open round, a reader other than
+    the secretariat: :func:`bot.polls.rounds.sees_results`): no count, no
+    quorum figure and no chart, only a notice that results come at the close."""
     show_names = proposal.visibility == "live" or closed
+    show_counts = show_counts or closed
     summary = " · ".join(f"{tr.gettext(STANCE_LABELS[s])} {t.counts.get(s, 0)}"
                          for s in STANCES)
     title = tr.gettext(N_("Proposal #{id}: {title}"), id=proposal.id, title=proposal.title)
@@ -123,21 +128,26 @@ def tally_message(
         tr.gettext(STATE_LABELS.get(proposal.state, proposal.state))
     round_field = tr.gettext(N_("{round} (in chat)"), round=rnd.number) \
         if rnd.medium == "chat" else tr.gettext(N_("{round} (by email)"), round=rnd.number)
+    quorum = tr.gettext(N_("{cast} of {eligible} voting units ({needed} needed)"),
+                        cast=t.cast, eligible=t.eligible, needed=t.quorum_needed) \
+        if show_counts else tr.gettext(N_("shown when the round closes"))
     fields = (
         Field(tr.gettext(N_("Round")), round_field),
         Field(tr.gettext(N_("Status")), status),
         Field(tr.gettext(N_("Closes")) if not closed else tr.gettext(N_("Closed")),
               when(rnd.closed_at or rnd.closes_at, zone)),
         Field(tr.gettext(N_("Text version")), str(proposal.version)),
-        Field(tr.gettext(N_("Quorum")), tr.gettext(
-            N_("{cast} of {eligible} voting units ({needed} needed)"), cast=t.cast,
-            eligible=t.eligible, needed=t.quorum_needed)),
+        Field(tr.gettext(N_("Quorum")), quorum),
     )
-    blocks: list[Block] = [Header(title), Section(text, fields=fields),
-                           Image("", tr.gettext(N_("Tally: {summary}"), summary=summary),
-                                 png=png_chart(t, tr)),
-                           Preformatted(text_bar(t, tr))]
-    if show_names:
+    blocks: list[Block] = [Header(title), Section(text, fields=fields)]
+    if show_counts:
+        blocks += [Image("", tr.gettext(N_("Tally: {summary}"), summary=summary),
+                         png=png_chart(t, tr)),
+                   Preformatted(text_bar(t, tr))]
+    if not show_counts:
+        blocks.append(Context(tr.gettext(N_("Results are hidden until the round closes: "
+                                            "no counts and no names are shown before."))))
+    elif show_names:
         for s in STANCES:
             if t.names.get(s):
                 blocks.append(Context(f"{tr.gettext(STANCE_LABELS[s])}: "
@@ -165,5 +175,5 @@ def tally_message(
             for s in STANCES)))
         blocks.append(Context(tr.gettext(
             N_("Or type: vote {id} agree|abstain|disagree|block [reason]"), id=proposal.id)))
-    fallback = f"{title}: {summary} ({status})"
+    fallback = f"{title}: {summary} ({status})" if show_counts else f"{title} ({status})"
     return Message(text=fallback, blocks=tuple(blocks))

@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.mail import OutgoingEmail
 from bot.members import people_in
 from bot.outbox import enqueue_email
-from bot.permissions import Authorized, authorize_system
+from bot.permissions import Authorized, authorize_system, roles_in
 from bot.polls import ballots, emails
 from bot.polls.proposals import TEXT_LIMIT, current_text, post
 from bot.polls.render import tally_message
@@ -56,7 +56,28 @@ def proposal_message(session: Session, proposal: Proposal, *, language: str | No
     can_vote = reader is None or may_vote(session, reader, proposal)
     return tally_message(tr=translator(language or proposal.language), proposal=proposal,
                          rnd=rnd, t=t, text=current_text(proposal), zone=zone,
-                         closed=rnd.closed_at is not None, can_vote=can_vote)
+                         closed=rnd.closed_at is not None, can_vote=can_vote,
+                         show_counts=sees_results(session, proposal, rnd, reader=reader))
+
+
+def sees_results(session: Session, proposal: Proposal, rnd: Round, *,
+                 reader: int | None) -> bool:
+    """Whether ``reader`` (a person id; None: a post everyone sees, a card in
+    a channel) may see ``rnd``'s counts and quorum figure: always once the
+    round is closed or when the proposal's results are live; while a hidden
+    round is open, only the secretariat (in the proposal's group or
+    alliance-wide). Fails closed."""
+    if proposal.visibility != "hidden" or rnd.closed_at is not None:
+        return True
+    if reader is None:
+        return False
+    try:
+        return Role.SECRETARIAT in roles_in(session, person_id=reader,
+                                            group_id=proposal.group_id)
+    except Exception:
+        log.exception("deciding whether person %s sees the results of proposal %s", reader,
+                      proposal.id)
+        return False
 
 
 def refresh(session: Session, proposal: Proposal) -> int:

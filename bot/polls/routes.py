@@ -79,16 +79,31 @@ def scope_form_context(ctx: Context) -> int:
                               ).group_id
 
 
+#: The words of the one-line ``poll new``'s visibility field.
+VISIBILITY_WORDS = ("live", "hidden")
+
+
+def one_line(args: str) -> tuple[list[str], str, str]:
+    """``TITLE | TEXT | CLOSES [| GROUP] [| hidden|live]`` split: (the first
+    three fields, the group name or "", the visibility word or ""). A field
+    after CLOSES that is ``hidden`` or ``live`` (any case) is the visibility;
+    another is the group."""
+    parts = [p.strip() for p in args.split("|")]
+    group = visibility = ""
+    for extra in parts[3:]:
+        if extra.lower() in VISIBILITY_WORDS and not visibility:
+            visibility = extra.lower()
+        elif not group:
+            group = extra
+    return parts[:3], group, visibility
+
+
 def scope_new(ctx: Context) -> int | None:
-    """``poll new TITLE | TEXT | CLOSES | GROUP`` and the ``poll.new`` form: the
-    group named (None, the alliance, when none is named or it is unknown; the
-    handler then refuses an unknown name)."""
+    """``poll new TITLE | TEXT | CLOSES [| GROUP] [| hidden]`` and the
+    ``poll.new`` form: the group named (None, the alliance, when none is named
+    or it is unknown; the handler then refuses an unknown name)."""
     form = ctx.form
-    if form is not None:
-        name = form.get("group")
-    else:
-        parts = [p.strip() for p in ctx.args.split("|")]
-        name = parts[3] if len(parts) > 3 else ""
+    name = form.get("group") if form is not None else one_line(ctx.args)[1]
     group = group_by_name(ctx.session, name) if name else None
     return group.id if group is not None else None
 
@@ -115,12 +130,13 @@ def new_form(ctx: Context) -> Message:
         FormField("visibility", ctx._("Show stances"), "select", required=False,
                   options=(Option(ctx._("live"), "live"),
                            Option(ctx._("hidden until the close"), "hidden")),
-                  initial="live"),
+                  initial=ctx.settings.polls.default_visibility),
     )
     form = Form("poll.new", ctx._("New proposal"), ctx._("Create"), fields,
                 one_line="poll new TITLE | TEXT | CLOSES [| GROUP]")
     return Message(text=ctx._("Fill in the new proposal.") + " " + ctx._(
-        "Or give it on one line: poll new TITLE | TEXT | CLOSES [| GROUP]"), form=form)
+        "Or give it on one line: poll new TITLE | TEXT | CLOSES [| GROUP] [| hidden]"),
+        form=form)
 
 
 def _quorum(text: str) -> int:
@@ -154,7 +170,8 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
     proposal = proposals.create_proposal(
         session=ctx.session, actor=auth, author=ctx.person, group=group, title=title,
         text=text, closes_at=proposals.parse_closes(closes, zone=ctx.person.timezone),
-        quorum_percent=q, visibility=(visibility or "live").strip().lower(),
+        quorum_percent=q,
+        visibility=(visibility or ctx.settings.polls.default_visibility).strip().lower(),
         language=ctx.person.language, origin=origin)
     rounds.refresh(ctx.session, proposal)
     head = ctx._("Proposal #{id} is open for stances in {group}; it closes {when}.",
@@ -168,15 +185,17 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
 
 
 def poll_new(ctx: Context) -> Message | list[Reply]:
-    """``poll new`` (a form) or ``poll new TITLE | TEXT | CLOSES [| GROUP]``."""
+    """``poll new`` (a form) or ``poll new TITLE | TEXT | CLOSES [| GROUP]
+    [| hidden]`` (``hidden``: results shown only once each round closes;
+    ``live``: while it is open; default ``[polls] default_visibility``)."""
     if not ctx.args.strip():
         return new_form(ctx)
-    parts = [p.strip() for p in ctx.args.split("|")]
+    parts, group, visibility = one_line(ctx.args)
     if len(parts) < 3:
         raise InvalidInput(N_("Write: poll new TITLE | TEXT | CLOSES, or just poll new for a "
                               "form."))
-    return _create(ctx, title=parts[0], text=parts[1], closes=parts[2],
-                   group_name=parts[3] if len(parts) > 3 else "")
+    return _create(ctx, title=parts[0], text=parts[1], closes=parts[2], group_name=group,
+                   visibility=visibility)
 
 
 def poll_new_form(ctx: Context) -> list[Reply]:

@@ -103,6 +103,9 @@ class Cast:
     posted: bool
     #: The round's stances on the current text version, this one included.
     counts: dict[str, int]
+    #: The proposal's results are hidden until the close: a confirmation shows
+    #: no count (:func:`results_hidden`).
+    hidden: bool = False
 
 
 def cast_stance(
@@ -154,7 +157,8 @@ def cast_stance(
     before = found.previous
     return Cast(found.round_id, found.number, found.voter_key, stance,
                 before[0] if before else None, found.voting_unit,
-                bool(proposal.origin_channel or found.channels), found.counts)
+                bool(proposal.origin_channel or found.channels), found.counts,
+                proposal.visibility == "hidden")
 
 
 def eligible_cached(session: Session, *, group_id: int, voting_unit: str,
@@ -273,10 +277,11 @@ class ProposalHead:
     current_round: int
     version: int
     origin_channel: str
+    visibility: str = "live"
 
 
 _HEAD = select(Proposal.id, Proposal.group_id, Proposal.state, Proposal.current_round,
-               Proposal.version, Proposal.origin_channel).where(
+               Proposal.version, Proposal.origin_channel, Proposal.visibility).where(
     Proposal.id == bindparam("proposal_id"))
 
 

@@ -96,8 +96,9 @@ def install(reg: Registry) -> None:
 
     cfg = reg.settings.sprints
     reg.job("sprints.tick", jobs.tick, trigger="interval", seconds=cfg.tick_seconds)
+    # The documented zone of the nudge's day and hour is UTC, whatever the host's.
     reg.job("sprints.nudge", jobs.nudge, trigger="cron", day_of_week=cfg.nudge_day,
-            hour=cfg.nudge_hour, minute=0)
+            hour=cfg.nudge_hour, minute=0, timezone="UTC", tick_arg="tick")
 
 
 def _cli(app: typer.Typer) -> None:

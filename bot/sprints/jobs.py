@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from bot.app import Bot
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,16 +48,19 @@ def tick(bot: Bot) -> None:
         log.info("sprints: %d offer(s) expired, %d sprint(s) settled", expired, settled)
 
 
-def send_nudges(bot: object, *, now: datetime | None = None) -> int:
-    """Queue this week's nudge for everyone with interests matching an open
-    sprint that has room, whose sign-ups are still open and which they may
-    join (observers are not nudged to sign up). Returns how many
-    were queued (0 the second time in a week)."""
+def send_nudges(bot: object, *, now: datetime | None = None,
+                week_of: datetime | None = None) -> int:
+    """Queue the nudge of the ISO week (UTC) of ``week_of`` (default ``now``)
+    for everyone with interests matching an open sprint that has room, whose
+    sign-ups are still open at ``now`` and which they may join (observers are
+    not nudged to sign up). Returns how many were queued (0 the second time in
+    a week: one outbox key per person and week, so a run taken over after a
+    partial one completes it)."""
     from bot.app import Bot
 
     assert isinstance(bot, Bot)
     now = now or utcnow()
-    year, week, _ = now.isocalendar()
+    year, week, _ = (week_of or now).astimezone(UTC).isocalendar()
     queued = 0
     with bot.session_factory() as session, session.begin():
         open_ = [s for s in session.scalars(select(Sprint).where(
@@ -97,7 +100,8 @@ def _may_join(session: Session, person: Person, group_id: int) -> bool:
     return True
 
 
-def nudge(bot: Bot) -> None:
-    """The weekly ``sprints.nudge`` job."""
-    n = send_nudges(bot)
+def nudge(bot: Bot, *, tick: datetime | None = None) -> None:
+    """The weekly ``sprints.nudge`` job; ``tick``: its scheduled time (aware
+    UTC), whose week the nudge is for however late it runs."""
+    n = send_nudges(bot, week_of=tick)
     log.info("sprints: %d weekly nudge(s) queued", n)

@@ -64,10 +64,39 @@ def _insert(session: Session, rows: list[dict[str, object]]) -> int:
     return n
 
 
+def due_times(*, starts_at: datetime, offsets: list[int], zone: str, now: datetime
+              ) -> dict[int, datetime]:
+    """When each reminder of a workshop starting ``starts_at`` goes to a reader
+    in ``zone``, planned at ``now`` (aware): ``{minutes before: due, aware UTC}``.
+
+    A reminder whose time is still ahead is due then, a day-scale one (12 h or
+    more) moved earlier into the reader's daytime; when that daytime slot has
+    passed it is due at once, never dropped. Of the reminders whose time had
+    passed already (a workshop confirmed late), the latest is due at once (a
+    workshop confirmed 20 hours ahead still gets its day-before reminder),
+    unless a day-scale one is still ahead; the earlier ones would say the same
+    and are left out. Nothing is due at or after the start."""
+    if starts_at <= now:
+        return {}
+    out: dict[int, datetime] = {}
+    passed: list[int] = []
+    for minutes in sorted(set(offsets), reverse=True):
+        nominal = starts_at - timedelta(minutes=minutes)
+        if nominal <= now:
+            passed.append(minutes)
+            continue
+        slot = daytime(nominal, zone) if minutes >= 720 else nominal
+        out[minutes] = max(slot, now)
+    if passed and not any(m >= 720 for m in out):
+        out[min(passed)] = now
+    return out
+
+
 def plan(session: Session, workshop: Workshop, settings: Settings) -> int:
     """Plan the reminders of a confirmed ``workshop`` for everyone invited
-    (whether they declined is checked when each is due). Pending reminders of
-    an earlier time are skipped. Returns how many rows were added."""
+    (whether they declined is checked when each is due), due as
+    :func:`due_times` says. Pending reminders of an earlier time are
+    skipped. Returns how many rows were added."""
     from bot.workshops.availability import invitees
 
     assert workshop.starts_at is not None
@@ -76,12 +105,10 @@ def plan(session: Session, workshop: Workshop, settings: Settings) -> int:
     now = utcnow()
     rows: list[dict[str, object]] = []
     for inv in invitees(session, workshop):
-        for minutes in sorted(set(settings.workshops.reminder_minutes), reverse=True):
-            due = workshop.starts_at - timedelta(minutes=minutes)
-            if minutes >= 720:
-                due = daytime(due, inv.person.timezone)
-            if due <= now:
-                continue
+        dues = due_times(starts_at=workshop.starts_at,
+                         offsets=settings.workshops.reminder_minutes,
+                         zone=inv.person.timezone, now=now)
+        for minutes, due in dues.items():
             rows.append(dict(key=f"w{workshop.id}:p{inv.person.id}:m{minutes}:s{start}",
                              workshop_id=workshop.id, person_id=inv.person.id,
                              action_id=None, kind=f"before:{minutes}", due_at=due,

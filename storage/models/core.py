@@ -239,7 +239,10 @@ class QueueInstance(Base):
 class JobRun(Base):
     """One firing of a periodic job: unique ``(job, scheduled_for)``, so a
     firing on two replicas during a fail-over runs once (bot/jobs.py).
-    ``scheduled_for``, ``started_at``, ``finished_at``: aware UTC."""
+    ``instance`` owns the claim until ``lease_until`` (renewed while the work
+    runs); an unfinished run whose lease lapsed, or whose owner's heartbeat is
+    stale, is taken over (``attempts`` counts the claims). ``scheduled_for``,
+    ``started_at``, ``finished_at``, ``lease_until``: aware UTC."""
 
     __tablename__ = "job_runs"
     __table_args__ = (UniqueConstraint("job", "scheduled_for"),)
@@ -251,3 +254,5 @@ class JobRun(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=1, server_default=text("1"))

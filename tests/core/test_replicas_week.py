@@ -1,10 +1,11 @@
 """Two ``convene serve`` replicas on one PostgreSQL database through a
 simulated week (``CONVENE_SIMULATED_CLOCK``: the jobs' clock runs a week in
 about 20 s; leases, heartbeats and the outbox keep the wall clock). Seven
-rounds close through the week, with their reminders; the weekly digest is due
-on Thursday 07:00. The lease holder is SIGKILLed on Thursday 00:00 (wall clock of the
-simulation); the digest's tick may fall in the gap before the other replica
-takes the lease: that one then runs it (``catch_up`` / the simulated replay), once.
+rounds close through the week, with their reminders; the weekly review runs on
+its defaults (Monday 08:00 Europe/Paris) and builds the week that ended. The
+lease holder is SIGKILLed on Thursday 00:00 (wall clock of the simulation); a
+tick due in the gap before the other replica takes the lease is run by that one
+(``catch_up`` / the simulated replay), once.
 
 Shown: every round closed exactly once (one ``poll.close`` audit entry each),
 its reminders queued once per person and offset, the digest run once for its
@@ -18,13 +19,15 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from adapters.console import ConsoleSession
 from bot.app import Bot
-from storage.models import AuditEntry, JobRun, OutboxMessage, Proposal
+from digests.archive import iso_week
+from storage.models import AuditEntry, Digest, JobRun, OutboxMessage, Proposal
 from tests.conftest import MEMBER, need
 from tests.replica_helpers import Replica, drop_database, scratch_database
 
@@ -55,8 +58,7 @@ def test_a_week_on_two_replicas_with_the_holder_killed(tmp_path: Path,
         assert "is open for stances" in out, out
     env = {"CONVENE_SIMULATED_CLOCK": f"{start.isoformat()},{SPEED},{epoch_file}",
            "CONVENE_POLLS__TICK_SECONDS": "3600", "CONVENE_SPRINTS__TICK_SECONDS": "21600",
-           "CONVENE_WORKSHOPS__TICK_SECONDS": "21600", "CONVENE_DIGEST__DAY": "thu",
-           "CONVENE_DIGEST__TIME": "07:00", "CONVENE_DIGEST__TIMEZONE": "UTC"}
+           "CONVENE_WORKSHOPS__TICK_SECONDS": "21600"}
     replicas = {n: Replica(n, db_url=url, cwd=tmp_path, extra_env=env) for n in ("a", "b")}
     try:
         for r in replicas.values():
@@ -95,6 +97,7 @@ def test_a_week_on_two_replicas_with_the_holder_killed(tmp_path: Path,
                                     JobRun.error)).all()
             reminders = list(s.scalars(select(OutboxMessage.key).where(
                 OutboxMessage.key.like("poll:%:remind%"))))
+            weeks = list(s.scalars(select(Digest.week)))
     finally:
         for r in replicas.values():
             r.stop()
@@ -113,16 +116,19 @@ def test_a_week_on_two_replicas_with_the_holder_killed(tmp_path: Path,
     people = {n for c in per_round.values() for n in c.values()}
     assert len(people) == 1, f"reminders differ between rounds: {per_round}"
     assert all("remind2" in c for c in per_round.values()), per_round
-    # Jobs: each tick at most once (the key); the digest's tick, due while
-    # nobody held the lease, run exactly once, by the replica that took over.
+    # Jobs: each tick at most once (the key); the review's, on its default
+    # schedule (Monday 08:00 in Paris), once, building the week that ended.
     ticks = Counter((job, when) for job, when, _, _ in runs)
     assert max(ticks.values()) == 1
     week_end = (start + timedelta(days=7)).replace(tzinfo=None)
     digest = [(w.replace(tzinfo=None), inst) for job, w, inst, _ in runs
               if job == "digest.weekly" and w.replace(tzinfo=None) < week_end]
-    thursday = (start + timedelta(days=3, hours=7)).replace(tzinfo=None)
-    assert [w for w, _ in digest] == [thursday], digest
+    paris = datetime.combine(start.date(), datetime.min.time(), ZoneInfo("Europe/Paris"))
+    monday_8 = (paris + timedelta(hours=8)).astimezone(UTC).replace(tzinfo=None)
+    assert [w for w, _ in digest] == [monday_8], digest
     assert digest[0][1] in {"a", "b"}
+    # (the simulation runs on past the week: later Mondays review their own weeks)
+    assert min(weeks) == iso_week(start - timedelta(days=1), "Europe/Paris"), weeks
     polls_ticks = sorted(w for job, w, _, _ in runs if job == "polls.tick")
     assert len(polls_ticks) >= 7 * 24 - 12, f"{len(polls_ticks)} hourly ticks of 168"
     assert {i for _, _, i, _ in runs} == {"a", "b"}

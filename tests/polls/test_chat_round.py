@@ -39,7 +39,9 @@ def test_form_buttons_reason_and_tally(bot: Bot, chat: Chat) -> None:
     assert p.closes_at.isoformat() == "2030-01-15T16:00:00+00:00"
 
     out = amara.feed("1")
-    assert "Your stance on proposal #1, round 1: Agree." in out
+    # hidden results: the confirmation says recorded, with no tally
+    assert "Your stance on proposal #1, round 1 is recorded: Agree." in out
+    assert "Agree 1" not in out
 
     claire = chat(MEMBER_FR)
     out = claire.feed("vote 1 block")
@@ -50,8 +52,10 @@ def test_form_buttons_reason_and_tally(bot: Bot, chat: Chat) -> None:
     got = stances(bot, 1)
     assert got == {"p:1": ("agree", "console", ""),
                    "p:2": ("block", "console", "Le protocole ignore les sols tropicaux.")}
-    # hidden: counts only, no names, until the close
+    # hidden: no names and no counts until the close (the secretariat sees counts)
     shown = chat(MEMBER_ES).feed("poll show 1")
+    assert "Claire Dubois" not in shown and "█" not in shown and "voting units" not in shown
+    shown = chat(SECRETARIAT).feed("poll show 1")
     assert "Claire Dubois" not in shown and "█" in shown
     # a stance changes until the close; the last one counts
     amara.feed("vote 1 disagree Too early for the smaller members")
