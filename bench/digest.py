@@ -39,6 +39,7 @@ FIXTURES = ROOT.parent / "shared" / "fixtures" / "feeds"
 from digests.classify import Classifier  # noqa: E402
 from digests.cluster import cluster  # noqa: E402
 from digests.fetch import fetch_sources  # noqa: E402
+from digests.outbound import FetchPolicy  # noqa: E402
 from digests.parse.normalise import Entry  # noqa: E402
 from digests.pipeline import Gatherer, candidates, gather  # noqa: E402
 from digests.rank import select  # noqa: E402
@@ -114,11 +115,13 @@ def _pipeline(paths: list[Path], *, hold: bool = False) -> tuple[int, int, list[
     body is parsed as it is read and dropped, as a build does; ``hold``:
     every body read first, then parsed (the way before streaming)."""
     sources = [FeedSource(str(p)) for p in paths]
+    policy = FetchPolicy(feed_dir=paths[0].parent)
     if hold:
-        got = gather(fetch_sources(sources, concurrency=8))
+        got = gather(fetch_sources(sources, policy=policy, concurrency=8))
     else:
         gatherer = Gatherer()
-        got = gatherer.result(fetch_sources(sources, concurrency=8, keep=gatherer.add))
+        got = gatherer.result(fetch_sources(sources, policy=policy, concurrency=8,
+                                            keep=gatherer.add))
     classifier = Classifier(load_taxonomy())
     pool = candidates(got.entries, classifier=classifier, now=utcnow())
     chosen = select(pool, limit=10)

@@ -182,8 +182,23 @@ class DigestSettings(BaseModel):
     fetch_concurrency: int = Field(8, ge=1, le=64)
     fetch_timeout: float = Field(20.0, gt=0)
     max_feed_bytes: int = Field(10_000_000, ge=1024)
+    #: The only folder local feed files are read from (unset: none are).
+    feed_dir: Path | None = None
 
     _check_zone = field_validator("timezone")(classmethod(lambda cls, v: _zone(v)))
+
+
+class OutboundSettings(BaseModel):
+    """Requests Convene makes to URLs it was given (feeds), through the one
+    guarded client (digests/outbound.py): loopback, private, link-local,
+    multicast, reserved and metadata addresses are refused, at connect time
+    and on every redirect, except the hosts of ``allow_hosts`` (host names,
+    addresses or networks such as ``10.20.0.0/16``: an internal feed server)."""
+
+    allow_hosts: list[str] = Field(default_factory=list)
+    max_redirects: int = Field(5, ge=0, le=20)
+    #: Seconds one fetch may take in all, redirects included.
+    deadline_seconds: float = Field(60.0, gt=0)
 
 
 class PollSettings(BaseModel):
@@ -266,6 +281,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     polls: PollSettings = Field(default_factory=PollSettings)
     sprints: SprintSettings = Field(default_factory=SprintSettings)
 

@@ -9,6 +9,7 @@ from bot.digest.service import build, current_week
 from storage.base import utcnow
 from storage.models import DigestSuggestion, OutboxMessage
 from tests.conftest import MEMBER, MEMBER_FR, OBSERVER, SECRETARIAT
+from tests.digests.conftest import LOOPBACK
 from tests.digests.weekfeeds import week_bounds, write_week
 
 
@@ -17,7 +18,8 @@ def test_review_in_chat(make_bot, db_url, week_server):
     start, end = week_bounds(week, utcnow())
     names = write_week(week_server.folder, start=start, end=end)
     bot = make_bot(db_url, digest={"channel": "console:press", "items": 5,
-                                   "feeds": [week_server.url(n) for n in names]})
+                                   "feeds": [week_server.url(n) for n in names]},
+                   outbound=LOOPBACK)
     from adapters.console import ConsoleSession
 
     def chat(email):
@@ -59,7 +61,7 @@ def test_review_in_chat(make_bot, db_url, week_server):
 
 
 def test_never_repeats_an_earlier_digest(make_bot, sqlite_url, week_server):
-    bot = make_bot(sqlite_url, digest={"items": 4})
+    bot = make_bot(sqlite_url, digest={"items": 4}, outbound=LOOPBACK)
     start, _ = week_bounds("2026-W46", utcnow())
     _, end = week_bounds("2026-W47", utcnow())
     urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end)]
