@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "feeds"
 
+from bot.types import is_safe_url  # noqa: E402
 from digests.classify import Classifier  # noqa: E402
 from digests.cluster import cluster  # noqa: E402
 from digests.fetch import fetch_sources  # noqa: E402
@@ -131,7 +132,8 @@ def _pipeline(paths: list[Path], *, hold: bool = False) -> tuple[int, int, list[
                       sources=tuple(SourceView(e.feed_title, e.link) for e in c.story.entries))
              for n, c in enumerate(chosen, 1)]
     render_digest(items=views, week="2026-W47", taxonomy=classifier.taxonomy,
-                  language="en", gettext=lambda m, **kw: m.format(**kw) if kw else m)
+                  language="en", gettext=lambda m, **kw: m.format(**kw) if kw else m,
+                  is_safe_link=is_safe_url)
     return len(pool), len(chosen), got.entries
 
 

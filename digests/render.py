@@ -122,30 +122,41 @@ def why_line(item: ItemView, gettext: Gettext) -> str:
 
 
 def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
-              gettext: Gettext, zone: ZoneInfo) -> list[dict[str, object]]:
+              gettext: Gettext, zone: ZoneInfo,
+              is_safe_link: Callable[[str], bool]) -> list[dict[str, object]]:
     out = []
     for it in items:
         topic = taxonomy.topic(it.topic)
+        # A feed writes its own links: only http(s) and mailto become links, others
+        # (javascript:, data:text/html) are dropped and the title stays as text.
+        sources = tuple(s if is_safe_link(s.link) else SourceView(s.feed_title, "")
+                        for s in it.sources)
         out.append({
-            "position": it.position, "title": it.title, "url": it.url, "summary": it.summary,
+            "position": it.position, "title": it.title,
+            "url": it.url if is_safe_link(it.url) else "", "summary": it.summary,
             "language_name": gettext(LANGUAGE_NAMES.get(it.language, LANGUAGE_NAMES["other"])),
             "topic_key": it.topic,
             "topic_label": topic.label(language) if topic else gettext(N_("Other")),
             "published": it.published_at.astimezone(zone).strftime("%Y-%m-%d"),
-            "sources": it.sources, "why": why_line(it, gettext),
+            "sources": sources, "why": why_line(it, gettext),
             "paragraphs": [p for p in it.summary.split("\n\n") if p.strip()],
-            "source_line": ", ".join(f"{s.feed_title} <{s.link}>" for s in it.sources),
+            "source_line": ", ".join(f"{s.feed_title} <{s.link}>" if s.link else s.feed_title
+                                     for s in sources),
         })
     return out
 
 
 def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, language: str,
-                  gettext: Gettext, alliance: str = "", timezone: str = "UTC") -> Rendered:
+                  gettext: Gettext, is_safe_link: Callable[[str], bool], alliance: str = "",
+                  timezone: str = "UTC") -> Rendered:
     """Render one digest in ``language`` with ``gettext`` (same language).
     Items are grouped by topic in the order of their numbers (the archive
-    numbers them by topic in the taxonomy's order). An empty review says so."""
+    numbers them by topic in the taxonomy's order). An empty review says so.
+    ``is_safe_link`` (the core's ``bot.types.is_safe_url``) decides which item
+    and source URLs are written as links; the others are left out."""
     zone = ZoneInfo(timezone)
-    views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone)
+    views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone,
+                      is_safe_link=is_safe_link)
     order = {t.key: i for i, t in enumerate(taxonomy.topics)}
     groups: dict[str, dict[str, object]] = {}
     for v in sorted(views, key=lambda v: (v["position"], order.get(str(v["topic_key"]), 99))):

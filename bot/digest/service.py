@@ -28,7 +28,7 @@ from bot.mail import OutgoingEmail
 from bot.members import people_in
 from bot.outbox import ChatTarget, enqueue_chat, enqueue_email
 from bot.settings import Settings
-from bot.types import Header, Message, Section
+from bot.types import Header, Message, Section, is_safe_url
 from digests import archive
 from digests.classify import Classifier
 from digests.fetch import FetchResult, fetch_sources
@@ -131,8 +131,8 @@ def render_for(settings: Settings, digest: Digest, language: str) -> Rendered:
     tr = translator(language)
     return render_digest(items=archive.views(archive.selected(digest)), week=digest.week,
                          taxonomy=taxonomy_for(settings), language=tr.language,
-                         gettext=tr.gettext, alliance=settings.alliance_name,
-                         timezone=settings.digest.timezone)
+                         gettext=tr.gettext, is_safe_link=is_safe_url,
+                         alliance=settings.alliance_name, timezone=settings.digest.timezone)
 
 
 def summary_message(settings: Settings, digest: Digest, language: str) -> Message:
