@@ -31,8 +31,9 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
@@ -361,10 +362,16 @@ class SlackAdapter:
         """The Starlette route for HTTP mode (Events API and interactivity)."""
 
         async def slack_events(request: Request) -> Response:
-            raw, refused = await self.edges.read(request)
+            raw, body, refused = await self.edges.read_parsed(request)
             if refused is not None:
                 return refused
             bolt_request = to_bolt_request(request, raw)
+            # bolt reads any form body containing the word "payload" as an
+            # interaction's payload= field: a slash command whose text says
+            # "payload" became an empty request. The body is the one Convene
+            # parsed (the raw bytes stay, for bolt's signature check).
+            bolt_request.body = body
+            bolt_request.context = build_context(BoltContext({}), body)
             rows: list[Any] = []
             bolt_request.context[PENDING] = rows
             if self._warm:

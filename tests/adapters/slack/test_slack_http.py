@@ -176,3 +176,17 @@ def test_form_without_trigger_becomes_a_button_that_opens_it(
     assert opened.args["trigger_id"] == "trig.open.1"
     assert opened.args["view"]["callback_id"] == "poll.reason"
     assert json.loads(opened.args["view"]["private_metadata"])["c"] == "1:1:block"
+
+
+def test_command_whose_text_says_payload_reaches_the_core(
+        served: Served, fake_slack: FakeSlack) -> None:
+    """Issue 22: slack-bolt read a form body containing the word "payload" as an
+    interaction's payload= field, so such a /convene command never reached the
+    core. The body bolt works on is now the one Convene parsed."""
+    body = slash_body("whoami payload", response_url=fake_slack.hook_url("p1"))
+    assert "payload" in body
+    resp = served.post(body, form_headers(body))
+    assert resp.status_code == 200
+    [hook] = fake_slack.wait_for("hook")
+    assert hook.path == "/hooks/p1"
+    assert "Amara Okafor" in json.dumps(hook.args["blocks"])
