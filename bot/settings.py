@@ -41,6 +41,10 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     base_url: str = ""
+    #: The largest request body a page's POST may send (bytes; Slack's and
+    #: Discord's endpoints have their own, larger, limit): a larger declared or
+    #: streamed body gets 413 before anything parses it.
+    max_body_bytes: int = Field(65_536, ge=1024, le=16_777_216)
 
     def public_url(self) -> str:
         """The URL people's links point at (``base_url`` or ``http://host:port``)."""

@@ -59,6 +59,7 @@ from adapters.discord.turn import (
     defer_type,
     deferral_body,
 )
+from bot.web import OwnBodyRoute
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
@@ -253,7 +254,8 @@ class InteractionsEndpoint:
 
     def routes(self) -> list[Route]:
         """``POST /discord/interactions``."""
-        return [Route(INTERACTIONS_PATH, self.receive, methods=["POST"])]
+        return [OwnBodyRoute(INTERACTIONS_PATH, self.receive, methods=["POST"],
+                             max_body=MAX_BODY)]
 
     async def receive(self, request: Request) -> Response:
         """One request (see the module docstring)."""

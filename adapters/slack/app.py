@@ -64,6 +64,7 @@ from bot.errors import N_, is_unavailable
 from bot.home import home_message
 from bot.i18n import translator
 from bot.types import Actions, Actor, Button, Conversation, Event, Form, Message, Reply
+from bot.web import OwnBodyRoute
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -410,7 +411,8 @@ class SlackAdapter:
                     return Response(status_code=503)  # not acknowledged: Slack retries
             return to_starlette_response(bolt_response)
 
-        return [Route(EVENTS_PATH, slack_events, methods=["POST"])]
+        return [OwnBodyRoute(EVENTS_PATH, slack_events, methods=["POST"],
+                             max_body=self.edges.max_body)]
 
     def tell_unrecorded(self, rows: list[Any]) -> None:
         """Tell each person whose request could not be written (the database is

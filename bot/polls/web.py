@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from jinja2 import DictLoader, Environment, select_autoescape
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -32,7 +31,7 @@ from bot.polls.links import LinkView, cast_by_link, check_link
 from bot.polls.stances import STANCE_LABELS
 from bot.tokens import LinkRefused
 from bot.types import plain_times
-from bot.web import language_of, redact_access_log
+from bot.web import language_of, read_form, redact_access_log, same_origin
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -44,22 +43,12 @@ STATUS = {"tampered": 400, "other-poll": 400, "expired": 410, "closed": 410, "us
           "unconfirmed": 400}
 
 
-def same_origin(request: Request, public_url: str) -> bool:
-    """Whether a POST comes from a page of ``public_url``'s origin: its
-    ``Origin`` header, else its ``Referer``, names the same scheme, host and port."""
-    want = urlsplit(public_url)
-    seen = request.headers.get("origin") or request.headers.get("referer") or ""
-    got = urlsplit(seen)
-    return bool(seen) and (got.scheme, got.netloc) == (want.scheme, want.netloc)
-
 _PAGE = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{{ title }}</title>
-<style>body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
-.text{white-space:pre-wrap;border-left:3px solid #ccc;padding-left:1rem}
-.refused{color:#b71c1c}</style></head>
+<link rel="stylesheet" href="/static/pages.css"></head>
 <body><h1>{{ title }}</h1>
 {% if refused %}<p class="refused" data-code="{{ code }}">{{ message }}</p>
 {% if new_text %}<div class="text">{{ new_text }}</div>{% endif %}
@@ -82,8 +71,7 @@ _env = Environment(loader=DictLoader({"page.html": _PAGE}),
 def _page(status: int, **ctx: Any) -> HTMLResponse:
     html = _env.get_template("page.html").render(**ctx)
     return HTMLResponse(html, status_code=status,
-                        headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
-                                 "X-Content-Type-Options": "nosniff"})
+                        headers={"Cache-Control": "no-store"})  # the rest: bot.web.Guard
 
 
 def _refused(tr: Translator, exc: LinkRefused) -> HTMLResponse:
@@ -155,7 +143,7 @@ def vote_routes(bot: Bot) -> list[Route]:
             return _refused(default, LinkRefused("cross-origin", N_(
                 "This vote did not come from the confirmation page, so nothing was "
                 "recorded. Open the link from the email again and confirm there.")))
-        form = await request.form()
+        form = await read_form(request)
         token = str(form.get("t") or "")
         if form.get("confirm") != "yes":
             return _refused(default, LinkRefused("unconfirmed", N_(

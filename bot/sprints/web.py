@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from jinja2 import DictLoader, Environment, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +29,7 @@ from bot.sprints.links import CHOOSE, LinkView, check_join, check_offer, use_joi
 from bot.sprints.tokens import Purpose, person_of
 from bot.tokens import LinkRefused
 from bot.types import Reply, plain_times
-from bot.web import language_of, redact_access_log
+from bot.web import language_of, read_form, redact_access_log, same_origin
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -42,8 +41,7 @@ _PAGE = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>{{ title }}</title>
-<style>body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
-.refused{color:#b71c1c}</style></head>
+<link rel="stylesheet" href="/static/pages.css"></head>
 <body><h1>{{ title }}</h1>
 {% if refused %}<p class="refused" data-code="{{ code }}">{{ message }}</p>
 {% elif done %}<p class="done">{% for line in lines %}{{ line }}<br>{% endfor %}</p>
@@ -58,30 +56,13 @@ _env = Environment(loader=DictLoader({"page.html": _PAGE}),
 
 def _page(status: int, **ctx: Any) -> HTMLResponse:
     return HTMLResponse(_env.get_template("page.html").render(**ctx), status_code=status,
-                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                                 "X-Content-Type-Options": "nosniff",
-                                 "X-Frame-Options": "DENY"})
+                        headers={"Cache-Control": "no-store"})  # the rest: bot.web.Guard
 
 
 def _refused(tr: Translator, exc: LinkRefused) -> HTMLResponse:
     return _page(STATUS.get(exc.code, 400), lang=tr.language, refused=True, code=exc.code,
                  title=tr.gettext(N_("This link cannot be used")),
                  message=tr.gettext(exc.reason, **exc.params))
-
-
-def same_origin(request: Request, public_url: str) -> bool:
-    """Whether a POST comes from a page of this site: its ``Origin`` (else the
-    ``Referer``'s origin) is this request's origin or the public URL's."""
-    claimed = request.headers.get("origin") or ""
-    if not claimed or claimed == "null":
-        ref = urlsplit(request.headers.get("referer") or "")
-        claimed = f"{ref.scheme}://{ref.netloc}" if ref.scheme and ref.netloc else ""
-    if not claimed:
-        return False
-    mine = {f"{request.url.scheme}://{request.url.netloc}"}
-    pub = urlsplit(public_url)
-    mine.add(f"{pub.scheme}://{pub.netloc}")
-    return claimed.rstrip("/") in mine
 
 
 def _done(view: LinkView, recorded: bool, replies: list[Any]) -> HTMLResponse:
@@ -142,10 +123,10 @@ def _link_routes(bot: Bot, *, purpose: Purpose, path: str,
 
     async def post(request: Request) -> HTMLResponse:
         target = int(request.path_params["target"])
-        form = await request.form()
+        cross_site = not same_origin(request, public)
+        form = await read_form(request)
         token, choice = str(form.get("t") or ""), str(form.get("choice") or "")
-        return await run_in_threadpool(act, target, token, choice,
-                                       cross_site=not same_origin(request, public))
+        return await run_in_threadpool(act, target, token, choice, cross_site=cross_site)
 
     return [Route(path, show, methods=["GET"]), Route(path, post, methods=["POST"])]
 
