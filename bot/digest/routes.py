@@ -18,6 +18,7 @@ from bot.context import Context
 from bot.digest import service as svc
 from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.jobs import JobSpec
+from bot.numbers import digits
 from bot.types import Context as Small
 from bot.types import Header, Message, Section, inline_plain
 from digests import archive
@@ -202,13 +203,13 @@ def include(ctx: Context) -> Message:
 
 def exclude(ctx: Context) -> Message:
     """Drop item N of the draft; the next best candidate takes its place."""
-    arg = ctx.args.strip()
-    if not arg.isdigit():
+    n = digits(ctx.args)
+    if n is None:
         raise InvalidInput(N_("Give the item's number from digest preview: digest exclude N."))
     digest = _editable(ctx)
-    item = next((i for i in archive.selected(digest) if i.position == int(arg)), None)
+    item = next((i for i in archive.selected(digest) if i.position == n), None)
     if item is None:
-        raise NotFound(N_("There is no item {n} in the draft."), n=int(arg))
+        raise NotFound(N_("There is no item {n} in the draft."), n=n)
     title = item.title
     archive.add_edit(ctx.session, week=digest.week, action="exclude", url=item.canonical_url,
                      person_id=ctx.person.id)
@@ -216,7 +217,7 @@ def exclude(ctx: Context) -> Message:
     svc.archive_renderings(ctx.bot.settings, digest)
     return _preview_message(ctx, digest, note=ctx._("Removed item {n}: {title}. The items "
                                                      "are numbered again below.",
-                                                     n=int(arg), title=title))
+                                                     n=n, title=title))
 
 
 def send(ctx: Context) -> Message:

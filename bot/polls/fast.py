@@ -36,6 +36,7 @@ from sqlalchemy.engine import Dialect
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import translator
 from bot.members import ADDRESS_PLATFORMS
+from bot.numbers import INT32_MAX
 from bot.permissions import ALLIANCE_WIDE
 from bot.polls.proposals import TALLY_RENDERER
 from bot.polls.routes import REASON_LIMIT, stance_replies
@@ -55,7 +56,7 @@ from storage.base import UTCDateTime, utcnow
 from storage.models import Membership, Role
 
 #: Ids PostgreSQL's ``integer`` holds; anything else goes the general way.
-_INT_MAX = 2**31 - 1
+_INT_MAX = INT32_MAX
 
 _BY_ADDRESS = ("email_addresses AS l JOIN people AS p ON p.id = l.person_id",
                "l.address = :address")

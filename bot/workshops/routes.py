@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound
 from bot.members import group_by_name
+from bot.numbers import digits
 from bot.permissions import alliance_group
 from bot.types import (
     Actions,
@@ -168,11 +169,10 @@ def slots_cmd(ctx: Context) -> Message:
 
 
 def _answer(ctx: Context, ws: Workshop, slot: str, word: str) -> Message:
-    try:
-        slot_id = int(slot)
-    except ValueError:
+    slot_id = digits(slot)
+    if slot_id is None:
         raise InvalidInput(N_("Name the slot by its number (see workshop slots {id})."),
-                           id=ws.id) from None
+                           id=ws.id)
     answer = availability.parse_answer(word)
     availability.set_answer(session=ctx.session, actor=ctx.auth, workshop=ws, slot_id=slot_id,
                             person_id=ctx.who.id, answer=answer)
@@ -204,9 +204,8 @@ def availability_form(ctx: Context) -> Message:
     n = 0
     for name, value in form.values:
         if name.startswith("slot-") and value:
-            try:
-                slot_id = int(name[5:])
-            except ValueError:
+            slot_id = digits(name[5:])
+            if slot_id is None:
                 continue
             availability.set_answer(session=ctx.session, actor=ctx.auth, workshop=ws,
                                     slot_id=slot_id, person_id=ctx.who.id,

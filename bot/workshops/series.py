@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.numbers import fits, id_number
 from bot.permissions import Authorized
 from storage.base import utcnow
 from storage.models import (
@@ -180,11 +181,10 @@ def anchor_instant(series: WorkshopSeries, day: date) -> datetime:
 
 def find_series(session: Session, raw: str) -> WorkshopSeries:
     """The series numbered ``raw``. Raises NotFound."""
-    try:
-        sid = int(raw.lstrip("#"))
-    except ValueError:
-        raise NotFound(N_("Name the series by its number, e.g. 1.")) from None
-    series = session.get(WorkshopSeries, sid)
+    sid = id_number(raw)
+    if sid is None:
+        raise NotFound(N_("Name the series by its number, e.g. 1."))
+    series = session.get(WorkshopSeries, sid) if fits(sid) else None
     if series is None:
         raise NotFound(N_("There is no workshop series #{id}."), id=sid)
     return series
@@ -192,11 +192,10 @@ def find_series(session: Session, raw: str) -> WorkshopSeries:
 
 def find_workshop(session: Session, raw: str) -> Workshop:
     """The workshop numbered ``raw`` (``12`` or ``#12``). Raises NotFound."""
-    try:
-        wid = int(raw.strip().lstrip("#"))
-    except ValueError:
-        raise NotFound(N_("Name the workshop by its number, e.g. 12.")) from None
-    ws = session.get(Workshop, wid)
+    wid = id_number(raw)
+    if wid is None:
+        raise NotFound(N_("Name the workshop by its number, e.g. 12."))
+    ws = session.get(Workshop, wid) if fits(wid) else None
     if ws is None:
         raise NotFound(N_("There is no workshop #{id}."), id=wid)
     return ws
