@@ -217,14 +217,13 @@ async def checked_addresses(policy: FetchPolicy, host: str, port: int) -> list[I
 
 def _backend(policy: FetchPolicy) -> object:
     import httpcore
-    from httpcore._backends.auto import AutoBackend
 
     class GuardedBackend(httpcore.AsyncNetworkBackend):
         """Connects only to checked addresses (the check and the connection
         use the same lookup's answer)."""
 
         def __init__(self) -> None:
-            self.inner = AutoBackend()
+            self.inner = httpcore.AnyIOBackend()
 
         async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                               local_address: str | None = None,

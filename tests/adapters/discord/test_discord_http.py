@@ -425,3 +425,18 @@ def test_any_malformed_body_is_400(served: Endpoint) -> None:
         bad["data"] = {**bad["data"], **change}
         assert served.send(bad).status_code == 400, change
     assert served.send(command(ALICE, "help")).status_code == 200
+
+
+def test_gateway_autocomplete_checks_the_guild_too(served: Endpoint) -> None:
+    """The gateway's command tree asks the same function with the interaction's guild."""
+    import asyncio
+
+    from adapters.discord.commands import choices
+
+    adapter = served.plugin.adapter(served.bot)
+    got = asyncio.run(choices(adapter, guild_id=FOREIGN, user_id=ALICE, word="poll",
+                              option="action", current="n"))
+    assert got == []
+    got = asyncio.run(choices(adapter, guild_id=GUILD, user_id=ALICE, word="poll",
+                              option="action", current="n"))
+    assert ("new", "new") in got
