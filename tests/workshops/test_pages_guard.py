@@ -89,6 +89,7 @@ def test_a_64_mb_post_is_refused_413_before_it_is_read(bot: Bot, served) -> None
     piece = b"slot-1=yes&" * 6000
 
     def body() -> Iterator[bytes]:
+        yield b"t=not-a-valid-token&form=availability&"  # an invalid token first
         for _ in range(size // len(piece)):
             yield piece
 
