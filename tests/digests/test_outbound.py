@@ -119,8 +119,16 @@ def test_feeds_add_refuses_internal_addresses_even_without_check(tmp_path: Path,
                 "http://metadata.google.internal/", "http://[fd00:ec2::254]/"):
         res = runner.invoke(app, ["-c", str(cfg), "feeds", "add", url, "--no-check"])
         assert res.exit_code == 2 and "internal addresses" in res.output, res.output
+    opml = tmp_path / "f.opml"
+    opml.write_text('<opml><body>\n<outline xmlUrl="http://169.254.169.254/latest"/>\n'
+                    '<outline xmlUrl="http://[::1]:22/"/>\n'
+                    '<outline xmlUrl="https://feeds.example.org/rss"/>\n</body></opml>')
+    res = runner.invoke(app, ["-c", str(cfg), "feeds", "import", str(opml), "--no-check"])
+    assert res.exit_code == 1 and "1 added, 2 refused" in res.output, res.output
+    assert "line 2:" in res.output and "line 3:" in res.output
     listed = runner.invoke(app, ["-c", str(cfg), "feeds", "list"]).output
-    assert "169.254" not in listed and "2130706433" not in listed
+    assert "169.254" not in listed and "2130706433" not in listed and "::1" not in listed
+    assert "feeds.example.org" in listed
 
 
 def test_loopback_server_is_refused_unless_allow_listed(servers) -> None:
