@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
@@ -268,7 +269,7 @@ class SlackAdapter:
 
     def _run(self, events: list[Event], body: Mapping[str, Any]) -> None:
         trigger = body.get("trigger_id")
-        response_url = body.get("response_url") or None
+        response_url = self.response_url(body)
         for event in events:
             self.identities.ensure(event.actor)
             with self.inbox.gate.worker():
@@ -294,6 +295,21 @@ class SlackAdapter:
                 self.post_private(message, actor=event.actor, where=event.where,
                                   response_url=response_url)
         return trigger_id
+
+    def response_url(self, body: Mapping[str, Any]) -> str | None:
+        """The request's ``response_url`` when it is Slack's (https on
+        ``hooks.slack.com``, or the host of ``[slack] api_url``: a Slack
+        Enterprise Grid or test API), else None: Convene posts only where Slack
+        said, never to an address a body names elsewhere."""
+        url = body.get("response_url")
+        if not isinstance(url, str) or not url:
+            return None
+        parts, api = urlsplit(url), urlsplit(self.bot.settings.slack.api_url)
+        if (parts.scheme, parts.hostname) == ("https", "hooks.slack.com") or (
+                parts.scheme == api.scheme and parts.netloc == api.netloc):
+            return url
+        log.warning("ignored a response_url outside Slack (%s)", parts.hostname)
+        return None
 
     def open_form(self, form: Form, *, intro: Message | None, where: Conversation | None,
                   trigger_id: str) -> bool:
@@ -421,7 +437,7 @@ class SlackAdapter:
         tr = translator(self.bot.settings.default_language)
         text = tr.gettext(UNRECORDED)
         for _key, _kind, payload in rows:
-            url = (payload.get("body") or {}).get("response_url")
+            url = self.response_url(payload.get("body") or {})
             if not url:
                 continue  # an Events API message: Slack's retry is the only way back
             try:
