@@ -4,8 +4,9 @@ capabilities and adapters add (vote links, calendar feeds, Slack events).
 ``/healthz``: the process answers (liveness, no database). ``/readyz``: the
 database answers and its schema is at the newest migration (503 otherwise),
 with whether this replica holds the scheduler lease. ``/metrics``: Prometheus
-text format (bot/metrics.py). ``/static/pages.css``: the link pages' one
-stylesheet (no inline style or script: the Content-Security-Policy allows none).
+text format (bot/metrics.py). ``/static/convene.css``: the link pages' one
+stylesheet (bot/pages.py; no inline style or script: the Content-Security-Policy
+allows none).
 
 One middleware (:class:`Guard`) sits in front of every route: each response
 carries :data:`SECURITY_HEADERS` (CSP with ``frame-ancestors 'none'``,
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.pages import static_routes
 from storage.engine import read_only
 from storage.models import Person, ProcessedEvent
 
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: On every response of the HTTP app (pages, calendar feeds, health). No
-#: script at all, styles only from this site (``/static/pages.css``), forms
+#: script at all, styles only from this site (``/static/convene.css``), forms
 #: posting only here, never framed. ``same-origin``, not ``no-referrer``: under
 #: no-referrer a browser sends ``Origin: null`` with a page's own form post,
 #: which :func:`same_origin` must refuse; a token-bearing URL still never
@@ -60,8 +61,6 @@ SECURITY_HEADERS: Final = {
 #: Form limits for link pages (:func:`read_form`): no file, few short fields.
 FORM_FIELDS: Final = 500
 FORM_PART_BYTES: Final = 8192
-STYLESHEET: Final = "/static/pages.css"
-_CSS = Path(__file__).parent / "static" / "pages.css"
 
 
 class OwnBodyRoute(Route):
@@ -215,8 +214,8 @@ def link_used(bot: Bot, event_id: str) -> bool:
 
 
 def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette:
-    """A Starlette app with ``/healthz`` and every route in ``bot.web_routes``
-    and ``extra_routes``."""
+    """A Starlette app with ``/healthz``, the routes registered with
+    :meth:`bot.registry.Registry.web_routes` and ``extra_routes``."""
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "instance": bot.instance_id})
@@ -245,15 +244,10 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
 
         return Response(bot.metrics.render(), media_type=CONTENT_TYPE)
 
-    def stylesheet(_request: Request) -> Response:
-        return Response(_CSS.read_bytes(), media_type="text/css",
-                        headers={"Cache-Control": "public, max-age=3600"})
-
     routes: list[Any] = [Route("/healthz", healthz, methods=["GET"]),
                          Route("/readyz", readyz, methods=["GET"]),
-                         Route("/metrics", metrics, methods=["GET"]),
-                         Route(STYLESHEET, stylesheet, methods=["GET"])]
-    routes += list(bot.web_routes) + list(extra_routes or [])
+                         Route("/metrics", metrics, methods=["GET"])]
+    routes += static_routes() + bot.registry.make_web_routes(bot) + list(extra_routes or [])
     own = [r for r in routes if isinstance(r, OwnBodyRoute)]
     app = Starlette(routes=routes, middleware=[Middleware(
         Guard, max_body=bot.settings.http.max_body_bytes, own=own)])

@@ -153,7 +153,7 @@ def test_every_page_and_feed_carries_the_security_headers(bot: Bot, served) -> N
     rsvp, _t = _rsvp(bot, wid)
     say(bot, MEMBER, "workshop feed")
     responses = {p: c.get(p) for p in (avail, rsvp, "/workshops/feed.ics", "/polls/1/vote?t=x",
-                                       "/sprints/1/join?t=x", "/healthz", "/static/pages.css",
+                                       "/sprints/1/join?t=x", "/healthz", "/static/convene.css",
                                        "/workshops/feed/nope.ics", "/no/such/page")}
     responses["post"] = c.post(f"/workshops/{wid}/rsvp", data={"t": "x"}, headers=ORIGIN)
     for name, r in responses.items():
@@ -165,8 +165,8 @@ def test_every_page_and_feed_carries_the_security_headers(bot: Bot, served) -> N
     for name in (avail, rsvp, "/polls/1/vote?t=x", "/sprints/1/join?t=x"):
         page = responses[name].text
         assert not re.search(r"<script|<style|\sstyle=|\son\w+=", page, re.I), name
-        assert 'href="/static/pages.css"' in page, name
-    assert responses["/static/pages.css"].headers["content-type"].startswith("text/css")
+        assert 'href="/static/convene.css"' in page, name
+    assert responses["/static/convene.css"].headers["content-type"].startswith("text/css")
 
 
 def test_availability_link_of_someone_who_left_the_group(bot: Bot, served) -> None:
