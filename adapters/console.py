@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from bot.errors import N_
 from bot.i18n import translator
+from bot.numbers import digits
 from bot.text import strip_controls
 from bot.types import (
     MULTI_SEPARATOR,
@@ -169,8 +170,8 @@ class ConsoleSession:
         if not text:
             return ""
         numbers = text.replace(",", " ").split()
-        if self.choices and numbers and all(x.isdigit() for x in numbers):
-            picked = [next((c for c in self.choices if c.number == int(x)), None)
+        if self.choices and numbers and all(digits(x) is not None for x in numbers):
+            picked = [next((c for c in self.choices if c.number == digits(x)), None)
                       for x in numbers]
             chosen = picked[0]
             if chosen is None or any(c is None for c in picked) or (len(picked) > 1 and not (

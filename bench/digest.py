@@ -36,9 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "feeds"
 
+from bot.types import is_safe_url  # noqa: E402
 from digests.classify import Classifier  # noqa: E402
 from digests.cluster import cluster  # noqa: E402
 from digests.fetch import fetch_sources  # noqa: E402
+from digests.outbound import FetchPolicy  # noqa: E402
 from digests.parse.normalise import Entry  # noqa: E402
 from digests.pipeline import Gatherer, candidates, gather  # noqa: E402
 from digests.rank import select  # noqa: E402
@@ -114,11 +116,13 @@ def _pipeline(paths: list[Path], *, hold: bool = False) -> tuple[int, int, list[
     body is parsed as it is read and dropped, as a build does; ``hold``:
     every body read first, then parsed (the way before streaming)."""
     sources = [FeedSource(str(p)) for p in paths]
+    policy = FetchPolicy(feed_dir=paths[0].parent)
     if hold:
-        got = gather(fetch_sources(sources, concurrency=8))
+        got = gather(fetch_sources(sources, policy=policy, concurrency=8))
     else:
         gatherer = Gatherer()
-        got = gatherer.result(fetch_sources(sources, concurrency=8, keep=gatherer.add))
+        got = gatherer.result(fetch_sources(sources, policy=policy, concurrency=8,
+                                            keep=gatherer.add))
     classifier = Classifier(load_taxonomy())
     pool = candidates(got.entries, classifier=classifier, now=utcnow())
     chosen = select(pool, limit=10)
@@ -128,7 +132,8 @@ def _pipeline(paths: list[Path], *, hold: bool = False) -> tuple[int, int, list[
                       sources=tuple(SourceView(e.feed_title, e.link) for e in c.story.entries))
              for n, c in enumerate(chosen, 1)]
     render_digest(items=views, week="2026-W47", taxonomy=classifier.taxonomy,
-                  language="en", gettext=lambda m, **kw: m.format(**kw) if kw else m)
+                  language="en", gettext=lambda m, **kw: m.format(**kw) if kw else m,
+                  is_safe_link=is_safe_url)
     return len(pool), len(chosen), got.entries
 
 

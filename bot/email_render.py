@@ -53,6 +53,7 @@ from bot.types import (
     Time,
     inline,
     inline_plain,
+    is_safe_url,
     plain_times,
 )
 
@@ -72,10 +73,6 @@ def _env() -> Environment:
                                                     default_for_string=False))
 
 
-def _safe_url(url: str) -> bool:
-    return url.lower().startswith(("http://", "https://", "mailto:"))
-
-
 def inline_html(text: Inline) -> Markup:
     """Rich text as escaped HTML (newlines as ``<br>``)."""
     out: list[str] = []
@@ -90,7 +87,7 @@ def inline_html(text: Inline) -> Markup:
             out.append(f"<code>{escape(piece.text)}</code>")
         elif isinstance(piece, Link):
             label = escape(piece.text or piece.url)
-            out.append(f'<a href="{escape(piece.url)}">{label}</a>' if _safe_url(piece.url)
+            out.append(f'<a href="{escape(piece.url)}">{label}</a>' if is_safe_url(piece.url)
                        else str(label))
         elif isinstance(piece, Mention):
             out.append(f"@{escape(piece.name)}")
@@ -123,9 +120,9 @@ def _action_items(block: Actions, links: Links) -> list[dict[str, Any]]:
     for el in block.elements:
         if isinstance(el, Button):
             url = "" if el.disabled else links.get((el.action_id, el.value), "")
-            items.append({"label": el.label, "url": url if _safe_url(url) else "",
+            items.append({"label": el.label, "url": url if is_safe_url(url) else "",
                           "style": el.style})
-        elif isinstance(el, LinkButton) and _safe_url(el.url):
+        elif isinstance(el, LinkButton) and is_safe_url(el.url):
             items.append({"label": el.label, "url": el.url, "style": "default"})
     return items
 
@@ -166,7 +163,7 @@ def _blocks(message: Message, links: Links, domain: str
                     images.append(MailAttachment(f"{cid.split('@')[0]}.png", "image/png",
                                                  b.png, inline_cid=cid))
                 html.append({"kind": "image", "src": f"cid:{cid}", "alt": b.alt})
-            elif _safe_url(b.url):
+            elif is_safe_url(b.url):
                 html.append({"kind": "image", "src": b.url, "alt": b.alt})
             text.append(wrap(f"[{b.alt}]"))
         elif isinstance(b, Divider):

@@ -41,6 +41,10 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     base_url: str = ""
+    #: The largest request body a page's POST may send (bytes; Slack's and
+    #: Discord's endpoints have their own, larger, limit): a larger declared or
+    #: streamed body gets 413 before anything parses it.
+    max_body_bytes: int = Field(65_536, ge=1024, le=16_777_216)
 
     def public_url(self) -> str:
         """The URL people's links point at (``base_url`` or ``http://host:port``)."""
@@ -190,8 +194,23 @@ class DigestSettings(BaseModel):
     fetch_concurrency: int = Field(8, ge=1, le=64)
     fetch_timeout: float = Field(20.0, gt=0)
     max_feed_bytes: int = Field(10_000_000, ge=1024)
+    #: The only folder local feed files are read from (unset: none are).
+    feed_dir: Path | None = None
 
     _check_zone = field_validator("timezone")(classmethod(lambda cls, v: _zone(v)))
+
+
+class OutboundSettings(BaseModel):
+    """Requests Convene makes to URLs it was given (feeds), through the one
+    guarded client (digests/outbound.py): loopback, private, link-local,
+    multicast, reserved and metadata addresses are refused, at connect time
+    and on every redirect, except the hosts of ``allow_hosts`` (host names,
+    addresses or networks such as ``10.20.0.0/16``: an internal feed server)."""
+
+    allow_hosts: list[str] = Field(default_factory=list)
+    max_redirects: int = Field(5, ge=0, le=20)
+    #: Seconds one fetch may take in all, redirects included.
+    deadline_seconds: float = Field(60.0, gt=0)
 
 
 class PollSettings(BaseModel):
@@ -283,6 +302,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     polls: PollSettings = Field(default_factory=PollSettings)
     sprints: SprintSettings = Field(default_factory=SprintSettings)
 

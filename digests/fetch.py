@@ -1,9 +1,12 @@
 """Fetching sources: concurrent, bounded, conditional, size-capped.
 
-http(s) sources are fetched with httpx (gzip/deflate accepted and decoded,
-redirects followed, ``If-None-Match``/``If-Modified-Since`` sent from the
-stored validators; a 304 is *unchanged*). Local paths are read from disk, and
-are *unchanged* when their modification time equals the stored validator.
+http(s) sources are fetched through the guarded client
+(:func:`digests.outbound.guarded_client`: internal addresses refused at
+connect time and on each redirect; gzip/deflate accepted and decoded,
+``If-None-Match``/``If-Modified-Since`` sent from the stored validators; a 304
+is *unchanged*). Local paths are read from disk, only inside the policy's
+``feed_dir``, and are *unchanged* when their modification time equals the
+stored validator.
 A failure is a result with a reason, never an exception: the others go on.
 """
 
@@ -18,6 +21,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from digests.outbound import FetchPolicy, guarded_client
 from digests.sources import FeedSource, SourceError, check_source
 from storage.base import utcnow
 
@@ -65,8 +69,8 @@ async def _fetch_http(client: httpx.AsyncClient, src: FeedSource, *,
             if resp.status_code >= 400:
                 return FetchResult(src, "failed", now,
                                    error=f"HTTP {resp.status_code} {resp.reason_phrase}")
-            declared = resp.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes * 4:
+            declared = resp.headers.get("content-length", "")
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes * 4:
                 raise _TooLarge
             chunks: list[bytes] = []
             size = 0
@@ -80,17 +84,20 @@ async def _fetch_http(client: httpx.AsyncClient, src: FeedSource, *,
                                last_modified=resp.headers.get("last-modified"))
     except _TooLarge:
         return FetchResult(src, "failed", now, error=f"larger than {max_bytes} bytes")
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):
         return FetchResult(src, "failed", now, error="timed out")
+    except httpx.TooManyRedirects:
+        return FetchResult(src, "failed", now, error="too many redirects")
     except (httpx.HTTPError, OSError, ValueError) as exc:
         return FetchResult(src, "failed", now,
                            error=f"{type(exc).__name__}: {exc}".strip().rstrip(":"))
 
 
-def _fetch_file(src: FeedSource, *, max_bytes: int) -> FetchResult:
+def _fetch_file(src: FeedSource, *, policy: FetchPolicy) -> FetchResult:
     now = utcnow()
+    max_bytes = policy.max_bytes
     try:
-        path = Path(check_source(src.url))
+        path = Path(check_source(src.url, policy=policy))
     except SourceError as exc:
         return FetchResult(src, "failed", now, error=str(exc))
     try:
@@ -110,36 +117,37 @@ def _fetch_file(src: FeedSource, *, max_bytes: int) -> FetchResult:
 async def fetch_all(
     sources: Sequence[FeedSource],
     *,
+    policy: FetchPolicy,
     concurrency: int = 8,
-    timeout: float = 20.0,
-    max_bytes: int = 10_000_000,
     on_result: Callable[[FetchResult], None] | None = None,
     keep: Callable[[FetchResult], FetchResult] | None = None,
 ) -> list[FetchResult]:
-    """Fetch every source, at most ``concurrency`` at a time; ``timeout`` in
-    seconds per request phase; ``max_bytes`` caps each body (after gzip
+    """Fetch every source, at most ``concurrency`` at a time, within
+    ``policy`` (:class:`digests.outbound.FetchPolicy`: allowed hosts and
+    feed folder, ``timeout`` seconds per request phase, ``deadline`` seconds
+    per source, redirects included, ``max_bytes`` per body after gzip
     decoding). Results come back in the order of ``sources``; ``on_result`` is
     called as each one finishes (a progress bar). ``keep``, when given, is
     called in a worker thread on each result while its fetch slot is still
     held, and what it returns is what is passed on and returned (e.g. the
     result without its body, once parsed: then at most ``concurrency``
     bodies are ever in memory)."""
-    import httpx
     sem = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout), follow_redirects=True, limits=limits,
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate",
-                 "Accept": "application/rss+xml, application/atom+xml, application/xml;"
-                           "q=0.9, text/xml;q=0.8, */*;q=0.5"},
-    ) as client:
+    async with guarded_client(policy, max_connections=concurrency, headers={
+            "User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate",
+            "Accept": "application/rss+xml, application/atom+xml, application/xml;"
+                      "q=0.9, text/xml;q=0.8, */*;q=0.5"}) as client:
 
         async def one(src: FeedSource) -> FetchResult:
             async with sem:
                 if src.is_remote:
-                    result = await _fetch_http(client, src, max_bytes=max_bytes)
+                    try:
+                        async with asyncio.timeout(policy.deadline):
+                            result = await _fetch_http(client, src, max_bytes=policy.max_bytes)
+                    except TimeoutError:
+                        result = FetchResult(src, "failed", utcnow(), error="timed out")
                 else:
-                    result = await asyncio.to_thread(_fetch_file, src, max_bytes=max_bytes)
+                    result = await asyncio.to_thread(_fetch_file, src, policy=policy)
                 if keep is not None:
                     result = keep(result)
             if on_result is not None:
@@ -149,13 +157,12 @@ async def fetch_all(
         return list(await asyncio.gather(*(one(s) for s in sources)))
 
 
-def fetch_sources(sources: Sequence[FeedSource], *, concurrency: int = 8, timeout: float = 20.0,
-                  max_bytes: int = 10_000_000,
+def fetch_sources(sources: Sequence[FeedSource], *, policy: FetchPolicy, concurrency: int = 8,
                   on_result: Callable[[FetchResult], None] | None = None,
                   keep: Callable[[FetchResult], FetchResult] | None = None) -> list[FetchResult]:
     """Synchronous :func:`fetch_all` (runs its own event loop)."""
-    return asyncio.run(fetch_all(sources, concurrency=concurrency, timeout=timeout,
-                                 max_bytes=max_bytes, on_result=on_result, keep=keep))
+    return asyncio.run(fetch_all(sources, policy=policy, concurrency=concurrency,
+                                 on_result=on_result, keep=keep))
 
 
 def is_local(url: str) -> bool:
@@ -164,15 +171,19 @@ def is_local(url: str) -> bool:
         url.startswith("file://") or os.path.sep in url or Path(url).suffix != "")
 
 
-def page_title(url: str, *, timeout: float = 8.0, max_bytes: int = 2_000_000) -> tuple[str, str]:
+def page_title(url: str, *, policy: FetchPolicy) -> tuple[str, str]:
     """The title of the web page at ``url`` (its ``og:title``, else its
-    ``<title>``), fetched through :func:`fetch_sources` like every source.
-    Returns ``(title, "")``, or ``("", reason)`` when the page cannot be fetched
-    or has no title (``reason`` a short English phrase, for the log)."""
+    ``<title>``), fetched through :func:`fetch_sources` and so through the
+    guarded client, bounded by ``policy`` (at most 2 MB and 8 s a phase here),
+    like every source. Returns ``(title, "")``, or ``("", reason)`` when the
+    page cannot be fetched (an internal address included) or has no title
+    (``reason`` a short English phrase, for the log)."""
+    from dataclasses import replace
     from html.parser import HTMLParser
 
-    result = fetch_sources([FeedSource(url=url)], concurrency=1, timeout=timeout,
-                           max_bytes=max_bytes)[0]
+    bounded = replace(policy, timeout=min(policy.timeout, 8.0),
+                      max_bytes=min(policy.max_bytes, 2_000_000))
+    result = fetch_sources([FeedSource(url=url)], policy=bounded, concurrency=1)[0]
     if result.status != "ok" or not result.body:
         return "", result.error or "no content"
 
@@ -197,7 +208,7 @@ def page_title(url: str, *, timeout: float = 8.0, max_bytes: int = 2_000_000) ->
             if self._in_title:
                 self.title += data
 
-    head = result.body[:max_bytes].decode("utf-8", errors="replace")
+    head = result.body[:bounded.max_bytes].decode("utf-8", errors="replace")
     parser = _Title()
     parser.feed(head)
     title = " ".join((parser.og or parser.title).split())[:500]

@@ -180,36 +180,46 @@ def why_line(item: ItemView, gettext: Gettext,
 
 
 def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
-              gettext: Gettext, zone: ZoneInfo) -> list[dict[str, object]]:
+              gettext: Gettext, zone: ZoneInfo,
+              is_safe_link: Callable[[str], bool]) -> list[dict[str, object]]:
     out = []
     translate = translator(taxonomy, language)
     for it in items:
         topic = taxonomy.topic(it.topic)
+        # A feed writes its own links: only http(s) and mailto become links, others
+        # (javascript:, data:text/html) are dropped and the title stays as text.
+        sources = tuple(s if is_safe_link(s.link) else SourceView(s.feed_title, "")
+                        for s in it.sources)
         out.append({
-            "position": it.position, "title": it.title, "url": it.url, "summary": it.summary,
+            "position": it.position, "title": it.title,
+            "url": it.url if is_safe_link(it.url) else "", "summary": it.summary,
             "language_name": gettext(LANGUAGE_NAMES.get(it.language, LANGUAGE_NAMES["other"])),
             "topic_key": it.topic,
             "topic_label": topic.label(language) if topic else gettext(N_("Other")),
             "published": it.published_at.astimezone(zone).strftime("%Y-%m-%d"),
-            "sources": it.sources, "why": why_line(it, gettext, translate),
+            "sources": sources, "why": why_line(it, gettext, translate),
             "paragraphs": [p for p in it.summary.split("\n\n") if p.strip()],
-            "source_line": ", ".join(f"{s.feed_title} <{s.link}>" for s in it.sources),
+            "source_line": ", ".join(f"{s.feed_title} <{s.link}>" if s.link else s.feed_title
+                                     for s in sources),
         })
     return out
 
 
 def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, language: str,
-                  gettext: Gettext, alliance: str = "", timezone: str = "UTC",
-                  failed: Sequence[Mapping[str, object]] = ()) -> Rendered:
+                  gettext: Gettext, is_safe_link: Callable[[str], bool], alliance: str = "",
+                  timezone: str = "UTC", failed: Sequence[Mapping[str, object]] = ()) -> Rendered:
     """Render one digest in ``language`` with ``gettext`` (same language).
     Items are shown in the order of their numbers: the top stories (``top``)
     first under their own heading, then grouped by topic (the archive
-    numbers them so). An empty review says so. ``failed``: the sources that
-    could not be read that week (the build's reports: ``url``, ``title``,
-    ``reason``), each named in the email (HTML and text); the chat summary
-    does not list them."""
+    numbers them so). An empty review says so. ``is_safe_link`` (the core's
+    ``bot.types.is_safe_url``) decides which item and source URLs are written
+    as links; the others are left out. ``failed``: the sources that could not
+    be read that week (the build's reports: ``url``, ``title``, ``reason``),
+    each named in the email (HTML and text); the chat summary does not list
+    them."""
     zone = ZoneInfo(timezone)
-    views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone)
+    views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone,
+                      is_safe_link=is_safe_link)
     groups: dict[str, dict[str, object]] = {}
     tops = {it.position for it in items if it.top}
     for v in sorted(views, key=lambda v: int(str(v["position"]))):

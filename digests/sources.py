@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
+from digests.outbound import FetchPolicy, local_feed, static_refusal
+
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):")
 
 
@@ -40,12 +42,14 @@ class SourceError(ValueError):
     """A source that cannot be used; the message names the fix."""
 
 
-def check_source(url: str, *, base: Path | None = None) -> str:
+def check_source(url: str, *, policy: FetchPolicy, base: Path | None = None) -> str:
     """``url`` as it is stored: an http(s) URL unchanged, a local file (a
     path, relative to ``base`` or the working directory, or a ``file:`` URL)
     as an absolute path. Raises SourceError for another scheme (ftp://,
-    gopher://, ...), an http(s) URL without a host, or a path that is not
-    an existing file."""
+    gopher://, ...), an http(s) URL without a host or whose host is an
+    internal address or name (:func:`digests.outbound.static_refusal`; the
+    connection is checked again when fetching), a path that is not an
+    existing file, or one outside ``policy.feed_dir``."""
     url = url.strip()
     if not url:
         raise SourceError("give an http(s) URL or the path of a feed file")
@@ -54,6 +58,9 @@ def check_source(url: str, *, base: Path | None = None) -> str:
     if scheme in ("http", "https"):
         if not urlsplit(url).hostname:
             raise SourceError(f"{url}: the URL has no host; write it as https://host/path")
+        refused = static_refusal(url, policy)
+        if refused is not None:
+            raise SourceError(f"{url}: {refused}")
         return url
     if scheme == "file":
         path = Path(unquote(urlsplit(url).path))
@@ -68,6 +75,9 @@ def check_source(url: str, *, base: Path | None = None) -> str:
     if not path.is_file():
         raise SourceError(f"{url}: no such file ({path}); give the path of an existing feed "
                           "file or an http(s) URL")
+    outside = local_feed(path, policy)
+    if outside is not None:
+        raise SourceError(f"{url}: {outside}")
     return str(path)
 
 
@@ -116,7 +126,7 @@ def read_opml(path: Path) -> list[FeedSource]:
     return parse_opml(path.read_bytes())
 
 
-def checked_sources(sources: list[FeedSource], *,
+def checked_sources(sources: list[FeedSource], *, policy: FetchPolicy,
                     base: Path | None = None) -> tuple[list[FeedSource], list[str]]:
     """``sources`` with their URLs as stored (:func:`check_source`), and one
     message per refused entry (``line N: ...`` for an OPML entry). Relative
@@ -125,7 +135,7 @@ def checked_sources(sources: list[FeedSource], *,
     bad: list[str] = []
     for s in sources:
         try:
-            good.append(replace(s, url=check_source(s.url, base=base)))
+            good.append(replace(s, url=check_source(s.url, policy=policy, base=base)))
         except SourceError as exc:
             bad.append(f"line {s.line}: {exc}" if s.line else str(exc))
     return good, bad

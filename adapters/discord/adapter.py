@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 #: What a worker prepared for the loop to send: ("followup" | "post", body, message).
 Outgoing = tuple[str, Rendered, "Message | None"]
 EXPIRED = N_("This form has expired. Run the command again to get a new one.")
+NOT_SERVED = N_("Convene does not serve this server.")
 
 
 class DiscordAdapter:
@@ -100,6 +101,11 @@ class DiscordAdapter:
         """Any interaction: ``/convene``, our buttons and selects, the form
         openers, "Enter the code", and modal submissions. Others are ignored."""
         kind, cid = turn.payload.get("type"), turn.custom_id
+        if not self.serves(turn.guild_id):
+            # Before every flow, linking included: a server not allowed gets no code
+            # emailed, no form, no core.
+            await self.respond(turn, Message(translator(turn.locale).gettext(NOT_SERVED)))
+            return
         if kind == APPLICATION_COMMAND and (turn.payload.get("data") or {}).get("name") == ROOT:
             await self.on_command(turn)
         elif kind == MESSAGE_COMPONENT and (m := OPENER.fullmatch(cid)) is not None:
@@ -229,10 +235,6 @@ class DiscordAdapter:
     async def handle(self, turn: Turn, event: Event) -> None:
         """Defer, run the core in a worker thread, answer with followups."""
         tr = translator(turn.locale)
-        if not self.serves(turn.guild_id):
-            await self.respond(turn, Message(tr.gettext(N_(
-                "Convene does not serve this server."))))
-            return
         if not await turn.defer():
             return
         has_channel = bool(turn.channel_id)
@@ -347,7 +349,8 @@ class DiscordAdapter:
         tr = translator(turn.locale)
         try:
             await asyncio.get_running_loop().run_in_executor(
-                self.pool, lambda: self.linker.request(actor=actor, address=address))
+                self.pool, lambda: self.linker.request(actor=actor, address=address,
+                                                       event_id=str(turn.id)))
         except ValueError:
             await self.followup(turn, Message(tr.gettext(N_(
                 "That is not an email address. Type /convene link followed by your address.")

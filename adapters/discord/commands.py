@@ -72,11 +72,14 @@ async def _in_pool(adapter: AdapterPort, fn: Callable[[], Any]) -> Any:
     return await asyncio.get_running_loop().run_in_executor(adapter.pool, fn)
 
 
-async def choices(adapter: AdapterPort, *, user_id: str, word: str, option: str,
-                  current: str) -> list[tuple[str, str]]:
+async def choices(adapter: AdapterPort, *, guild_id: str, user_id: str, word: str,
+                  option: str, current: str) -> list[tuple[str, str]]:
     """Autocomplete for ``/convene <word>``'s ``option`` (``action``: the next
     words the person may run; ``id``: the core's completer for ``word``) as
-    (name, value) pairs, at most 25, within Discord's lengths."""
+    (name, value) pairs, at most 25, within Discord's lengths. None from a
+    server Convene does not serve (``guild_id``; ``""``: a direct message)."""
+    if not adapter.serves(guild_id):
+        return []
     actor = actor_of({"user": {"id": user_id}})
     if option == "action":
         words = await _in_pool(adapter, lambda: next_words(
@@ -118,13 +121,15 @@ def _subcommand(adapter: AdapterPort, word: str, has_action: bool, takes_args: b
     async def actions(interaction: discord.Interaction, current: str
                       ) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=n, value=v) for n, v in await choices(
-            adapter, user_id=str(interaction.user.id), word=word, option="action",
+            adapter, guild_id=str(interaction.guild_id or ""),
+            user_id=str(interaction.user.id), word=word, option="action",
             current=current)]
 
     async def ids(interaction: discord.Interaction, current: str
                   ) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=n, value=v) for n, v in await choices(
-            adapter, user_id=str(interaction.user.id), word=word, option="id",
+            adapter, guild_id=str(interaction.guild_id or ""),
+            user_id=str(interaction.user.id), word=word, option="id",
             current=current)]
 
     if has_action:

@@ -59,6 +59,7 @@ from adapters.discord.turn import (
     defer_type,
     deferral_body,
 )
+from bot.web import OwnBodyRoute
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
@@ -129,6 +130,71 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+_SNOWFLAKE = re.compile(r"[0-9]{1,20}")
+#: Deepest nesting of lists and objects accepted (Discord's interactions nest
+#: about 8 deep: data.components[].components[] of a modal).
+MAX_DEPTH = 32
+
+
+def _depth(value: Any, limit: int) -> int:
+    """How deep ``value`` nests (lists and objects), stopping past ``limit``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return depth
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item \
+            if isinstance(item, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
+def malformed(payload: dict[str, Any]) -> str | None:
+    """Why an interaction body does not have the shape Discord sends (the
+    fields the flows read: Discord's Interaction object), or None. Snowflakes
+    are strings of ASCII digits; ``data``, ``member``, ``user`` objects;
+    ``data.options``/``components`` lists of objects."""
+    if _depth(payload, MAX_DEPTH) > MAX_DEPTH:
+        return "nested too deep"
+    if not isinstance(payload.get("id"), str) or not _SNOWFLAKE.fullmatch(payload["id"]):
+        return "id is not a snowflake"
+    if not isinstance(payload.get("token"), str) or not payload["token"]:
+        return "no token"
+    for key in ("guild_id", "channel_id", "application_id"):
+        value = payload.get(key)
+        if value is not None and not (isinstance(value, str)
+                                      and _SNOWFLAKE.fullmatch(value)):
+            return f"{key} is not a snowflake"
+    for key in ("data", "member", "user", "channel", "message"):
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            return f"{key} is not an object"
+    for key in ("locale", "guild_locale"):
+        if payload.get(key) is not None and not isinstance(payload[key], str):
+            return f"{key} is not a string"
+    member = payload.get("member") or {}
+    user = member.get("user") if member else payload.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str) \
+            or not _SNOWFLAKE.fullmatch(user["id"]):
+        return "no user id"
+    data = payload.get("data") or {}
+    for key in ("name", "custom_id"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"data.{key} is not a string"
+    if data.get("values") is not None and not (
+            isinstance(data["values"], list) and all(isinstance(v, str) for v in data["values"])):
+        return "data.values is not a list of strings"
+
+    def objects(items: Any, child: str) -> bool:
+        return items is None or (isinstance(items, list) and all(
+            isinstance(i, dict) and objects(i.get(child), child) for i in items))
+
+    if not objects(data.get("options"), "options") \
+            or not objects(data.get("components"), "components"):
+        return "data.options or data.components malformed"
+    return None
+
+
 class HttpTurn(Turn):
     """An interaction that came by HTTP: its first response is the HTTP
     response (:attr:`first`), its followups go through ``rest`` once
@@ -188,7 +254,8 @@ class InteractionsEndpoint:
 
     def routes(self) -> list[Route]:
         """``POST /discord/interactions``."""
-        return [Route(INTERACTIONS_PATH, self.receive, methods=["POST"])]
+        return [OwnBodyRoute(INTERACTIONS_PATH, self.receive, methods=["POST"],
+                             max_body=MAX_BODY)]
 
     async def receive(self, request: Request) -> Response:
         """One request (see the module docstring)."""
@@ -204,13 +271,17 @@ class InteractionsEndpoint:
             return Response("invalid request signature", status_code=401)
         try:
             payload = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            # RecursionError: a body nested deeper than the parser's stack.
             return Response("malformed body", status_code=400)
         kind = payload.get("type") if isinstance(payload, dict) else None
         if kind == PING:
             return JSONResponse({"type": PONG})
-        if kind not in (APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT, AUTOCOMPLETE) \
-                or not str(payload.get("id", "")).isdigit() or not payload.get("token"):
+        why = "not a type Convene answers" if kind not in (
+            APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT, AUTOCOMPLETE) \
+            else malformed(payload)
+        if why is not None:
+            log.info("refused a Discord interaction request: %s", why)
             return Response("not an interaction Convene answers", status_code=400)
         if kind == AUTOCOMPLETE:
             return JSONResponse({"type": AUTOCOMPLETE_RESULT,
@@ -243,6 +314,7 @@ class InteractionsEndpoint:
         if found is None:
             return []
         word, option, current = found
-        pairs = await choices(self.adapter(), user_id=user_id(payload), word=word,
-                              option=option, current=current)
+        pairs = await choices(self.adapter(), guild_id=str(payload.get("guild_id") or ""),
+                              user_id=user_id(payload), word=word, option=option,
+                              current=current)
         return [{"name": name, "value": value} for name, value in pairs]

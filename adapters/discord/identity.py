@@ -36,7 +36,8 @@ from bot.members import link_identity, normalise_email, person_by_email, resolve
 from bot.outbox import enqueue_email
 from bot.types import Actor
 from storage.base import utcnow
-from storage.models import DiscordLinkCode, Person
+from storage.engine import dialect_insert
+from storage.models import DiscordLinkCode, Person, ProcessedEvent
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -75,13 +76,22 @@ class Linker:
         with self.bot.session_factory() as session:
             return resolve_actor(session, actor) is not None
 
-    def request(self, *, actor: Actor, address: str) -> bool:
+    def request(self, *, actor: Actor, address: str, event_id: str) -> bool:
         """Email a code to ``address`` if it is on the roster. Returns whether a
-        code was queued (the caller answers the same either way). Raises
-        ValueError for an address that is not one."""
+        code was queued (the caller answers the same either way). ``event_id``
+        (the interaction's id) is recorded in ``processed_events`` in the same
+        unit of work: the same request delivered again emails no second code.
+        Raises ValueError for an address that is not one."""
         address = normalise_email(address)
         settings = self.bot.settings
         with self.bot.session_factory() as session, session.begin():
+            first = session.execute(dialect_insert(session.get_bind().dialect.name)(
+                ProcessedEvent).values(platform="discord", event_id=f"link:{event_id}"[:255],
+                                       at=utcnow()).on_conflict_do_nothing(
+                index_elements=["platform", "event_id"]).returning(ProcessedEvent.id)).first()
+            if first is None:
+                log.info("Discord link request %s seen before: no second code", event_id)
+                return False
             person = person_by_email(session, address)
             if person is None:
                 log.info("Discord link asked for an address not on the roster")

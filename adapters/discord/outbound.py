@@ -261,7 +261,8 @@ def render_message(message: Message, *, mentions: MentionLookup | None = None) -
         while unique in names:
             n += 1
             unique = f"{base}-{n}.{ext}" if dot else f"{name}-{n}"
-        att: Body = {"id": len(files), "filename": unique}
+        # Discord's spec: attachment ids are snowflakes, sent as strings.
+        att: Body = {"id": str(len(files)), "filename": unique}
         if description:
             att["description"] = plain(description, 1024)
         attachments.append(att)

@@ -28,6 +28,9 @@ class AdapterPort(Protocol):
     @property
     def early(self) -> EarlyDeferrals: ...
 
+    def serves(self, guild_id: str) -> bool:
+        """Whether interactions from ``guild_id`` (``""``: a DM) are answered."""
+
     async def on_gateway(self, interaction: discord.Interaction[Any]) -> None:
         """An interaction discord.py routed to the adapter."""
 

@@ -30,9 +30,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
@@ -63,6 +65,7 @@ from bot.errors import N_, is_unavailable
 from bot.home import home_message
 from bot.i18n import translator
 from bot.types import Actions, Actor, Button, Conversation, Event, Form, Message, Reply
+from bot.web import OwnBodyRoute
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -266,7 +269,7 @@ class SlackAdapter:
 
     def _run(self, events: list[Event], body: Mapping[str, Any]) -> None:
         trigger = body.get("trigger_id")
-        response_url = body.get("response_url") or None
+        response_url = self.response_url(body)
         for event in events:
             self.identities.ensure(event.actor)
             with self.inbox.gate.worker():
@@ -292,6 +295,21 @@ class SlackAdapter:
                 self.post_private(message, actor=event.actor, where=event.where,
                                   response_url=response_url)
         return trigger_id
+
+    def response_url(self, body: Mapping[str, Any]) -> str | None:
+        """The request's ``response_url`` when it is Slack's (https on
+        ``hooks.slack.com``, or the host of ``[slack] api_url``: a Slack
+        Enterprise Grid or test API), else None: Convene posts only where Slack
+        said, never to an address a body names elsewhere."""
+        url = body.get("response_url")
+        if not isinstance(url, str) or not url:
+            return None
+        parts, api = urlsplit(url), urlsplit(self.bot.settings.slack.api_url)
+        if (parts.scheme, parts.hostname) == ("https", "hooks.slack.com") or (
+                parts.scheme == api.scheme and parts.netloc == api.netloc):
+            return url
+        log.warning("ignored a response_url outside Slack (%s)", parts.hostname)
+        return None
 
     def open_form(self, form: Form, *, intro: Message | None, where: Conversation | None,
                   trigger_id: str) -> bool:
@@ -361,10 +379,16 @@ class SlackAdapter:
         """The Starlette route for HTTP mode (Events API and interactivity)."""
 
         async def slack_events(request: Request) -> Response:
-            raw, refused = await self.edges.read(request)
+            raw, body, refused = await self.edges.read_parsed(request)
             if refused is not None:
                 return refused
             bolt_request = to_bolt_request(request, raw)
+            # bolt reads any form body containing the word "payload" as an
+            # interaction's payload= field: a slash command whose text says
+            # "payload" became an empty request. The body is the one Convene
+            # parsed (the raw bytes stay, for bolt's signature check).
+            bolt_request.body = body
+            bolt_request.context = build_context(BoltContext({}), body)
             rows: list[Any] = []
             bolt_request.context[PENDING] = rows
             if self._warm:
@@ -403,7 +427,8 @@ class SlackAdapter:
                     return Response(status_code=503)  # not acknowledged: Slack retries
             return to_starlette_response(bolt_response)
 
-        return [Route(EVENTS_PATH, slack_events, methods=["POST"])]
+        return [OwnBodyRoute(EVENTS_PATH, slack_events, methods=["POST"],
+                             max_body=self.edges.max_body)]
 
     def tell_unrecorded(self, rows: list[Any]) -> None:
         """Tell each person whose request could not be written (the database is
@@ -412,7 +437,7 @@ class SlackAdapter:
         tr = translator(self.bot.settings.default_language)
         text = tr.gettext(UNRECORDED)
         for _key, _kind, payload in rows:
-            url = (payload.get("body") or {}).get("response_url")
+            url = self.response_url(payload.get("body") or {})
             if not url:
                 continue  # an Events API message: Slack's retry is the only way back
             try:

@@ -43,20 +43,28 @@ class Edges:
 
     async def read(self, request: Request) -> tuple[bytes, Response | None]:
         """The raw body, or a refusal (413, 401, 400) to send instead."""
+        raw, _body, refused = await self.read_parsed(request)
+        return raw, refused
+
+    async def read_parsed(self, request: Request
+                          ) -> tuple[bytes, dict[str, Any], Response | None]:
+        """The raw body and the body as Convene reads it
+        (:func:`adapters.slack.inbound.parse_body`), or a refusal (413, 401,
+        400) to send instead."""
         declared = request.headers.get("content-length")
         if declared is not None:
             try:
                 size = int(declared)
             except ValueError:
-                return b"", Response("bad Content-Length", status_code=400)
+                return b"", {}, Response("bad Content-Length", status_code=400)
             if size > self.max_body:
-                return b"", Response("request body too large", status_code=413)
+                return b"", {}, Response("request body too large", status_code=413)
         chunks: list[bytes] = []
         total = 0
         async for chunk in request.stream():
             total += len(chunk)
             if total > self.max_body:
-                return b"", Response("request body too large", status_code=413)
+                return b"", {}, Response("request body too large", status_code=413)
             chunks.append(chunk)
         raw = b"".join(chunks)
         if self.verifier is not None:
@@ -65,12 +73,12 @@ class Edges:
             except ValueError:  # a timestamp that is not a number
                 valid = False
             if not valid:
-                return raw, Response("invalid request", status_code=401)
+                return raw, {}, Response("invalid request", status_code=401)
         try:
-            parse_body(raw, request.headers.get("content-type", ""))
-        except (ValueError, UnicodeDecodeError):
-            return raw, Response("malformed body", status_code=400)
-        return raw, None
+            body = parse_body(raw, request.headers.get("content-type", ""))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return raw, {}, Response("malformed body", status_code=400)
+        return raw, body, None
 
     def allowed(self, team: str | None, own_team: str | None) -> bool:
         """Whether a request naming ``team`` may go on (None: it names none)."""

@@ -184,19 +184,20 @@ def feeds_add(ctx: typer.Context, url: str,
                                                   )] = True) -> None:
     """Add (or update) a source: an http(s) URL or a feed file's path (stored
     absolute). Refused at once if the scheme, the path or the fetch is wrong."""
+    from bot.digest.service import fetch_policy
     from digests.archive import upsert_feeds
     from digests.sources import FeedSource, SourceError, check_source
 
     if language is not None and language not in ("en", "fr", "es"):
         err.print("--language must be en, fr or es")
         raise typer.Exit(2)
-    try:
-        url = check_source(url)
-    except SourceError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
     bot = _bot(ctx)
     try:
+        try:
+            url = check_source(url, policy=fetch_policy(bot.settings))
+        except SourceError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
         source = FeedSource(url, weight=weight, language=language)
         failed = _reachable(bot, [source]) if check else {}
         if failed:
@@ -217,16 +218,18 @@ def feeds_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
                                             )] = True) -> None:
     """Add every usable feed of an OPML file; each refused entry is reported
     with its line (relative paths are read from the file's folder)."""
+    from bot.digest.service import fetch_policy
     from digests.archive import upsert_feeds
     from digests.sources import OpmlError, checked_sources, read_opml
 
-    try:
-        sources, bad = checked_sources(read_opml(file), base=file.resolve().parent)
-    except OpmlError as exc:
-        err.print(f"[red]{file}: {exc}[/red]")
-        raise typer.Exit(1) from None
     bot = _bot(ctx)
     try:
+        try:
+            sources, bad = checked_sources(read_opml(file), policy=fetch_policy(bot.settings),
+                                           base=file.resolve().parent)
+        except OpmlError as exc:
+            err.print(f"[red]{file}: {exc}[/red]")
+            raise typer.Exit(1) from None
         failed = _reachable(bot, sources) if check and sources else {}
         bad += [f"line {s.line}: {s.url}: {failed[s.url]}" for s in sources if s.url in failed]
         usable = [s for s in sources if s.url not in failed]
@@ -244,6 +247,7 @@ def feeds_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
 @feeds_app.command("remove")
 def feeds_remove(ctx: typer.Context, url: str) -> None:
     """Remove a source (give it as "convene feeds list" shows it, or as added)."""
+    from bot.digest.service import fetch_policy
     from digests.archive import remove_feed
     from digests.sources import SourceError, check_source
 
@@ -253,7 +257,8 @@ def feeds_remove(ctx: typer.Context, url: str) -> None:
             gone = remove_feed(session, url)
             if not gone:
                 try:
-                    gone = remove_feed(session, check_source(url))
+                    gone = remove_feed(session, check_source(
+                        url, policy=fetch_policy(bot.settings)))
                 except SourceError:
                     pass
     finally:

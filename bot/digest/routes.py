@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.context import Context
 from bot.digest import service as svc
 from bot.errors import N_, Conflict, InvalidInput, NotFound
+from bot.numbers import digits
 from bot.types import Context as Small
 from bot.types import Header, Message, Section, inline_plain
 from digests import archive
 from digests.fetch import page_title
+from digests.outbound import FetchPolicy
 from digests.parse.normalise import canonical_url
 from digests.render import LANGUAGE_NAMES, learned_line, translator, why_line
 from storage.base import utcnow
@@ -139,7 +141,8 @@ def suggest(ctx: Context) -> Message:
                         title=note.strip(), person_id=ctx.person.id)
     # The page is fetched after the commit: never while this unit of work
     # holds the database (on SQLite, the writers' lock).
-    ctx.after_commit(partial(_fetch_title, ctx.session_factory, suggestion.id, url))
+    ctx.after_commit(partial(_fetch_title, ctx.session_factory, svc.fetch_policy(ctx.settings),
+                             suggestion.id, url))
     text = (ctx._("Thank you: your suggestion (as an observer) goes to the secretariat for "
                   "week {week}.", week=week) if by_observer else
             ctx._("Thank you: your suggestion goes to the secretariat for week {week}.",
@@ -151,10 +154,11 @@ def suggest(ctx: Context) -> Message:
     return Message(text)
 
 
-def _fetch_title(factory: sessionmaker[Session], suggestion_id: int, url: str) -> None:
+def _fetch_title(factory: sessionmaker[Session], policy: FetchPolicy, suggestion_id: int,
+                 url: str) -> None:
     """After the commit: the suggested page's title, stored on the suggestion
     (``title_status`` ``fetched``, or ``unavailable`` with the reason logged)."""
-    title, why = page_title(url)
+    title, why = page_title(url, policy=policy)
     if why:
         log.info("digest suggest: no title for %s: %s", url, why)
     with factory() as session, session.begin():
@@ -288,13 +292,13 @@ def exclude(ctx: Context) -> Message:
     """Drop item N of a week's draft (``digest exclude N [WEEK]``); the next
     best candidate takes its place."""
     week, rest = _week_arg(ctx)
-    arg = rest[0] if len(rest) == 1 else ""
-    if not arg.isdigit():
+    n = digits(rest[0]) if len(rest) == 1 else None
+    if n is None:
         raise InvalidInput(N_("Give the item's number from digest preview: digest exclude N."))
     digest = _editable(ctx, week)
-    item = next((i for i in archive.selected(digest) if i.position == int(arg)), None)
+    item = next((i for i in archive.selected(digest) if i.position == n), None)
     if item is None:
-        raise NotFound(N_("There is no item {n} in the draft."), n=int(arg))
+        raise NotFound(N_("There is no item {n} in the draft."), n=n)
     title = item.title
     archive.add_edit(ctx.session, week=digest.week, action="exclude", url=item.canonical_url,
                      person_id=ctx.person.id)
@@ -304,7 +308,7 @@ def exclude(ctx: Context) -> Message:
     svc.archive_renderings(ctx.settings, digest)
     return _preview_message(ctx, digest, note=ctx._("Removed item {n}: {title}. The items "
                                                      "are numbered again below.",
-                                                     n=int(arg), title=title))
+                                                     n=n, title=title))
 
 
 def send(ctx: Context) -> Message:

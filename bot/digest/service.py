@@ -30,10 +30,11 @@ from bot.mail import OutgoingEmail
 from bot.members import people_in
 from bot.outbox import ChatTarget, enqueue_chat, enqueue_email
 from bot.settings import Settings
-from bot.types import Header, Message, Section
+from bot.types import Header, Message, Section, is_safe_url
 from digests import archive
 from digests.classify import Classifier
 from digests.fetch import FetchResult, fetch_sources
+from digests.outbound import FetchPolicy
 from digests.pipeline import Gathered, Gatherer, candidates
 from digests.render import Rendered, render_digest
 from digests.sources import FeedSource, check_source
@@ -89,14 +90,22 @@ def taxonomy_for(settings: Settings) -> Taxonomy:
     return load_taxonomy(settings.digest.taxonomy_file)
 
 
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """The guarded client's bounds from ``[outbound]`` and ``[digest]``."""
+    d, o = settings.digest, settings.outbound
+    return FetchPolicy(allow_hosts=tuple(o.allow_hosts), max_redirects=o.max_redirects,
+                       timeout=d.fetch_timeout, deadline=o.deadline_seconds,
+                       max_bytes=d.max_feed_bytes, feed_dir=d.feed_dir)
+
+
 def fetch_feeds(settings: Settings, sources: Sequence[FeedSource],
                 on_result: Callable[[FetchResult], None] | None = None,
                 keep: Callable[[FetchResult], FetchResult] | None = None) -> list[FetchResult]:
-    """Fetch with the configured bound, timeout and size cap (``keep``: as
-    for :func:`digests.fetch.fetch_all`)."""
-    d = settings.digest
-    return fetch_sources(sources, concurrency=d.fetch_concurrency, timeout=d.fetch_timeout,
-                         max_bytes=d.max_feed_bytes, on_result=on_result, keep=keep)
+    """Fetch through the guarded client with the configured bound, timeout
+    and size cap (``keep``: as for :func:`digests.fetch.fetch_all`)."""
+    return fetch_sources(sources, policy=fetch_policy(settings),
+                         concurrency=settings.digest.fetch_concurrency, on_result=on_result,
+                         keep=keep)
 
 
 def fetch_and_gather(settings: Settings, sources: Sequence[FeedSource],
@@ -119,7 +128,9 @@ def sources_for(session: Session, settings: Settings,
     stored validators. Raises SourceError (a ValueError) for a ``feeds``
     entry that is not an http(s) URL or an existing file."""
     if feeds:
-        return archive.feed_sources(session, urls=[check_source(u) for u in feeds])
+        policy = fetch_policy(settings)
+        return archive.feed_sources(session, urls=[check_source(u, policy=policy)
+                                                   for u in feeds])
     if settings.digest.feeds:
         archive.upsert_feeds(session, [FeedSource(u) for u in settings.digest.feeds],
                              update=False)
@@ -132,8 +143,8 @@ def render_for(settings: Settings, digest: Digest, language: str) -> Rendered:
     tr = translator(language)
     return render_digest(items=archive.views(archive.selected(digest)), week=digest.week,
                          taxonomy=taxonomy_for(settings), language=tr.language,
-                         gettext=tr.gettext, alliance=settings.alliance_name,
-                         timezone=settings.digest.timezone,
+                         gettext=tr.gettext, is_safe_link=is_safe_url,
+                         alliance=settings.alliance_name, timezone=settings.digest.timezone,
                          failed=[r for r in digest.report or [] if r.get("status") == "failed"])
 
 
@@ -351,5 +362,5 @@ def write_renderings(rendered: Rendered, week: str, folder: Path) -> list[Path]:
 
 
 __all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "fetch_and_gather",
-           "last_complete_week", "persist", "reselect", "review_data", "send_digest",
-           "send_interest_notes", "summary_message", "write_renderings"]
+           "fetch_policy", "last_complete_week", "persist", "reselect", "review_data",
+           "send_digest", "send_interest_notes", "summary_message", "write_renderings"]

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Dialect
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import Translator, translator
 from bot.members import ADDRESS_PLATFORMS
+from bot.numbers import INT32_MAX
 from bot.permissions import RoleRule
 from bot.polls.confirm import REASON_LIMIT, stance_replies
 from bot.polls.proposals import TALLY_RENDERER
@@ -58,7 +59,7 @@ from bot.types import ButtonPress, Command
 from storage.base import UTCDateTime, utcnow
 
 #: Ids PostgreSQL's ``integer`` holds; anything else goes the general way.
-_INT_MAX = 2**31 - 1
+_INT_MAX = INT32_MAX
 
 _BY_ADDRESS = ("email_addresses AS l JOIN people AS p ON p.id = l.person_id",
                "l.address = :address")

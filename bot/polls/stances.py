@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, case, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.numbers import fits, id_number
 from bot.permissions import Authorized, PersonRef
 from bot.polls.voters import voter_ids
 from bot.polls.write import cast_in_round, core_connection
@@ -301,11 +302,12 @@ def find_proposal_head(session: Session, proposal_id: int | str) -> ProposalHead
 
 
 def proposal_number(proposal_id: int | str) -> int:
-    """The proposal id in ``12`` or ``#12``. Raises NotFound for anything else."""
-    try:
-        return int(str(proposal_id).lstrip("#"))
-    except ValueError:
-        raise NotFound(N_("There is no proposal #{id}."), id=proposal_id) from None
+    """The proposal id in ``12`` or ``#12`` (ASCII digits, within the id column:
+    :mod:`bot.numbers`). Raises NotFound for anything else."""
+    pid = id_number(proposal_id)
+    if pid is None or not fits(pid):
+        raise NotFound(N_("There is no proposal #{id}."), id=str(proposal_id).lstrip("#"))
+    return pid
 
 
 def find_proposal(session: Session, proposal_id: int | str) -> Proposal:

@@ -18,7 +18,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -33,7 +32,7 @@ from bot.polls.links import LinkView, cast_by_link, check_link
 from bot.polls.stances import STANCE_LABELS
 from bot.tokens import LinkRefused
 from bot.types import plain_times
-from bot.web import language_of, redact_access_log
+from bot.web import language_of, read_form, redact_access_log, same_origin
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -45,14 +44,6 @@ STATUS = {"tampered": 400, "other-poll": 400, "expired": 410, "closed": 410, "us
           "not-allowed": 403, "reason-needed": 422, "old-version": 409, "cross-origin": 403,
           "unconfirmed": 400}
 
-
-def same_origin(request: Request, public_url: str) -> bool:
-    """Whether a POST comes from a page of ``public_url``'s origin: its
-    ``Origin`` header, else its ``Referer``, names the same scheme, host and port."""
-    want = urlsplit(public_url)
-    seen = request.headers.get("origin") or request.headers.get("referer") or ""
-    got = urlsplit(seen)
-    return bool(seen) and (got.scheme, got.netloc) == (want.scheme, want.netloc)
 
 _TEMPLATES = str(Path(__file__).parent / "templates")
 
@@ -142,7 +133,7 @@ def vote_routes(bot: Bot) -> list[Route]:
             return _refused(default, LinkRefused("cross-origin", N_(
                 "This vote did not come from the confirmation page, so nothing was "
                 "recorded. Open the link from the email again and confirm there.")))
-        form = await request.form()
+        form = await read_form(request)
         token = str(form.get("t") or "")
         if form.get("confirm") != "yes":
             return _refused(default, LinkRefused("unconfirmed", N_(

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
 from bot.members import person_by_email
+from bot.numbers import digits, fits
 from bot.permissions import authorize
 from bot.sprints import offers, seats
 from bot.sprints.common import (
@@ -51,7 +52,8 @@ def scope_value(ctx: Context) -> int:
 def scope_offer(ctx: Context) -> int:
     """The group of the sprint of the offer in a value ``<offer id>:accept|decline``."""
     raw = ctx.value.split(":", 1)[0]
-    offer = ctx.session.get(SprintOffer, int(raw)) if raw.isdigit() else None
+    oid = digits(raw)
+    offer = ctx.session.get(SprintOffer, oid) if oid is not None and fits(oid) else None
     if offer is None:
         raise NotFound(N_("There is no such offer."))
     return sprint_group(ctx.session, offer.sprint_id)
@@ -161,9 +163,10 @@ def _answer(ctx: Context, offer_id: int, choice: str) -> Message:
 def offer_button(ctx: Context) -> Message:
     """``sprint.offer`` buttons: value ``<offer id>:accept|decline``."""
     raw, _, choice = ctx.value.partition(":")
-    if not raw.isdigit():
+    oid = digits(raw)
+    if oid is None:
         raise InvalidInput(N_("That button or form is no longer recognised."))
-    return _answer(ctx, int(raw), choice)
+    return _answer(ctx, oid, choice)
 
 
 def _offer_cmd(ctx: Context, choice: str) -> Message:

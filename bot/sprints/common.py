@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.dates import end_of_day
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
+from bot.numbers import bounded, fits, id_number
 from storage.models import Sprint
 
 if TYPE_CHECKING:
@@ -28,16 +29,16 @@ HOLDING = ("seated", "offered")
 ACTIVE = ("seated", "offered", "waitlisted")
 def sprint_id(raw: str) -> int:
     """``12`` or ``#12`` as a sprint id. Raises InvalidInput naming the fix."""
-    text = raw.strip().lstrip("#")
-    if not text.isdigit():
+    sid = id_number(raw)
+    if sid is None:
         raise InvalidInput(N_("Name the sprint by its number, e.g. 3."))
-    return int(text)
+    return sid
 
 
 def find_sprint(session: Session, raw: str | int) -> Sprint:
     """The sprint ``raw`` names. Raises InvalidInput or NotFound."""
     sid = raw if isinstance(raw, int) else sprint_id(raw)
-    sprint = session.get(Sprint, sid)
+    sprint = session.get(Sprint, sid) if fits(sid) else None
     if sprint is None:
         raise NotFound(N_("There is no sprint #{id}."), id=sid)
     return sprint
@@ -51,7 +52,8 @@ def sprint_group(session: Session, raw: str | int) -> int:
     resolvers run before every sign-up; no ORM object is built). Raises
     InvalidInput or NotFound like :func:`find_sprint`."""
     sid = raw if isinstance(raw, int) else sprint_id(raw)
-    group = session.connection().execute(_GROUP, {"sprint_id": sid}).scalar()
+    group = session.connection().execute(_GROUP, {"sprint_id": sid}).scalar() \
+        if fits(sid) else None
     if group is None:
         raise NotFound(N_("There is no sprint #{id}."), id=sid)
     return int(group)
@@ -154,8 +156,9 @@ def parse_topics(raw: str) -> list[str]:
     keys = topic_keys()
     out: list[str] = []
     for word in filter(None, (w.strip().lower() for w in raw.replace(";", ",").split(","))):
-        if word.isdigit() and 1 <= int(word) <= len(keys):
-            word = keys[int(word) - 1]
+        n = bounded(word, low=1, high=len(keys))
+        if n is not None:
+            word = keys[n - 1]
         if word not in keys:
             raise InvalidInput(N_("{topic!r} is not a scope topic; use: {topics}."),
                                topic=word, topics=", ".join(keys))

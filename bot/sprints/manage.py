@@ -14,6 +14,7 @@ from bot.errors import N_, InvalidInput, NotFound
 from bot.forms import checked
 from bot.i18n import translator
 from bot.members import group_by_name, person_by_email
+from bot.numbers import INT32_MAX, bounded
 from bot.outbox import ChatTarget
 from bot.permissions import alliance_group
 from bot.sprints import money, pledges, proposals, seats
@@ -186,16 +187,18 @@ def cancel_cmd(ctx: Context) -> Message:
 def priority_cmd(ctx: Context) -> Message:
     """``sprint priority ID EMAIL N`` (secretariat): higher is served first."""
     words = ctx.args.split()
-    if len(words) != 3 or not words[2].lstrip("-").isdigit():
+    size = bounded(words[2].removeprefix("-"), high=INT32_MAX) if len(words) == 3 else None
+    if size is None:
         raise InvalidInput(N_("Write: sprint priority ID EMAIL NUMBER"))
+    priority = -size if words[2].startswith("-") else size
     sprint = find_sprint(ctx.session, words[0])
     person = person_by_email(ctx.session, words[1])
     if person is None:
         raise NotFound(N_("{email} is not in the roster."), email=words[1])
     seats.set_priority(ctx.session, actor=ctx.auth, sprint_id=sprint.id, person=person,
-                       priority=int(words[2]))
+                       priority=priority)
     return Message(ctx._("{name} now has priority {n} in the waitlist of sprint #{id}.",
-                         name=person.name, n=int(words[2]), id=sprint.id))
+                         name=person.name, n=priority, id=sprint.id))
 
 
 def list_cmd(ctx: Context) -> Message:

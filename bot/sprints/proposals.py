@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.audit import record
 from bot.dates import end_of_day, parse_date, parse_deadline
 from bot.errors import N_, Conflict, FieldError, InvalidInput, PermissionDenied
+from bot.numbers import bounded
 from bot.outbox import ChatTarget, enqueue_chat
 from bot.permissions import Authorized
 from bot.settings import Settings
@@ -74,10 +75,11 @@ def _count(raw: str, *, what: str, low: int, default: int | None = None) -> int:
     text = raw.strip()
     if not text and default is not None:
         return default
-    if not text.isdigit() or int(text) < low or int(text) > 10_000:
+    value = bounded(text, low=low, high=10_000)
+    if value is None:
         raise InvalidInput(N_("The {what} must be a whole number from {low} to 10000."),
                            what=(what,), low=low)
-    return int(text)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

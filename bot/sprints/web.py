@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -35,7 +34,7 @@ from bot.sprints.links import CHOOSE, LinkView, check_join, check_offer, use_joi
 from bot.sprints.tokens import Purpose, person_of
 from bot.tokens import LinkRefused
 from bot.types import Reply, plain_times
-from bot.web import language_of, redact_access_log
+from bot.web import language_of, read_form, redact_access_log, same_origin
 from storage.models import Sprint, SprintOffer
 
 if TYPE_CHECKING:
@@ -92,21 +91,6 @@ def _refused(tr: Translator, exc: LinkRefused) -> HTMLResponse:
                  message=tr.gettext(exc.reason, **exc.params),
                  way_back=tr.gettext(N_("In chat, 'sprint list' shows the sprints and your "
                                         "place in them; the secretariat can help too.")))
-
-
-def same_origin(request: Request, public_url: str) -> bool:
-    """Whether a POST comes from a page of this site: its ``Origin`` (else the
-    ``Referer``'s origin) is this request's origin or the public URL's."""
-    claimed = request.headers.get("origin") or ""
-    if not claimed or claimed == "null":
-        ref = urlsplit(request.headers.get("referer") or "")
-        claimed = f"{ref.scheme}://{ref.netloc}" if ref.scheme and ref.netloc else ""
-    if not claimed:
-        return False
-    mine = {f"{request.url.scheme}://{request.url.netloc}"}
-    pub = urlsplit(public_url)
-    mine.add(f"{pub.scheme}://{pub.netloc}")
-    return claimed.rstrip("/") in mine
 
 
 def _done(view: LinkView, recorded: bool, replies: list[Any]) -> HTMLResponse:
@@ -168,10 +152,10 @@ def _link_routes(bot: Bot, *, purpose: Purpose, path: str,
 
     async def post(request: Request) -> HTMLResponse:
         target = int(request.path_params["target"])
-        form = await request.form()
+        cross_site = not same_origin(request, public)
+        form = await read_form(request)
         token, choice = str(form.get("t") or ""), str(form.get("choice") or "")
-        return await run_in_threadpool(act, target, token, choice,
-                                       cross_site=not same_origin(request, public))
+        return await run_in_threadpool(act, target, token, choice, cross_site=cross_site)
 
     return [Route(path, show, methods=["GET"]), Route(path, post, methods=["POST"])]
 

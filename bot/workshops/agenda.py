@@ -19,6 +19,7 @@ from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
+from bot.numbers import fits
 from bot.outbox import enqueue_email
 from bot.permissions import Authorized, authorize_system
 from bot.settings import Settings
@@ -226,7 +227,7 @@ def close_action(*, session: Session, actor: Authorized, action_id: int, person_
                  manager: bool) -> WorkshopAction:
     """Mark an action done: its owner or the secretariat. Raises NotFound,
     PermissionDenied, Conflict (already done)."""
-    action = session.get(WorkshopAction, action_id)
+    action = session.get(WorkshopAction, action_id) if fits(action_id) else None
     if action is None:
         raise NotFound(N_("There is no action item #{id}."), id=action_id)
     if action.owner_id != person_id and not manager:

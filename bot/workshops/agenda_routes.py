@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
 from bot.members import person_by_email
+from bot.numbers import digits, fits, id_number
 from bot.types import Header, Message, Section
 from bot.workshops import agenda
 from bot.workshops.render import local_text
@@ -41,11 +42,11 @@ def agenda_show(ctx: Context) -> Message:
 def agenda_order(ctx: Context) -> Message:
     """``workshop agenda order ID 3,1,2`` (secretariat)."""
     ws = _ws(ctx)
-    try:
-        ids = [int(x) for x in re.split(r"[,\s]+", _rest(ctx).strip()) if x]
-    except ValueError:
-        raise InvalidInput(N_("List the item numbers in order, e.g. 3,1,2.")) from None
-    n = agenda.order(session=ctx.session, actor=ctx.auth, workshop=ws, ids=ids)
+    ids = [digits(x) for x in re.split(r"[,\s]+", _rest(ctx).strip()) if x]
+    if any(i is None for i in ids):
+        raise InvalidInput(N_("List the item numbers in order, e.g. 3,1,2."))
+    n = agenda.order(session=ctx.session, actor=ctx.auth, workshop=ws,
+                     ids=[i for i in ids if i is not None])
     return Message(ctx._("The agenda of workshop #{id} has {n} items.", id=ws.id, n=n))
 
 
@@ -97,13 +98,12 @@ def action_add(ctx: Context) -> Message:
 
 def action_done(ctx: Context) -> Message:
     """``workshop action done ACTION``: the owner or the secretariat."""
-    try:
-        aid = int(_first(ctx).lstrip("#"))
-    except ValueError:
-        raise InvalidInput(N_("Name the action item by its number, e.g. 3.")) from None
+    aid = id_number(_first(ctx))
+    if aid is None:
+        raise InvalidInput(N_("Name the action item by its number, e.g. 3."))
     from storage.models import Workshop, WorkshopAction
 
-    found = ctx.session.get(WorkshopAction, aid)
+    found = ctx.session.get(WorkshopAction, aid) if fits(aid) else None
     manager = False
     if found is not None:
         ws = ctx.session.get(Workshop, found.workshop_id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.members import people_in
+from bot.numbers import fits
 from bot.permissions import Authorized, roles_in
 from bot.workshops.scoring import (
     ANSWERS,
@@ -80,7 +81,7 @@ def set_answer(*, session: Session, actor: Authorized, workshop: Workshop, slot_
     if workshop.state != "finding":
         raise Conflict(N_("Workshop #{id} is no longer collecting availability."),
                        id=workshop.id)
-    slot = session.get(WorkshopSlot, slot_id)
+    slot = session.get(WorkshopSlot, slot_id) if fits(slot_id) else None
     if slot is None or slot.workshop_id != workshop.id:
         raise NotFound(N_("Workshop #{id} has no slot {slot}."), id=workshop.id, slot=slot_id)
     now = utcnow()

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from bot.numbers import INT32_MAX, bounded
 from storage.base import utcnow
 
 PRODID = "-//Convene//Workshops 1.0//EN"
@@ -237,6 +238,15 @@ def _calendars(data: bytes) -> list[icalendar.Calendar]:
     return [c for c in cals if isinstance(c, icalendar.Calendar)]
 
 
+def _sequence(ev: Any) -> int:
+    """A VEVENT's SEQUENCE (RFC 5545 section 3.8.7.4: a non-negative integer),
+    0 when absent. Raises ValueError past what the column holds (2**31 - 1)."""
+    value = bounded(str(ev.get("sequence", 0)), high=INT32_MAX)
+    if value is None:
+        raise ValueError("SEQUENCE is not a number Convene reads")
+    return value
+
+
 def parse_replies(data: bytes) -> list[ItipReply]:
     """Every attendee answer in ``data`` if its METHOD is REPLY (else ``[]``).
 
@@ -260,7 +270,7 @@ def parse_replies(data: bytes) -> list[ItipReply]:
                 raw = str(a.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
                 out.append(ItipReply(
                     uid=str(ev.get("uid", "")).strip(),
-                    sequence=int(str(ev.get("sequence", 0)) or 0),
+                    sequence=_sequence(ev),
                     email=_address(a.params.get("EMAIL") or a),
                     partstat=PARTSTATS.get(raw, "other"),
                     recurrence_id=_utc(rid.dt) if rid is not None else None,
@@ -287,5 +297,5 @@ def read_events(data: bytes) -> list[EventInstant]:
             out.append(EventInstant(
                 uid=str(ev.get("uid", "")), summary=str(ev.get("summary", "")).strip(),
                 starts_at=s, ends_at=_utc(end.dt) if end is not None else None,
-                method=method, sequence=int(str(ev.get("sequence", 0)) or 0)))
+                method=method, sequence=_sequence(ev)))
     return out

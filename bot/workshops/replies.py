@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
 from bot.mailauth import failed
+from bot.numbers import digits, fits
 from bot.types import Attendance, InboundEmail, Message
 from bot.workshops import ical, rsvp, series
 from bot.workshops.routes import do_rsvp
@@ -42,7 +43,8 @@ def _workshop_from_ids(ctx: Context, mail: InboundEmail) -> Workshop | None:
     for mid in (mail.in_reply_to, *reversed(mail.references)):
         m = _MID.match(mid.strip())
         if m:
-            return ctx.session.get(Workshop, int(m.group(1)))
+            wid = digits(m.group(1))
+            return ctx.session.get(Workshop, wid) if wid is not None and fits(wid) else None
     return None
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound
 from bot.members import group_by_name
+from bot.numbers import bounded, digits
 from bot.permissions import alliance_group
 from bot.types import (
     Actions,
@@ -95,10 +96,9 @@ def series_new(ctx: Context) -> Message:
     group = group_by_name(ctx.session, parts[5]) if parts[5] else alliance_group(ctx.session)
     if group is None:
         raise NotFound(N_("There is no group called {name!r}."), name=parts[5])
-    try:
-        minutes = int(parts[3])
-    except ValueError:
-        raise InvalidInput(N_("A workshop lasts between 15 and 600 minutes.")) from None
+    minutes = bounded(parts[3], high=10_000)
+    if minutes is None:
+        raise InvalidInput(N_("A workshop lasts between 15 and 600 minutes."))
     s = series.create_series(session=ctx.session, actor=ctx.authorize("workshop.manage",
                                                                        group_id=group.id),
                              group=group, title=parts[0], zone=parts[1], at=parts[2],
@@ -236,9 +236,8 @@ def availability_form(ctx: Context) -> Message:
     n = 0
     for name, value in form.values:
         if name.startswith("slot-") and value:
-            try:
-                slot_id = int(name[5:])
-            except ValueError:
+            slot_id = digits(name[5:])
+            if slot_id is None:
                 continue
             availability.set_answer(session=ctx.session, actor=ctx.auth, workshop=ws,
                                     slot_id=slot_id, person_id=ctx.who.id,

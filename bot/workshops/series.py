@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.numbers import fits, id_number
 from bot.permissions import Authorized
 from storage.base import utcnow
 from storage.models import (
@@ -219,11 +220,12 @@ def slot_by_number(workshop: Workshop, raw: str) -> WorkshopSlot:
     :func:`slot_numbers` numbers them. Raises InvalidInput (not a number),
     NotFound (no such slot in this workshop)."""
     text = raw.strip().lstrip("#")
-    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+    number = id_number(text)
+    if number is None:
         raise InvalidInput(N_("Name the slot by its number (see workshop slots {id})."),
                            id=workshop.id)
     by_number = {n: sid for sid, n in slot_numbers(workshop).items()}
-    sid = by_number.get(int(text))
+    sid = by_number.get(number)
     slot = next((s for s in workshop.slots if s.id == sid), None)
     if slot is None:
         raise NotFound(N_("Workshop #{id} has no slot {slot}."), id=workshop.id, slot=text)
@@ -239,11 +241,10 @@ def anchor_instant(series: WorkshopSeries, day: date) -> datetime:
 
 def find_series(session: Session, raw: str) -> WorkshopSeries:
     """The series numbered ``raw``. Raises NotFound."""
-    try:
-        sid = int(raw.lstrip("#"))
-    except ValueError:
-        raise NotFound(N_("Name the series by its number, e.g. 1.")) from None
-    series = session.get(WorkshopSeries, sid)
+    sid = id_number(raw)
+    if sid is None:
+        raise NotFound(N_("Name the series by its number, e.g. 1."))
+    series = session.get(WorkshopSeries, sid) if fits(sid) else None
     if series is None:
         raise NotFound(N_("There is no workshop series #{id}."), id=sid)
     return series
@@ -251,11 +252,10 @@ def find_series(session: Session, raw: str) -> WorkshopSeries:
 
 def find_workshop(session: Session, raw: str) -> Workshop:
     """The workshop numbered ``raw`` (``12`` or ``#12``). Raises NotFound."""
-    try:
-        wid = int(raw.strip().lstrip("#"))
-    except ValueError:
-        raise NotFound(N_("Name the workshop by its number, e.g. 12.")) from None
-    ws = session.get(Workshop, wid)
+    wid = id_number(raw)
+    if wid is None:
+        raise NotFound(N_("Name the workshop by its number, e.g. 12."))
+    ws = session.get(Workshop, wid) if fits(wid) else None
     if ws is None:
         raise NotFound(N_("There is no workshop #{id}."), id=wid)
     return ws

@@ -19,19 +19,19 @@ import logging
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from bot.errors import N_
+from bot.errors import N_, PermissionDenied
 from bot.i18n import translator
 from bot.pages import render_page
+from bot.permissions import authorize
 from bot.tokens import LinkRefused, digest
 from bot.types import Actor, ButtonPress, Conversation, FormSubmission, plain_times
-from bot.web import language_of, redact_access_log
+from bot.web import language_of, read_form, redact_access_log, same_origin
 from bot.workshops import feeds, tokens
 from bot.workshops.render import ANSWER_LABELS, RSVP_LABELS, local_text
 from storage.base import utcnow
@@ -43,10 +43,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 STATUS = {"tampered": 400, "other-workshop": 400, "expired": 410, "not-allowed": 403,
           "cross-origin": 403, "revoked": 410}
-#: Pages carry :data:`bot.pages.PAGE_HEADERS`: ``Referrer-Policy: same-origin``,
-#: not ``no-referrer``, under which a browser sends ``Origin: null`` with the
-#: page's own form post, which _same_origin refuses (found by
-#: tests/workshops/test_availability_browser.py).
+#: Pages carry bot.pages.PAGE_HEADERS and, on every response, bot.web.Guard's
+#: (``Referrer-Policy: same-origin``, not ``no-referrer``, under which a browser
+#: sends ``Origin: null`` with the page's own form post, which bot.web.same_origin
+#: refuses: found by tests/workshops/test_availability_browser.py).
 
 
 _TEMPLATES = str(Path(__file__).parent / "templates")
@@ -68,15 +68,6 @@ def _refused(bot: Bot, name: str, exc: LinkRefused) -> HTMLResponse:
                                         "there too.")))
 
 
-def _same_origin(request: Request, bot: Bot) -> bool:
-    origin = request.headers.get("origin") or request.headers.get("referer") or ""
-    if not origin:
-        return True  # browsers that send neither (privacy settings); the token still binds
-    got = urlsplit(origin)
-    allowed = {urlsplit(bot.settings.http.public_url()).netloc, request.url.netloc}
-    return got.netloc in allowed
-
-
 def _load(bot: Bot, token: str, wid: int, purpose: str
           ) -> tuple[tokens.LinkData, Person, Workshop]:
     link = tokens.verify(token, key=bot.settings.signing_key(), purpose=purpose, now=utcnow(),
@@ -88,6 +79,14 @@ def _load(bot: Bot, token: str, wid: int, purpose: str
             raise LinkRefused("not-allowed", N_("This link no longer matches anyone in "
                                                 "the roster, so it cannot be used."),
                               person_id=person.id if person is not None else None)
+        try:
+            # The GET as the POST: someone who left the workshop's group sees nothing.
+            authorize(session=session, person=person, capability="workshop.attend",
+                      group_id=ws.group_id, channel="web", policy=bot.policy)
+        except PermissionDenied:
+            raise LinkRefused("not-allowed", N_(
+                "You are no longer in the group this workshop is for, so this link cannot "
+                "be used."), person_id=person.id) from None
         session.expunge_all()
         return link, person, ws
 
@@ -142,10 +141,11 @@ def workshop_routes(bot: Bot) -> list[Route]:
 
     async def save(request: Request) -> HTMLResponse:
         wid = int(request.path_params["wid"])
-        form = await request.form()
+        cross_site = not same_origin(request, bot.settings.http.public_url())
+        form = await read_form(request)
         token = str(form.get("t") or "")
         try:
-            if form.get("form") != "availability" or not _same_origin(request, bot):
+            if form.get("form") != "availability" or cross_site:
                 raise LinkRefused("cross-origin", N_("This form must be sent from its "
                                                      "own page; nothing was saved."))
             _link, person, ws = await run_in_threadpool(_load, bot, token, wid, "availability")
@@ -171,6 +171,12 @@ def workshop_routes(bot: Bot) -> list[Route]:
         except LinkRefused as exc:
             return _refused(bot, "confirm.html", exc)
         tr = translator(person.language)
+        if ws.state == "cancelled":
+            return _page("confirm.html", 200, lang=tr.language, refused=False, done=True,
+                         title=tr.gettext(N_("Workshop #{id}: {title}"), id=ws.id,
+                                          title=ws.title),
+                         lines=[tr.gettext(N_("Workshop #{id} was cancelled; there is nothing "
+                                              "to answer."), id=ws.id)])
         label = tr.gettext(RSVP_LABELS.get(link.answer, link.answer))
         when = local_text(ws.starts_at, person.timezone, person.language) if ws.starts_at \
             else ""
@@ -185,10 +191,11 @@ def workshop_routes(bot: Bot) -> list[Route]:
 
     async def rsvp_post(request: Request) -> HTMLResponse:
         wid = int(request.path_params["wid"])
-        form = await request.form()
+        cross_site = not same_origin(request, bot.settings.http.public_url())
+        form = await read_form(request)
         token = str(form.get("t") or "")
         try:
-            if not _same_origin(request, bot):
+            if cross_site:
                 raise LinkRefused("cross-origin", N_("This form must be sent from its "
                                                      "own page; nothing was saved."))
             link, person, ws = await run_in_threadpool(_load, bot, token, wid, "rsvp")

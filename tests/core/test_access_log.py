@@ -22,6 +22,16 @@ ACCESS = '%s - "%s %s HTTP/%s" %d'
     ("/workshops/3/rsvp?at=1&t=SECRET.sig", "/workshops/3/rsvp?at=1&t=REDACTED"),
     ("/workshops/feed/SECRET.sig.ics", "/workshops/feed/REDACTED.ics"),
     ("/workshops/feed.ics", "/workshops/feed.ics"),
+    # Issue 22: a feed URL requested without .ics wrote its token.
+    ("/workshops/feed/SECRET.sig", "/workshops/feed/REDACTED"),
+    ("/workshops/feed/SECRET.sig?x=1", "/workshops/feed/REDACTED?x=1"),
+    ("/workshops/feed/SECRET.sig.ICS", "/workshops/feed/REDACTED.ICS"),
+    ("/workshops/feed/SECRET%2Esig%2Eics", "/workshops/feed/REDACTED"),
+    ("/workshops/feed/SECRET.sig.ics/", "/workshops/feed/REDACTED"),
+    ("/workshops/feed/SECRET/x.ics", "/workshops/feed/REDACTED.ics"),
+    ("//workshops//feed/SECRET.sig.ics", "//workshops//feed/REDACTED.ics"),
+    ("/workshops/feed.ics?t=SECRET.sig", "/workshops/feed.ics?t=REDACTED"),
+    ("/workshops/feed.ics?x=1;t=SECRET.sig", "/workshops/feed.ics?x=1;t=REDACTED"),
     ("/healthz", "/healthz"),
 ])
 def test_tokens_are_redacted_from_access_lines(path: str, logged: str) -> None:

@@ -32,6 +32,12 @@ class FeedServer:
         return f"http://127.0.0.1:{self.port}/{name}"
 
 
+#: The allow-list that lets the feed servers these tests start on loopback through
+#: the guarded client (``[outbound] allow_hosts``): loopback is refused without it.
+LOOPBACK = {"allow_hosts": ["127.0.0.1"]}
+LOOPBACK_TOML = '[outbound]\nallow_hosts = ["127.0.0.1"]\n'
+
+
 def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:

@@ -9,6 +9,7 @@ from bot.digest.service import build, current_week
 from storage.base import utcnow
 from storage.models import DigestSuggestion, OutboxMessage
 from tests.conftest import MEMBER, MEMBER_FR, OBSERVER, SECRETARIAT
+from tests.digests.conftest import LOOPBACK
 from tests.digests.weekfeeds import week_bounds, write_week
 
 
@@ -17,7 +18,8 @@ def test_review_in_chat(make_bot, db_url, week_server):
     start, end = week_bounds(week, utcnow())
     names = write_week(week_server.folder, start=start, end=end)
     bot = make_bot(db_url, digest={"channel": "console:press", "items": 5,
-                                   "feeds": [week_server.url(n) for n in names]})
+                                   "feeds": [week_server.url(n) for n in names]},
+                   outbound=LOOPBACK)
     from adapters.console import ConsoleSession
 
     def chat(email):
@@ -59,7 +61,7 @@ def test_review_in_chat(make_bot, db_url, week_server):
 
 
 def test_never_repeats_an_earlier_digest(make_bot, sqlite_url, week_server):
-    bot = make_bot(sqlite_url, digest={"items": 4})
+    bot = make_bot(sqlite_url, digest={"items": 4}, outbound=LOOPBACK)
     start, _ = week_bounds("2026-W46", utcnow())
     _, end = week_bounds("2026-W47", utcnow())
     urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end)]
@@ -78,7 +80,8 @@ def test_never_repeats_an_earlier_digest(make_bot, sqlite_url, week_server):
 def test_any_week_is_reviewed_in_chat(make_bot, sqlite_url, week_server):
     """Issue 20: `digest preview 2026-W47` showed the current week; a week built
     by hand is now previewed, edited and sent in chat."""
-    bot = make_bot(sqlite_url, digest={"items": 4, "channel": "console:press"})
+    bot = make_bot(sqlite_url, digest={"items": 4, "channel": "console:press"},
+                   outbound={"allow_hosts": ["127.0.0.1"]})
     start, end = week_bounds("2026-W47", utcnow())
     urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end)]
     build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W47",
@@ -109,7 +112,7 @@ def test_a_suggestion_keeps_the_articles_title_and_the_note_apart(
     raw-URL title in "other language". The page's own title is fetched after
     the suggestion is committed (never while the unit of work holds the
     database) and the note kept apart; an unreachable page says so."""
-    bot = make_bot(sqlite_url, digest={"items": 4})
+    bot = make_bot(sqlite_url, digest={"items": 4}, outbound={"allow_hosts": ["127.0.0.1"]})
     (week_server.folder / "article.html").write_text(
         "<html><head><title>Soil carbon credits reach smallholders | News</title></head>"
         "<body>...</body></html>", encoding="utf-8")
@@ -141,3 +144,20 @@ def test_a_suggestion_keeps_the_articles_title_and_the_note_apart(
     assert "its page could not be fetched" in item and "other language" not in item, item
     assert "Amara Okafor's note: another one" in after
     assert f". {gone} <" not in after  # never the raw address as a title
+
+
+def test_a_suggested_page_on_an_internal_address_is_not_fetched(make_bot, sqlite_url,
+                                                                 week_server):
+    """The title of a suggested page is fetched through the guarded client: a
+    loopback page (not allow-listed) is never read; the suggestion keeps the
+    note and says the page could not be fetched."""
+    bot = make_bot(sqlite_url, digest={"items": 4})
+    (week_server.folder / "admin.html").write_text(
+        "<html><head><title>Internal admin console</title></head></html>", encoding="utf-8")
+    from adapters.console import ConsoleSession
+
+    url = week_server.url("admin.html")
+    ConsoleSession(dispatch=bot.dispatch, email=MEMBER).feed(f"digest suggest {url} look")
+    with bot.session_factory() as s:
+        (row,) = s.scalars(select(DigestSuggestion)).all()
+    assert (row.title, row.title_status) == ("", "unavailable")

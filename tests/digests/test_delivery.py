@@ -19,6 +19,7 @@ from digests.archive import find_digest, selected
 from storage.base import utcnow
 from storage.models import OutboxMessage
 from tests.conftest import SECRETARIAT, SECRETARIAT_ES, make_settings
+from tests.digests.conftest import LOOPBACK, LOOPBACK_TOML
 from tests.digests.weekfeeds import week_bounds, write_week
 
 
@@ -29,7 +30,8 @@ def _week_feeds(server):
 
 def _smtp_bot(url, tmp_path, port):
     settings = make_settings(url, tmp_path, smtp={"host": "127.0.0.1", "port": port,
-                                                  "security": "none", "timeout": 5})
+                                                  "security": "none", "timeout": 5},
+                             outbound=LOOPBACK)
     from bot.roster import import_roster_file
     from tests.conftest import EXAMPLES
 
@@ -86,7 +88,7 @@ def test_two_concurrent_cli_sends(db_url, tmp_path, week_server, smtp_sink):
     cfg.write_text(f'database_url = "{db_url}"\nsecret_key = "k"\n'
                    f'[mail]\noutbox_dir = "{tmp_path / "outbox"}"\n'
                    f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_sink.port}\nsecurity = "none"\n'
-                   '[digest]\nchannel = "console:press-review"\n')
+                   '[digest]\nchannel = "console:press-review"\n' + LOOPBACK_TOML)
     env = {**os.environ, "CONVENE_CONFIG": str(cfg)}
     cmd = [sys.executable, "-c", "from bot.cli import main; main()", "digest", "build",
            "--week", "2026-W47", "--send"]

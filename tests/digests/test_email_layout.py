@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 
+from bot.types import is_safe_url
 from digests.parse.normalise import plain_text
 from digests.render import ItemView, SourceView, render_digest
 from digests.taxonomy import load_taxonomy
@@ -30,7 +31,8 @@ def _render(n: int = 4) -> tuple[str, str]:
                                SourceView("Terre et sols", LONG_URL + "-fr")))
              for k in range(n)]
     r = render_digest(items=items, week="2026-W47", taxonomy=load_taxonomy(), language="en",
-                      gettext=lambda m, **kw: m.format(**kw) if kw else m, alliance="ISCIA")
+                      gettext=lambda m, **kw: m.format(**kw) if kw else m,
+                      is_safe_link=is_safe_url, alliance="ISCIA")
     return r.html, r.text
 
 
@@ -79,3 +81,27 @@ def test_html_to_text_keeps_paragraph_breaks():
     assert plain_text(markup, paragraphs=True) == (
         "Restored sites store more carbon.\n\nFindings show gains.\n\na\n\nb")
     assert "sitesFindings" not in plain_text("<p>Restored sites</p><p>Findings</p>")
+
+
+def test_only_safe_links_become_links():
+    """Issue 22: feed items with javascript: and data:text/html links appeared as
+    href= in the press review. Only http(s) and mailto are linked now; the
+    title and the source name stay, as text."""
+    bad = ["javascript:alert(document.cookie)", "JaVaScRiPt:alert(1)",
+           "data:text/html,<script>alert(1)</script>", " javascript:alert(1)", "vbscript:x"]
+    items = [ItemView(position=n, title=f"Story {n}", url=url, summary="Soil carbon.",
+                      language="en", topic="soil_carbon", matched=("soil carbon",),
+                      published_at=datetime(2026, 11, 18, tzinfo=UTC),
+                      sources=(SourceView("Evil feed", url),
+                               SourceView("Good feed", "https://good.example/a")))
+             for n, url in enumerate(bad, 1)]
+    r = render_digest(items=items, week="2026-W47", taxonomy=load_taxonomy(), language="en",
+                      gettext=lambda m, **kw: m.format(**kw) if kw else m,
+                      is_safe_link=is_safe_url)
+    hrefs = re.findall(r'href="([^"]*)"', r.html)
+    assert hrefs and set(hrefs) == {"https://good.example/a"}
+    for out in (r.html.lower(), r.text.lower()):
+        assert "javascript:" not in out and "data:text/html" not in out
+        assert "vbscript:" not in out
+    for n in range(1, len(bad) + 1):
+        assert f"Story {n}" in r.html and "Evil feed" in r.html

@@ -18,6 +18,7 @@ from digests.bulk import insert_rows
 from digests.classify import Classifier
 from digests.cluster import cluster
 from digests.fetch import FetchResult, fetch_sources
+from digests.outbound import FetchPolicy
 from digests.parse.normalise import Entry, parse_feed
 from digests.parse.readers import _SAFE_DATE, read_feed
 from digests.pipeline import Gatherer, candidates, gather
@@ -201,11 +202,13 @@ def test_feeds_read_as_they_arrive_gather_as_all_at_once(shared_fixtures, tmp_pa
     cached = {str(tmp_path / "missing.xml"): [
         Entry("https://down.example/1", "https://down.example/1", "Kept while down", "",
               T0, "en", str(tmp_path / "missing.xml"), "Down").to_data()]}
-    at_once = gather(fetch_sources(sources), cached=cached)
+    policy = FetchPolicy(feed_dir=folder)
+    at_once = gather(fetch_sources(sources, policy=policy), cached=cached)
 
     gatherer = Gatherer(cached, parsers=1)
     seen: list[FetchResult] = []
-    results = fetch_sources(sources, on_result=seen.append, keep=gatherer.add)
+    results = fetch_sources(sources, policy=policy, on_result=seen.append,
+                            keep=gatherer.add)
     assert all(r.body is None for r in results) and len(seen) == len(sources)
     assert {id(r) for r in seen} == {id(r) for r in results}  # on_result sees what is kept
     streamed = gatherer.result(results)

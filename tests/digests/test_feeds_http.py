@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.digest.service import build
 from digests.archive import find_digest, week_start
 from storage.models import DigestFeed
+from tests.digests.conftest import LOOPBACK
 
 WELL_FORMED = [
     "feedjira_TechCrunch.xml", "feedjira_google_alerts_atom.xml",
@@ -28,7 +29,7 @@ def test_fixture_feeds_build_a_digest(make_bot, db_url, feed_server):
     names = sorted(p.name for p in feed_server.folder.iterdir())
     assert len(names) == 11
     urls = [feed_server.url(n) for n in names]
-    bot = make_bot(db_url, digest={"feeds": urls})
+    bot = make_bot(db_url, digest={"feeds": urls}, outbound=LOOPBACK)
     out = build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W47")
     by_name = {r["url"].rsplit("/", 1)[-1]: r for r in out.reports}
     for name in WELL_FORMED:
@@ -87,7 +88,7 @@ def test_fixture_feeds_build_a_digest(make_bot, db_url, feed_server):
 
 
 def test_unreachable_source_is_reported_not_fatal(make_bot, sqlite_url, feed_server):
-    bot = make_bot(sqlite_url, digest={"fetch_timeout": 2.0})
+    bot = make_bot(sqlite_url, digest={"fetch_timeout": 2.0}, outbound=LOOPBACK)
     urls = [feed_server.url("rssparser_guardian.rss"), feed_server.url("missing.xml"),
             "http://127.0.0.1:9/closed.xml"]
     out = build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W47",

@@ -14,12 +14,13 @@ from bot.digest.service import build
 from digests.archive import find_digest, selected
 from storage.base import utcnow
 from storage.models import DigestFeed, OutboxMessage
+from tests.digests.conftest import LOOPBACK, LOOPBACK_TOML
 from tests.digests.weekfeeds import rows, week_bounds, write_week
 
 WEEK = "2026-W47"
 
 
-def _cli(tmp_path, url):
+def _cli(tmp_path, url, feed_dir=None):
     from bot.cli import app
     from bot.digest.cli import register_cli
 
@@ -27,7 +28,8 @@ def _cli(tmp_path, url):
         register_cli(app)
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'database_url = "{url}"\nsecret_key = "k"\n'
-                   f'[mail]\noutbox_dir = "{tmp_path / "outbox"}"\n')
+                   f'[mail]\noutbox_dir = "{tmp_path / "outbox"}"\n' + LOOPBACK_TOML
+                   + (f'[digest]\nfeed_dir = "{feed_dir}"\n' if feed_dir else ""))
     runner = CliRunner()
     return lambda *args: runner.invoke(app, ["-c", str(cfg), *args])
 
@@ -36,7 +38,7 @@ def test_source_down_during_rebuild_keeps_the_draft(make_bot, db_url, week_serve
     start, end = week_bounds(WEEK, utcnow())
     names = write_week(week_server.folder, start=start, end=end)
     urls = [week_server.url(n) for n in names]
-    bot = make_bot(db_url, digest={"feeds": urls, "items": 10})
+    bot = make_bot(db_url, digest={"feeds": urls, "items": 10}, outbound=LOOPBACK)
     first = build(session_factory=bot.session_factory, settings=bot.settings, week=WEEK)
     assert first.items == 10 and not first.failed
     with bot.session_factory() as s:
@@ -75,7 +77,7 @@ def test_empty_review_is_not_sent(make_bot, sqlite_url, week_server, tmp_path):
     off = [str(r["id"]) for r in rows() if not r["in_scope"]]
     urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end,
                                                    only=off)]
-    bot = make_bot(sqlite_url, digest={"feeds": urls})
+    bot = make_bot(sqlite_url, digest={"feeds": urls}, outbound=LOOPBACK)
     out = build(session_factory=bot.session_factory, settings=bot.settings, week=WEEK,
                 send=True)
     assert out.refused_empty and out.status == "draft" and out.items == 0
@@ -94,12 +96,12 @@ def test_run_only_feeds_and_checked_sources(make_bot, sqlite_url, week_server, t
                                             monkeypatch):
     start, end = week_bounds(WEEK, utcnow())
     names = write_week(week_server.folder, start=start, end=end)
-    bot = make_bot(sqlite_url)
+    bot = make_bot(sqlite_url, outbound=LOOPBACK)
     build(session_factory=bot.session_factory, settings=bot.settings, week=WEEK,
           feeds=[week_server.url(names[0])])
     with bot.session_factory() as s:
         assert s.scalars(select(DigestFeed)).all() == []  # this run only: nothing saved
-    run = _cli(tmp_path, sqlite_url)
+    run = _cli(tmp_path, sqlite_url, feed_dir=week_server.folder)
     for bad, why in [("ftp://example.org/x.xml", "ftp:// sources are not supported"),
                      ("gopher://example.org/x", "gopher:// sources are not supported"),
                      ("/no/such/feed.xml", "no such file")]:
@@ -130,7 +132,7 @@ def test_run_only_feeds_and_checked_sources(make_bot, sqlite_url, week_server, t
 def test_show_json_and_bad_week(make_bot, sqlite_url, week_server, tmp_path):
     start, end = week_bounds(WEEK, utcnow())
     urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end)]
-    bot = make_bot(sqlite_url, digest={"feeds": urls})
+    bot = make_bot(sqlite_url, digest={"feeds": urls}, outbound=LOOPBACK)
     build(session_factory=bot.session_factory, settings=bot.settings, week=WEEK)
     run = _cli(tmp_path, sqlite_url)
     res = run("digest", "show", WEEK, "--format", "json")

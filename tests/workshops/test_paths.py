@@ -147,7 +147,8 @@ def test_rsvp_link_from_the_email(bot: Bot, client: httpx.Client) -> None:
     assert client.get(path).status_code == 200
     assert rsvps(bot, wid) == {}  # a GET (a mail scanner) answers nothing
     token = parse_qs(urlsplit(path).query)["t"][0]
-    done = client.post(f"/workshops/{wid}/rsvp", data={"t": token, "form": "rsvp"})
+    done = client.post(f"/workshops/{wid}/rsvp", data={"t": token, "form": "rsvp"},
+                       headers={"Origin": "http://127.0.0.1:8000"})
     assert done.status_code == 200 and "tentative" in done.text
     assert rsvps(bot, wid) == {_pid(bot, CHAIR): ("tentative", "web")}
 

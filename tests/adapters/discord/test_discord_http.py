@@ -218,7 +218,9 @@ def test_real_payloads_become_the_gateway_paths_events(served: Endpoint) -> None
     assert served.send(select_fixture).json() == {"type": 6}
     assert to_event(button_fixture) is None and to_event(select_fixture) is None
     root = fixture("kord_rootcommand.json")  # /testsubcommands in guild 556525343595298817
-    assert served.send(root).json() == {"type": 5, "data": {"flags": 64}}
+    # (another guild: told so before any flow, issue 22)
+    answer = served.send(root).json()
+    assert answer["type"] == 4 and "does not serve this server" in json.dumps(answer)
     time.sleep(0.3)
     assert len(served.seen) == 3
 
@@ -352,3 +354,89 @@ def test_a_bad_public_key_is_refused_at_start() -> None:
     assert verifier.refusal({**headers, "x-signature-ed25519": signed[:-1] + "\x00"},
                             b"{}") == "signature headers malformed"
     assert verifier.refusal(headers, b"{}\x00") == "bad signature"
+
+
+FOREIGN = "556525343595298817"
+
+
+def _link_emails(bot: Bot) -> int:
+    from storage.models import OutboxMessage
+
+    with bot.session_factory() as s:
+        return s.scalar(select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.key.like("discord-link:%"))) or 0
+
+
+def test_link_and_autocomplete_from_a_guild_not_served(served: Endpoint) -> None:
+    """Issue 22: /convene link from a guild not allowed emailed a code (the guild
+    check ran after the link flow); its autocomplete returned proposal titles."""
+    link = command("700000000000000099", "link", email=MEMBER)
+    link["guild_id"] = FOREIGN
+    answer = served.send(link).json()
+    assert answer["type"] == 4 and "does not serve this server" in json.dumps(answer)
+    time.sleep(0.3)
+    assert _link_emails(served.bot) == 0
+    poll = command(ALICE, "do", text="poll new Soil charter | We adopt it. | 2030-01-01 12:00")
+    served.send(poll)
+    served.wait(lambda: served.followups(poll["token"]))
+    for option, typed in (("id", ""), ("action", "n")):
+        payload = copy.deepcopy(command(ALICE, "poll", **{option: typed}))
+        payload["type"] = 4
+        payload["data"]["options"][0]["options"][0]["focused"] = True
+        assert served.send(payload).json()["data"]["choices"], option  # served guild
+        payload = copy.deepcopy(payload)
+        payload.update(id=new_id(), guild_id=FOREIGN)
+        assert served.send(payload).json() == {"type": 8, "data": {"choices": []}}
+
+
+def test_the_same_link_request_twice_emails_one_code(served: Endpoint) -> None:
+    link = command("700000000000000098", "link", email=MEMBER)
+    first = served.send(link)
+    assert first.status_code == 200
+    served.wait(lambda: served.followups(link["token"]))
+    again = served.send(link)  # the same signed request, delivered again
+    assert again.status_code == 200
+    time.sleep(0.5)
+    assert _link_emails(served.bot) == 1
+
+
+def test_any_malformed_body_is_400(served: Endpoint) -> None:
+    """Issue 22: a signed body nested 100,000 deep gave 500 (RecursionError)."""
+    deep = b'{"type": 2, "id": "1", "token": "t", "data": ' + b"[" * 100_000 + \
+        b"]" * 100_000 + b"}"
+    assert len(deep) < MAX_BODY
+    assert served.send(deep).status_code == 400
+    nested = command(ALICE, "help")
+    inner: dict[str, Any] = nested["data"]
+    for _ in range(60):  # within the parser's stack, deeper than any interaction
+        inner["options"] = [{"type": 1, "name": "x"}]
+        inner = inner["options"][0]
+    assert served.send(nested).status_code == 400
+    good = command(ALICE, "help")
+    for change in ({"id": 12345}, {"data": "convene"}, {"guild_id": 808638139785936919},
+                   {"member": ["x"]}, {"member": {"user": {"id": "me"}}},
+                   {"locale": 7}, {"channel_id": "../x"}, {"token": ""}):
+        bad = {**copy.deepcopy(good), **change, "id": change.get("id", new_id())}
+        assert served.send(bad).status_code == 400, change
+    for change in ({"options": "help"}, {"options": [["help"]]}, {"name": 3},
+                   {"custom_id": {}}, {"values": [1]}):
+        bad = copy.deepcopy(good)
+        bad["id"] = new_id()
+        bad["data"] = {**bad["data"], **change}
+        assert served.send(bad).status_code == 400, change
+    assert served.send(command(ALICE, "help")).status_code == 200
+
+
+def test_gateway_autocomplete_checks_the_guild_too(served: Endpoint) -> None:
+    """The gateway's command tree asks the same function with the interaction's guild."""
+    import asyncio
+
+    from adapters.discord.commands import choices
+
+    adapter = served.plugin.adapter(served.bot)
+    got = asyncio.run(choices(adapter, guild_id=FOREIGN, user_id=ALICE, word="poll",
+                              option="action", current="n"))
+    assert got == []
+    got = asyncio.run(choices(adapter, guild_id=GUILD, user_id=ALICE, word="poll",
+                              option="action", current="n"))
+    assert ("new", "new") in got

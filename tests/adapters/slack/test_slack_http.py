@@ -176,3 +176,50 @@ def test_form_without_trigger_becomes_a_button_that_opens_it(
     assert opened.args["trigger_id"] == "trig.open.1"
     assert opened.args["view"]["callback_id"] == "poll.reason"
     assert json.loads(opened.args["view"]["private_metadata"])["c"] == "1:1:block"
+
+
+def test_command_whose_text_says_payload_reaches_the_core(
+        served: Served, fake_slack: FakeSlack) -> None:
+    """Issue 22: slack-bolt read a form body containing the word "payload" as an
+    interaction's payload= field, so such a /convene command never reached the
+    core. The body bolt works on is now the one Convene parsed."""
+    body = slash_body("whoami payload", response_url=fake_slack.hook_url("p1"))
+    assert "payload" in body
+    resp = served.post(body, form_headers(body))
+    assert resp.status_code == 200
+    [hook] = fake_slack.wait_for("hook")
+    assert hook.path == "/hooks/p1"
+    assert "Amara Okafor" in json.dumps(hook.args["blocks"])
+
+
+def test_a_response_url_outside_slack_is_not_posted_to(
+        served: Served, fake_slack: FakeSlack) -> None:
+    """Convene posts a reply only where Slack says: a response_url on another
+    host (here a loopback server of this test's) is ignored, the reply goes by
+    chat.postEphemeral instead."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        body = slash_body("whoami",
+                          response_url=f"http://127.0.0.1:{other.server_address[1]}/hook")
+        assert served.post(body, form_headers(body)).status_code == 200
+        [posted] = fake_slack.wait_for("chat.postEphemeral")
+        assert "Amara Okafor" in json.dumps(posted.args)
+        assert hits == []
+    finally:
+        other.shutdown()
+        other.server_close()
