@@ -70,7 +70,8 @@ def serve(ctx: typer.Context) -> None:
     try:
         settings.signing_key()  # refuse an empty or short key before anything starts
     except ConfigError as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]Configuration error:[/red] {escape(str(exc))}", markup=True,
+                  highlight=False)
         raise typer.Exit(2) from None
     from bot.serve import serve as run
 
@@ -285,7 +286,7 @@ def _add_plugin_commands() -> None:
     try:
         capabilities = discover()
     except CapabilityError as exc:
-        err.print(f"[red]Capability error:[/red] {exc}")
+        err.print(f"[red]Capability error:[/red] {escape(str(exc))}")
         raise SystemExit(2) from None
     for cap in capabilities:
         if cap.cli is not None:

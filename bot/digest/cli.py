@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -93,7 +94,7 @@ def build_cmd(
                                 week=week, feeds=feeds, send=send, allow_empty=allow_empty,
                                 on_sources=on_sources, on_result=on_result)
             except ValueError as exc:
-                err.print(f"[red]{exc}[/red]")
+                err.print(f"[red]{escape(str(exc))}[/red]")
                 raise typer.Exit(2) from None
         for r in outcome.reports:
             if r["status"] in ("failed", "bozo"):
@@ -136,7 +137,8 @@ def show_cmd(ctx: typer.Context,
     from digests import archive
 
     if not archive.WEEK_RE.match(week):
-        err.print(f"[red]{week!r} is not a week: write it as YEAR-Wnn, e.g. 2026-W47[/red]")
+        err.print(f"[red]{escape(repr(week))} is not a week: write it as YEAR-Wnn, "
+                  "e.g. 2026-W47[/red]")
         raise typer.Exit(2)
     if fmt not in ("text", "json"):
         err.print("[red]--format is text or json[/red]")
@@ -196,13 +198,13 @@ def feeds_add(ctx: typer.Context, url: str,
         try:
             url = check_source(url, policy=fetch_policy(bot.settings))
         except SourceError as exc:
-            err.print(f"[red]{exc}[/red]")
+            err.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(2) from None
         source = FeedSource(url, weight=weight, language=language)
         failed = _reachable(bot, [source]) if check else {}
         if failed:
-            err.print(f"[red]{url}: {failed[url]}; fix the address or add it with --no-check"
-                      "[/red]")
+            err.print(f"[red]{escape(url)}: {escape(failed[url])}; fix the address or add it "
+                      "with --no-check[/red]")
             raise typer.Exit(1)
         with bot.session_factory() as session, session.begin():
             added = upsert_feeds(session, [source])
@@ -228,7 +230,7 @@ def feeds_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
             sources, bad = checked_sources(read_opml(file), policy=fetch_policy(bot.settings),
                                            base=file.resolve().parent)
         except OpmlError as exc:
-            err.print(f"[red]{file}: {exc}[/red]")
+            err.print(f"[red]{escape(str(file))}: {escape(str(exc))}[/red]")
             raise typer.Exit(1) from None
         failed = _reachable(bot, sources) if check and sources else {}
         bad += [f"line {s.line}: {s.url}: {failed[s.url]}" for s in sources if s.url in failed]
@@ -238,7 +240,7 @@ def feeds_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
     finally:
         bot.engine.dispose()
     for line in bad:
-        err.print(f"[red]{file}: {line}[/red]")
+        err.print(f"[red]{escape(str(file))}: {escape(str(line))}[/red]")
     typer.echo(f"{len(usable) + len(bad)} feeds read, {added} added, {len(bad)} refused")
     if bad:
         raise typer.Exit(1)
@@ -264,7 +266,7 @@ def feeds_remove(ctx: typer.Context, url: str) -> None:
     finally:
         bot.engine.dispose()
     if not gone:
-        err.print(f"[red]{url} is not a source; see convene feeds list[/red]")
+        err.print(f"[red]{escape(url)} is not a source; see convene feeds list[/red]")
         raise typer.Exit(1)
     typer.echo(f"removed {url}")
 

@@ -39,7 +39,7 @@ import pytest
 
 from bot.app import Bot
 from tests.cli import invoke
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHARED_FIXTURES
 from tests.smtp_helpers import free_port
 
 README = ROOT / "README.md"
@@ -164,7 +164,9 @@ def test_every_readme_command_works_as_written(
     config = tmp_path / "convene.toml"
     config.write_text(f'database_url = "{sqlite_url}"\n'
                       f'secret_file = "{tmp_path / "secret"}"\n'
-                      f'[http]\nport = {port}\n[mail]\noutbox_dir = "{tmp_path / "out"}"\n',
+                      f'[http]\nport = {port}\n[mail]\noutbox_dir = "{tmp_path / "out"}"\n'
+                      # as examples/convene.toml: local feed files from the shared fixtures
+                      f'[digest]\nfeed_dir = "{SHARED_FIXTURES / "feeds"}"\n',
                       encoding="utf-8")
     env: dict[str, str | None] = {"CONVENE_CONFIG": str(config), "COLUMNS": "200"}
     bot = make_bot(sqlite_url)

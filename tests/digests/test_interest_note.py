@@ -13,6 +13,7 @@ from digests import archive
 from storage.base import utcnow
 from storage.models import OutboxMessage
 from tests.conftest import MEMBER, MEMBER_ES, MEMBER_FR, SECRETARIAT
+from tests.digests.conftest import LOOPBACK
 from tests.digests.weekfeeds import week_bounds, write_week
 
 
@@ -26,7 +27,8 @@ def test_the_weekly_interest_note(make_bot, db_url, week_server):
     week = svc.current_week(make_bot(db_url).settings)
     start, end = week_bounds(week, utcnow())
     names = write_week(week_server.folder, start=start, end=end)
-    bot = make_bot(db_url, digest={"feeds": [week_server.url(n) for n in names], "items": 8})
+    bot = make_bot(db_url, outbound=LOOPBACK,
+                   digest={"feeds": [week_server.url(n) for n in names], "items": 8})
     from adapters.console import ConsoleSession
 
     def chat(email):

@@ -9,6 +9,7 @@ from bot.digest import service as svc
 from digests import archive
 from digests.learn import MIN_EXAMPLES
 from storage.base import utcnow
+from tests.digests.conftest import LOOPBACK
 from tests.digests.weekfeeds import rows, week_bounds, write_week
 
 WEEK1, WEEK2 = "2026-W45", "2026-W46"
@@ -41,7 +42,8 @@ def test_edits_of_one_week_move_the_next_weeks_ranking_and_a_reset_undoes_it(
         folder.mkdir()
         start, end = week_bounds(week, utcnow())
         urls += [str(folder / n) for n in write_week(folder, start=start, end=end, only=only)]
-    bot = make_bot(db_url, digest={"feeds": urls, "items": 10})
+    bot = make_bot(db_url, outbound=LOOPBACK, digest={"feeds": urls, "items": 10,
+                                             "feed_dir": str(tmp_path)})
     for week in halves:
         svc.build(session_factory=bot.session_factory, settings=bot.settings, week=week)
     cold, moves = _ranking(bot, WEEK2)
@@ -67,7 +69,9 @@ def test_edits_of_one_week_move_the_next_weeks_ranking_and_a_reset_undoes_it(
                                 url=item.canonical_url, item=item)
             taught += 1
 
-    restarted = make_bot(db_url, digest={"feeds": urls, "items": 10})  # examples survive
+    restarted = make_bot(db_url, outbound=LOOPBACK,
+                         digest={"feeds": urls, "items": 10,
+                                             "feed_dir": str(tmp_path)})  # examples survive
     warm, moves = _ranking(restarted, WEEK2)
     topic = dict(warm)
     up = [d for url, (d, _) in moves.items() if topic[url] in LIKED]
@@ -93,7 +97,8 @@ def test_what_was_learned_in_chat(make_bot, db_url, week_server):
     week = current_week(make_bot(db_url).settings)
     start, end = week_bounds(week, utcnow())
     names = write_week(week_server.folder, start=start, end=end)
-    bot = make_bot(db_url, digest={"feeds": [week_server.url(n) for n in names], "items": 5})
+    bot = make_bot(db_url, outbound=LOOPBACK,
+                   digest={"feeds": [week_server.url(n) for n in names], "items": 5})
     sec = ConsoleSession(dispatch=bot.dispatch, email=SECRETARIAT)
     sec.feed("digest preview")
     sec.feed("digest exclude 1")

@@ -12,6 +12,7 @@ from bot.digest.service import current_week, review_data
 from digests import archive
 from storage.base import utcnow
 from tests.conftest import MEMBER, SECRETARIAT
+from tests.digests.conftest import LOOPBACK
 from tests.digests.weekfeeds import week_bounds
 
 STORY = [
@@ -43,7 +44,8 @@ def test_a_merge_is_explained_and_undone_in_chat(make_bot, db_url, tmp_path):
     feeds.append(_feed(tmp_path, "other", [(
         "Farmers adopt cover crops to store soil carbon in Iowa",
         "A soil carbon programme pays Iowa farmers for cover crops and no-till.")], when))
-    bot = make_bot(db_url, digest={"feeds": feeds, "items": 5})
+    bot = make_bot(db_url, outbound=LOOPBACK, digest={"feeds": feeds, "items": 5,
+                                             "feed_dir": str(tmp_path)})
     from adapters.console import ConsoleSession
 
     sec = ConsoleSession(dispatch=bot.dispatch, email=SECRETARIAT)

@@ -13,6 +13,7 @@ from bot.digest.service import last_complete_week
 from bot.jobs import fire
 from storage.models import Digest, OutboxMessage
 from tests.clock import freeze
+from tests.digests.conftest import LOOPBACK
 from tests.digests.test_nothing_lost import _cli
 from tests.digests.weekfeeds import week_bounds, write_week
 
@@ -24,7 +25,7 @@ def test_the_monday_review_covers_the_week_that_ended(make_bot, db_url, week_ser
     start, end = week_bounds("2026-W48", MONDAY_TICK)
     assert end == MONDAY_TICK - timedelta(hours=8)  # the whole week, to Monday 00:00 Paris
     urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end)]
-    bot = make_bot(db_url, digest={"feeds": urls})
+    bot = make_bot(db_url, outbound=LOOPBACK, digest={"feeds": urls})
     spec = next(s for s in bot.registry.jobs if s.id == "digest.weekly")
     freeze(MONDAY_TICK)
     bot.leadership.check()
@@ -53,7 +54,7 @@ def test_build_without_a_week_builds_the_last_complete_one(make_bot, sqlite_url,
                                                            tmp_path):
     start, end = week_bounds("2026-W48", MONDAY_TICK)
     urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end)]
-    make_bot(sqlite_url, digest={"feeds": urls})
+    make_bot(sqlite_url, outbound=LOOPBACK, digest={"feeds": urls})
     run = _cli(tmp_path, sqlite_url)
     freeze(datetime(2026, 12, 2, 10, 0, tzinfo=UTC))  # Wednesday of 2026-W49
     res = run("digest", "build")
@@ -81,7 +82,7 @@ def test_the_review_email_names_every_source_that_failed(make_bot, sqlite_url, w
     urls = [week_server.url(n) for n in names]
     gone = [urls[0], week_server.url("missing.xml")]
     (week_server.folder / names[0]).unlink()
-    bot = make_bot(sqlite_url, digest={"feeds": [*urls, gone[1]]})
+    bot = make_bot(sqlite_url, outbound=LOOPBACK, digest={"feeds": [*urls, gone[1]]})
     freeze(MONDAY_TICK)
     from bot.digest.routes import weekly_digest
 
