@@ -59,11 +59,22 @@ class SmtpSettings(BaseModel):
 
 
 class MailSettings(BaseModel):
-    """Mail identity and the file transport's folder."""
+    """Mail identity, the file transport's folder, and whose sender
+    authentication replies are trusted on.
+
+    ``authserv_id``: the authserv-id(s) the receiving mail server writes in
+    its ``Authentication-Results`` headers (RFC 8601 section 2.5, e.g.
+    ``mx.alliance.example``; several separated by commas). Only those headers
+    are read; replies without a passing verdict from them are not acted on
+    (bot/mailauth.py). ``trust_unauthenticated``: act on replies that carry
+    no verdict from that server (a server that adds none); off by default.
+    """
 
     from_address: str = "convene@alliance.example"
     from_name: str = "Convene"
     outbox_dir: Path = Path("./outbox")
+    authserv_id: str = ""
+    trust_unauthenticated: bool = False
 
 
 class ImapSettings(BaseModel):

@@ -169,10 +169,18 @@ def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
 # --- the app -------------------------------------------------------------------------
 
 
+#: The receiving mail server's authserv-id in the tests' settings, and a
+#: verdict of it that vouches for any sender (what the server prepends).
+AUTHSERV_ID = "mx.alliance.example"
+AUTH_PASS = f"{AUTHSERV_ID}; spf=pass; dkim=pass"
+
+
 def make_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
     """Settings for a test: its own database, outbox folder and secret."""
+    mail = {"outbox_dir": tmp_path / "outbox", "authserv_id": AUTHSERV_ID,
+            **overrides.pop("mail", {})}  # type: ignore[dict-item]
     return Settings(database_url=db_url, secret_key="test-secret-key-not-for-production",
-                    mail={"outbox_dir": tmp_path / "outbox"}, **overrides)  # type: ignore[arg-type]
+                    mail=mail, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.fixture
