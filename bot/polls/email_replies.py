@@ -12,8 +12,9 @@ back: no backscatter). A stance is recorded only when
    closed: no verdict is no stance, and the roster address is told why);
 3. the ballot's text version is the proposal's current one (else the answer
    is a new ballot with the new text);
-4. its first line reads as a stance (:func:`bot.polls.replies.read_reply`;
-   never a guess);
+4. the person's own words plainly take a stance
+   (:func:`bot.polls.replies.read_reply`; a question, hesitation or choice
+   is asked again);
 5. the person holds ``poll.vote`` in the proposal's group, and the round is open.
 
 Every answer (what was recorded, or why nothing was) is queued through the

@@ -152,15 +152,32 @@ def test_an_unreadable_reply_is_answered_in_the_voters_language(
     pid = _round_two(bot)
     ids = ballot_ids(bot, pid)
     for sender, top, words in [
-            (MEMBER_FR, "Pour l'instant je m'abstiens.", "d'accord, je m'abstiens"),
-            (MEMBER_ES, "Contra todo pronóstico, estoy de acuerdo.", "de acuerdo, me abstengo"),
-            (MEMBER, "Yes, I block this.", "agree, abstain, disagree, block")]:
+            (MEMBER_FR, "Je ne sais pas encore, d'accord ou pas ?", "d'accord, je m'abstiens"),
+            (MEMBER_ES, "¿Qué pasa si bloqueo?", "de acuerdo, me abstengo"),
+            (MEMBER, "Agree or disagree, I'm not sure.", "agree, abstain, disagree, block")]:
         handle_reply(bot, reply(shared_fixtures, "talon_gmail.eml", sender=sender, top=top,
                                 to=ids[sender]))
         [answer] = answers(bot, sender)
         assert words in " ".join(answer.text.split()), answer.text
         assert answer.in_reply_to and ("Auto-Submitted", "auto-replied") in answer.headers
     assert stances(bot, pid, 2) == {}
+
+
+def test_plain_sentences_are_read_with_their_reason(bot: Bot, shared_fixtures: Path) -> None:
+    """Issue 22: what a person plainly wrote is read, above real clients'
+    quoted history; a block's condition is its reason."""
+    pid = _round_two(bot)
+    ids = ballot_ids(bot, pid)
+    for sender, top in [(MEMBER_FR, "Pour l'instant je m'abstiens."),
+                        (MEMBER_ES, "Si no cambia el plazo, bloqueo."),
+                        (MEMBER, "I don't agree, the costs fall on the smallest members.")]:
+        handle_reply(bot, reply(shared_fixtures, "talon_gmail.eml", sender=sender, top=top,
+                                to=ids[sender]))
+    got = {k: v[:2] for k, v in stances(bot, pid, 2).items()}
+    assert sorted(got.values()) == [("abstain", "email"), ("block", "email"),
+                                    ("disagree", "email")]
+    [block] = [v for v in stances(bot, pid, 2).values() if v[0] == "block"]
+    assert block[2].startswith("Si no cambia el plazo, bloqueo.")
 
 
 def test_a_reply_to_an_old_text_is_refused_with_the_new_text(
