@@ -14,8 +14,9 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -84,6 +85,33 @@ def _clock_reset() -> Iterator[None]:
     token = CLOCK.set(TestClock())
     yield
     CLOCK.reset(token)
+
+
+@pytest.fixture(autouse=True)
+def _calendars_read_alike(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every calendar (invite, update, cancellation, feed) a test makes Convene
+    write is read back by icalendar, recurring-ical-events, vobject and ical.js
+    (Thunderbird's parser, under node) with the instants it was written with.
+    Without node or ical.js: skipped outside CI, failed in CI."""
+    from bot.workshops import feeds, ical, invites
+    from tests.icaljs import Instants, check_calendars, icaljs
+
+    written: list[tuple[Instants, bytes]] = []
+    original = ical.calendar_bytes
+
+    def recording(meetings: Sequence[ical.Meeting], **kw: Any) -> bytes:
+        data = original(meetings, **kw)
+        written.append(([(m.uid, m.starts_at, m.ends_at) for m in meetings], data))
+        return data
+
+    for module in (ical, feeds, invites):
+        monkeypatch.setattr(module, "calendar_bytes", recording)
+    yield
+    if written:
+        package, why = icaljs()
+        need(package is not None, f"ical.js cannot read this test's calendars: {why}")
+        assert package is not None
+        check_calendars(written, package)
 
 
 @pytest.fixture(scope="session")
