@@ -110,7 +110,11 @@ class QueueSettings(BaseModel):
     recreated container) they wait out ``stale_seconds``, which is why it is
     short: a killed process's acknowledged Slack requests are recorded within
     5 s of the restart. Taking over a live but silent instance's rows costs
-    repeated work, never a repeated act (dispatch drops a seen event id)."""
+    repeated work, never a repeated act (dispatch drops a seen event id), and a
+    paused instance that resumes repeats at most the one message it was
+    sending: it confirms its claim on each row right before sending it
+    (``LeasedQueue.hold``), so no choice of these two values lets it repeat
+    more; they only set how soon the others take over."""
 
     instance_id: str = Field("", max_length=48)
     heartbeat_seconds: float = Field(1.0, gt=0)
