@@ -318,15 +318,27 @@ class OutboxWorker:
         so): a kill mid-batch then leaves no accepted message unrecorded for
         another replica to send again."""
         recorded: set[int] = set()
+        confirmed: dict[int, bool] = {}
 
         def on_sent(i: int) -> None:
+            # Recording message i sent and confirming the hold on message
+            # i + 1 share one transaction: nothing else happens between this
+            # commit and the next send.
             row = built[i][0]
             with self.session_factory() as session, session.begin():
                 self.queue.finish(session, [row])
+                if i + 1 < len(built):
+                    confirmed[i + 1] = self.queue.hold(session, built[i + 1][0])
             recorded.add(row.id)
 
         def before_send(i: int) -> bool:
-            return self._holds(built[i][0])
+            held = confirmed.pop(i, None)
+            if held is None:
+                return self._holds(built[i][0])
+            if not held:
+                log.warning("outbox %s was taken over by another worker; this one stops its "
+                            "batch", built[i][0].key)
+            return held
 
         send = self.mail.send_batch
         params = inspect.signature(send).parameters

@@ -6,7 +6,6 @@ answers; this module knows none."""
 
 from __future__ import annotations
 
-import html
 import re
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
@@ -77,7 +76,7 @@ def html_text(markup: str) -> str:
             el.tail = "\n" + (el.tail or "")
             if el.tag == "hr":
                 el.tail = "\n________________________________\n" + (el.tail or "")
-    return html.unescape(str(doc.text_content())).replace("\xa0", " ")
+    return str(doc.text_content()).replace("\xa0", " ")
 
 
 def is_automatic(msg: Message, *, own: set[str]) -> bool:
