@@ -81,11 +81,14 @@ _PHRASES = (
     (re.compile(r"\b(stand|step)(ing)? aside\b|\bsit(ting)? (this one |it )?out\b"), "abstain"),
     (re.compile(r"\bstand in the way\b"), "block"),
     (re.compile(r"\b(live with|vivre avec|vivir con)\b"), "agree"),
+    (re.compile(r"\b(suis|sommes|vote|votons|votamos) pour\b|\bfine with (it|this)\b"),
+     "agree"),
     (re.compile(r"\b(fine|ok|okay|good) (by|for|with) me\b|\bok pour moi\b|\blooks? good\b"
                 r"|\bgo ahead\b|\bon peut avancer\b|\bme parece bien\b|\bcount me in\b"),
      "agree"),
 )
 _BARE = {"yes": "agree", "yep": "agree", "yeah": "agree", "oui": "agree", "si": "agree",
+         "ok": "agree", "okay": "agree",
          "no": "disagree", "non": "disagree", "nope": "disagree"}
 #: A reply that hesitates or is a robot's is asked again whatever it names.
 _UNSURE = re.compile(

@@ -52,6 +52,11 @@ def test_no_block_or_disagree_is_read_wrong_and_the_floors_hold(as_html: bool) -
     ("Contre toute attente, je suis d'accord.", "agree"),
     ("No tengo objeciones.", "agree"),
     ("I would block it if I could, but I abstain.", "abstain"),
+    ("I can't support this.", "disagree"),
+    ("Not blocking, but I disagree strongly.", "disagree"),
+    ("No bloquearé, pero estoy en desacuerdo.", "disagree"),
+    ("Je suis pour.", "agree"),
+    ("Nous bloquons.", "block"),
 ])
 def test_plain_sentences_refused_before_are_read(text: str, stance: str) -> None:
     assert read_reply(text).stance == stance
