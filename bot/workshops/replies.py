@@ -57,7 +57,7 @@ def _unverified(ctx: Context, mail: InboundEmail) -> Message | None:
     a Reply-To): the person learns their answer was not recorded, or that
     someone answered in their name."""
     found = check(headers=mail.authentication_results, from_address=mail.actor.user_id,
-                  settings=ctx.bot.settings.mail)
+                  settings=ctx.settings.mail)
     if found.trusted:
         return None
     text = ctx._(N_("We received an answer to a workshop invitation from your address, but "
@@ -67,7 +67,7 @@ def _unverified(ctx: Context, mail: InboundEmail) -> Message | None:
     message = Message(text, blocks=(Section(text),), accent="warning")
     subject = mail.subject if mail.subject.lower().startswith("re:") else \
         f"Re: {mail.subject}".strip()
-    mail_settings = ctx.bot.settings.mail
+    mail_settings = ctx.settings.mail
     email = render_email(message, to=(mail.actor.user_id,), subject=subject,
                          language=ctx.tr.language,
                          domain=mail_settings.from_address.rsplit("@", 1)[-1] or "convene.local",

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from adapters.discord.forms import FormStash as DiscordStash
+from adapters.discord.forms import PagedForms
 from adapters.slack.plugin import plugin as slack_plugin
 from bot.app import Bot
 from bot.formstash import FormStash
@@ -56,7 +56,7 @@ def test_slack_a_form_stashed_by_one_replica_opens_on_another(
 def test_discord_pages_advance_on_any_replica_and_only_once(
         make_bot: Callable[..., Bot], db_url: str) -> None:
     one, two = make_bot(db_url), make_bot(db_url, roster=None)
-    a, b = DiscordStash(one.session_factory), DiscordStash(two.session_factory)
+    a, b = PagedForms(one.session_factory), PagedForms(two.session_factory)
     token = a.put(SURVEY)
     got = b.get(token)
     assert got is not None and got.form == SURVEY and got.page == 0 and got.pages == 2
