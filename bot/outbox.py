@@ -378,7 +378,10 @@ class OutboxWorker:
             if deliverer is None:
                 out.append((r, LookupError(f"no adapter configured for {platform}"), None))
                 continue
-            if not self._holds(r):
+            # A refresh renders the latest state into the same post: doing it
+            # twice repeats nothing a person sees, so only new posts are fenced
+            # (a hold there would also wait on the writers' locks on busy rows).
+            if not r.payload.get("render") and not self._holds(r):
                 out += [(rest, NotHeld(), None) for rest in rows[rows.index(r):]]
                 break
             try:
