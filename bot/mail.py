@@ -189,6 +189,14 @@ def _calendar_params(content_type: str) -> dict[str, str]:
     return params
 
 
+class NotHeld(Exception):
+    """A message not sent because the outbox no longer holds its row (another
+    replica took it over while this one was paused): the batch stops there."""
+
+    def __init__(self) -> None:
+        super().__init__("the outbox row was taken over by another worker")
+
+
 class MailTransport(Protocol):
     """Sends messages. ``send`` raises on failure (the outbox retries);
     ``send_batch`` sends several over one connection and returns, per message,
@@ -202,6 +210,10 @@ class MailTransport(Protocol):
     # ``send_batch``, called once message i was accepted, before the next is
     # sent: the outbox then records each message sent at once, so a replica
     # killed mid-batch leaves nothing accepted-but-unrecorded to send twice.
+    # And ``before_send: Callable[[int], bool]``, called right before message i
+    # leaves: False stops the batch (the row was taken over), the rest get
+    # NotHeld. Without it the outbox sends one message per call, confirming
+    # each row before it.
 
 
 class FileMailTransport:
@@ -224,12 +236,16 @@ class FileMailTransport:
         os.replace(tmp, self.folder / name)
 
     def send_batch(self, messages: list[EmailMessage], *,
-                   on_sent: Callable[[int], object] | None = None
+                   on_sent: Callable[[int], object] | None = None,
+                   before_send: Callable[[int], bool] | None = None
                    ) -> list[BaseException | None]:
         """Write each message; a failure is returned, not raised. ``on_sent(i)``
-        after message ``i`` is written."""
+        after message ``i`` is written; ``before_send(i)`` before: False stops
+        the batch (message ``i`` and the rest get :class:`NotHeld`)."""
         out: list[BaseException | None] = []
         for i, m in enumerate(messages):
+            if before_send is not None and not before_send(i):
+                return out + [NotHeld()] * (len(messages) - i)
             try:
                 self.send(m)
                 if on_sent is not None:

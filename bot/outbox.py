@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.mail import MailTransport, OutgoingEmail, build_mime
+from bot.mail import MailTransport, NotHeld, OutgoingEmail, build_mime
 from bot.queue import OUTBOX, Claimed, LeasedQueue, RetryAfter, new_instance_id
 from bot.types import CalendarEvent, Message, to_data
 from storage.base import utcnow
@@ -299,32 +299,72 @@ class OutboxWorker:
                 log.warning("outbox %s cannot be built: %s", r.key, exc)
                 out.append((r, exc, None))
         if built:
-            # Each accepted message is recorded sent before the next one leaves
-            # (when the transport can say so): a kill mid-batch then leaves no
-            # accepted message unrecorded for another replica to send again.
-            recorded: set[int] = set()
-
-            def on_sent(i: int) -> None:
-                row = built[i][0]
-                with self.session_factory() as session, session.begin():
-                    self.queue.finish(session, [row])
-                recorded.add(row.id)
-
-            send = self.mail.send_batch
-            kwargs: dict[str, Any] = {}
-            if "on_sent" in inspect.signature(send).parameters:
-                kwargs["on_sent"] = on_sent
-            try:
-                results = list(send([m for _, m in built], **kwargs))
-            except Exception as exc:  # noqa: BLE001 - a transport error fails the batch
-                results = [exc] * len(built)
-            if len(results) != len(built):
-                results = [RuntimeError("mail transport returned a wrong number of results")
-                           ] * len(built)
-            out += [(r, None if r.id in recorded else err, None)
-                    for (r, _), err in zip(built, results, strict=True)]
-            self._recorded.update(recorded)
+            out += self._send(built)
         return out
+
+    def _holds(self, row: Claimed) -> bool:
+        """Fencing: this worker still holds ``row`` (see LeasedQueue.hold)."""
+        with self.session_factory() as session, session.begin():
+            held = self.queue.hold(session, row)
+        if not held:
+            log.warning("outbox %s was taken over by another worker; this one stops its "
+                        "batch", row.key)
+        return held
+
+    def _send(self, built: list[tuple[Claimed, Any]]) -> list[Outcome]:
+        """Send built messages, confirming each row is still held right before
+        it leaves and stopping at the first that is not. Each accepted message
+        is recorded sent before the next one leaves (when the transport can say
+        so): a kill mid-batch then leaves no accepted message unrecorded for
+        another replica to send again."""
+        recorded: set[int] = set()
+        confirmed: dict[int, bool] = {}
+
+        def on_sent(i: int) -> None:
+            # Recording message i sent and confirming the hold on message
+            # i + 1 share one transaction: nothing else happens between this
+            # commit and the next send.
+            row = built[i][0]
+            with self.session_factory() as session, session.begin():
+                self.queue.finish(session, [row])
+                if i + 1 < len(built):
+                    confirmed[i + 1] = self.queue.hold(session, built[i + 1][0])
+            recorded.add(row.id)
+
+        def before_send(i: int) -> bool:
+            held = confirmed.pop(i, None)
+            if held is None:
+                return self._holds(built[i][0])
+            if not held:
+                log.warning("outbox %s was taken over by another worker; this one stops its "
+                            "batch", built[i][0].key)
+            return held
+
+        send = self.mail.send_batch
+        params = inspect.signature(send).parameters
+        results: list[BaseException | None] = []
+        try:
+            if "before_send" in params:
+                kwargs: dict[str, Any] = {"before_send": before_send}
+                if "on_sent" in params:
+                    kwargs["on_sent"] = on_sent
+                results = list(send([m for _, m in built], **kwargs))
+            else:
+                # A transport without the hook: one message a call, each row
+                # confirmed before its message leaves.
+                for i, (_, m) in enumerate(built):
+                    if not before_send(i):
+                        results += [NotHeld()] * (len(built) - i)
+                        break
+                    results += list(send([m]))
+        except Exception as exc:  # noqa: BLE001 - a transport error fails the batch
+            results = [exc] * len(built)
+        if len(results) != len(built):
+            results = [RuntimeError("mail transport returned a wrong number of results")
+                       ] * len(built)
+        self._recorded.update(recorded)
+        return [(r, None if r.id in recorded else err, None)
+                for (r, _), err in zip(built, results, strict=True)]
 
     def _chats(self, rows: list[Claimed]) -> list[Outcome]:
         out: list[Outcome] = []
@@ -338,6 +378,12 @@ class OutboxWorker:
             if deliverer is None:
                 out.append((r, LookupError(f"no adapter configured for {platform}"), None))
                 continue
+            # A refresh renders the latest state into the same post: doing it
+            # twice repeats nothing a person sees, so only new posts are fenced
+            # (a hold there would also wait on the writers' locks on busy rows).
+            if not r.payload.get("render") and not self._holds(r):
+                out += [(rest, NotHeld(), None) for rest in rows[rows.index(r):]]
+                break
             try:
                 payload = self._rendered(r.payload)
                 if payload is None:

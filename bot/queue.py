@@ -12,7 +12,11 @@ storage/engine.py), so the same statement without the lock clause is safe.
 A claimed row is claimable again when its lease ran out, or at once when its
 owner's heartbeat (``queue_instances``) is stale or the owner restarted
 (:meth:`LeasedQueue.release_owner`): a process killed mid-work does not make
-its rows wait out their lease.
+its rows wait out their lease. A process that was only paused (SIGSTOP, a
+frozen VM) and comes back is fenced: before each act it confirms it still
+holds the row (:meth:`LeasedQueue.hold`, the token compared in the same
+UPDATE) and stops its batch when it does not, so what it repeats is at most
+the one act that was under way when it stopped.
 
 Rows with a ``coalesce_key`` (``poll:12:tally:slack:C1``) are unique among
 pending rows (a partial unique index): enqueueing one while another is pending
@@ -213,6 +217,21 @@ class LeasedQueue:
         out = [Claimed(int(r[0]), r[1], r[2], dict(r[3]), int(r[4]), token,
                        r[5] if len(r) > 5 else None) for r in session.execute(stmt)]
         return sorted(out, key=lambda c: c.id)
+
+    def hold(self, session: Session, row: Claimed) -> bool:
+        """Fencing: whether this process still holds ``row`` (its token is the
+        row's ``claimed_by`` and it is still claimed), checked and the lease
+        renewed in one statement, right before its act (a send). False means
+        another worker took it over (this one was paused past the takeover
+        window): the caller stops its batch, so a paused process repeats at
+        most the one act that was already under way."""
+        m = self.table.model
+        res = session.execute(
+            update(m).where(m.id == row.id, m.claimed_by == row.token,
+                            m.status == self.table.working)
+            .values(**{self.table.due: utcnow() + self.lease})
+            .execution_options(synchronize_session=False))
+        return bool(getattr(res, "rowcount", 0))
 
     # -- finishing -------------------------------------------------------------------
     def finish(self, session: Session, rows: Iterable[Claimed], **values: Any) -> int:

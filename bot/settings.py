@@ -63,11 +63,22 @@ class SmtpSettings(BaseModel):
 
 
 class MailSettings(BaseModel):
-    """Mail identity and the file transport's folder."""
+    """Mail identity, the file transport's folder, and whose sender
+    authentication replies are trusted on.
+
+    ``authserv_id``: the authserv-id(s) the receiving mail server writes in
+    its ``Authentication-Results`` headers (RFC 8601 section 2.5, e.g.
+    ``mx.alliance.example``; several separated by commas). Only those headers
+    are read; replies without a passing verdict from them are not acted on
+    (bot/mailauth.py). ``trust_unauthenticated``: act on replies that carry
+    no verdict from that server (a server that adds none); off by default.
+    """
 
     from_address: str = "convene@alliance.example"
     from_name: str = "Convene"
     outbox_dir: Path = Path("./outbox")
+    authserv_id: str = ""
+    trust_unauthenticated: bool = False
 
 
 class ImapSettings(BaseModel):
@@ -103,7 +114,11 @@ class QueueSettings(BaseModel):
     recreated container) they wait out ``stale_seconds``, which is why it is
     short: a killed process's acknowledged Slack requests are recorded within
     5 s of the restart. Taking over a live but silent instance's rows costs
-    repeated work, never a repeated act (dispatch drops a seen event id)."""
+    repeated work, never a repeated act (dispatch drops a seen event id), and a
+    paused instance that resumes repeats at most the one message it was
+    sending: it confirms its claim on each row right before sending it
+    (``LeasedQueue.hold``), so no choice of these two values lets it repeat
+    more; they only set how soon the others take over."""
 
     instance_id: str = Field("", max_length=48)
     heartbeat_seconds: float = Field(1.0, gt=0)

@@ -80,7 +80,7 @@ class DiscordAdapter:
         cfg = bot.settings.discord
         self.bot = bot
         self.linker = Linker(bot)
-        self.forms = PagedForms()
+        self.forms = PagedForms(bot.session_factory)
         self.pool = ThreadPoolExecutor(workers or cfg.workers, thread_name_prefix="discord")
         allowed = list(cfg.allowed_guilds) or ([cfg.guild_id] if cfg.guild_id else [])
         self.allowed_guilds = frozenset(allowed)

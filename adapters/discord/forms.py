@@ -12,12 +12,10 @@ field once the last page is submitted. No field is ever left out.
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.discord.ids import form_id
 from adapters.discord.limits import (
@@ -32,7 +30,9 @@ from adapters.discord.limits import (
     TEXT_INPUT_VALUE,
 )
 from adapters.discord.markdown import plain
-from bot.types import Form, FormField
+from bot.formstash import FormStash as CoreStash
+from bot.formstash import Stashed
+from bot.types import Form, FormField, from_data, to_data
 
 Body = dict[str, Any]
 Values = tuple[tuple[str, str], ...]
@@ -48,10 +48,9 @@ def pages(form: Form) -> list[tuple[FormField, ...]]:
 @dataclass(frozen=True, slots=True)
 class Pending:
     """A stashed form: ``page`` is the next page to open (0-based), ``values``
-    the (field, value) pairs of the pages before it, ``at`` monotonic seconds."""
+    the (field, value) pairs of the pages before it."""
 
     form: Form
-    at: float
     page: int = 0
     values: Values = ()
 
@@ -62,52 +61,47 @@ class Pending:
 
 
 class PagedForms:
-    """Forms filled page by page in modals, waiting behind an "open" button (token ->
-    :class:`Pending`: the form and the pages answered so far), in
-    memory, bounded and expiring (``ttl`` seconds from the last page): a button
-    pressed after a restart says the form expired."""
+    """Forms filled page by page in modals, waiting behind an "open" button
+    (token -> :class:`Pending`: the form and the pages answered so far), in
+    the database (:class:`bot.formstash.FormStash`), so the press works on any
+    replica and after a restart; expiring ``ttl`` seconds from the last page."""
 
-    def __init__(self, *, size: int = 2000, ttl: float = 3600.0) -> None:
-        self.size, self.ttl = size, ttl
-        self._items: OrderedDict[str, Pending] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, session_factory: sessionmaker[Session], *, ttl: float = 3600.0) -> None:
+        self._rows = CoreStash(session_factory, platform="discord", ttl=ttl)
+
+    @staticmethod
+    def _pending(found: Stashed | None) -> Pending | None:
+        if found is None:
+            return None
+        form = from_data(found.data.get("form"))
+        if not isinstance(form, Form):
+            return None
+        return Pending(form, found.page, found.values)
 
     def put(self, form: Form, *, page: int = 0, values: Values = ()) -> str:
         """Stash ``form`` at ``page`` (default its first) with the ``values`` of
         the pages before it; returns its token (16 URL-safe characters)."""
-        token = secrets.token_urlsafe(12)
-        with self._lock:
-            self._items[token] = Pending(form, time.monotonic(), page, values)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return token
+        return self._rows.put({"form": to_data(form)}, page=page,
+                              values=tuple((str(k), str(v)) for k, v in values))
 
     def get(self, token: str) -> Pending | None:
         """The pending form, or None when unknown or expired."""
-        with self._lock:
-            item = self._items.get(token)
-        if item is None or time.monotonic() - item.at > self.ttl:
-            return None
-        return item
+        return self._pending(self._rows.get(token))
 
     def advance(self, token: str, *, page: int, values: Values) -> Pending | None:
         """Record the values of ``page`` and move to the next one. Returns the
         updated form, or None when unknown, expired, or when ``page`` is not the
         page it waits for (a page submitted twice: only the first counts)."""
-        with self._lock:
-            item = self._items.get(token)
-            if item is None or time.monotonic() - item.at > self.ttl or item.page != page:
-                return None
-            names = {f.name for f in pages(item.form)[page]}
-            kept = tuple((k, v) for k, v in values if k in names)
-            item = Pending(item.form, time.monotonic(), page + 1, item.values + kept)
-            self._items[token] = item
-            return item
+        item = self.get(token)
+        if item is None or item.page != page or page >= item.pages:
+            return None
+        names = {f.name for f in pages(item.form)[page]}
+        kept = tuple((k, v) for k, v in values if k in names)
+        return self._pending(self._rows.advance(token, page=page, values=kept))
 
     def drop(self, token: str) -> None:
         """Forget a form once it is submitted whole."""
-        with self._lock:
-            self._items.pop(token, None)
+        self._rows.drop(token)
 
 
 def _select(f: FormField) -> Body:

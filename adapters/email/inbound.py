@@ -6,10 +6,12 @@ answers; this module knows none."""
 
 from __future__ import annotations
 
-import html
 import re
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
+
+import lxml.etree
+import lxml.html
 
 from bot.types import Actor, Attachment, Conversation, InboundEmail
 
@@ -26,10 +28,55 @@ def body_text(msg: Message) -> str:
     content = part.get_content()
     text = content if isinstance(content, str) else content.decode("utf-8", "replace")
     if part.get_content_subtype() == "html":
-        text = re.sub(r"(?is)<(style|script|blockquote).*?</\1>", "\n>\n", text)
-        text = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", text)
-        text = html.unescape(re.sub(r"<[^>]+>", "", text))
+        text = html_text(text)
     return text.replace("\r\n", "\n").replace("\ufeff", "")
+
+
+#: Elements that hold quoted history in the HTML of Gmail, Apple Mail,
+#: Thunderbird, Yahoo and Outlook (XPath).
+_QUOTES = ("//blockquote"
+           " | //*[contains(concat(' ', normalize-space(@class), ' '), ' gmail_quote ')]"
+           " | //*[@type='cite'] | //*[contains(@class, 'moz-cite-prefix')]"
+           " | //*[contains(@class, 'yahoo_quoted')]")
+#: Outlook's header block of the message answered: it and all after it are history.
+_HISTORY = "//*[@id='divRplyFwdMsg' or @id='mail-editor-reference-message-container']"
+_BLOCKS = frozenset({"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table"})
+
+
+def html_text(markup: str) -> str:
+    """The text of an HTML body: quoted history (Gmail's ``gmail_quote``, any
+    ``blockquote``, Apple's ``type=cite``, Outlook's header block and all that
+    follows it) becomes a single ``>`` line, so the reply reader never takes
+    it for the person's words; line breaks kept. Parsed with lxml."""
+    try:
+        doc = lxml.html.document_fromstring(markup)
+    except (ValueError, lxml.etree.ParserError):
+        return ""
+    for el in doc.xpath("//style | //script | //head"):
+        el.drop_tree()
+    for mark in doc.xpath(_HISTORY)[:1]:
+        for node in [mark, *mark.iterancestors()]:
+            for later in list(node.itersiblings()):
+                later.drop_tree()
+        mark.drop_tree()
+        doc.append(lxml.html.fromstring("<p>&gt;</p>"))
+    quotes = doc.xpath(_QUOTES)
+    inside = set(quotes)
+    for el in quotes:
+        if el.getparent() is not None and not any(a in inside for a in el.iterancestors()):
+            quote = lxml.html.fromstring("<p>&gt;</p>")
+            quote.tail = el.tail
+            el.getparent().replace(el, quote)
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "br":
+            el.tail = "\n" + (el.tail or "")
+        elif el.tag in _BLOCKS or el.tag == "hr":
+            el.tail = "\n" + (el.tail or "")
+            if el.tag == "hr":
+                el.tail = "\n________________________________\n" + (el.tail or "")
+    return str(doc.text_content()).replace("\xa0", " ")
 
 
 def is_automatic(msg: Message, *, own: set[str]) -> bool:

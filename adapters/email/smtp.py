@@ -9,6 +9,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
+from bot.mail import NotHeld
 from bot.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ class SmtpMailTransport:
         )
 
     async def _send_all(self, messages: list[EmailMessage],
-                        on_sent: Callable[[int], object] | None = None
+                        on_sent: Callable[[int], object] | None = None,
+                        before_send: Callable[[int], bool] | None = None
                         ) -> list[BaseException | None]:
         """Per-message results over one connection. A message the server
         refused fails alone; when the connection drops, what the server had
@@ -45,8 +47,13 @@ class SmtpMailTransport:
                         exc)
             return [exc] * len(messages)
         results: list[BaseException | None] = []
+        lost: BaseException = ConnectionError("SMTP connection lost before this message was "
+                                              "sent")
         try:
             for m in messages:
+                if before_send is not None and not before_send(len(results)):
+                    lost = NotHeld()  # the rest is no longer ours to send
+                    break
                 try:
                     await client.send_message(m)
                     if on_sent is not None:
@@ -67,7 +74,6 @@ class SmtpMailTransport:
                     await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
-        lost = ConnectionError("SMTP connection lost before this message was sent")
         return results + [lost] * (len(messages) - len(results))
 
     def send(self, message: EmailMessage) -> None:
@@ -77,16 +83,20 @@ class SmtpMailTransport:
             raise err
 
     def send_batch(self, messages: list[EmailMessage], *,
-                   on_sent: Callable[[int], object] | None = None
+                   on_sent: Callable[[int], object] | None = None,
+                   before_send: Callable[[int], bool] | None = None
                    ) -> list[BaseException | None]:
         """Send ``messages`` over one connection; one result per message (None:
         accepted by the server). A connection that fails to open fails all.
         ``on_sent(i)`` runs as soon as the server accepted message ``i``, before
-        the next one is sent (the outbox records it sent there)."""
+        the next one is sent (the outbox records it sent there);
+        ``before_send(i)`` right before message ``i`` leaves: False stops the
+        batch there (the outbox no longer holds that row) and message ``i`` and
+        the rest get :class:`bot.mail.NotHeld`."""
         if not messages:
             return []
         try:
-            return asyncio.run(self._send_all(messages, on_sent))
+            return asyncio.run(self._send_all(messages, on_sent, before_send))
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.warning("SMTP %s:%s unavailable: %s", self.settings.host, self.settings.port,
                         exc)

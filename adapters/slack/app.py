@@ -21,12 +21,9 @@ form opens it as a modal with the interaction's ``trigger_id``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
-import secrets
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,6 +36,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,9 +60,21 @@ from adapters.slack.outbound import (
     render_modal,
 )
 from bot.errors import N_, is_unavailable
+from bot.formstash import FormStash as CoreStash
 from bot.home import home_message
 from bot.i18n import translator
-from bot.types import Actions, Actor, Button, Conversation, Event, Form, Message, Reply
+from bot.types import (
+    Actions,
+    Actor,
+    Button,
+    Conversation,
+    Event,
+    Form,
+    Message,
+    Reply,
+    from_data,
+    to_data,
+)
 from bot.web import OwnBodyRoute
 
 if TYPE_CHECKING:
@@ -90,30 +100,29 @@ ERROR_LIMIT = 2000
 class FormStash:
     """Forms waiting behind an "open" button: token -> (form, intro, where).
 
-    In memory, bounded and expiring: a button pressed after a restart or a day
-    later opens nothing (the person runs the command again).
+    In the database (:class:`bot.formstash.FormStash`), so the press may reach
+    any replica; expiring: a button pressed a day later opens nothing (the
+    person runs the command again).
     """
 
-    def __init__(self, *, size: int = 1000, ttl: float = 86400.0) -> None:
-        self.size, self.ttl = size, ttl
-        self._items: OrderedDict[str, tuple[float, Form, Message, Conversation | None]] = \
-            OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, session_factory: sessionmaker[Session], *, ttl: float = 86400.0) -> None:
+        self._rows = CoreStash(session_factory, platform="slack", ttl=ttl)
 
     def put(self, form: Form, intro: Message, where: Conversation | None) -> str:
-        token = secrets.token_urlsafe(12)
-        with self._lock:
-            self._items[token] = (time.monotonic(), form, intro, where)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return token
+        """Stash ``form`` with its ``intro`` message; returns the token."""
+        return self._rows.put({"form": to_data(form), "intro": to_data(intro),
+                               "where": dataclasses.asdict(where) if where else None})
 
     def get(self, token: str) -> tuple[Form, Message, Conversation | None] | None:
-        with self._lock:
-            item = self._items.get(token)
-        if item is None or time.monotonic() - item[0] > self.ttl:
+        """The stashed form, or None when unknown or expired."""
+        found = self._rows.get(token)
+        if found is None:
             return None
-        return item[1], item[2], item[3]
+        form, intro = from_data(found.data.get("form")), from_data(found.data.get("intro"))
+        if not isinstance(form, Form) or not isinstance(intro, Message):
+            return None
+        where = found.data.get("where")
+        return form, intro, Conversation(**where) if isinstance(where, dict) else None
 
     def button_message(self, message: Message, where: Conversation | None = None) -> Message:
         """``message`` with its form replaced by a button (labelled with the
@@ -137,7 +146,7 @@ class SlackAdapter:
         self.client = client or WebClient(token=cfg.bot_token.get_secret_value() or None,
                                           base_url=cfg.api_url)
         self.identities = IdentityCache(bot, self.client)
-        self.forms = FormStash()
+        self.forms = FormStash(bot.session_factory)
         self.deliverer = SlackDeliverer(self.client, prepare=self.forms.button_message)
         self.inbox = Inbox(bot.session_factory, handler=self.handle,
                            workers=workers or cfg.workers, durable=cfg.durable_inbox,

@@ -7,12 +7,14 @@ back: no backscatter). A stance is recorded only when
 
 1. a Message-ID it references is a ballot binding that verifies and was sent
    (:mod:`bot.polls.ballots`), to the person the From address belongs to;
-2. the receiving server's ``Authentication-Results`` does not mark it failed
-   (:func:`bot.mailauth.failed`);
+2. the receiving server's ``Authentication-Results`` (only those with its
+   authserv-id) vouch for the sender (:func:`bot.mailauth.check`; fails
+   closed: no verdict is no stance, and the roster address is told why);
 3. the ballot's text version is the proposal's current one (else the answer
    is a new ballot with the new text);
-4. its first line reads as a stance (:func:`bot.polls.replies.read_reply`;
-   never a guess);
+4. the person's own words plainly take a stance
+   (:func:`bot.polls.replies.read_reply`; a question, hesitation or choice
+   is asked again);
 5. the person holds ``poll.vote`` in the proposal's group, and the round is open.
 
 Every answer (what was recorded, or why nothing was) is queued through the
@@ -96,14 +98,22 @@ def reply(ctx: Context) -> list[Reply]:
     if not ballots.was_sent(ctx.session, ref):
         return _say(ctx, N_("I could not tell which ballot your email answers, so nothing was "
                             "recorded. Reply to the ballot email itself."))
-    from bot.mailauth import failed
+    from bot.mailauth import check
 
-    why = failed(event.authentication_results)
-    if why is not None:
-        log.warning("reply from %s refused: Authentication-Results %s", event.actor.user_id, why)
+    found = check(headers=event.authentication_results, from_address=event.actor.user_id,
+                  settings=ctx.settings.mail)
+    if found.status == "fail":
         return _say(ctx, N_("Our mail server could not confirm that this email comes from your "
                             "address ({why}), so nothing was recorded. Use a link in the "
-                            "ballot, or vote in chat."), why=why)
+                            "ballot, or vote in chat."), why=found.why)
+    if not found.trusted:
+        # Sent to the roster address the email claims (never a Reply-To): if
+        # the person did write it, they learn how to vote; if not, they learn
+        # someone tried in their name.
+        return _say(ctx, N_("We received an email answering your ballot from your address, "
+                            "but our mail server could not verify that you sent it, so "
+                            "nothing was recorded. If it was you, use a link in the ballot "
+                            "or vote in chat; if it was not, nothing needs doing."))
     proposal = find_proposal_head(ctx.session, ref.poll_id)
     if ref.version != proposal.version:
         return _old_version(ctx, ref)

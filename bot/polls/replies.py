@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from mailparser_reply import EmailReplyParser
 
+from bot.polls.reading import read_stance_text
 from bot.polls.words import fold, read_stance
 
 _ATTRIBUTION_END = re.compile(
@@ -119,20 +120,44 @@ class Reading:
     first_line: str
 
 
-def read_reply(text: str) -> Reading:
-    """Read a reply's decoded text (see the module doc). Never guesses: the
-    first non-quoted line must be a stance phrase alone or followed by a
-    delimiter (:func:`bot.polls.words.read_stance`)."""
+def own_text(text: str) -> str:
+    """The person's own words in a reply: above the quoted history (or, in a
+    bottom-posted reply, below it), without signature or sign-off."""
     kept = _library_cut(new_text(text))
+    if not kept.strip():
+        # Bottom-posted: the quote first, the answer after its last line.
+        lines = text.replace("\r\n", "\n").split("\n")
+        last = max((i for i, line in enumerate(lines) if line.strip().startswith(">")),
+                   default=-1)
+        kept = new_text("\n".join(lines[last + 1:])) if last >= 0 else ""
     lines = kept.split("\n")
     while lines and not lines[0].strip():
         lines.pop(0)
-    if not lines:
+    return "\n".join(without_signoff(lines)).strip()
+
+
+#: A reply this short is the stance alone, with no reason in it.
+_BARE_WORDS = 5
+
+
+def read_reply(text: str) -> Reading:
+    """Read a reply's decoded text: its own words (:func:`own_text`) as a
+    person would (:func:`bot.polls.reading.read_stance_text`: negation,
+    conditions, questions, several stances). The reason is what follows a
+    leading stance phrase (``Block: too costly``), else the whole text unless
+    it is only a few words (``Je m'abstiens.``). Stance None: ask again."""
+    own = own_text(text)
+    lines = own.split("\n")
+    first = lines[0].strip() if lines else ""
+    if not own:
         return Reading(None, "", "")
-    first = lines[0].strip()
-    found = read_stance(first)
-    if found is None:
+    stance = read_stance_text(own)
+    if stance is None:
         return Reading(None, "", first)
-    stance, rest = found
-    body = without_signoff([rest, *lines[1:]] if rest else lines[1:])
-    return Reading(stance, unwrap("\n".join(body)), first)
+    found = read_stance(first)
+    if found is not None and found[0] == stance:
+        rest = found[1]
+        body = [rest, *lines[1:]] if rest else lines[1:]
+        return Reading(stance, unwrap("\n".join(body)), first)
+    whole = unwrap(own)
+    return Reading(stance, "" if len(whole.split()) <= _BARE_WORDS else whole, first)

@@ -69,9 +69,32 @@ class Meeting:
 
 @lru_cache(maxsize=256)
 def _vtimezone(zone: str, first: date, last: date) -> icalendar.Timezone:
+    """The VTIMEZONE of ``zone`` from ``first`` to ``last``: one STANDARD or
+    DAYLIGHT observance per transition, each with its own DTSTART and no
+    RDATE (icalendar lists later transitions of the same offsets as RDATEs,
+    which ical.js 2.2, Thunderbird's parser, misreads: a feed over two years
+    put its summer events an hour late)."""
     # Building a VTIMEZONE walks the zone's transitions: cache per (zone, years).
     # The component is only ever serialised, never changed, so it can be shared.
-    return icalendar.Timezone.from_tzid(zone, first_date=first, last_date=last)
+    built = icalendar.Timezone.from_tzid(zone, first_date=first, last_date=last)
+    out = icalendar.Timezone()
+    for name, value in built.property_items(recursive=False):
+        if name not in ("BEGIN", "END"):
+            out.add(name, value, encode=False)
+    for sub in built.subcomponents:
+        rdates: Any = sub.get("rdate")
+        first_start: Any = sub["dtstart"]
+        starts = [first_start.dt]
+        for rd in rdates if isinstance(rdates, list) else [rdates] if rdates else []:
+            starts += [p.dt for p in rd.dts]
+        for start in sorted(starts):
+            one = type(sub)()
+            for name, value in sub.property_items(recursive=False):
+                if name not in ("BEGIN", "END", "RDATE", "DTSTART"):
+                    one.add(name, value, encode=False)
+            one.add("dtstart", start)
+            out.add_component(one)
+    return out
 
 
 def _zone_span(zone: str, meetings: Sequence[Meeting]) -> tuple[str, date, date] | None:
@@ -107,10 +130,16 @@ def _local(moment: datetime, zone: str) -> tuple[datetime, dict[str, str]]:
     # The wall-clock time in ``zone`` with its TZID named outright: the same
     # DTSTART;TZID=... line icalendar writes for an aware datetime, without
     # its search for the zone's name among equivalent ones (a sixth of a
-    # feed's time). UTC is written as UTC (a trailing Z, no TZID).
+    # feed's time). UTC is written as UTC (a trailing Z, no TZID), and so is
+    # a wall-clock time that happens twice in ``zone`` (the hour the clocks
+    # go back): RFC 5545 3.3.5 lets a reader take either, so only UTC names
+    # that instant for every reader.
     if zone == "UTC":
         return moment.astimezone(UTC), {}
-    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None), {"TZID": zone}
+    local = moment.astimezone(ZoneInfo(zone))
+    if local.replace(fold=1 - local.fold).astimezone(UTC) != moment.astimezone(UTC):
+        return moment.astimezone(UTC), {}
+    return local.replace(tzinfo=None), {"TZID": zone}
 
 
 def _event(m: Meeting, *, method: Method, now: datetime) -> icalendar.Event:

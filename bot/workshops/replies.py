@@ -1,10 +1,13 @@
 """RSVPs that arrive by email (a calendar client's iTIP REPLY, or a written
 answer to an invite) and from a platform's native event (``Attendance``).
 
-An iTIP REPLY (RFC 5546 3.2.3) is accepted only when it is not forged
-(bot/workshops/authresults.py), its UID is a workshop's, and its ATTENDEE is
-an address on file for the person the From address belongs to. Anything else
-is refused with a sentence and changes nothing.
+An iTIP REPLY (RFC 5546 3.2.3) is accepted only when the receiving server
+vouched for the sender (:func:`bot.mailauth.check`: fails closed; the roster
+address is told by email when it did not), its UID is a workshop's, its
+SEQUENCE is the workshop's current one (an older one answers an earlier time:
+RFC 5546 2.1.5), and its ATTENDEE is an address on file for the person the
+From address belongs to. Anything else is refused with a sentence and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import re
 from sqlalchemy import select
 
 from bot.context import Context
+from bot.email_render import render_email
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
-from bot.mailauth import failed
+from bot.mailauth import check
 from bot.numbers import digits, fits
-from bot.types import Attendance, InboundEmail, Message
+from bot.outbox import enqueue_email
+from bot.types import Attendance, InboundEmail, Message, Section
 from bot.workshops import ical, rsvp, series
 from bot.workshops.routes import do_rsvp
 from storage.models import EmailAddress, Workshop
@@ -48,13 +53,31 @@ def _workshop_from_ids(ctx: Context, mail: InboundEmail) -> Workshop | None:
     return None
 
 
-def _refuse_forged(mail: InboundEmail) -> None:
-    reason = failed(mail.authentication_results)
-    if reason is not None:
-        log.warning("refusing a workshop reply %s: authentication %s", mail.event_id, reason)
-        raise PermissionDenied(N_("Your mail server could not prove this email came from "
-                                  "your address, so I changed nothing. Answer in chat, or "
-                                  "with the link in the invitation."))
+def _unverified(ctx: Context, mail: InboundEmail) -> Message | None:
+    """None when the receiving server vouched for the sender; else the
+    refusal, also queued by email to the roster address the From claims (never
+    a Reply-To): the person learns their answer was not recorded, or that
+    someone answered in their name."""
+    found = check(headers=mail.authentication_results, from_address=mail.actor.user_id,
+                  settings=ctx.settings.mail)
+    if found.trusted:
+        return None
+    text = ctx._(N_("We received an answer to a workshop invitation from your address, but "
+                    "our mail server could not verify that you sent it, so nothing was "
+                    "changed. If it was you, answer in chat or with the link in the "
+                    "invitation; if it was not, nothing needs doing."))
+    message = Message(text, blocks=(Section(text),), accent="warning")
+    subject = mail.subject if mail.subject.lower().startswith("re:") else \
+        f"Re: {mail.subject}".strip()
+    mail_settings = ctx.settings.mail
+    email = render_email(message, to=(mail.actor.user_id,), subject=subject,
+                         language=ctx.tr.language,
+                         domain=mail_settings.from_address.rsplit("@", 1)[-1] or "convene.local",
+                         in_reply_to=mail.event_id or None,
+                         headers=(("Auto-Submitted", "auto-replied"),))
+    enqueue_email(session=ctx.session, key=f"workshop-unverified:{mail.event_id}"[:255],
+                  email=email)
+    return message
 
 
 def _own_addresses(ctx: Context) -> set[str]:
@@ -84,6 +107,10 @@ def _itip(ctx: Context, mail: InboundEmail, data: list[bytes]) -> Message:
                 reply.recurrence_id != ws.starts_at:
             raise InvalidInput(N_("This answer is for another occurrence than workshop "
                                   "#{id}; nothing was changed."), id=ws.id)
+        if reply.sequence < ws.sequence and ws.state != "cancelled":
+            raise InvalidInput(N_("This answer is for an earlier time of workshop #{id}, "
+                                  "before it was moved; nothing was changed. Answer the "
+                                  "latest invitation."), id=ws.id)
         if reply.partstat == "other":
             raise InvalidInput(N_("Your calendar sent an answer I cannot record (neither "
                                   "accept, tentative nor decline); nothing was changed."))
@@ -96,7 +123,9 @@ def _itip(ctx: Context, mail: InboundEmail, data: list[bytes]) -> Message:
 def calendar_reply(ctx: Context) -> Message:
     """``reply:calendar``: an email with a text/calendar part and no tag of ours."""
     mail = _email(ctx)
-    _refuse_forged(mail)
+    refused = _unverified(ctx, mail)
+    if refused is not None:
+        return refused
     return _itip(ctx, mail, _calendar_parts(mail))
 
 
@@ -108,7 +137,9 @@ def workshop_reply(ctx: Context) -> Message:
     part if it has one, else the first word of the text (accept, tentative,
     decline, in en/fr/es)."""
     mail = _email(ctx)
-    _refuse_forged(mail)
+    refused = _unverified(ctx, mail)
+    if refused is not None:
+        return refused
     data = _calendar_parts(mail)
     if data:
         return _itip(ctx, mail, data)

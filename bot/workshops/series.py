@@ -48,8 +48,9 @@ def parse_local(text: str, *, zone: str) -> tuple[datetime, str]:
     """``YYYY-MM-DD HH:MM [Zone/Name]`` (or ISO 8601 with an offset) as
     ``(aware UTC instant, zone it was entered in)``. Without a zone the
     ``zone`` given (the series' anchor) is used, never the server's. A local
-    time that does not exist (skipped by a clock change) is refused; one that
-    happens twice takes the first. Raises InvalidInput."""
+    time that does not exist (skipped by a clock change) is refused, and so is
+    one that happens twice (the hour the clocks go back): an ISO 8601 time
+    with its offset names either. Raises InvalidInput."""
     raw = text.strip()
     m = _LOCAL.match(raw)
     try:
@@ -61,6 +62,11 @@ def parse_local(text: str, *, zone: str) -> tuple[datetime, str]:
             if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
                 raise InvalidInput(N_("{text} does not exist in {zone}: the clocks change "
                                       "then. Pick another time."), text=raw, zone=entered)
+            if local.replace(fold=1).astimezone(UTC) != local.astimezone(UTC):
+                raise InvalidInput(N_("{text} happens twice in {zone}: the clocks go back "
+                                      "then. Pick another time, or write it with its UTC "
+                                      "offset (2026-10-25T02:30+02:00 is the first, +01:00 "
+                                      "the second)."), text=raw, zone=entered)
             return local.astimezone(UTC), entered
         when = datetime.fromisoformat(raw)
     except ValueError:

@@ -20,6 +20,7 @@ from storage.models.core import (
     ProcessedEvent,
     QueueInstance,
     Role,
+    StashedForm,
 )
 from storage.models.digest import (
     Digest,
@@ -101,6 +102,7 @@ __all__ = [
     "SprintPledge",
     "SprintSignup",
     "Stance",
+    "StashedForm",
     "Workshop",
     "WorkshopAction",
     "WorkshopAgendaItem",

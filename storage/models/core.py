@@ -256,3 +256,23 @@ class JobRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     lease_until: Mapped[datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
+
+class StashedForm(Base):
+    """A form waiting behind an "open" button in a chat, shared by every
+    replica (any of them may receive the press): ``token`` is the button's
+    value (URL-safe, at most 32 characters); ``platform`` the adapter that
+    stashed it; ``data`` what that adapter needs to show it again (JSON, the
+    core's ``to_data`` form of the Form and its message); ``page`` the next
+    modal page to open and ``page_values`` the (field, value) pairs of the
+    pages before it; ``expires_at`` aware UTC (rows past it are swept)."""
+
+    __tablename__ = "form_stash"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    page: Mapped[int] = mapped_column(default=0)
+    page_values: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,6 +5,7 @@ mark failed, on the current text, with a first line that reads as a stance."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -151,15 +152,32 @@ def test_an_unreadable_reply_is_answered_in_the_voters_language(
     pid = _round_two(bot)
     ids = ballot_ids(bot, pid)
     for sender, top, words in [
-            (MEMBER_FR, "Pour l'instant je m'abstiens.", "d'accord, je m'abstiens"),
-            (MEMBER_ES, "Contra todo pronóstico, estoy de acuerdo.", "de acuerdo, me abstengo"),
-            (MEMBER, "Yes, I block this.", "agree, abstain, disagree, block")]:
+            (MEMBER_FR, "Je ne sais pas encore, d'accord ou pas ?", "d'accord, je m'abstiens"),
+            (MEMBER_ES, "¿Qué pasa si bloqueo?", "de acuerdo, me abstengo"),
+            (MEMBER, "Agree or disagree, I'm not sure.", "agree, abstain, disagree, block")]:
         handle_reply(bot, reply(shared_fixtures, "talon_gmail.eml", sender=sender, top=top,
                                 to=ids[sender]))
         [answer] = answers(bot, sender)
         assert words in " ".join(answer.text.split()), answer.text
         assert answer.in_reply_to and ("Auto-Submitted", "auto-replied") in answer.headers
     assert stances(bot, pid, 2) == {}
+
+
+def test_plain_sentences_are_read_with_their_reason(bot: Bot, shared_fixtures: Path) -> None:
+    """Issue 22: what a person plainly wrote is read, above real clients'
+    quoted history; a block's condition is its reason."""
+    pid = _round_two(bot)
+    ids = ballot_ids(bot, pid)
+    for sender, top in [(MEMBER_FR, "Pour l'instant je m'abstiens."),
+                        (MEMBER_ES, "Si no cambia el plazo, bloqueo."),
+                        (MEMBER, "I don't agree, the costs fall on the smallest members.")]:
+        handle_reply(bot, reply(shared_fixtures, "talon_gmail.eml", sender=sender, top=top,
+                                to=ids[sender]))
+    got = {k: v[:2] for k, v in stances(bot, pid, 2).items()}
+    assert sorted(got.values()) == [("abstain", "email"), ("block", "email"),
+                                    ("disagree", "email")]
+    [block] = [v for v in stances(bot, pid, 2).values() if v[0] == "block"]
+    assert block[2].startswith("Si no cambia el plazo, bloqueo.")
 
 
 def test_a_reply_to_an_old_text_is_refused_with_the_new_text(
@@ -202,3 +220,43 @@ def test_imap_reader_counts_a_message_delivered_twice_once(
         [o] = reader.poll_once()
         assert "could not read a stance" in o.answer
         assert imap.unseen() == 0
+
+
+def test_no_verdict_from_our_server_records_nothing(make_bot: Callable[..., Bot], db_url: str,
+                                                    shared_fixtures: Path) -> None:
+    """Fails closed (issue 22): a forged From with no Authentication-Results,
+    or with one the sender wrote naming another server, records nothing, and
+    the roster address (not the message's Reply-To) is told."""
+    bot = make_bot(db_url)
+    pid = _round_two(bot)
+    mid = ballot_ids(bot, pid)[MEMBER]
+    bare = reply(shared_fixtures, "talon_gmail.eml", sender=MEMBER, top="Block\nNo.", to=mid,
+                 auth=None)
+    bare["Reply-To"] = "attacker@evil.example"
+    out = handle_reply(bot, bare)
+    assert out is not None and "could not verify that you sent it" in out.answer
+    forged = reply(shared_fixtures, "talon_outlook.eml", sender=MEMBER, top="Block\nNo.",
+                   to=mid, auth="mx.google.com; spf=pass smtp.mailfrom=terrasoil.example; "
+                                "dkim=pass header.d=terrasoil.example; dmarc=pass")
+    out = handle_reply(bot, forged)
+    assert out is not None and "could not verify" in out.answer
+    assert stances(bot, pid, 2) == {}
+    told = answers(bot, MEMBER)
+    assert len(told) == 2 and all(e.to == (MEMBER,) for e in told)
+    assert answers(bot, "attacker@evil.example") == []
+    # our server's header below a sender-written one still counts (top of ours)
+    both = reply(shared_fixtures, "talon_hotmail.eml", sender=MEMBER, top="Agree", to=mid,
+                 auth="mx.alliance.example; dkim=pass header.d=terrasoil.example")
+    both["Authentication-Results"] = "mx.google.com; dmarc=fail"
+    handle_reply(bot, both)
+    assert [v[0] for v in stances(bot, pid, 2).values()] == ["agree"]
+
+
+def test_a_server_that_adds_no_verdict_can_be_trusted_by_setting(
+        make_bot: Callable[..., Bot], sqlite_url: str, shared_fixtures: Path) -> None:
+    bot = make_bot(sqlite_url, mail={"trust_unauthenticated": True})
+    pid = _round_two(bot)
+    mid = ballot_ids(bot, pid)[MEMBER]
+    handle_reply(bot, reply(shared_fixtures, "talon_gmail.eml", sender=MEMBER, top="Agree",
+                            to=mid, auth=None))
+    assert [v[0] for v in stances(bot, pid, 2).values()] == ["agree"]

@@ -27,7 +27,16 @@ from bot.polls.jobs import run as run_jobs
 from bot.web import create_web_app
 from storage.models import EmailAddress
 from tests.adapters.email.servers import DOVECOT, dovecot, free_port, http_app, smtpd
-from tests.conftest import CHAIR, MEMBER, MEMBER_ES, MEMBER_FR, OBSERVER, SECRETARIAT, need
+from tests.conftest import (
+    AUTH_PASS,
+    CHAIR,
+    MEMBER,
+    MEMBER_ES,
+    MEMBER_FR,
+    OBSERVER,
+    SECRETARIAT,
+    need,
+)
 from tests.email_replies import written_above
 from tests.polls.helpers import YES, audits, later, origin, proposal, stances
 
@@ -52,6 +61,7 @@ def reply_from_fixture(fixtures: Path, name: str, *, sender: str, top: str,
     msg["Subject"] = "Re: " + str(ballot["Subject"])
     msg["In-Reply-To"] = str(ballot["Message-ID"])
     msg["Message-ID"] = f"<{name}.{abs(hash(sender))}@client.example>"
+    msg["Authentication-Results"] = AUTH_PASS
     return msg
 
 

@@ -22,7 +22,7 @@ from bot.web import create_web_app
 from storage.base import utcnow
 from storage.models import EmailAddress
 from tests.adapters.email.servers import http_app
-from tests.conftest import MEMBER, MEMBER_FR, OBSERVER, OBSERVER_FR, SECRETARIAT
+from tests.conftest import AUTH_PASS, MEMBER, MEMBER_FR, OBSERVER, OBSERVER_FR, SECRETARIAT
 from tests.polls.helpers import YES, all_stances, fail_round_one, open_round_two, origin
 
 
@@ -101,6 +101,7 @@ def test_observers_hold_no_stance_by_any_path(bot: Bot) -> None:
     msg["Subject"] = f"Re: [poll #{pid}/2] Proposal"
     msg["In-Reply-To"] = mid
     msg["Message-ID"] = "<obs-reply-1@agrifinance.example>"
+    msg["Authentication-Results"] = AUTH_PASS
     msg.set_content("Agree\n\nFrom the lenders' side this is fine.\n")
     outcome = handle_reply(bot, msg)
     assert outcome is not None and "does not allow" in outcome.answer

@@ -1,6 +1,8 @@
-"""The reply reader never guesses: zero dangerous misreads on the labelled set
-(tests/polls/eval/), the issue's own examples unreadable, reasons unwrapped and
-without sign-offs."""
+"""The reply reader on the older labelled set (tests/polls/eval/, written
+with the reader under the earlier never-guess rules: issue 22 asks that plain
+sentences be read, so only its safety property is held here: no block or
+disagree read milder); hedged lines refused; reasons unwrapped and without
+sign-offs. The independent set is tests/polls/test_reply_eval.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import pytest
 
 from bot.polls.replies import read_reply
 from bot.polls.words import REPLY_WORDS, read_stance
-from tests.polls.eval import dangerous, load, score
+from tests.polls.eval import HARD, dangerous, load, score
 
 
 def _read(text: str) -> tuple[str | None, str]:
@@ -16,24 +18,22 @@ def _read(text: str) -> tuple[str | None, str]:
     return r.stance, r.reason
 
 
-def test_no_dangerous_misread_on_the_labelled_set() -> None:
+def test_no_block_or_disagree_read_milder_on_the_older_set() -> None:
     cases = load()
     assert len(cases) >= 150
-    assert {c.label for c in cases} == {"agree", "abstain", "disagree", "block", "unreadable"}
     s = score(_read, cases)
-    assert s.dangerous == [], [(c.line, c.text[:60], got) for c, got in s.dangerous]
-    # the figure itself is printed by bench/reply_reader.py; here only a floor
-    assert s.accuracy >= 0.9
+    milder = [(c.line, c.text[:60], got) for c, got in s.dangerous if c.label in HARD]
+    assert milder == []
+    # every stance it labels (not "unreadable") is still read as labelled
+    assert all(c.label == "unreadable" for c, _got, _r in s.wrong), \
+        [(c.line, c.label, got) for c, got, _r in s.wrong if c.label != "unreadable"]
 
 
 @pytest.mark.parametrize("line", [
-    "Pour l'instant je m'abstiens.", "Yes, I block this.",
-    "Contre toute attente, je suis d'accord.", "Por ahora me abstengo.",
-    "Sí, bloqueo.", "Contra todo pronóstico, estoy de acuerdo.", "Agreed", "Agree-ish",
-    "D'accord, mais je bloque si l'annexe disparaît.",
+    "Agree-ish", "Agree (probably).", "Estoy más o menos de acuerdo", "agree disagree",
+    "Block? Why would anyone block this.",
 ])
-def test_the_misreads_of_issue_11_are_unreadable(line: str) -> None:
-    assert read_stance(line) is None
+def test_hedged_or_listed_stances_are_asked_again(line: str) -> None:
     assert read_reply(line + "\n\nmore text").stance is None
 
 

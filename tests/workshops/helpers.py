@@ -15,7 +15,7 @@ from bot.app import Bot
 from bot.mail import OutgoingEmail, build_mime
 from bot.types import Actor, Attachment, Conversation, InboundEmail
 from storage.models import OutboxMessage, WorkshopRsvp
-from tests.conftest import SECRETARIAT
+from tests.conftest import AUTH_PASS, SECRETARIAT
 
 YEAR = datetime.now(UTC).year + 1
 
@@ -74,7 +74,8 @@ def rsvps(bot: Bot, wid: int) -> dict[int, tuple[str, str]]:
             .where(WorkshopRsvp.workshop_id == wid)).all()}
 
 
-def inbound_from_file(path: Path, *, sender: str | None = None, auth: tuple[str, ...] = (),
+def inbound_from_file(path: Path, *, sender: str | None = None,
+                      auth: tuple[str, ...] = (AUTH_PASS,),
                       in_reply_to: str = "", event_id: str = "") -> InboundEmail:
     """The core event the email adapter makes of a real message: a whole .eml,
     or a bare .ics (sent as the only text/calendar part by ``sender``)."""

@@ -6,6 +6,7 @@ real Outlook/Google ones."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from bot.workshops.ical import (
     parse_replies,
     read_events,
 )
+from tests.conftest import need
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -185,3 +187,63 @@ def test_an_outlook_style_parse_gives_our_instant() -> None:
     assert naive.replace(tzinfo=tz).astimezone(UTC) == start.astimezone(UTC)
     assert start.astimezone(UTC) == datetime(2027, 10, 28, 13, 0, tzinfo=UTC)
     assert date(2027, 10, 28) == naive.date()
+
+
+def _icaljs() -> Path:
+    from tests.icaljs import icaljs
+
+    package, why = icaljs()
+    need(package is not None, why)
+    assert package is not None
+    return package
+
+
+def test_a_feed_over_two_years_is_read_right_by_icaljs() -> None:
+    """Issue 22: icalendar lists a zone's later transitions as RDATEs, which
+    ical.js 2.2 misreads (three summer workshops an hour late); each
+    transition is now its own observance."""
+    from tests.icaljs import read_four
+
+    starts = [datetime(y, m, 10, 15, 0, tzinfo=PARIS) for y in (2027, 2028)
+              for m in (1, 4, 7, 10)]
+    meetings = [meeting(s, uid=f"w{s:%Y%m}@alliance.example") for s in starts]
+    data = calendar_bytes(meetings, method=None)
+    assert b"RDATE" not in data
+    [got] = read_four([data], _icaljs())
+    want = sorted((m.uid, m.starts_at, m.ends_at) for m in meetings)
+    assert got["ical.js"] == want
+    assert {k: v for k, v in got.items() if v != want} == {}
+
+
+def test_the_repeated_hour_is_written_in_utc_and_read_alike() -> None:
+    """02:30 on the night Paris goes back happens twice: written as UTC (a
+    trailing Z) so every reader sees the same non-zero-length event."""
+    from tests.icaljs import read_four
+
+    first = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST
+    m = Meeting(uid="dst@alliance.example", sequence=0, starts_at=first,
+                ends_at=first + timedelta(hours=1), zone="Europe/Paris", summary="x",
+                description="", organizer_email="c@alliance.example", organizer_name="A")
+    data = invite(m)
+    assert b"DTSTART:20261025T003000Z" in data and b"DTEND:20261025T013000Z" in data
+    [got] = read_four([data], _icaljs())
+    assert all(v == [(m.uid, m.starts_at, m.ends_at)] for v in got.values()), got
+    # an unambiguous hour keeps its zone
+    later = replace(m, starts_at=first + timedelta(hours=3), ends_at=first + timedelta(hours=4))
+    assert b"DTSTART;TZID=Europe/Paris:20261025T043000" in invite(later)
+
+
+def test_a_local_time_that_happens_twice_is_refused_like_the_missing_hour() -> None:
+    from bot.errors import InvalidInput
+    from bot.workshops.series import parse_local
+
+    with pytest.raises(InvalidInput) as err:
+        parse_local("2026-10-25 02:30", zone="Europe/Paris")
+    assert "happens twice" in err.value.msgid
+    with pytest.raises(InvalidInput):
+        parse_local("2026-03-29 02:30", zone="Europe/Paris")
+    # with its offset, either instant can be named
+    assert parse_local("2026-10-25T02:30+01:00", zone="Europe/Paris")[0] == \
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert parse_local("2026-10-25 03:30", zone="Europe/Paris")[0] == \
+        datetime(2026, 10, 25, 2, 30, tzinfo=UTC)

@@ -126,3 +126,20 @@ def test_chat_post_and_native_event_for_the_group_channels(make_bot: Callable[..
         assert any(isinstance(p, dict) and p.get("_t") == "Time" for b in blocks
                    if b["_t"] == "Section"
                    for p in (b["text"] if isinstance(b["text"], list) else []))
+
+
+def test_a_reschedule_into_the_repeated_hour_is_refused(bot: Bot) -> None:
+    """Issue 22: 02:30 in Paris on the night the clocks go back happens twice:
+    refused like the missing hour, nothing sent."""
+    from datetime import date, timedelta
+
+    last_sunday = max(date(YEAR, 10, d) for d in range(25, 32)
+                      if date(YEAR, 10, d).weekday() == 6)
+    wid = confirmed_workshop(bot)
+    out = say(bot, SECRETARIAT, f"workshop reschedule {wid} {last_sunday} 02:30")
+    assert "happens twice" in out and outbox_emails(bot, f"workshop:{wid}:update:") == []
+    spring = max(date(YEAR, 3, d) for d in range(25, 32) if date(YEAR, 3, d).weekday() == 6)
+    assert "does not exist" in say(bot, SECRETARIAT, f"workshop reschedule {wid} {spring} "
+                                                     "02:30")
+    assert "moves to" in say(bot, SECRETARIAT, f"workshop reschedule {wid} "
+                                               f"{last_sunday - timedelta(days=1)} 02:30")

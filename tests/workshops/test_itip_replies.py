@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import Bot
+from bot.mail import OutgoingEmail
 from bot.members import person_by_email
 from bot.workshops.ical import parse_replies
-from storage.models import Workshop
-from tests.conftest import SECRETARIAT, SHARED_FIXTURES
+from storage.models import OutboxMessage, Workshop
+from tests.conftest import AUTH_PASS, SECRETARIAT, SHARED_FIXTURES
 from tests.workshops.helpers import confirmed_workshop, inbound_from_file, rsvps, say
 
 ITIP = SHARED_FIXTURES / "itip"
@@ -95,7 +96,7 @@ def test_on_postgresql_too_and_nothing_for_the_wrong_people(
               "dmarc=fail (p=reject) header.from=example.com",)
     out = bot.dispatch(inbound_from_file(path, sender="karim@example.com", auth=forged,
                                          event_id="<c@x>"))
-    assert "could not prove" in out[0].message.text and rsvps(bot, wid) == {}
+    assert "could not verify" in out[0].message.text and rsvps(bot, wid) == {}
     # the genuine one, authenticated
     ok = ("mx.alliance.example; spf=pass smtp.mailfrom=example.com; dkim=pass "
           "header.d=example.com; dmarc=pass header.from=example.com",)
@@ -155,9 +156,56 @@ def test_a_written_answer_to_the_invite_email(make_bot: Callable[..., Bot], sqli
     mail = InboundEmail(actor=Actor("email", "", "karim@example.com"),
                         where=Conversation("email", "", "inbox", is_direct=True),
                         event_id="<w@x>", subject="Re: Invitation", text="Decline, sorry\n> ...",
-                        in_reply_to=f"<workshop.{wid}.0.5.abcd@alliance.example>")
+                        in_reply_to=f"<workshop.{wid}.0.5.abcd@alliance.example>",
+                        authentication_results=(AUTH_PASS,))
     assert mail.tags() == ("workshop",)
     bot.dispatch(mail)
     assert rsvps(bot, wid) == {_person(bot, "karim@example.com"): ("declined", "email")}
     with bot.session_factory() as s:
         assert s.scalar(select(Workshop.state).where(Workshop.id == wid)) == "confirmed"
+
+
+def test_an_itip_reply_without_our_servers_verdict_changes_nothing(
+        make_bot: Callable[..., Bot], sqlite_url: str, roster: Path) -> None:
+    """Fails closed (issue 22): no header, or one the sender wrote for another
+    server, changes no RSVP; the roster address is told by email."""
+    bot = make_bot(sqlite_url, roster=roster)
+    wid = confirmed_workshop(bot)
+    path = ITIP / "nylas_invite_w_rsvps_4.ics"
+    _adopt_uid(bot, wid, "cccc@nylas.com")
+    out = bot.dispatch(inbound_from_file(path, sender="karim@example.com", auth=(),
+                                         event_id="<u1@x>"))
+    assert "could not verify" in out[0].message.text and rsvps(bot, wid) == {}
+    sender_written = ("mx.google.com; spf=pass smtp.mailfrom=example.com; dkim=pass "
+                      "header.d=example.com; dmarc=pass header.from=example.com",)
+    out = bot.dispatch(inbound_from_file(path, sender="karim@example.com",
+                                         auth=sender_written, event_id="<u2@x>"))
+    assert "could not verify" in out[0].message.text and rsvps(bot, wid) == {}
+    with bot.session_factory() as s:
+        told = [OutgoingEmail.from_payload(p) for p in s.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.key.like("workshop-unverified:%")))]
+    assert [e.to for e in told] == [("karim@example.com",)] * 2
+
+
+def test_a_reply_to_an_earlier_time_is_not_recorded(make_bot: Callable[..., Bot],
+                                                    sqlite_url: str, roster: Path) -> None:
+    """Issue 22: after a reschedule to SEQUENCE 1, a REPLY carrying SEQUENCE 0
+    answers the earlier time: said so, nothing recorded; SEQUENCE 1 counts."""
+    from dataclasses import replace
+
+    from bot.types import Attachment
+
+    bot = make_bot(sqlite_url, roster=roster)
+    wid = confirmed_workshop(bot)
+    _adopt_uid(bot, wid, "cccc@nylas.com")
+    with bot.session_factory() as s, s.begin():
+        s.execute(update(Workshop).where(Workshop.id == wid).values(sequence=1))
+    path = ITIP / "nylas_invite_w_rsvps_4.ics"
+    assert b"SEQUENCE:0" in path.read_bytes()
+    out = bot.dispatch(inbound_from_file(path, sender="karim@example.com", event_id="<s0@x>"))
+    assert "earlier time" in out[0].message.text and rsvps(bot, wid) == {}
+    current = path.read_bytes().replace(b"SEQUENCE:0", b"SEQUENCE:1")
+    ev = replace(inbound_from_file(path, sender="karim@example.com", event_id="<s1@x>"),
+                 parts=(Attachment("r.ics", "text/calendar", current),))
+    bot.dispatch(ev)
+    assert rsvps(bot, wid) == {_person(bot, "karim@example.com"): ("declined", "email")}
