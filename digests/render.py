@@ -21,6 +21,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import css_inline
+from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from digests.taxonomy import Taxonomy
@@ -131,7 +132,8 @@ def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
             "language_name": gettext(LANGUAGE_NAMES.get(it.language, LANGUAGE_NAMES["other"])),
             "topic_key": it.topic,
             "topic_label": topic.label(language) if topic else gettext(N_("Other")),
-            "published": it.published_at.astimezone(zone).strftime("%Y-%m-%d"),
+            "published": format_date(it.published_at.astimezone(zone).date(), "medium",
+                                     locale=language),
             "sources": it.sources, "why": why_line(it, gettext),
             "paragraphs": [p for p in it.summary.split("\n\n") if p.strip()],
             "source_line": ", ".join(f"{s.feed_title} <{s.link}>" for s in it.sources),
@@ -140,8 +142,11 @@ def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
 
 
 def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, language: str,
-                  gettext: Gettext, alliance: str = "", timezone: str = "UTC") -> Rendered:
-    """Render one digest in ``language`` with ``gettext`` (same language).
+                  gettext: Gettext, ngettext: Gettext | None = None, alliance: str = "",
+                  timezone: str = "UTC") -> Rendered:
+    """Render one digest in ``language`` with ``gettext`` (same language) and
+    ``ngettext(singular, plural, n, **params)`` for counts (its plural rule;
+    without one, English's).
     Items are grouped by topic in the order of their numbers (the archive
     numbers them by topic in the taxonomy's order). An empty review says so."""
     zone = ZoneInfo(timezone)
@@ -159,10 +164,17 @@ def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, l
         intro = gettext(N_("One article this week."))
     else:
         intro = gettext(N_("{n} articles this week, grouped by topic."), n=len(views))
+    if ngettext is None:
+        def ngettext(one: str, many: str, n: int, /, **params: object) -> str:
+            return gettext(one if n == 1 else many, **{"n": n, **params})
+    closing = ngettext("{n} article; the full review went to the secretariat by email.",
+                       "{n} articles; the full review went to the secretariat by email.",
+                       len(views))
     preheader = " · ".join(str(v["title"]) for v in views[:3]) or intro
     ctx = {"_": gettext, "subject": subject, "groups": list(groups.values()),
            "count": len(views), "week": week, "alliance": alliance, "language": language,
-           "items": views, "intro": intro, "preheader": preheader[:140]}
+           "items": views, "intro": intro, "preheader": preheader[:140],
+           "closing": closing}
     env = _env()
     raw_html = env.get_template("email.html").render(ctx)
     html = css_inline.inline(raw_html, keep_style_tags=False, load_remote_stylesheets=False)

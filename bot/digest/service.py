@@ -120,7 +120,7 @@ def render_for(settings: Settings, digest: Digest, language: str) -> Rendered:
     tr = translator(language)
     return render_digest(items=archive.views(archive.selected(digest)), week=digest.week,
                          taxonomy=taxonomy_for(settings), language=tr.language,
-                         gettext=tr.gettext, alliance=settings.alliance_name,
+                         gettext=tr.gettext, ngettext=tr.ngettext, alliance=settings.alliance_name,
                          timezone=settings.digest.timezone)
 
 

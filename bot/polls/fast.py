@@ -39,7 +39,7 @@ from bot.members import ADDRESS_PLATFORMS
 from bot.permissions import ALLIANCE_WIDE
 from bot.polls.proposals import TALLY_RENDERER
 from bot.polls.routes import REASON_LIMIT, stance_replies
-from bot.polls.stances import NEEDS_REASON, Cast, parse_stance, proposal_number
+from bot.polls.stances import NEEDS_REASON, Cast, parse_chat_stance, proposal_number
 from bot.polls.versions import parse_stance_value
 from bot.polls.write import (
     COUNTS_SUM,
@@ -235,15 +235,15 @@ def vote_fast(call: FastCall) -> FastOutcome | None:
     """The fast path of ``vote ID agree|abstain|disagree|block [REASON]``."""
     if not isinstance(call.event, Command):
         return None
-    words = call.args.split(None, 2)
+    words = call.args.split(None, 1)
     if len(words) < 2:
         return None
     try:
-        stance = parse_stance(words[1])
+        stance, reason = parse_chat_stance(words[1])
     except InvalidInput:
         return None
     return _fast(call, raw_id=words[0], round_no=None, shown=False, version=None,
-                 stance=stance, reason=words[2] if len(words) > 2 else "")
+                 stance=stance, reason=reason)
 
 
 def button_fast(call: FastCall) -> FastOutcome | None:

@@ -7,8 +7,8 @@ adapters that show images) and a bar drawn in text (for terminals and chat).
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from bot import formatting
 from bot.charts import Bar, bar_chart
 from bot.errors import N_
 from bot.i18n import Translator
@@ -68,10 +68,9 @@ def png_chart(t: Tally, tr: Translator) -> bytes:
                       for s in STANCES], total=max(t.eligible, t.cast, 1))
 
 
-def when(moment: datetime, zone: str) -> str:
-    """``moment`` (aware) as a time token whose fallback is in ``zone``."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return _time_token(moment, local.strftime("%Y-%m-%d %H:%M ") + zone)
+def when(moment: datetime, zone: str, language: str) -> str:
+    """``moment`` (aware) as a time token whose fallback is in ``zone`` and ``language``."""
+    return _time_token(moment, formatting.moment(moment, zone=zone, language=language))
 
 
 def tally_message(
@@ -102,7 +101,7 @@ def tally_message(
         Field(tr.gettext(N_("Round")), round_field),
         Field(tr.gettext(N_("Status")), status),
         Field(tr.gettext(N_("Closes")) if not closed else tr.gettext(N_("Closed")),
-              when(rnd.closed_at or rnd.closes_at, zone)),
+              when(rnd.closed_at or rnd.closes_at, zone, tr.language)),
         Field(tr.gettext(N_("Text version")), str(proposal.version)),
         Field(tr.gettext(N_("Quorum")), tr.gettext(
             N_("{cast} of {eligible} voting units ({needed} needed)"), cast=t.cast,

@@ -26,9 +26,10 @@ from bot.polls.stances import (
     eligible_cached,
     find_proposal,
     find_proposal_head,
-    parse_stance,
+    parse_chat_stance,
 )
 from bot.polls.versions import ask_again, outdated, parse_stance_value, stance_value
+from bot.polls.words import chat_word
 from bot.text import multi_line
 from bot.types import Form, FormField, Header, Message, Option, Reply, Section
 from storage.models import Group
@@ -192,7 +193,8 @@ def _reason_form(ctx: Context, value: str, stance: str) -> Message:
     pid = value.split(":")[0]
     return Message(text=ctx._("A {stance} needs a reason: say what would change your mind.",
                               stance=label) + " " + ctx._(
-        "Or give it on one line: vote {id} {word} YOUR REASON", id=pid, word=stance),
+        "Or give it on one line: vote {id} {word} YOUR REASON", id=pid,
+        word=chat_word(stance, ctx.tr.language)),
         form=form)
 
 
@@ -294,13 +296,12 @@ def reason_form(ctx: Context) -> list[Reply]:
 
 def vote(ctx: Context) -> list[Reply]:
     """``vote ID agree|abstain|disagree|block [REASON]`` in the current round."""
-    words = ctx.args.split(None, 2)
+    words = ctx.args.split(None, 1)
     if len(words) < 2:
         raise InvalidInput(N_("Write: vote {usage}"), usage=VOTE_USAGE)
     proposal = find_proposal_head(ctx.session, words[0])
-    stance = parse_stance(words[1])
-    return _cast(ctx, proposal, proposal.current_round, stance,
-                 words[2] if len(words) > 2 else "")
+    stance, reason = parse_chat_stance(words[1])
+    return _cast(ctx, proposal, proposal.current_round, stance, reason)
 
 
 # --- reading -------------------------------------------------------------------------

@@ -27,9 +27,10 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from bot.errors import N_
-from bot.i18n import Translator, translator
+from bot.i18n import Translator, negotiate, translator
 from bot.polls.links import LinkView, cast_by_link, check_link
 from bot.polls.stances import STANCE_LABELS
+from bot.polls.tokens import person_of
 from bot.tokens import LinkRefused
 from bot.types import plain_times
 from bot.web import language_of, redact_access_log
@@ -149,16 +150,31 @@ def vote_routes(bot: Bot) -> list[Route]:
         return _page(200 if recorded else 403, lang=tr.language, refused=False, done=True,
                      title=title, lines=lines)
 
+    def reader(token: str, accept_language: str) -> Translator:
+        """Who reads a refusal given before the link is checked: the person the
+        token names, else the browser's language, else the default."""
+        try:
+            person = person_of(token, key=bot.settings.signing_key())
+            if person is not None:
+                return translator(language_of(bot, person))
+        except (OperationalError, DBAPIError):
+            pass
+        return translator(negotiate(accept_language) or bot.settings.default_language)
+
     async def cast(request: Request) -> HTMLResponse:
         poll_id = int(request.path_params["poll_id"])
-        if not same_origin(request, bot.settings.http.public_url()):
-            return _refused(default, LinkRefused("cross-origin", N_(
-                "This vote did not come from the confirmation page, so nothing was "
-                "recorded. Open the link from the email again and confirm there.")))
         form = await request.form()
         token = str(form.get("t") or "")
+        if not same_origin(request, bot.settings.http.public_url()):
+            tr = await run_in_threadpool(reader, token,
+                                         request.headers.get("accept-language", ""))
+            return _refused(tr, LinkRefused("cross-origin", N_(
+                "This vote did not come from the confirmation page, so nothing was "
+                "recorded. Open the link from the email again and confirm there.")))
         if form.get("confirm") != "yes":
-            return _refused(default, LinkRefused("unconfirmed", N_(
+            tr = await run_in_threadpool(reader, token,
+                                         request.headers.get("accept-language", ""))
+            return _refused(tr, LinkRefused("unconfirmed", N_(
                 "Nothing was recorded: confirm your stance with the button on the page that "
                 "the link opens.")))
         reason = str(form.get("reason") or "")

@@ -8,12 +8,12 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, overload
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
+from bot.formatting import Moment
 from storage.models import Sprint
 
 if TYPE_CHECKING:
@@ -161,6 +161,7 @@ def parse_topics(raw: str) -> list[str]:
     return out
 
 
-def local(moment: datetime, zone: str) -> str:
-    """``moment`` (aware) as ``YYYY-MM-DD HH:MM Zone`` in the IANA ``zone``."""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone
+def local(moment: datetime, zone: str) -> Moment:
+    """``moment`` (aware) in the IANA ``zone``, written in the language of the
+    sentence it fills (:class:`bot.formatting.Moment`)."""
+    return Moment(moment, zone)

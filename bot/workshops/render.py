@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-
+from bot import formatting
 from bot.charts import grid_chart
 from bot.errors import N_
 from bot.i18n import Translator
@@ -40,13 +39,7 @@ STATE_LABELS = {"finding": N_("finding a time"), "confirmed": N_("confirmed"),
 def local_text(moment: datetime, zone: str, language: str) -> str:
     """``Thu 12 Mar 2026, 15:00 CET (Europe/Paris)`` in ``language``: the
     abbreviation *and* the IANA name, so nobody guesses which CST is meant."""
-    tz = ZoneInfo(zone)
-    local = moment.astimezone(tz)
-    text = format_datetime(local, "EEE d MMM y, HH:mm", tzinfo=tz, locale=language)
-    abbr = local.tzname() or ""
-    if abbr and not abbr[0].isalpha():
-        abbr = f"UTC{abbr}"
-    return f"{text} {abbr} ({zone})" if zone != "UTC" else f"{text} UTC"
+    return formatting.moment(moment, zone=zone, language=language)
 
 
 def when(moment: datetime, zone: str, language: str) -> Time:
