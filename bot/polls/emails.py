@@ -201,6 +201,8 @@ def brief(*, tr: Translator, proposal: Proposal, text: str, rounds: list[Round],
                  text_bar(t, tr), *objections(tr, result), ""]
     body.append(tr.gettext(N_("Record your determination in chat: poll determine {id} "
                               "upheld|rejected NOTE"), id=proposal.id))
+    body.append(tr.gettext(N_("upheld: the proposal is adopted despite the objections; "
+                              "rejected: it is not adopted.")))
     return OutgoingEmail(to=(person.primary_email or "",),
                          subject=subject_tag(proposal, proposal.current_round) + " "
                          + tr.gettext(N_("Objection brief: {title}"), title=proposal.title),

@@ -352,13 +352,21 @@ def decisions_cmd(ctx: Context) -> Message:
     lines = []
     for r in records:
         lines.append(ctx.tr.ngettext(
-            "#{id} {title}: {outcome} (text version {version}, {n} round) {discussion}",
-            "#{id} {title}: {outcome} (text version {version}, {n} rounds) {discussion}",
+            "#{id} {title}: {outcome} (text version {version}, {n} round)",
+            "#{id} {title}: {outcome} (text version {version}, {n} rounds)",
             len(r["rounds"]), id=r["id"], title=r["title"],
-            outcome=ctx._(rounds_outcome(r["outcome"])), version=r["text_version"],
-            discussion=r["discussion"]).strip())
+            outcome=ctx._(rounds_outcome(r["outcome"])), version=r["text_version"]))
+        if r["determination_note"]:
+            lines.append("  " + ctx._("The chair's note: {note}", note=r["determination_note"]))
         for d in r["dissent"]:
-            lines.append(f"  - {d['stance']} ({d['name']}, {d['round']}): {d['reason']}")
+            lines.append("  - " + ctx._("{stance} by {name} (round {round}): {reason}",
+                                        stance=ctx._(STANCE_LABELS[d["stance"]]),
+                                        name=d["name"], round=d["round"], reason=d["reason"]))
+        for c in r["discussion"]:
+            lines.append("  - " + (ctx._("Advisory comment by {name}: {text}", name=c["name"],
+                                         text=c["text"]) if c["advisory"] else
+                                   ctx._("Comment by {name}: {text}", name=c["name"],
+                                         text=c["text"])))
     body = "\n".join(lines) or ctx._("No decisions yet.")
     return Message(text=f"{title}\n{body}", blocks=(Header(title), Section(body)))
 
@@ -425,6 +433,14 @@ def email_round(ctx: Context) -> Message:
                                    "{n} ballots queued.", n, id=proposal.id))
 
 
+#: What the chair's word does, said with the proposal it does it to.
+DETERMINED = {
+    "upheld": N_("Proposal “{title}” (text version {version}) is adopted despite the "
+                 "objections."),
+    "rejected": N_("Proposal “{title}” is not adopted."),
+}
+
+
 def determine(ctx: Context) -> Message:
     """``poll determine ID upheld|rejected NOTE`` (the chair)."""
     words = ctx.args.split(None, 2)
@@ -435,4 +451,6 @@ def determine(ctx: Context) -> Message:
                      decision=words[1], note=words[2], chair=ctx.person)
     return Message(ctx._("Your determination on proposal #{id} is recorded and announced: "
                          "{outcome}.", id=proposal.id,
-                         outcome=ctx._(rounds_outcome(proposal.outcome))))
+                         outcome=ctx._(rounds_outcome(proposal.outcome))) + " "
+                   + ctx._(DETERMINED[proposal.outcome or "rejected"], title=proposal.title,
+                           version=proposal.version))

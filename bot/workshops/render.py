@@ -10,6 +10,7 @@ from bot import formatting
 from bot.charts import grid_chart
 from bot.errors import N_
 from bot.i18n import Translator
+from bot.topics import topic_text
 from bot.types import (
     Actions,
     Block,
@@ -32,6 +33,10 @@ WORLD = ("Australia/Sydney", "Asia/Tokyo", "Africa/Nairobi", "Europe/Paris",
 ANSWER_LABELS = {"yes": N_("yes"), "ifneedbe": N_("if need be"), "no": N_("no")}
 RSVP_LABELS = {"accepted": N_("accept"), "tentative": N_("tentative"),
                "declined": N_("decline")}
+#: Where an answer was given, in the product's words (never the platform's key).
+CHANNEL_LABELS = {"console": N_("in chat"), "slack": N_("in chat"), "discord": N_("in chat"),
+                  "email": N_("by email"), "web": N_("on the web page"),
+                  "cli": N_("by the secretariat")}
 STATE_LABELS = {"finding": N_("finding a time"), "confirmed": N_("confirmed"),
                 "cancelled": N_("cancelled"), "held": N_("held")}
 
@@ -61,7 +66,7 @@ def workshop_message(tr: Translator, ws: Workshop, *, zone: str, counts: dict[st
     state = tr.gettext(STATE_LABELS.get(ws.state, ws.state))
     fields = [Field(tr.gettext(N_("State")), state)]
     if ws.series.topic:
-        fields.append(Field(tr.gettext(N_("Topic")), ws.series.topic))
+        fields.append(Field(tr.gettext(N_("Topic")), topic_text(ws.series.topic, tr.language)))
     text: list[str | Time | Link] = []
     if ws.starts_at is not None:
         text += [tr.gettext(N_("When: ")), when(ws.starts_at, zone, tr.language)]
