@@ -40,7 +40,7 @@ def help_cmd(ctx: Context) -> Message:
     for route in ctx.bot.router:
         if route.kind != "command" or not _allowed(ctx, route.capability):
             continue
-        synopsis = f"{route.name} {route.usage}".strip()
+        synopsis = f"{route.name} {ctx._(route.usage) if route.usage else ''}".strip()
         lines.append(f"`{synopsis}`: {ctx._(route.help)}" if route.help else f"`{synopsis}`")
     title = ctx._("What you can do")
     return Message(text=title + "\n" + "\n".join(lines),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import logging
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -90,14 +91,14 @@ class Translator:
         """Translate ``msgid`` and fill its placeholders."""
         found = self.catalog.get(msgid)
         text = found if isinstance(found, str) else msgid
-        return _fill(text, self._numbers(params))
+        return _fill(text, self._numbers(params), self.language)
 
     def pgettext(self, context: str, msgid: str, /, **params: Any) -> str:
         """Translate ``msgid`` as used in ``context`` (``msgctxt`` in the PO file),
         falling back to the translation without context, then to ``msgid``."""
         found = self.catalog.get(f"{context}\x04{msgid}")
         if isinstance(found, str):
-            return _fill(found, self._numbers(params))
+            return _fill(found, self._numbers(params), self.language)
         return self.gettext(msgid, **params)
 
     def _numbers(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +112,7 @@ class Translator:
             text = found[min(_plural(self.language)(n), len(found) - 1)]
         else:
             text = singular if n == 1 else plural
-        return _fill(text, self._numbers(params))
+        return _fill(text, self._numbers(params), self.language)
 
     __call__ = gettext
 
@@ -129,11 +130,28 @@ def _shown(value: Any, language: str) -> Any:
     return value
 
 
-def _fill(text: str, params: dict[str, Any]) -> str:
+#: How each language quotes what a person typed (``{word!r}`` in a msgid).
+QUOTES = {"en": ("“", "”"), "fr": ("«\u202f", "\u202f»"), "es": ("«", "»")}
+
+
+class _Quoting(string.Formatter):
+    """``str.format`` whose ``!r`` quotes a value the way the reader's language
+    does (``«\u202fbloquer\u202f»``) instead of Python's repr (``'bloquer'``)."""
+
+    def __init__(self, language: str) -> None:
+        self.quotes = QUOTES.get(language, QUOTES["en"])
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion == "r":
+            return f"{self.quotes[0]}{value}{self.quotes[1]}"
+        return super().convert_field(value, conversion)
+
+
+def _fill(text: str, params: dict[str, Any], language: str = "en") -> str:
     if not params:
         return text
     try:
-        return text.format(**params)
+        return _Quoting(language).format(text, **params)
     except (KeyError, IndexError, ValueError):
         log.warning("translation placeholders do not match for %r", text)
         return text

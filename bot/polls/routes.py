@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VOTE_USAGE = "ID agree|abstain|disagree|block [REASON]"
+#: The vote synopsis; translated (each language names its own stance words).
+VOTE_USAGE = N_("ID agree|abstain|disagree|block [REASON]")
 #: The longest reason kept (characters); a longer one is cut, and the voter told.
 REASON_LIMIT = 4000
 #: How close to complete a round must be for a stance to check, after its
@@ -298,7 +299,7 @@ def vote(ctx: Context) -> list[Reply]:
     """``vote ID agree|abstain|disagree|block [REASON]`` in the current round."""
     words = ctx.args.split(None, 1)
     if len(words) < 2:
-        raise InvalidInput(N_("Write: vote {usage}"), usage=VOTE_USAGE)
+        raise InvalidInput(N_("Write: vote {usage}"), usage=(VOTE_USAGE,))
     proposal = find_proposal_head(ctx.session, words[0])
     stance, reason = parse_chat_stance(words[1])
     return _cast(ctx, proposal, proposal.current_round, stance, reason)

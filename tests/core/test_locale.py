@@ -74,6 +74,10 @@ def test_translator_counts_numbers_moments_and_gender() -> None:
     # gender: a sprint is masculine where a proposal is feminine
     assert fr.gettext("open") == "ouverte" and fr.pgettext("sprint", "open") == "ouvert"
     assert es.pgettext("sprint", "open") == "abierto"
+    # what a person typed is quoted as their language quotes, never as a Python repr
+    assert fr.gettext("{word!r} is not a stance: use agree, abstain, disagree or block.",
+                      word="peut-être").startswith("«\u202fpeut-être\u202f» n'est pas")
+    assert en.gettext("{x!r}", x="d'accord") == "“d'accord”"
     assert negotiate("fr-CH, fr;q=0.9, en;q=0.8") == "fr"
     assert negotiate("de-DE, es;q=0.5") == "es" and negotiate("de") is None
 
