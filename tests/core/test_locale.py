@@ -266,3 +266,17 @@ def test_digest_build_reports_a_feed_read_in_part_in_plain_words(
     said = out.output + (out.stderr if out.stderr_bytes is not None else "")
     assert "read with errors" in said, said
     assert "bozo" not in said
+
+
+def test_the_preview_names_a_broken_source_without_the_parsers_words(
+        make_bot: Callable[..., Bot], sqlite_url: str, shared_fixtures: Path) -> None:
+    from adapters.console import ConsoleSession
+    from bot.digest.service import build
+
+    bot = make_bot(sqlite_url)
+    broken = shared_fixtures / "feeds" / "feedparser_aaa_illformed.xml"
+    build(session_factory=bot.session_factory, settings=bot.settings, feeds=[str(broken)])
+    out = ConsoleSession(dispatch=bot.dispatch, email=SECRETARIAT_ES).feed("digest preview")
+    assert "Fuentes que no se pudieron leer esta semana" in out, out
+    assert "feedparser_aaa_illformed.xml" in out
+    assert "SAXParseException" not in out and "malformed" not in out
