@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
@@ -60,6 +61,16 @@ def number(value: int | float | Decimal, *, language: str, places: int = 2) -> s
     ``places`` decimals, trailing zeros dropped."""
     fmt = "#,##0" + ("." + "#" * places if places > 0 else "")
     return str(format_decimal(value, format=fmt, locale=_locale(language)))
+
+
+def language_name(code: str, *, language: str) -> str:
+    """The name of language ``code`` in ``language`` (CLDR): ``fr`` -> ``français``
+    for a French reader, ``francés`` for a Spanish one; ``code`` when unknown."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(_locale(language))
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name or code
 
 
 def percent(value: float | Decimal, *, language: str) -> str:

@@ -280,3 +280,8 @@ def test_the_preview_names_a_broken_source_without_the_parsers_words(
     assert "Fuentes que no se pudieron leer esta semana" in out, out
     assert "feedparser_aaa_illformed.xml" in out
     assert "SAXParseException" not in out and "malformed" not in out
+
+
+def test_whoami_names_the_language_not_its_code(bot: Bot, chat: Chat) -> None:
+    assert "Langue: français" in feed(chat, MEMBER_FR, "whoami")
+    assert "Idioma: español" in feed(chat, MEMBER_ES, "whoami")
