@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal
 
 
 def _locale(language: str) -> str:
@@ -37,16 +37,6 @@ def moment(value: datetime, *, zone: str, language: str) -> str:
     if abbr and not abbr[0].isalpha():
         abbr = f"UTC{abbr}"
     return f"{text} {abbr} ({zone})" if zone != "UTC" else f"{text} UTC"
-
-
-def short_moment(value: datetime, *, zone: str, language: str) -> str:
-    """``value`` in ``zone`` as a short day and time on two lines (``12 mars\\n15:00``),
-    for chart columns and tables."""
-    tz = ZoneInfo(zone)
-    local = value.astimezone(tz)
-    lang = _locale(language)
-    return (f"{format_date(local.date(), 'd MMM', locale=lang)}\n"
-            f"{format_datetime(local, 'HH:mm', tzinfo=tz, locale=lang)}")
 
 
 def day(value: date, *, language: str) -> str:
@@ -71,11 +61,6 @@ def language_name(code: str, *, language: str) -> str:
     except (ValueError, UnknownLocaleError):
         return code
     return name or code
-
-
-def percent(value: float | Decimal, *, language: str) -> str:
-    """A share (``0.25``) as ``25%`` / ``25 %`` / ``25 %``."""
-    return str(format_percent(value, locale=_locale(language)))
 
 
 @dataclass(frozen=True, slots=True)
