@@ -285,3 +285,18 @@ def test_the_preview_names_a_broken_source_without_the_parsers_words(
 def test_whoami_names_the_language_not_its_code(bot: Bot, chat: Chat) -> None:
     assert "Langue: français" in feed(chat, MEMBER_FR, "whoami")
     assert "Idioma: español" in feed(chat, MEMBER_ES, "whoami")
+
+
+def test_the_dead_letter_notice_counts_one_message_as_one(bot: Bot) -> None:
+    from bot.deadletter import notify_secretariat
+    from bot.mail import OutgoingEmail
+    from storage.models import OutboxMessage
+
+    with bot.session_factory() as s, s.begin():
+        assert notify_secretariat(s, [("chat:1", "chat", "HTTP 500")]) == 2
+    with bot.session_factory() as s:
+        mails = [OutgoingEmail.from_payload(r.payload) for r in s.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "email")).all()]
+    subjects = {m.to[0]: m.subject for m in mails}
+    assert subjects[SECRETARIAT] == "Convene could not deliver 1 message"
+    assert subjects[SECRETARIAT_ES] == "Convene no pudo entregar 1 mensaje"
