@@ -184,6 +184,12 @@ def vote_routes(bot: Bot) -> list[Route]:
             Route("/polls/{poll_id:int}/vote", _guard_async(cast, default), methods=["POST"])]
 
 
+def _browser(request: Request, default: Translator) -> Translator:
+    """The browser's language (``Accept-Language``) when nobody can be looked up."""
+    found = negotiate(request.headers.get("accept-language", ""))
+    return translator(found) if found else default
+
+
 def _guard(fn: Callable[[Request], HTMLResponse], tr: Translator
            ) -> Callable[[Request], HTMLResponse]:
     """``fn``, answering 503 with a sentence while the database is unreachable."""
@@ -192,7 +198,7 @@ def _guard(fn: Callable[[Request], HTMLResponse], tr: Translator
             return fn(request)
         except (OperationalError, DBAPIError):
             log.warning("vote link page: database unreachable", exc_info=True)
-            return _unavailable(tr)
+            return _unavailable(_browser(request, tr))
     return page
 
 
@@ -203,7 +209,7 @@ def _guard_async(fn: Callable[[Request], Awaitable[HTMLResponse]], tr: Translato
             return await fn(request)
         except (OperationalError, DBAPIError):
             log.warning("vote link POST: database unreachable", exc_info=True)
-            return _unavailable(tr)
+            return _unavailable(_browser(request, tr))
     return page
 
 

@@ -23,6 +23,7 @@ from bot.polls.register import decisions, to_csv
 from bot.web import create_web_app
 from digests.render import ItemView, render_digest
 from digests.taxonomy import load_taxonomy
+from storage.engine import make_engine, make_session_factory
 from storage.models import EmailAddress, Proposal
 from tests.adapters.email.servers import http_app
 from tests.conftest import (
@@ -143,7 +144,7 @@ def test_the_register_in_chat_names_stances_the_chairs_note_and_the_discussion(
 
 
 def test_a_refusal_before_the_link_is_checked_speaks_the_voters_language(
-        make_bot: Callable[..., Bot], sqlite_url: str) -> None:
+        make_bot: Callable[..., Bot], sqlite_url: str, tmp_path: Path) -> None:
     from bot.polls.tokens import mint
     from storage.base import utcnow
 
@@ -165,6 +166,14 @@ def test_a_refusal_before_the_link_is_checked_speaks_the_voters_language(
         r = web.post(f"/polls/{pid}/vote", data={"t": "forged"},
                      headers={"Accept-Language": "es-CO,es;q=0.9"})
         assert 'lang="es"' in r.text and "did not come from" not in r.text
+    # with the database down nobody can be looked up: the browser's language
+    gone = make_engine(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    bot.session_factory = make_session_factory(gone)
+    with http_app(create_web_app(bot)) as base, httpx.Client(base_url=base) as web:
+        r = web.get(f"/polls/{pid}/vote", params={"t": tok},
+                    headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+        assert r.status_code == 503 and 'lang="fr"' in r.text, r.text
+    gone.dispose()
 
 
 # --- sprints --------------------------------------------------------------------------------
