@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT))
 from adapters.console import ConsoleSession  # noqa: E402
 from bench.polls import SEC, drop_db, pct, say, scratch_db, verdict  # noqa: E402
 from bench.sqlite_burst import seed as seed_people  # noqa: E402
-from bot.app import Bot, build_app  # noqa: E402
+from bot.app import Bot  # noqa: E402
+from bot.compose import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation  # noqa: E402
 from storage.engine import make_engine  # noqa: E402

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import build_app  # noqa: E402
+from bot.compose import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation  # noqa: E402
 from storage.base import utcnow  # noqa: E402

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import typer
+    from pydantic import SecretStr
 
     from bot.app import Bot
 
@@ -43,6 +44,27 @@ class Plugin:
     def start(self, bot: Bot) -> Stopper | None:
         """Start background work for ``convene serve``; return how to stop it."""
         return None
+
+
+class TokenSection(Protocol):
+    """A chat platform's settings section: switched on, with a bot token."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def bot_token(self) -> SecretStr: ...
+
+
+def token_ready(cfg: TokenSection, *, section: str) -> bool:
+    """Whether the ``[section]`` settings turn the adapter on: ``enabled`` and
+    a non-empty ``bot_token``. Enabled without a token logs an error naming the
+    section and answers False (the adapter stays off; the others run)."""
+    if not cfg.enabled:
+        return False
+    if not cfg.bot_token.get_secret_value():
+        log.error("[%s] enabled but bot_token is empty: it stays off", section)
+        return False
+    return True
 
 
 def load_plugins() -> list[Plugin]:

@@ -9,7 +9,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from bot.plugins import Plugin, Stopper
+from bot.plugins import Plugin, Stopper, token_ready
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
@@ -29,13 +29,7 @@ class DiscordPlugin(Plugin):
 
     @staticmethod
     def _ready(bot: Bot) -> bool:
-        cfg = bot.settings.discord
-        if not cfg.enabled:
-            return False
-        if not cfg.bot_token.get_secret_value():
-            log.error("[discord] enabled but bot_token is empty: Discord stays off")
-            return False
-        return True
+        return token_ready(bot.settings.discord, section="discord")
 
     def rest(self, bot: Bot) -> Rest:
         """The REST client of ``bot`` (made once, kept in ``bot.adapters``)."""

@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from bot.plugins import Plugin, Stopper
+from bot.plugins import Plugin, Stopper, token_ready
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackAdapter
@@ -39,15 +39,12 @@ class SlackPlugin(Plugin):
 
     @staticmethod
     def _ready(bot: Bot) -> bool:
-        cfg = bot.settings.slack
-        if not cfg.enabled:
-            return False
-        if not cfg.bot_token.get_secret_value():
-            log.error("[slack] enabled but bot_token is empty: Slack stays off")
-            return False
-        return True
+        return token_ready(bot.settings.slack, section="slack")
 
     def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
+        from bot.queue import SLACK_INBOX
+
+        bot.registry.queue_table(SLACK_INBOX)  # released on shutdown, even when off
         if self._ready(bot):
             bot.chat_deliverers["slack"] = self.adapter(bot).deliverer
 

@@ -32,7 +32,7 @@ def register_cli(app: typer.Typer) -> None:
                ) -> None:
         """Export every decision: id, text version, rounds, tallies, dissent, outcome, the
         chair's note and the discussion (every comment)."""
-        from bot.cli import settings_from
+        from bot.invocation import settings_from
         from bot.polls.register import decisions, to_csv, to_json
         from storage.engine import make_engine, make_session_factory
 
@@ -58,8 +58,8 @@ def register_cli(app: typer.Typer) -> None:
     @polls_app.command("close-due")
     def close_due_cmd(ctx: typer.Context) -> None:
         """Close every round past its deadline and queue due reminders now."""
-        from bot.app import build_app
-        from bot.cli import settings_from
+        from bot.compose import build_app
+        from bot.invocation import settings_from
         from bot.polls.jobs import run
 
         settings, _ = settings_from(ctx)

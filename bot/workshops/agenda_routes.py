@@ -53,16 +53,20 @@ def agenda_publish(ctx: Context) -> Message:
     """``workshop agenda publish ID`` (secretariat)."""
     ws = _ws(ctx)
     n = agenda.publish(session=ctx.session, actor=ctx.auth, workshop=ws,
-                       settings=ctx.bot.settings)
+                       settings=ctx.settings)
     return Message(ctx._("The agenda of workshop #{id} is circulated: {n} emails queued.",
                          id=ws.id, n=n))
 
 
 def notes_cmd(ctx: Context) -> Message:
-    """``workshop notes ID TEXT`` (secretariat): the record."""
+    """``workshop notes ID TEXT`` (secretariat): adds to the record, shown in
+    ``workshop show`` and emailed to every invitee who did not decline."""
     ws = _ws(ctx)
     agenda.set_notes(session=ctx.session, actor=ctx.auth, workshop=ws, text=_rest(ctx))
-    return Message(ctx._("Notes of workshop #{id} recorded.", id=ws.id))
+    n = agenda.send_notes(session=ctx.session, workshop=ws, settings=ctx.settings)
+    return Message(ctx.tr.ngettext(
+        "Notes of workshop #{id} recorded and sent to {n} invitee.",
+        "Notes of workshop #{id} recorded and sent to {n} invitees.", n, id=ws.id))
 
 
 def action_add(ctx: Context) -> Message:
@@ -114,16 +118,27 @@ def action_done(ctx: Context) -> Message:
 
 
 def actions_cmd(ctx: Context) -> Message:
-    """``workshop actions`` (secretariat): open items, overdue first marked."""
+    """``workshop actions [mine]``: your own open action items (with the number
+    to close each: ``workshop action done N``); the secretariat sees everyone's
+    unless it asks for ``mine``. Overdue items are marked."""
     from storage.base import utcnow
 
+    everyone = ctx.args.strip().lower() not in ("mine", "moi", "mías", "mias")
+    if everyone:
+        try:
+            ctx.authorize("workshop.manage")
+        except PermissionDenied:
+            everyone = False
     now = utcnow()
     lines = []
-    for a, owner in agenda.open_actions(ctx.session):
+    rows = agenda.open_actions(ctx.session, owner_id=None if everyone else ctx.who.id)
+    for a, owner in rows:
         late = " " + ctx._("OVERDUE") if a.due_at < now else ""
-        lines.append(f"#{a.id} {owner.name}: {a.text} ("
-                     f"{local_text(a.due_at, ctx.person.timezone, ctx.person.language)})"
-                     f"{late}")
-    title = ctx._("Open action items")
+        due = local_text(a.due_at, ctx.person.timezone, ctx.person.language)
+        who = f"{owner.name}: " if everyone else ""
+        lines.append(f"#{a.id} {who}{a.text} ({due}){late}")
+    title = ctx._("Open action items") if everyone else ctx._("Your open action items")
+    if lines:
+        lines.append(ctx._("When one is done: workshop action done {n}", n=rows[0][0].id))
     body = "\n".join(lines) or ctx._("No open action items.")
     return Message(f"{title}\n{body}", blocks=(Header(title), Section(body)))

@@ -4,6 +4,7 @@ bot/workshops/agenda_routes.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.context import Context
@@ -20,6 +21,7 @@ from bot.types import (
     Preformatted,
     Reply,
     Section,
+    Span,
 )
 from bot.types import (
     Context as Small,
@@ -35,9 +37,9 @@ from bot.workshops.render import (
     when,
     workshop_message,
 )
-from bot.workshops.scoring import clock_shifts, explain
+from bot.workshops.scoring import clock_shifts, explain, slot_reasons
 from storage.base import utcnow
-from storage.models import Role, Workshop
+from storage.models import Role, Workshop, WorkshopSlot
 
 # --- scopes ----------------------------------------------------------------------------
 
@@ -104,8 +106,9 @@ def series_new(ctx: Context) -> Message:
                              minutes=minutes, topic=parts[4], kind=parts[6] or "quarterly",
                              join_url=parts[7], language=ctx.person.language)
     return Message(ctx._("Series #{id} created: {title}, {at} {zone}. Open a workshop with: "
-                         "workshop open {id} 2026-Q2", id=s.id, title=s.title,
-                         at=s.anchor_time, zone=s.anchor_zone))
+                         "workshop open {id} {quarter}", id=s.id, title=s.title,
+                         at=s.anchor_time, zone=s.anchor_zone,
+                         quarter=series.next_period(s.kind, utcnow())))
 
 
 def open_cmd(ctx: Context) -> Message:
@@ -113,42 +116,65 @@ def open_cmd(ctx: Context) -> Message:
     s = series.find_series(ctx.session, _first(ctx))
     ws = series.open_workshop(session=ctx.session, actor=ctx.auth, series=s,
                               quarter=_rest(ctx), domain=invites.organizer(
-                                  ctx.bot.settings).rsplit("@", 1)[-1])
+                                  ctx.settings).rsplit("@", 1)[-1])
+    example = series.example_slot(ws, utcnow())
     return Message(ctx._("Workshop #{id} ({quarter}) is open. Propose times with: workshop "
-                         "slot add {id} 2026-03-12 15:00 [Zone/Name]", id=ws.id,
-                         quarter=ws.quarter))
+                         "slot add {id} {day} {at} {zone}", id=ws.id, quarter=ws.quarter,
+                         day=example.isoformat(), at=s.anchor_time, zone=s.anchor_zone))
 
 
 def slot_add(ctx: Context) -> Message:
     """``workshop slot add ID YYYY-MM-DD HH:MM [Zone]``."""
     ws = _ws(ctx)
     slot = series.add_slot(session=ctx.session, actor=ctx.auth, workshop=ws, text=_rest(ctx))
-    return Message(ctx._("Slot {slot} added to workshop #{id}: {when}.", slot=slot.id,
+    return Message(ctx._("Slot {slot} added to workshop #{id}: {when}.",
+                         slot=series.slot_numbers(ws)[slot.id],
                          id=ws.id, when=local_text(slot.starts_at, ws.series.anchor_zone,
                                                    ctx.person.language)))
 
 
 def availability_url(ctx: Context, ws: Workshop) -> str:
     """The person's signed availability page link."""
-    settings = ctx.bot.settings
+    settings = ctx.settings
     t = tokens.mint(key=settings.signing_key(), purpose="availability", person_id=ctx.who.id,
                     workshop_id=ws.id,
                     expires_at=utcnow() + timedelta(days=settings.workshops.link_days))
     return f"{settings.http.public_url()}/workshops/{ws.id}/availability?t={t}"
 
 
+#: Slots answered with buttons in chat; more are listed, answered on the page or
+#: typed (Discord allows five rows of buttons, Slack fifty blocks a message).
+BUTTON_SLOTS = 5
+
+
 def slots_cmd(ctx: Context) -> Message:
-    """``workshop slots ID``: the slots in the reader's zone, buttons per answer,
-    the grid as a picture and the person's availability page link."""
+    """``workshop slots ID``: the slots in the reader's zone, numbered within the
+    workshop, with the reader's answers; answer buttons for the first
+    :data:`BUTTON_SLOTS` slots the reader has not answered yet (all the
+    slots are listed, whatever their number); the grid as a picture and the
+    person's availability page link."""
     ws = _ws(ctx)
     zone, lang = ctx.person.timezone, ctx.person.language
     given = availability.answers(ctx.session, ws)
     mine = given.get(ctx.who.id, {})
+    number = series.slot_numbers(ws)
     blocks: list[Block] = [Header(ctx._("Workshop #{id}: {title}", id=ws.id, title=ws.title))]
     if not ws.slots:
         blocks.append(Section(ctx._("No candidate slots yet.")))
-    for s in ws.slots:
-        blocks.append(Section((ctx._("Slot {slot}: ", slot=s.id), when(s.starts_at, zone, lang))))
+    many = len(ws.slots) > BUTTON_SLOTS
+    if many:
+        listing: list[str | Span] = []
+        for s in ws.slots:
+            answer = mine.get(s.id)
+            listing += [ctx._("Slot {slot}: ", slot=number[s.id]), when(s.starts_at, zone, lang),
+                        f" ({ctx._(ANSWER_LABELS[answer])})" if answer else "", "\n"]
+        blocks.append(Section(tuple(listing[:-1])))
+    open_slots = [s for s in ws.slots if not many or s.id not in mine][:BUTTON_SLOTS]
+    for s in open_slots:
+        if many and ws.state != "finding":
+            break
+        blocks.append(Section((ctx._("Slot {slot}: ", slot=number[s.id]),
+                               when(s.starts_at, zone, lang))))
         if ws.state == "finding":
             blocks.append(Actions(tuple(
                 Button(ctx._(ANSWER_LABELS[a]), "workshop.avail", f"{ws.id}:{s.id}:{a}",
@@ -161,6 +187,11 @@ def slots_cmd(ctx: Context) -> Message:
         blocks.append(grid_image(ctx.tr, slots=[s.starts_at for s in ws.slots], zone=zone,
                                  rows=rows))
     if ws.state == "finding":
+        if many:
+            blocks.append(Section(ctx._(
+                "{n} slots: the buttons above answer the first ones you have not answered; "
+                "answer any slot with: workshop answer {id} SLOT yes|ifneedbe|no",
+                n=len(ws.slots), id=ws.id)))
         blocks.append(Section((ctx._("Or answer on your page: "),
                                Link(availability_url(ctx, ws),
                                     ctx._("your availability page")))))
@@ -168,33 +199,34 @@ def slots_cmd(ctx: Context) -> Message:
                          zone=zone), blocks=tuple(blocks))
 
 
-def _answer(ctx: Context, ws: Workshop, slot: str, word: str) -> Message:
-    try:
-        slot_id = int(slot)
-    except ValueError:
-        raise InvalidInput(N_("Name the slot by its number (see workshop slots {id})."),
-                           id=ws.id) from None
+def _answer(ctx: Context, ws: Workshop, slot: WorkshopSlot, word: str) -> Message:
     answer = availability.parse_answer(word)
-    availability.set_answer(session=ctx.session, actor=ctx.auth, workshop=ws, slot_id=slot_id,
+    availability.set_answer(session=ctx.session, actor=ctx.auth, workshop=ws, slot_id=slot.id,
                             person_id=ctx.who.id, answer=answer)
-    return Message(ctx._("Workshop #{id}, slot {slot}: {answer}.", id=ws.id, slot=slot_id,
+    return Message(ctx._("Workshop #{id}, slot {slot}: {answer}.", id=ws.id,
+                         slot=series.slot_numbers(ws)[slot.id],
                          answer=ctx._(ANSWER_LABELS[answer])))
 
 
 def answer_cmd(ctx: Context) -> Message:
-    """``workshop answer ID SLOT yes|ifneedbe|no``."""
+    """``workshop answer ID SLOT yes|ifneedbe|no`` (SLOT: its number in the workshop)."""
     words = ctx.args.split()
     if len(words) < 3:
         raise InvalidInput(N_("Write: workshop answer ID SLOT yes|ifneedbe|no"))
-    return _answer(ctx, series.find_workshop(ctx.session, words[0]), words[1], words[2])
+    ws = series.find_workshop(ctx.session, words[0])
+    return _answer(ctx, ws, series.slot_by_number(ws, words[1]), words[2])
 
 
 def avail_button(ctx: Context) -> Message:
-    """``workshop.avail`` buttons: value ``<id>:<slot>:<answer>``."""
+    """``workshop.avail`` buttons: value ``<id>:<slot id>:<answer>``."""
     parts = ctx.value.split(":")
     if len(parts) != 3:
         raise InvalidInput(N_("That button or form is no longer recognised."))
-    return _answer(ctx, series.find_workshop(ctx.session, parts[0]), parts[1], parts[2])
+    ws = series.find_workshop(ctx.session, parts[0])
+    slot = next((s for s in ws.slots if str(s.id) == parts[1]), None)
+    if slot is None:
+        raise InvalidInput(N_("That button or form is no longer recognised."))
+    return _answer(ctx, ws, slot, parts[2])
 
 
 def availability_form(ctx: Context) -> Message:
@@ -220,18 +252,19 @@ def availability_form(ctx: Context) -> Message:
 def recommend_cmd(ctx: Context) -> Message:
     """``workshop recommend ID``: the slots ranked, the best explained."""
     ws = _ws(ctx)
-    w = ctx.bot.settings.workshops
+    w = ctx.settings.workshops
     ranked, people, led = availability.recommend(
         ctx.session, ws, observer_weight=w.observer_weight, quorum_percent=w.quorum_percent)
     zone, lang = ctx.person.timezone, ctx.person.language
     if not ranked:
         raise InvalidInput(N_("Workshop #{id} has no candidate slots yet."), id=ws.id)
+    number = series.slot_numbers(ws)
     lines = []
     for k, s in enumerate(ranked, start=1):
-        lines.append(f"{k}. " + ctx._("slot {slot}, {when}: {can} can come, night for {n} "
-                                      "region(s)", slot=s.slot_id,
-                                      when=local_text(s.starts_at, zone, lang),
-                                      can=f"{s.can_come:g}", n=len(s.night_zones)))
+        why = "; ".join(ctx._(r.msgid, **r.params)
+                        for r in slot_reasons(s, language=lang, best=ranked[0]))
+        lines.append(f"{k}. " + ctx._("slot {slot}, {when}: {why}", slot=number[s.slot_id],
+                                      when=local_text(s.starts_at, zone, lang), why=why))
     try:
         ctx.authorize("workshop.manage", group_id=ws.group_id)
         shown_ledger = led
@@ -249,10 +282,10 @@ def recommend_cmd(ctx: Context) -> Message:
                                  "as last time.", zone=z, now=_hhmm(now), before=_hhmm(before)))
     best = ranked[0]
     head = ctx._("Recommended for workshop #{id}: slot {slot}, {when}.", id=ws.id,
-                 slot=best.slot_id, when=local_text(best.starts_at, zone, lang))
-    return Message(head + "\n" + "\n".join(reasons), blocks=(
+                 slot=number[best.slot_id], when=local_text(best.starts_at, zone, lang))
+    return Message(head + "\n" + "\n".join(reasons) + "\n" + "\n".join(lines), blocks=(
         Header(ctx._("Workshop #{id}: {title}", id=ws.id, title=ws.title)),
-        Section((ctx._("Recommended: slot {slot}, ", slot=best.slot_id),
+        Section((ctx._("Recommended: slot {slot}, ", slot=number[best.slot_id]),
                  when(best.starts_at, zone, lang))),
         Section("\n".join(reasons)), Preformatted("\n".join(lines))))
 
@@ -266,12 +299,9 @@ def confirm_cmd(ctx: Context) -> Message:
     ws = _ws(ctx)
     words = ctx.args.split()
     if len(words) > 1:
-        slot = next((s for s in ws.slots if str(s.id) == words[1]), None)
-        if slot is None:
-            raise NotFound(N_("Workshop #{id} has no slot {slot}."), id=ws.id, slot=words[1])
-        start = slot.starts_at
+        start = series.slot_by_number(ws, words[1]).starts_at
     else:
-        w = ctx.bot.settings.workshops
+        w = ctx.settings.workshops
         ranked, _p, _l = availability.recommend(ctx.session, ws,
                                                 observer_weight=w.observer_weight,
                                                 quorum_percent=w.quorum_percent)
@@ -286,11 +316,18 @@ def _fix(ctx: Context, ws: Workshop, start: object) -> Message:
 
     assert isinstance(start, datetime)
     sent = invites.confirm(session=ctx.session, actor=ctx.auth, workshop=ws, starts_at=start,
-                           settings=ctx.bot.settings,
-                           calendar_platforms=ctx.bot.calendar_platforms)
-    return Message(ctx._("Workshop #{id} is set for {when} (sequence {seq}): {emails} "
-                         "invitations queued.", id=ws.id, seq=ws.sequence, emails=sent.emails,
-                         when=local_text(start, ctx.person.timezone, ctx.person.language)))
+                           settings=ctx.settings,
+                           calendar_platforms=ctx.calendar_platforms)
+    if ws.sequence > 0:
+        return Message(ctx.tr.ngettext(
+            "Workshop #{id} moves to {when}: {n} invitee is told and asked to answer again.",
+            "Workshop #{id} moves to {when}: {n} invitees are told and asked to answer again.",
+            sent.emails, id=ws.id,
+            when=local_text(start, ctx.person.timezone, ctx.person.language)))
+    return Message(ctx.tr.ngettext(
+        "Workshop #{id} is set for {when}: {n} invitation queued.",
+        "Workshop #{id} is set for {when}: {n} invitations queued.", sent.emails, id=ws.id,
+        when=local_text(start, ctx.person.timezone, ctx.person.language)))
 
 
 def reschedule_cmd(ctx: Context) -> Message:
@@ -304,8 +341,8 @@ def cancel_cmd(ctx: Context) -> Message:
     """``workshop cancel ID``: METHOD:CANCEL to everyone invited."""
     ws = _ws(ctx)
     sent = invites.cancel(session=ctx.session, actor=ctx.auth, workshop=ws,
-                          settings=ctx.bot.settings,
-                          calendar_platforms=ctx.bot.calendar_platforms)
+                          settings=ctx.settings,
+                          calendar_platforms=ctx.calendar_platforms)
     return Message(ctx._("Workshop #{id} is cancelled: {emails} cancellations queued.",
                          id=ws.id, emails=sent.emails))
 
@@ -346,9 +383,14 @@ def rsvp_button(ctx: Context) -> Message:
 def show_cmd(ctx: Context) -> Message:
     """``workshop show ID``."""
     ws = _ws(ctx)
-    return workshop_message(ctx.tr, ws, zone=ctx.person.timezone,
-                            counts=rsvp.counts(ctx.session, ws.id),
-                            mine=rsvp.rsvp_of(ctx.session, ws.id, ctx.who.id))
+    msg = workshop_message(ctx.tr, ws, zone=ctx.person.timezone,
+                           counts=rsvp.counts(ctx.session, ws.id),
+                           mine=rsvp.rsvp_of(ctx.session, ws.id, ctx.who.id))
+    if not ws.notes:
+        return msg
+    heading = ctx._("Notes")
+    return replace(msg, text=f"{msg.text}\n\n{heading}\n{ws.notes}",
+                   blocks=(*msg.blocks, Header(heading), Section(ws.notes)))
 
 
 def list_cmd(ctx: Context) -> Message:
@@ -383,9 +425,39 @@ def attendees_cmd(ctx: Context) -> Message:
                                            for a, n in sorted(c.items()))
                for r, c in sorted(by_role.items())]
     title = ctx._("Attendees of workshop #{id}", id=ws.id)
+    if ws.state == "finding" or not lines:
+        lines += _availability_lines(ctx, ws, people)
     body = "\n".join(lines) or ctx._("No answers yet.")
     return Message(f"{title}\n{body}", blocks=(Header(title), Section(body),
                                                Small("\n".join(summary) or "-")))
+
+
+def _availability_lines(ctx: Context, ws: Workshop,
+                        people: list[availability.Invitee]) -> list[str]:
+    """Before a time is confirmed: each invitee's availability answers (slot
+    numbers per answer), and who has not answered yet."""
+    given = availability.answers(ctx.session, ws)
+    number = series.slot_numbers(ws)
+    out: list[str] = []
+    silent: list[str] = []
+    for inv in sorted(people, key=lambda i: i.person.name):
+        mine = given.get(inv.person.id, {})
+        if not mine:
+            silent.append(inv.person.name)
+            continue
+        parts = []
+        for a in ANSWER_LABELS:
+            slots = sorted(number[sid] for sid, ans in mine.items() if ans == a and sid in number)
+            if slots:
+                parts.append(f"{ctx._(ANSWER_LABELS[a])} " + ", ".join(map(str, slots)))
+        out.append(f"{inv.person.name}: " + "; ".join(parts))
+    if out:
+        out.insert(0, ctx.tr.ngettext("{n} person answered the candidate slots (slot numbers):",
+                                      "{n} people answered the candidate slots (slot numbers):",
+                                      len(out)))
+    if silent:
+        out.append(ctx._("Not answered yet: {names}", names=", ".join(silent)))
+    return out
 
 
 def lead_cmd(ctx: Context) -> Message:
