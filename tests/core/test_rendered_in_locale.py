@@ -4,9 +4,8 @@ no ISO timestamp, no ``.`` decimal, no count that disagrees with its noun, no
 hand-made agreement and no English word outside the catalogs
 (:mod:`tests.locale_checks`).
 
-Not read here: ``workshop recommend`` and ``workshop ledger`` (being reworked
-on another branch), and the commands a person types back (``vote 3 ...``,
-``workshop slots 3``), which are the product's command words in every language.
+Not read here: the commands a person types back (``vote 3 ...``, ``workshop
+slots 3``), which are the product's command words in every language.
 """
 
 from __future__ import annotations
@@ -98,6 +97,9 @@ def _workshops(bot: Bot, say: Callable[[str, str], str], me: str) -> list[str]:
         say(SECRETARIAT, f"workshop slot add {wid} {when}")
     seen = [say(me, f"workshop slots {wid}"), say(me, f"workshop answer {wid} 1 yes"),
             say(me, f"workshop show {wid}")]
+    say(OBSERVER_FR, f"workshop answer {wid} 1 yes")  # an observer counts half: 1,5
+    seen += [say(me, f"workshop recommend {wid}"),
+             say(SECRETARIAT_ES, f"workshop ledger {wid}") if me == MEMBER_ES else ""]
     say(SECRETARIAT, f"workshop confirm {wid}")
     seen += [say(me, f"workshop rsvp {wid} accept"), say(me, f"workshop show {wid}"),
              say(me, f"workshop agenda add {wid} Bilan"), say(me, f"workshop agenda {wid}"),
