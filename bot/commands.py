@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.context import Context
 from bot.errors import N_
+from bot.formatting import language_name
 from bot.members import memberships_by_person, memberships_of, people_in
 from bot.permissions import authorize
 from bot.types import Field, Header, Message, Section
@@ -42,7 +43,7 @@ def help_cmd(ctx: Context) -> Message:
     for route in ctx.routes:
         if route.kind != "command" or not _allowed(ctx, route.capability):
             continue
-        synopsis = f"{route.name} {route.usage}".strip()
+        synopsis = f"{route.name} {ctx._(route.usage) if route.usage else ''}".strip()
         lines.append(f"`{synopsis}`: {ctx._(route.help)}" if route.help else f"`{synopsis}`")
     title = ctx._("What you can do")
     return Message(text=title + "\n" + "\n".join(lines),
@@ -62,7 +63,7 @@ def whoami(ctx: Context) -> Message:
         Field(ctx._("Name"), p.name),
         Field(ctx._("Organisation"), org),
         Field(ctx._("Roles"), roles),
-        Field(ctx._("Language"), p.language),
+        Field(ctx._("Language"), language_name(p.language, language=ctx.tr.language)),
         Field(ctx._("Time zone"), p.timezone),
     )
     text = "\n".join(ctx._("{label}: {value}", label=f.label, value=f.value) for f in fields)

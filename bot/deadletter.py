@@ -22,7 +22,6 @@ from bot.outbox import DEAD_NOTICE, enqueue_email
 from bot.queue import OUTBOX, LeasedQueue
 from storage.models import OutboxMessage, Role
 
-SUBJECT = N_("Convene could not deliver {count} message(s)")
 BODY = N_("These messages failed repeatedly and will not be retried on their own. Fix the "
           "cause (the errors are below), then run: convene outbox retry")
 
@@ -40,7 +39,9 @@ def notify_secretariat(session: Session, dead: list[tuple[str, str, str]]) -> in
             continue
         tr = translator(person.language)
         email = OutgoingEmail(to=(person.primary_email,),
-                              subject=tr.gettext(SUBJECT, count=len(dead)),
+                              subject=tr.ngettext("Convene could not deliver {n} message",
+                                                  "Convene could not deliver {n} messages",
+                                                  len(dead)),
                               text=f"{tr.gettext(BODY)}\n\n{lines}\n")
         n += enqueue_email(session=session, key=f"{DEAD_NOTICE}{dead[0][0]}:p{person.id}"[:255],
                            email=email)

@@ -112,7 +112,8 @@ class RouteError(Exception):
 class Route:
     """One entry of the registry.
 
-    ``help`` is a gettext msgid shown by ``help``; ``usage`` the argument
+    ``help`` is a gettext msgid shown by ``help``; ``usage`` (also a msgid, translated
+    when shown: it may name words of the language) the argument
     synopsis (``ID agree|abstain|disagree|block [REASON]``).
     """
 

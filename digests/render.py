@@ -21,6 +21,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import css_inline
+from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from digests.classify import Classifier, fold
@@ -196,7 +197,8 @@ def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
             "language_name": gettext(LANGUAGE_NAMES.get(it.language, LANGUAGE_NAMES["other"])),
             "topic_key": it.topic,
             "topic_label": topic.label(language) if topic else gettext(N_("Other")),
-            "published": it.published_at.astimezone(zone).strftime("%Y-%m-%d"),
+            "published": format_date(it.published_at.astimezone(zone).date(), "medium",
+                                     locale=language),
             "sources": sources, "why": why_line(it, gettext, translate),
             "paragraphs": [p for p in it.summary.split("\n\n") if p.strip()],
             "source_line": ", ".join(f"{s.feed_title} <{s.link}>" if s.link else s.feed_title
@@ -206,17 +208,19 @@ def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
 
 
 def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, language: str,
-                  gettext: Gettext, is_safe_link: Callable[[str], bool], alliance: str = "",
-                  timezone: str = "UTC", failed: Sequence[Mapping[str, object]] = ()) -> Rendered:
-    """Render one digest in ``language`` with ``gettext`` (same language).
-    Items are shown in the order of their numbers: the top stories (``top``)
-    first under their own heading, then grouped by topic (the archive
-    numbers them so). An empty review says so. ``is_safe_link`` (the core's
-    ``bot.types.is_safe_url``) decides which item and source URLs are written
-    as links; the others are left out. ``failed``: the sources that could not
-    be read that week (the build's reports: ``url``, ``title``, ``reason``),
-    each named in the email (HTML and text); the chat summary does not list
-    them."""
+                  gettext: Gettext, is_safe_link: Callable[[str], bool],
+                  ngettext: Gettext | None = None, alliance: str = "", timezone: str = "UTC",
+                  failed: Sequence[Mapping[str, object]] = ()) -> Rendered:
+    """Render one digest in ``language`` with ``gettext`` (same language) and
+    ``ngettext(singular, plural, n, **params)`` for counts (its plural rule;
+    without one, English's). Items are shown in the order of their numbers:
+    the top stories (``top``) first under their own heading, then grouped by
+    topic (the archive numbers them so). An empty review says so.
+    ``is_safe_link`` (the core's ``bot.types.is_safe_url``) decides which item
+    and source URLs are written as links; the others are left out. ``failed``:
+    the sources that could not be read that week (the build's reports:
+    ``url``, ``title``, ``reason``), each named in the email (HTML and text);
+    the chat summary does not list them."""
     zone = ZoneInfo(timezone)
     views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone,
                       is_safe_link=is_safe_link)
@@ -238,13 +242,20 @@ def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, l
     else:
         intro = gettext(N_("{n} articles this week: the top stories first, then by topic."),
                         n=len(views))
+    if ngettext is None:
+        def ngettext(one: str, many: str, n: int, /, **params: object) -> str:
+            return gettext(one if n == 1 else many, **{"n": n, **params})
+    closing = ngettext("{n} article; the full review went to the secretariat by email.",
+                       "{n} articles; the full review went to the secretariat by email.",
+                       len(views))
     preheader = " · ".join(str(v["title"]) for v in views[:3]) or intro
     ctx = {"_": gettext, "subject": subject, "groups": list(groups.values()),
            "count": len(views), "week": week, "alliance": alliance, "language": language,
            "items": views, "intro": intro, "preheader": preheader[:140],
            "failed": [{"name": str(f.get("title") or "") or str(f.get("url") or ""),
                        "url": str(f.get("url") or ""), "reason": str(f.get("reason") or "")}
-                      for f in failed]}
+                      for f in failed],
+           "closing": closing}
     env = _env()
     raw_html = env.get_template("email.html").render(ctx)
     html = css_inline.inline(raw_html, keep_style_tags=False, load_remote_stylesheets=False)

@@ -29,6 +29,11 @@ feeds_app = typer.Typer(help="The press review's sources.", no_args_is_help=True
 err = Console(stderr=True)
 
 
+#: What a feed's fetch status means to the person running the build ("bozo" is
+#: feedparser's word for a feed it could read only in part).
+FEED_STATUS = {"failed": "could not be read", "bozo": "read with errors"}
+
+
 def register_cli(app: typer.Typer) -> None:
     """Add ``digest`` and ``feeds`` to the ``convene`` command."""
     app.add_typer(digest_app, name="digest")
@@ -99,7 +104,8 @@ def build_cmd(
         for r in outcome.reports:
             if r["status"] in ("failed", "bozo"):
                 colour = "red" if r["status"] == "failed" else "yellow"
-                err.print(f"[{colour}]{r['status']}[/{colour}] {r['url']}: {r['reason']}")
+                said = FEED_STATUS[r["status"]]
+                err.print(f"[{colour}]{said}[/{colour}] {r['url']}: {r['reason']}")
         if out is not None and outcome.rendered is not None:
             for p in write_renderings(outcome.rendered, outcome.week, out):
                 typer.echo(f"wrote {p}")

@@ -242,8 +242,11 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
         blocks.append(Section(ctx._("Suggestions not included yet:") + "\n" + sug))
     failed = [r for r in digest.report if r.get("status") == "failed"]
     if failed:
-        blocks.append(Small(ctx._("Sources that failed: {list}", list="; ".join(
-            f"{r['url']} ({r['reason']})" for r in failed))))
+        # The fetcher's reason is the parser's words (SAXParseException...): the
+        # operator reads it in `digest build`; a person here reads which source.
+        blocks.append(Small(ctx._("Sources that could not be read this week: {list}",
+                                  list="; ".join(str(r.get("title") or r["url"])
+                                                 for r in failed))))
     text = "\n".join(inline_plain(b.text) for b in blocks)
     return Message(text=text, blocks=tuple(blocks))
 

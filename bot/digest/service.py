@@ -143,7 +143,7 @@ def render_for(settings: Settings, digest: Digest, language: str) -> Rendered:
     tr = translator(language)
     return render_digest(items=archive.views(archive.selected(digest)), week=digest.week,
                          taxonomy=taxonomy_for(settings), language=tr.language,
-                         gettext=tr.gettext, is_safe_link=is_safe_url,
+                         gettext=tr.gettext, ngettext=tr.ngettext, is_safe_link=is_safe_url,
                          alliance=settings.alliance_name, timezone=settings.digest.timezone,
                          failed=[r for r in digest.report or [] if r.get("status") == "failed"])
 

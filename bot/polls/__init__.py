@@ -59,7 +59,8 @@ def install(reg: Registry) -> None:
         scope=r.scope_args, help=N_("Open round 2 of a proposal by email."), usage="ID")
     add("command", "poll determine", r.determine, capability="poll.determine",
         scope=r.scope_args, help=N_("Record the chair's determination on an escalated "
-                                    "proposal."), usage="ID upheld|rejected NOTE")
+                                    "proposal: upheld adopts it despite the objections, "
+                                    "rejected does not."), usage="ID upheld|rejected NOTE")
     add("command", "decisions", r.decisions_cmd, capability="decisions.view",
         help=N_("Show the decision register."))
     from bot.polls.home import polls_section

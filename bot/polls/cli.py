@@ -32,7 +32,8 @@ def register_cli(app: typer.Typer) -> None:
                output: Annotated[Path | None, typer.Option("--output", "-o",
                                                            help="File (default stdout).")] = None,
                ) -> None:
-        """Export every decision: id, text version, rounds, tallies, dissent, outcome, link."""
+        """Export every decision: id, text version, rounds, tallies, dissent, outcome, the
+        chair's note and the discussion (every comment)."""
         from bot.invocation import settings_from
         from bot.polls.register import decisions, to_csv, to_json
         from storage.engine import make_engine, make_session_factory

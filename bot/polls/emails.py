@@ -6,10 +6,10 @@ language; ballots, reminders and answers are Messages rendered by
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.email_render import render_email
 from bot.errors import N_
+from bot.formatting import Moment
 from bot.i18n import Translator
 from bot.mail import OutgoingEmail
 from bot.polls import ballots
@@ -28,9 +28,10 @@ def subject_tag(proposal: Proposal, round_no: int) -> str:
     return f"[poll #{proposal.id}/{round_no}]"
 
 
-def local(moment: datetime, zone: str) -> str:
-    """``moment`` (aware) as ``YYYY-MM-DD HH:MM Zone`` in ``zone``."""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone
+def local(moment: datetime, zone: str) -> Moment:
+    """``moment`` (aware) in ``zone``, written in the language of the sentence it
+    fills (:class:`bot.formatting.Moment`)."""
+    return Moment(moment, zone)
 
 
 def reply_address(settings: Settings) -> str:
@@ -200,6 +201,8 @@ def brief(*, tr: Translator, proposal: Proposal, text: str, rounds: list[Round],
                  text_bar(t, tr), *objections(tr, result), ""]
     body.append(tr.gettext(N_("Record your determination in chat: poll determine {id} "
                               "upheld|rejected NOTE"), id=proposal.id))
+    body.append(tr.gettext(N_("upheld: the proposal is adopted despite the objections; "
+                              "rejected: it is not adopted.")))
     return OutgoingEmail(to=(person.primary_email or "",),
                          subject=subject_tag(proposal, proposal.current_round) + " "
                          + tr.gettext(N_("Objection brief: {title}"), title=proposal.title),

@@ -44,7 +44,7 @@ from bot.numbers import INT32_MAX
 from bot.permissions import RoleRule
 from bot.polls.confirm import REASON_LIMIT, stance_replies
 from bot.polls.proposals import TALLY_RENDERER
-from bot.polls.stances import NEEDS_REASON, Cast, parse_stance, proposal_number
+from bot.polls.stances import NEEDS_REASON, Cast, parse_chat_stance, proposal_number
 from bot.polls.versions import parse_stance_value
 from bot.polls.write import (
     COUNTS_SUM,
@@ -232,15 +232,15 @@ def vote_fast(call: FastCall) -> FastOutcome:
     """The fast path of ``vote ID agree|abstain|disagree|block [REASON]``."""
     if not isinstance(call.event, Command):
         return DECLINED
-    words = call.args.split(None, 2)
+    words = call.args.split(None, 1)
     if len(words) < 2:
         return DECLINED
     try:
-        stance = parse_stance(words[1])
+        stance, reason = parse_chat_stance(words[1])
     except InvalidInput:
         return DECLINED
     return _fast(call, raw_id=words[0], round_no=None, shown=False, version=None,
-                 stance=stance, reason=words[2] if len(words) > 2 else "")
+                 stance=stance, reason=reason)
 
 
 def button_fast(call: FastCall) -> FastOutcome:

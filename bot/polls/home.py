@@ -34,7 +34,8 @@ def polls_section(ctx: HomeContext) -> list[Block]:
         except PermissionDenied:
             continue
         group = session.get(Group, proposal.group_id)
-        closes = ctx._("closes {when}", when=when(rnd.closes_at, person.timezone))
+        closes = ctx._("closes {when}", when=when(rnd.closes_at, person.timezone,
+                                                  person.language))
         line: list[str | Span] = [Strong(f"#{proposal.id} {proposal.title}"),
                                   f" ({group.name if group else ''}, {closes})"]
         try:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.polls.proposals import current_text
+from bot.polls.proposals import comments, current_text
 from bot.polls.stances import STANCES
 from storage.models import Group, Proposal
 
@@ -24,7 +24,7 @@ def decisions(session: Session) -> list[dict[str, Any]]:
     closed, counts, eligible, quorum_met, outcome), ``dissent`` (round, stance,
     name, reason for every block and disagree), ``outcome`` (consensus, upheld,
     rejected), ``determination_note``, ``decided_at`` (ISO 8601, UTC) and
-    ``discussion`` (where it was discussed)."""
+    ``discussion`` (every comment: name, text, advisory: true for an observer's)."""
     rows = session.scalars(
         select(Proposal).where(Proposal.state == "decided")
         .options(selectinload(Proposal.rounds), selectinload(Proposal.versions))
@@ -51,7 +51,8 @@ def decisions(session: Session) -> list[dict[str, Any]]:
             "dissent": dissent, "outcome": p.outcome,
             "determination_note": p.determination_note,
             "decided_at": p.decided_at.isoformat() if p.decided_at else None,
-            "discussion": p.discussion,
+            "discussion": [{"name": n, "text": t, "advisory": a}
+                           for n, t, a in comments(session, p)],
         })
     return out
 
@@ -86,8 +87,10 @@ def to_csv(records: list[dict[str, Any]]) -> str:
             for x in r["rounds"])
         dissent = " | ".join(f"round {d['round']} {d['stance']} {d['name']}: {d['reason']}"
                              for d in r["dissent"])
+        discussion = " | ".join(f"{c['name']}{' (advisory)' if c['advisory'] else ''}: "
+                                f"{c['text']}" for c in r["discussion"])
         w.writerow([neutralise(c) for c in (
             r["id"], r["title"], r["group"], r["text_version"], r["text"], len(r["rounds"]),
             tallies, dissent, r["outcome"], r["determination_note"] or "",
-            r["decided_at"] or "", r["discussion"])])
+            r["decided_at"] or "", discussion)])
     return buf.getvalue()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 
+from bot import formatting
 from bot.charts import Segment, stacked_bar
 from bot.errors import N_
 from bot.i18n import Translator, translator
@@ -93,10 +93,9 @@ def _tally_png(counts: tuple[int, ...], eligible: int, needed: int, language: st
     return stacked_bar(segments, total=max(eligible, cast, 1), caption=caption)
 
 
-def when(moment: datetime, zone: str) -> str:
-    """``moment`` (aware) as a time token whose fallback is in ``zone``."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return _time_token(moment, local.strftime("%Y-%m-%d %H:%M ") + zone)
+def when(moment: datetime, zone: str, language: str) -> str:
+    """``moment`` (aware) as a time token whose fallback is in ``zone`` and ``language``."""
+    return _time_token(moment, formatting.moment(moment, zone=zone, language=language))
 
 
 def tally_message(
@@ -135,7 +134,7 @@ def tally_message(
         Field(tr.gettext(N_("Round")), round_field),
         Field(tr.gettext(N_("Status")), status),
         Field(tr.gettext(N_("Closes")) if not closed else tr.gettext(N_("Closed")),
-              when(rnd.closed_at or rnd.closes_at, zone)),
+              when(rnd.closed_at or rnd.closes_at, zone, tr.language)),
         Field(tr.gettext(N_("Text version")), str(proposal.version)),
         Field(tr.gettext(N_("Quorum")), quorum),
     )

@@ -26,9 +26,10 @@ from bot.polls.stances import (
     cast_stance,
     find_proposal,
     find_proposal_head,
-    parse_stance,
+    parse_chat_stance,
 )
 from bot.polls.versions import ask_again, outdated, parse_stance_value, stance_value
+from bot.polls.words import chat_word
 from bot.text import multi_line
 from bot.types import Form, FormField, Header, Message, Option, Reply, Section
 from storage.models import Group
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VOTE_USAGE = "ID agree|abstain|disagree|block [REASON]"
+#: The vote synopsis; translated (each language names its own stance words).
+VOTE_USAGE = N_("ID agree|abstain|disagree|block [REASON]")
 
 
 # --- scopes: the group a route's capability is checked in --------------------------
@@ -218,7 +220,8 @@ def _reason_form(ctx: Context, value: str, stance: str) -> Message:
     pid = value.split(":")[0]
     return Message(text=ctx._("A {stance} needs a reason: say what would change your mind.",
                               stance=label) + " " + ctx._(
-        "Or give it on one line: vote {id} {word} YOUR REASON", id=pid, word=stance),
+        "Or give it on one line: vote {id} {word} YOUR REASON", id=pid,
+        word=chat_word(stance, ctx.tr.language)),
         form=form)
 
 
@@ -273,13 +276,12 @@ def reason_form(ctx: Context) -> list[Reply]:
 
 def vote(ctx: Context) -> list[Reply]:
     """``vote ID agree|abstain|disagree|block [REASON]`` in the current round."""
-    words = ctx.args.split(None, 2)
+    words = ctx.args.split(None, 1)
     if len(words) < 2:
-        raise InvalidInput(N_("Write: vote {usage}"), usage=VOTE_USAGE)
+        raise InvalidInput(N_("Write: vote {usage}"), usage=(VOTE_USAGE,))
     proposal = find_proposal_head(ctx.session, words[0])
-    stance = parse_stance(words[1])
-    return _cast(ctx, proposal, proposal.current_round, stance,
-                 words[2] if len(words) > 2 else "")
+    stance, reason = parse_chat_stance(words[1])
+    return _cast(ctx, proposal, proposal.current_round, stance, reason)
 
 
 # --- reading -------------------------------------------------------------------------
@@ -330,13 +332,21 @@ def decisions_cmd(ctx: Context) -> Message:
     lines = []
     for r in records:
         lines.append(ctx.tr.ngettext(
-            "#{id} {title}: {outcome} (text version {version}, {n} round) {discussion}",
-            "#{id} {title}: {outcome} (text version {version}, {n} rounds) {discussion}",
+            "#{id} {title}: {outcome} (text version {version}, {n} round)",
+            "#{id} {title}: {outcome} (text version {version}, {n} rounds)",
             len(r["rounds"]), id=r["id"], title=r["title"],
-            outcome=ctx._(rounds_outcome(r["outcome"])), version=r["text_version"],
-            discussion=r["discussion"]).strip())
+            outcome=ctx._(rounds_outcome(r["outcome"])), version=r["text_version"]))
+        if r["determination_note"]:
+            lines.append("  " + ctx._("The chair's note: {note}", note=r["determination_note"]))
         for d in r["dissent"]:
-            lines.append(f"  - {d['stance']} ({d['name']}, {d['round']}): {d['reason']}")
+            lines.append("  - " + ctx._("{stance} by {name} (round {round}): {reason}",
+                                        stance=ctx._(STANCE_LABELS[d["stance"]]),
+                                        name=d["name"], round=d["round"], reason=d["reason"]))
+        for c in r["discussion"]:
+            lines.append("  - " + (ctx._("Advisory comment by {name}: {text}", name=c["name"],
+                                         text=c["text"]) if c["advisory"] else
+                                   ctx._("Comment by {name}: {text}", name=c["name"],
+                                         text=c["text"])))
     body = "\n".join(lines) or ctx._("No decisions yet.")
     return Message(text=f"{title}\n{body}", blocks=(Header(title), Section(body)))
 
@@ -403,6 +413,14 @@ def email_round(ctx: Context) -> Message:
                                    "{n} ballots queued.", n, id=proposal.id))
 
 
+#: What the chair's word does, said with the proposal it does it to.
+DETERMINED = {
+    "upheld": N_("Proposal “{title}” (text version {version}) is adopted despite the "
+                 "objections."),
+    "rejected": N_("Proposal “{title}” is not adopted."),
+}
+
+
 def determine(ctx: Context) -> Message:
     """``poll determine ID upheld|rejected NOTE`` (the chair)."""
     words = ctx.args.split(None, 2)
@@ -413,4 +431,6 @@ def determine(ctx: Context) -> Message:
                      decision=words[1], note=words[2], chair=ctx.person)
     return Message(ctx._("Your determination on proposal #{id} is recorded and announced: "
                          "{outcome}.", id=proposal.id,
-                         outcome=ctx._(rounds_outcome(proposal.outcome))))
+                         outcome=ctx._(rounds_outcome(proposal.outcome))) + " "
+                   + ctx._(DETERMINED[proposal.outcome or "rejected"], title=proposal.title,
+                           version=proposal.version))

@@ -19,6 +19,7 @@ from bot.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.numbers import fits, id_number
 from bot.permissions import Authorized, PersonRef
 from bot.polls.voters import voter_ids
+from bot.polls.words import split_stance, stance_word
 from bot.polls.write import cast_in_round, core_connection
 from bot.text import multi_line
 from storage.base import utcnow
@@ -37,12 +38,25 @@ STANCE_LABELS = {
 
 
 def parse_stance(word: str) -> str:
-    """``agree|abstain|disagree|block`` (any case). Raises InvalidInput otherwise."""
-    w = word.strip().lower()
-    if w not in STANCES:
+    """``agree|abstain|disagree|block``, or a stance word of any language
+    (:func:`bot.polls.words.stance_word`: ``bloquer``, ``bloqueo``). Raises
+    InvalidInput otherwise."""
+    found = stance_word(word)
+    if found is None:
         raise InvalidInput(N_("{word!r} is not a stance: use agree, abstain, disagree or "
                               "block."), word=word)
-    return w
+    return found
+
+
+def parse_chat_stance(text: str) -> tuple[str, str]:
+    """What follows ``vote ID`` as ``(stance, reason)``: a stance phrase of any
+    language (``pas d'accord trop cher``, ``en desacuerdo``). Raises InvalidInput
+    naming the words to use."""
+    found = split_stance(text)
+    if found is None:
+        raise InvalidInput(N_("{word!r} is not a stance: use agree, abstain, disagree or "
+                              "block."), word=(text.split() or [""])[0])
+    return found
 
 
 def voter_key(person: Person, group: Group) -> str:

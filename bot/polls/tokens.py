@@ -80,6 +80,15 @@ def verify(token: str, *, key: str, poll_id: int, now: datetime) -> VoteToken:
     return vt
 
 
+def person_of(token: str, *, key: str) -> int | None:
+    """The person a well-signed vote link names (expired or not), else None:
+    enough to answer a refusal in that person's language, never to act."""
+    try:
+        return tokens.verify(token, key=key, purpose=VOTE_SALT, read=_read).value[0]
+    except (LinkRefused, ValueError, KeyError, TypeError):
+        return None
+
+
 def event_id(token: str) -> str:
     """The event id of a link's use: a digest of the token, so that using the
     same link twice is one event (the core drops the second)."""

@@ -26,10 +26,11 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from bot.errors import N_
-from bot.i18n import Translator, translator
+from bot.i18n import Translator, negotiate, translator
 from bot.pages import render_page
 from bot.polls.links import LinkView, cast_by_link, check_link
 from bot.polls.stances import STANCE_LABELS
+from bot.polls.tokens import person_of
 from bot.tokens import LinkRefused
 from bot.types import plain_times
 from bot.web import language_of, read_form, redact_access_log, same_origin
@@ -127,16 +128,33 @@ def vote_routes(bot: Bot) -> list[Route]:
         return _page(200 if recorded else 403, "done.html", lang=tr.language, title=title,
                      lines=lines)
 
+    def reader(token: str, accept_language: str) -> Translator:
+        """Who reads a refusal given before the link is checked: the person the
+        token names, else the browser's language, else the default."""
+        try:
+            person = person_of(token, key=bot.settings.signing_key())
+            if person is not None:
+                return translator(language_of(bot, person))
+        except (OperationalError, DBAPIError):
+            pass
+        return translator(negotiate(accept_language) or bot.settings.default_language)
+
     async def cast(request: Request) -> HTMLResponse:
         poll_id = int(request.path_params["poll_id"])
-        if not same_origin(request, bot.settings.http.public_url()):
-            return _refused(default, LinkRefused("cross-origin", N_(
-                "This vote did not come from the confirmation page, so nothing was "
-                "recorded. Open the link from the email again and confirm there.")))
+        # Bounded by the web guard (size) and read_form (fields); read first so
+        # that a refusal speaks the language of the person the token names.
         form = await read_form(request)
         token = str(form.get("t") or "")
+        if not same_origin(request, bot.settings.http.public_url()):
+            tr = await run_in_threadpool(reader, token,
+                                         request.headers.get("accept-language", ""))
+            return _refused(tr, LinkRefused("cross-origin", N_(
+                "This vote did not come from the confirmation page, so nothing was "
+                "recorded. Open the link from the email again and confirm there.")))
         if form.get("confirm") != "yes":
-            return _refused(default, LinkRefused("unconfirmed", N_(
+            tr = await run_in_threadpool(reader, token,
+                                         request.headers.get("accept-language", ""))
+            return _refused(tr, LinkRefused("unconfirmed", N_(
                 "Nothing was recorded: confirm your stance with the button on the page that "
                 "the link opens.")))
         reason = str(form.get("reason") or "")
@@ -144,6 +162,12 @@ def vote_routes(bot: Bot) -> list[Route]:
 
     return [Route("/polls/{poll_id:int}/vote", _guard(show, default), methods=["GET"]),
             Route("/polls/{poll_id:int}/vote", _guard_async(cast, default), methods=["POST"])]
+
+
+def _browser(request: Request, default: Translator) -> Translator:
+    """The browser's language (``Accept-Language``) when nobody can be looked up."""
+    found = negotiate(request.headers.get("accept-language", ""))
+    return translator(found) if found else default
 
 
 def _guard(fn: Callable[[Request], HTMLResponse], tr: Translator
@@ -154,7 +178,7 @@ def _guard(fn: Callable[[Request], HTMLResponse], tr: Translator
             return fn(request)
         except (OperationalError, DBAPIError):
             log.warning("vote link page: database unreachable", exc_info=True)
-            return _unavailable(tr)
+            return _unavailable(_browser(request, tr))
     return page
 
 
@@ -165,7 +189,7 @@ def _guard_async(fn: Callable[[Request], Awaitable[HTMLResponse]], tr: Translato
             return await fn(request)
         except (OperationalError, DBAPIError):
             log.warning("vote link POST: database unreachable", exc_info=True)
-            return _unavailable(tr)
+            return _unavailable(_browser(request, tr))
     return page
 
 

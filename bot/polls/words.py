@@ -112,3 +112,51 @@ REPLY_WORDS = {
     "fr": ("d'accord", "je m'abstiens", "pas d'accord", "je bloque"),
     "es": ("de acuerdo", "me abstengo", "en desacuerdo", "bloqueo"),
 }
+
+
+def stance_word(word: str) -> str | None:
+    """The stance a single chat or button word names, in any of the three
+    languages (``block``, ``bloquer``, ``Bloqueo``, ``désaccord``, ``abstención``),
+    or None. Case and accents are folded; the stance keys themselves are words."""
+    folded = fold(word)
+    if folded in _KEYS:
+        return folded
+    return WORDS.get(folded)
+
+
+def split_stance(text: str) -> tuple[str, str] | None:
+    """``text`` typed after ``vote ID`` as ``(stance, reason)``: the longest stance
+    phrase of :data:`WORDS` (or a stance key) it starts with, followed by a space
+    or the end (``pas d'accord trop cher`` -> ``("disagree", "trop cher")``,
+    ``en desacuerdo`` -> ``("disagree", "")``), else None. The same table as email
+    replies (:func:`read_stance`), so chat, buttons and email read the same words."""
+    raw = text.strip()
+    folded, where = _fold_map(raw)
+    for phrase in _CHAT_ORDER:
+        if not folded.startswith(phrase):
+            continue
+        end = len(phrase)
+        if end < len(folded) and not folded[end].isspace():
+            continue
+        stance = _KEYS.get(phrase) or WORDS[phrase]
+        return stance, raw[where[end - 1] + 1:].strip()
+    return None
+
+
+_KEYS = {k: k for k in ("agree", "abstain", "disagree", "block")}
+_CHAT_ORDER = sorted(set(WORDS) | set(_KEYS), key=len, reverse=True)
+
+#: One word per stance a person is shown to type in chat, per language (each is
+#: read back by :func:`stance_word`).
+CHAT_WORDS = {
+    "en": {"agree": "agree", "abstain": "abstain", "disagree": "disagree", "block": "block"},
+    "fr": {"agree": "d'accord", "abstain": "abstention", "disagree": "désaccord",
+           "block": "bloquer"},
+    "es": {"agree": "apruebo", "abstain": "abstención", "disagree": "desacuerdo",
+           "block": "bloqueo"},
+}
+
+
+def chat_word(stance: str, language: str) -> str:
+    """The word for ``stance`` a reader of ``language`` is told to type."""
+    return CHAT_WORDS.get(language, CHAT_WORDS["en"]).get(stance, stance)

@@ -8,14 +8,14 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, overload
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.dates import end_of_day
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
+from bot.formatting import Moment
+from bot.formatting import day as formatting_day
 from bot.numbers import bounded, fits, id_number
 from storage.models import Sprint
 
@@ -167,15 +167,16 @@ def parse_topics(raw: str) -> list[str]:
     return out
 
 
-def local(moment: datetime, zone: str) -> str:
-    """``moment`` (aware) as ``YYYY-MM-DD HH:MM Zone`` in the IANA ``zone``."""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone
+def local(moment: datetime, zone: str) -> Moment:
+    """``moment`` (aware) in the IANA ``zone``, written in the language of the
+    sentence it fills (:class:`bot.formatting.Moment`)."""
+    return Moment(moment, zone)
 
 
 def day_text(day: date, language: str) -> str:
-    """A calendar day in ``language`` (Babel, medium: ``Apr 1, 2027``,
-    ``1 avr. 2027``): the same day for every reader, whatever their zone."""
-    return str(format_date(day, format="medium", locale=language))
+    """A calendar day in ``language`` (:func:`bot.formatting.day`): the same
+    day for every reader, whatever their zone."""
+    return formatting_day(day, language=language)
 
 
 def closing_text(sprint: Sprint, tr: Translator, zone: str) -> str:
@@ -186,4 +187,4 @@ def closing_text(sprint: Sprint, tr: Translator, zone: str) -> str:
         return tr.gettext(N_("at the end of {day} ({zone}); your time: {instant}"),
                           day=day_text(sprint.signup_closes_on, tr.language),
                           zone=sprint.zone, instant=instant)
-    return instant
+    return instant.text(tr.language)

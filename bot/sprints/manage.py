@@ -210,7 +210,7 @@ def list_cmd(ctx: Context) -> Message:
         n = seats.counts(ctx.session, s.id)
         lines.append(ctx._("#{id} {title} ({state}): {held} of {capacity} seats, {waiting} "
                            "waiting", id=s.id, title=s.title,
-                           state=ctx._(STATE_LABELS.get(s.state, s.state)),
+                           state=ctx.tr.pgettext("sprint", STATE_LABELS.get(s.state, s.state)),
                            held=n.get("seated", 0) + n.get("offered", 0), capacity=s.capacity,
                            waiting=n.get("waitlisted", 0)))
     title = ctx._("Innovation sprints")

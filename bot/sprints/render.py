@@ -44,9 +44,9 @@ FUNDING_LABELS = {"none": N_("no minimum"), "pending": N_("pledges open"),
                   "funded": N_("funded"), "not_funded": N_("not funded")}
 
 
-def when(moment: datetime, zone: str) -> Time:
-    """``moment`` as a Time span whose fallback is in ``zone``, zone named."""
-    return Time(int(moment.timestamp()), local(moment, zone))
+def when(moment: datetime, zone: str, language: str) -> Time:
+    """``moment`` as a Time span whose fallback is in ``zone`` and ``language``, zone named."""
+    return Time(int(moment.timestamp()), local(moment, zone).text(language))
 
 
 def funding_chart(tr: Translator, sprint: Sprint, by_currency: dict[str, int]) -> bytes:
@@ -84,8 +84,8 @@ def sprint_message(session: Session, sprint: Sprint, *, tr: Translator, zone: st
                                first=day_text(sprint.starts_on, tr.language),
                                last=day_text(sprint.ends_on, tr.language))
     fields = [
-        Field(tr.gettext(N_("Status")), tr.gettext(STATE_LABELS.get(sprint.state,
-                                                                    sprint.state))),
+        Field(tr.gettext(N_("Status")), tr.pgettext("sprint", STATE_LABELS.get(sprint.state,
+                                                                              sprint.state))),
         Field(tr.gettext(N_("Topics")), topics),
         Field(tr.gettext(N_("Dates")), dates),
         Field(tr.gettext(N_("Sign-ups close")), closing_text(sprint, tr, zone)),
@@ -95,7 +95,7 @@ def sprint_message(session: Session, sprint: Sprint, *, tr: Translator, zone: st
     ]
     if sprint.org_cap:
         fields.append(Field(tr.gettext(N_("Per organisation")),
-                            tr.gettext(N_("at most {cap} seats"), cap=sprint.org_cap)))
+                            tr.ngettext("at most {n} seat", "at most {n} seats", sprint.org_cap)))
     blocks: list[Block] = [Header(head)]
     intro: list[str | Span] = [Strong(sprint.title), "\n", Emphasis(sprint.aim)]
     if proposer is not None:
@@ -112,7 +112,8 @@ def sprint_message(session: Session, sprint: Sprint, *, tr: Translator, zone: st
         if sprint.minimum_minor:
             minimum = money.format_money(sprint.minimum_minor, sprint.currency, tr.language)
             state = tr.gettext(FUNDING_LABELS.get(sprint.funding_state, sprint.funding_state))
-            value: Inline = (f"{minimum} ({state}) ", when(sprint.funding_deadline, zone)) \
+            value: Inline = (f"{minimum} ({state}) ",
+                             when(sprint.funding_deadline, zone, tr.language)) \
                 if sprint.funding_deadline else f"{minimum} ({state})"
             fields.append(Field(tr.gettext(N_("Minimum to go ahead")), value))
             lines.append(f"{tr.gettext(N_('Minimum to go ahead'))}: {minimum} ({state})")

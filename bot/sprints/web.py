@@ -18,14 +18,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from bot import formatting
 from bot.dates import end_of_day
 from bot.errors import N_
 from bot.i18n import Translator, translator
@@ -59,12 +58,10 @@ def facts(bot: Bot, view: LinkView, *, offer_id: int | None = None) -> list[tupl
 
     def day(calendar_day: date) -> str:
         # a sprint's days are calendar days: the same for every reader
-        return format_date(calendar_day, "full", locale=view.language)
+        return formatting.day(calendar_day, language=view.language)
 
     def instant(moment: datetime) -> str:
-        local = moment.astimezone(ZoneInfo(view.timezone))
-        return f"{format_date(local, 'full', locale=view.language)}, " \
-               f"{format_time(local, 'short', locale=view.language)} ({view.timezone})"
+        return formatting.moment(moment, zone=view.timezone, language=view.language)
 
     with bot.session_factory() as session:
         sprint = session.get(Sprint, view.sprint_id)

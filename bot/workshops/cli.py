@@ -40,18 +40,23 @@ def register_cli(app: typer.Typer) -> None:
     @ws_app.command("show")
     def show_cmd(ctx: typer.Context, workshop: Annotated[int, typer.Argument()]) -> None:
         """One workshop: its time in the world's zones, RSVP counts, agenda."""
+        from bot.topics import topic_text
         from bot.workshops import agenda, rsvp
-        from bot.workshops.render import world_times
+        from bot.workshops.render import RSVP_LABELS, STATE_LABELS, world_times
         from bot.workshops.series import find_workshop
 
         bot = _bot(ctx)
         try:
             with bot.session_factory() as session:
                 ws = find_workshop(session, str(workshop))
-                typer.echo(f"#{ws.id} {ws.title} [{ws.state}] uid={ws.uid} seq={ws.sequence}")
+                typer.echo(f"#{ws.id} {ws.title} ({STATE_LABELS.get(ws.state, ws.state)})")
+                if ws.series.topic:
+                    typer.echo(f"Topic: {topic_text(ws.series.topic, 'en')}")
                 if ws.starts_at:
                     typer.echo(world_times(ws.starts_at, "en"))
-                typer.echo(f"RSVPs: {rsvp.counts(session, ws.id)}")
+                counts = rsvp.counts(session, ws.id)
+                typer.echo("Answers: " + ", ".join(f"{RSVP_LABELS[k]} {counts.get(k, 0)}"
+                                                   for k in RSVP_LABELS))
                 for item in agenda.items(session, ws.id):
                     typer.echo(f"  agenda [{item.id}] {item.text} ({item.state})")
         finally:

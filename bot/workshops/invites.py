@@ -28,6 +28,7 @@ from bot.mail import OutgoingEmail
 from bot.outbox import ChatTarget, enqueue_calendar, enqueue_chat, enqueue_email
 from bot.permissions import Authorized
 from bot.settings import Settings
+from bot.topics import topic_text
 from bot.types import Attachment, CalendarEvent
 from bot.workshops import availability, reminders, tokens
 from bot.workshops.ical import Attendee, Meeting, calendar_bytes, cancellation, invite
@@ -80,7 +81,7 @@ def meeting_for(ws: Workshop, settings: Settings, *, person: Person | None,
     lang = person.language if person else ws.series.language
     tr = translator(lang)
     summary = tr.gettext(N_("Workshop: {title}"), title=ws.title)
-    parts = [ws.series.topic] if ws.series.topic else []
+    parts = [topic_text(ws.series.topic, lang)] if ws.series.topic else []
     if with_join and ws.join_url:
         parts.append(tr.gettext(N_("Join: {url}"), url=ws.join_url))
     parts.append(tr.gettext(N_("Answer with your calendar's Accept / Decline buttons, or "
@@ -193,7 +194,9 @@ def _send(session: Session, ws: Workshop, settings: Settings, calendar_platforms
                                                chat_ics),))
     assert ws.starts_at is not None and ws.ends_at is not None
     event = CalendarEvent(uid=ws.uid, title=ws.title, starts_at=ws.starts_at,
-                          ends_at=ws.ends_at, description=ws.series.topic, url=ws.join_url,
+                          ends_at=ws.ends_at,
+                          description=topic_text(ws.series.topic, ws.series.language),
+                          url=ws.join_url,
                           location=ws.join_url, sequence=ws.sequence,
                           cancelled=kind == "cancel")
     for t in targets(session, ws):

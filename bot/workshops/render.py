@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_skeleton
+from babel.dates import format_skeleton
 
+from bot import formatting
 from bot.charts import grid_chart
 from bot.errors import N_
 from bot.i18n import Translator
+from bot.topics import topic_text
 from bot.types import (
     Actions,
     Block,
@@ -33,6 +35,10 @@ WORLD = ("Australia/Sydney", "Asia/Tokyo", "Africa/Nairobi", "Europe/Paris",
 ANSWER_LABELS = {"yes": N_("yes"), "ifneedbe": N_("if need be"), "no": N_("no")}
 RSVP_LABELS = {"accepted": N_("accept"), "tentative": N_("tentative"),
                "declined": N_("decline")}
+#: Where an answer was given, in the product's words (never the platform's key).
+CHANNEL_LABELS = {"console": N_("in chat"), "slack": N_("in chat"), "discord": N_("in chat"),
+                  "email": N_("by email"), "web": N_("on the web page"),
+                  "cli": N_("by the secretariat")}
 STATE_LABELS = {"finding": N_("finding a time"), "confirmed": N_("confirmed"),
                 "cancelled": N_("cancelled"), "held": N_("held")}
 
@@ -40,13 +46,7 @@ STATE_LABELS = {"finding": N_("finding a time"), "confirmed": N_("confirmed"),
 def local_text(moment: datetime, zone: str, language: str) -> str:
     """``Thu 12 Mar 2026, 15:00 CET (Europe/Paris)`` in ``language``: the
     abbreviation *and* the IANA name, so nobody guesses which CST is meant."""
-    tz = ZoneInfo(zone)
-    local = moment.astimezone(tz)
-    text = format_datetime(local, "EEE d MMM y, HH:mm", tzinfo=tz, locale=language)
-    abbr = local.tzname() or ""
-    if abbr and not abbr[0].isalpha():
-        abbr = f"UTC{abbr}"
-    return f"{text} {abbr} ({zone})" if zone != "UTC" else f"{text} UTC"
+    return formatting.moment(moment, zone=zone, language=language)
 
 
 def when(moment: datetime, zone: str, language: str) -> Time:
@@ -68,7 +68,7 @@ def workshop_message(tr: Translator, ws: Workshop, *, zone: str, counts: dict[st
     state = tr.gettext(STATE_LABELS.get(ws.state, ws.state))
     fields = [Field(tr.gettext(N_("State")), state)]
     if ws.series.topic:
-        fields.append(Field(tr.gettext(N_("Topic")), ws.series.topic))
+        fields.append(Field(tr.gettext(N_("Topic")), topic_text(ws.series.topic, tr.language)))
     text: list[str | Time | Link] = []
     if ws.starts_at is not None:
         text += [tr.gettext(N_("When: ")), when(ws.starts_at, zone, tr.language)]

@@ -30,6 +30,7 @@ from bot.types import (
 from bot.workshops import availability, invites, rsvp, series, tokens
 from bot.workshops.render import (
     ANSWER_LABELS,
+    CHANNEL_LABELS,
     RSVP_LABELS,
     STATE_LABELS,
     grid_image,
@@ -413,7 +414,9 @@ def attendees_cmd(ctx: Context) -> Message:
     by_role: dict[str, dict[str, int]] = {}
     for p, answer, channel in rsvp.attendee_list(ctx.session, ws.id):
         lines.append(f"{p.name} ({p.organisation.name if p.organisation else '-'}): "
-                     f"{ctx._(RSVP_LABELS[answer])} [{channel}]")
+                     f"{ctx._(RSVP_LABELS[answer])}"
+                     + (f" ({ctx._(CHANNEL_LABELS[channel])})" if channel in CHANNEL_LABELS
+                        else ""))
         for r in roles.get(p.id, frozenset()):
             by_role.setdefault(str(Role(r)), {}).setdefault(answer, 0)
             by_role[str(Role(r))][answer] += 1

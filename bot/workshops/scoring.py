@@ -279,8 +279,9 @@ def slot_reasons(score: SlotScore, *, language: str = "en",
     return out
 
 
-def _num(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".") if value % 1 else str(int(value))
+def _num(value: float) -> float | int:
+    # A float parameter is written by the translator in the reader's language (4,5).
+    return round(value, 1) if value % 1 else int(value)
 
 
 def clock_shifts(previous: datetime, current: datetime, zones: Sequence[str], *,

@@ -100,11 +100,11 @@ def test_csv_export_neutralises_formulas(bot: Bot, chat: Chat) -> None:
     with bot.session_factory() as s:
         records = decisions(s)
     records[0]["determination_note"] = "+1 -cmd|calc"
-    records[0]["discussion"] = "\tx"
+    records[0]["discussion"] = [{"name": "\tx", "text": "=1", "advisory": False}]
     rows = list(csv.reader(io.StringIO(to_csv(records))))
     cells = [c for c in rows[1] if c]
     assert rows[1][1] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
-    assert rows[1][9] == "'+1 -cmd|calc" and rows[1][11] == "'\tx"
+    assert rows[1][9] == "'+1 -cmd|calc" and rows[1][11] == "'\tx: =1"
     assert not any(c[0] in "=+-@\t\r" for c in cells)
 
 

@@ -33,7 +33,7 @@ def test_form_buttons_reason_and_tally(bot: Bot, chat: Chat) -> None:
         out = amara.feed(answer)
     assert "Proposal #1 is open for stances in Alliance; it closes " in out
     assert "[1] Agree" in out and "[4] Block" in out
-    assert "2030-01-15 17:00 Africa/Lagos" in out  # the person's zone
+    assert "Tue 15 Jan 2030, 17:00 WAT (Africa/Lagos)" in out  # the person's zone
     p = proposal(bot, 1)
     assert p.quorum_percent == 60 and p.visibility == "hidden"
     assert p.closes_at.isoformat() == "2030-01-15T16:00:00+00:00"
