@@ -45,9 +45,3 @@ def parse_deadline(text: str, *, zone: str) -> datetime:
     if _DATE.match(raw):
         return end_of_day(parse_date(raw), zone)
     return parse_local_time(raw, zone=zone)
-
-
-def local_text(moment: datetime, zone: str) -> str:
-    """``moment`` (aware) as ``YYYY-MM-DD HH:MM Zone`` in the IANA ``zone``: the
-    plain-text form of an instant for a reader in that zone."""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone

@@ -4,7 +4,8 @@
 is marked as such), ``digest latest`` (the latest summary, in the reader's
 language), and for the secretariat ``digest preview [WEEK]``, ``digest include
 URL [WEEK]``, ``digest exclude N [WEEK]`` and ``digest send [WEEK]`` (WEEK an
-ISO week such as 2026-W47; this week when left out).
+ISO week such as 2026-W47; when left out, the latest draft up to this week:
+on Monday, the review of the week that ended, which the scheduled build made).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def install(reg: Registry) -> None:
               help=N_("Show the summary of the latest press review."))
     reg.route("command", "digest preview", preview, capability="digest.review",
               usage="[WEEK]",
-              help=N_("Show a week's draft press review (this week by default; secretariat)."))
+              help=N_("Show a week's draft press review (by default the latest draft; "
+                      "secretariat)."))
     reg.route("command", "digest include", include, capability="digest.review",
               usage="URL [WEEK]",
               help=N_("Add an article to a week's press review (secretariat)."))
@@ -98,7 +100,8 @@ def _week(ctx: Context) -> str:
 
 def _week_arg(ctx: Context) -> tuple[str, list[str]]:
     """The ISO week named among the arguments (``2026-W47``, any position), else
-    this week; and the other arguments. Raises InvalidInput for a word that
+    the latest draft up to this week (:func:`_review_week`); and the other
+    arguments. Raises InvalidInput for a word that
     looks like a week but is not one (``2026-W60``)."""
     week, rest = "", []
     for word in ctx.args.split():
@@ -112,7 +115,17 @@ def _week_arg(ctx: Context) -> tuple[str, list[str]]:
             week = f"{year}-W{int(num):02d}"
         else:
             rest.append(word)
-    return week or _week(ctx), rest
+    return week or _review_week(ctx), rest
+
+
+def _review_week(ctx: Context) -> str:
+    """The review the secretariat is working on when no week is named: the
+    latest draft up to this week (on Monday, the review of the week that
+    ended, which the scheduled build made), else this week."""
+    current = svc.current_week(ctx.settings)
+    latest = ctx.session.scalar(select(Digest.week).where(
+        Digest.status == "draft", Digest.week <= current).order_by(Digest.week.desc()).limit(1))
+    return latest or current
 
 
 def suggest(ctx: Context) -> Message:
@@ -252,7 +265,8 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
 
 
 def preview(ctx: Context) -> Message:
-    """A week's draft (``digest preview [WEEK]``; this week by default; built
+    """A week's draft (``digest preview [WEEK]``; by default the latest
+    draft; built
     now if there is none)."""
     week, _ = _week_arg(ctx)
     digest = _draft(ctx, week=week, build=True)

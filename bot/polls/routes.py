@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from bot.context import Context
-from bot.dates import local_text
 from bot.errors import N_, FieldError, InvalidInput, NotFound, PermissionDenied
+from bot.formatting import Moment
 from bot.forms import checked
 from bot.members import group_by_name
 from bot.outbox import ChatTarget
@@ -178,7 +178,7 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
     rounds.refresh(ctx.session, proposal)
     head = ctx._("Proposal #{id} is open for stances in {group}; it closes {when}.",
                  id=proposal.id, group=group.name,
-                 when=local_text(proposal.closes_at, ctx.person.timezone))
+                 when=Moment(proposal.closes_at, ctx.person.timezone))
     if origin is None:
         msg = rounds.proposal_message(ctx.session, proposal, language=ctx.person.language,
                                       zone=ctx.person.timezone, reader=ctx.who.id)

@@ -282,7 +282,7 @@ def test_the_preview_names_a_broken_source_without_the_parsers_words(
     from adapters.console import ConsoleSession
     from bot.digest.service import build
 
-    bot = make_bot(sqlite_url)
+    bot = make_bot(sqlite_url, digest={"feed_dir": str(shared_fixtures / "feeds")})
     broken = shared_fixtures / "feeds" / "feedparser_aaa_illformed.xml"
     build(session_factory=bot.session_factory, settings=bot.settings, feeds=[str(broken)])
     out = ConsoleSession(dispatch=bot.dispatch, email=SECRETARIAT_ES).feed("digest preview")

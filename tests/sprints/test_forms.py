@@ -40,7 +40,7 @@ def test_each_answer_is_checked_when_given_and_nothing_is_lost(bot: Bot) -> None
             assert term.prompt() == prompts[-1]  # the same field, asked again at once
         if name == "currency":
             out = term.feed("EURO")
-            assert "'EURO' is not a currency" in out, out
+            assert "“EURO” is not a currency" in out, out
             assert term.prompt() == prompts[-1]
         if name == "leads":
             assert "Leads allowed (a number) (default: 1)" in term.prompt()
