@@ -77,7 +77,7 @@ class Bot:
     mail: MailTransport
     chat_deliverers: dict[str, ChatDeliverer] = field(default_factory=dict)
     #: Platforms whose deliverer also publishes :class:`~bot.types.CalendarEvent`
-    #: payloads natively (Discord scheduled events); plugins add themselves.
+    #: payloads natively (a platform's scheduled events); plugins add themselves.
     calendar_platforms: set[str] = field(default_factory=set)
     #: Home page sections by (order, registration), see :func:`bot.home.add_home_section`.
     home_sections: list[tuple[int, int, HomeSection]] = field(default_factory=list)
@@ -85,7 +85,7 @@ class Bot:
     caches: Caches = field(default_factory=lambda: Caches())
     #: Id completers by command word (see :mod:`bot.completion`).
     completers: dict[str, CompleterSpec] = field(default_factory=dict)
-    #: Per-platform runtime objects that plugins make (a SlackAdapter), opaque to the core.
+    #: Per-platform runtime objects that plugins make (an adapter's client), opaque to the core.
     adapters: dict[str, object] = field(default_factory=dict)
     #: Starlette routes that capabilities add to the HTTP app (vote links, feeds).
     web_routes: list[BaseRoute] = field(default_factory=list)
@@ -120,7 +120,7 @@ class Bot:
         With ``raise_unavailable``, a database that cannot be reached (a lost
         connection, a lock past its timeout: :func:`is_unavailable`) raises
         :class:`~bot.errors.Unavailable` instead, so a caller holding the event
-        durably (the Slack inbox) retries it rather than apologising.
+        durably (the inbox, bot/inbox.py) retries it rather than apologising.
 
         A route with a fast path (:data:`bot.routing.FastPath`: a stance) is
         tried that way first (it begins and commits its own transaction); it

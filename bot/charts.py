@@ -1,7 +1,7 @@
 """Pictures people would rather look at than read, as PNG bytes (Pillow).
 
-Every adapter can show a PNG (a Slack file, an inline CID image in email, a
-Discord attachment); SVG is shown by almost none of them. Charts here are
+Every adapter can show a PNG (a chat file upload, an inline CID image in
+email); SVG is shown by almost none of them. Charts here are
 drawn with Pillow's default bitmap-free font so they need no font files, and
 each returns ``bytes`` of a PNG image: ``image/png``.
 """

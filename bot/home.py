@@ -1,4 +1,4 @@
-"""A person's home page, platform-neutral: the Slack App Home tab, and any
+"""A person's home page, platform-neutral: a chat platform's home tab, and any
 adapter with a similar place.
 
 Capabilities contribute sections: ``add_home_section(bot, provider)`` where a
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.errors import N_, DomainError
 from bot.i18n import Translator, translator
 from bot.members import resolve_actor
-from bot.types import Actor, Block, Context, Divider, Header, Message, Section
+from bot.types import Actor, Block, Divider, Header, Message, Section, SmallPrint
 from storage.models import Person
 
 if TYPE_CHECKING:
@@ -84,6 +84,6 @@ def home_message(bot: Bot, actor: Actor) -> Message:
                 added = True
         if not added:
             blocks.append(Section(tr.gettext(N_("Nothing is waiting for you."))))
-        blocks.append(Context(tr.gettext(N_("Type help to see what you can do."))))
+        blocks.append(SmallPrint(tr.gettext(N_("Type help to see what you can do."))))
         session.rollback()
     return Message(text=title, blocks=tuple(blocks))

@@ -18,8 +18,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.queue import QUEUES
 from storage.base import utcnow
-from storage.models import JobRun, OutboxMessage, SlackInboxItem
+from storage.models import JobRun
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ class _QueueCollector(Collector):
         try:
             now = utcnow()
             with self.session_factory() as session:
-                for name, model in (("outbox", OutboxMessage), ("slack_inbox", SlackInboxItem)):
+                for name, table in QUEUES:
+                    model = table.model
                     for status, n in session.execute(
                             select(model.status, func.count()).group_by(model.status)):
                         depth.add_metric([name, str(status)], float(n))

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import typer
+    from pydantic import BaseModel
 
     from bot.app import Bot
 
@@ -28,6 +29,10 @@ class Plugin:
     """Hooks an adapter may implement; every default does nothing."""
 
     name = "plugin"
+    #: The plugin's own configuration section, ``[<name>]`` in convene.toml and
+    #: ``CONVENE_<NAME>__<KEY>``: a pydantic model validated with the rest of the
+    #: settings at start (bot/settings.py); read it with ``settings.section()``.
+    settings_model: ClassVar[type[BaseModel] | None] = None
 
     def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
         """Register chat deliverers (``bot.chat_deliverers[platform]``) or the mail
@@ -56,3 +61,9 @@ def load_plugins() -> list[Plugin]:
         except Exception:
             log.exception("could not load plugin %s", ep.name)
     return found
+
+
+def plugin_sections() -> dict[str, type[BaseModel]]:
+    """``{plugin name: its settings model}`` of every installed plugin that
+    declares one (:attr:`Plugin.settings_model`)."""
+    return {p.name: p.settings_model for p in load_plugins() if p.settings_model is not None}

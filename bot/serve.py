@@ -80,11 +80,11 @@ def release_own_rows(bot: Bot) -> int:
     pending (the earlier run is gone: this one holds its host and port)."""
     from datetime import timedelta
 
-    from bot.queue import OUTBOX, SLACK_INBOX, LeasedQueue
+    from bot.queue import QUEUES, LeasedQueue
 
     n = 0
     with bot.session_factory() as session, session.begin():
-        for table in (OUTBOX, SLACK_INBOX):
+        for _name, table in QUEUES:
             n += LeasedQueue(table, instance=bot.instance_id,
                              lease=timedelta(0)).release_owner(session)
     if n:
@@ -96,8 +96,8 @@ def settle_heap() -> int:
     """Collect once, then move every object alive now (modules, the app, the
     adapters: about a million of them) to the garbage collector's permanent
     generation, so later full collections scan only what was made since.
-    Without it a full collection under a burst of Slack requests stops every
-    thread for 150-350 ms (bench/slack.py saw it as the acknowledgements' p99).
+    Without it a full collection under a burst of chat requests stops every
+    thread for 150-350 ms (a benchmark saw it as the acknowledgements' p99).
     Returns how many objects were frozen."""
     gc.collect()
     gc.freeze()

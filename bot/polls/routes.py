@@ -44,7 +44,7 @@ VOTE_USAGE = "ID agree|abstain|disagree|block [REASON]"
 REASON_LIMIT = 4000
 #: How close to complete a round must be for a stance to check, after its
 #: commit, whether every unit has voted (stances in flight do not see each other).
-COMPLETE_SLACK = 64
+COMPLETE_MARGIN = 64
 
 
 # --- scopes: the group a route's capability is checked in --------------------------
@@ -233,7 +233,7 @@ def stance_replies(*, bot: Bot, session: Session, tr: Translator,
     # Concurrent stances do not see each other before they commit, so the check
     # runs after the commit whenever the round is nearly complete; the deadline
     # job closes a complete round too, as a backstop.
-    if sum(per.values()) + COMPLETE_SLACK >= eligible:
+    if sum(per.values()) + COMPLETE_MARGIN >= eligible:
         _close_after_commit(bot, after_commit, proposal_id)
     label = tr.gettext(STANCE_LABELS[cast.stance])
     summary = " · ".join(f"{tr.gettext(STANCE_LABELS[s])} {n}" for s, n in per.items())

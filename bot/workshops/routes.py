@@ -20,9 +20,7 @@ from bot.types import (
     Preformatted,
     Reply,
     Section,
-)
-from bot.types import (
-    Context as Small,
+    SmallPrint,
 )
 from bot.workshops import availability, invites, rsvp, series, tokens
 from bot.workshops.render import (
@@ -382,7 +380,7 @@ def attendees_cmd(ctx: Context) -> Message:
     title = ctx._("Attendees of workshop #{id}", id=ws.id)
     body = "\n".join(lines) or ctx._("No answers yet.")
     return Message(f"{title}\n{body}", blocks=(Header(title), Section(body),
-                                               Small("\n".join(summary) or "-")))
+                                               SmallPrint("\n".join(summary) or "-")))
 
 
 def lead_cmd(ctx: Context) -> Message:
