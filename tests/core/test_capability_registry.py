@@ -29,7 +29,7 @@ PACKAGE = textwrap.dedent('''
     from bot.capabilities import Capability
     from bot.home import add_home_section
     from bot.jobs import JobSpec
-    from bot.types import Context, Header, Message, Section, Strong
+    from bot.types import Header, Message, Section, SmallPrint, Strong
 
     TICKS = []
 
@@ -40,7 +40,7 @@ PACKAGE = textwrap.dedent('''
 
 
     def section(ctx):
-        return [Header("Test capability"), Context("nothing to do")]
+        return [Header("Test capability"), SmallPrint("nothing to do")]
 
 
     def tick(*args, **kwargs):

@@ -65,3 +65,13 @@ def test_the_independence_contract_is_the_installed_capabilities() -> None:
     [adapters] = [c for c in contracts if c["type"] == "forbidden"
                   and c["source_modules"] == ["adapters"]]
     assert set(capabilities) <= set(adapters["forbidden_modules"])
+
+
+def test_the_file_map_names_every_module() -> None:
+    """docs/ARCHITECTURE.md's file map has a line for each module (and none
+    for a module that is gone)."""
+    doc = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    mapped = set(re.findall(r"^- `([\w/]+\.py)`: \S", doc, re.MULTILINE))
+    modules = {str(p.relative_to(ROOT)) for p in _files(*SOURCES, suffix=".py")}
+    assert sorted(modules - mapped) == [], "modules missing from the file map"
+    assert sorted(mapped - modules) == [], "the file map names modules that are gone"
