@@ -29,8 +29,8 @@ class ConsolePlugin(Plugin):
                  as_: Annotated[str, typer.Option("--as", help="Your email address in the "
                                                   "roster.")]) -> None:
             """Chat with Convene in the terminal (or pipe commands on stdin)."""
-            from bot.app import build_app
-            from bot.cli import settings_from
+            from bot.compose import build_app
+            from bot.invocation import settings_from
             from bot.members import person_by_email
             from storage.migrate import upgrade
 

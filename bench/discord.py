@@ -28,7 +28,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from bench.common import import_example_roster  # noqa: E402
-from bot.app import build_app  # noqa: E402
+from bot.compose import build_app  # noqa: E402
 from bot.serve import settle_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

@@ -51,7 +51,8 @@ from bench.common import (  # noqa: E402
     seed_voters,
     verdict,
 )
-from bot.app import Bot, build_app  # noqa: E402
+from bot.app import Bot  # noqa: E402
+from bot.compose import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation  # noqa: E402
 from storage.engine import make_engine  # noqa: E402

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adapters.slack.plugin import plugin as slack_plugin  # noqa: E402
-from bot.app import build_app  # noqa: E402
+from bot.compose import build_app  # noqa: E402
 from bot.serve import settle_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402

@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import drop_postgres, say, scratch_postgres  # noqa: E402
-from bot.app import Bot, build_app  # noqa: E402
+from bot.app import Bot  # noqa: E402
+from bot.compose import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission  # noqa: E402
 from storage.base import utcnow  # noqa: E402

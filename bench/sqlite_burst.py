@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import SEC, pct, seed_voters  # noqa: E402
-from bot.app import build_app  # noqa: E402
+from bot.compose import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation  # noqa: E402
 from storage.base import utcnow  # noqa: E402

@@ -102,7 +102,7 @@ def invites() -> tuple[float, int]:
 
 
 def _product_bot(tmp: Path, people: int):  # type: ignore[no-untyped-def]
-    from bot.app import build_app
+    from bot.compose import build_app
     from bot.settings import Settings
     from storage.engine import make_engine
     from storage.migrate import upgrade_engine

@@ -1,7 +1,8 @@
-"""The composition root and the dispatcher.
+"""The dispatcher: the running core.
 
-``build_app(settings)`` wires storage, the router, the policy, the mail
-transport and every capability's routes, and returns a :class:`Bot`.
+A :class:`Bot` composes a filled :class:`~bot.registry.Registry` (routes,
+jobs, home sections, ...) with the services (settings, engine, session
+factory, mail, leadership, metrics); :func:`bot.compose.build_app` makes one.
 ``Bot.dispatch(event)`` is the one way an event from any adapter enters the core.
 """
 
@@ -16,22 +17,20 @@ from typing import Any
 from sqlalchemy import Engine, bindparam
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.routing import BaseRoute
 
 from bot.cache import Caches
-from bot.completion import CompleterSpec
-from bot.context import Context, HandlerResult
+from bot.context import Context, HandlerResult, Services
 from bot.errors import N_, DomainError, FieldError, Unavailable, is_unavailable
-from bot.home import HomeSection
 from bot.i18n import Translator, translator
-from bot.jobs import JobSpec, Leadership
-from bot.mail import FileMailTransport, MailTransport
+from bot.lease import Leadership
+from bot.mail import MailTransport
 from bot.members import resolve_event
 from bot.metrics import Metrics
-from bot.outbox import ChatDeliverer, OutboxWorker, Renderer
+from bot.outbox import ChatDeliverer, OutboxWorker
 from bot.permissions import PersonRef, Policy, authorize
 from bot.queue import new_instance_id
-from bot.routing import FastCall, Route, Router
+from bot.registry import Registry
+from bot.routing import Done, FastCall, FastFailed, Repeated, Route
 from bot.settings import Settings
 from bot.types import (
     Actor,
@@ -45,12 +44,10 @@ from bot.types import (
     Reply,
 )
 from storage.base import utcnow
-from storage.engine import dialect_insert, make_engine, make_session_factory
+from storage.engine import dialect_insert
 from storage.models import ProcessedEvent
 
 log = logging.getLogger(__name__)
-
-Installer = Callable[["Bot"], None]
 
 
 def _dedupe_statement(postgresql: bool) -> Any:
@@ -67,38 +64,30 @@ _DEDUPE = {True: _dedupe_statement(True), False: _dedupe_statement(False)}
 
 @dataclass
 class Bot:
-    """The running core. Adapters call :meth:`dispatch`; jobs use ``session_factory``."""
+    """The running core: ``registry`` (what capabilities and plugins
+    registered) and the services. Adapters call :meth:`dispatch`; jobs use
+    ``session_factory``."""
 
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
-    router: Router
-    policy: Policy
+    registry: Registry
     mail: MailTransport
     chat_deliverers: dict[str, ChatDeliverer] = field(default_factory=dict)
     #: Platforms whose deliverer also publishes :class:`~bot.types.CalendarEvent`
     #: payloads natively (a platform's scheduled events); plugins add themselves.
     calendar_platforms: set[str] = field(default_factory=set)
-    #: Home page sections by (order, registration), see :func:`bot.home.add_home_section`.
-    home_sections: list[tuple[int, int, HomeSection]] = field(default_factory=list)
     #: Caches of derived data that capabilities may rebuild at any time (never state).
     caches: Caches = field(default_factory=lambda: Caches())
-    #: Id completers by command word (see :mod:`bot.completion`).
-    completers: dict[str, CompleterSpec] = field(default_factory=dict)
     #: Per-platform runtime objects that plugins make (an adapter's client), opaque to the core.
     adapters: dict[str, object] = field(default_factory=dict)
-    #: Starlette routes that capabilities add to the HTTP app (vote links, feeds).
-    web_routes: list[BaseRoute] = field(default_factory=list)
-    #: Scheduled jobs that capabilities declare; ``jobs.start_scheduler`` adds them.
-    jobs: list[JobSpec] = field(default_factory=list)
-    #: Renderers of living messages: ``name -> render(session, args) -> Message``
-    #: (``bot.outbox.enqueue_refresh`` names one; the outbox worker calls it).
-    renderers: dict[str, Renderer] = field(default_factory=dict)
     #: This process among the replicas (``[queue] instance_id``, else random).
     instance_id: str = ""
-    #: The scheduler lease (``is_leader()``, ``on_change(cb)``): see bot.jobs.
+    #: The scheduler lease (``is_leader()``, ``on_change(cb)``): see bot.lease.
     leadership: Leadership = field(init=False)
     metrics: Metrics = field(init=False)
+    #: What handlers are given (:class:`bot.context.Services`), made once.
+    services: Services = field(init=False)
 
     def __post_init__(self) -> None:
         self.instance_id = self.instance_id or self.settings.queue.instance_id or \
@@ -106,7 +95,17 @@ class Bot:
         jobs = self.settings.jobs
         self.leadership = Leadership(self.engine, key=jobs.lock_key,
                                      check_seconds=jobs.lease_check_seconds)
-        self.metrics = Metrics(self.session_factory, leader=self.leadership.is_leader)
+        self.metrics = Metrics(self.session_factory, leader=self.leadership.is_leader,
+                               queues=self.registry.queue_tables.values)
+        self.services = Services(settings=self.settings, policy=self.registry.policy,
+                                 session_factory=self.session_factory, caches=self.caches,
+                                 routes=self.registry.routes,
+                                 calendar_platforms=self.calendar_platforms)
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force (the registry's)."""
+        return self.registry.policy
 
     def dispatch(self, event: Event, *, raise_unavailable: bool = False) -> list[Reply]:
         """Handle one event in one unit of work and return the replies.
@@ -143,23 +142,19 @@ class Bot:
     def _dispatch_once(self, event: Event, found: tuple[Route | None, str], *,
                        raise_unavailable: bool, may_retry: bool) -> list[Reply]:
         tr = translator(self.settings.default_language)
-        call: FastCall | None = None
         committing = False
         with self.session_factory() as session:
             try:
-                outcome = None
                 route, args = found
-                if route is not None and route.fast is not None:
-                    call = FastCall(self, session, event, route, args)
-                    outcome = route.fast(call)  # commits what it writes
-                if outcome is not None:
-                    tr = call.tr if call is not None and call.tr is not None else tr
-                    if not outcome.first:
-                        log.info("dropping repeated event %s/%s", event.actor.platform,
-                                 event.event_id)
-                        return []
+                outcome = route.fast(FastCall(self.services, session, event, route, args)) \
+                    if route is not None and route.fast is not None else None
+                if isinstance(outcome, Repeated):
+                    log.info("dropping repeated event %s/%s", event.actor.platform,
+                             event.event_id)
+                    return []
+                if isinstance(outcome, Done):
                     replies, after = outcome.replies, outcome.after
-                else:
+                else:  # no fast path, or it declined having committed nothing
                     with session.begin():
                         first, person = self._first_delivery(session, event)
                         if not first:
@@ -170,14 +165,14 @@ class Bot:
                             tr = translator(person.language)
                         replies, after = self._route(session, event, person, tr, found)
                         committing = True
-            except DomainError as exc:
+            except Exception as raised:
                 session.rollback()
-                if call is not None and call.tr is not None:
-                    tr = call.tr
-                return [Reply(Message(render_error(tr, exc)))]
-            except Exception as exc:
-                session.rollback()
-                unsure = committing or (call is not None and call.unsure)
+                exc, unsure, committed = raised, committing, False
+                if isinstance(raised, FastFailed):
+                    exc, tr = raised.error, raised.tr
+                    unsure, committed = raised.unsure, raised.committed
+                if isinstance(exc, DomainError):
+                    return [Reply(Message(render_error(tr, exc)))]
                 if may_retry and not unsure and _dropped(exc):
                     log.warning("connection found dropped before anything was written; "
                                 "retrying the unit of work once: %s", _first_line(exc))
@@ -186,7 +181,7 @@ class Bot:
                     raise Unavailable(_first_line(exc)) from exc
                 ref = secrets.token_hex(4)
                 log.exception("unexpected error handling %s (ref %s)", type(event).__name__, ref)
-                if call is not None and call.committed:
+                if committed:
                     return [Reply(Message(tr.gettext(
                         N_("Your change was recorded, but something went wrong on my side "
                            "while confirming it (reference {ref}). There is no need to send "
@@ -257,21 +252,21 @@ class Bot:
         """The route of ``event`` and, for a command, its arguments; found from
         the router alone (no database), once per event."""
         if isinstance(event, Command):
-            found = self.router.match_command(f"{event.name} {event.args}".strip())
+            found = self.registry.routes.match_command(f"{event.name} {event.args}".strip())
             return found if found else (None, "")
         if isinstance(event, ButtonPress):
-            return self.router.find("action", event.action_id), ""
+            return self.registry.routes.find("action", event.action_id), ""
         if isinstance(event, FormSubmission):
-            return self.router.find("form", event.form_id), ""
+            return self.registry.routes.find("form", event.form_id), ""
         if isinstance(event, InboundEmail):
-            route = next((r for r in (self.router.find("reply", t) for t in event.tags())
+            route = next((r for r in (self.registry.routes.find("reply", t) for t in event.tags())
                           if r is not None), None)
             if route is None and any(p.mime_type.split(";")[0].strip().lower()
                                      == "text/calendar" for p in event.parts):
-                route = self.router.find("reply", "calendar")
+                route = self.registry.routes.find("reply", "calendar")
             return route, ""
         if isinstance(event, Attendance):
-            return self.router.find("attendance", event.tag()), ""
+            return self.registry.routes.find("attendance", event.tag()), ""
         return None, ""  # pragma: no cover - Event is a closed union
 
     def _route(self, session: Session, event: Event, person: PersonRef | None,
@@ -298,7 +293,8 @@ class Bot:
             authorize(session=session, person=None, capability=route.capability,
                       channel=event.actor.platform, policy=self.policy)
         assert person is not None
-        ctx = Context(bot=self, session=session, event=event, who=person, tr=tr, args=args)
+        ctx = Context(services=self.services, session=session, event=event, who=person, tr=tr,
+                      args=args)
         group_id = route.scope(ctx) if route.scope is not None else None
         ctx.auth = authorize(session=session, person=person, capability=route.capability,
                              group_id=group_id, channel=event.actor.platform,
@@ -320,7 +316,7 @@ class Bot:
         return True
 
     def new_worker(self) -> OutboxWorker:
-        """An outbox worker using this bot's transports and settings."""
+        """An outbox worker using this bot's transports, renderers and settings."""
         from datetime import timedelta
 
         from bot.deadletter import notify_secretariat
@@ -329,7 +325,7 @@ class Bot:
         return OutboxWorker(
             session_factory=self.session_factory, mail=self.mail,
             sender=self.settings.mail.from_address, sender_name=self.settings.mail.from_name,
-            chat=self.chat_deliverers, renderers=self.renderers,
+            chat=self.chat_deliverers, renderers=self.registry.renderers,
             max_attempts=ob.max_attempts, backoff_seconds=ob.backoff_seconds,
             batch_size=ob.batch_size, poll_seconds=ob.poll_seconds,
             instance=self.instance_id, on_dead=notify_secretariat,
@@ -373,45 +369,3 @@ def _as_replies(result: HandlerResult) -> list[Reply]:
     if isinstance(result, Reply):
         return [result]
     return list(result)
-
-
-def default_installers(settings: Settings | None = None) -> list[Installer]:
-    """The core's routes, then every capability's ``install`` from the registry
-    (:mod:`bot.capabilities`), limited to ``settings.capabilities`` when set.
-    Raises CapabilityError for a capability that is missing or fails to load."""
-    from bot.capabilities import discover
-    from bot.commands import install as core_install
-
-    enabled = settings.capabilities if settings is not None else None
-    return [core_install, *(cap.install for cap in discover(enabled))]
-
-
-def build_app(
-    settings: Settings,
-    *,
-    engine: Engine | None = None,
-    mail: MailTransport | None = None,
-    policy: Policy | None = None,
-    installers: list[Installer] | None = None,
-    plugins: bool = True,
-) -> Bot:
-    """Wire the core. ``engine`` defaults to one for ``settings.database_url``;
-    ``mail`` to the SMTP transport of the email plugin when ``[smtp] host`` is
-    set, else .eml files under ``[mail] outbox_dir``. Plugins (adapters) found
-    through the ``convene.plugins`` entry point group may add deliverers and
-    replace the mail transport."""
-    engine = engine or make_engine(settings.database_url)
-    policy = policy or Policy()
-    bot = Bot(
-        settings=settings, engine=engine, session_factory=make_session_factory(engine),
-        router=Router(policy), policy=policy,
-        mail=mail or FileMailTransport(settings.mail.outbox_dir),
-    )
-    for install in installers if installers is not None else default_installers(settings):
-        install(bot)
-    if plugins:
-        from bot.plugins import load_plugins
-
-        for plugin in load_plugins():
-            plugin.setup_bot(bot, mail_given=mail is not None)
-    return bot

@@ -2,8 +2,9 @@
 
 A capability is a package ``bot/<name>/`` (or any installed package) with one
 shape: chat routes, scheduled jobs, home sections and HTTP routes registered
-by its ``install(bot)``; CLI commands by ``cli(app)``; its models under
-``storage/models/``; its templates beside its code; its message catalog
+through the :class:`~bot.registry.Registry` given to its ``install(reg)``;
+CLI commands by ``cli(app)``; its models under ``storage/models/``; its
+templates beside its code; its message catalog
 ``bot/locale/<lang>/<domain>.po``. The package exposes a :class:`Capability`
 and names it in the ``convene.capabilities`` entry-point group of its
 distribution's ``pyproject.toml``::
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import typer
 
-    from bot.app import Bot
+    from bot.registry import Registry
 
 GROUP = "convene.capabilities"
 
@@ -40,15 +41,17 @@ class CapabilityError(Exception):
 class Capability:
     """One capability's declaration.
 
-    ``name``: the entry-point name (``polls``); ``install(bot)`` registers its
-    routes (each with a capability from the policy table), jobs, home sections
-    and web routes on ``bot``; ``cli(app)`` adds its ``convene`` subcommands;
+    ``name``: the entry-point name (``polls``); ``install(reg)`` registers its
+    routes (each with a capability from the policy table), jobs, home sections,
+    completers, renderers and web routes through the verbs of the
+    :class:`~bot.registry.Registry` it is given (``reg.settings`` is the
+    configuration); ``cli(app)`` adds its ``convene`` subcommands;
     ``domain`` is its gettext catalog (``bot/locale/<lang>/<domain>.po``);
     ``order`` sorts installation (lower first) so help lists are stable.
     """
 
     name: str
-    install: Callable[[Bot], None]
+    install: Callable[[Registry], None]
     cli: Callable[[typer.Typer], None] | None = None
     domain: str = ""
     order: int = 100

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.errors import N_, ConfigError
-from bot.settings import Settings, default_config_path, load_settings
+from bot.invocation import settings_from
 
 if TYPE_CHECKING:
     from bot.i18n import Translator
@@ -34,17 +34,6 @@ err = Console(stderr=True)
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c",
                          help="A convene.toml (default: $CONVENE_CONFIG, ./convene.toml, "
                               "else the example).")]
-
-
-def settings_from(ctx: typer.Context) -> tuple[Settings, Path | None]:
-    """The settings for this invocation. Exits with code 2 and the reason on a bad value."""
-    path = ctx.obj.get("config") if ctx.obj else None
-    path = path or default_config_path()
-    try:
-        return load_settings(path), path
-    except ConfigError as exc:
-        err.print(f"[red]Configuration error:[/red] {_cell(exc)}")
-        raise typer.Exit(2) from None
 
 
 @app.callback()

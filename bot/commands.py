@@ -11,24 +11,28 @@ from bot.permissions import authorize
 from bot.types import Field, Header, Message, Section
 
 if TYPE_CHECKING:
-    from bot.app import Bot
+    from bot.registry import Registry
 
 
-def install(bot: Bot) -> None:
-    """Register help, whoami and members."""
-    r = bot.router
-    r.add("command", "help", help_cmd, capability="roster.self",
-          help=N_("List what you can do here."))
-    r.add("command", "whoami", whoami, capability="roster.self",
-          help=N_("Show your name, organisation, roles, language and time zone."))
-    r.add("command", "members", members, capability="roster.list",
-          help=N_("List the people in the roster (secretariat)."))
+def install(reg: Registry) -> None:
+    """Register help, whoami and members, and the core's queue tables (the
+    outbox and the inbox every chat adapter shares)."""
+    from bot.queue import INBOX, OUTBOX
+
+    reg.queue_table(OUTBOX)
+    reg.queue_table(INBOX)
+    reg.route("command", "help", help_cmd, capability="roster.self",
+              help=N_("List what you can do here."))
+    reg.route("command", "whoami", whoami, capability="roster.self",
+              help=N_("Show your name, organisation, roles, language and time zone."))
+    reg.route("command", "members", members, capability="roster.list",
+              help=N_("List the people in the roster (secretariat)."))
 
 
 def _allowed(ctx: Context, capability: str) -> bool:
     try:
         authorize(session=ctx.session, person=ctx.person, capability=capability,
-                  channel=ctx.channel, policy=ctx.bot.policy)
+                  channel=ctx.channel, policy=ctx.policy)
     except Exception:  # noqa: BLE001  (any refusal means: do not list it)
         return False
     return True
@@ -37,7 +41,7 @@ def _allowed(ctx: Context, capability: str) -> bool:
 def help_cmd(ctx: Context) -> Message:
     """Only the commands the asker may use (checked in the alliance group)."""
     lines = []
-    for route in ctx.bot.router:
+    for route in ctx.routes:
         if route.kind != "command" or not _allowed(ctx, route.capability):
             continue
         synopsis = f"{route.name} {route.usage}".strip()

@@ -1,8 +1,9 @@
 """Suggestions for what a person is typing: a command's next word, an object's id.
 
 Platforms with autocomplete (a chat platform's application commands) ask the core,
-never a capability: a capability registers a completer for the commands
-whose first argument names one of its objects (``poll`` and ``vote`` take a
+never a capability: a capability registers a completer
+(:meth:`bot.registry.Registry.completer`) for the commands whose first
+argument names one of its objects (``poll`` and ``vote`` take a
 proposal id), and :func:`complete` answers with at most ``limit`` options
 the person may see. Any error means no suggestions (never a refusal: the
 command itself is checked when it runs).
@@ -11,8 +12,6 @@ command itself is checked when it runs).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -20,43 +19,13 @@ from sqlalchemy.orm import Session
 
 from bot.members import resolve_actor
 from bot.permissions import PersonRef, authorize
+from bot.registry import Completer
 from bot.types import Actor, Option
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 log = logging.getLogger(__name__)
-
-#: ``(session, person, typed prefix) -> options`` (value: the id; label: id and title).
-Completer = Callable[[Session, PersonRef, str], list[Option]]
-
-
-@dataclass(frozen=True, slots=True)
-class CompleterSpec:
-    """``fn`` suggests ids of ``kind`` for the commands ``commands`` (first
-    words, e.g. ``("poll", "vote")``) to people holding ``capability``."""
-
-    kind: str
-    commands: tuple[str, ...]
-    capability: str
-    fn: Completer
-
-
-def add_completer(bot: Bot, *, kind: str, commands: tuple[str, ...], capability: str,
-                  fn: Completer) -> None:
-    """Register a completer (in a capability's ``install``). Raises KeyError for
-    a capability not in the policy table."""
-    bot.policy.roles_for(capability)
-    specs = bot.completers
-    spec = CompleterSpec(kind, tuple(c.lower() for c in commands), capability, fn)
-    for command in spec.commands:
-        specs[command] = spec
-
-
-def completer_for(bot: Bot, command: str) -> CompleterSpec | None:
-    """The completer registered for ``command``'s first word, or None."""
-    return bot.completers.get(command.strip().split(" ", 1)[0].lower()) if command.strip() else None
-
 
 def _person(session: Session, actor: Actor) -> PersonRef | None:
     person = resolve_actor(session, actor)
@@ -67,7 +36,7 @@ def complete(bot: Bot, *, actor: Actor, command: str, prefix: str,
              limit: int = 25) -> list[Option]:
     """Ids for the argument of ``command`` starting with (or whose label holds)
     ``prefix``, for ``actor``; ``[]`` when unknown, not allowed or failing."""
-    spec = completer_for(bot, command)
+    spec = bot.registry.completer_for(command)
     if spec is None:
         return []
     try:
@@ -87,7 +56,7 @@ def next_words(bot: Bot, *, actor: Actor, first: str, prefix: str,
     """The second words of ``first``'s commands (``poll`` -> ``new``, ``show``, ...)
     that ``actor`` may run, starting with ``prefix``."""
     words: list[tuple[str, str]] = []
-    for route in bot.router:
+    for route in bot.registry.routes:
         head, _, rest = route.name.partition(" ")
         if route.kind == "command" and head == first.lower() and rest \
                 and rest.startswith(prefix.strip().lower()):

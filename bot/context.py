@@ -2,22 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cache import Caches
 from bot.errors import N_, PermissionDenied
 from bot.i18n import Translator
 from bot.permissions import Authorized, PersonRef, Policy, authorize
+from bot.settings import Settings
 from bot.types import ButtonPress, Command, Event, FormSubmission, Message, Reply
 from storage.models import Person
 
-if TYPE_CHECKING:
-    from bot.app import Bot
-
 HandlerResult = Message | Reply | list[Reply] | None
+
+
+class Listed(Protocol):
+    """A registered route as ``help`` lists it (a :class:`bot.routing.Route`)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def capability(self) -> str: ...
+    @property
+    def help(self) -> str: ...
+    @property
+    def usage(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What a handler may use of the running core, made once per Bot:
+    ``settings``; the ``policy`` in force; ``session_factory`` for work after
+    the commit (never for the handler's own writes: use ``ctx.session``);
+    ``caches`` of derived data; ``routes`` (the registered routes, for help);
+    ``calendar_platforms`` (platforms whose deliverer also publishes calendar
+    events natively; plugins add to this set)."""
+
+    settings: Settings
+    policy: Policy
+    session_factory: sessionmaker[Session]
+    caches: Caches
+    routes: Iterable[Listed]
+    calendar_platforms: set[str]
 
 
 @dataclass
@@ -28,9 +59,11 @@ class Context:
     ``auth`` (the route's capability, already checked in the group the
     object belongs to), ``args`` (command arguments) and ``_`` (gettext in the
     person's language). A route's scope resolver runs before ``auth`` is set;
-    reading ``auth`` then raises PermissionDenied (fail closed)."""
+    reading ``auth`` then raises PermissionDenied (fail closed). ``services``
+    (:class:`Services`) is the rest, read through ``settings``, ``policy``,
+    ``caches``, ``session_factory``, ``routes`` and ``calendar_platforms``."""
 
-    bot: Bot
+    services: Services
     session: Session
     event: Event
     who: PersonRef
@@ -96,8 +129,35 @@ class Context:
     def authorize(self, capability: str, *, group_id: int | None = None) -> Authorized:
         """Check a further capability (e.g. in a proposal's group). Raises PermissionDenied."""
         return authorize(session=self.session, person=self.who, capability=capability,
-                         group_id=group_id, channel=self.channel, policy=self.bot.policy)
+                         group_id=group_id, channel=self.channel,
+                         policy=self.services.policy)
 
+    @property
+    def settings(self) -> Settings:
+        """The configuration in force."""
+        return self.services.settings
+
+    @property
     def policy(self) -> Policy:
         """The policy in force."""
-        return self.bot.policy
+        return self.services.policy
+
+    @property
+    def caches(self) -> Caches:
+        """Caches of derived data (rebuilt at any time, never state)."""
+        return self.services.caches
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        """New units of work, for :meth:`after_commit` work only."""
+        return self.services.session_factory
+
+    @property
+    def routes(self) -> Iterable[Listed]:
+        """Every registered route (what ``help`` lists)."""
+        return self.services.routes
+
+    @property
+    def calendar_platforms(self) -> set[str]:
+        """Platforms publishing calendar events natively (a chat server's scheduled events)."""
+        return self.services.calendar_platforms

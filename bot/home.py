@@ -1,8 +1,9 @@
 """A person's home page, platform-neutral: a chat platform's home tab, and any
 adapter with a similar place.
 
-Capabilities contribute sections: ``add_home_section(bot, provider)`` where a
-provider takes a :class:`HomeContext` and returns blocks (a poll module lists
+Capabilities contribute sections: ``reg.home_section(provider, order=...)``
+(:meth:`bot.registry.Registry.home_section`) where a provider takes a
+:class:`~bot.registry.HomeContext` and returns blocks (a poll module lists
 the person's open proposals and pending stances; the digest its latest
 issue). ``home_message(bot, actor)`` assembles them into one Message. The
 page only reads: a provider checks what the person may see and never writes.
@@ -11,45 +12,18 @@ page only reads: a provider checks what the person may see and never writes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from bot.errors import N_, DomainError
-from bot.i18n import Translator, translator
+from bot.i18n import translator
 from bot.members import resolve_actor
+from bot.registry import HomeContext
 from bot.types import Actor, Block, Divider, Header, Message, Section, SmallPrint
-from storage.models import Person
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class HomeContext:
-    """What a section provider gets: a read-only ``session`` (never commit),
-    the ``person`` whose page it is, and ``tr`` in their language."""
-
-    bot: Bot
-    session: Session
-    person: Person
-    tr: Translator
-
-    def _(self, msgid: str, /, **params: Any) -> str:
-        """Translate ``msgid`` into the person's language."""
-        return self.tr.gettext(msgid, **params)
-
-
-HomeSection = Callable[[HomeContext], Sequence[Block]]
-
-
-def add_home_section(bot: Bot, provider: HomeSection, *, order: int = 100) -> None:
-    """Register ``provider``; sections appear by ``order``, then registration."""
-    bot.home_sections.append((order, len(bot.home_sections), provider))
 
 
 def home_message(bot: Bot, actor: Actor) -> Message:
@@ -65,13 +39,12 @@ def home_message(bot: Bot, actor: Actor) -> Message:
                                  "address of your chat profile to the roster."))
             return Message(text=text, blocks=(Section(text),))
         tr = translator(person.language)
-        ctx = HomeContext(bot=bot, session=session, person=person, tr=tr)
+        ctx = HomeContext(settings=bot.settings, session=session, person=person, tr=tr)
         title = tr.gettext(N_("Convene for {alliance}"), alliance=bot.settings.alliance_name)
         blocks: list[Block] = [Header(title),
                                Section(tr.gettext(N_("Hello {name}."), name=person.name))]
         added = False
-        for _order, _n, provider in sorted(bot.home_sections,
-                                           key=lambda s: (s[0], s[1])):
+        for provider in bot.registry.home_sections:
             try:
                 section = list(provider(ctx))
             except DomainError:

@@ -1,11 +1,12 @@
 """Periodic jobs that run once, whoever runs them.
 
-Jobs are defined in code (:class:`JobSpec`, appended to ``bot.jobs`` by a
-capability's ``install``). Every replica runs APScheduler 3 with the in-memory
-job store (its FAQ forbids sharing a persistent store between processes), but
-a firing does work only on the replica that holds the scheduler lease
-(:class:`Leadership`: a PostgreSQL session advisory lock on a dedicated
-connection; on SQLite the one process always holds it). A firing first
+Jobs are defined in code (:class:`~bot.registry.JobSpec`, registered by a
+capability's ``install`` through :meth:`bot.registry.Registry.job`). Every
+replica runs APScheduler 3 with the in-memory job store (its FAQ forbids
+sharing a persistent store between processes), but a firing does work only on
+the replica that holds the scheduler lease (:class:`bot.lease.Leadership`: a
+PostgreSQL session advisory lock on a dedicated connection; on SQLite the one
+process always holds it). A firing first
 inserts a ``job_runs`` row keyed ``(job, scheduled_for)`` with ``ON CONFLICT
 DO NOTHING`` and runs only if it inserted it, so two holders overlapping during
 a fail-over run a tick once. What is due (a round's close, a reminder) is a
@@ -21,8 +22,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -34,8 +33,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Connection, Engine, text, update
+from sqlalchemy import update
 
+from bot.registry import JobSpec
 from storage.base import utcnow
 from storage.engine import dialect_insert
 from storage.models import JobRun
@@ -48,129 +48,6 @@ log = logging.getLogger(__name__)
 #: Interval jobs count their ticks from here on every replica, so two replicas
 #: agree on each tick's ``scheduled_for``.
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """A periodic job a capability wants. ``func(bot, **kwargs)`` does the work
-    (a closure or a module-level function taking the running :class:`Bot`);
-    ``trigger`` is an APScheduler trigger name (``cron``, ``interval``, ``date``)
-    with ``trigger_args``. ``id`` names it in ``job_runs`` and metrics."""
-
-    id: str
-    func: Callable[..., object]
-    trigger: str
-    trigger_args: dict[str, Any] = field(default_factory=dict)
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-class Leadership:
-    """The scheduler lease of one Bot. ``start()`` tries to take it and keeps
-    trying every ``check_seconds`` (the holder checks its connection as often);
-    ``is_leader()`` answers from memory; callbacks from :meth:`on_change` get
-    True on gain and False on loss (from the checking thread)."""
-
-    def __init__(self, engine: Engine, *, key: int, check_seconds: float) -> None:
-        self.engine = engine
-        self.key = key
-        self.check_seconds = check_seconds
-        self.postgresql = engine.dialect.name == "postgresql"
-        self._leader = False
-        self._conn: Connection | None = None
-        self._callbacks: list[Callable[[bool], None]] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def is_leader(self) -> bool:
-        """True while this process holds the lease."""
-        return self._leader
-
-    def on_change(self, callback: Callable[[bool], None]) -> None:
-        """Call ``callback(True)`` when the lease is gained (at once if held) and
-        ``callback(False)`` when it is lost or given up."""
-        self._callbacks.append(callback)
-        if self._leader:
-            self._notify(callback, True)
-
-    @staticmethod
-    def _notify(callback: Callable[[bool], None], leader: bool) -> None:
-        try:
-            callback(leader)
-        except Exception:
-            log.exception("leadership callback %r failed", callback)
-
-    def _set(self, leader: bool) -> None:
-        if leader == self._leader:
-            return
-        self._leader = leader
-        log.info("scheduler lease %s", "taken" if leader else "lost")
-        for cb in list(self._callbacks):
-            self._notify(cb, leader)
-
-    def check(self) -> bool:
-        """One attempt: keep (the connection still answers) or take the lease.
-        Returns whether it is held."""
-        with self._lock:
-            if not self.postgresql:
-                self._set(True)
-                return True
-            try:
-                if self._conn is None:
-                    self._conn = self.engine.connect()
-                got = bool(self._conn.execute(
-                    text("SELECT pg_try_advisory_lock(:k)") if not self._leader
-                    else text("SELECT true"), {"k": self.key}).scalar())
-                self._conn.commit()  # a session-level lock outlives the transaction
-            except Exception as exc:  # noqa: BLE001 - the lock went with the connection
-                log.warning("scheduler lease check failed: %s", exc)
-                self._drop()
-                got = False
-            if not got and self._conn is not None and not self._leader:
-                self._drop()  # an idle connection per follower is not needed
-            self._set(got)
-            return got
-
-    def _drop(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.invalidate()
-                self._conn.close()
-            except Exception as exc:  # noqa: BLE001 - already broken
-                log.debug("closing a broken lease connection: %s", exc)
-        self._conn = None
-
-    @property
-    def started(self) -> bool:
-        return self._thread is not None
-
-    def start(self) -> None:
-        """Check now, then every ``check_seconds`` in a daemon thread."""
-        self.check()
-        self._thread = threading.Thread(target=self._loop, name="scheduler-lease",
-                                        daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.check_seconds):
-            self.check()
-
-    def stop(self) -> None:
-        """Give the lease up (another replica takes it at its next check)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        with self._lock:
-            if self._conn is not None and self._leader:
-                try:
-                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-                    self._conn.commit()
-                except Exception as exc:  # noqa: BLE001 - closing frees it anyway
-                    log.debug("unlocking the scheduler lease: %s", exc)
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-            self._set(False)
 
 
 def claim_run(bot: Bot, job: str, scheduled_for: datetime) -> int | None:
@@ -258,7 +135,7 @@ def catch_up(bot: Bot, triggers: list[tuple[JobSpec, Any]], now: datetime, *,
 
 
 class Scheduler:
-    """APScheduler 3 (in-memory) firing ``bot.jobs`` through :func:`fire`; on
+    """APScheduler 3 (in-memory) firing ``bot.registry.jobs`` through :func:`fire`; on
     gaining the lease, it first runs the ticks missed since the holder died
     (:func:`catch_up`)."""
 
@@ -282,14 +159,14 @@ class Scheduler:
                                            datetime.now(UTC), grace=self.grace))
 
     def start(self) -> None:
-        """Add every job of ``bot.jobs`` and start firing."""
-        self.triggers = [(spec, make_trigger(spec)) for spec in self.bot.jobs]
+        """Add every job of ``bot.registry.jobs`` and start firing."""
+        self.triggers = [(spec, make_trigger(spec)) for spec in self.bot.registry.jobs]
         for spec, trigger in self.triggers:
             self.scheduler.add_job(partial(self._run, spec, trigger), trigger, id=spec.id,
                                    replace_existing=True)
         self.scheduler.start()
         self.bot.leadership.on_change(self._gained)
-        log.info("scheduler started with %d job(s)", len(self.bot.jobs))
+        log.info("scheduler started with %d job(s)", len(self.bot.registry.jobs))
 
     def shutdown(self, *, wait: bool = False) -> None:
         """Stop firing."""
@@ -305,7 +182,7 @@ SIMULATED_CLOCK_ENV = "CONVENE_SIMULATED_CLOCK"
 
 
 class SimulatedScheduler:
-    """The jobs of ``bot.jobs`` fired in order on a fast clock (tests of a week
+    """The jobs of ``bot.registry.jobs`` fired in order on a fast clock (tests of a week
     in seconds): the same :func:`fire` and :func:`catch_up` as
     :class:`Scheduler`, with :data:`storage.base.CLOCK` set in its thread so
     jobs see the simulated time."""
@@ -318,7 +195,7 @@ class SimulatedScheduler:
         self._epoch: float | None = None
         self._next_look = 0.0
         self._pinned: datetime | None = None
-        self.triggers = [(spec, make_trigger(spec)) for spec in bot.jobs]
+        self.triggers = [(spec, make_trigger(spec)) for spec in bot.registry.jobs]
         self._gain = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sim-scheduler", daemon=True)
@@ -403,7 +280,7 @@ class SimulatedScheduler:
 
 
 def start_scheduler(bot: Bot) -> Scheduler | SimulatedScheduler:
-    """Start the lease (if not yet) and the scheduler for ``bot.jobs`` (the
+    """Start the lease (if not yet) and the scheduler for ``bot.registry.jobs`` (the
     simulated one when :data:`SIMULATED_CLOCK_ENV` is set)."""
     import os
 

@@ -9,7 +9,7 @@ fails alone, with its error, and goes ``dead`` after ``max_attempts``; dead rows
 are listed by ``convene outbox list`` and the secretariat is told once per pass.
 
 A *refresh* (:func:`enqueue_refresh`) carries no message but the name of a
-renderer (``bot.renderers``) and its arguments; it is coalesced by key (one
+renderer (``bot.registry.renderers``) and its arguments; it is coalesced by key (one
 pending row per living message and target) and rendered when delivered, so a
 burst of stances makes one ``chat.update`` showing the latest tally.
 """
@@ -71,7 +71,7 @@ def enqueue(*, session: Session, key: str, kind: str, payload: Mapping[str, Any]
 def enqueue_refresh(*, session: Session, key: str, target: ChatTarget, render: str,
                     args: Mapping[str, Any], ref: str) -> bool:
     """Queue a refresh of the living message ``ref`` (``poll:12``) on ``target``,
-    rendered at delivery by ``bot.renderers[render](session, args)``. ``key``
+    rendered at delivery by ``bot.registry.renderers[render](session, args)``. ``key``
     (``poll:12:tally``) coalesces: while a refresh for the same key and target
     is pending, another adds nothing. Returns True if a row was added."""
     coalesce = f"{key}:{target.platform}:{target.workspace_id}:{target.channel_id}"[:255]
@@ -154,7 +154,7 @@ class OutboxWorker:
     """Delivers due outbox rows. ``run_once()`` for a pass; ``start()`` for a thread.
 
     ``instance``: this process's instance id (rows it claims carry it);
-    ``renderers``: ``bot.renderers`` for refresh rows; ``on_dead``: see
+    ``renderers``: ``bot.registry.renderers`` for refresh rows; ``on_dead``: see
     :data:`DeadNotifier`.
     """
 

@@ -9,10 +9,11 @@ while deciding means no.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from bot.errors import N_, PermissionDenied
@@ -62,18 +63,76 @@ ALLIANCE_WIDE = frozenset({SECRETARIAT, CHAIR})
 
 
 class Policy:
-    """Looks capabilities up in a table. Tests may pass a different table."""
+    """Looks capabilities up in a table. Tests may pass a different table, or
+    other ``alliance_wide`` roles (held in the alliance, they reach every group)."""
 
-    def __init__(self, table: Mapping[str, frozenset[Role]] = POLICY) -> None:
+    def __init__(self, table: Mapping[str, frozenset[Role]] = POLICY, *,
+                 alliance_wide: frozenset[Role] = ALLIANCE_WIDE) -> None:
         self.table = table
+        self.alliance_wide = alliance_wide
 
     def roles_for(self, capability: str) -> frozenset[Role]:
         """The roles that hold ``capability``. Raises KeyError for an unknown one."""
         return self.table[capability]
 
+    def rule(self, capability: str) -> RoleRule:
+        """Who holds ``capability`` in a group, as a :class:`RoleRule` (the one
+        declaration the Python check and the SQL of a fast path are rendered
+        from). Raises KeyError for an unknown capability."""
+        allowed = self.roles_for(capability)
+        return RoleRule(in_group=allowed, alliance_wide=allowed & self.alliance_wide)
+
     def knows(self, capability: str) -> bool:
         """Whether ``capability`` is in the table."""
         return capability in self.table
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRule:
+    """Who holds one capability in a group: a role of ``in_group`` held in
+    that group (the alliance group when the group is None), or a role of
+    ``alliance_wide`` held in the alliance group. Made by :meth:`Policy.rule`;
+    rendered as the Python check (:meth:`granted`, used by :func:`authorize`)
+    and as SQL (:meth:`sql_exists`, used by statements that decide in the
+    database, such as the stance's fast path), so the two cannot drift."""
+
+    in_group: frozenset[Role]
+    alliance_wide: frozenset[Role]
+
+    def granted(self, memberships: Iterable[tuple[int, Role, bool]],
+                group_id: int | None) -> frozenset[Role]:
+        """The roles among ``memberships`` (group id, role, group is the
+        alliance) that grant the capability in ``group_id``; empty: refused."""
+        return frozenset(
+            role for gid, role, is_alliance in memberships
+            if (role in self.in_group and (gid == group_id or (group_id is None
+                                                                and is_alliance)))
+            or (is_alliance and role in self.alliance_wide))
+
+    def admits(self, session: Session, *, person_id: int, group_id: int | None) -> bool:
+        """Whether ``person_id`` holds the capability in ``group_id`` (their
+        memberships read once per unit of work)."""
+        return bool(self.granted(_memberships(session, person_id), group_id))
+
+    def sql_exists(self, dialect: Dialect, *, person: str, group: str) -> str:
+        """The same rule as an SQL ``EXISTS`` over ``memberships`` and ``groups``
+        for ``dialect``: ``person`` and ``group`` are SQL expressions (a column,
+        a parameter) of the person's id and the group's id (never NULL); the
+        roles are literals, so a prepared plan can be cached."""
+        # Literals compiled by SQLAlchemy from the Role enum, and the caller's
+        # own expressions: nothing here comes from input.
+        direct = (f"(m.group_id = {group} AND m.role IN "
+                  f"({_role_literals(dialect, self.in_group)}))" if self.in_group else "1 = 0")
+        wide = (f"(mg.is_alliance AND m.role IN ({_role_literals(dialect, self.alliance_wide)}))"
+                if self.alliance_wide else "1 = 0")
+        return ("EXISTS (SELECT 1 FROM memberships AS m JOIN groups AS mg "  # noqa: S608
+                f"ON mg.id = m.group_id WHERE m.person_id = {person} AND ({direct} OR {wide}))")
+
+
+def _role_literals(dialect: Dialect, roles: frozenset[Role]) -> str:
+    role_type = Membership.__table__.c.role.type
+    return ", ".join(str(literal(Role(r), type_=role_type).compile(
+        dialect=dialect, compile_kwargs={"literal_binds": True})) for r in sorted(roles))
 
 
 _MINT = object()
@@ -155,13 +214,15 @@ def forget_roles(session: Session) -> None:
     session.info.pop("convene.memberships", None)
 
 
-def roles_in(session: Session, *, person_id: int, group_id: int | None) -> frozenset[Role]:
-    """The roles ``person_id`` effectively holds in ``group_id`` (None: the alliance)."""
+def roles_in(session: Session, *, person_id: int, group_id: int | None,
+             alliance_wide: frozenset[Role] = ALLIANCE_WIDE) -> frozenset[Role]:
+    """The roles ``person_id`` effectively holds in ``group_id`` (None: the
+    alliance): those held there, and ``alliance_wide`` ones held in the alliance."""
     held: set[Role] = set()
     for gid, role, is_alliance in _memberships(session, person_id):
         if (group_id is None and is_alliance) or gid == group_id:
             held.add(role)
-        elif is_alliance and role in ALLIANCE_WIDE:
+        elif is_alliance and role in alliance_wide:
             held.add(role)
     return frozenset(held)
 
@@ -185,13 +246,16 @@ def authorize(
         raise PermissionDenied(N_("You are not in the alliance roster, so I cannot act for you."))
     try:
         allowed = policy.roles_for(capability)
-        held = roles_in(session, person_id=person.id, group_id=group_id)
+        granted = policy.rule(capability).admits(session, person_id=person.id,
+                                                 group_id=group_id)
+        held = roles_in(session, person_id=person.id, group_id=group_id,
+                        alliance_wide=policy.alliance_wide)
     except Exception:
         log.exception("permission check failed for %s on %s; refusing", person.id, capability)
         raise PermissionDenied(
             N_("I could not check your permissions just now, so I did not do that.")
         ) from None
-    if not (held & allowed):
+    if not granted:
         raise PermissionDenied(
             N_("Your role ({roles}) does not allow this: it needs {needed}."),
             roles=tuple(sorted(held)) or ("none",),

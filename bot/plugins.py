@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     import typer
-    from pydantic import BaseModel
+    from pydantic import BaseModel, SecretStr
 
     from bot.app import Bot
 
@@ -50,6 +50,27 @@ class Plugin:
         return None
 
 
+class TokenSection(Protocol):
+    """A chat platform's settings section: switched on, with a bot token."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def bot_token(self) -> SecretStr: ...
+
+
+def token_ready(cfg: TokenSection, *, section: str) -> bool:
+    """Whether the ``[section]`` settings turn the adapter on: ``enabled`` and
+    a non-empty ``bot_token``. Enabled without a token logs an error naming the
+    section and answers False (the adapter stays off; the others run)."""
+    if not cfg.enabled:
+        return False
+    if not cfg.bot_token.get_secret_value():
+        log.error("[%s] enabled but bot_token is empty: it stays off", section)
+        return False
+    return True
+
+
 def load_plugins() -> list[Plugin]:
     """Every installed plugin, sorted by name. A plugin that fails to load is
     logged and skipped, so one broken adapter does not stop the others."""
@@ -62,8 +83,3 @@ def load_plugins() -> list[Plugin]:
             log.exception("could not load plugin %s", ep.name)
     return found
 
-
-def plugin_sections() -> dict[str, type[BaseModel]]:
-    """``{plugin name: its settings model}`` of every installed plugin that
-    declares one (:attr:`Plugin.settings_model`)."""
-    return {p.name: p.settings_model for p in load_plugins() if p.settings_model is not None}

@@ -69,9 +69,7 @@ OUTBOX = QueueTable(OutboxMessage, working="sending", done="sent", due="next_att
                     done_at="sent_at")
 INBOX = QueueTable(InboxItem, working="working", done="done", due="lease_until",
                    done_at="done_at")
-#: Every queue table of the core, in the order ``convene serve`` takes back its
-#: rows and ``/metrics`` reports them (name, table).
-QUEUES: tuple[tuple[str, QueueTable], ...] = (("outbox", OUTBOX), ("inbox", INBOX))
+
 
 
 @dataclass(frozen=True, slots=True)

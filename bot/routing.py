@@ -11,7 +11,10 @@ is checked against that group.
 
 A route may also offer a ``fast`` path (:data:`FastPath`): a prepared
 statement that does the whole of a common event in one round trip. The
-dispatcher tries it first and runs the general path when it declines.
+dispatcher tries it first and runs the general path when it declines; its
+contract is typed: a :data:`FastOutcome` returned, or :class:`FastFailed` raised.
+
+Capabilities register routes through :meth:`bot.registry.Registry.route`.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ from bot.permissions import Policy
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from bot.app import Bot
-    from bot.context import Context, HandlerResult
+    from bot.context import Context, HandlerResult, Services
     from bot.i18n import Translator
     from bot.types import Event, Reply
 
@@ -35,47 +37,71 @@ Handler = Callable[["Context"], "HandlerResult"]
 Scope = Callable[["Context"], "int | None"]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FastCall:
-    """What a route's fast path is given: the bot, a session with no
-    transaction begun (the fast path begins and commits its own), the event,
-    the route (its ``capability`` is the one to check) and the command's
-    arguments. The fast path sets ``tr`` once it knows the person, so an error
-    raised after that is told in their language, as on the general path, and
-    ``unsure`` before sending what may commit (a COMMIT, an autocommitted
-    statement): a lost connection after that is not retried; and
-    ``committed`` once its write is durable (an autocommitted statement has
-    returned), so an error after that is not told as "nothing was changed"."""
+    """What a route's fast path is given: the core's ``services``, a session
+    with no transaction begun (the fast path begins and commits its own), the
+    event, the route (its ``capability`` is the one to check) and the
+    command's arguments. Read-only: what the fast path found out comes back in
+    its :data:`FastOutcome` or its :class:`FastFailed`."""
 
-    bot: Bot
+    services: Services
     session: Session
     event: Event
     route: Route
     args: str
-    tr: Translator | None = None
-    unsure: bool = False
-    committed: bool = False
 
 
-@dataclass(slots=True)
-class FastOutcome:
-    """A fast path's result. ``first`` False: the event id was recorded before
-    (a retry; the dispatcher drops it). Else ``replies`` and the ``after``-commit
-    work, exactly as the route's handler would have produced them."""
+@dataclass(frozen=True, slots=True)
+class Declined:
+    """The fast path did not qualify the event and committed nothing: the
+    dispatcher runs the general path, which gives every refusal its sentence."""
 
-    first: bool
-    replies: list[Reply] = field(default_factory=list)
+
+@dataclass(frozen=True, slots=True)
+class Repeated:
+    """The event id was recorded before (a platform's retry): nothing to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The fast path did the event and committed it: ``replies`` and the
+    ``after``-commit work, exactly as the route's handler would have produced them."""
+
+    replies: list[Reply]
     after: list[Callable[[], None]] = field(default_factory=list)
 
 
-#: ``fast(call) -> FastOutcome | None``: do the whole event (record its id,
-#: resolve the actor, check the capability in the object's group, act, and
-#: commit) or return None having committed nothing, when the event does not qualify (an
-#: unknown person, a refusal, anything needing a form or an error message):
-#: the dispatcher then runs the general path in the same unit of work, which
-#: gives every refusal its sentence. It must reply exactly as the general path
-#: would on the same input.
-FastPath = Callable[[FastCall], "FastOutcome | None"]
+#: What a fast path returns; a failure is raised (:class:`FastFailed`, or any
+#: exception before the fast path knew the person, having committed nothing).
+FastOutcome = Declined | Repeated | Done
+
+#: The one :class:`Declined` (it carries nothing).
+DECLINED = Declined()
+
+
+class FastFailed(Exception):
+    """A fast path failed once it knew the person. ``error``: what was raised;
+    ``tr``: the person's language, in which the dispatcher tells it;
+    ``unsure``: what may commit was sent (a COMMIT): a lost connection is not
+    retried; ``committed``: the write is durable, so the person is not told
+    "nothing was changed". Raised ``from error``."""
+
+    def __init__(self, error: Exception, *, tr: Translator, unsure: bool = False,
+                 committed: bool = False) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.tr = tr
+        self.unsure = unsure
+        self.committed = committed
+
+
+#: ``fast(call) -> FastOutcome``: do the whole event (record its id, resolve
+#: the actor, check the capability in the object's group, act, and commit),
+#: or decline having committed nothing when the event does not qualify (an
+#: unknown person, a refusal, anything needing a form or an error message).
+#: It must reply exactly as the general path would on the same input.
+FastPath = Callable[[FastCall], FastOutcome]
 
 
 class RouteError(Exception):
@@ -101,7 +127,8 @@ class Route:
 
 
 class Router:
-    """The registry. ``policy`` is used to refuse capabilities it does not know."""
+    """The routes of a :class:`~bot.registry.Registry`, found by kind and name.
+    ``policy`` is used to refuse capabilities it does not know."""
 
     def __init__(self, policy: Policy | None = None) -> None:
         self.policy = policy or Policy()
@@ -131,42 +158,6 @@ class Router:
         route = Route(kind, name.lower(), capability, handler, help, usage, scope, fast)
         self._routes[key] = route
         return route
-
-    def command(
-        self, name: str, *, capability: str, help: str = "", usage: str = "",
-        scope: Scope | None = None,
-    ) -> Callable[[Handler], Handler]:
-        """Decorator form of ``add("command", ...)``. ``name`` may be two words
-        (``poll new``): the longest registered prefix of the typed text wins."""
-
-        def deco(fn: Handler) -> Handler:
-            self.add("command", name, fn, capability=capability, help=help, usage=usage,
-                     scope=scope)
-            return fn
-
-        return deco
-
-    def action(
-        self, action_id: str, *, capability: str, scope: Scope | None = None
-    ) -> Callable[[Handler], Handler]:
-        """Decorator form of ``add("action", ...)``."""
-
-        def deco(fn: Handler) -> Handler:
-            self.add("action", action_id, fn, capability=capability, scope=scope)
-            return fn
-
-        return deco
-
-    def form(
-        self, form_id: str, *, capability: str, scope: Scope | None = None
-    ) -> Callable[[Handler], Handler]:
-        """Decorator form of ``add("form", ...)``."""
-
-        def deco(fn: Handler) -> Handler:
-            self.add("form", form_id, fn, capability=capability, scope=scope)
-            return fn
-
-        return deco
 
     def find(self, kind: RouteKind, name: str) -> Route | None:
         """The route registered as ``(kind, name)``, or None."""

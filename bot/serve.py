@@ -22,7 +22,8 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy import func, select, text
 
-from bot.app import Bot, build_app
+from bot.app import Bot
+from bot.compose import build_app
 from bot.plugins import Stopper, load_plugins
 from bot.roster import import_roster_file
 from bot.settings import EXAMPLES, Settings
@@ -80,11 +81,11 @@ def release_own_rows(bot: Bot) -> int:
     pending (the earlier run is gone: this one holds its host and port)."""
     from datetime import timedelta
 
-    from bot.queue import QUEUES, LeasedQueue
+    from bot.queue import LeasedQueue
 
     n = 0
     with bot.session_factory() as session, session.begin():
-        for _name, table in QUEUES:
+        for table in bot.registry.queue_tables.values():
             n += LeasedQueue(table, instance=bot.instance_id,
                              lease=timedelta(0)).release_owner(session)
     if n:

@@ -13,9 +13,11 @@ read it with :meth:`Settings.section`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,9 +41,10 @@ from pydantic_settings import (
 )
 
 from bot.errors import ConfigError
-from bot.plugins import plugin_sections
 
 M = TypeVar("M", bound=BaseModel)
+
+log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT_ROOT / "examples"
@@ -298,6 +301,23 @@ class Settings(BaseSettings):
         from bot.signing import signing_key
 
         return signing_key(self.secret_key.get_secret_value(), self.secret_file)
+
+
+def plugin_sections() -> dict[str, type[BaseModel]]:
+    """``{plugin name: its settings model}`` of every installed ``convene.plugins``
+    entry point that declares one (:attr:`bot.plugins.Plugin.settings_model`).
+    A plugin that fails to load declares nothing here (bot.plugins logs it)."""
+    found: dict[str, type[BaseModel]] = {}
+    for ep in sorted(entry_points(group="convene.plugins"), key=lambda e: e.name):
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # noqa: BLE001 - load_plugins reports it, with its traceback
+            log.debug("plugin %s declares no settings: it did not load (%s)", ep.name, exc)
+            continue
+        model = getattr(plugin, "settings_model", None)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            found[str(getattr(plugin, "name", ep.name))] = model
+    return found
 
 
 def _nested(prefix: str | None, exc: ValidationError) -> list[InitErrorDetails]:

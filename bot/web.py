@@ -79,8 +79,8 @@ def link_used(bot: Bot, event_id: str) -> bool:
 
 
 def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette:
-    """A Starlette app with ``/healthz`` and every route in ``bot.web_routes``
-    and ``extra_routes``."""
+    """A Starlette app with ``/healthz``, the routes registered with
+    :meth:`bot.registry.Registry.web_routes` and ``extra_routes``."""
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "instance": bot.instance_id})
@@ -112,7 +112,7 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
     routes: list[Any] = [Route("/healthz", healthz, methods=["GET"]),
                          Route("/readyz", readyz, methods=["GET"]),
                          Route("/metrics", metrics, methods=["GET"])]
-    routes += list(bot.web_routes) + list(extra_routes or [])
+    routes += bot.registry.make_web_routes(bot) + list(extra_routes or [])
     app = Starlette(routes=routes)
     app.state.bot = bot
     return app

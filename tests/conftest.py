@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from bot.app import Bot, build_app
+from bot.app import Bot
+from bot.compose import build_app
 from bot.roster import import_roster_file
 from bot.settings import Settings
 from storage.base import CLOCK

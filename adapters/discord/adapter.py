@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters.discord.client import ConveneClient
-from adapters.discord.forms import FormStash, Pending, render_modal
+from adapters.discord.forms import PagedForms, Pending, render_modal
 from adapters.discord.gateway import (
     LINK_BUTTON_PREFIX,
     LINK_MODAL_ID,
@@ -43,6 +43,8 @@ from adapters.discord.inbound import (
     attendance_event,
     command_event,
     component_event,
+    is_link,
+    link_address,
     modal_event,
     modal_values,
 )
@@ -77,7 +79,7 @@ class DiscordAdapter:
         cfg = discord_settings(bot.settings)
         self.bot = bot
         self.linker = Linker(bot)
-        self.forms = FormStash()
+        self.forms = PagedForms()
         self.pool = ThreadPoolExecutor(workers or cfg.workers, thread_name_prefix="discord")
         allowed = list(cfg.allowed_guilds) or ([cfg.guild_id] if cfg.guild_id else [])
         self.allowed_guilds = frozenset(allowed)
@@ -113,10 +115,8 @@ class DiscordAdapter:
 
     async def on_command(self, turn: Turn) -> None:
         """A ``/convene`` subcommand (also ``link``)."""
-        from adapters.discord import commands as slash
-
-        if slash.is_link(turn.payload):
-            await self.on_link(turn, slash.link_address(turn.payload))
+        if is_link(turn.payload):
+            await self.on_link(turn, link_address(turn.payload))
             return
         await self.handle(turn, command_event(turn.payload))
 

@@ -3,7 +3,7 @@ and the gateway dispatches taken before discord.py parses them.
 
 Buttons and selects are :class:`discord.ui.DynamicItem` s registered in
 ``setup_hook``, so they work on messages posted before a restart; each hands
-its interaction to :meth:`DiscordAdapter.on_gateway`, as do the command tree
+its interaction to :meth:`AdapterPort.on_gateway`, as do the command tree
 and modal submissions. INTERACTION_CREATE is deferred before discord.py parses
 it (:mod:`adapters.discord.gateway`).
 """
@@ -20,7 +20,7 @@ from adapters.discord.ids import BUTTON, OPENER, SELECT
 from adapters.discord.settings import discord_settings
 
 if TYPE_CHECKING:
-    from adapters.discord.adapter import DiscordAdapter
+    from adapters.discord.port import AdapterPort
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class ConveneClient(discord.Client):
     Intents: ``guilds`` and ``guild_scheduled_events`` (no privileged intent:
     interactions need none, and the roster link needs no member list)."""
 
-    def __init__(self, adapter: DiscordAdapter) -> None:
+    def __init__(self, adapter: AdapterPort) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_scheduled_events = True

@@ -12,7 +12,7 @@ account. Discord allows 25 subcommands; descriptions are the core's help texts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -20,26 +20,13 @@ from discord import app_commands
 
 from adapters.discord.inbound import actor_of
 from adapters.discord.limits import CHOICE_NAME, CHOICES, OPTION_VALUE
-from bot.completion import complete, completer_for, next_words
+from bot.completion import complete, next_words
 
 if TYPE_CHECKING:
-    from adapters.discord.adapter import DiscordAdapter
+    from adapters.discord.port import AdapterPort
 
 MAX_SUBCOMMANDS = 25
 RESERVED = ("do", "link")
-
-
-def is_link(payload: Mapping[str, Any]) -> bool:
-    """Whether a command payload is ``/convene link``."""
-    options = (payload.get("data") or {}).get("options") or []
-    return bool(options) and options[0].get("name") == "link"
-
-
-def link_address(payload: Mapping[str, Any]) -> str:
-    """The ``email`` option of ``/convene link``."""
-    options = (payload.get("data") or {}).get("options") or []
-    inner = options[0].get("options") or [] if options else []
-    return next((str(o.get("value", "")) for o in inner if o.get("name") == "email"), "")
 
 
 def _describe(text: str) -> str:
@@ -47,10 +34,10 @@ def _describe(text: str) -> str:
     return text if len(text) <= 100 else text[:99] + "…"
 
 
-def _words(adapter: DiscordAdapter) -> list[tuple[str, bool, bool, str]]:
+def _words(adapter: AdapterPort) -> list[tuple[str, bool, bool, str]]:
     """(first word, has second words, takes arguments, description) per subcommand."""
     found: dict[str, list[Any]] = {}
-    for route in adapter.bot.router:
+    for route in adapter.bot.registry.routes:
         if route.kind != "command":
             continue
         head, _, rest = route.name.partition(" ")
@@ -69,7 +56,7 @@ def _words(adapter: DiscordAdapter) -> list[tuple[str, bool, bool, str]]:
     return out[: MAX_SUBCOMMANDS - len(RESERVED)]
 
 
-def build_group(adapter: DiscordAdapter) -> app_commands.Group:
+def build_group(adapter: AdapterPort) -> app_commands.Group:
     """The ``/convene`` group for ``adapter``'s bot."""
     group = app_commands.Group(name="convene", description="Convene: polls, workshops, "
                                "sprints and the press review")
@@ -81,11 +68,11 @@ def build_group(adapter: DiscordAdapter) -> app_commands.Group:
     return group
 
 
-async def _in_pool(adapter: DiscordAdapter, fn: Callable[[], Any]) -> Any:
+async def _in_pool(adapter: AdapterPort, fn: Callable[[], Any]) -> Any:
     return await asyncio.get_running_loop().run_in_executor(adapter.pool, fn)
 
 
-async def choices(adapter: DiscordAdapter, *, user_id: str, word: str, option: str,
+async def choices(adapter: AdapterPort, *, user_id: str, word: str, option: str,
                   current: str) -> list[tuple[str, str]]:
     """Autocomplete for ``/convene <word>``'s ``option`` (``action``: the next
     words the person may run; ``id``: the core's completer for ``word``) as
@@ -95,7 +82,7 @@ async def choices(adapter: DiscordAdapter, *, user_id: str, word: str, option: s
         words = await _in_pool(adapter, lambda: next_words(
             adapter.bot, actor=actor, first=word, prefix=current))
         return [(w[:CHOICE_NAME], w) for w in words if len(w) <= OPTION_VALUE][:CHOICES]
-    if option != "id" or completer_for(adapter.bot, word) is None:
+    if option != "id" or adapter.bot.registry.completer_for(word) is None:
         return []
     options = await _in_pool(adapter, lambda: complete(
         adapter.bot, actor=actor, command=word, prefix=current, limit=CHOICES))
@@ -103,21 +90,7 @@ async def choices(adapter: DiscordAdapter, *, user_id: str, word: str, option: s
             if len(o.value) <= OPTION_VALUE][:CHOICES]
 
 
-def focused(payload: Mapping[str, Any]) -> tuple[str, str, str] | None:
-    """An APPLICATION_COMMAND_AUTOCOMPLETE payload's (subcommand, focused option,
-    what is typed so far), or None when it is not ``/convene`` or nothing is focused."""
-    data = payload.get("data") or {}
-    if data.get("name") != "convene":
-        return None
-    for sub in data.get("options") or ():
-        for opt in sub.get("options") or ():
-            if opt.get("focused"):
-                return str(sub.get("name", "")), str(opt.get("name", "")), \
-                    str(opt.get("value", ""))
-    return None
-
-
-def _subcommand(adapter: DiscordAdapter, word: str, has_action: bool, takes_args: bool,
+def _subcommand(adapter: AdapterPort, word: str, has_action: bool, takes_args: bool,
                 description: str) -> app_commands.Command[Any, Any, None]:
     if not takes_args:
         async def plain(interaction: discord.Interaction) -> None:
@@ -160,7 +133,7 @@ def _subcommand(adapter: DiscordAdapter, word: str, has_action: bool, takes_args
     return cmd
 
 
-def _do(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
+def _do(adapter: AdapterPort) -> app_commands.Command[Any, Any, None]:
     @app_commands.describe(text="the command, e.g. digest suggest https://...")
     async def do(interaction: discord.Interaction, text: str) -> None:
         await adapter.on_gateway(interaction)
@@ -169,7 +142,7 @@ def _do(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
                                 callback=do)
 
 
-def _link(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, None]:
+def _link(adapter: AdapterPort) -> app_commands.Command[Any, Any, None]:
     @app_commands.describe(email="the email address the secretariat has for you")
     async def link(interaction: discord.Interaction, email: str) -> None:
         await adapter.on_gateway(interaction)

@@ -270,7 +270,8 @@ class InteractionsEndpoint:
 
     async def choices(self, payload: Mapping[str, Any]) -> list[dict[str, str]]:
         """Autocomplete choices, as the gateway's command tree gives them."""
-        from adapters.discord.commands import choices, focused
+        from adapters.discord.commands import choices
+        from adapters.discord.inbound import focused
 
         found = focused(payload)
         if found is None:

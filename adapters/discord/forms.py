@@ -2,7 +2,7 @@
 
 A modal holds at most 5 inputs (action rows of one text input, or labels of
 one select) and must be an interaction's first response, so a form the core
-returns after the deferral waits in :class:`FormStash` behind an "open"
+returns after the deferral waits in :class:`PagedForms` behind an "open"
 button. A form of more than 5 fields is shown as consecutive modals of 5
 (``Title (1/2)``, ``Title (2/2)``): after each page the person gets a
 "Continue" button for the next, the values of the pages already filled wait
@@ -61,8 +61,9 @@ class Pending:
         return len(pages(self.form))
 
 
-class FormStash:
-    """Forms waiting behind an "open" button (token -> :class:`Pending`), in
+class PagedForms:
+    """Forms filled page by page in modals, waiting behind an "open" button (token ->
+    :class:`Pending`: the form and the pages answered so far), in
     memory, bounded and expiring (``ttl`` seconds from the last page): a button
     pressed after a restart says the form expired."""
 

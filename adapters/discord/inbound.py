@@ -211,3 +211,33 @@ def unwrap(envelope: Payload) -> Payload:
         data: Payload = envelope["d"]
         return data
     return envelope
+
+
+# --- the /convene command's own payloads ------------------------------------
+
+
+def is_link(payload: Mapping[str, Any]) -> bool:
+    """Whether a command payload is ``/convene link``."""
+    options = (payload.get("data") or {}).get("options") or []
+    return bool(options) and options[0].get("name") == "link"
+
+
+def link_address(payload: Mapping[str, Any]) -> str:
+    """The ``email`` option of ``/convene link``."""
+    options = (payload.get("data") or {}).get("options") or []
+    inner = options[0].get("options") or [] if options else []
+    return next((str(o.get("value", "")) for o in inner if o.get("name") == "email"), "")
+
+
+def focused(payload: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """An APPLICATION_COMMAND_AUTOCOMPLETE payload's (subcommand, focused option,
+    what is typed so far), or None when it is not ``/convene`` or nothing is focused."""
+    data = payload.get("data") or {}
+    if data.get("name") != "convene":
+        return None
+    for sub in data.get("options") or ():
+        for opt in sub.get("options") or ():
+            if opt.get("focused"):
+                return str(sub.get("name", "")), str(opt.get("name", "")), \
+                    str(opt.get("value", ""))
+    return None

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from adapters.discord.settings import DiscordSettings, discord_settings
-from bot.plugins import Plugin, Stopper
+from bot.plugins import Plugin, Stopper, token_ready
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
@@ -37,13 +37,7 @@ class DiscordPlugin(Plugin):
 
     @staticmethod
     def _ready(bot: Bot) -> bool:
-        cfg = discord_settings(bot.settings)
-        if not cfg.enabled:
-            return False
-        if not cfg.bot_token.get_secret_value():
-            log.error("[discord] enabled but bot_token is empty: Discord stays off")
-            return False
-        return True
+        return token_ready(discord_settings(bot.settings), section="discord")
 
     def rest(self, bot: Bot) -> Rest:
         """The REST client of ``bot`` (made once, kept in ``bot.adapters``)."""

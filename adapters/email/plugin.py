@@ -1,6 +1,6 @@
 """The email adapter's plugin: the SMTP transport when ``[smtp] host`` is set,
 and the IMAP reader of inbound email when ``[imap] host`` is set. (Vote-link
-pages belong to the polls capability, which adds them to ``bot.web_routes``.)"""
+pages belong to the polls capability, which registers them (``reg.web_routes``).)"""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from adapters.slack.settings import SlackSettings, slack_settings
-from bot.plugins import Plugin, Stopper
+from bot.plugins import Plugin, Stopper, token_ready
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackAdapter
@@ -41,13 +41,7 @@ class SlackPlugin(Plugin):
 
     @staticmethod
     def _ready(bot: Bot) -> bool:
-        cfg = slack_settings(bot.settings)
-        if not cfg.enabled:
-            return False
-        if not cfg.bot_token.get_secret_value():
-            log.error("[slack] enabled but bot_token is empty: Slack stays off")
-            return False
-        return True
+        return token_ready(slack_settings(bot.settings), section="slack")
 
     def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
         if self._ready(bot):

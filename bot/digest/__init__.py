@@ -16,13 +16,13 @@ from bot.capabilities import Capability
 if TYPE_CHECKING:
     import typer
 
-    from bot.app import Bot
+    from bot.registry import Registry
 
 
-def _install(bot: Bot) -> None:
+def _install(reg: Registry) -> None:
     from bot.digest.routes import install
 
-    install(bot)
+    install(reg)
 
 
 def _cli(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from bot.cli import settings_from
+from bot.invocation import settings_from
 from digests.sources import FeedSource
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def register_cli(app: typer.Typer) -> None:
 
 
 def _bot(ctx: typer.Context) -> Bot:
-    from bot.app import build_app
+    from bot.compose import build_app
     from storage.migrate import upgrade
 
     settings, _ = settings_from(ctx)

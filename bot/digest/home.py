@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from bot.digest.service import summary_message
 from bot.errors import PermissionDenied
-from bot.home import HomeContext
 from bot.permissions import authorize
+from bot.registry import HomeContext
 from bot.types import Block, Header, SmallPrint
 from storage.models import Digest
 
@@ -24,5 +24,5 @@ def digest_section(ctx: HomeContext) -> list[Block]:
     title = Header(ctx._("Press review"))
     if digest is None:
         return [title, SmallPrint(ctx._("No press review has been sent yet."))]
-    message = summary_message(ctx.bot.settings, digest, ctx.tr.language)
+    message = summary_message(ctx.settings, digest, ctx.tr.language)
     return [title, *message.blocks][:20]

@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from bot.context import Context
 from bot.digest import service as svc
 from bot.errors import N_, Conflict, InvalidInput, NotFound
-from bot.jobs import JobSpec
 from bot.types import Header, Message, Section, SmallPrint, inline_plain
 from digests import archive
 from digests.parse.normalise import canonical_url
@@ -27,6 +26,7 @@ from storage.models import Digest, DigestSuggestion, Role
 
 if TYPE_CHECKING:
     from bot.app import Bot
+    from bot.registry import Registry
 
 log = logging.getLogger(__name__)
 JOB_ID = "digest.weekly"
@@ -34,30 +34,27 @@ _DAYS = {"mon": "mon", "tue": "tue", "wed": "wed", "thu": "thu", "fri": "fri", "
          "sun": "sun"}
 
 
-def install(bot: Bot) -> None:
+def install(reg: Registry) -> None:
     """Register the digest commands and the weekly job."""
-    r = bot.router
-    r.add("command", "digest suggest", suggest, capability="digest.suggest",
-          usage="URL [NOTE]", help=N_("Suggest an article for this week's press review."))
-    r.add("command", "digest latest", latest, capability="digest.view",
-          help=N_("Show the summary of the latest press review."))
-    r.add("command", "digest preview", preview, capability="digest.review",
-          help=N_("Show this week's draft press review (secretariat)."))
-    r.add("command", "digest include", include, capability="digest.review", usage="URL",
-          help=N_("Add an article to this week's press review (secretariat)."))
-    r.add("command", "digest exclude", exclude, capability="digest.review", usage="N",
-          help=N_("Remove item N from this week's press review (secretariat)."))
-    r.add("command", "digest send", send, capability="digest.review",
-          help=N_("Send this week's press review now (secretariat)."))
-    d = bot.settings.digest
+    reg.route("command", "digest suggest", suggest, capability="digest.suggest",
+              usage="URL [NOTE]", help=N_("Suggest an article for this week's press review."))
+    reg.route("command", "digest latest", latest, capability="digest.view",
+              help=N_("Show the summary of the latest press review."))
+    reg.route("command", "digest preview", preview, capability="digest.review",
+              help=N_("Show this week's draft press review (secretariat)."))
+    reg.route("command", "digest include", include, capability="digest.review", usage="URL",
+              help=N_("Add an article to this week's press review (secretariat)."))
+    reg.route("command", "digest exclude", exclude, capability="digest.review", usage="N",
+              help=N_("Remove item N from this week's press review (secretariat)."))
+    reg.route("command", "digest send", send, capability="digest.review",
+              help=N_("Send this week's press review now (secretariat)."))
+    d = reg.settings.digest
     hour, minute = (int(x) for x in d.time.split(":"))
-    bot.jobs.append(JobSpec(id=JOB_ID, func=weekly_digest, trigger="cron",
-                            trigger_args={"day_of_week": _DAYS[d.day], "hour": hour,
-                                          "minute": minute, "timezone": d.timezone}))
+    reg.job(JOB_ID, weekly_digest, trigger="cron", day_of_week=_DAYS[d.day], hour=hour,
+            minute=minute, timezone=d.timezone)
     from bot.digest.home import digest_section
-    from bot.home import add_home_section
 
-    add_home_section(bot, digest_section, order=20)
+    reg.home_section(digest_section, order=20)
 
 
 def weekly_digest(bot: Bot) -> None:
@@ -71,7 +68,7 @@ def weekly_digest(bot: Bot) -> None:
 
 
 def _week(ctx: Context) -> str:
-    return svc.current_week(ctx.bot.settings)
+    return svc.current_week(ctx.settings)
 
 
 def suggest(ctx: Context) -> Message:
@@ -110,14 +107,14 @@ def latest(ctx: Context) -> Message:
             raise NotFound(N_("There is no press review yet."))
         raise NotFound(N_("No press review has been sent yet: the secretariat is preparing "
                           "the one of week {week}."), week=draft.week)
-    return svc.summary_message(ctx.bot.settings, digest, ctx.tr.language)
+    return svc.summary_message(ctx.settings, digest, ctx.tr.language)
 
 
 def _draft(ctx: Context, *, build: bool = False) -> Digest:
     week = _week(ctx)
     digest = archive.find_digest(ctx.session, week)
     if digest is None and build:
-        settings = ctx.bot.settings
+        settings = ctx.settings
         sources = svc.sources_for(ctx.session, settings)
         cache = archive.cached_entries(ctx.session, [s.url for s in sources])
         results, gathered = svc.fetch_and_gather(settings, sources, cache)
@@ -132,7 +129,7 @@ def _draft(ctx: Context, *, build: bool = False) -> Digest:
 
 def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message:
     items = archive.selected(digest)
-    tx = svc.taxonomy_for(ctx.bot.settings)
+    tx = svc.taxonomy_for(ctx.settings)
     title = (ctx._("Press review, week {week} (draft)", week=digest.week)
              if digest.status == "draft" else
              ctx._("Press review, week {week} (sent)", week=digest.week))
@@ -170,8 +167,8 @@ def preview(ctx: Context) -> Message:
     """This week's draft (built now if there is none)."""
     digest = _draft(ctx, build=True)
     if digest.status == "draft":
-        svc.reselect(ctx.session, ctx.bot.settings, digest)
-        svc.archive_renderings(ctx.bot.settings, digest)
+        svc.reselect(ctx.session, ctx.settings, digest)
+        svc.archive_renderings(ctx.settings, digest)
     return _preview_message(ctx, digest)
 
 
@@ -191,8 +188,8 @@ def include(ctx: Context) -> Message:
     digest = _editable(ctx)
     archive.add_edit(ctx.session, week=digest.week, action="include", url=url,
                      person_id=ctx.person.id)
-    chosen = svc.reselect(ctx.session, ctx.bot.settings, digest)
-    svc.archive_renderings(ctx.bot.settings, digest)
+    chosen = svc.reselect(ctx.session, ctx.settings, digest)
+    svc.archive_renderings(ctx.settings, digest)
     wanted = canonical_url(url)
     n = next((i.position for i in chosen if i.canonical_url == wanted), None)
     return _preview_message(ctx, digest, note=ctx._("Added {url} as item {n}.", url=url, n=n)
@@ -211,8 +208,8 @@ def exclude(ctx: Context) -> Message:
     title = item.title
     archive.add_edit(ctx.session, week=digest.week, action="exclude", url=item.canonical_url,
                      person_id=ctx.person.id)
-    svc.reselect(ctx.session, ctx.bot.settings, digest)
-    svc.archive_renderings(ctx.bot.settings, digest)
+    svc.reselect(ctx.session, ctx.settings, digest)
+    svc.archive_renderings(ctx.settings, digest)
     return _preview_message(ctx, digest, note=ctx._("Removed item {n}: {title}. The items "
                                                      "are numbered again below.",
                                                      n=int(arg), title=title))
@@ -222,7 +219,7 @@ def send(ctx: Context) -> Message:
     """Freeze and queue this week's digest."""
     digest = _editable(ctx)
     try:
-        sent = svc.send_digest(ctx.session, ctx.bot.settings, digest,
+        sent = svc.send_digest(ctx.session, ctx.settings, digest,
                                allow_empty="--allow-empty" in ctx.args.split())
     except svc.EmptyReview:
         raise InvalidInput(N_("The press review of week {week} has no article, so nothing was "

@@ -1,8 +1,8 @@
 """Consensus polls: proposals, stances, rounds, escalation, the decision register.
 
-``install(bot)`` registers the chat routes (each with its capability, checked
+``install(reg)`` registers the chat routes (each with its capability, checked
 in the proposal's group), the ``reply:poll`` route that reads ballot replies
-by email, the vote-link pages (``bot.web_routes``) and the scheduled job that
+by email, the vote-link pages (``reg.web_routes``) and the scheduled job that
 closes due rounds and sends reminders.
 """
 
@@ -12,25 +12,24 @@ from typing import TYPE_CHECKING
 
 from bot.capabilities import Capability
 from bot.errors import N_
-from bot.jobs import JobSpec
 
 if TYPE_CHECKING:
     import typer
 
-    from bot.app import Bot
+    from bot.registry import Registry
 
 
-def install(bot: Bot) -> None:
-    """Register the poll routes and the ``polls.tick`` job on ``bot``."""
-    from bot.completion import add_completer, titled_completer
+def install(reg: Registry) -> None:
+    """Register the poll routes and the ``polls.tick`` job (a :class:`~bot.registry.Registry`)."""
+    from bot.completion import titled_completer
     from storage.models import Proposal
 
-    add_completer(bot, kind="poll", commands=('poll', 'vote'), capability="poll.view",
+    reg.completer(kind="poll", commands=('poll', 'vote'), capability="poll.view",
                   fn=titled_completer(Proposal, capability="poll.view"))
     from bot.polls import fast
     from bot.polls import routes as r
 
-    add = bot.router.add
+    add = reg.route
     add("command", "poll new", r.poll_new, capability="poll.create", scope=r.scope_new,
         help=N_("Propose something for the group to decide by consensus."),
         usage="[TITLE | TEXT | CLOSES]")
@@ -43,7 +42,7 @@ def install(bot: Bot) -> None:
 
     add("reply", "poll", email_replies.reply, capability="poll.view",
         scope=email_replies.scope_reply)
-    web.install(bot)
+    web.install(reg)
     add("command", "vote", r.vote, capability="poll.vote", scope=r.scope_vote,
         help=N_("Take your stance on a proposal."), usage=r.VOTE_USAGE, fast=fast.vote_fast)
     add("command", "poll show", r.show, capability="poll.view", scope=r.scope_args,
@@ -63,18 +62,16 @@ def install(bot: Bot) -> None:
                                     "proposal."), usage="ID upheld|rejected NOTE")
     add("command", "decisions", r.decisions_cmd, capability="decisions.view",
         help=N_("Show the decision register."))
-    from bot.home import add_home_section
     from bot.polls.home import polls_section
 
-    add_home_section(bot, polls_section, order=10)
+    reg.home_section(polls_section, order=10)
     from bot.polls.jobs import tick
     from bot.polls.proposals import TALLY_RENDERER
     from bot.polls.rounds import render_tally
 
-    bot.renderers[TALLY_RENDERER] = render_tally
+    reg.renderer(TALLY_RENDERER, render_tally)
 
-    bot.jobs.append(JobSpec(id="polls.tick", func=tick, trigger="interval",
-                            trigger_args={"seconds": bot.settings.polls.tick_seconds}))
+    reg.job("polls.tick", tick, trigger="interval", seconds=reg.settings.polls.tick_seconds)
 
 
 def _cli(app: typer.Typer) -> None:

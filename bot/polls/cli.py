@@ -31,7 +31,7 @@ def register_cli(app: typer.Typer) -> None:
                                                            help="File (default stdout).")] = None,
                ) -> None:
         """Export every decision: id, text version, rounds, tallies, dissent, outcome, link."""
-        from bot.cli import settings_from
+        from bot.invocation import settings_from
         from bot.polls.register import decisions, to_csv, to_json
         from storage.engine import make_engine, make_session_factory
 
@@ -57,8 +57,8 @@ def register_cli(app: typer.Typer) -> None:
     @polls_app.command("close-due")
     def close_due_cmd(ctx: typer.Context) -> None:
         """Close every round past its deadline and queue due reminders now."""
-        from bot.app import build_app
-        from bot.cli import settings_from
+        from bot.compose import build_app
+        from bot.invocation import settings_from
         from bot.polls.jobs import run
 
         settings, _ = settings_from(ctx)

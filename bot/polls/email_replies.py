@@ -48,7 +48,7 @@ def _refs(ctx: Context) -> list[BallotRef]:
     if memo is None:
         event = _event(ctx)
         memo = ballots.referenced([event.in_reply_to, *reversed(event.references)],
-                                  key=ctx.bot.settings.signing_key())
+                                  key=ctx.settings.signing_key())
         ctx.session.info["polls.reply_refs"] = memo
     return memo
 
@@ -68,7 +68,7 @@ def scope_reply(ctx: Context) -> int | None:
 def _answer(ctx: Context, message: Message, *, links: dict[tuple[str, str], str] | None = None,
             message_id: str | None = None) -> list[Reply]:
     event = _event(ctx)
-    email = emails.answer(tr=ctx.tr, settings=ctx.bot.settings, to=event.actor.user_id,
+    email = emails.answer(tr=ctx.tr, settings=ctx.settings, to=event.actor.user_id,
                           subject=event.subject, in_reply_to=event.event_id, message=message,
                           links=links, message_id=message_id)
     enqueue_email(session=ctx.session, key=f"poll-reply:{event.event_id or event.subject}"[:255],
@@ -141,7 +141,7 @@ def _old_version(ctx: Context, ref: BallotRef) -> list[Reply]:
                     "recorded. The text is now version {version}: read it below and reply to "
                     "this email."), id=proposal.id, version=proposal.version)
     salt = hashlib.sha256(_event(ctx).event_id.encode()).hexdigest()[:8]
-    settings = ctx.bot.settings
+    settings = ctx.settings
     mid = ballots.message_id(key=settings.signing_key(), person_id=ctx.who.id,
                              poll_id=proposal.id, round_no=rnd.number, version=proposal.version,
                              kind=f"a{salt}", domain=emails.domain(settings))

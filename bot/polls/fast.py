@@ -14,7 +14,7 @@ counts (kept by triggers, see :class:`storage.models.RoundCount`). The
 statement is autocommitted: a warm stance is one round trip, durable when it
 returns. SQLite runs the same steps as statements on the unit of work's
 connection: one read that decides, then the writes (the refresh queued by
-:func:`bot.polls.routes.stance_replies`, as on the general path).
+:func:`bot.polls.confirm.stance_replies`, as on the general path).
 
 Anything the statement does not qualify (an unknown person, an observer, a
 closed round, an outdated button, a block without a reason, a malformed
@@ -22,23 +22,25 @@ command; on PostgreSQL a group's ``channels`` it cannot spell as Python would,
 see ``_PG_TARGETS_OK``) writes nothing and yields None: the dispatcher runs the
 general path in the same unit of work, which gives the refusal its sentence.
 The reply is built by the same code as the general path's (:func:`bot.polls.
-routes.stance_replies`).
+confirm.stance_replies`). The outcome is typed (:data:`bot.routing.FastOutcome`);
+a failure once the person is known is raised as :class:`bot.routing.FastFailed`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import JSON, TextualSelect, bindparam, literal, text
+from sqlalchemy import JSON, TextualSelect, bindparam, text
 from sqlalchemy.engine import Dialect
 
 from bot.errors import InvalidInput, NotFound
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.members import ADDRESS_PLATFORMS
-from bot.permissions import ALLIANCE_WIDE
+from bot.permissions import RoleRule
+from bot.polls.confirm import REASON_LIMIT, stance_replies
 from bot.polls.proposals import TALLY_RENDERER
-from bot.polls.routes import REASON_LIMIT, stance_replies
 from bot.polls.stances import NEEDS_REASON, Cast, parse_stance, proposal_number
 from bot.polls.versions import parse_stance_value
 from bot.polls.write import (
@@ -48,11 +50,10 @@ from bot.polls.write import (
     core_connection,
     sqlite_write,
 )
-from bot.routing import FastCall, FastOutcome
+from bot.routing import DECLINED, Done, FastCall, FastFailed, FastOutcome, Repeated
 from bot.text import multi_line
 from bot.types import ButtonPress, Command
 from storage.base import UTCDateTime, utcnow
-from storage.models import Membership, Role
 
 #: Ids PostgreSQL's ``integer`` holds; anything else goes the general way.
 _INT_MAX = 2**31 - 1
@@ -84,10 +85,7 @@ rnd AS (
       AND (CAST(:shown AS integer) = 0
            OR head.version = CAST(:shown_version AS integer)
            OR (CAST(:shown_version AS integer) IS NULL AND head.version = 1))
-      AND EXISTS (SELECT 1 FROM memberships AS m JOIN groups AS mg ON mg.id = m.group_id
-                  WHERE m.person_id = who.id
-                    AND ((m.group_id = head.group_id AND m.role IN ({allowed}))
-                         OR ({wide_test})))
+      AND {may}
       {targets_ok}
     {lock}),
 prev AS (SELECT s.stance, s.person_id, s.version FROM poll_stances AS s
@@ -197,28 +195,22 @@ _PG_TARGETS_OK = """
                       WHERE length(tgt.platform) > 27
                          OR tgt.platform || tgt.workspace_id || tgt.channel_id !~ '^[ -~]*$')"""
 
-_STATEMENTS: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], TextualSelect] = {}
+_STATEMENTS: dict[tuple[str, bool, RoleRule], TextualSelect] = {}
 
 
-def _role_literals(dialect: Dialect, roles: tuple[str, ...]) -> str:
-    role_type = Membership.__table__.c.role.type
-    return ", ".join(str(literal(Role(r), type_=role_type).compile(
-        dialect=dialect, compile_kwargs={"literal_binds": True})) for r in roles)
-
-
-def _statement(dialect: Dialect, *, by_address: bool, allowed: tuple[str, ...],
-               wide: tuple[str, ...]) -> TextualSelect:
+def _statement(dialect: Dialect, *, by_address: bool, rule: RoleRule) -> TextualSelect:
     """The dialect's qualifying (and, on PostgreSQL, writing) statement, built
-    once per actor kind and policy (roles are literals: the plan is cached)."""
-    key = (dialect.name, by_address, allowed, wide)
+    once per actor kind and rule; whether the person may vote is the policy's
+    :class:`~bot.permissions.RoleRule` rendered as SQL (roles are literals: the
+    plan is cached)."""
+    key = (dialect.name, by_address, rule)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
         link, cond = _BY_ADDRESS if by_address else _BY_IDENTITY
         postgresql = dialect.name == "postgresql"
         qualify = _QUALIFY.format(
-            link=link, cond=cond, allowed=_role_literals(dialect, allowed) or "NULL",
-            wide_test=(f"mg.is_alliance AND m.role IN ({_role_literals(dialect, wide)})"
-                       if wide else "1 = 0"),
+            link=link, cond=cond,
+            may=rule.sql_exists(dialect, person="who.id", group="head.group_id"),
             lock="FOR SHARE OF r" if postgresql else "",
             targets=_PG_TARGETS if postgresql else "",
             targets_ok=_PG_TARGETS_OK if postgresql else "")
@@ -231,50 +223,48 @@ def _statement(dialect: Dialect, *, by_address: bool, allowed: tuple[str, ...],
     return stmt
 
 
-def vote_fast(call: FastCall) -> FastOutcome | None:
+def vote_fast(call: FastCall) -> FastOutcome:
     """The fast path of ``vote ID agree|abstain|disagree|block [REASON]``."""
     if not isinstance(call.event, Command):
-        return None
+        return DECLINED
     words = call.args.split(None, 2)
     if len(words) < 2:
-        return None
+        return DECLINED
     try:
         stance = parse_stance(words[1])
     except InvalidInput:
-        return None
+        return DECLINED
     return _fast(call, raw_id=words[0], round_no=None, shown=False, version=None,
                  stance=stance, reason=words[2] if len(words) > 2 else "")
 
 
-def button_fast(call: FastCall) -> FastOutcome | None:
+def button_fast(call: FastCall) -> FastOutcome:
     """The fast path of a ``poll.stance`` button (``<id>:<round>[:<version>]:<stance>``)."""
     if not isinstance(call.event, ButtonPress):
-        return None
+        return DECLINED
     try:
         raw_id, round_no, version, stance = parse_stance_value(call.event.value)
     except InvalidInput:
-        return None
+        return DECLINED
     if not 0 <= round_no <= _INT_MAX or (version is not None and not 0 <= version <= _INT_MAX):
-        return None
+        return DECLINED
     return _fast(call, raw_id=raw_id, round_no=round_no, shown=True, version=version,
                  stance=stance, reason="")
 
 
 def _fast(call: FastCall, *, raw_id: str, round_no: int | None, shown: bool,
-          version: int | None, stance: str, reason: str) -> FastOutcome | None:
+          version: int | None, stance: str, reason: str) -> FastOutcome:
     event = call.event
     if not event.event_id:
-        return None
+        return DECLINED
     try:
         proposal_id = proposal_number(raw_id)
     except NotFound:
-        return None
+        return DECLINED
     kept = multi_line(reason)[:REASON_LIMIT]
     if not 0 < proposal_id <= _INT_MAX or (stance in NEEDS_REASON and not kept):
-        return None
-    policy = call.bot.policy
-    allowed = tuple(sorted(policy.roles_for(call.route.capability)))
-    wide = tuple(sorted(set(allowed) & ALLIANCE_WIDE))
+        return DECLINED
+    rule = call.services.policy.rule(call.route.capability)
     actor = event.actor
     by_address = actor.platform in ADDRESS_PLATFORMS
     params: dict[str, Any] = {
@@ -287,35 +277,43 @@ def _fast(call: FastCall, *, raw_id: str, round_no: int | None, shown: bool,
     else:
         params.update(workspace_id=actor.workspace_id, user_id=actor.user_id)
     dialect = call.session.get_bind().dialect
-    stmt = _statement(dialect, by_address=by_address, allowed=allowed, wide=wide)
+    stmt = _statement(dialect, by_address=by_address, rule=rule)
+    cut = len(multi_line(reason)) > REASON_LIMIT
     if dialect.name == "postgresql":
-        return _postgresql(call, stmt, params, proposal_id=proposal_id, stance=stance,
-                           cut=len(multi_line(reason)) > REASON_LIMIT)
-    with call.session.begin():
-        conn = core_connection(call.session)
-        row = conn.execute(stmt, params).first()
-        if row is None:
-            return None  # nothing was written: the general path says why
-        call.tr = translator(row.language)
-        if conn.execute(_SQLITE_DEDUPE, params).first() is None:
-            return FastOutcome(first=False)
-        previous = (row.prev_stance, row.prev_person) if row.prev_stance is not None else None
-        counts = sqlite_write(conn, dict(params, round_id=row.round_id,
-                                         voter_key=row.voter_key, person_id=row.person_id,
-                                         version=row.version, subject_id=str(proposal_id)),
-                              previous=previous, number=row.number,
-                              detail={"version": row.version, "stance": stance,
-                                      "reason": kept})
-        cast = Cast(row.round_id, row.number, row.voter_key, stance,
-                    previous[0] if previous else None, row.voting_unit,
-                    bool(row.origin_channel or row.channels), counts)
-        outcome = _replies(call, row, cast, cut=len(multi_line(reason)) > REASON_LIMIT)
-        call.unsure = True  # the COMMIT follows
-    return outcome
+        return _postgresql(call, stmt, params, proposal_id=proposal_id, stance=stance, cut=cut)
+    tr: Translator | None = None
+    unsure = False
+    try:
+        with call.session.begin():
+            conn = core_connection(call.session)
+            row = conn.execute(stmt, params).first()
+            if row is None:
+                return DECLINED  # nothing was written: the general path says why
+            tr = translator(row.language)
+            if conn.execute(_SQLITE_DEDUPE, params).first() is None:
+                return Repeated()
+            previous = ((row.prev_stance, row.prev_person) if row.prev_stance is not None
+                        else None)
+            counts = sqlite_write(conn, dict(params, round_id=row.round_id,
+                                             voter_key=row.voter_key, person_id=row.person_id,
+                                             version=row.version, subject_id=str(proposal_id)),
+                                  previous=previous, number=row.number,
+                                  detail={"version": row.version, "stance": stance,
+                                          "reason": kept})
+            cast = Cast(row.round_id, row.number, row.voter_key, stance,
+                        previous[0] if previous else None, row.voting_unit,
+                        bool(row.origin_channel or row.channels), counts)
+            outcome = _replies(call, tr, row, cast, cut=cut)
+            unsure = True  # the COMMIT follows
+        return outcome
+    except Exception as exc:
+        if tr is None:
+            raise  # before the person was known, nothing written: as the general path
+        raise FastFailed(exc, tr=tr, unsure=unsure) from exc
 
 
 def _postgresql(call: FastCall, stmt: TextualSelect, params: dict[str, Any], *,
-                proposal_id: int, stance: str, cut: bool) -> FastOutcome | None:
+                proposal_id: int, stance: str, cut: bool) -> FastOutcome:
     # The statement is the whole transaction, the tally's refresh included
     # (autocommitted: one round trip, durable when it returns).
     tail = json.dumps({"thread_id": None, "user_id": None, "ref": f"poll:{proposal_id}",
@@ -327,12 +325,15 @@ def _postgresql(call: FastCall, stmt: TextualSelect, params: dict[str, Any], *,
         row = conn.execute(stmt, dict(params, tally_key=f"poll:{proposal_id}:tally",
                                       refresh_tail=tail[1:])).first()
         if row is None:
-            return None  # nothing was written: the general path says why
-        call.tr = translator(row.language)
+            return DECLINED  # nothing was written: the general path says why
+        tr = translator(row.language)
         if not row.first:
-            return FastOutcome(first=False)
-        call.committed = True  # durable: a failure now must not say otherwise
-        return _replies(call, row, _pg_cast(row, stance), cut=cut, refreshed=True)
+            return Repeated()
+        try:
+            return _replies(call, tr, row, _pg_cast(row, stance), cut=cut, refreshed=True)
+        except Exception as exc:
+            # Durable already: a failure now must not say "nothing was changed".
+            raise FastFailed(exc, tr=tr, committed=True) from exc
 
 
 def _pg_cast(row: Any, stance: str) -> Cast:
@@ -347,12 +348,11 @@ def _pg_cast(row: Any, stance: str) -> Cast:
                 bool(row.origin_channel or row.channels), counts)
 
 
-def _replies(call: FastCall, row: Any, cast: Cast, *, cut: bool,
-             refreshed: bool = False) -> FastOutcome:
-    assert call.tr is not None
-    outcome = FastOutcome(first=True)
-    outcome.replies = stance_replies(
-        bot=call.bot, session=call.session, tr=call.tr, after_commit=outcome.after.append,
+def _replies(call: FastCall, tr: Translator, row: Any, cast: Cast, *, cut: bool,
+             refreshed: bool = False) -> Done:
+    after: list[Callable[[], None]] = []
+    replies = stance_replies(
+        services=call.services, session=call.session, tr=tr, after_commit=after.append,
         proposal_id=row.proposal_id, group_id=row.group_id, cast=cast, cut=cut,
         refreshed=refreshed)
-    return outcome
+    return Done(replies, after)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.errors import PermissionDenied
-from bot.home import HomeContext
 from bot.permissions import authorize
 from bot.polls.render import when
 from bot.polls.stances import STANCE_LABELS, STANCES, stance_of
+from bot.registry import HomeContext
 from bot.types import Actions, Block, Button, Header, Section, SmallPrint, Span, Strong
 from storage.models import Group, Proposal, Round
 

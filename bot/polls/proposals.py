@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import N_, Conflict, FieldError, InvalidInput, PermissionDenied
+from bot.localtime import parse_local_time
 from bot.outbox import ChatTarget, enqueue_refresh
 from bot.permissions import Authorized
 from bot.text import multi_line, single_line
@@ -30,9 +29,6 @@ from storage.models import (
 TITLE_LIMIT = 300
 TEXT_LIMIT = 4000
 
-_LOCAL = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$")
-
-
 def parse_closes(text: str, *, zone: str, now: datetime | None = None) -> datetime:
     """A closing time: ISO 8601 with an offset, or ``YYYY-MM-DD HH:MM`` in ``zone``
     (the person's IANA zone). Returns an aware UTC datetime. Raises InvalidInput
@@ -40,19 +36,11 @@ def parse_closes(text: str, *, zone: str, now: datetime | None = None) -> dateti
     raw = text.strip()
     now = now or utcnow()
     try:
-        m = _LOCAL.match(raw)
-        if m:
-            when = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}").replace(
-                tzinfo=ZoneInfo(zone))
-        else:
-            when = datetime.fromisoformat(raw)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=ZoneInfo(zone))
+        when = parse_local_time(raw, zone=zone)
     except ValueError:
         raise FieldError("closes", N_("I cannot read the closing time {text!r}: write it as "
                                       "2026-12-01 17:00 (your time zone) or ISO 8601 with an "
                                       "offset."), text=raw) from None
-    when = when.astimezone(ZoneInfo("UTC"))
     if when <= now + timedelta(minutes=1):
         raise FieldError("closes", N_("The closing time must be in the future."))
     return when
@@ -200,7 +188,7 @@ def targets(session: Session, proposal: Proposal) -> list[ChatTarget]:
     return out
 
 
-#: The renderer of a proposal's living message (``bot.renderers``).
+#: The renderer of a proposal's living message (``bot.registry.renderers``).
 TALLY_RENDERER = "poll.tally"
 
 

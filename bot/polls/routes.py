@@ -5,7 +5,6 @@ determine`` and ``decisions``."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -16,14 +15,13 @@ from bot.members import group_by_name
 from bot.outbox import ChatTarget
 from bot.permissions import alliance_group
 from bot.polls import proposals, register, rounds
+from bot.polls.confirm import REASON_LIMIT, stance_replies
 from bot.polls.render import OUTCOME_LABELS, STATE_LABELS
 from bot.polls.stances import (
     NEEDS_REASON,
     STANCE_LABELS,
-    Cast,
     ProposalHead,
     cast_stance,
-    eligible_cached,
     find_proposal,
     find_proposal_head,
     parse_stance,
@@ -34,17 +32,11 @@ from bot.types import Form, FormField, Header, Message, Option, Reply, Section
 from storage.models import Group
 
 if TYPE_CHECKING:
-    from bot.app import Bot
-    from bot.i18n import Translator
+    pass
 
 log = logging.getLogger(__name__)
 
 VOTE_USAGE = "ID agree|abstain|disagree|block [REASON]"
-#: The longest reason kept (characters); a longer one is cut, and the voter told.
-REASON_LIMIT = 4000
-#: How close to complete a round must be for a stance to check, after its
-#: commit, whether every unit has voted (stances in flight do not see each other).
-COMPLETE_MARGIN = 64
 
 
 # --- scopes: the group a route's capability is checked in --------------------------
@@ -113,7 +105,7 @@ def new_form(ctx: Context) -> Message:
         FormField("closes", ctx._("Closes"), "datetime",
                   hint=ctx._("e.g. 2026-12-01 17:00, your time zone")),
         FormField("quorum", ctx._("Quorum (% of voters)"), "number", required=False,
-                  initial=str(ctx.bot.settings.polls.quorum_percent)),
+                  initial=str(ctx.settings.polls.quorum_percent)),
         FormField("visibility", ctx._("Show stances"), "select", required=False,
                   options=(Option(ctx._("live"), "live"),
                            Option(ctx._("hidden until the close"), "hidden")),
@@ -140,7 +132,7 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
         raise NotFound(N_("There is no group called {name!r}."), name=group_name)
     auth = ctx.authorize("poll.create", group_id=group.id)
     try:
-        q = int(quorum) if quorum.strip() else ctx.bot.settings.polls.quorum_percent
+        q = int(quorum) if quorum.strip() else ctx.settings.polls.quorum_percent
     except ValueError:
         raise FieldError("quorum", N_("The quorum is a percentage from 0 to 100.")) from None
     where = ctx.event.where
@@ -210,39 +202,9 @@ def _cast(ctx: Context, proposal: ProposalHead, round_no: int, stance: str,
     cut = len(multi_line(reason)) > REASON_LIMIT
     cast = cast_stance(session=ctx.session, actor=ctx.auth, person=ctx.who,
                        proposal=proposal, round_no=round_no, stance=stance, reason=reason)
-    return stance_replies(bot=ctx.bot, session=ctx.session, tr=ctx.tr,
+    return stance_replies(services=ctx.services, session=ctx.session, tr=ctx.tr,
                           after_commit=ctx.after_commit, proposal_id=proposal.id,
                           group_id=proposal.group_id, cast=cast, cut=cut)
-
-
-def stance_replies(*, bot: Bot, session: Session, tr: Translator,
-                   after_commit: Callable[[Callable[[], None]], None], proposal_id: int,
-                   group_id: int, cast: Cast, cut: bool,
-                   refreshed: bool = False) -> list[Reply]:
-    """What follows a stance written in this unit of work, on the general and
-    the fast path alike (:mod:`bot.polls.fast`): queue the tally refresh where
-    the proposal is posted (unless ``refreshed``: the stance's statement queued
-    it, as the fast path does on PostgreSQL), check after the commit whether
-    the round is complete, and the confirmation in ``tr``'s language (``cut``:
-    the reason was longer than :data:`REASON_LIMIT` characters)."""
-    per = cast.counts
-    eligible = eligible_cached(session, group_id=group_id, voting_unit=cast.voting_unit,
-                               cache=bot.caches.get("polls.eligible"))
-    if cast.posted and not refreshed:
-        proposals.post(session, find_proposal(session, proposal_id))
-    # Concurrent stances do not see each other before they commit, so the check
-    # runs after the commit whenever the round is nearly complete; the deadline
-    # job closes a complete round too, as a backstop.
-    if sum(per.values()) + COMPLETE_MARGIN >= eligible:
-        _close_after_commit(bot, after_commit, proposal_id)
-    label = tr.gettext(STANCE_LABELS[cast.stance])
-    summary = " · ".join(f"{tr.gettext(STANCE_LABELS[s])} {n}" for s, n in per.items())
-    lines = [tr.gettext(N_("Your stance on proposal #{id}, round {round}: {stance}."),
-                        id=proposal_id, round=cast.round_no, stance=label), summary]
-    if cut:
-        lines.append(tr.gettext(N_("Your reason was kept to its first {limit} characters."),
-                                limit=tr.format.number(REASON_LIMIT)))
-    return [Reply(Message("\n".join(lines)))]
 
 
 def _outdated(ctx: Context, head: ProposalHead) -> list[Reply]:
@@ -256,23 +218,6 @@ def _outdated(ctx: Context, head: ProposalHead) -> list[Reply]:
             Reply(rounds.proposal_message(
         ctx.session, proposal, language=ctx.person.language, zone=ctx.person.timezone,
         reader=ctx.who.id))]
-
-
-def _close_after_commit(bot: Bot, after_commit: Callable[[Callable[[], None]], None],
-                        proposal_id: int) -> None:
-    """Once the dispatcher's transaction has committed and given its connection
-    back to the pool, check (in a unit of work of its own) whether every unit has
-    a stance and close the round early if so."""
-    session_factory, settings = bot.session_factory, bot.settings
-
-    def close() -> None:
-        try:
-            rounds.close_if_complete(session_factory, settings, proposal_id)
-        except Exception:
-            log.exception("early close of proposal %s failed; the deadline job will close it",
-                          proposal_id)
-
-    after_commit(close)
 
 
 def stance_button(ctx: Context) -> list[Reply]:
@@ -374,7 +319,7 @@ def edit(ctx: Context) -> Message:
     old = proposals.edit_text(session=ctx.session, actor=ctx.auth, proposal=proposal,
                               text=words[1], editor=ctx.person)
     asked = ask_again(session=ctx.session, proposal=proposal, old_version=old,
-                      settings=ctx.bot.settings)
+                      settings=ctx.settings)
     rounds.refresh(ctx.session, proposal)
     return Message(ctx._("Proposal #{id} now has text version {version}; earlier stances "
                          "no longer count.", id=proposal.id, version=proposal.version)
@@ -406,7 +351,7 @@ def close(ctx: Context) -> Message:
     if proposal.state != "open":
         raise InvalidInput(N_("Proposal #{id} has no open round."), id=proposal.id)
     rnd = rounds.close_round(session=ctx.session, actor=ctx.auth, proposal=proposal,
-                             settings=ctx.bot.settings)
+                             settings=ctx.settings)
     if rnd is None:
         raise InvalidInput(N_("Proposal #{id} has no open round."), id=proposal.id)
     return Message(ctx._("Round {round} of proposal #{id} is closed: {outcome}.",
@@ -418,7 +363,7 @@ def email_round(ctx: Context) -> Message:
     """``poll email-round ID``: open round 2 by email (secretariat)."""
     proposal = find_proposal(ctx.session, ctx.args.split()[0])
     n = rounds.open_email_round(session=ctx.session, actor=ctx.auth, proposal=proposal,
-                                settings=ctx.bot.settings)
+                                settings=ctx.settings)
     return Message(ctx.tr.ngettext("Round 2 of proposal #{id} is open by email: {n} ballot "
                                    "queued.", "Round 2 of proposal #{id} is open by email: "
                                    "{n} ballots queued.", n, id=proposal.id))

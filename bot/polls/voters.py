@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session
 
-from bot.permissions import ALLIANCE_WIDE, Policy, roles_in
+from bot.permissions import Policy
 from storage.models import Group, Membership
 
 #: The capability a stance needs (see bot.permissions.POLICY).
@@ -34,9 +34,8 @@ def may_vote(session: Session, person_id: int, proposal: HasGroup, *,
     decision :func:`bot.permissions.authorize` makes for the stance itself;
     fails closed (False) when it cannot be decided."""
     try:
-        allowed = (policy or Policy()).roles_for(VOTE)
-        return bool(roles_in(session, person_id=person_id, group_id=proposal.group_id)
-                    & allowed)
+        return (policy or Policy()).rule(VOTE).admits(session, person_id=person_id,
+                                                      group_id=proposal.group_id)
     except Exception:  # noqa: BLE001 - fail closed, as authorize() does
         return False
 
@@ -45,10 +44,10 @@ def voter_ids(group_id: int, *, policy: Policy | None = None) -> Select[Any]:
     """A SELECT of the ids of people who hold ``poll.vote`` in ``group_id``
     (for ``IN (...)``): a voting role held in the group, or an alliance-wide
     voting role held in the alliance group."""
-    allowed = sorted((policy or Policy()).roles_for(VOTE))
+    rule = (policy or Policy()).rule(VOTE)
     direct = select(Membership.person_id).where(Membership.group_id == group_id,
-                                                Membership.role.in_(allowed))
-    wide = sorted(set(allowed) & ALLIANCE_WIDE)
+                                                Membership.role.in_(sorted(rule.in_group)))
+    wide = sorted(rule.alliance_wide)
     if not wide:
         return direct
     reach = (select(Membership.person_id).join(Group, Group.id == Membership.group_id)

@@ -1,5 +1,5 @@
 """The vote-link pages of the email round (Starlette), added to
-``bot.web_routes`` by the polls capability's install.
+the registry by the polls capability's install.
 
 ``GET /polls/{id}/vote?t=TOKEN`` shows a confirmation form and changes
 nothing, so a mail scanner that follows links casts no stance; ``POST`` (the
@@ -36,6 +36,7 @@ from bot.web import language_of, redact_access_log
 
 if TYPE_CHECKING:
     from bot.app import Bot
+    from bot.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +192,7 @@ def _guard_async(fn: Callable[[Request], Awaitable[HTMLResponse]], tr: Translato
     return page
 
 
-def install(bot: Bot) -> None:
-    """Add the vote-link routes to ``bot.web_routes`` and keep tokens out of
-    the access log."""
-    bot.web_routes.extend(vote_routes(bot))
+def install(reg: Registry) -> None:
+    """Register the vote-link routes and keep tokens out of the access log."""
+    reg.web_routes(vote_routes)
     redact_access_log()

@@ -2,7 +2,7 @@
 and per-organisation caps, fair waitlists with expiring single-use offers,
 co-funding pledges with an all-or-nothing minimum, and interest matching.
 
-``install(bot)`` registers the chat routes (each with its capability from
+``install(reg)`` registers the chat routes (each with its capability from
 the policy table, checked in the sprint's group), the ``sprints.tick`` job
 (expired offers passed on, funding deadlines settled), the weekly
 ``sprints.nudge``, the home section and the offer / sign-up link pages.
@@ -15,25 +15,24 @@ from typing import TYPE_CHECKING
 
 from bot.capabilities import Capability
 from bot.errors import N_
-from bot.jobs import JobSpec
 
 if TYPE_CHECKING:
     import typer
 
-    from bot.app import Bot
+    from bot.registry import Registry
 
 
-def install(bot: Bot) -> None:
-    """Register the sprint routes, jobs, home section and web pages on ``bot``."""
-    from bot.completion import add_completer, titled_completer
+def install(reg: Registry) -> None:
+    """Register the sprint routes, jobs, home section and web pages."""
+    from bot.completion import titled_completer
     from storage.models import Sprint
 
-    add_completer(bot, kind="sprint", commands=('sprint',), capability="sprint.view",
+    reg.completer(kind="sprint", commands=('sprint',), capability="sprint.view",
                   fn=titled_completer(Sprint, capability="sprint.view"))
     from bot.sprints import chat as c
     from bot.sprints import manage as m
 
-    add = bot.router.add
+    add = reg.route
     add("command", "sprint propose", m.propose_cmd, capability="sprint.propose",
         help=N_("Propose an innovation sprint (a form, or one line)."),
         usage=m.PROPOSE_USAGE)
@@ -88,20 +87,17 @@ def install(bot: Bot) -> None:
     add("command", "interests", c.interests_cmd, capability="roster.self",
         help=N_("Show or set the scope topics you want sprint news about."),
         usage="[set TOPIC, TOPIC]")
-    from bot.home import add_home_section
     from bot.sprints.home import sprints_section
     from bot.sprints.web import install_pages
 
-    add_home_section(bot, sprints_section, order=40)
-    install_pages(bot)
+    reg.home_section(sprints_section, order=40)
+    install_pages(reg)
     from bot.sprints import jobs
 
-    cfg = bot.settings.sprints
-    bot.jobs.append(JobSpec(id="sprints.tick", func=jobs.tick,
-                            trigger="interval", trigger_args={"seconds": cfg.tick_seconds}))
-    bot.jobs.append(JobSpec(id="sprints.nudge", func=jobs.nudge, trigger="cron",
-                            trigger_args={"day_of_week": cfg.nudge_day,
-                                          "hour": cfg.nudge_hour, "minute": 0}))
+    cfg = reg.settings.sprints
+    reg.job("sprints.tick", jobs.tick, trigger="interval", seconds=cfg.tick_seconds)
+    reg.job("sprints.nudge", jobs.nudge, trigger="cron", day_of_week=cfg.nudge_day,
+            hour=cfg.nudge_hour, minute=0)
 
 
 def _cli(app: typer.Typer) -> None:

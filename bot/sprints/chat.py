@@ -73,7 +73,7 @@ def _companions(ctx: Context, text: str, group_id: int) -> tuple[Person, ...]:
             raise NotFound(N_("{email} is not in the roster."), email=raw)
         try:
             authorize(session=ctx.session, person=person, capability="sprint.signup",
-                      group_id=group_id, channel=ctx.channel, policy=ctx.bot.policy)
+                      group_id=group_id, channel=ctx.channel, policy=ctx.policy)
         except PermissionDenied:
             raise PermissionDenied(N_("{name} cannot take part in this sprint's sign-ups: only "
                                       "members of its group can (observers may follow it)."),
@@ -91,7 +91,7 @@ def _join(ctx: Context, raw_id: str, role: str, with_text: str = "") -> Message:
     result = seats.join(ctx.session, actor=auth, sprint_id=sid,
                         person=seats.joiner(ctx.session, ctx.who.id),
                         role=role, companions=_companions(ctx, with_text, group_id),
-                        settings=ctx.bot.settings, now=utcnow(), channel=ctx.channel)
+                        settings=ctx.settings, now=utcnow(), channel=ctx.channel)
     if result.status == "seated":
         return Message(ctx._("You have seat {seats} in sprint #{id}, {title}.",
                              seats=", ".join(map(str, result.seats)), id=sid,
@@ -136,7 +136,7 @@ def leave_cmd(ctx: Context) -> Message:
     """``sprint leave ID``: a seat returns to the sprint and is offered on."""
     sprint = find_sprint(ctx.session, ctx.args.split()[0])
     was = seats.leave(ctx.session, actor=ctx.auth, sprint_id=sprint.id, person=ctx.person,
-                      settings=ctx.bot.settings, now=utcnow())
+                      settings=ctx.settings, now=utcnow())
     if was == "waitlisted":
         return Message(ctx._("You left the waitlist of sprint #{id}.", id=sprint.id))
     return Message(ctx._("You left sprint #{id}; your seat goes to the next person in line.",
@@ -150,7 +150,7 @@ def _answer(ctx: Context, offer_id: int, choice: str) -> Message:
         raise InvalidInput(N_("That button or form is no longer recognised."))
     offer = offers.answer(ctx.session, actor=ctx.auth, offer_id=offer_id,
                           person_id=ctx.who.id, choice="accept" if choice == "accept"
-                          else "decline", settings=ctx.bot.settings, now=utcnow())
+                          else "decline", settings=ctx.settings, now=utcnow())
     if choice == "accept":
         return Message(ctx._("Accepted: your seat in sprint #{id} is yours.",
                              id=offer.sprint_id), accent="success")

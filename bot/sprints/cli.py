@@ -28,7 +28,7 @@ def register_cli(app: typer.Typer) -> None:
     app.add_typer(sprints_app, name="sprints")
 
     def _session_factory(ctx: typer.Context) -> tuple[Engine, sessionmaker[Session]]:
-        from bot.cli import settings_from
+        from bot.invocation import settings_from
         from storage.engine import make_engine, make_session_factory
 
         settings, _ = settings_from(ctx)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.errors import PermissionDenied
-from bot.home import HomeContext
 from bot.permissions import authorize
+from bot.registry import HomeContext
 from bot.sprints import seats
 from bot.sprints.common import ACTIVE, HOLDING, local
 from bot.sprints.offers import open_offer

@@ -68,7 +68,7 @@ def _create(ctx: Context, values: dict[str, str]) -> Message:
     origin = None if where.is_direct else ChatTarget(where.platform, where.workspace_id,
                                                      where.channel_id)
     sprint = proposals.create_sprint(ctx.session, actor=auth, proposer=person, group=group,
-                                     draft=draft, settings=ctx.bot.settings,
+                                     draft=draft, settings=ctx.settings,
                                      language=person.language, origin=origin)
     return Message(ctx._("Sprint #{id} is proposed; the secretariat will approve or decline "
                          "it.", id=sprint.id))
@@ -93,7 +93,7 @@ def propose_submitted(ctx: Context) -> Message:
 
 
 def _announcement(ctx: Context, sprint: Sprint) -> Message:
-    zone = ctx.bot.settings.default_timezone
+    zone = ctx.settings.default_timezone
     return sprint_message(ctx.session, sprint, tr=translator(sprint.language), zone=zone,
                           now=utcnow())
 
@@ -102,7 +102,7 @@ def approve_cmd(ctx: Context) -> Message:
     """``sprint approve ID``: open sign-ups and announce (secretariat)."""
     sprint = find_sprint(ctx.session, ctx.args.split()[0])
     emailed = proposals.approve(ctx.session, actor=ctx.auth, sprint=sprint,
-                                settings=ctx.bot.settings, now=utcnow(),
+                                settings=ctx.settings, now=utcnow(),
                                 message=lambda: _announcement(ctx, sprint))
     return Message(ctx.tr.ngettext("Sprint #{id} is open for sign-ups; announced, and {n} "
                                    "member with matching interests emailed.",

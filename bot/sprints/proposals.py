@@ -4,18 +4,17 @@ an open sprint (every open offer becomes void at once)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, PermissionDenied
+from bot.localtime import parse_local_time
 from bot.outbox import ChatTarget, enqueue_chat
 from bot.permissions import Authorized
 from bot.settings import Settings
@@ -34,27 +33,17 @@ from storage.models import (
     SprintSignup,
 )
 
-_LOCAL = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}:\d{2}))?$")
-
 
 def parse_when(text: str, *, zone: str, what: str) -> datetime:
     """``YYYY-MM-DD [HH:MM]`` in ``zone`` (the person's), or ISO 8601 with an
     offset, as an aware UTC datetime. Raises InvalidInput naming ``what``."""
     raw = text.strip()
     try:
-        m = _LOCAL.match(raw)
-        if m:
-            when = datetime.fromisoformat(f"{m.group(1)}T{m.group(2) or '00:00'}").replace(
-                tzinfo=ZoneInfo(zone))
-        else:
-            when = datetime.fromisoformat(raw)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=ZoneInfo(zone))
+        return parse_local_time(raw, zone=zone)
     except ValueError:
         raise InvalidInput(N_("I cannot read the {what} {text!r}: write it as 2027-03-01 or "
                               "2027-03-01 17:00 (your time zone)."), what=what,
                            text=raw) from None
-    return when.astimezone(ZoneInfo("UTC"))
 
 
 def _count(raw: str, *, what: str, low: int, default: int | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The pages behind sprint links (Starlette, added to ``bot.web_routes``).
+"""The pages behind sprint links (Starlette, registered with ``reg.web_routes``).
 
 ``GET /sprints/offers/{id}?t=TOKEN`` shows the offer with Accept and Decline
 and changes nothing (a mail scanner that follows links takes no seat);
@@ -34,6 +34,7 @@ from bot.web import language_of, redact_access_log
 
 if TYPE_CHECKING:
     from bot.app import Bot
+    from bot.registry import Registry
 
 STATUS = {"tampered": 400, "expired": 410, "cancelled": 410, "used": 409, "not-allowed": 403,
           "cross-site": 403}
@@ -169,8 +170,8 @@ def sprint_routes(bot: Bot) -> list[Route]:
     return offer + join
 
 
-def install_pages(bot: Bot) -> None:
-    """Add the link pages to ``bot.web_routes`` and redact tokens from the
+def install_pages(reg: Registry) -> None:
+    """Register the link pages and redact tokens from the
     HTTP access log (once per process)."""
-    bot.web_routes.extend(sprint_routes(bot))
+    reg.web_routes(sprint_routes)
     redact_access_log()

@@ -3,7 +3,7 @@ availability (chat buttons, a signed web page), a fair recommendation with a
 burden ledger, invites every calendar accepts (RFC 5545/5546), RSVPs from any
 path, reminders as due rows, agendas, notes and action items.
 
-``install(bot)`` registers the routes (each with a capability from the policy
+``install(reg)`` registers the routes (each with a capability from the policy
 table, checked in the workshop's group), the web pages, the home section and
 the ``workshops.tick`` (reminders) and ``workshops.agenda`` (circulation)
 jobs.
@@ -15,27 +15,26 @@ from typing import TYPE_CHECKING
 
 from bot.capabilities import Capability
 from bot.errors import N_
-from bot.jobs import JobSpec
 
 if TYPE_CHECKING:
     import typer
 
-    from bot.app import Bot
+    from bot.registry import Registry
 
 
-def install(bot: Bot) -> None:
-    """Register the workshop routes, pages, home section and job on ``bot``."""
-    from bot.completion import add_completer, titled_completer
+def install(reg: Registry) -> None:
+    """Register the workshop routes, pages, home section and jobs."""
+    from bot.completion import titled_completer
     from storage.models import Workshop
 
-    add_completer(bot, kind="workshop", commands=('workshop',), capability="workshop.view",
+    reg.completer(kind="workshop", commands=('workshop',), capability="workshop.view",
                   fn=titled_completer(Workshop, capability="workshop.view"))
     from bot.workshops import agenda_routes as a
     from bot.workshops import feed_routes as f
     from bot.workshops import replies as rp
     from bot.workshops import routes as r
 
-    add = bot.router.add
+    add = reg.route
     add("command", "workshop series new", r.series_new, capability="workshop.manage",
         help=N_("Start a workshop series (quarterly or annual)."), usage=r.SERIES_USAGE)
     add("command", "workshop open", r.open_cmd, capability="workshop.manage",
@@ -106,19 +105,16 @@ def install(bot: Bot) -> None:
     add("reply", "calendar", rp.calendar_reply, capability="workshop.attend")
     add("attendance", "workshop", rp.attendance, capability="workshop.attend",
         scope=rp.scope_attendance)
-    from bot.home import add_home_section
     from bot.workshops.home import workshops_section
     from bot.workshops.web import workshop_routes
 
-    add_home_section(bot, workshops_section, order=30)
-    bot.web_routes.extend(workshop_routes(bot))
+    reg.home_section(workshops_section, order=30)
+    reg.web_routes(workshop_routes)
     from bot.workshops.jobs import agenda, tick
 
-    every = {"seconds": bot.settings.workshops.tick_seconds}
-    bot.jobs.append(JobSpec(id="workshops.tick", func=tick, trigger="interval",
-                            trigger_args=every))
-    bot.jobs.append(JobSpec(id="workshops.agenda", func=agenda, trigger="interval",
-                            trigger_args=every))
+    every = reg.settings.workshops.tick_seconds
+    reg.job("workshops.tick", tick, trigger="interval", seconds=every)
+    reg.job("workshops.agenda", agenda, trigger="interval", seconds=every)
 
 
 def _cli(app: typer.Typer) -> None:

@@ -53,7 +53,7 @@ def agenda_publish(ctx: Context) -> Message:
     """``workshop agenda publish ID`` (secretariat)."""
     ws = _ws(ctx)
     n = agenda.publish(session=ctx.session, actor=ctx.auth, workshop=ws,
-                       settings=ctx.bot.settings)
+                       settings=ctx.settings)
     return Message(ctx._("The agenda of workshop #{id} is circulated: {n} emails queued.",
                          id=ws.id, n=n))
 

@@ -14,8 +14,8 @@ def register_cli(app: typer.Typer) -> None:
     app.add_typer(ws_app, name="workshops")
 
     def _bot(ctx: typer.Context):  # type: ignore[no-untyped-def]
-        from bot.app import build_app
-        from bot.cli import settings_from
+        from bot.compose import build_app
+        from bot.invocation import settings_from
 
         settings, _ = settings_from(ctx)
         return build_app(settings, plugins=False)

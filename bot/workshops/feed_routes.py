@@ -27,7 +27,7 @@ def _answer(ctx: Context, url: str, *, renewed: bool) -> Message:
 
 def feed_cmd(ctx: Context) -> Message:
     """``workshop feed``: the person's feed URL, privately (every role)."""
-    return _answer(ctx, feeds.feed_url(ctx.session, ctx.bot.settings, ctx.who.id),
+    return _answer(ctx, feeds.feed_url(ctx.session, ctx.settings, ctx.who.id),
                    renewed=False)
 
 
@@ -36,5 +36,5 @@ def feed_new_cmd(ctx: Context) -> Message:
     version = feeds.revoke(ctx.session, ctx.who.id)
     record(session=ctx.session, actor=ctx.auth, action="workshop.feed.revoke",
            subject_type="person", subject_id=ctx.who.id, version=version)
-    return _answer(ctx, feeds.feed_url(ctx.session, ctx.bot.settings, ctx.who.id),
+    return _answer(ctx, feeds.feed_url(ctx.session, ctx.settings, ctx.who.id),
                    renewed=True)

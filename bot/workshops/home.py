@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from bot.errors import N_
-from bot.home import HomeContext
+from bot.registry import HomeContext
 from bot.types import Block, Header, Section
 from bot.workshops.render import RSVP_LABELS, local_text
 from storage.base import utcnow

@@ -110,7 +110,7 @@ def open_cmd(ctx: Context) -> Message:
     s = series.find_series(ctx.session, _first(ctx))
     ws = series.open_workshop(session=ctx.session, actor=ctx.auth, series=s,
                               quarter=_rest(ctx), domain=invites.organizer(
-                                  ctx.bot.settings).rsplit("@", 1)[-1])
+                                  ctx.settings).rsplit("@", 1)[-1])
     return Message(ctx._("Workshop #{id} ({quarter}) is open. Propose times with: workshop "
                          "slot add {id} 2026-03-12 15:00 [Zone/Name]", id=ws.id,
                          quarter=ws.quarter))
@@ -127,7 +127,7 @@ def slot_add(ctx: Context) -> Message:
 
 def availability_url(ctx: Context, ws: Workshop) -> str:
     """The person's signed availability page link."""
-    settings = ctx.bot.settings
+    settings = ctx.settings
     t = tokens.mint(key=settings.signing_key(), purpose="availability", person_id=ctx.who.id,
                     workshop_id=ws.id,
                     expires_at=utcnow() + timedelta(days=settings.workshops.link_days))
@@ -217,7 +217,7 @@ def availability_form(ctx: Context) -> Message:
 def recommend_cmd(ctx: Context) -> Message:
     """``workshop recommend ID``: the slots ranked, the best explained."""
     ws = _ws(ctx)
-    w = ctx.bot.settings.workshops
+    w = ctx.settings.workshops
     ranked, people, led = availability.recommend(
         ctx.session, ws, observer_weight=w.observer_weight, quorum_percent=w.quorum_percent)
     zone, lang = ctx.person.timezone, ctx.person.language
@@ -268,7 +268,7 @@ def confirm_cmd(ctx: Context) -> Message:
             raise NotFound(N_("Workshop #{id} has no slot {slot}."), id=ws.id, slot=words[1])
         start = slot.starts_at
     else:
-        w = ctx.bot.settings.workshops
+        w = ctx.settings.workshops
         ranked, _p, _l = availability.recommend(ctx.session, ws,
                                                 observer_weight=w.observer_weight,
                                                 quorum_percent=w.quorum_percent)
@@ -283,8 +283,8 @@ def _fix(ctx: Context, ws: Workshop, start: object) -> Message:
 
     assert isinstance(start, datetime)
     sent = invites.confirm(session=ctx.session, actor=ctx.auth, workshop=ws, starts_at=start,
-                           settings=ctx.bot.settings,
-                           calendar_platforms=ctx.bot.calendar_platforms)
+                           settings=ctx.settings,
+                           calendar_platforms=ctx.calendar_platforms)
     return Message(ctx._("Workshop #{id} is set for {when} (sequence {seq}): {emails} "
                          "invitations queued.", id=ws.id, seq=ws.sequence, emails=sent.emails,
                          when=local_text(start, ctx.person.timezone, ctx.person.language)))
@@ -301,8 +301,8 @@ def cancel_cmd(ctx: Context) -> Message:
     """``workshop cancel ID``: METHOD:CANCEL to everyone invited."""
     ws = _ws(ctx)
     sent = invites.cancel(session=ctx.session, actor=ctx.auth, workshop=ws,
-                          settings=ctx.bot.settings,
-                          calendar_platforms=ctx.bot.calendar_platforms)
+                          settings=ctx.settings,
+                          calendar_platforms=ctx.calendar_platforms)
     return Message(ctx._("Workshop #{id} is cancelled: {emails} cancellations queued.",
                          id=ws.id, emails=sent.emails))
 

@@ -43,6 +43,7 @@ def test_every_capability_installs_the_one_filter_once(make_bot: Callable[..., B
                                                        sqlite_url: str) -> None:
     access = logging.getLogger("uvicorn.access")
     bot = make_bot(sqlite_url, roster=None)
-    prefixes = {str(getattr(r, "path", "")).split("/")[1] for r in bot.web_routes}
+    prefixes = {str(getattr(r, "path", "")).split("/")[1]
+                for r in bot.registry.make_web_routes(bot)}
     assert {"polls", "workshops", "sprints"} <= prefixes  # each installed its pages
     assert [f for f in access.filters if isinstance(f, RedactTokens)] == [REDACT]

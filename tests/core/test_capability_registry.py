@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from adapters.slack.plugin import plugin as slack_plugin
-from bot.app import Bot, build_app
+from bot.app import Bot
 from bot.capabilities import CapabilityError, discover
+from bot.compose import build_app
 from bot.home import home_message
 from bot.types import Actor
 from tests.adapters.slack.conftest import SECRET, Served, form_headers, slash_body
@@ -27,8 +28,6 @@ PACKAGE = textwrap.dedent('''
     from __future__ import annotations
 
     from bot.capabilities import Capability
-    from bot.home import add_home_section
-    from bot.jobs import JobSpec
     from bot.types import Header, Message, Section, SmallPrint, Strong
 
     TICKS = []
@@ -47,12 +46,12 @@ PACKAGE = textwrap.dedent('''
         TICKS.append(args)
 
 
-    def install(bot):
-        bot.router.add("command", "hello", hello, capability="roster.self",
-                       help="Say hello (test capability).")
-        add_home_section(bot, section, order=90)
-        bot.jobs.append(JobSpec(id="testcap.tick", func=tick,
-                                trigger="interval", trigger_args={"seconds": 3600}))
+    def install(reg):
+        # The Registry's verbs only: the Bot does not exist yet.
+        reg.route("command", "hello", hello, capability="roster.self",
+                  help="Say hello (test capability).")
+        reg.home_section(section, order=90)
+        reg.job("testcap.tick", tick, trigger="interval", seconds=3600)
 
 
     capability = Capability(name="testcap", install=install, domain="testcap", order=90)
@@ -94,7 +93,8 @@ def test_works_on_the_terminal_with_its_job_and_home_section(
     session = ConsoleSession(dispatch=bot.dispatch, email=MEMBER)
     assert session.feed("hello") == "Hello, Amara Okafor!"
     assert "hello" in session.feed("help")
-    assert [j.id for j in bot.jobs if j.id.startswith("testcap")] == ["testcap.tick"]
+    assert [j.id for j in bot.registry.jobs
+            if j.id.startswith("testcap")] == ["testcap.tick"]
     home = home_message(bot, Actor("console", "", OBSERVER))
     assert any(getattr(b, "text", "") == "Test capability" for b in home.blocks)
 
@@ -115,6 +115,30 @@ def test_works_on_slack(testcap: Path, make_bot: Callable[..., Bot], sqlite_url:
             served.stop()
             slack_plugin.adapter(bot).close()
     finally:
+        fake.stop()
+
+
+def test_works_on_discord(testcap: Path, make_bot: Callable[..., Bot], db_url: str) -> None:
+    from tests.adapters.discord.fake_discord import GUILD, FakeDiscord
+    from tests.adapters.discord.harness import Harness, command
+
+    fake = FakeDiscord().start()
+    bot = make_bot(db_url, discord={"enabled": True, "bot_token": "test-token",
+                                    "guild_id": GUILD, "api_url": fake.base})
+    h = Harness(bot, fake)
+    try:
+        alice = "700000000000000001"
+        h.link(MEMBER, alice)
+        synced = h.wait(lambda: fake.find("PUT", "/applications/"))
+        assert "hello" in {o["name"] for o in synced[0].body[0]["options"]}
+        h.feed("INTERACTION_CREATE", command(alice, "hello"))
+        [answer] = h.wait(lambda: h.followups())
+        assert "Hello, **Amara Okafor**!" in str(answer.body)
+    finally:
+        h.close()
+        rest = bot.adapters.get("discord.rest")
+        if rest is not None:
+            rest.close()
         fake.stop()
 
 
@@ -140,6 +164,6 @@ def test_a_capability_that_fails_to_import_stops_start_up(
 
 def test_only_the_enabled_capabilities_are_installed(sqlite_url: str, tmp_path: Path) -> None:
     bot = build_app(make_settings(sqlite_url, tmp_path, capabilities=["polls"]), plugins=False)
-    names = {r.name for r in bot.router}
+    names = {r.name for r in bot.registry.routes}
     assert "vote" in names and not any(n.startswith("digest") for n in names)
     bot.engine.dispose()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from bot.app import Bot
-from bot.completion import add_completer, complete, next_words
+from bot.completion import complete, next_words
 from bot.types import Actor, Option
 from tests.conftest import MEMBER
 
 
 def test_completions_and_next_words(bot: Bot) -> None:
-    add_completer(bot, kind="poll", commands=("poll", "vote"), capability="poll.view",
-                  fn=lambda s, p, prefix: [Option(f"#{i} Title {i}", str(i))
-                                           for i in (12, 13, 21) if str(i).startswith(prefix)])
+    bot.registry.completer(kind="poll", commands=("poll", "vote"), capability="poll.view",
+                           fn=lambda s, p, prefix: [Option(f"#{i} Title {i}", str(i))
+                                                    for i in (12, 13, 21)
+                                                    if str(i).startswith(prefix)])
     member = Actor("console", "", MEMBER)
     assert [o.value for o in complete(bot, actor=member, command="vote", prefix="1")] == \
         ["12", "13"]
@@ -37,4 +38,4 @@ def test_capabilities_complete_their_own_ids(bot, chat) -> None:  # type: ignore
     assert complete(bot, actor=Actor("console", "", MEMBER), command="vote", prefix="zzz") == []
     assert complete(bot, actor=Actor("console", "", "stranger@x.example"), command="vote",
                     prefix="") == []
-    assert {"poll", "vote", "workshop", "sprint"} <= set(bot.completers)
+    assert {"poll", "vote", "workshop", "sprint"} <= set(bot.registry.completers)

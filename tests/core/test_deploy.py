@@ -22,7 +22,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
-from bot.app import build_app
+from bot.compose import build_app
 from bot.settings import Settings
 from bot.web import create_web_app
 from storage.engine import make_engine

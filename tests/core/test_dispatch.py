@@ -36,7 +36,7 @@ def _install_probe(bot: Bot) -> None:
             raise RuntimeError("secret internals /etc/passwd")
         return Message("written")
 
-    bot.router.add("command", "probe", write, capability="roster.self")
+    bot.registry.route("command", "probe", write, capability="roster.self")
 
 
 def _audits(bot: Bot) -> int:
@@ -86,9 +86,9 @@ def test_console_numbers_buttons_and_asks_forms_field_by_field(bot: Bot) -> None
         assert ctx.form is not None
         return Message(f"why={ctx.form.get('why')} note={ctx.form.get('note')}")
 
-    bot.router.add("command", "menu", menu, capability="roster.self")
-    bot.router.add("action", "probe.pick", pick, capability="roster.self")
-    bot.router.add("form", "probe.form", submitted, capability="roster.self")
+    bot.registry.route("command", "menu", menu, capability="roster.self")
+    bot.registry.route("action", "probe.pick", pick, capability="roster.self")
+    bot.registry.route("form", "probe.form", submitted, capability="roster.self")
     s = ConsoleSession(dispatch=bot.dispatch, email=MEMBER)
     shown = s.feed("menu")
     assert "[1] Yes" in shown and "[2] Maybe" in shown

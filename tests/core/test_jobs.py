@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text
 
 from bot.app import Bot
-from bot.jobs import JobSpec, Scheduler, fire
+from bot.jobs import Scheduler, fire
 from bot.metrics import parse
+from bot.registry import JobSpec
 from bot.web import create_web_app
 from storage.models import JobRun
 
@@ -61,8 +62,7 @@ def test_only_the_lease_holder_fires_and_the_lease_passes_on_when_it_dies(
                      queue={"instance_id": name}) for name in ("a", "b")]
     schedulers = []
     for b in bots:
-        b.jobs.append(JobSpec(id="t.every", func=job, trigger="interval",
-                              trigger_args={"seconds": 1}))
+        b.registry.job("t.every", job, trigger="interval", seconds=1)
         b.leadership.start()
         sch = Scheduler(b)
         sch.start()

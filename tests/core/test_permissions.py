@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.app import Bot
 from bot.members import person_by_email
 from bot.permissions import POLICY, Policy, authorize_system, roles_in
+from bot.registry import Registry
 from bot.routing import Route, RouteError, Router
 from bot.types import (
     Actor,
@@ -49,14 +50,18 @@ def _event(route: Route, email: str) -> Event:
     return FormSubmission(route.name, (), actor, WHERE, eid)
 
 
-def _recording_router(bot: Bot, calls: list[str]) -> Router:
-    """A copy of the bot's routes whose handlers only record that they ran."""
-    router = Router(bot.policy)
-    for route in bot.router:
+def _recording_bot(bot: Bot, calls: list[str], policy: Policy | None = None) -> Bot:
+    """``bot`` with a copy of its routes whose handlers only record that they
+    ran, under ``policy`` (default: the bot's)."""
+    registry = Registry(settings=bot.settings, policy=bot.policy)
+    for route in bot.registry.routes:
         def handler(ctx: object, _name: str = f"{route.kind}:{route.name}") -> None:
             calls.append(_name)
-        router.add(route.kind, route.name, handler, capability=route.capability)
-    return router
+        registry.route(route.kind, route.name, handler, capability=route.capability)
+    if policy is not None:
+        registry.policy = registry.routes.policy = policy
+    return Bot(settings=bot.settings, engine=bot.engine, session_factory=bot.session_factory,
+               registry=registry, mail=bot.mail)
 
 
 @pytest.fixture
@@ -77,8 +82,8 @@ def people(bot: Bot) -> dict[str, str]:
 
 def test_every_route_against_every_role(bot: Bot, people: dict[str, str]) -> None:
     calls: list[str] = []
-    bot.router = _recording_router(bot, calls)
-    routes = list(bot.router)
+    bot = _recording_bot(bot, calls)
+    routes = list(bot.registry.routes)
     assert routes, "no routes registered"
     for route in routes:
         allowed = POLICY[route.capability]
@@ -110,9 +115,8 @@ class RaisingPolicy(Policy):
 
 def test_a_policy_that_raises_refuses_everything(bot: Bot, people: dict[str, str]) -> None:
     calls: list[str] = []
-    bot.router = _recording_router(bot, calls)
-    bot.policy = RaisingPolicy()
-    for route in bot.router:
+    bot = _recording_bot(bot, calls, RaisingPolicy())
+    for route in bot.registry.routes:
         for email in people.values():
             replies = bot.dispatch(_event(route, email))
             assert calls == []
@@ -151,7 +155,7 @@ def test_authorized_cannot_be_forged() -> None:
 
 
 def test_every_capability_in_use_is_in_the_table(bot: Bot) -> None:
-    used: set[str] = {r.capability for r in bot.router}
+    used: set[str] = {r.capability for r in bot.registry.routes}
     assert used <= set(POLICY)
 
 

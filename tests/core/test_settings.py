@@ -65,7 +65,7 @@ def test_a_plugins_section_is_its_own_model_validated_with_the_rest(
     from adapters.discord.settings import DiscordSettings, discord_settings
     from adapters.slack.plugin import plugin as slack_plugin
     from adapters.slack.settings import SlackSettings, slack_settings
-    from bot.plugins import plugin_sections
+    from bot.settings import plugin_sections
 
     assert not hasattr(bot.settings, "SlackSettings")
     assert not hasattr(bot.settings, "DiscordSettings")

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from adapters.email.smtp import SmtpMailTransport
-from bot.app import build_app
+from bot.compose import build_app
 from bot.digest.service import build
 from bot.settings import SmtpSettings
 from digests.archive import find_digest, selected

@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Text, cast, event, func, select, update
 
-from bot.app import Bot, build_app
+from bot.app import Bot
+from bot.compose import build_app
 from bot.permissions import POLICY, Policy
 from bot.roster import import_roster_file
-from bot.routing import FastCall, FastOutcome
+from bot.routing import Declined, Done, FastCall, FastOutcome, Repeated
 from bot.types import Actor, ButtonPress, Command, Conversation, Event, FormSubmission
 from storage.engine import make_engine
 from storage.models import (
@@ -82,14 +83,14 @@ class Twins:
     def __init__(self, urls: tuple[str, str], tmp_path: Path, policy: Policy | None) -> None:
         self.general = self._bot(urls[0], tmp_path / "g", policy)
         self.fast = self._bot(urls[1], tmp_path / "f", policy)
-        for key, route in list(self.general.router._routes.items()):
+        for key, route in list(self.general.registry.routes._routes.items()):
             if route.fast is not None:
-                self.general.router._routes[key] = dataclasses.replace(route, fast=None)
+                self.general.registry.routes._routes[key] = dataclasses.replace(route, fast=None)
         #: Per fast-path call: "fast", "repeat" or "general" (declined).
         self.taken: list[str] = []
-        for key, route in list(self.fast.router._routes.items()):
+        for key, route in list(self.fast.registry.routes._routes.items()):
             if route.fast is not None:
-                self.fast.router._routes[key] = dataclasses.replace(
+                self.fast.registry.routes._routes[key] = dataclasses.replace(
                     route, fast=self._recorded(route.fast))
         self.n = 0
 
@@ -100,11 +101,11 @@ class Twins:
             import_roster_file(session=s, path=EXAMPLES / "roster.csv", alliance_name="Alliance")
         return bot
 
-    def _recorded(self, fn: Callable[[FastCall], FastOutcome | None]
-                  ) -> Callable[[FastCall], FastOutcome | None]:
-        def recorded(call: FastCall) -> FastOutcome | None:
+    def _recorded(self, fn: Callable[[FastCall], FastOutcome]
+                  ) -> Callable[[FastCall], FastOutcome]:
+        def recorded(call: FastCall) -> FastOutcome:
             out = fn(call)
-            self.taken.append("general" if out is None else "fast" if out.first else "repeat")
+            self.taken.append({Declined: "general", Done: "fast", Repeated: "repeat"}[type(out)])
             return out
         return recorded
 
@@ -435,15 +436,15 @@ def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot,
 
     bot.dispatch(Command("vote", f"{pid} agree", Actor("console", "", MEMBER), WHERE, "w"))
     _all_sent(bot)
-    route = bot.router.find("command", "vote")
+    route = bot.registry.routes.find("command", "vote")
     assert route is not None and route.fast is not None
     event.listen(bot.engine, "before_cursor_execute", record)
     with bot.session_factory() as session:
-        out = route.fast(FastCall(bot, session, Command(
+        out = route.fast(FastCall(bot.services, session, Command(
             "vote", f"{pid} abstain", Actor("console", "", MEMBER_FR), WHERE, "x"),
             route, f"{pid} abstain"))
     event.remove(bot.engine, "before_cursor_execute", record)
-    assert out is not None and out.first
+    assert isinstance(out, Done)
     if db_url.startswith("postgresql"):
         assert seen == [("WITH", True)]
     else:

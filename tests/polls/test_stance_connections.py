@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from bot.app import Bot, build_app
+from bot.app import Bot
+from bot.compose import build_app
 from bot.roster import import_roster_file
 from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission
 from storage.engine import make_engine, make_session_factory, normalise_url

@@ -83,7 +83,7 @@ def test_sixteen_on_the_last_seat(bot: Bot) -> None:
 
 CRASH = """
 import os, sys, uuid
-from bot.app import build_app
+from bot.compose import build_app
 from bot.settings import Settings
 from bot.types import Actor, ButtonPress, Conversation
 bot = build_app(Settings(database_url=sys.argv[1], secret_key="k"), plugins=False)

@@ -167,9 +167,9 @@ def test_a_form_past_five_fields_opens_in_pages_over_the_gateway(harness: Harnes
         got.append(ctx.event)
         return Message("Thanks")
 
-    h.bot.router.add("command", "survey", lambda ctx: Message("Answer", form=form),
+    h.bot.registry.route("command", "survey", lambda ctx: Message("Answer", form=form),
                      capability="workshop.attend")
-    h.bot.router.add("form", "survey", answered, capability="workshop.attend")
+    h.bot.registry.route("form", "survey", answered, capability="workshop.attend")
 
     def modals() -> list[dict]:
         return [c.body["data"] for c in h.fake.find("POST", "/interactions/")

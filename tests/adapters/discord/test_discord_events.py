@@ -33,7 +33,7 @@ def test_scheduled_event_lifecycle_and_interest_is_an_rsvp(harness: Harness) -> 
         seen.append(ctx.event)
         return Message("RSVP recorded")
 
-    h.bot.router.add("attendance", "workshop", rsvp, capability="workshop.attend")
+    h.bot.registry.route("attendance", "workshop", rsvp, capability="workshop.attend")
     h.link(MEMBER, ALICE)
     start = utcnow() + timedelta(days=7)
     event = CalendarEvent(uid="workshop-3-1@convene", title="Q1 workshop: soil carbon",

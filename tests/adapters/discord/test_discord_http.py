@@ -254,8 +254,8 @@ def _survey(bot: Bot, got: list[FormSubmission]) -> Form:
         got.append(ctx.event)
         return Message("Thanks")
 
-    bot.router.add("command", "survey", ask, capability="workshop.attend")
-    bot.router.add("form", "survey", answered, capability="workshop.attend")
+    bot.registry.route("command", "survey", ask, capability="workshop.attend")
+    bot.registry.route("form", "survey", answered, capability="workshop.attend")
     return form
 
 

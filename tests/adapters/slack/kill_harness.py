@@ -31,7 +31,8 @@ import httpx
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from bot.app import Bot, build_app
+from bot.app import Bot
+from bot.compose import build_app
 from bot.roster import import_roster_file
 from bot.settings import Settings
 from storage.engine import read_only

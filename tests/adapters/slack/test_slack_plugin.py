@@ -8,7 +8,8 @@ from collections.abc import Callable
 from adapters.slack.app import EVENTS_PATH, SlackAdapter
 from adapters.slack.plugin import plugin as slack_plugin
 from bot.app import Bot
-from bot.home import HomeContext, add_home_section, home_message
+from bot.home import home_message
+from bot.registry import HomeContext
 from bot.types import Actor, Section
 from tests.adapters.slack.conftest import SECRET
 from tests.adapters.slack.fake_slack import TEAM, FakeSlack
@@ -81,8 +82,8 @@ def test_home_message_sections_and_languages(slack_bot: Bot) -> None:
     def broken(_ctx: HomeContext) -> list[Section]:
         raise RuntimeError("boom")
 
-    add_home_section(slack_bot, broken, order=1)
-    add_home_section(slack_bot, polls, order=2)
+    slack_bot.registry.home_section(broken, order=1)
+    slack_bot.registry.home_section(polls, order=2)
     msg = home_message(slack_bot, fr)
     texts = [getattr(b, "text", "") for b in msg.blocks]
     assert "Bonjour Claire Dubois." in texts and "Bonjour #12." in texts
