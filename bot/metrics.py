@@ -67,7 +67,8 @@ class _QueueCollector(Collector):
 
 class Metrics:
     """The Bot's registry. ``job_ran(job, ok=)`` counts a job run;
-    ``render()`` is the text exposition format."""
+    ``render()`` is the text exposition format. ``queues()`` gives the leased
+    queue tables reported at scrape time (labelled by table name)."""
 
     def __init__(self, session_factory: sessionmaker[Session] | None = None,
                  leader: Callable[[], bool] | None = None,
