@@ -196,7 +196,7 @@ class ConsoleSession:
 
     def _show_replies(self, replies: list[Reply]) -> str:
         parts: list[str] = []
-        self.choices = []
+        shown, self.choices = self.choices, []
         for reply in replies:
             text, choices = render(reply.message, start=len(self.choices) + 1,
                                    language=self.language)
@@ -210,6 +210,10 @@ class ConsoleSession:
                 self._form = reply.message.form
                 self._answers = []
                 parts.append(f"-- {strip_controls(reply.message.form.title)} --")
+        if not self.choices:
+            # A confirmation offers nothing to choose: the numbers still on the
+            # screen (the other slots, stances, ...) keep working.
+            self.choices = shown
         return self._show("\n".join(p for p in parts if p))
 
     def _t(self, msgid: str, /, **params: object) -> str:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.pages import static_routes
 from storage.engine import read_only
 from storage.models import Person, ProcessedEvent
 
@@ -112,7 +113,7 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
     routes: list[Any] = [Route("/healthz", healthz, methods=["GET"]),
                          Route("/readyz", readyz, methods=["GET"]),
                          Route("/metrics", metrics, methods=["GET"])]
-    routes += bot.registry.make_web_routes(bot) + list(extra_routes or [])
+    routes += static_routes() + bot.registry.make_web_routes(bot) + list(extra_routes or [])
     app = Starlette(routes=routes)
     app.state.bot = bot
     return app

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -54,11 +55,17 @@ def _iso(moment: datetime) -> str:
 
 
 def event_body(event: CalendarEvent) -> dict[str, Any]:
-    """The scheduled-event JSON for ``event`` (names and texts cut to Discord's limits)."""
+    """The scheduled-event JSON for ``event`` (names and texts cut to Discord's
+    limits). A link is never cut: one longer than the location's 100
+    characters leads the description (1,000) whole, and the location names its
+    host."""
     where = event.url or event.location or "-"
     description = event.description
-    if event.url and event.location:
+    if event.url and event.location and event.location != event.url:
         description = f"{description}\n\n{event.location}".strip()
+    if event.url and len(event.url) > EVENT_LOCATION:
+        where = urlsplit(event.url).hostname or "-"
+        description = f"{event.url}\n\n{description}".strip()
     return {
         "name": plain(event.title, EVENT_NAME) or "-",
         "description": plain(description, EVENT_DESCRIPTION),

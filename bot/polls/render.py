@@ -1,17 +1,21 @@
 """The tally as a platform-neutral Message, with a picture of it.
 
-The picture is twice over: an SVG bar chart as a ``data:`` Image block (for
-adapters that show images) and a bar drawn in text (for terminals and chat).
+The picture is twice over: a PNG chart (matplotlib, :mod:`bot.charts`) as an
+Image block (for adapters that show images) and a bar drawn in text (for
+terminals and chat).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from bot.charts import Bar, bar_chart
+from babel.numbers import format_decimal
+
+from bot.charts import Segment, stacked_bar
 from bot.errors import N_
-from bot.i18n import Translator
+from bot.i18n import Translator, translator
 from bot.polls.stances import STANCE_LABELS, STANCES, Tally
 from bot.types import (
     Actions,
@@ -62,10 +66,31 @@ def text_bar(t: Tally, tr: Translator) -> str:
 
 
 def png_chart(t: Tally, tr: Translator) -> bytes:
-    """The tally as a bar chart (PNG bytes): one bar per stance, scaled to the
-    eligible voting units."""
-    return bar_chart([Bar(tr.gettext(STANCE_LABELS[s]), t.counts.get(s, 0), s)
-                      for s in STANCES], total=max(t.eligible, t.cast, 1))
+    """The tally as a picture (PNG bytes): one bar of the eligible voting units
+    split by stance, the rest "not yet answered", a legend naming each stance
+    with its count and a caption with the quorum, in the reader's language.
+    The same figures in the same language are drawn once (a card refreshed
+    for every channel it is posted in draws one picture)."""
+    return _tally_png(tuple(t.counts.get(s, 0) for s in STANCES), t.eligible, t.quorum_needed,
+                      tr.language)
+
+
+@lru_cache(maxsize=256)
+def _tally_png(counts: tuple[int, ...], eligible: int, needed: int, language: str) -> bytes:
+    tr = translator(language)
+
+    def n(value: int) -> str:
+        return format_decimal(value, locale=language)
+
+    segments = [Segment(tr.gettext(N_("{stance}: {count}"), stance=tr.gettext(STANCE_LABELS[s]),
+                                   count=n(c)), c, s) for s, c in zip(STANCES, counts,
+                                                                      strict=True)]
+    cast = sum(counts)
+    segments.append(Segment(tr.gettext(N_("Not yet answered: {count}"),
+                                       count=n(max(eligible - cast, 0))), 0, "none"))
+    caption = tr.gettext(N_("{cast} of {eligible} voting units ({needed} needed)"),
+                         cast=n(cast), eligible=n(eligible), needed=n(needed))
+    return stacked_bar(segments, total=max(eligible, cast, 1), caption=caption)
 
 
 def when(moment: datetime, zone: str) -> str:

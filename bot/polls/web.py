@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from jinja2 import DictLoader, Environment, select_autoescape
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from bot.errors import N_
 from bot.i18n import Translator, translator
+from bot.pages import render_page
 from bot.polls.links import LinkView, cast_by_link, check_link
 from bot.polls.stances import STANCE_LABELS
 from bot.tokens import LinkRefused
@@ -53,64 +54,42 @@ def same_origin(request: Request, public_url: str) -> bool:
     got = urlsplit(seen)
     return bool(seen) and (got.scheme, got.netloc) == (want.scheme, want.netloc)
 
-_PAGE = """<!doctype html>
-<html lang="{{ lang }}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{{ title }}</title>
-<style>body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
-.text{white-space:pre-wrap;border-left:3px solid #ccc;padding-left:1rem}
-.refused{color:#b71c1c}</style></head>
-<body><h1>{{ title }}</h1>
-{% if refused %}<p class="refused" data-code="{{ code }}">{{ message }}</p>
-{% if new_text %}<div class="text">{{ new_text }}</div>{% endif %}
-{% elif done %}<p class="done">{% for line in lines %}{{ line }}<br>{% endfor %}</p>
-{% else %}
-<p>{{ intro }}</p><div class="text">{{ text }}</div>
-<form method="post" action="{{ action }}">
-<input type="hidden" name="t" value="{{ token }}">
-{% if needs_reason %}<p><label for="reason">{{ reason_label }}</label><br>
-<textarea id="reason" name="reason" rows="5" cols="60" required></textarea></p>
-{% else %}<p><label for="reason">{{ reason_optional }}</label><br>
-<textarea id="reason" name="reason" rows="3" cols="60"></textarea></p>{% endif %}
-<p><button type="submit" name="confirm" value="yes">{{ confirm }}</button></p></form>
-{% endif %}</body></html>"""
-
-_env = Environment(loader=DictLoader({"page.html": _PAGE}),
-                   autoescape=select_autoescape(default=True, default_for_string=True))
+_TEMPLATES = str(Path(__file__).parent / "templates")
 
 
-def _page(status: int, **ctx: Any) -> HTMLResponse:
-    html = _env.get_template("page.html").render(**ctx)
-    return HTMLResponse(html, status_code=status,
-                        headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
-                                 "X-Content-Type-Options": "nosniff"})
+def _page(status: int, name: str = "refused.html", **ctx: Any) -> HTMLResponse:
+    return render_page(name, status=status, folder=_TEMPLATES, **ctx)
 
 
 def _refused(tr: Translator, exc: LinkRefused) -> HTMLResponse:
-    return _page(STATUS.get(exc.code, 400), lang=tr.language, refused=True, code=exc.code,
+    return _page(STATUS.get(exc.code, 400), lang=tr.language, code=exc.code,
                  title=tr.gettext(N_("This link cannot be used")),
                  message=tr.gettext(exc.reason, **exc.params),
-                 new_text=str(exc.params.get("text", "")))
+                 new_text=str(exc.params.get("text", "")),
+                 way_back=tr.gettext(N_("You can also answer by replying to the ballot "
+                                        "email, or in chat with the vote command.")))
 
 
 def _unavailable(tr: Translator) -> HTMLResponse:
-    return _page(503, lang=tr.language, refused=True, code="unavailable",
+    return _page(503, lang=tr.language, code="unavailable",
                  title=tr.gettext(N_("Voting is unavailable for a moment")),
                  message=tr.gettext(N_("Voting is unavailable for a moment: our database cannot "
                                        "be reached. Nothing was recorded; please open the "
                                        "link again in a few minutes.")))
 
 
-def _confirm(tr: Translator, view: LinkView, *, token: str, action: str) -> HTMLResponse:
+def _confirm(tr: Translator, view: LinkView, *, token: str, action: str, reason: str = "",
+             error: str = "", status: int = 200) -> HTMLResponse:
+    """The confirmation form; ``error`` (with the ``reason`` typed so far)
+    when a POST must be asked again, e.g. a block without a reason."""
     stance = tr.gettext(STANCE_LABELS[view.token.stance])
-    return _page(200, lang=tr.language, refused=False, done=False, token=token, action=action,
+    return _page(status, "vote.html", lang=tr.language, token=token, action=action,
                  title=tr.gettext(N_("Proposal #{id}: {title}"), id=view.token.poll_id,
                                   title=view.title),
                  intro=tr.gettext(N_("{name}, confirm your stance on round {round}: {stance}."),
                                   name=view.person_name, round=view.token.round_no,
                                   stance=stance),
-                 text=view.text, needs_reason=view.needs_reason,
+                 text=view.text, needs_reason=view.needs_reason, reason=reason, error=error,
                  reason_label=tr.gettext(N_("Your reason (needed for {stance})"),
                                          stance=stance),
                  reason_optional=tr.gettext(N_("A comment (optional)")),
@@ -138,17 +117,24 @@ def vote_routes(bot: Bot) -> list[Route]:
                         action=f"/polls/{poll_id}/vote")
 
     def cast_sync(poll_id: int, token: str, reason: str) -> HTMLResponse:
+        view: LinkView | None = None
         try:
             view = check_link(bot, token=token, poll_id=poll_id)
             recorded, replies = cast_by_link(bot, token=token, poll_id=poll_id, reason=reason)
         except LinkRefused as exc:
+            if exc.code == "reason-needed" and view is not None:
+                # Not a dead end: the same form again, the reason field flagged.
+                tr = translator(view.language)
+                return _confirm(tr, view, token=token, action=f"/polls/{poll_id}/vote",
+                                reason=reason, error=tr.gettext(exc.reason, **exc.params),
+                                status=422)
             return refused(exc)
         tr = translator(view.language)
         lines = [plain_times(r.message.text) for r in replies]
         title = tr.gettext(N_("Stance recorded")) if recorded else \
             tr.gettext(N_("Nothing was recorded"))
-        return _page(200 if recorded else 403, lang=tr.language, refused=False, done=True,
-                     title=title, lines=lines)
+        return _page(200 if recorded else 403, "done.html", lang=tr.language, title=title,
+                     lines=lines)
 
     async def cast(request: Request) -> HTMLResponse:
         poll_id = int(request.path_params["poll_id"])

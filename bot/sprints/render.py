@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.charts import Bar, bar_chart
+from bot.charts import Progress, progress_chart
 from bot.errors import N_
 from bot.i18n import Translator
 from bot.sprints import money
@@ -50,17 +50,22 @@ def when(moment: datetime, zone: str) -> Time:
 
 
 def funding_chart(tr: Translator, sprint: Sprint, by_currency: dict[str, int]) -> bytes:
-    """A bar per currency pledged, against the minimum (or goal) in the sprint's
-    currency; PNG bytes. Only the pixels are drawn from floats."""
+    """The pledges in the sprint's currency against its minimum (or goal), as a
+    progress bar in that currency with the amounts written in the reader's
+    locale; pledges in other currencies are named under it, never drawn on the
+    same scale (there is no exchange rate). PNG bytes."""
     target = sprint.minimum_minor or sprint.goal_minor
-    bars = [Bar(c, float(money.from_minor(m, c)),
-                "agree" if c == sprint.currency and m >= target else "accent")
-            for c, m in sorted(by_currency.items())] or [Bar(sprint.currency, 0.0)]
-    full = float(money.from_minor(target, sprint.currency)) if target else None
-    return bar_chart(bars, title=tr.gettext(N_("Pledged (full bar: {amount})"),
-                                            amount=money.format_money(target, sprint.currency,
-                                                                      tr.language)),
-                     total=full)
+    own = by_currency.get(sprint.currency, 0)
+    lang = tr.language
+    label = N_("Minimum") if sprint.minimum_minor else N_("Goal")
+    text = tr.gettext(N_("{pledged} of {target}"),
+                      pledged=money.format_money(own, sprint.currency, lang),
+                      target=money.format_money(target, sprint.currency, lang))
+    others = {c: m for c, m in by_currency.items() if c != sprint.currency and m}
+    note = tr.gettext(N_("Also pledged (not converted, not counted): {amounts}"),
+                      amounts=money.format_totals(others, lang)) if others else ""
+    row = Progress(sprint.currency, float(own), float(max(target, 1)), text)
+    return progress_chart([row], title=tr.gettext(label), note=note)
 
 
 def sprint_message(session: Session, sprint: Sprint, *, tr: Translator, zone: str,

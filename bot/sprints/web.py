@@ -15,10 +15,13 @@ access log's query strings are redacted. Every value is escaped by Jinja2.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from jinja2 import DictLoader, Environment, select_autoescape
+from babel.dates import format_date, format_time
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -26,11 +29,13 @@ from starlette.routing import Route
 
 from bot.errors import N_
 from bot.i18n import Translator, translator
+from bot.pages import render_page
 from bot.sprints.links import CHOOSE, LinkView, check_join, check_offer, use_join, use_offer
 from bot.sprints.tokens import Purpose, person_of
 from bot.tokens import LinkRefused
 from bot.types import Reply, plain_times
 from bot.web import language_of, redact_access_log
+from storage.models import Sprint, SprintOffer
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -39,35 +44,48 @@ if TYPE_CHECKING:
 STATUS = {"tampered": 400, "expired": 410, "cancelled": 410, "used": 409, "not-allowed": 403,
           "cross-site": 403}
 
-_PAGE = """<!doctype html>
-<html lang="{{ lang }}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>{{ title }}</title>
-<style>body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
-.refused{color:#b71c1c}</style></head>
-<body><h1>{{ title }}</h1>
-{% if refused %}<p class="refused" data-code="{{ code }}">{{ message }}</p>
-{% elif done %}<p class="done">{% for line in lines %}{{ line }}<br>{% endfor %}</p>
-{% else %}<p>{{ intro }}</p>
-<form method="post" action="{{ action }}"><input type="hidden" name="t" value="{{ token }}">
-{% for value, label in choices %}<button type="submit" name="choice" value="{{ value }}">
-{{ label }}</button> {% endfor %}</form>{% endif %}</body></html>"""
-
-_env = Environment(loader=DictLoader({"page.html": _PAGE}),
-                   autoescape=select_autoescape(default=True, default_for_string=True))
+_TEMPLATES = str(Path(__file__).parent / "templates")
 
 
-def _page(status: int, **ctx: Any) -> HTMLResponse:
-    return HTMLResponse(_env.get_template("page.html").render(**ctx), status_code=status,
-                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                                 "X-Content-Type-Options": "nosniff",
-                                 "X-Frame-Options": "DENY"})
+def _page(status: int, name: str = "refused.html", **ctx: Any) -> HTMLResponse:
+    return render_page(name, status=status, folder=_TEMPLATES, **ctx)
+
+
+def facts(bot: Bot, view: LinkView, *, offer_id: int | None = None) -> list[tuple[str, str]]:
+    """What a person needs to decide on a sprint link, in their language and
+    zone: the sprint's dates, when sign-ups close and, for an offer, until
+    when the seat is held."""
+    tr = translator(view.language)
+
+    def day(moment: datetime) -> str:
+        return format_date(moment.astimezone(ZoneInfo(view.timezone)), "full",
+                           locale=view.language)
+
+    def instant(moment: datetime) -> str:
+        local = moment.astimezone(ZoneInfo(view.timezone))
+        return f"{format_date(local, 'full', locale=view.language)}, " \
+               f"{format_time(local, 'short', locale=view.language)} ({view.timezone})"
+
+    with bot.session_factory() as session:
+        sprint = session.get(Sprint, view.sprint_id)
+        if sprint is None:
+            return []
+        out = [(tr.gettext(N_("Dates")), tr.gettext(N_("{start} to {end}"),
+                                                     start=day(sprint.starts_at),
+                                                     end=day(sprint.ends_at))),
+               (tr.gettext(N_("Sign-ups close")), instant(sprint.signup_closes_at))]
+        offer = session.get(SprintOffer, offer_id) if offer_id is not None else None
+        if offer is not None:
+            out.append((tr.gettext(N_("The seat is held until")), instant(offer.expires_at)))
+    return out
 
 
 def _refused(tr: Translator, exc: LinkRefused) -> HTMLResponse:
-    return _page(STATUS.get(exc.code, 400), lang=tr.language, refused=True, code=exc.code,
+    return _page(STATUS.get(exc.code, 400), lang=tr.language, code=exc.code,
                  title=tr.gettext(N_("This link cannot be used")),
-                 message=tr.gettext(exc.reason, **exc.params))
+                 message=tr.gettext(exc.reason, **exc.params),
+                 way_back=tr.gettext(N_("In chat, 'sprint list' shows the sprints and your "
+                                        "place in them; the secretariat can help too.")))
 
 
 def same_origin(request: Request, public_url: str) -> bool:
@@ -89,8 +107,8 @@ def _done(view: LinkView, recorded: bool, replies: list[Any]) -> HTMLResponse:
     tr = translator(view.language)
     lines = [plain_times(r.message.text) for r in replies]
     title = tr.gettext(N_("Done")) if recorded else tr.gettext(N_("Nothing was recorded"))
-    return _page(200 if recorded else 403, lang=tr.language, refused=False, done=True,
-                 title=title, lines=lines)
+    return _page(200 if recorded else 403, "done.html", lang=tr.language, title=title,
+                 lines=lines)
 
 
 def _link_routes(bot: Bot, *, purpose: Purpose, path: str,
@@ -118,8 +136,9 @@ def _link_routes(bot: Bot, *, purpose: Purpose, path: str,
         except LinkRefused as exc:
             return refused(exc)
         tr = translator(view.language)
-        return _page(200, lang=tr.language, refused=False, done=False, token=token,
+        return _page(200, "sprint_link.html", lang=tr.language, token=token,
                      action=request.url.path,
+                     facts=facts(bot, view, offer_id=target if purpose == "offer" else None),
                      title=tr.gettext(N_("Sprint #{id}: {title}"), id=view.sprint_id,
                                       title=view.title),
                      intro=tr.gettext(intro, name=view.person_name),

@@ -8,6 +8,7 @@ Open action items are carried into the next workshop's agenda by
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
@@ -88,32 +89,16 @@ def publish(*, session: Session, actor: Authorized, workshop: Workshop, settings
     manual publication circulates again, while the automatic one
     (:func:`circulate_due`, ``tag="auto"``) can be queued at most once per
     person whatever runs it. Raises Conflict when no item is accepted yet."""
-    from bot.workshops.rsvp import declined
-
     accepted = [i.text for i in items(session, workshop.id) if i.state == "accepted"]
     if not accepted:
         raise Conflict(N_("Accept some agenda items first: workshop agenda order {id} 1,2,3"),
                        id=workshop.id)
     workshop.agenda_published_at = now or utcnow()
     tag = tag or str(int(workshop.agenda_published_at.timestamp()))
-    skip = declined(session, workshop.id)
-    domain = settings.mail.from_address.rsplit("@", 1)[-1]
-    n = 0
-    for inv in invitees(session, workshop):
-        p = inv.person
-        if skip.get(p.id) or not p.primary_email:
-            continue
-        tr = translator(p.language)
-        when = (local_text(workshop.starts_at, p.timezone, p.language)
-                if workshop.starts_at else tr.gettext(N_("time not fixed yet")))
-        body = tr.gettext(N_("Agenda of workshop #{id} ({when}):"), id=workshop.id, when=when)
-        body += "\n\n" + "\n".join(f"{k}. {t}" for k, t in enumerate(accepted, start=1))
-        n += enqueue_email(session=session, key=f"workshop:{workshop.id}:agenda:{tag}:{p.id}",
-                           email=OutgoingEmail(
-                               to=(p.primary_email,), text=body,
-                               subject=tr.gettext(N_("Agenda: {title}"), title=workshop.title),
-                               message_id=f"<workshop.{workshop.id}.agenda.{p.id}.{tag}"
-                                          f"@{domain}>"))
+    listing = "\n".join(f"{k}. {t}" for k, t in enumerate(accepted, start=1))
+    n = _email_invitees(session=session, workshop=workshop, settings=settings,
+                        kind=f"agenda:{tag}", heading=N_("Agenda of workshop #{id} ({when}):"),
+                        subject=N_("Agenda: {title}"), text=listing)
     record(session=session, actor=actor, action="workshop.agenda.publish",
            subject_type="workshop", subject_id=workshop.id, emails=n, tag=tag)
     return n
@@ -177,6 +162,49 @@ def set_notes(*, session: Session, actor: Authorized, workshop: Workshop, text: 
            subject_id=workshop.id)
 
 
+def send_notes(*, session: Session, workshop: Workshop, settings: Settings) -> int:
+    """Email the workshop's notes (the whole record so far) to every invitee
+    who did not decline, in their language. Returns how many were queued.
+
+    Each email's outbox key names a digest of the notes, so the same record is
+    sent once however often it is asked for, and an added note sends the
+    updated record again."""
+    if not workshop.notes:
+        return 0
+    digest = hashlib.sha256(workshop.notes.encode()).hexdigest()[:16]
+    return _email_invitees(session=session, workshop=workshop, settings=settings,
+                           kind=f"notes:{digest}", heading=N_("Notes of workshop #{id} ({when}):"),
+                           subject=N_("Notes: {title}"), text=workshop.notes)
+
+
+def _email_invitees(*, session: Session, workshop: Workshop, settings: Settings, kind: str,
+                    heading: str, subject: str, text: str) -> int:
+    """Email ``text`` under ``heading`` (a msgid with ``{id}`` and ``{when}``)
+    to every invitee who did not decline, each in their language and zone;
+    outbox key and Message-ID ``workshop:<id>:<kind>:<person>``. Returns how
+    many were queued (a key already queued counts 0)."""
+    from bot.workshops.rsvp import declined
+
+    skip = declined(session, workshop.id)
+    domain = settings.mail.from_address.rsplit("@", 1)[-1]
+    n = 0
+    for inv in invitees(session, workshop):
+        p = inv.person
+        if skip.get(p.id) or not p.primary_email:
+            continue
+        tr = translator(p.language)
+        when = (local_text(workshop.starts_at, p.timezone, p.language)
+                if workshop.starts_at else tr.gettext(N_("time not fixed yet")))
+        body = tr.gettext(heading, id=workshop.id, when=when) + "\n\n" + text
+        mid = kind.replace(":", ".")
+        n += enqueue_email(session=session, key=f"workshop:{workshop.id}:{kind}:{p.id}",
+                           email=OutgoingEmail(
+                               to=(p.primary_email,), text=body,
+                               subject=tr.gettext(subject, title=workshop.title),
+                               message_id=f"<workshop.{workshop.id}.{mid}.{p.id}@{domain}>"))
+    return n
+
+
 def add_action(*, session: Session, actor: Authorized, workshop: Workshop, owner: Person,
                due_at: datetime, text: str) -> WorkshopAction:
     """An action item for ``owner`` due at ``due_at`` (aware; entered in the
@@ -212,11 +240,14 @@ def close_action(*, session: Session, actor: Authorized, action_id: int, person_
     return action
 
 
-def open_actions(session: Session, *, overdue_only: bool = False
-                 ) -> list[tuple[WorkshopAction, Person]]:
-    """Open action items with their owners, earliest due first."""
+def open_actions(session: Session, *, overdue_only: bool = False,
+                 owner_id: int | None = None) -> list[tuple[WorkshopAction, Person]]:
+    """Open action items with their owners, earliest due first; ``owner_id``:
+    only that person's."""
     q = select(WorkshopAction, Person).join(Person, Person.id == WorkshopAction.owner_id
                                             ).where(WorkshopAction.done_at.is_(None))
+    if owner_id is not None:
+        q = q.where(WorkshopAction.owner_id == owner_id)
     if overdue_only:
         q = q.where(WorkshopAction.due_at < utcnow())
     return [(a, p) for a, p in session.execute(q.order_by(WorkshopAction.due_at)).all()]

@@ -12,14 +12,14 @@ from bot.members import person_by_email
 from bot.types import Header, Message, Section
 from bot.workshops import agenda
 from bot.workshops.render import local_text
-from bot.workshops.routes import _first, _rest, _ws
+from bot.workshops.routes import _rest, first_word, named_workshop
 
 _DUE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}:\d{2}))?$")
 
 
 def agenda_add(ctx: Context) -> Message:
     """``workshop agenda add ID TEXT`` (anyone in the group, observers too)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     item = agenda.add_item(session=ctx.session, actor=ctx.auth, workshop=ws,
                            person_id=ctx.who.id, text=_rest(ctx))
     return Message(ctx._("Agenda item {item} proposed for workshop #{id}.", item=item.id,
@@ -28,7 +28,7 @@ def agenda_add(ctx: Context) -> Message:
 
 def agenda_show(ctx: Context) -> Message:
     """``workshop agenda ID``."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     lines = []
     for i in agenda.items(ctx.session, ws.id):
         mark = "" if i.state == "accepted" else " " + ctx._("(proposed)")
@@ -40,7 +40,7 @@ def agenda_show(ctx: Context) -> Message:
 
 def agenda_order(ctx: Context) -> Message:
     """``workshop agenda order ID 3,1,2`` (secretariat)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     try:
         ids = [int(x) for x in re.split(r"[,\s]+", _rest(ctx).strip()) if x]
     except ValueError:
@@ -51,7 +51,7 @@ def agenda_order(ctx: Context) -> Message:
 
 def agenda_publish(ctx: Context) -> Message:
     """``workshop agenda publish ID`` (secretariat)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     n = agenda.publish(session=ctx.session, actor=ctx.auth, workshop=ws,
                        settings=ctx.settings)
     return Message(ctx._("The agenda of workshop #{id} is circulated: {n} emails queued.",
@@ -59,16 +59,20 @@ def agenda_publish(ctx: Context) -> Message:
 
 
 def notes_cmd(ctx: Context) -> Message:
-    """``workshop notes ID TEXT`` (secretariat): the record."""
-    ws = _ws(ctx)
+    """``workshop notes ID TEXT`` (secretariat): adds to the record, shown in
+    ``workshop show`` and emailed to every invitee who did not decline."""
+    ws = named_workshop(ctx)
     agenda.set_notes(session=ctx.session, actor=ctx.auth, workshop=ws, text=_rest(ctx))
-    return Message(ctx._("Notes of workshop #{id} recorded.", id=ws.id))
+    n = agenda.send_notes(session=ctx.session, workshop=ws, settings=ctx.settings)
+    return Message(ctx.tr.ngettext(
+        "Notes of workshop #{id} recorded and sent to {n} invitee.",
+        "Notes of workshop #{id} recorded and sent to {n} invitees.", n, id=ws.id))
 
 
 def action_add(ctx: Context) -> Message:
     """``workshop action add ID OWNER_EMAIL YYYY-MM-DD [HH:MM] | TEXT`` (secretariat);
     the due date is in the owner's zone (end of day when no time is given)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     head, _, text = _rest(ctx).partition("|")
     words = head.split()
     if len(words) < 2 or not text.strip():
@@ -94,7 +98,7 @@ def action_add(ctx: Context) -> Message:
 def action_done(ctx: Context) -> Message:
     """``workshop action done ACTION``: the owner or the secretariat."""
     try:
-        aid = int(_first(ctx).lstrip("#"))
+        aid = int(first_word(ctx).lstrip("#"))
     except ValueError:
         raise InvalidInput(N_("Name the action item by its number, e.g. 3.")) from None
     from storage.models import Workshop, WorkshopAction
@@ -114,16 +118,27 @@ def action_done(ctx: Context) -> Message:
 
 
 def actions_cmd(ctx: Context) -> Message:
-    """``workshop actions`` (secretariat): open items, overdue first marked."""
+    """``workshop actions [mine]``: your own open action items (with the number
+    to close each: ``workshop action done N``); the secretariat sees everyone's
+    unless it asks for ``mine``. Overdue items are marked."""
     from storage.base import utcnow
 
+    everyone = ctx.args.strip().lower() not in ("mine", "moi", "mías", "mias")
+    if everyone:
+        try:
+            ctx.authorize("workshop.manage")
+        except PermissionDenied:
+            everyone = False
     now = utcnow()
     lines = []
-    for a, owner in agenda.open_actions(ctx.session):
+    rows = agenda.open_actions(ctx.session, owner_id=None if everyone else ctx.who.id)
+    for a, owner in rows:
         late = " " + ctx._("OVERDUE") if a.due_at < now else ""
-        lines.append(f"#{a.id} {owner.name}: {a.text} ("
-                     f"{local_text(a.due_at, ctx.person.timezone, ctx.person.language)})"
-                     f"{late}")
-    title = ctx._("Open action items")
+        due = local_text(a.due_at, ctx.person.timezone, ctx.person.language)
+        who = f"{owner.name}: " if everyone else ""
+        lines.append(f"#{a.id} {who}{a.text} ({due}){late}")
+    title = ctx._("Open action items") if everyone else ctx._("Your open action items")
+    if lines:
+        lines.append(ctx._("When one is done: workshop action done {n}", n=rows[0][0].id))
     body = "\n".join(lines) or ctx._("No open action items.")
     return Message(f"{title}\n{body}", blocks=(Header(title), Section(body)))

@@ -35,7 +35,15 @@ from bot.workshops.render import local_text, workshop_message
 from bot.workshops.rsvp import counts, declined
 from bot.workshops.series import ends_at
 from storage.base import utcnow
-from storage.models import Group, Person, Role, Workshop, WorkshopAgendaItem, WorkshopBurden
+from storage.models import (
+    Group,
+    Person,
+    Role,
+    Workshop,
+    WorkshopAgendaItem,
+    WorkshopBurden,
+    WorkshopRsvp,
+)
 
 
 @cache
@@ -116,7 +124,9 @@ def _email(ws: Workshop, settings: Settings, inv: availability.Invitee, *, kind:
     headings = {"invite": N_("Invitation: {title}"), "update": N_("Updated: {title}"),
                 "cancel": N_("Cancelled: {title}")}
     intros = {"invite": N_("You are invited to workshop #{id} of the alliance."),
-              "update": N_("Workshop #{id} has moved; this replaces the earlier invitation."),
+              "update": N_("Workshop #{id} has moved; this replaces the earlier invitation. "
+                           "Please answer again, even if you answered before: earlier "
+                           "answers were for the old time."),
               "cancel": N_("Workshop #{id} is cancelled; it is removed from your calendar.")}
     heading = tr.gettext(headings[kind], title=ws.title)
     links: list[tuple[str, str]] = []
@@ -221,13 +231,22 @@ def confirm(*, session: Session, actor: Authorized, workshop: Workshop, starts_a
     workshop.ends_at = ends_at(workshop, starts_at)
     workshop.state = "confirmed"
     workshop.updated_at = utcnow()
+    reset: dict[int, str] = {}
+    if kind == "update":
+        # A new time is a new question: every answer was to the old one, the
+        # decliners' included (the new time may suit them). All are asked again.
+        reset = {pid: a for pid, a in session.execute(select(
+            WorkshopRsvp.person_id, WorkshopRsvp.answer).where(
+            WorkshopRsvp.workshop_id == workshop.id)).all()}
+        session.execute(delete(WorkshopRsvp).where(WorkshopRsvp.workshop_id == workshop.id))
     session.flush()
     availability.record_burdens(session, workshop)
     reminders.plan(session, workshop, settings)
     sent = _send(session, workshop, settings, calendar_platforms, kind=kind)
     record(session=session, actor=actor, action=f"workshop.{kind}", subject_type="workshop",
            subject_id=workshop.id, starts_at=starts_at.isoformat(),
-           sequence=workshop.sequence, emails=sent.emails)
+           sequence=workshop.sequence, emails=sent.emails,
+           **({"rsvps_reset": {str(k): v for k, v in sorted(reset.items())}} if reset else {}))
     return sent
 
 

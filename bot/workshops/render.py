@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 
 from bot.charts import grid_chart
 from bot.errors import N_
@@ -97,11 +97,17 @@ def workshop_message(tr: Translator, ws: Workshop, *, zone: str, counts: dict[st
 
 def grid_image(tr: Translator, *, slots: Sequence[datetime], zone: str,
                rows: Sequence[tuple[str, Sequence[str]]]) -> Image:
-    """The availability grid as a PNG: one column per slot (in ``zone``), one
-    row per person; cells ``yes``/``ifneedbe``/``no``/``none``."""
-    columns = [s.astimezone(ZoneInfo(zone)).strftime("%d %b\n%H:%M") for s in slots]
+    """The availability grid as a PNG: one column per slot (its day and time in
+    ``zone``, in the reader's language), one row per person (names as
+    written, accents drawn), cells ``yes``/``ifneedbe``/``no``/``none``, and a
+    legend saying what each colour means."""
+    tz = ZoneInfo(zone)
+    columns = [format_skeleton("MMMEd", s.astimezone(tz), locale=tr.language) + "\n"
+               + format_skeleton("Hm", s.astimezone(tz), locale=tr.language) for s in slots]
+    legend = [(k, tr.gettext(label)) for k, label in ANSWER_LABELS.items()]
+    legend.append(("none", tr.gettext(N_("no answer yet"))))
     png = grid_chart(columns=columns, rows=[r[0] for r in rows],
-                     cells=[list(r[1]) for r in rows],
+                     cells=[list(r[1]) for r in rows], legend=legend,
                      title=tr.gettext(N_("Availability (times in {zone})"), zone=zone))
     alt = tr.gettext(N_("Availability grid: {people} people, {slots} slots, times in {zone}."),
                      people=len(rows), slots=len(slots), zone=zone)

@@ -1,6 +1,6 @@
 """Chat routes of workshops: series, slots, availability, the recommendation,
-confirmation, RSVPs, attendees and the ledger (agenda and actions are in
-bot/workshops/agenda_routes.py)."""
+confirmation and RSVPs (reading them, attendees and the ledger are in
+bot/workshops/reading.py; agenda and actions in bot/workshops/agenda_routes.py)."""
 
 from __future__ import annotations
 
@@ -20,26 +20,25 @@ from bot.types import (
     Preformatted,
     Reply,
     Section,
-    SmallPrint,
+    Span,
 )
 from bot.workshops import availability, invites, rsvp, series, tokens
 from bot.workshops.render import (
     ANSWER_LABELS,
     RSVP_LABELS,
-    STATE_LABELS,
     grid_image,
     local_text,
     when,
-    workshop_message,
 )
-from bot.workshops.scoring import clock_shifts, explain
+from bot.workshops.scoring import clock_shifts, explain, slot_reasons
 from storage.base import utcnow
-from storage.models import Role, Workshop
+from storage.models import Workshop, WorkshopSlot
 
 # --- scopes ----------------------------------------------------------------------------
 
 
-def _first(ctx: Context) -> str:
+def first_word(ctx: Context) -> str:
+    """The first argument (a workshop's or series' number). Raises InvalidInput."""
     words = ctx.args.split()
     if not words:
         raise InvalidInput(N_("Name the workshop by its number, e.g. 12."))
@@ -48,12 +47,12 @@ def _first(ctx: Context) -> str:
 
 def scope_args(ctx: Context) -> int:
     """The group of the workshop named by the first argument."""
-    return series.find_workshop(ctx.session, _first(ctx)).group_id
+    return series.find_workshop(ctx.session, first_word(ctx)).group_id
 
 
 def scope_series(ctx: Context) -> int:
     """The group of the series named by the first argument."""
-    return series.find_series(ctx.session, _first(ctx)).group_id
+    return series.find_series(ctx.session, first_word(ctx)).group_id
 
 
 def scope_value(ctx: Context) -> int:
@@ -67,8 +66,9 @@ def scope_form(ctx: Context) -> int:
     return series.find_workshop(ctx.session, form.context if form else "").group_id
 
 
-def _ws(ctx: Context) -> Workshop:
-    return series.find_workshop(ctx.session, _first(ctx))
+def named_workshop(ctx: Context) -> Workshop:
+    """The workshop named by the first argument. Raises NotFound, InvalidInput."""
+    return series.find_workshop(ctx.session, first_word(ctx))
 
 
 def _rest(ctx: Context, n: int = 1) -> str:
@@ -101,26 +101,29 @@ def series_new(ctx: Context) -> Message:
                              minutes=minutes, topic=parts[4], kind=parts[6] or "quarterly",
                              join_url=parts[7], language=ctx.person.language)
     return Message(ctx._("Series #{id} created: {title}, {at} {zone}. Open a workshop with: "
-                         "workshop open {id} 2026-Q2", id=s.id, title=s.title,
-                         at=s.anchor_time, zone=s.anchor_zone))
+                         "workshop open {id} {quarter}", id=s.id, title=s.title,
+                         at=s.anchor_time, zone=s.anchor_zone,
+                         quarter=series.next_period(s.kind, utcnow())))
 
 
 def open_cmd(ctx: Context) -> Message:
     """``workshop open SERIES QUARTER``."""
-    s = series.find_series(ctx.session, _first(ctx))
+    s = series.find_series(ctx.session, first_word(ctx))
     ws = series.open_workshop(session=ctx.session, actor=ctx.auth, series=s,
                               quarter=_rest(ctx), domain=invites.organizer(
                                   ctx.settings).rsplit("@", 1)[-1])
+    example = series.example_slot(ws, utcnow())
     return Message(ctx._("Workshop #{id} ({quarter}) is open. Propose times with: workshop "
-                         "slot add {id} 2026-03-12 15:00 [Zone/Name]", id=ws.id,
-                         quarter=ws.quarter))
+                         "slot add {id} {day} {at} {zone}", id=ws.id, quarter=ws.quarter,
+                         day=example.isoformat(), at=s.anchor_time, zone=s.anchor_zone))
 
 
 def slot_add(ctx: Context) -> Message:
     """``workshop slot add ID YYYY-MM-DD HH:MM [Zone]``."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     slot = series.add_slot(session=ctx.session, actor=ctx.auth, workshop=ws, text=_rest(ctx))
-    return Message(ctx._("Slot {slot} added to workshop #{id}: {when}.", slot=slot.id,
+    return Message(ctx._("Slot {slot} added to workshop #{id}: {when}.",
+                         slot=series.slot_numbers(ws)[slot.id],
                          id=ws.id, when=local_text(slot.starts_at, ws.series.anchor_zone,
                                                    ctx.person.language)))
 
@@ -134,18 +137,39 @@ def availability_url(ctx: Context, ws: Workshop) -> str:
     return f"{settings.http.public_url()}/workshops/{ws.id}/availability?t={t}"
 
 
+#: Slots answered with buttons in chat; more are listed, answered on the page or
+#: typed (the tightest chat platform allows five rows of buttons a message).
+BUTTON_SLOTS = 5
+
+
 def slots_cmd(ctx: Context) -> Message:
-    """``workshop slots ID``: the slots in the reader's zone, buttons per answer,
-    the grid as a picture and the person's availability page link."""
-    ws = _ws(ctx)
+    """``workshop slots ID``: the slots in the reader's zone, numbered within the
+    workshop, with the reader's answers; answer buttons for the first
+    :data:`BUTTON_SLOTS` slots the reader has not answered yet (all the
+    slots are listed, whatever their number); the grid as a picture and the
+    person's availability page link."""
+    ws = named_workshop(ctx)
     zone, lang = ctx.person.timezone, ctx.person.language
     given = availability.answers(ctx.session, ws)
     mine = given.get(ctx.who.id, {})
+    number = series.slot_numbers(ws)
     blocks: list[Block] = [Header(ctx._("Workshop #{id}: {title}", id=ws.id, title=ws.title))]
     if not ws.slots:
         blocks.append(Section(ctx._("No candidate slots yet.")))
-    for s in ws.slots:
-        blocks.append(Section((ctx._("Slot {slot}: ", slot=s.id), when(s.starts_at, zone, lang))))
+    many = len(ws.slots) > BUTTON_SLOTS
+    if many:
+        listing: list[str | Span] = []
+        for s in ws.slots:
+            answer = mine.get(s.id)
+            listing += [ctx._("Slot {slot}: ", slot=number[s.id]), when(s.starts_at, zone, lang),
+                        f" ({ctx._(ANSWER_LABELS[answer])})" if answer else "", "\n"]
+        blocks.append(Section(tuple(listing[:-1])))
+    open_slots = [s for s in ws.slots if not many or s.id not in mine][:BUTTON_SLOTS]
+    for s in open_slots:
+        if many and ws.state != "finding":
+            break
+        blocks.append(Section((ctx._("Slot {slot}: ", slot=number[s.id]),
+                               when(s.starts_at, zone, lang))))
         if ws.state == "finding":
             blocks.append(Actions(tuple(
                 Button(ctx._(ANSWER_LABELS[a]), "workshop.avail", f"{ws.id}:{s.id}:{a}",
@@ -158,6 +182,11 @@ def slots_cmd(ctx: Context) -> Message:
         blocks.append(grid_image(ctx.tr, slots=[s.starts_at for s in ws.slots], zone=zone,
                                  rows=rows))
     if ws.state == "finding":
+        if many:
+            blocks.append(Section(ctx._(
+                "{n} slots: the buttons above answer the first ones you have not answered; "
+                "answer any slot with: workshop answer {id} SLOT yes|ifneedbe|no",
+                n=len(ws.slots), id=ws.id)))
         blocks.append(Section((ctx._("Or answer on your page: "),
                                Link(availability_url(ctx, ws),
                                     ctx._("your availability page")))))
@@ -165,33 +194,34 @@ def slots_cmd(ctx: Context) -> Message:
                          zone=zone), blocks=tuple(blocks))
 
 
-def _answer(ctx: Context, ws: Workshop, slot: str, word: str) -> Message:
-    try:
-        slot_id = int(slot)
-    except ValueError:
-        raise InvalidInput(N_("Name the slot by its number (see workshop slots {id})."),
-                           id=ws.id) from None
+def _answer(ctx: Context, ws: Workshop, slot: WorkshopSlot, word: str) -> Message:
     answer = availability.parse_answer(word)
-    availability.set_answer(session=ctx.session, actor=ctx.auth, workshop=ws, slot_id=slot_id,
+    availability.set_answer(session=ctx.session, actor=ctx.auth, workshop=ws, slot_id=slot.id,
                             person_id=ctx.who.id, answer=answer)
-    return Message(ctx._("Workshop #{id}, slot {slot}: {answer}.", id=ws.id, slot=slot_id,
+    return Message(ctx._("Workshop #{id}, slot {slot}: {answer}.", id=ws.id,
+                         slot=series.slot_numbers(ws)[slot.id],
                          answer=ctx._(ANSWER_LABELS[answer])))
 
 
 def answer_cmd(ctx: Context) -> Message:
-    """``workshop answer ID SLOT yes|ifneedbe|no``."""
+    """``workshop answer ID SLOT yes|ifneedbe|no`` (SLOT: its number in the workshop)."""
     words = ctx.args.split()
     if len(words) < 3:
         raise InvalidInput(N_("Write: workshop answer ID SLOT yes|ifneedbe|no"))
-    return _answer(ctx, series.find_workshop(ctx.session, words[0]), words[1], words[2])
+    ws = series.find_workshop(ctx.session, words[0])
+    return _answer(ctx, ws, series.slot_by_number(ws, words[1]), words[2])
 
 
 def avail_button(ctx: Context) -> Message:
-    """``workshop.avail`` buttons: value ``<id>:<slot>:<answer>``."""
+    """``workshop.avail`` buttons: value ``<id>:<slot id>:<answer>``."""
     parts = ctx.value.split(":")
     if len(parts) != 3:
         raise InvalidInput(N_("That button or form is no longer recognised."))
-    return _answer(ctx, series.find_workshop(ctx.session, parts[0]), parts[1], parts[2])
+    ws = series.find_workshop(ctx.session, parts[0])
+    slot = next((s for s in ws.slots if str(s.id) == parts[1]), None)
+    if slot is None:
+        raise InvalidInput(N_("That button or form is no longer recognised."))
+    return _answer(ctx, ws, slot, parts[2])
 
 
 def availability_form(ctx: Context) -> Message:
@@ -216,19 +246,20 @@ def availability_form(ctx: Context) -> Message:
 
 def recommend_cmd(ctx: Context) -> Message:
     """``workshop recommend ID``: the slots ranked, the best explained."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     w = ctx.settings.workshops
     ranked, people, led = availability.recommend(
         ctx.session, ws, observer_weight=w.observer_weight, quorum_percent=w.quorum_percent)
     zone, lang = ctx.person.timezone, ctx.person.language
     if not ranked:
         raise InvalidInput(N_("Workshop #{id} has no candidate slots yet."), id=ws.id)
+    number = series.slot_numbers(ws)
     lines = []
     for k, s in enumerate(ranked, start=1):
-        lines.append(f"{k}. " + ctx._("slot {slot}, {when}: {can} can come, night for {n} "
-                                      "region(s)", slot=s.slot_id,
-                                      when=local_text(s.starts_at, zone, lang),
-                                      can=f"{s.can_come:g}", n=len(s.night_zones)))
+        why = "; ".join(ctx._(r.msgid, **r.params)
+                        for r in slot_reasons(s, language=lang, best=ranked[0]))
+        lines.append(f"{k}. " + ctx._("slot {slot}, {when}: {why}", slot=number[s.slot_id],
+                                      when=local_text(s.starts_at, zone, lang), why=why))
     try:
         ctx.authorize("workshop.manage", group_id=ws.group_id)
         shown_ledger = led
@@ -246,10 +277,10 @@ def recommend_cmd(ctx: Context) -> Message:
                                  "as last time.", zone=z, now=_hhmm(now), before=_hhmm(before)))
     best = ranked[0]
     head = ctx._("Recommended for workshop #{id}: slot {slot}, {when}.", id=ws.id,
-                 slot=best.slot_id, when=local_text(best.starts_at, zone, lang))
-    return Message(head + "\n" + "\n".join(reasons), blocks=(
+                 slot=number[best.slot_id], when=local_text(best.starts_at, zone, lang))
+    return Message(head + "\n" + "\n".join(reasons) + "\n" + "\n".join(lines), blocks=(
         Header(ctx._("Workshop #{id}: {title}", id=ws.id, title=ws.title)),
-        Section((ctx._("Recommended: slot {slot}, ", slot=best.slot_id),
+        Section((ctx._("Recommended: slot {slot}, ", slot=number[best.slot_id]),
                  when(best.starts_at, zone, lang))),
         Section("\n".join(reasons)), Preformatted("\n".join(lines))))
 
@@ -260,13 +291,10 @@ def _hhmm(hour: float) -> str:
 
 def confirm_cmd(ctx: Context) -> Message:
     """``workshop confirm ID [SLOT]`` (default: the recommended slot)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     words = ctx.args.split()
     if len(words) > 1:
-        slot = next((s for s in ws.slots if str(s.id) == words[1]), None)
-        if slot is None:
-            raise NotFound(N_("Workshop #{id} has no slot {slot}."), id=ws.id, slot=words[1])
-        start = slot.starts_at
+        start = series.slot_by_number(ws, words[1]).starts_at
     else:
         w = ctx.settings.workshops
         ranked, _p, _l = availability.recommend(ctx.session, ws,
@@ -285,21 +313,28 @@ def _fix(ctx: Context, ws: Workshop, start: object) -> Message:
     sent = invites.confirm(session=ctx.session, actor=ctx.auth, workshop=ws, starts_at=start,
                            settings=ctx.settings,
                            calendar_platforms=ctx.calendar_platforms)
-    return Message(ctx._("Workshop #{id} is set for {when} (sequence {seq}): {emails} "
-                         "invitations queued.", id=ws.id, seq=ws.sequence, emails=sent.emails,
-                         when=local_text(start, ctx.person.timezone, ctx.person.language)))
+    if ws.sequence > 0:
+        return Message(ctx.tr.ngettext(
+            "Workshop #{id} moves to {when}: {n} invitee is told and asked to answer again.",
+            "Workshop #{id} moves to {when}: {n} invitees are told and asked to answer again.",
+            sent.emails, id=ws.id,
+            when=local_text(start, ctx.person.timezone, ctx.person.language)))
+    return Message(ctx.tr.ngettext(
+        "Workshop #{id} is set for {when}: {n} invitation queued.",
+        "Workshop #{id} is set for {when}: {n} invitations queued.", sent.emails, id=ws.id,
+        when=local_text(start, ctx.person.timezone, ctx.person.language)))
 
 
 def reschedule_cmd(ctx: Context) -> Message:
     """``workshop reschedule ID YYYY-MM-DD HH:MM [Zone]``: same UID, SEQUENCE + 1."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     start, _zone = series.parse_local(_rest(ctx), zone=ws.series.anchor_zone)
     return _fix(ctx, ws, start)
 
 
 def cancel_cmd(ctx: Context) -> Message:
     """``workshop cancel ID``: METHOD:CANCEL to everyone invited."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     sent = invites.cancel(session=ctx.session, actor=ctx.auth, workshop=ws,
                           settings=ctx.settings,
                           calendar_platforms=ctx.calendar_platforms)
@@ -335,71 +370,6 @@ def rsvp_button(ctx: Context) -> Message:
     if answer not in rsvp.RSVPS:
         raise InvalidInput(N_("That button or form is no longer recognised."))
     return do_rsvp(ctx, series.find_workshop(ctx.session, wid), answer)
-
-
-# --- reading -------------------------------------------------------------------------
-
-
-def show_cmd(ctx: Context) -> Message:
-    """``workshop show ID``."""
-    ws = _ws(ctx)
-    return workshop_message(ctx.tr, ws, zone=ctx.person.timezone,
-                            counts=rsvp.counts(ctx.session, ws.id),
-                            mine=rsvp.rsvp_of(ctx.session, ws.id, ctx.who.id))
-
-
-def list_cmd(ctx: Context) -> Message:
-    """``workshop list``."""
-    rows = series.list_workshops(ctx.session)
-    lines = []
-    for ws in rows:
-        t = (local_text(ws.starts_at, ctx.person.timezone, ctx.person.language)
-             if ws.starts_at else "-")
-        lines.append(f"#{ws.id} {ws.title} ({ctx._(STATE_LABELS.get(ws.state, ws.state))}) {t}")
-    title = ctx._("Workshops")
-    body = "\n".join(lines) or ctx._("There are no workshops yet.")
-    return Message(f"{title}\n{body}", blocks=(Header(title), Section(body)))
-
-
-def attendees_cmd(ctx: Context) -> Message:
-    """``workshop attendees ID`` (secretariat): answers and counts by role."""
-    ws = _ws(ctx)
-    people = availability.invitees(ctx.session, ws)
-    roles = {inv.person.id: inv.roles for inv in people}
-    lines = []
-    by_role: dict[str, dict[str, int]] = {}
-    for p, answer, channel in rsvp.attendee_list(ctx.session, ws.id):
-        lines.append(f"{p.name} ({p.organisation.name if p.organisation else '-'}): "
-                     f"{ctx._(RSVP_LABELS[answer])} [{channel}]")
-        for r in roles.get(p.id, frozenset()):
-            by_role.setdefault(str(Role(r)), {}).setdefault(answer, 0)
-            by_role[str(Role(r))][answer] += 1
-    summary = [f"{ctx._(r)}: " + ", ".join(f"{ctx._(RSVP_LABELS[a])} {n}"
-                                           for a, n in sorted(c.items()))
-               for r, c in sorted(by_role.items())]
-    title = ctx._("Attendees of workshop #{id}", id=ws.id)
-    body = "\n".join(lines) or ctx._("No answers yet.")
-    return Message(f"{title}\n{body}", blocks=(Header(title), Section(body),
-                                               SmallPrint("\n".join(summary) or "-")))
-
-
-def lead_cmd(ctx: Context) -> Message:
-    """``workshop lead ID``: lead (chair) the workshop; the lead is required."""
-    ws = _ws(ctx)
-    ws.lead_id = ctx.who.id
-    return Message(ctx._("You lead workshop #{id}; slots you cannot make are ranked last.",
-                         id=ws.id))
-
-
-def ledger_cmd(ctx: Context) -> Message:
-    """``workshop ledger SERIES`` (secretariat): burden per region and quarter."""
-    s = series.find_series(ctx.session, _first(ctx))
-    rows = availability.ledger_rows(ctx.session, s.id)
-    lines = [ctx._("{zone} {quarter}: burden {burden} ({n} people)", zone=z, quarter=q,
-                   burden=f"{b:g}", n=n) for z, q, b, n in rows]
-    title = ctx._("Burden ledger of series #{id}", id=s.id)
-    body = "\n".join(lines) or ctx._("No workshop of this series has been confirmed yet.")
-    return Message(f"{title}\n{body}", blocks=(Header(title), Preformatted(body)))
 
 
 def replies_for(messages: list[Message]) -> list[Reply]:

@@ -29,6 +29,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
+
 from bot.errors import N_
 
 NIGHT = 3.0
@@ -248,6 +250,32 @@ def explain(ranked: Sequence[SlotScore], *, ledger: Ledger | None = None,
             out.append(Reason(N_("Burden so far by region: {ledger}."),
                               {"ledger": ", ".join(f"{z} {_num(v)}" for z, v in
                                                    sorted(per_zone.items()))}))
+    return out
+
+
+def slot_reasons(score: SlotScore, *, language: str = "en",
+                 best: SlotScore | None = None) -> list[Reason]:
+    """What placed ``score`` where it is, in the order the ranking weighs it
+    (see the module doc): a required person who cannot come, the quorum, who
+    can come, organisations, a repeated night, night hours. ``language``
+    formats the numbers (Babel); ``best``: the recommended slot, to say how
+    this one compares when attendance decided."""
+    out: list[Reason] = []
+    if score.required_missing:
+        out.append(Reason(N_("{names} (required) cannot come"),
+                          {"names": ", ".join(score.required_missing)}))
+    if not score.quorum_met:
+        out.append(Reason(N_("below the members' quorum")))
+    out.append(Reason(N_("{can} can come (weighted)"),
+                      {"can": format_decimal(round(score.can_come, 2), locale=language)}))
+    if best is not None and score is not best and score.organisations < best.organisations:
+        out.append(Reason(N_("{orgs} organisations against {best}"),
+                          {"orgs": score.organisations, "best": best.organisations}))
+    if score.repeat_nights:
+        out.append(Reason(N_("the night again for {zones}"),
+                          {"zones": ", ".join(score.repeat_nights)}))
+    if score.night_zones:
+        out.append(Reason(N_("at night for {zones}"), {"zones": ", ".join(score.night_zones)}))
     return out
 
 

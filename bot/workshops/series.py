@@ -86,6 +86,41 @@ def quarter_label(text: str, kind: str) -> str:
     return f"{m.group(1)}-Q{m.group(2)}"
 
 
+def period_bounds(label: str) -> tuple[date, date]:
+    """The first and last day of a period label (``2026-Q2`` or ``2026``)."""
+    m = _QUARTER.match(label)
+    if m:
+        year, q = int(m.group(1)), int(m.group(2))
+        first = date(year, 3 * q - 2, 1)
+        last = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1) - timedelta(days=1)
+        return first, last
+    year = int(label)
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def next_period(kind: str, now: datetime) -> str:
+    """The label of the next period a series of ``kind`` can open after
+    ``now`` (aware): the coming quarter (``2027-Q1``) or the coming year."""
+    if kind == "annual":
+        return str(now.year + 1)
+    q = (now.month - 1) // 3 + 1
+    year, q = (now.year + 1, 1) if q == 4 else (now.year, q + 1)
+    return f"{year}-Q{q}"
+
+
+def example_slot(workshop: Workshop, now: datetime) -> date:
+    """A day to suggest for a first candidate slot of ``workshop``: a weekday
+    inside its period, at least a week after ``now`` (aware) when the period
+    allows it, else the period's last weekday; never in the past."""
+    first, last = period_bounds(workshop.quarter)
+    day = max(first, (now + timedelta(days=7)).date())
+    if day > last:
+        day = max(last, (now + timedelta(days=1)).date())
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def create_series(*, session: Session, actor: Authorized, group: Group, title: str,
                   zone: str, at: str, minutes: int, topic: str = "", kind: str = "quarterly",
                   join_url: str = "", language: str = "en") -> WorkshopSeries:
@@ -163,11 +198,35 @@ def add_slot(*, session: Session, actor: Authorized, workshop: Workshop, text: s
         WorkshopSlot.workshop_id == workshop.id, WorkshopSlot.starts_at == when))
     if existing is not None:
         return existing
-    slot = WorkshopSlot(workshop_id=workshop.id, starts_at=when, entered_zone=zone)
-    session.add(slot)
+    slot = WorkshopSlot(starts_at=when, entered_zone=zone)
+    workshop.slots.append(slot)  # keeps a loaded collection (and slot numbers) current
     session.flush()
     record(session=session, actor=actor, action="workshop.slot", subject_type="workshop",
            subject_id=workshop.id, starts_at=when.isoformat(), zone=zone)
+    return slot
+
+
+def slot_numbers(workshop: Workshop) -> dict[int, int]:
+    """Slot id -> the slot's number within ``workshop`` (1, 2, ...), in the
+    order the slots were proposed, so a number once shown keeps meaning the
+    same slot when an earlier time is added later. Every workshop's slots start
+    at 1 (slot ids are the database's, shared by all workshops)."""
+    return {sid: k for k, sid in enumerate(sorted(s.id for s in workshop.slots), start=1)}
+
+
+def slot_by_number(workshop: Workshop, raw: str) -> WorkshopSlot:
+    """The slot numbered ``raw`` (``3`` or ``#3``) in ``workshop``, as
+    :func:`slot_numbers` numbers them. Raises InvalidInput (not a number),
+    NotFound (no such slot in this workshop)."""
+    text = raw.strip().lstrip("#")
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        raise InvalidInput(N_("Name the slot by its number (see workshop slots {id})."),
+                           id=workshop.id)
+    by_number = {n: sid for sid, n in slot_numbers(workshop).items()}
+    sid = by_number.get(int(text))
+    slot = next((s for s in workshop.slots if s.id == sid), None)
+    if slot is None:
+        raise NotFound(N_("Workshop #{id} has no slot {slot}."), id=workshop.id, slot=text)
     return slot
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -27,11 +28,11 @@ from starlette.routing import Route
 
 from bot.errors import N_
 from bot.i18n import translator
+from bot.pages import render_page
 from bot.tokens import LinkRefused, digest
 from bot.types import Actor, ButtonPress, Conversation, FormSubmission, plain_times
 from bot.web import language_of, redact_access_log
 from bot.workshops import feeds, tokens
-from bot.workshops.invites import templates
 from bot.workshops.render import ANSWER_LABELS, RSVP_LABELS, local_text
 from storage.base import utcnow
 from storage.models import Person, Workshop, WorkshopAvailability, WorkshopSlot
@@ -42,17 +43,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 STATUS = {"tampered": 400, "other-workshop": 400, "expired": 410, "not-allowed": 403,
           "cross-origin": 403, "revoked": 410}
-#: ``same-origin``, not ``no-referrer``: under no-referrer a browser sends
-#: ``Origin: null`` with the page's own form post, which _same_origin refuses
-#: (found by tests/workshops/test_availability_browser.py). The token-bearing
-#: URL still never leaves as a Referer to another site.
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
-           "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+#: Pages carry :data:`bot.pages.PAGE_HEADERS`: ``Referrer-Policy: same-origin``,
+#: not ``no-referrer``, under which a browser sends ``Origin: null`` with the
+#: page's own form post, which _same_origin refuses (found by
+#: tests/workshops/test_availability_browser.py).
+
+
+_TEMPLATES = str(Path(__file__).parent / "templates")
 
 
 def _page(name: str, status: int, **ctx: Any) -> HTMLResponse:
-    return HTMLResponse(templates().get_template(name).render(**ctx), status_code=status,
-                        headers=HEADERS)
+    return render_page(name, status=status, folder=_TEMPLATES, **ctx)
 
 
 def _refused(bot: Bot, name: str, exc: LinkRefused) -> HTMLResponse:
@@ -61,7 +62,10 @@ def _refused(bot: Bot, name: str, exc: LinkRefused) -> HTMLResponse:
     tr = translator(language_of(bot, exc.person_id))
     return _page(name, STATUS.get(exc.code, 400), lang=tr.language, refused=True,
                  code=exc.code, title=tr.gettext(N_("This link cannot be used")),
-                 message=tr.gettext(exc.reason, **exc.params))
+                 message=tr.gettext(exc.reason, **exc.params),
+                 way_back=tr.gettext(N_("In chat, 'workshop list' shows the workshops; "
+                                        "'workshop slots ID' and 'workshop rsvp ID' answer "
+                                        "there too.")))
 
 
 def _same_origin(request: Request, bot: Bot) -> bool:
@@ -175,6 +179,8 @@ def workshop_routes(bot: Bot) -> list[Route]:
                      title=tr.gettext(N_("Workshop #{id}: {title}"), id=ws.id, title=ws.title),
                      intro=tr.gettext(N_("{name}, confirm your answer for {when}: {answer}."),
                                       name=person.name, when=when, answer=label),
+                     facts=[(tr.gettext(N_("When")), when),
+                            (tr.gettext(N_("Your time zone")), person.timezone)],
                      confirm=tr.gettext(N_("Confirm: {answer}"), answer=label))
 
     async def rsvp_post(request: Request) -> HTMLResponse:

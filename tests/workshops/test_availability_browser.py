@@ -7,7 +7,6 @@ gets a page that says why."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,11 +20,10 @@ from bot.web import create_web_app
 from bot.workshops import tokens
 from storage.models import WorkshopAvailability, WorkshopSlot
 from tests.adapters.email.servers import http_app
-from tests.conftest import CHAIR, MEMBER_ES, need
+from tests.browser import chromium
+from tests.conftest import CHAIR, MEMBER_ES
 from tests.workshops.helpers import YEAR, new_workshop
 
-CHROMIUM = shutil.which("chromium")
-DRIVER = shutil.which("chromedriver")
 #: Paris 15:00 in March (CET) and April (CEST): UTC 14:00 and 13:00
 SLOTS = (f"{YEAR}-03-11 15:00", f"{YEAR}-04-08 15:00")
 UTC_STARTS = (datetime(YEAR, 3, 11, 14, tzinfo=UTC), datetime(YEAR, 4, 8, 13, tzinfo=UTC))
@@ -33,24 +31,8 @@ UTC_STARTS = (datetime(YEAR, 3, 11, 14, tzinfo=UTC), datetime(YEAR, 4, 8, 13, tz
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    need(CHROMIUM is not None and DRIVER is not None,
-         "chromium and chromium-driver are not installed "
-         "(apt-get install -y chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-dev-shm-usage", "--no-first-run"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(options=opts, service=Service(executable_path=str(DRIVER)))
-    driver.set_page_load_timeout(20)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _link(bot: Bot, wid: int, email: str, *, days: float = 5) -> str:

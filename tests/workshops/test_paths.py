@@ -52,7 +52,7 @@ def test_observer_on_every_chat_path(bot: Bot) -> None:
     for line in (f"workshop slot add {wid} {YEAR}-05-01 10:00", f"workshop confirm {wid}",
                  f"workshop cancel {wid}", f"workshop attendees {wid}", f"workshop lead {wid}",
                  f"workshop agenda order {wid} 1", f"workshop notes {wid} x",
-                 "workshop series new X | UTC | 10:00 | 60", "workshop actions",
+                 "workshop series new X | UTC | 10:00 | 60",
                  f"workshop open 1 {YEAR}-Q3", "workshop ledger 1"):
         out = say(bot, OBSERVER, line)
         assert REFUSED in out, (line, out)
