@@ -26,6 +26,7 @@ from bot.types import (
     Conversation,
     Divider,
     Form,
+    FormField,
     FormSubmission,
     Header,
     Image,
@@ -130,8 +131,11 @@ class ConsoleSession:
     language: str = "en"
     choices: list[Choice] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
+    #: The core's check of a whole submission (``Bot.check_form``): a field
+    #: it refuses is asked again, the other answers kept.
+    check_form: Callable[[FormSubmission], dict[str, str]] | None = None
     _form: Form | None = None
-    _answers: list[tuple[str, str]] = field(default_factory=list)
+    _answers: dict[str, str] = field(default_factory=dict)
 
     @property
     def actor(self) -> Actor:
@@ -144,11 +148,17 @@ class ConsoleSession:
     def prompt(self) -> str:
         """What to show before reading the next line."""
         if self._form is not None:
-            f = self._form.fields[len(self._answers)]
+            f = self._next_field()
             opts = f" [{' | '.join(o.value for o in f.options)}]" if f.options else ""
             hint = f" ({f.hint})" if f.hint else ""
-            return f"{f.label}{hint}{opts}{colon(self.language)} "
+            default = (" " + self._t(N_("(default: {value})"), value=f.initial)
+                       if f.initial else "")
+            return f"{f.label}{hint}{opts}{default}{colon(self.language)} "
         return "> "
+
+    def _next_field(self) -> FormField:
+        assert self._form is not None
+        return next(f for f in self._form.fields if f.name not in self._answers)
 
     def feed(self, line: str) -> str:
         """Handle one input line; returns the text shown in answer."""
@@ -180,18 +190,34 @@ class ConsoleSession:
         return self._show_replies(self.dispatch(event))
 
     def _answer_field(self, line: str) -> str:
+        """One answer: checked at once (asked again with the reason when it
+        cannot be used); when the last is given, the whole form is checked by
+        the core and a field it refuses is asked again, nothing else lost."""
         assert self._form is not None
-        f = self._form.fields[len(self._answers)]
+        f = self._next_field()
         value = line.strip() if f.kind != "textarea" else line.replace("\\n", "\n").strip()
+        value = value or f.initial
         if f.required and not value:
             return self._show(self._t(N_("{field} is required."), field=f.label))
-        self._answers.append((f.name, value))
+        if f.options and value and value not in {o.value for o in f.options}:
+            return self._show(self._t(N_("{field}: choose one of {choices}."), field=f.label,
+                                      choices=", ".join(o.value for o in f.options)))
+        reason = f.check(value) if f.check is not None and value else ""
+        if reason:
+            return self._show(f"{f.label}{colon(self.language)} {reason}")
+        self._answers[f.name] = value
         if len(self._answers) < len(self._form.fields):
             return ""
-        form, answers = self._form, tuple(self._answers)
-        self._form, self._answers = None, []
+        form = self._form
+        answers = tuple((x.name, self._answers[x.name]) for x in form.fields)
         event = FormSubmission(form.form_id, answers, self.actor, self.where,
                                event_id=uuid.uuid4().hex, context=form.context)
+        refused = self.check_form(event) if self.check_form is not None else {}
+        first = next((x for x in form.fields if x.name in refused), None)
+        if first is not None:
+            del self._answers[first.name]
+            return self._show(f"{first.label}{colon(self.language)} {refused[first.name]}")
+        self._form, self._answers = None, {}
         return self._show_replies(self.dispatch(event))
 
     def _show_replies(self, replies: list[Reply]) -> str:
@@ -202,14 +228,18 @@ class ConsoleSession:
                                    language=self.language)
             self.choices += choices
             parts.append(text)
-            if reply.message.form is not None and not self.interactive:
+            form = reply.message.form
+            if form is not None and not self.interactive and form.one_line:
                 parts.append(self._t(N_("(A form is asked only in an interactive terminal; "
-                                        "nothing was recorded. Give everything on one line "
-                                        "as shown above.)")))
-            elif reply.message.form is not None:
-                self._form = reply.message.form
-                self._answers = []
-                parts.append(f"-- {strip_controls(reply.message.form.title)} --")
+                                        "nothing was recorded. Give everything on one line:)")))
+                parts.append("  " + form.one_line)
+            elif form is not None and not self.interactive:
+                parts.append(self._t(N_("(A form is asked only in an interactive terminal; "
+                                        "nothing was recorded.)")))
+            elif form is not None:
+                self._form = form
+                self._answers = {}
+                parts.append(f"-- {strip_controls(form.title)} --")
         if not self.choices:
             # A confirmation offers nothing to choose: the numbers still on the
             # screen (the other slots, stances, ...) keep working.

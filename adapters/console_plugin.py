@@ -53,7 +53,8 @@ class ConsolePlugin(Plugin):
                 raise typer.Exit(1)
             interactive = sys.stdin.isatty()
             session = ConsoleSession(dispatch=bot.dispatch, email=as_,
-                                     interactive=interactive, language=language)
+                                     interactive=interactive, language=language,
+                                     check_form=bot.check_form)
             worker = bot.new_worker()
             worker.start()
             try:

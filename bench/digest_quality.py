@@ -12,6 +12,22 @@ arguments: ``id, lang, title, summary, in_scope, topic, story``) and prints
 
 Targets (issue 10): precision >= 0.95, recall >= 0.9, topic accuracy >= 0.9,
 every same-language rewrite clustered. ``--show`` lists every mistake.
+
+``--real [FOLDER]`` (default ``tests/digests/real``): the real-article set of
+issue 21 (``articles.jsonl``: id, week, published, lang, title, url,
+publisher, summary, on_scope, topic, story; ``weeks.jsonl``: week, top10 story
+ids, most important first). Each week is built as Convene builds it: one RSS
+feed per publisher (title, link, pubDate, description, a ``<source>``
+element; the publisher's items of that week and the week before, as a real
+feed carries them), parsed, clustered, classified, ranked and selected (ten
+items), then compared with the labels: precision (selected items on scope
+and of that week), top-story recall (of each week's ten, how many are in the
+review), lead first (weeks whose first story is item 1), wrong merges
+(candidates joining two labelled stories), split stories (labelled stories
+of two items or more, in the review as two or more items), topic accuracy
+(selected items on scope filed under their labelled topic).
+``--code DIR``: import the pipeline from another checkout (e.g. today's
+main, for the "before" figures).
 """
 
 from __future__ import annotations
@@ -20,14 +36,20 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from email.utils import format_datetime
 from itertools import combinations
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if "--code" in sys.argv:  # the pipeline of another checkout (before/after figures)
+    sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--code") + 1]).resolve()))
+else:
+    sys.path.insert(0, str(ROOT))
 EVAL = ROOT / "tests" / "digests" / "eval" / "items.jsonl"
+REAL = ROOT / "tests" / "digests" / "real"
 
 from digests.classify import Classifier  # noqa: E402
 from digests.parse.normalise import Entry  # noqa: E402
@@ -124,8 +146,267 @@ def evaluate(rows: list[dict[str, Any]]) -> Figures:
                    cross_pairs=cross[1], false_merges=false_merges, mistakes=tuple(mistakes))
 
 
+# -- the real-article set (issue 21) ---------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class WeekResult:
+    """One week's review against its labels: ``review`` the selected items
+    as lists of article ids (reading order), ``top10`` the labelled stories."""
+
+    week: str
+    review: tuple[tuple[str, ...], ...]
+    pool: tuple[tuple[str, ...], ...]
+    top10: tuple[str, ...]
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RealFigures:
+    """The issue's figures on the real set (shares in [0, 1]; counts)."""
+
+    weeks: int
+    led: int
+    articles: int
+    selected: int
+    precision: float
+    top_found: int
+    top_total: int
+    lead_first: int
+    wrong_merges: int
+    split: int
+    multi: int
+    topic_right: int
+    topic_total: int
+    misses: tuple[str, ...]
+
+    @property
+    def top_recall(self) -> float:
+        """Share of the labelled top stories that are in the reviews."""
+        return self.top_found / max(self.top_total, 1)
+
+    @property
+    def split_share(self) -> float:
+        """Share of multi-item stories in a review shown as two items or more."""
+        return self.split / max(self.multi, 1)
+
+    @property
+    def topic_accuracy(self) -> float:
+        """Share of selected on-scope items filed under their labelled topic."""
+        return self.topic_right / max(self.topic_total, 1)
+
+
+def load_real(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The articles and the weeks' top stories of the real set in ``folder``."""
+    return load([folder / "articles.jsonl"]), load([folder / "weeks.jsonl"])
+
+
+def _week_bounds(week: str) -> tuple[datetime, datetime]:
+    year, num = week.split("-W")
+    start = datetime.combine(date.fromisocalendar(int(year), int(num), 1), time(0), UTC)
+    return start, start + timedelta(days=7)
+
+
+def _when(row: dict[str, Any]) -> datetime:
+    day = date.fromisoformat(row["published"][:10])
+    # mid-morning UTC, spread by id so that a day's items are not simultaneous
+    return datetime.combine(day, time(8), UTC) + timedelta(minutes=sum(map(ord, row["id"])) % 480)
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:60] or "x"
+
+
+def rss(publisher: str, rows: list[dict[str, Any]]) -> bytes:
+    """An RSS 2.0 feed of ``rows`` as ``publisher`` would serve it."""
+    items = "".join(
+        f"<item><title>{escape(r['title'])}</title><link>{escape(r['url'])}</link>"
+        f"<guid>{escape(r['url'])}</guid><pubDate>{format_datetime(_when(r))}</pubDate>"
+        f"<description>{escape(r['summary'])}</description>"
+        f"<source url=\"{escape(r['url'])}\">{escape(publisher)}</source></item>"
+        for r in rows)
+    return (f"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel>"
+            f"<title>News feed {escape(_slug(publisher))}</title>"
+            f"<link>https://feeds.example/{_slug(publisher)}</link>{items}"
+            f"</channel></rss>").encode()
+
+
+def week_feeds(rows: list[dict[str, Any]], week: str) -> list[tuple[str, bytes]]:
+    """(feed URL, RSS body) per publisher: its items of ``week`` and the week
+    before (``before:<week>``: its items of the eight weeks before that one,
+    as the archive keeps earlier reviews' candidates)."""
+    earlier = week.startswith("before:")
+    start, end = _week_bounds(week.removeprefix("before:"))
+    lo, hi = (start - timedelta(days=56), start) if earlier else (start - timedelta(days=7), end)
+    per: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if lo <= _when(r) < hi:
+            per.setdefault(r["publisher"], []).append(r)
+    return [(f"https://feeds.example/{_slug(pub)}/{_slug(week)}.xml", rss(pub, mine))
+            for pub, mine in sorted(per.items())]
+
+
+def _review(pool: list[Any], topic_order: list[str], limit: int = 10) -> list[Any]:
+    import digests.rank as rank
+
+    if hasattr(rank, "review"):  # the editor's review: top stories first, then by topic
+        return list(rank.review(pool, limit=limit, topic_order=topic_order))
+    chosen = rank.select(pool, limit=limit)  # before issue 21: grouped by topic
+    order = {t: i for i, t in enumerate(topic_order)}
+    return [c for _, c in sorted(enumerate(chosen), key=lambda p: (
+        order.get(p[1].topic, len(order)), p[0]))]
+
+
+def build_week(rows: list[dict[str, Any]], week: str, clf: Classifier) -> tuple[
+        list[Any], list[Any]]:
+    """Build ``week`` from its feeds as Convene does: (review in reading
+    order, every candidate)."""
+    from digests.fetch import FetchResult
+    from digests.pipeline import gather
+    from digests.sources import FeedSource
+
+    start, end = _week_bounds(week)
+    results = [FetchResult(source=FeedSource(url), status="ok", fetched_at=end, body=body)
+               for url, body in week_feeds(rows, week)]
+    gathered = gather(results)
+    # what the archive holds of earlier weeks' reviews (their candidates)
+    seen = [e for url, body in week_feeds(rows, "before:" + week)
+            for e in gather([FetchResult(source=FeedSource(url), status="ok", fetched_at=start,
+                                         body=body)]).entries]
+    try:
+        pool = candidates(gathered.entries, classifier=clf, now=end, window=(start, end),
+                          seen=seen)
+    except TypeError:  # before issue 21: no memory of earlier reviews
+        pool = candidates(gathered.entries, classifier=clf, now=end, window=(start, end))
+    return _review(pool, [t.key for t in clf.taxonomy.topics]), pool
+
+
+def evaluate_real(rows: list[dict[str, Any]], weeks: list[dict[str, Any]]) -> tuple[
+        RealFigures, list[WeekResult]]:
+    """Build every labelled week of the real set; the figures and each week's result."""
+    from digests.parse.normalise import canonical_url
+
+    clf = Classifier(load_taxonomy())
+    by_url = {canonical_url(r["url"]): r for r in rows}
+    results = []
+    for w in weeks:
+        review, pool = build_week(rows, w["week"], clf)
+
+        def ids(c: Any) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(by_url[e.canonical_url]["id"] for e in c.story.entries
+                                       if e.canonical_url in by_url))
+
+        results.append(WeekResult(week=w["week"], review=tuple(ids(c) for c in review),
+                                  pool=tuple(ids(c) for c in pool if c.relevant),
+                                  top10=tuple(w["top10"]),
+                                  topics=tuple(c.topic for c in review)))
+    return real_figures(rows, results), results
+
+
+def real_figures(rows: list[dict[str, Any]], results: list[WeekResult]) -> RealFigures:
+    """The figures of ``results`` against the labels of ``rows``."""
+    art = {r["id"]: r for r in rows}
+    misses: list[str] = []
+    selected = good = top_found = top_total = lead = merges = split = multi = 0
+    t_right = t_total = 0
+    for w in results:
+        def stories(item: tuple[str, ...]) -> set[str]:
+            return {art[i]["story"] for i in item if art[i].get("story")}
+
+        for n, item in enumerate(w.review, 1):
+            head = art[item[0]] if item else None
+            selected += 1
+            if head and head["on_scope"] and head["week"] == w.week:
+                good += 1
+            else:
+                misses.append(f"{w.week} OFF-SCOPE/OTHER-WEEK item {n}: "
+                              f"{head['id'] + ' ' + head['title'] if head else '?'}")
+            if head and head["on_scope"]:
+                t_total += 1
+                if w.topics[n - 1] == head["topic"]:
+                    t_right += 1
+                else:
+                    misses.append(f"{w.week} TOPIC item {n} {head['id']}: "
+                                  f"{w.topics[n - 1] or '-'} (want {head['topic']})")
+        shown = [stories(item) for item in w.review]
+        for k, sid in enumerate(w.top10):
+            top_total += 1
+            if any(sid in s for s in shown):
+                top_found += 1
+            else:
+                misses.append(f"{w.week} TOP {k + 1} missing: {sid}")
+        if w.top10 and shown and w.top10[0] in shown[0]:
+            lead += 1
+        elif w.top10:
+            first = next((n for n, s in enumerate(shown, 1) if w.top10[0] in s), None)
+            misses.append(f"{w.week} LEAD {w.top10[0]} is item {first or '-'}")
+        for item in w.pool:
+            if len(stories(item)) > 1:
+                merges += 1
+                misses.append(f"{w.week} WRONG MERGE {', '.join(item)} "
+                              f"({', '.join(sorted(stories(item)))})")
+        sizes: dict[str, int] = {}
+        for r in rows:
+            if r["week"] == w.week and r.get("story"):
+                sizes[r["story"]] = sizes.get(r["story"], 0) + 1
+        for sid, size in sizes.items():
+            count = sum(1 for s in shown if sid in s)
+            if size > 1 and count:
+                multi += 1
+                if count > 1:
+                    split += 1
+                    misses.append(f"{w.week} SPLIT {sid} shown as {count} items")
+    return RealFigures(weeks=len(results), led=sum(1 for w in results if w.top10),
+                       articles=len(rows), selected=selected,
+                       precision=good / max(selected, 1), top_found=top_found,
+                       top_total=top_total, lead_first=lead, wrong_merges=merges,
+                       split=split, multi=multi, topic_right=t_right, topic_total=t_total,
+                       misses=tuple(misses))
+
+
+def print_real(folder: Path, *, show: bool) -> int:
+    """Print the real set's figures (and, with ``show``, every miss and review)."""
+    rows, weeks = load_real(folder)
+    f, results = evaluate_real(rows, weeks)
+    langs = Counter(r["lang"] for r in rows)
+    per_lang = ", ".join(f"{k} {v}" for k, v in sorted(langs.items()))
+    print(f"real set: {f.articles} articles ({per_lang}), {f.weeks} weeks; "
+          f"{f.selected} items selected")
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    print(f"precision:        {f.precision:.3f} (target >= 0.95: {verdict(f.precision >= 0.95)})")
+    print(f"top-story recall: {f.top_recall:.3f} ({f.top_found}/{f.top_total}; target >= 0.8: "
+          f"{verdict(f.top_recall >= 0.8)})")
+    print(f"lead first:       {f.lead_first} of {f.led} weeks with a labelled lead (target "
+          f">= 3 of 4: {verdict(f.lead_first >= 0.75 * f.led)})")
+    print(f"wrong merges:     {f.wrong_merges} (target 0: {verdict(f.wrong_merges == 0)})")
+    print(f"split stories:    {f.split}/{f.multi} = {f.split_share:.1%} (target <= 5%: "
+          f"{verdict(f.split_share <= 0.05)})")
+    print(f"topic accuracy:   {f.topic_accuracy:.3f} ({f.topic_right}/{f.topic_total}; "
+          f"target >= 0.9: {verdict(f.topic_accuracy >= 0.9)})")
+    if show:
+        art = {r["id"]: r for r in rows}
+        for w in results:
+            print(f"\n{w.week} (labelled lead: {w.top10[0] if w.top10 else '-'})")
+            for n, item in enumerate(w.review, 1):
+                head = art[item[0]]
+                print(f"  {n:2}. [{w.topics[n - 1]}] {head['story']} {'+'.join(item)}: "
+                      f"{head['title'][:70]}")
+        print()
+        for m in f.misses:
+            print("  " + m)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     show = "--show" in argv
+    if "--code" in argv:
+        at = argv.index("--code")
+        argv = argv[:at] + argv[at + 2:]
+    if "--real" in argv:
+        folder = [Path(a) for a in argv if not a.startswith("--")]
+        return print_real(folder[0] if folder else REAL, show=show)
     paths = [Path(a) for a in argv if not a.startswith("--")] or [EVAL]
     rows = load(paths)
     f = evaluate(rows)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cache import Caches
 from bot.context import Context, HandlerResult, Services
-from bot.errors import N_, DomainError, FieldError, Unavailable, is_unavailable
+from bot.errors import N_, DomainError, FieldError, Unavailable, is_unavailable, render_error
 from bot.i18n import Translator, translator
 from bot.lease import Leadership
 from bot.mail import MailTransport
@@ -351,14 +351,6 @@ def _dropped(exc: BaseException) -> bool:
 
 class _CheckedOnly(Exception):
     """Rolls back the unit of work of :meth:`Bot.check_form`."""
-
-
-def render_error(tr: Translator, exc: DomainError) -> str:
-    """A DomainError in the reader's language; tuple parameters are lists of
-    msgids (role names) translated one by one and joined."""
-    params = {k: ", ".join(tr.gettext(v) for v in val) if isinstance(val, tuple) else val
-              for k, val in exc.params.items()}
-    return tr.gettext(exc.msgid, **params)
 
 
 def _as_replies(result: HandlerResult) -> list[Reply]:

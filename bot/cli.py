@@ -19,12 +19,16 @@ if TYPE_CHECKING:
     from bot.i18n import Translator
     from bot.roster import ImportReport as RosterReport
 
+# rich_markup_mode=None on every Typer: plain help, without typer's "<bool>"
+# beside each flag (a flag takes no value) or markup a person would read as debris.
 app = typer.Typer(help="Convene: the alliance's collaboration bot.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+                  pretty_exceptions_enable=False, rich_markup_mode=None)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True,
+                     rich_markup_mode=None)
 roster_app = typer.Typer(help="The roster of people, organisations, groups and roles.",
-                         no_args_is_help=True)
-outbox_app = typer.Typer(help="The outbox: what is queued, what is dead.", no_args_is_help=True)
+                         no_args_is_help=True, rich_markup_mode=None)
+outbox_app = typer.Typer(help="The outbox: what is queued, what is dead.", no_args_is_help=True,
+                         rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(roster_app, name="roster")
@@ -36,9 +40,22 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", "-c",
                               "else the example).")]
 
 
+def _print_version(value: bool) -> None:
+    """``convene --version``: the installed distribution's version, then exit."""
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"convene {version('convene')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_callback(ctx: typer.Context, config: ConfigOption = None,
-                  verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+                  verbose: Annotated[bool, typer.Option(
+                      "--verbose", "-v", help="Log what happens (debug level).")] = False,
+                  version: Annotated[bool, typer.Option(
+                      "--version", callback=_print_version, is_eager=True,
+                      help="Print Convene's version and exit.")] = False) -> None:
     """Convene: the alliance's collaboration bot."""
     ctx.obj = {"config": config}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
@@ -110,14 +127,22 @@ def roster_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
         "organisation, role, group, language, timezone.")],
         add_only: Annotated[bool, typer.Option(
             "--add-only", help="Only add: keep roles that the file does not give.")] = False,
+        replace: Annotated[bool, typer.Option(
+            "--replace", help="Apply a file that removes roles (the removals are listed "
+            "first and written to the audit log).")] = False,
         dry_run: Annotated[bool, typer.Option(
             "--dry-run", help="List the change and apply nothing.")] = False) -> None:
-    """Import a roster CSV: the whole roster of every group it names (roles it
-    does not give are removed, unless --add-only). The change is listed before
-    it is applied; a bad file is reported line by line and nothing is changed."""
+    """Import a roster CSV: the whole roster of every group it names.
+
+    The change is listed before it is applied. Roles the file does not give are
+    removed only with --replace (or a typed confirmation at a terminal);
+    --add-only keeps them. A file that would leave the alliance without a chair
+    or a group without a secretariat is refused. A bad file is reported line
+    by line and nothing is changed.
+    """
     settings, _ = settings_from(ctx)
     from bot.i18n import translator
-    from bot.roster import RosterError, import_roster_file
+    from bot.roster import RosterError, RosterLockout, import_roster_file
     from storage.engine import make_engine, make_session_factory
     from storage.migrate import upgrade
 
@@ -127,13 +152,26 @@ def roster_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session, session.begin():
-            plan = import_roster_file(session=session, path=file,
-                                      alliance_name=settings.alliance_name,
-                                      add_only=add_only, dry_run=True)
+            try:
+                plan = import_roster_file(session=session, path=file,
+                                          alliance_name=settings.alliance_name,
+                                          add_only=add_only, dry_run=True)
+            except RosterLockout as exc:
+                _print_plan(out, exc.report, tr)
+                err.print("[red]" + _cell(exc.render(tr)) + "[/red]")
+                raise typer.Exit(1) from None
             _print_plan(out, plan, tr)
             if dry_run:
                 out.print(escape(tr.gettext(N_("Dry run: nothing was changed."))))
                 return
+            if plan.removed and not replace and not _confirm_removals(tr, len(plan.removed)):
+                err.print(_cell(tr.ngettext(
+                    "This file removes {n} role (listed above); nothing was changed. Run "
+                    "again with --replace to apply it, or with --add-only to only add.",
+                    "This file removes {n} roles (listed above); nothing was changed. Run "
+                    "again with --replace to apply it, or with --add-only to only add.",
+                    len(plan.removed))))
+                raise typer.Exit(1)
             report = import_roster_file(session=session, path=file,
                                         alliance_name=settings.alliance_name,
                                         add_only=add_only)
@@ -155,6 +193,21 @@ def roster_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
         people=report.people_created, updated=report.people_updated,
         orgs=report.organisations_created, groups=report.groups_created,
         added=report.memberships_added, removed=report.memberships_removed))
+    if report.removed:
+        typer.echo(tr.gettext(N_("The removals are in the audit log; to undo them, import "
+                                 "the previous file again.")))
+
+
+def _confirm_removals(tr: Translator, n: int) -> bool:
+    """At an interactive terminal, ask the operator to type ``replace`` to
+    apply ``n`` removals; piped input is never taken as a confirmation."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    answer: str = typer.prompt(tr.ngettext(
+        "This file removes {n} role (listed above). Type replace to apply it",
+        "This file removes {n} roles (listed above). Type replace to apply it", n),
+        default="", show_default=False)
+    return answer.strip().lower() == "replace"
 
 
 @roster_app.command("list")

@@ -7,7 +7,10 @@ unexpected: it is logged with context and the person sees a short apology.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.i18n import Translator
 
 
 def N_(msgid: str) -> str:
@@ -52,6 +55,14 @@ class FieldError(InvalidInput):
 
 class Conflict(DomainError):
     """The action clashes with the current state (closed round, full sprint)."""
+
+
+def render_error(tr: Translator, exc: DomainError) -> str:
+    """A DomainError in the reader's language; tuple parameters are lists of
+    msgids (role names, a field's name) translated one by one and joined."""
+    params = {k: ", ".join(tr.gettext(v) for v in val) if isinstance(val, tuple) else val
+              for k, val in exc.params.items()}
+    return tr.gettext(exc.msgid, **params)
 
 
 class ConfigError(Exception):

@@ -184,6 +184,11 @@ class SprintSettings(BaseModel):
     #: The weekly nudge of open sprints matching each person's interests (UTC).
     nudge_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     nudge_hour: int = Field(9, ge=0, le=23)
+    #: The IANA zone a sign-up cut-off or funding deadline given as a day ends
+    #: in (the end of that day there), whoever reads it.
+    timezone: str = "Europe/Paris"
+
+    _check_zone = field_validator("timezone")(classmethod(lambda cls, v: _zone(v)))
 
 class WorkshopSettings(BaseModel):
     """Quarterly virtual workshops (bot/workshops)."""

@@ -13,15 +13,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from digests.bulk import insert_rows
 from digests.fetch import FetchResult
-from digests.parse.normalise import canonical_url, detect_language
-from digests.pipeline import Candidate, Gathered
-from digests.rank import select as select_items
+from digests.parse.normalise import Entry, canonical_url, detect_language
+from digests.pipeline import Candidate, Gathered, site
+from digests.rank import TOP, review
 from digests.render import ItemView, SourceView
 from digests.sources import FeedSource
 from storage.base import utcnow
@@ -29,6 +29,7 @@ from storage.engine import dialect_insert
 from storage.models import (
     Digest,
     DigestEdit,
+    DigestExample,
     DigestFeed,
     DigestItem,
     DigestItemSource,
@@ -177,6 +178,19 @@ def claim_for_send(session: Session, digest: Digest) -> bool:
     return won
 
 
+def earlier_items(session: Session, week: str, *, weeks: int = 8) -> list[Entry]:
+    """The candidates of the ``weeks`` reviews before ``week`` as entries:
+    what the press review already reported (a story seen there is not news)."""
+    rows = session.execute(
+        select(DigestItem.canonical_url, DigestItem.title, DigestItem.summary,
+               DigestItem.language, DigestItem.published_at)
+        .join(Digest).where(Digest.week < week).order_by(Digest.week.desc())
+        .limit(weeks * POOL_SIZE)).all()
+    return [Entry(canonical_url=u, link=u, title=t, summary=s or "", published_at=when,
+                  language=lang or "other", feed_url="", feed_title="")
+            for u, t, s, lang, when in rows]
+
+
 def carried_urls(session: Session, week: str) -> frozenset[str]:
     """Canonical URLs that a sent digest of another week carried."""
     rows = session.scalars(select(DigestItem.canonical_url).join(Digest).where(
@@ -212,7 +226,8 @@ def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate]
                       "language": lead.language, "published_at": lead.published_at,
                       "topic": c.topic, "themes": list(c.themes), "matched": list(c.matched),
                       "score": c.score, "excluded": False, "pinned": False,
-                      "by_observer": False})
+                      "by_observer": False, "learned": 0.0, "learned_note": "",
+                      "merged": c.merged[:500]})
         seen: set[tuple[str, str]] = set()
         mine: list[dict[str, object]] = []
         for e in c.story.entries:
@@ -220,7 +235,7 @@ def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate]
                 continue
             seen.add((e.feed_url, e.link))
             mine.append({"feed_title": e.feed_title[:300], "feed_url": e.feed_url[:1000],
-                         "link": e.link})
+                         "link": e.link, "title": e.title[:500], "publisher": ""})
         links.append(mine)
     # Core, not the ORM: one executemany each (about 22,000 source rows a build).
     ids = insert_rows(session, DigestItem, items, returning=["id"])
@@ -231,22 +246,29 @@ def store_candidates(session: Session, digest: Digest, pool: Sequence[Candidate]
     return len(keep_ids)
 
 
-def _manual_item(digest: Digest, url: str, note: str) -> DigestItem:
+def _manual_item(digest: Digest, url: str, sug: DigestSuggestion | None) -> DigestItem:
+    """An item included by hand: the article's own title when it was fetched
+    (else the site's name, never the raw address), the member's note as its
+    summary, and a language only when the title tells one ("" otherwise)."""
     host = urlsplit(url).hostname or url
-    title = (note or url)[:500]
-    return DigestItem(digest=digest, canonical_url=url, title=title, summary="",
-                      language=detect_language(note) if note else "other",
+    title = (sug.title if sug is not None else "") or host
+    fetched = bool(sug is not None and sug.title)
+    return DigestItem(digest=digest, canonical_url=url, title=title[:500],
+                      summary=sug.note if sug is not None else "",
+                      language=detect_language(title) if fetched else "",
                       published_at=utcnow(), topic="", themes=[], matched=[], score=0.0,
                       sources=[DigestItemSource(feed_title=host, feed_url="", link=url)])
 
 
 def apply_edits(session: Session, digest: Digest, *, limit: int,
-                topic_order: Sequence[str] = ()) -> list[DigestItem]:
-    """Apply the week's suggestions and include/exclude edits (in order), then
-    select up to ``limit`` items and number them 1..n in reading order: by
-    topic as ``topic_order`` lists them (others last), then as selected, the
-    order the email and the preview show, so ``digest exclude N`` is the N
-    a reader sees. Returns the selection in that order."""
+                topic_order: Sequence[str] = (), learn: bool = True) -> list[DigestItem]:
+    """Apply the week's suggestions and include/exclude/split edits (in
+    order), let what the secretariat taught move the candidates' scores
+    (``learn``; :func:`relearn`), then select up to ``limit`` items and
+    number them 1..n in reading order (:func:`digests.rank.reading_order`:
+    the top stories, then by topic as ``topic_order`` lists them), the order
+    the email and the preview show, so ``digest exclude N`` is the N a
+    reader sees. Returns the selection in that order."""
     session.expire(digest, ["items"])
     items = {i.canonical_url: i for i in digest.items}
     suggestions = session.scalars(select(DigestSuggestion).where(
@@ -261,7 +283,7 @@ def apply_edits(session: Session, digest: Digest, *, limit: int,
         if edit.action == "include":
             if item is None:
                 sug = by_url.get(edit.canonical_url)
-                item = _manual_item(digest, edit.canonical_url, sug.note if sug else "")
+                item = _manual_item(digest, edit.canonical_url, sug)
                 session.add(item)
                 if sug is not None:
                     _mark_suggested(session, item, sug)
@@ -269,17 +291,115 @@ def apply_edits(session: Session, digest: Digest, *, limit: int,
             item.pinned, item.excluded = True, False
         elif edit.action == "exclude" and item is not None:
             item.excluded, item.pinned = True, False
+        elif edit.action == "split" and item is not None:
+            for part in _split(session, digest, item, items):
+                items[part.canonical_url] = part
     for item in items.values():
         item.position = None
-    chosen = select_items(list(items.values()), limit=limit,
-                          carried=carried_urls(session, digest.week))
-    rank = {t: i for i, t in enumerate(topic_order)}
-    chosen = [item for _, item in sorted(enumerate(chosen), key=lambda p: (
-        rank.get(p[1].topic, len(rank)), p[0]))]
+    if learn:
+        relearn(session, [i for i in items.values() if not i.pinned and not i.excluded])
+    chosen = review(list(items.values()), limit=limit, topic_order=topic_order,
+                    carried=carried_urls(session, digest.week), key=ranked)
     for n, item in enumerate(chosen, 1):
         item.position = n
     session.flush()
     return chosen
+
+
+def ranked(item: DigestItem) -> float:
+    """The score an item is ranked by: the taxonomy's, moved by what was
+    learned (kept above 0: the model alone never drops a relevant item out
+    of eligibility nor lets an irrelevant one in)."""
+    if item.score <= 0:
+        return item.score
+    return max(item.score + (item.learned or 0.0), 1e-6)
+
+
+def _split(session: Session, digest: Digest, item: DigestItem,
+           items: dict[str, DigestItem]) -> list[DigestItem]:
+    """Undo a merge: each source of ``item`` whose link is not the item's
+    own becomes an item of its own (its entry's title), as scored as the
+    item was; ``item`` keeps its own sources and forgets why it was merged."""
+    out = []
+    for src in list(item.sources):
+        url = canonical_url(src.link)[:1000]
+        if url == item.canonical_url or not src.title:
+            continue
+        part = items.get(url)
+        if part is None:
+            part = DigestItem(digest=digest, canonical_url=url, title=src.title[:500],
+                              summary="", language=item.language,
+                              published_at=item.published_at, topic=item.topic,
+                              themes=list(item.themes), matched=list(item.matched),
+                              score=item.score, learned=0.0, learned_note="", merged="")
+            session.add(part)
+            out.append(part)
+        item.sources.remove(src)
+        part.sources.append(DigestItemSource(feed_title=src.feed_title, feed_url=src.feed_url,
+                                             link=src.link, title=src.title,
+                                             publisher=src.publisher))
+    item.merged = ""
+    return out
+
+
+def relearn(session: Session, items: Sequence[DigestItem]) -> bool:
+    """Move ``items``' scores by what the secretariat taught (their
+    ``learned`` and ``learned_note``; :mod:`digests.learn`). Below
+    :data:`digests.learn.MIN_EXAMPLES` labelled examples nothing moves (and
+    scikit-learn is not imported). True when a model was used."""
+    from digests import learn
+
+    for i in items:
+        i.learned, i.learned_note = 0.0, ""
+    count = session.scalar(select(func.count()).select_from(DigestExample).where(
+        DigestExample.label != 0)) or 0
+    if count < learn.MIN_EXAMPLES or not items:
+        return False
+    rows = session.execute(select(DigestExample.title, DigestExample.summary,
+                                  DigestExample.label).where(DigestExample.label != 0)).all()
+    model = learn.fit([learn.Example(f"{t} {s}", int(lab)) for t, s, lab in rows])
+    if model is None:
+        return False
+    for item, shift in zip(items, model.shifts([f"{i.title} {i.summary}" for i in items]),
+                           strict=True):
+        item.learned = shift.delta
+        if abs(shift.delta) >= learn.NOTEWORTHY:
+            if shift.delta > 0 and shift.included:
+                item.learned_note = f"included:{shift.included}"
+            elif shift.delta < 0 and shift.excluded:
+                item.learned_note = f"excluded:{shift.excluded}"
+            else:
+                item.learned_note = "up" if shift.delta > 0 else "down"
+    return True
+
+
+def add_example(session: Session, *, week: str, action: str, label: int, url: str,
+                item: DigestItem | None = None, title: str = "",
+                person_id: int | None = None) -> None:
+    """Keep one thing the secretariat taught (``action`` include, exclude,
+    split or suggest; ``label`` +1, -1 or 0) with the item's text when it
+    is a candidate (else ``title``, e.g. a suggestion's note)."""
+    session.add(DigestExample(
+        week=week, action=action, label=label, canonical_url=canonical_url(url)[:1000],
+        title=(item.title if item is not None else title)[:500],
+        summary=item.summary if item is not None else "",
+        language=item.language if item is not None else "other",
+        topic=item.topic if item is not None else "", person_id=person_id))
+    session.flush()
+
+
+def learned_summary(session: Session) -> dict[str, int]:
+    """How many examples were kept, per action (include, exclude, split,
+    suggest)."""
+    rows = session.execute(select(DigestExample.action, func.count())
+                           .group_by(DigestExample.action)).all()
+    return {str(a): int(n) for a, n in rows}
+
+
+def reset_learned(session: Session) -> int:
+    """Forget every example (back to the taxonomy alone); how many there were."""
+    result = session.execute(delete(DigestExample))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _mark_suggested(session: Session, item: DigestItem, sug: DigestSuggestion) -> None:
@@ -292,7 +412,7 @@ def _mark_suggested(session: Session, item: DigestItem, sug: DigestSuggestion) -
 
 def add_edit(session: Session, *, week: str, action: str, url: str,
              person_id: int | None) -> None:
-    """Record an include/exclude of ``url`` (canonicalised) for ``week``."""
+    """Record an include/exclude/split of ``url`` (canonicalised) for ``week``."""
     session.add(DigestEdit(week=week, action=action, canonical_url=canonical_url(url)[:1000],
                            person_id=person_id))
     session.flush()
@@ -305,10 +425,17 @@ def selected(digest: Digest) -> list[DigestItem]:
 
 
 def views(items: Sequence[DigestItem]) -> list[ItemView]:
-    """The templates' view of selected items."""
+    """The templates' view of selected items (in reading order: its first
+    items that are the biggest by score are the week's top stories)."""
+    biggest = {id(i) for i in sorted(items, key=lambda i: -ranked(i))[:TOP] if ranked(i) > 0}
+    head = 0
+    while head < min(len(items), TOP) and id(items[head]) in biggest:
+        head += 1
     return [ItemView(position=i.position or 0, title=i.title, url=i.canonical_url,
                      summary=i.summary, language=i.language, topic=i.topic,
                      matched=tuple(i.matched), published_at=i.published_at,
-                     sources=tuple(SourceView(s.feed_title or s.feed_url, s.link)
-                                   for s in i.sources),
-                     suggested_by=i.suggested_by, by_observer=i.by_observer) for i in items]
+                     sources=tuple(SourceView(s.publisher or site(s.link) or s.feed_title
+                                              or s.feed_url, s.link) for s in i.sources),
+                     suggested_by=i.suggested_by, by_observer=i.by_observer,
+                     merged=i.merged or "", learned_note=i.learned_note or "",
+                     top=n < head) for n, i in enumerate(items)]

@@ -12,9 +12,11 @@ search in C; a phrase's shorter prefixes are looked up in a dict.
 The score (see ``digests/taxonomy.toml``): each distinct term counts its
 weight once, x ``title_factor`` when it occurs in the title; relevance =
 scope score + ``topic_share`` x the topics' scores; an item is *relevant*
-when relevance >= ``threshold`` and its scope score >= ``min_scope``. The
-topic is the best-scored one. ``matched`` keeps the phrases as written in the
-item (never stems): the "why included" line shows them.
+when relevance >= ``threshold``, its scope score >= ``min_scope`` and its
+land words (``[scope.anchors]``) >= ``min_anchor``. The topic is the
+best-scored one, its title's phrases counting ``TITLE_SAY`` times. ``matched``
+keeps the phrases as written in the item (never stems): the "why included"
+line shows them.
 """
 
 from __future__ import annotations
@@ -86,6 +88,19 @@ def _trie_pattern(phrases: list[str]) -> str:
     return emit(trie)
 
 
+#: What a title says counts this many times more in choosing the topic: a
+#: story is about what its title says (its lead adds context).
+TITLE_SAY = 2.0
+
+#: A one-word phrase of a lower weight is too generic to explain an item.
+SHOWN_WEIGHT = 2.5
+
+
+def words_of(phrase: str) -> int:
+    """How many words a stemmed phrase has."""
+    return phrase.count(" ") + 1
+
+
 #: One place a term applies: ``kind`` is scope, topic or theme.
 Owner = tuple[str, str, float]
 
@@ -100,10 +115,15 @@ class _Matcher:
         self.stop = STOPWORDS[language]
         self.cache: dict[str, str] = {}
         self.owners: dict[str, list[Owner]] = defaultdict(list)
+        #: one-word phrase -> the words the taxonomy writes it as (folded)
+        self.forms: dict[str, set[str]] = defaultdict(set)
         for term, kind, key in terms:
             stems = " ".join(self.stems(term.phrase.lower()))
             if stems and all((k, c) != (kind, key) for k, c, _ in self.owners[stems]):
                 self.owners[stems].append((kind, key, term.weight))
+            if stems and " " not in stems:
+                self.forms[stems].update(w for w in _TOKEN.findall(term.phrase.lower())
+                                         if w not in self.stop)
         self.pattern = self._compile(sorted(self.owners))
         # The scope's phrases alone: most news fails the scope floor, and is
         # then told so without the topics being searched.
@@ -168,6 +188,35 @@ class _Matcher:
                     found.append((shorter, at, k))
         return found
 
+    def variant(self, phrase: str, word: str) -> bool:
+        """True when ``word`` (as the item writes it) is a form of the
+        one-word ``phrase``, not another word that stems alike: it starts with
+        the taxonomy's word less its last two letters ("credits" of "credit",
+        "approved" of "approval"), so "integrating" is no form of "integrity"
+        nor "production" of "productivity"; accents count ("pública" is no
+        form of "publica") unless the item writes none."""
+        w = word.lower()
+        forms = self.forms.get(phrase)
+        if not forms:
+            return True
+        plain = w.isascii()
+        return any(w.startswith(f[:max(len(f) - 2, 3)])
+                   or (plain and w.startswith(fold(f)[:max(len(f) - 2, 3)])) for f in forms)
+
+    def find_in(self, text: str, joined: str) -> list[tuple[str, int, int]]:
+        """:meth:`find` on ``joined`` (the stems of ``text``), less the
+        one-word phrases whose word in ``text`` is no :meth:`variant` of them."""
+        spans: list[tuple[int, int]] | None = None
+        out = []
+        for phrase, at, words in self.find(joined):
+            if words == 1:  # a word that only stems like the phrase is not it
+                spans = spans if spans is not None else self.spans(text)
+                k = joined.count(" ", 0, at)
+                if k < len(spans) and not self.variant(phrase, text[spans[k][0]:spans[k][1]]):
+                    continue
+            out.append((phrase, at, words))
+        return out
+
     def surface(self, text: str, joined: str, at: int, words: int) -> str:
         """The words of ``text`` behind ``words`` stems from offset ``at`` of ``joined``."""
         spans = self.spans(text)
@@ -207,11 +256,71 @@ class Classifier:
         tx = self.taxonomy
         for term in tx.scope:
             per[term.language].append((term, "scope", ""))
+        for term in tx.anchors:
+            per[term.language].append((term, "anchor", ""))
         for kind, cats in (("topic", tx.topics), ("theme", tx.themes)):
             for cat in cats:
                 for term in cat.terms:
                     per[term.language].append((term, kind, cat.key))
         return {lang: _Matcher(lang, terms) for lang, terms in per.items()}
+
+    @cached_property
+    def _editor(self) -> dict[str, _Matcher]:
+        per: dict[str, list[tuple[Term, str, str]]] = {lang: [] for lang in LANGUAGES}
+        tx = self.taxonomy
+        for kind, terms in (("authority", tx.authorities), ("consequence", tx.consequence)):
+            for term in terms:
+                per[term.language].append((term, kind, term.phrase))
+        return {lang: _Matcher(lang, terms) for lang, terms in per.items()}
+
+    @cached_property
+    def _vocabulary(self) -> dict[str, frozenset[str]]:
+        """Per language: every stem of a taxonomy phrase (scope, topics, themes, editor)."""
+        out = {}
+        for lang in LANGUAGES:
+            stems: set[str] = set()
+            for m in (self._matchers[lang], self._editor[lang]):
+                for phrase in m.owners:
+                    stems.update(phrase.split(" "))
+            out[lang] = frozenset(stems)
+        return out
+
+    @cached_property
+    def _equivalents(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Per language: stemmed phrase -> (its [[equivalents]] group, its
+        place in the group's list of that language)."""
+        out: dict[str, dict[str, tuple[int, int]]] = {lang: {} for lang in LANGUAGES}
+        for n, group in enumerate(self.taxonomy.equivalents):
+            for lang, phrases in group.items():
+                m = self._matchers[lang]
+                for k, phrase in enumerate(phrases):
+                    out[lang].setdefault(" ".join(m.stems(phrase.lower())), (n, k))
+        return out
+
+    def _group(self, phrase: str, language: str) -> tuple[dict[str, tuple[str, ...]], int] | None:
+        lang = language if language in LANGUAGES else "en"
+        stems = " ".join(self._matchers[lang].stems(phrase.lower()))
+        found = self._equivalents[lang].get(stems)
+        return (self.taxonomy.equivalents[found[0]], found[1]) if found else None
+
+    def canonical(self, phrase: str, *, language: str = "en") -> str:
+        """One key for ``phrase`` (read in ``language``) and its equivalents in
+        the other languages (taxonomy ``[[equivalents]]``): "Comisión Europea"
+        and "European Commission" alike; else the phrase folded."""
+        found = self._group(phrase, language)
+        if found is None:
+            return fold(phrase)
+        group = found[0]
+        return fold((group.get("en") or next(iter(group.values())))[0])
+
+    def translate(self, phrase: str, *, language: str, to: str) -> str | None:
+        """``phrase`` (as an item in ``language`` writes it) in language ``to``,
+        from the taxonomy's ``[[equivalents]]``; None when it has none."""
+        found = self._group(phrase, language)
+        if language == to or found is None or not found[0].get(to):
+            return None
+        theirs = found[0][to]
+        return theirs[min(found[1], len(theirs) - 1)]
 
     def classify(self, title: str, summary: str, *, language: str = "en",
                  explain: bool = False) -> Classification:
@@ -239,14 +348,15 @@ class Classifier:
         best: dict[tuple[str, str, str], float] = {}  # (kind, key, phrase) -> factor
         where: dict[str, tuple[str, str, int, int]] = {}  # phrase -> text, joined, at, words
         for factor, text, joined in texts:
-            for phrase, at, words in matcher.find(joined):
+            for phrase, at, words in matcher.find_in(text, joined):
                 where.setdefault(phrase, (text, joined, at, words))
                 for kind, key, _w in matcher.owners[phrase]:
                     slot = (kind, key, phrase)
                     if best.get(slot, 0.0) < factor:
                         best[slot] = factor
-        scope = 0.0
+        scope = anchor = 0.0
         topics: dict[str, float] = defaultdict(float)
+        leaning: dict[str, float] = defaultdict(float)  # the title's say, for the topic
         themes: dict[str, float] = defaultdict(float)
         strength: dict[str, float] = defaultdict(float)
         for (kind, key, phrase), factor in best.items():
@@ -254,22 +364,29 @@ class Classifier:
             value = weight * factor
             if kind == "scope":
                 scope += value
+            elif kind == "anchor":
+                anchor += value
+                continue
             elif kind == "topic":
                 topics[key] += value
+                leaning[key] += value * (TITLE_SAY if factor > 1 else 1.0)
             else:
                 themes[key] += value
                 continue
-            if value > 0:
+            if value > 0 and (words_of(phrase) > 1 or weight >= SHOWN_WEIGHT):
+                # Only the scope's and the topics' own phrases explain an item,
+                # never a generic word ("water", "millions", "demand").
                 strength[phrase] += value if kind == "scope" else value * rule.topic_share
         relevance = scope + rule.topic_share * sum(topics.values())
         order = {t.key: i for i, t in enumerate(self.taxonomy.topics)}
         positive = [k for k, v in topics.items() if v > 0]
-        topic = max(positive, key=lambda k: (topics[k], -order[k]), default="")
+        topic = max(positive, key=lambda k: (leaning[k], topics[k], -order[k]), default="")
         theme_keys = sorted(themes, key=lambda k: -themes[k])
         own = self.taxonomy.topic(topic) if topic else None
         if own and own.theme and own.theme not in theme_keys:
             theme_keys.insert(0, own.theme)
-        relevant = relevance >= rule.threshold and scope >= rule.min_scope
+        relevant = (relevance >= rule.threshold and scope >= rule.min_scope
+                    and anchor >= rule.min_anchor)
         # The phrases as the item writes them (only for what will be shown).
         shown = sorted(strength, key=lambda p: -strength[p])[:8] if relevant or explain else []
         matched = tuple(dict.fromkeys(
@@ -277,6 +394,52 @@ class Classifier:
         return Classification(topic=topic, themes=tuple(theme_keys), matched=matched,
                               relevance=round(relevance, 3), relevant=relevant,
                               scope=round(scope, 3), topic_scores=dict(topics))
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What an editor weighs in one item (taxonomy ``[editor]``):
+    ``authorities`` the rule-setting bodies it names (one key per body in
+    any language: :meth:`Classifier.canonical`), ``authority`` the strongest
+    one's weight (0: none); ``consequence`` the strongest consequence word's
+    weight in the title (0: none) and ``actions`` those acts (keys alike)."""
+
+    authorities: tuple[str, ...] = ()
+    authority: float = 0.0
+    consequence: float = 0.0
+    actions: tuple[str, ...] = ()
+
+
+def editor_signals(classifier: Classifier, title: str, summary: str, *,
+                   language: str = "en") -> Signals:
+    """The :class:`Signals` of an item (plain-text ``title`` and ``summary``
+    read as ``language``; en, fr, es, any other as English)."""
+    matcher = classifier._editor[language if language in LANGUAGES else "en"]
+    found: dict[str, dict[str, float]] = {"authority": {}, "consequence": {}}
+    for part, text in (("title", title), ("summary", summary)):
+        joined = " ".join(matcher.stems(text.lower()))
+        for phrase, _at, _words in matcher.find_in(text, joined):
+            for kind, key, weight in matcher.owners[phrase]:
+                if kind == "consequence" and part != "title":
+                    continue
+                found[kind][key] = max(found[kind].get(key, 0.0), weight)
+    auth = {classifier.canonical(k, language=language): w for k, w in found["authority"].items()}
+    cons = {classifier.canonical(k, language=language): w
+            for k, w in found["consequence"].items()}
+    return Signals(authorities=tuple(sorted(auth, key=lambda k: -auth[k])),
+                   authority=max(auth.values(), default=0.0),
+                   consequence=max(cons.values(), default=0.0),
+                   actions=tuple(sorted(cons, key=lambda k: -cons[k])))
+
+
+def own_words(classifier: Classifier, text: str, language: str) -> str:
+    """``text`` less the words of the taxonomy's phrases (and small words):
+    what is particular to one story, not the scope's shared vocabulary."""
+    matcher = classifier._matchers[language if language in LANGUAGES else "en"]
+    vocabulary = classifier._vocabulary[language if language in LANGUAGES else "en"]
+    return " ".join(w for w in _TOKEN.findall(text.lower())
+                    if w not in matcher.stop and matcher.stems(w)
+                    and matcher.stems(w)[0] not in vocabulary)
 
 
 def content_words(classifier: Classifier, text: str, language: str) -> set[str]:

@@ -29,6 +29,16 @@ from zlib import crc32
 
 from digests.classify import fold
 from digests.parse.normalise import Entry
+from digests.related import (  # the second stage; its names stay importable from here
+    Evidence,
+    Profile,
+    UnionFind,
+    compare,
+    letter_grams,
+    names,
+    numbers,
+    related_groups,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -72,22 +82,6 @@ def shingles(text: str, k: int = SHINGLE) -> set[str]:
     if len(words) < k:
         return set(words)
     return {" ".join(words[i:i + k]) for i in range(len(words) - k + 1)}
-
-
-class _Union:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _mix(x: U64) -> U64:
@@ -195,7 +189,7 @@ def _band_keys(sig: U64, band: int) -> U64:
     return _mix(c[:, 0] << np.uint64(32) | c[:, 1]) ^ _mix(c[:, 2] << np.uint64(32) | c[:, 3])
 
 
-def _roots(uf: _Union, rows: Ints) -> Ints:
+def _roots(uf: UnionFind, rows: Ints) -> Ints:
     """The union-find root of each entry of ``rows``, by vectorised pointer jumping."""
     import numpy as np
 
@@ -271,7 +265,7 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
     once and joined at once (Jaccard 1); only distinct texts go through
     MinHash, LSH and the exact test, so exact copies of a story cost a
     dictionary look-up each."""
-    uf = _Union(len(entries))
+    uf = UnionFind(len(entries))
     by_url: dict[str, int] = {}
     for i, e in enumerate(entries):
         j = by_url.setdefault(e.canonical_url, i)
@@ -296,7 +290,7 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
     return stories
 
 
-def _merge_near_duplicates(sh: _Shingled, uf: _Union, threshold: float) -> None:
+def _merge_near_duplicates(sh: _Shingled, uf: UnionFind, threshold: float) -> None:
     """Join two stories when they share a band's bucket and some pair of
     their (distinct-text) entries passes the exact test. The pair tried
     first is the two representatives (earliest entries), so copies of one
@@ -337,99 +331,5 @@ def _merge_near_duplicates(sh: _Shingled, uf: _Union, threshold: float) -> None:
                 seen = [*rest, mine]
 
 
-# -- second stage: rewrites and translations among a week's relevant stories -----------
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[^\W\d_][^\W_]{2,}")
-#: Same language: share of content words (Jaccard) or of the shorter text's
-#: words (containment) above which two stories are one (eval set: rewrites
-#: 0.59-0.92 / 0.74-1.0, distinct stories at most 0.32 / 0.5).
-SAME_JACCARD, SAME_CONTAINMENT, MIN_WORDS = 0.45, 0.65, 6
-RARE = 60  # a word in more stories than this proposes no pair
-
-
-def numbers(text: str) -> set[str]:
-    """Significant numbers in ``text`` (``1,2`` and ``1.2`` alike; thousands
-    separators dropped; single digits left out: too common to be evidence)."""
-    out = set()
-    for n in _NUMBER.findall(text):
-        n = n.replace(",", ".")
-        if n.count(".") > 1 or (n.count(".") == 1 and len(n.split(".")[1]) == 3):
-            n = n.replace(".", "")  # 12.000 / 1,200,000: thousands
-        if len(n.replace(".", "")) > 1:
-            out.add(n)
-    return out
-
-
-def names(text: str) -> set[str]:
-    """Capitalised words of ``text`` (proper names, mostly), accent-folded."""
-    return {fold(w) for w in _NAME.findall(text) if w[0].isupper()}
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """What two stories share: content-word similarity (same language) or
-    numbers and names (across languages)."""
-
-    same_language: bool
-    jaccard: float = 0.0
-    containment: float = 0.0
-    numbers: int = 0
-    names: int = 0
-
-    @property
-    def same_story(self) -> bool:
-        """True when the evidence is enough to call them one story."""
-        if self.same_language:
-            return self.jaccard >= SAME_JACCARD or self.containment >= SAME_CONTAINMENT
-        return (self.numbers >= 1 and self.names >= 1) or self.numbers >= 2
-
-
-@dataclass(slots=True)
-class Profile:
-    """A story's comparable features: language, topic, content words
-    (stems), significant numbers and names."""
-
-    language: str
-    topic: str
-    words: set[str]
-    numbers: set[str]
-    names: set[str]
-
-
-def compare(a: Profile, b: Profile) -> Evidence:
-    """The evidence that ``a`` and ``b`` report one story."""
-    if a.language == b.language:
-        if min(len(a.words), len(b.words)) < MIN_WORDS:
-            return Evidence(True)
-        common = len(a.words & b.words)
-        return Evidence(True, jaccard=common / len(a.words | b.words),
-                        containment=common / min(len(a.words), len(b.words)))
-    if a.topic != b.topic:
-        return Evidence(False)
-    return Evidence(False, numbers=len(a.numbers & b.numbers), names=len(a.names & b.names))
-
-
-def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
-    """Indices of ``profiles`` grouped into stories (singletons included, in
-    first-appearance order). Candidate pairs share a rare word, number or
-    name (an inverted index), so the work stays near-linear."""
-    index: dict[str, list[int]] = {}
-    for i, p in enumerate(profiles):
-        for key in ({f"w:{w}" for w in p.words} | {f"n:{n}" for n in p.numbers}
-                    | {f"c:{c}" for c in p.names}):
-            index.setdefault(key, []).append(i)
-    pairs: set[tuple[int, int]] = set()
-    for members in index.values():
-        if 1 < len(members) <= RARE:
-            for pos, i in enumerate(members):
-                for j in members[:pos]:
-                    pairs.add((j, i))
-    uf = _Union(len(profiles))
-    for j, i in sorted(pairs):
-        if uf.find(i) != uf.find(j) and compare(profiles[j], profiles[i]).same_story:
-            uf.union(j, i)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(profiles)):
-        groups.setdefault(uf.find(i), []).append(i)
-    return list(groups.values())
+__all__ = ["Evidence", "Profile", "Story", "cluster", "compare", "letter_grams", "names",
+           "numbers", "related_groups", "shingles"]

@@ -162,3 +162,43 @@ def is_local(url: str) -> bool:
     """True when ``url`` names a local file rather than an http(s) resource."""
     return not url.startswith(("http://", "https://")) and (
         url.startswith("file://") or os.path.sep in url or Path(url).suffix != "")
+
+
+def page_title(url: str, *, timeout: float = 8.0, max_bytes: int = 2_000_000) -> tuple[str, str]:
+    """The title of the web page at ``url`` (its ``og:title``, else its
+    ``<title>``), fetched through :func:`fetch_sources` like every source.
+    Returns ``(title, "")``, or ``("", reason)`` when the page cannot be fetched
+    or has no title (``reason`` a short English phrase, for the log)."""
+    from html.parser import HTMLParser
+
+    result = fetch_sources([FeedSource(url=url)], concurrency=1, timeout=timeout,
+                           max_bytes=max_bytes)[0]
+    if result.status != "ok" or not result.body:
+        return "", result.error or "no content"
+
+    class _Title(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.og = ""
+            self.title = ""
+            self._in_title = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "meta" and a.get("property") == "og:title" and a.get("content"):
+                self.og = self.og or (a["content"] or "")
+            self._in_title = tag == "title" and not self.title
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "title":
+                self._in_title = False
+
+        def handle_data(self, data: str) -> None:
+            if self._in_title:
+                self.title += data
+
+    head = result.body[:max_bytes].decode("utf-8", errors="replace")
+    parser = _Title()
+    parser.feed(head)
+    title = " ".join((parser.og or parser.title).split())[:500]
+    return (title, "") if title else ("", "the page has no title")

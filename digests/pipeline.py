@@ -8,14 +8,31 @@ scores. Both are pure, so the benchmark times exactly what a build does.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
-from digests.classify import Classifier, content_words
-from digests.cluster import Profile, Story, cluster, names, numbers, related_groups
+from digests.classify import (
+    Classifier,
+    Signals,
+    content_words,
+    editor_signals,
+    fold,
+)
+from digests.cluster import (
+    Profile,
+    Story,
+    cluster,
+    letter_grams,
+    names,
+    numbers,
+    related_groups,
+)
 from digests.fetch import FetchResult
 from digests.parse.normalise import (
     LANGUAGE_BATCH,
@@ -24,7 +41,11 @@ from digests.parse.normalise import (
     parse_feed,
     settle_languages,
 )
-from digests.rank import score
+from digests.rank import has_amount, score, stale_title
+
+_WORD = re.compile(r"[^\W\d_][^\W_]*")
+#: The signals of an item not read for them (shared: most candidates are off scope).
+NO_SIGNALS = Signals()
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +212,10 @@ def _first_seen(entries: Sequence[Entry], previous: Sequence[dict[str, Any]]) ->
 @dataclass(slots=True)
 class Candidate:
     """A scored story, ready for :func:`digests.rank.select`. ``relevant``:
-    it clears the taxonomy's relevance floor; ``relevance`` its score."""
+    it clears the taxonomy's relevance floor; ``relevance`` its score;
+    ``scope`` its scope score; ``signals`` what an editor weighs in it;
+    ``novel``: first reported this week; ``merged``: why several write-ups
+    are one item ("" when it is one)."""
 
     story: Story
     topic: str
@@ -202,6 +226,10 @@ class Candidate:
     excluded: bool = False
     relevant: bool = True
     relevance: float = 0.0
+    scope: float = 0.0
+    signals: Signals = NO_SIGNALS
+    novel: bool = True
+    merged: str = ""
 
     @property
     def canonical_url(self) -> str:
@@ -218,6 +246,33 @@ class Candidate:
         """How many distinct sources carry the story."""
         return len({e.feed_url for e in self.story.entries})
 
+    @property
+    def publishers(self) -> int:
+        """How many independent publishers wrote the story up: distinct
+        sites, each counted once however many copies of one text it has."""
+        return len(publishers(self.story.entries))
+
+
+def site(link: str) -> str:
+    """The site of ``link`` (its host without ``www.``; '' when none)."""
+    host = urlsplit(link).hostname or ""
+    return host.removeprefix("www.")
+
+
+def publishers(entries: Sequence[Entry]) -> dict[str, Entry]:
+    """One entry per independent publisher: per distinct text (copies of one
+    feed item or one wire story count once), the first site that ran it."""
+    texts: dict[str, str] = {}
+    for e in entries:
+        key = " ".join(e.title.lower().split())
+        texts.setdefault(key, site(e.link) or e.feed_url)
+    out: dict[str, Entry] = {}
+    for e in entries:
+        s = site(e.link) or e.feed_url
+        if texts.get(" ".join(e.title.lower().split())) == s:
+            out.setdefault(s, e)
+    return out
+
 
 def in_window(entries: Sequence[Entry], window: tuple[datetime, datetime]) -> list[Entry]:
     """The entries published in ``[start, end)`` (aware datetimes): a week's own."""
@@ -225,17 +280,39 @@ def in_window(entries: Sequence[Entry], window: tuple[datetime, datetime]) -> li
     return [e for e in entries if start <= e.published_at < end]
 
 
-def _profile(c: Candidate, classifier: Classifier) -> Profile:
+class _Names:
+    """Which capitalised words of a batch are names: not a word the texts
+    also write in lower case (a sentence's first word), nor a word of a
+    rule-setting body's name (sharing a registry is not one event)."""
+
+    def __init__(self, texts: Iterable[str], classifier: Classifier) -> None:
+        lower: set[str] = set()
+        for t in texts:
+            lower.update(fold(w) for w in _WORD.findall(t) if w[:1].islower())
+        self.bodies: set[str] = set()
+        for term in classifier.taxonomy.authorities:
+            self.bodies.update(fold(w) for w in _WORD.findall(term.phrase))
+        self.common = lower
+
+    def of(self, text: str) -> set[str]:
+        """The actors' names in ``text``."""
+        return names(text) - self.common - self.bodies
+
+
+def _profile(c: Candidate, classifier: Classifier, known: _Names) -> Profile:
     texts = [f"{e.title} {e.summary}" for e in c.story.entries]
+    lead = c.story.lead
     return Profile(language=c.language, topic=c.topic,
                    words=content_words(classifier, texts[0], c.language),
                    numbers=set().union(*(numbers(t) for t in texts)),
-                   names=set().union(*(names(t) for t in texts)))
+                   names=set().union(*(known.of(t) for t in texts)),
+                   bodies=set(c.signals.authorities), when=lead.published_at,
+                   grams=letter_grams(texts[0]), actions=set(c.signals.actions))
 
 
-def _merge(group: list[Candidate]) -> Candidate:
+def _merge(group: list[Candidate], shared: Sequence[str]) -> Candidate:
     """One candidate for stories found to be one: the most relevant leads,
-    every entry kept (each source is listed)."""
+    every entry kept (each source is listed); ``merged`` says why."""
     best = max(group, key=lambda c: c.relevance)
     entries = list(best.story.entries)
     seen = {(e.feed_url, e.canonical_url) for e in entries}
@@ -244,35 +321,87 @@ def _merge(group: list[Candidate]) -> Candidate:
             if (e.feed_url, e.canonical_url) not in seen:
                 seen.add((e.feed_url, e.canonical_url))
                 entries.append(e)
-    return Candidate(Story(entries), best.topic, best.themes, best.matched, best.score,
-                     relevant=True, relevance=best.relevance)
+    story = Story(entries)
+    n = len(publishers(entries))
+    action = best.signals.actions[0] if best.signals.actions else ""
+    what = ", ".join(list(shared)[:4]) or best.story.lead.title[:80]
+    why = f"same event: {what}" + (f" ({action})" if action else "") + f"; {n} publishers"
+    return Candidate(story, best.topic, best.themes, best.matched, best.score,
+                     relevant=True, relevance=best.relevance, scope=best.scope,
+                     signals=best.signals, novel=all(c.novel for c in group), merged=why)
+
+
+#: How far before a week's start earlier items are looked at (novelty).
+LOOKBACK = timedelta(days=14)
 
 
 def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetime,
-               window: tuple[datetime, datetime] | None = None) -> list[Candidate]:
+               window: tuple[datetime, datetime] | None = None,
+               seen: Sequence[Entry] = ()) -> list[Candidate]:
     """Cluster ``entries`` into stories, classify and score each (``now``:
     aware datetime, the reference for recency; ``window``: keep only entries
-    published in it). Relevant stories that are rewrites or translations of
-    one another (:func:`digests.cluster.related_groups`) become one item
-    listing every source. Sorted by score, best first; irrelevant stories
-    are kept, with ``relevant=False``, after the relevant ones."""
+    published in it; relevant stories of the two weeks before it, and
+    ``seen``, the items of earlier reviews, only tell which of the week's
+    stories are not news). Relevant stories that report
+    one event (rewrites, translations: :func:`digests.cluster.related_groups`)
+    become one item listing every source, with the reason. Sorted by score,
+    best first; irrelevant stories are kept, with ``relevant=False``, after
+    the relevant ones."""
+    earlier: list[Entry] = []
     if window is not None:
+        earlier = [e for e in entries if window[0] - LOOKBACK <= e.published_at < window[0]]
         entries = in_window(entries, window)
-    out: list[Candidate] = []
-    for story in cluster(entries):
-        lead = story.lead
-        k = classifier.classify(lead.title, lead.summary, language=lead.language)
-        out.append(Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=k.relevant,
-                             relevance=k.relevance))
+    out = [_classified(story, classifier) for story in cluster(entries)]
+    known_urls = {e.canonical_url for e in entries}
+    earlier += [e for e in seen if e.canonical_url not in known_urls]
+    before = [c for c in (_classified(s, classifier) for s in cluster(earlier)) if c.relevant]
     relevant = [c for c in out if c.relevant]
-    groups = related_groups([_profile(c, classifier) for c in relevant])
-    merged = [_merge([relevant[i] for i in g]) if len(g) > 1 else relevant[g[0]]
-              for g in groups]
+    both = relevant + before
+    known = _Names((f"{e.title} {e.summary}" for c in both for e in c.story.entries),
+                   classifier)
+    profiles = [_profile(c, classifier, known) for c in both]
+    for p in profiles[len(relevant):]:
+        p.when = None  # an earlier report of the event, however old: not news
+    merged = []
+    for g in related_groups(profiles):
+        mine = [i for i in g if i < len(relevant)]
+        if not mine:
+            continue
+        if len(mine) < len(g):  # reported before the week: not news
+            for i in mine:
+                relevant[i].novel = False
+        if len(mine) == 1:
+            merged.append(relevant[mine[0]])
+            continue
+        shared = _shared([profiles[i] for i in mine])
+        merged.append(_merge([relevant[i] for i in mine], shared))
     pool = merged + [c for c in out if not c.relevant]
     for c in pool:
         lead = c.story.lead
+        text = f"{lead.title} {lead.summary}"
+        year = (window[0] if window else now).year
+        novel = c.novel and not stale_title(lead.title, year=year)
         c.score = score(relevance=c.relevance, published_at=lead.published_at, now=now,
-                        weights=[e.weight for e in c.story.entries],
-                        sources=c.coverage) if c.relevant else 0.0
+                        weights=[e.weight for e in c.story.entries], sources=c.publishers,
+                        authority=c.signals.authority, consequence=c.signals.consequence,
+                        amount=has_amount(text), scope=c.scope,
+                        novel=novel) if c.relevant else 0.0
     pool.sort(key=lambda c: (not c.relevant, -c.score))
     return pool
+
+
+def _classified(story: Story, classifier: Classifier) -> Candidate:
+    lead = story.lead
+    k = classifier.classify(lead.title, lead.summary, language=lead.language)
+    sig = (editor_signals(classifier, lead.title, lead.summary, language=lead.language)
+           if k.relevant else NO_SIGNALS)
+    return Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=k.relevant,
+                     relevance=k.relevance, scope=k.scope, signals=sig)
+
+
+def _shared(profiles: Sequence[Profile]) -> list[str]:
+    """The names and numbers most of ``profiles`` share (for the explanation)."""
+    counts: Counter[str] = Counter()
+    for p in profiles:
+        counts.update(p.bodies | p.names | p.numbers)
+    return [k for k, n in counts.most_common() if n >= 2]

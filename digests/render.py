@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from digests.taxonomy import Taxonomy
+from digests.classify import Classifier, fold
+from digests.taxonomy import LANGUAGES, Taxonomy
 
 Gettext = Callable[..., str]
 
@@ -39,7 +40,8 @@ LANGUAGE_NAMES = {"en": N_("English"), "fr": N_("French"), "es": N_("Spanish"),
 
 @dataclass(frozen=True, slots=True)
 class SourceView:
-    """A source of an item: the feed's title and the entry's link."""
+    """A source of an item: its publisher (named by the entry itself: its
+    ``<source>`` or its link's site, not the feed's title) and the entry's link."""
 
     feed_title: str
     link: str
@@ -62,6 +64,29 @@ class ItemView:
     sources: tuple[SourceView, ...] = field(default=())
     suggested_by: str | None = None
     by_observer: bool = False
+    #: Why several write-ups are this item ("" when it is one).
+    merged: str = ""
+    #: How what the secretariat taught moved it: "included:N", "excluded:N",
+    #: "up", "down" or "" (see :func:`learned_line`).
+    learned_note: str = ""
+    #: One of the week's top stories, shown first whatever its topic.
+    top: bool = False
+
+
+def learned_line(item: ItemView, gettext: Gettext, ngettext: Callable[..., str]) -> str:
+    """Why the model moved an item, for the secretariat's preview ("" when it did not)."""
+    kind, _, n = item.learned_note.partition(":")
+    if kind == "included" and n.isdigit():
+        return ngettext("Moved up: you included {n} similar item.",
+                        "Moved up: you included {n} similar items.", int(n))
+    if kind == "excluded" and n.isdigit():
+        return ngettext("Moved down: you excluded {n} similar item.",
+                        "Moved down: you excluded {n} similar items.", int(n))
+    if kind == "up":
+        return gettext(N_("Moved up by what you included before."))
+    if kind == "down":
+        return gettext(N_("Moved down by what you excluded before."))
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,17 +126,50 @@ def _env() -> Environment:
     return env
 
 
-def why_line(item: ItemView, gettext: Gettext) -> str:
-    """The "why included" line: the phrases of the item that matched (as the
-    item writes them, at most five), its number of sources when several,
-    and who suggested it."""
+_CLASSIFIERS: dict[int, tuple[Taxonomy, Classifier]] = {}
+
+
+def _classifier(taxonomy: Taxonomy) -> Classifier:
+    """One classifier per taxonomy object (its stemmed phrases are compiled once)."""
+    found = _CLASSIFIERS.get(id(taxonomy))
+    if found is None or found[0] is not taxonomy:
+        if len(_CLASSIFIERS) > 8:
+            _CLASSIFIERS.clear()
+        found = _CLASSIFIERS[id(taxonomy)] = (taxonomy, Classifier(taxonomy))
+    return found[1]
+
+
+def translator(taxonomy: Taxonomy, language: str) -> Callable[[str, str], str | None]:
+    """``translate(phrase, its_language)``: a matched phrase in ``language``
+    (the reader's), from the taxonomy's ``[[equivalents]]``; None when the
+    languages agree or it has no equivalent."""
+    clf = _classifier(taxonomy)
+
+    def translate(phrase: str, its_language: str) -> str | None:
+        if its_language == language or its_language not in LANGUAGES:
+            return None
+        return clf.translate(phrase, language=its_language, to=language)
+
+    return translate
+
+
+def why_line(item: ItemView, gettext: Gettext,
+             translate: Callable[[str, str], str | None] | None = None) -> str:
+    """The "why included" line: the scope's and the topics' own phrases of
+    the item that matched (as the item writes them, at most five; each
+    followed by the reader's words for it when the item is in another
+    language: “stock de carbone” (soil carbon stock)), its number of
+    publishers when several, and who suggested it."""
     parts = []
     if item.matched:
-        parts.append(gettext(N_("Why included: it mentions {terms}."),
-                             terms=", ".join(f"“{t}”" for t in item.matched[:5])))
-    if len({s.feed_title for s in item.sources}) > 1:
-        parts.append(gettext(N_("Reported by {n} sources."),
-                             n=len({s.feed_title for s in item.sources})))
+        shown = []
+        for t in item.matched[:5]:
+            theirs = translate(t, item.language) if translate else None
+            shown.append(f"“{t}” ({theirs})" if theirs and fold(theirs) != fold(t) else f"“{t}”")
+        parts.append(gettext(N_("Why included: it mentions {terms}."), terms=", ".join(shown)))
+    publishers = {s.feed_title for s in item.sources}
+    if len(publishers) > 1:
+        parts.append(gettext(N_("Reported by {n} publishers."), n=len(publishers)))
     if item.suggested_by:
         msg = (N_("Suggested by {name} (observer).") if item.by_observer
                else N_("Suggested by {name}."))
@@ -124,6 +182,7 @@ def why_line(item: ItemView, gettext: Gettext) -> str:
 def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
               gettext: Gettext, zone: ZoneInfo) -> list[dict[str, object]]:
     out = []
+    translate = translator(taxonomy, language)
     for it in items:
         topic = taxonomy.topic(it.topic)
         out.append({
@@ -132,7 +191,7 @@ def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
             "topic_key": it.topic,
             "topic_label": topic.label(language) if topic else gettext(N_("Other")),
             "published": it.published_at.astimezone(zone).strftime("%Y-%m-%d"),
-            "sources": it.sources, "why": why_line(it, gettext),
+            "sources": it.sources, "why": why_line(it, gettext, translate),
             "paragraphs": [p for p in it.summary.split("\n\n") if p.strip()],
             "source_line": ", ".join(f"{s.feed_title} <{s.link}>" for s in it.sources),
         })
@@ -142,14 +201,19 @@ def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
 def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, language: str,
                   gettext: Gettext, alliance: str = "", timezone: str = "UTC") -> Rendered:
     """Render one digest in ``language`` with ``gettext`` (same language).
-    Items are grouped by topic in the order of their numbers (the archive
-    numbers them by topic in the taxonomy's order). An empty review says so."""
+    Items are shown in the order of their numbers: the top stories (``top``)
+    first under their own heading, then grouped by topic (the archive
+    numbers them so). An empty review says so."""
     zone = ZoneInfo(timezone)
     views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone)
-    order = {t.key: i for i, t in enumerate(taxonomy.topics)}
     groups: dict[str, dict[str, object]] = {}
-    for v in sorted(views, key=lambda v: (v["position"], order.get(str(v["topic_key"]), 99))):
-        g = groups.setdefault(str(v["topic_key"]), {"label": v["topic_label"], "entries": []})
+    tops = {it.position for it in items if it.top}
+    for v in sorted(views, key=lambda v: int(str(v["position"]))):
+        if v["position"] in tops:  # the week's top stories open the review
+            key, label = "", gettext(N_("Top stories of the week"))
+        else:
+            key, label = "topic:" + str(v["topic_key"]), str(v["topic_label"])
+        g = groups.setdefault(key, {"label": label, "entries": []})
         g["entries"].append(v)  # type: ignore[attr-defined]
     subject = gettext(N_("Press review, week {week}"), week=week)
     if not views:
@@ -158,7 +222,8 @@ def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, l
     elif len(views) == 1:
         intro = gettext(N_("One article this week."))
     else:
-        intro = gettext(N_("{n} articles this week, grouped by topic."), n=len(views))
+        intro = gettext(N_("{n} articles this week: the top stories first, then by topic."),
+                        n=len(views))
     preheader = " · ".join(str(v["title"]) for v in views[:3]) or intro
     ctx = {"_": gettext, "subject": subject, "groups": list(groups.values()),
            "count": len(views), "week": week, "alliance": alliance, "language": language,

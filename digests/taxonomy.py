@@ -69,6 +69,9 @@ class Relevance:
 
     threshold: float = 3.5
     min_scope: float = 2.5
+    #: of which at least this from ``[scope.anchors]`` (the land: soil, farms,
+    #: grazing): carbon credits or a climate deal alone are near the scope, not in it.
+    min_anchor: float = 0.0
     title_factor: float = 1.5
     topic_share: float = 0.5
 
@@ -82,6 +85,19 @@ class Taxonomy:
     themes: tuple[Category, ...]
     scope: tuple[Term, ...] = ()
     relevance: Relevance = Relevance()
+    #: ``[scope.anchors]``: the scope's land words (soil, farms, grazing);
+    #: an item needs ``min_anchor`` of them besides its scope score.
+    anchors: tuple[Term, ...] = ()
+    #: ``[editor.authorities]``: bodies that set the market's rules (registries,
+    #: standards bodies, governments, the alliance's peers); an item naming one
+    #: weighs more (:mod:`digests.rank`).
+    authorities: tuple[Term, ...] = ()
+    #: ``[editor.consequence]``: consequence words (suspends, approves...); in a
+    #: title they make a story weigh more.
+    consequence: tuple[Term, ...] = ()
+    #: ``[[equivalents]]``: one thing named in several languages, each a
+    #: mapping language -> its phrases (the first English one is its key).
+    equivalents: tuple[dict[str, tuple[str, ...]], ...] = ()
 
     def topic(self, key: str) -> Category | None:
         """The topic named ``key``, or None."""
@@ -140,19 +156,39 @@ def taxonomy_from(data: dict[str, Any]) -> Taxonomy:
     if not topics:
         raise TaxonomyError("the taxonomy needs a [topics.<key>] table")
     scope = _terms((data.get("scope") or {}).get("terms", {}), "scope.terms")
+    anchors = _terms((data.get("scope") or {}).get("anchors", {}), "scope.anchors")
     rel = data.get("relevance") or {}
     default = Relevance() if scope else Relevance(threshold=0.5, min_scope=0.0,
                                                   topic_share=1.0)
     try:
         relevance = Relevance(**{k: float(rel.get(k, getattr(default, k)))
                                  for k in ("threshold", "min_scope", "title_factor",
-                                           "topic_share")})
+                                           "topic_share", "min_anchor")})
     except (TypeError, ValueError):
         raise TaxonomyError("[relevance]: threshold, min_scope, title_factor and "
                             "topic_share must be numbers") from None
+    editor = data.get("editor") or {}
+    if not isinstance(editor, dict):
+        raise TaxonomyError("[editor]: expected tables authorities and consequence")
+    groups = []
+    for n, raw in enumerate(data.get("equivalents") or []):
+        if not isinstance(raw, dict) or not raw:
+            raise TaxonomyError(f"equivalents #{n + 1}: expected a table of en/fr/es phrases")
+        group: dict[str, tuple[str, ...]] = {}
+        for lang, got in raw.items():
+            phrases = [got] if isinstance(got, str) else got
+            if lang not in LANGUAGES or not isinstance(phrases, list) or not all(
+                    isinstance(x, str) and x.strip() for x in phrases):
+                raise TaxonomyError(f"equivalents #{n + 1}.{lang}: languages are en, fr and "
+                                    "es, each a phrase or a list of phrases")
+            group[lang] = tuple(x.strip() for x in phrases)
+        groups.append(group)
     tx = Taxonomy(topics=tuple(_category(k, v, kind="topics") for k, v in topics.items()),
                   themes=tuple(_category(k, v, kind="themes") for k, v in themes.items()),
-                  scope=scope, relevance=relevance)
+                  scope=scope, relevance=relevance, anchors=anchors,
+                  authorities=_terms(editor.get("authorities", {}), "editor.authorities"),
+                  consequence=_terms(editor.get("consequence", {}), "editor.consequence"),
+                  equivalents=tuple(groups))
     for t in tx.topics:
         if t.theme and tx.theme(t.theme) is None:
             raise TaxonomyError(f"topics.{t.key}.theme: {t.theme!r} is not a theme")

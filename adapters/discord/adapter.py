@@ -48,13 +48,14 @@ from adapters.discord.inbound import (
     modal_event,
     modal_values,
 )
+from adapters.discord.limits import MODAL_COMPONENTS
 from adapters.discord.outbound import Rendered, render_message
 from adapters.discord.settings import discord_settings
 from adapters.discord.turn import APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT, Turn
 from bot.errors import N_
 from bot.i18n import Translator, translator
 from bot.members import resolve_actor
-from bot.types import Actions, Button, Event, Message, Reply, Section
+from bot.types import Actions, Button, Event, Form, FormSubmission, Message, Reply, Section
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -160,7 +161,9 @@ class DiscordAdapter:
         form, page = pending.form, int(stashed.group("page") or 0)
         if page == pending.page and page + 1 >= pending.pages:
             event = modal_event(turn.payload, form=(form.form_id, form.context))
-            await self.handle(turn, replace(event, values=pending.values + event.values))
+            event = replace(event, values=pending.values + event.values)
+            if not await self.reopened(turn, form, event):
+                await self.handle(turn, event)
             return
         if not await turn.defer():
             return
@@ -178,6 +181,36 @@ class DiscordAdapter:
         await self.followup(turn, Message(text, blocks=(Section(text), Actions((Button(
             f"{form.title} ({current.page + 1}/{current.pages})", "open", token,
             "primary"),)))), ephemeral=True)
+
+    async def reopened(self, turn: Turn, form: Form, event: FormSubmission) -> bool:
+        """Check a whole submission with the core first (``Bot.check_form``):
+        when it refuses fields, the person gets the reasons and a button that
+        opens the form again at the first refused field's page, every answer
+        kept as the fields' values (a modal cannot answer a modal). True when
+        the form was sent back."""
+        loop = asyncio.get_running_loop()
+        refused = await loop.run_in_executor(self.pool, self.bot.check_form, event)
+        if not refused:
+            return False
+        if not await turn.defer():
+            return True
+        kept = dict(event.values)
+        again = replace(form, fields=tuple(replace(f, initial=kept.get(f.name, f.initial))
+                                           for f in form.fields))
+        first = next(i for i, f in enumerate(form.fields) if f.name in refused)
+        page = first // MODAL_COMPONENTS
+        before = {f.name for f in form.fields[:page * MODAL_COMPONENTS]}
+        token = self.forms.put(again, page=page, values=tuple(
+            (k, v) for k, v in event.values if k in before))
+        tr = await self.translator_for(turn)
+        head = tr.gettext(N_("Nothing was sent yet, and nothing you wrote is lost: correct "
+                             "this and send the form again."))
+        reasons = "\n".join(f"{f.label}: {refused[f.name]}" for f in form.fields
+                            if f.name in refused)
+        await self.followup(turn, Message(f"{head}\n{reasons}", blocks=(
+            Section(head), Section(reasons),
+            Actions((Button(form.title, "open", token, "primary"),)))), ephemeral=True)
+        return True
 
     async def on_attendance(self, data: dict[str, Any], *, attending: bool) -> None:
         """GUILD_SCHEDULED_EVENT_USER_ADD/REMOVE of an event Convene published."""

@@ -72,11 +72,12 @@ class PagedForms:
         self._items: OrderedDict[str, Pending] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, form: Form) -> str:
-        """Stash ``form`` at its first page; returns its token (16 URL-safe characters)."""
+    def put(self, form: Form, *, page: int = 0, values: Values = ()) -> str:
+        """Stash ``form`` at ``page`` (default its first) with the ``values`` of
+        the pages before it; returns its token (16 URL-safe characters)."""
         token = secrets.token_urlsafe(12)
         with self._lock:
-            self._items[token] = Pending(form, time.monotonic())
+            self._items[token] = Pending(form, time.monotonic(), page, values)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return token

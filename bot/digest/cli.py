@@ -21,8 +21,10 @@ from digests.sources import FeedSource
 if TYPE_CHECKING:
     from bot.app import Bot
 
-digest_app = typer.Typer(help="The weekly press review.", no_args_is_help=True)
-feeds_app = typer.Typer(help="The press review's sources.", no_args_is_help=True)
+digest_app = typer.Typer(help="The weekly press review.", no_args_is_help=True,
+                         rich_markup_mode=None)
+feeds_app = typer.Typer(help="The press review's sources.", no_args_is_help=True,
+                        rich_markup_mode=None)
 err = Console(stderr=True)
 
 
@@ -47,7 +49,11 @@ def build_cmd(
     week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: this "
                                              "week).")] = None,
     feeds: Annotated[list[str] | None, typer.Option(
-        "--feeds", help="Sources for this run only (URL or path); repeat for several.")] = None,
+        "--feeds", help="Sources for this run only (URL or path); several may follow one "
+        "--feeds (--feeds a.xml b.xml, or a shell pattern: --feeds feeds/*).")] = None,
+    more: Annotated[list[str] | None, typer.Argument(
+        metavar="[URL_OR_PATH]...", show_default=False,
+        help="The further sources of --feeds.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the HTML and text renderings here."
                                              )] = None,
     send: Annotated[bool, typer.Option("--send", help="Send it to the secretariat and the "
@@ -59,6 +65,14 @@ def build_cmd(
     Exit code: 0 all sources answered, 1 a source failed, 2 bad input, 3 an
     empty review was not sent."""
     from bot.digest.service import build, write_renderings
+
+    if more and not feeds:
+        # click gives one value to an option; the values after it arrive here
+        err.print(f"Unexpected {' '.join(more)}: give sources after --feeds "
+                  "(--feeds URL_OR_PATH ...).", markup=False, highlight=False)
+        raise typer.Exit(2)
+    if more:
+        feeds = [*(feeds or []), *more]
 
     bot = _bot(ctx)
     try:
@@ -113,7 +127,7 @@ def show_cmd(ctx: typer.Context,
              fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
              ) -> None:
     """Print an archived digest: items, sources, recipients and the text
-    (``--format json``: the review as the secretariat sees it)."""
+    (--format json: the review as the secretariat sees it)."""
     import json
 
     from bot.digest.service import review_data
@@ -227,7 +241,7 @@ def feeds_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(
 
 @feeds_app.command("remove")
 def feeds_remove(ctx: typer.Context, url: str) -> None:
-    """Remove a source (give it as ``feeds list`` shows it, or as added)."""
+    """Remove a source (give it as "convene feeds list" shows it, or as added)."""
     from digests.archive import remove_feed
     from digests.sources import SourceError, check_source
 

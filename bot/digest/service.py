@@ -20,9 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from bot.errors import N_
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
 from bot.members import people_in
@@ -37,7 +39,7 @@ from digests.render import Rendered, render_digest
 from digests.sources import FeedSource, check_source
 from digests.taxonomy import Taxonomy, load_taxonomy
 from storage.base import utcnow
-from storage.models import Digest, DigestItem, DigestRecipient, Role
+from storage.models import Digest, DigestItem, DigestNoteOptOut, DigestRecipient, Role
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +156,8 @@ def persist(session: Session, settings: Settings, *, week: str, results: Sequenc
         start = archive.week_start(week, zone)
         ref = archive.reference_time(week, zone, now)
         pool = candidates(gathered.entries, classifier=Classifier(taxonomy_for(settings)),
-                          now=ref, window=(start, start + timedelta(days=7)))
+                          now=ref, window=(start, start + timedelta(days=7)),
+                          seen=archive.earlier_items(session, week))
         down = [str(r["url"]) for r in out.failed]
         out.kept = archive.store_candidates(session, digest, pool, down=down)
         reselect(session, settings, digest)
@@ -183,7 +186,8 @@ def review_data(settings: Settings, digest: Digest) -> dict[str, object]:
     tx = taxonomy_for(settings)
     lang = settings.default_language
     items = []
-    for i in archive.selected(digest):
+    chosen = archive.selected(digest)
+    for i, view in zip(chosen, archive.views(chosen), strict=True):
         topic = tx.topic(i.topic)
         theme = tx.theme(topic.theme) if topic and topic.theme else None
         items.append({
@@ -194,7 +198,10 @@ def review_data(settings: Settings, digest: Digest) -> dict[str, object]:
             "published_at": i.published_at.astimezone(UTC).isoformat(),
             "sources": [s.link for s in i.sources],
             "source_feeds": sorted({s.feed_url for s in i.sources if s.feed_url}),
+            "publishers": list(dict.fromkeys(v.feed_title for v in view.sources)),
             "why": list(i.matched), "suggested_by": i.suggested_by,
+            "merged": i.merged or None, "score": round(i.score, 4),
+            "learned": round(i.learned or 0.0, 4),
         })
     return {"week": digest.week, "status": digest.status,
             "sent_at": digest.sent_at.isoformat() if digest.sent_at else None,
@@ -247,9 +254,45 @@ def send_digest(session: Session, settings: Settings, digest: Digest, *,
                      ref=f"digest:{digest.week}")
         session.add(DigestRecipient(digest_id=digest.id, address=channel, kind="chat",
                                     outbox_key=key))
+    send_interest_notes(session, settings, digest)
     session.flush()
     session.expire(digest, ["recipients"])
     return True
+
+
+def send_interest_notes(session: Session, settings: Settings, digest: Digest) -> int:
+    """Queue, for everyone in the roster whose interests (topic keys on their
+    profile) match a selected item's topic, one short note listing those
+    items, in their language, once per week (outbox key
+    ``digest-note:<week>:p<id>``); not to a person who said ``digest notes
+    off``. Returns how many were queued now."""
+    chosen = archive.selected(digest)
+    if not chosen:
+        return 0
+    tx = taxonomy_for(settings)
+    declined = set(session.scalars(select(DigestNoteOptOut.person_id)))
+    queued = 0
+    for person in people_in(session):
+        wanted = set(person.interests or [])
+        mine = [i for i in chosen if i.topic and i.topic in wanted]
+        address = person.primary_email
+        if not mine or not address or person.id in declined:
+            continue
+        tr = translator(person.language)
+        lines = [tr.ngettext("This week's press review has {n} article on your interests:",
+                             "This week's press review has {n} articles on your interests:",
+                             len(mine))]
+        for i in mine:
+            topic = tx.topic(i.topic)
+            lines.append(f"{i.position}. {i.title} <{i.canonical_url}> "
+                         f"({topic.label(tr.language) if topic else i.topic})")
+        lines += ["", tr.gettext(N_("Stop these notes in chat: digest notes off"))]
+        key = f"digest-note:{digest.week}:p{person.id}"
+        email = OutgoingEmail(to=(address,), text="\n".join(lines) + "\n",
+                              subject=tr.gettext(N_("Press review, week {week}: for you"),
+                                                 week=digest.week))
+        queued += bool(enqueue_email(session=session, key=key, email=email))
+    return queued
 
 
 def build(*, session_factory: Callable[[], Session], settings: Settings, week: str | None = None,
@@ -293,4 +336,5 @@ def write_renderings(rendered: Rendered, week: str, folder: Path) -> list[Path]:
 
 
 __all__ = ["BuildOutcome", "EmptyReview", "build", "current_week", "fetch_and_gather", "persist",
-           "reselect", "review_data", "send_digest", "summary_message", "write_renderings"]
+           "reselect", "review_data", "send_digest", "send_interest_notes", "summary_message",
+           "write_renderings"]

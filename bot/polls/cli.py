@@ -18,8 +18,10 @@ class ExportFormat(StrEnum):
 
 def register_cli(app: typer.Typer) -> None:
     """Add ``decisions export`` and ``polls close-due`` to the ``convene`` CLI."""
-    decisions_app = typer.Typer(help="The decision register.", no_args_is_help=True)
-    polls_app = typer.Typer(help="Consensus polls.", no_args_is_help=True)
+    decisions_app = typer.Typer(help="The decision register.", no_args_is_help=True,
+                                rich_markup_mode=None)
+    polls_app = typer.Typer(help="Consensus polls.", no_args_is_help=True,
+                            rich_markup_mode=None)
     app.add_typer(decisions_app, name="decisions")
     app.add_typer(polls_app, name="polls")
 

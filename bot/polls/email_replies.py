@@ -116,7 +116,7 @@ def reply(ctx: Context) -> list[Reply]:
         ctx.auth = ctx.authorize("poll.vote", group_id=proposal.group_id)
         replies = routes._cast(ctx, proposal, ref.round_no, reading.stance, reading.reason)
     except DomainError as exc:
-        from bot.app import render_error
+        from bot.errors import render_error
 
         text = render_error(ctx.tr, exc)
         return _answer(ctx, Message(text, blocks=(Section(text),), accent="danger"))

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
+from bot.dates import parse_deadline
 from bot.errors import N_, Conflict, FieldError, InvalidInput, PermissionDenied
-from bot.localtime import parse_local_time
 from bot.outbox import ChatTarget, enqueue_refresh
 from bot.permissions import Authorized
 from bot.text import multi_line, single_line
@@ -30,17 +30,20 @@ TITLE_LIMIT = 300
 TEXT_LIMIT = 4000
 
 def parse_closes(text: str, *, zone: str, now: datetime | None = None) -> datetime:
-    """A closing time: ISO 8601 with an offset, or ``YYYY-MM-DD HH:MM`` in ``zone``
-    (the person's IANA zone). Returns an aware UTC datetime. Raises InvalidInput
-    when it cannot be read or is not in the future."""
+    """A closing time (:func:`bot.dates.parse_deadline`): ``2026-12-15`` closes
+    at the end of that day in ``zone`` (the author's IANA zone),
+    ``2026-12-15 17:00`` at that time there, ISO 8601 with an offset as written.
+    Returns an aware UTC datetime. Raises FieldError("closes") when it cannot be
+    read or is not in the future."""
     raw = text.strip()
     now = now or utcnow()
     try:
-        when = parse_local_time(raw, zone=zone)
+        when = parse_deadline(raw, zone=zone)
     except ValueError:
-        raise FieldError("closes", N_("I cannot read the closing time {text!r}: write it as "
-                                      "2026-12-01 17:00 (your time zone) or ISO 8601 with an "
-                                      "offset."), text=raw) from None
+        raise FieldError("closes", N_("I cannot read the closing time {text!r}: write a day "
+                                      "(2026-12-01: it closes at the end of that day, your "
+                                      "time zone), a day and a time (2026-12-01 17:00) or "
+                                      "ISO 8601 with an offset."), text=raw) from None
     if when <= now + timedelta(minutes=1):
         raise FieldError("closes", N_("The closing time must be in the future."))
     return when

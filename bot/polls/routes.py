@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from bot.context import Context
+from bot.dates import local_text
 from bot.errors import N_, FieldError, InvalidInput, NotFound, PermissionDenied
+from bot.forms import checked
 from bot.members import group_by_name
 from bot.outbox import ChatTarget
 from bot.permissions import alliance_group
@@ -96,6 +98,7 @@ def scope_new(ctx: Context) -> int | None:
 def new_form(ctx: Context) -> Message:
     """The ``poll.new`` form (the contract with adapters that have forms)."""
     groups = proposals_groups(ctx.session)
+    zone = ctx.person.timezone
     fields = (
         FormField("title", ctx._("Title"), "text", max_length=300),
         FormField("text", ctx._("Proposal text (Markdown)"), "textarea"),
@@ -103,17 +106,30 @@ def new_form(ctx: Context) -> Message:
                   options=tuple(Option(g.name, g.name) for g in groups),
                   initial=groups[0].name if groups else ""),
         FormField("closes", ctx._("Closes"), "datetime",
-                  hint=ctx._("e.g. 2026-12-01 17:00, your time zone")),
-        FormField("quorum", ctx._("Quorum (% of voters)"), "number", required=False,
-                  initial=str(ctx.settings.polls.quorum_percent)),
+                  hint=ctx._("a day (closes at its end) or a day and a time, e.g. "
+                             "2026-12-01 or 2026-12-01 17:00, your time zone"),
+                  check=checked(ctx.tr, lambda v: proposals.parse_closes(v, zone=zone))),
+        FormField("quorum", ctx._("Quorum (% of voters, a number from 0 to 100)"), "number",
+                  required=False, initial=str(ctx.settings.polls.quorum_percent),
+                  check=checked(ctx.tr, _quorum)),
         FormField("visibility", ctx._("Show stances"), "select", required=False,
                   options=(Option(ctx._("live"), "live"),
                            Option(ctx._("hidden until the close"), "hidden")),
                   initial="live"),
     )
-    form = Form("poll.new", ctx._("New proposal"), ctx._("Create"), fields)
+    form = Form("poll.new", ctx._("New proposal"), ctx._("Create"), fields,
+                one_line="poll new TITLE | TEXT | CLOSES [| GROUP]")
     return Message(text=ctx._("Fill in the new proposal.") + " " + ctx._(
         "Or give it on one line: poll new TITLE | TEXT | CLOSES [| GROUP]"), form=form)
+
+
+def _quorum(text: str) -> int:
+    """A quorum as the form and the one-line command read it: a whole
+    percentage from 0 to 100. Raises FieldError("quorum")."""
+    raw = text.strip().rstrip("%").strip()
+    if not raw.isdigit() or int(raw) > 100:
+        raise FieldError("quorum", N_("The quorum is a percentage from 0 to 100."))
+    return int(raw)
 
 
 def proposals_groups(session: Session) -> list[Group]:
@@ -131,10 +147,7 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
     if group is None:
         raise NotFound(N_("There is no group called {name!r}."), name=group_name)
     auth = ctx.authorize("poll.create", group_id=group.id)
-    try:
-        q = int(quorum) if quorum.strip() else ctx.settings.polls.quorum_percent
-    except ValueError:
-        raise FieldError("quorum", N_("The quorum is a percentage from 0 to 100.")) from None
+    q = _quorum(quorum) if quorum.strip() else ctx.settings.polls.quorum_percent
     where = ctx.event.where
     origin = None if where.is_direct else ChatTarget(where.platform, where.workspace_id,
                                                      where.channel_id, where.thread_id)
@@ -144,8 +157,9 @@ def _create(ctx: Context, *, title: str, text: str, group_name: str, closes: str
         quorum_percent=q, visibility=(visibility or "live").strip().lower(),
         language=ctx.person.language, origin=origin)
     rounds.refresh(ctx.session, proposal)
-    head = ctx._("Proposal #{id} is open for stances in {group}.", id=proposal.id,
-                 group=group.name)
+    head = ctx._("Proposal #{id} is open for stances in {group}; it closes {when}.",
+                 id=proposal.id, group=group.name,
+                 when=local_text(proposal.closes_at, ctx.person.timezone))
     if origin is None:
         msg = rounds.proposal_message(ctx.session, proposal, language=ctx.person.language,
                                       zone=ctx.person.timezone, reader=ctx.who.id)
@@ -180,7 +194,8 @@ def _reason_form(ctx: Context, value: str, stance: str) -> Message:
     label = ctx._(STANCE_LABELS[stance])
     form = Form("poll.reason", ctx._("Your reason"), ctx._("Send"),
                 (FormField("reason", ctx._("Why? (needed for {stance})", stance=label),
-                           "textarea"),), context=value)
+                           "textarea"),), context=value,
+                one_line=f"vote {value.split(':')[0]} {stance} YOUR REASON")
     pid = value.split(":")[0]
     return Message(text=ctx._("A {stance} needs a reason: say what would change your mind.",
                               stance=label) + " " + ctx._(

@@ -24,7 +24,8 @@ class ExportFormat(StrEnum):
 
 def register_cli(app: typer.Typer) -> None:
     """Add ``sprints list``, ``sprints show ID`` and ``sprints export ID``."""
-    sprints_app = typer.Typer(help="Innovation sprints.", no_args_is_help=True)
+    sprints_app = typer.Typer(help="Innovation sprints.", no_args_is_help=True,
+                              rich_markup_mode=None)
     app.add_typer(sprints_app, name="sprints")
 
     def _session_factory(ctx: typer.Context) -> tuple[Engine, sessionmaker[Session]]:

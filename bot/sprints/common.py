@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, overload
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from bot.dates import end_of_day
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
 from storage.models import Sprint
 
 if TYPE_CHECKING:
+    from bot.i18n import Translator
     from bot.permissions import Authorized
 
 #: Sign-ups that hold a seat (an offered seat is held for the person offered it).
@@ -164,3 +167,20 @@ def parse_topics(raw: str) -> list[str]:
 def local(moment: datetime, zone: str) -> str:
     """``moment`` (aware) as ``YYYY-MM-DD HH:MM Zone`` in the IANA ``zone``."""
     return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone
+
+
+def day_text(day: date, language: str) -> str:
+    """A calendar day in ``language`` (Babel, medium: ``Apr 1, 2027``,
+    ``1 avr. 2027``): the same day for every reader, whatever their zone."""
+    return str(format_date(day, format="medium", locale=language))
+
+
+def closing_text(sprint: Sprint, tr: Translator, zone: str) -> str:
+    """When sign-ups close, for a reader in ``zone``: the cut-off day and the
+    zone its end is counted in, then that instant in the reader's zone."""
+    instant = local(sprint.signup_closes_at, zone)
+    if sprint.signup_closes_at == end_of_day(sprint.signup_closes_on, sprint.zone):
+        return tr.gettext(N_("at the end of {day} ({zone}); your time: {instant}"),
+                          day=day_text(sprint.signup_closes_on, tr.language),
+                          zone=sprint.zone, instant=instant)
+    return instant

@@ -5,54 +5,101 @@ form."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound
+from bot.forms import checked
 from bot.i18n import translator
 from bot.members import group_by_name, person_by_email
 from bot.outbox import ChatTarget
 from bot.permissions import alliance_group
 from bot.sprints import money, pledges, proposals, seats
-from bot.sprints.common import find_sprint, topic_keys
+from bot.sprints.common import closing_text, day_text, find_sprint, parse_topics, topic_keys
 from bot.sprints.render import STATE_LABELS, sprint_message
 from bot.types import Form, FormField, Header, Message, Option, Reply, Section
 from storage.base import utcnow
-from storage.models import Group, Sprint
+from storage.models import Group, Membership, Sprint
 
+#: The alliance's currency: what a goal is counted in unless the form says otherwise.
+DEFAULT_CURRENCY = "EUR"
 PROPOSE_USAGE = "[TITLE | AIM | TOPICS | STARTS | ENDS | CAPACITY | CUTOFF]"
 _LINE_FIELDS = ("title", "aim", "topics", "starts", "ends", "capacity", "cutoff")
 
 
+def _checked(ctx: Context, read: Callable[[str], object]) -> Callable[[str], str]:
+    return checked(ctx.tr, read)
+
+
+def _own_group(ctx: Context, groups: list[Group]) -> str:
+    """The group a proposal most likely goes to: the first working group the
+    person belongs to, else the alliance."""
+    mine = set(ctx.session.scalars(select(Membership.group_id).where(
+        Membership.person_id == ctx.person.id)).all())
+    own = next((g for g in groups if not g.is_alliance and g.id in mine), None)
+    if own is None:
+        return groups[0].name if groups else ""
+    return own.name
+
+
 def propose_form(ctx: Context) -> Message:
-    """The ``sprint.propose`` form."""
+    """The ``sprint.propose`` form: each field says what it expects and is
+    checked by the parser the one-line command uses; the group defaults to the
+    person's own working group, the currency to the alliance's."""
     groups = sorted(ctx.session.scalars(select(Group)).all(),
                     key=lambda g: (not g.is_alliance, g.name))
-    hint = ctx._("e.g. 2027-03-01, your time zone")
+    hint = ctx._("a date, e.g. 2027-03-01")
+    zone, language = ctx.person.timezone, ctx.person.language
+
+    def when(name: str) -> Callable[[str], str]:
+        return _checked(ctx, lambda v: proposals.parse_when(
+            v, zone=zone, what=proposals.WHEN_FIELDS[name],
+            day_zone=ctx.settings.sprints.timezone))
+
+    def day(name: str) -> Callable[[str], str]:
+        return _checked(ctx, lambda v: proposals.parse_day(
+            v, zone=zone, what=proposals.WHEN_FIELDS[name]))
+
+    def count(name: str) -> Callable[[str], str]:
+        return _checked(ctx, lambda v: proposals.count_field(v, name=name))
+
+    def amount(v: str) -> object:
+        return money.parse_amount(v, currency=DEFAULT_CURRENCY, language=language)
+
     fields = (
         FormField("title", ctx._("Title"), max_length=300),
         FormField("aim", ctx._("Aim"), "textarea"),
         FormField("topics", ctx._("Scope topics (comma-separated)"),
-                  hint=", ".join(topic_keys())),
+                  hint=", ".join(topic_keys()), check=_checked(ctx, parse_topics)),
         FormField("group", ctx._("Group"), "select",
                   options=tuple(Option(g.name, g.name) for g in groups),
-                  initial=groups[0].name if groups else ""),
-        FormField("starts", ctx._("Starts"), "datetime", hint=hint),
-        FormField("ends", ctx._("Ends"), "datetime", hint=hint),
-        FormField("cutoff", ctx._("Sign-ups close"), "datetime", hint=hint),
-        FormField("capacity", ctx._("Seats"), "number"),
-        FormField("org_cap", ctx._("At most this many seats per organisation (0: no cap)"),
-                  "number", required=False, initial="0"),
-        FormField("leads", ctx._("Leads allowed"), "number", required=False, initial="1"),
-        FormField("currency", ctx._("Currency (ISO 4217)"), required=False, initial="EUR"),
-        FormField("goal", ctx._("Funding goal (optional)"), required=False),
-        FormField("minimum", ctx._("Minimum to go ahead (optional)"), required=False),
+                  initial=_own_group(ctx, groups)),
+        FormField("starts", ctx._("First day"), "datetime", hint=hint, check=day("starts")),
+        FormField("ends", ctx._("Last day"), "datetime", hint=hint, check=day("ends")),
+        FormField("cutoff", ctx._("Sign-ups close at the end of"), "datetime",
+                  hint=ctx._("a date, e.g. 2027-03-01; the day ends in {zone}",
+                             zone=ctx.settings.sprints.timezone), check=when("cutoff")),
+        FormField("capacity", ctx._("Seats (a number)"), "number", check=count("capacity")),
+        FormField("org_cap", ctx._("At most this many seats per organisation (a number; 0: "
+                                   "no cap)"), "number", required=False, initial="0",
+                  check=count("org_cap")),
+        FormField("leads", ctx._("Leads allowed (a number)"), "number", required=False,
+                  initial="1", check=count("leads")),
+        FormField("currency", ctx._("Currency (ISO 4217 code, e.g. EUR, USD, COP)"),
+                  required=False, initial=DEFAULT_CURRENCY,
+                  check=_checked(ctx, money.currency_code)),
+        FormField("goal", ctx._("Funding goal (an amount; optional)"), required=False,
+                  check=_checked(ctx, amount)),
+        FormField("minimum", ctx._("Minimum to go ahead (an amount; optional)"),
+                  required=False, check=_checked(ctx, amount)),
         FormField("funding_deadline", ctx._("Funding deadline (default: the cutoff)"),
-                  "datetime", required=False, hint=hint),
+                  "datetime", required=False, hint=hint, check=when("funding_deadline")),
     )
     return Message(ctx._("Fill in the sprint you propose."),
                    form=Form("sprint.propose", ctx._("Propose a sprint"), ctx._("Propose"),
-                             fields))
+                             fields, one_line=f"sprint propose {PROPOSE_USAGE.strip('[]')}"))
 
 
 def _create(ctx: Context, values: dict[str, str]) -> Message:
@@ -63,15 +110,18 @@ def _create(ctx: Context, values: dict[str, str]) -> Message:
     auth = ctx.authorize("sprint.propose", group_id=group.id)
     person = ctx.person
     draft = proposals.parse_draft(values, zone=person.timezone, language=person.language,
-                                  now=utcnow())
+                                  now=utcnow(), day_zone=ctx.settings.sprints.timezone)
     where = ctx.event.where
     origin = None if where.is_direct else ChatTarget(where.platform, where.workspace_id,
                                                      where.channel_id)
     sprint = proposals.create_sprint(ctx.session, actor=auth, proposer=person, group=group,
                                      draft=draft, settings=ctx.settings,
                                      language=person.language, origin=origin)
-    return Message(ctx._("Sprint #{id} is proposed; the secretariat will approve or decline "
-                         "it.", id=sprint.id))
+    return Message(ctx._("Sprint #{id} is proposed ({first} to {last}; sign-ups close "
+                         "{when}); the secretariat will approve or decline it.", id=sprint.id,
+                         first=day_text(sprint.starts_on, person.language),
+                         last=day_text(sprint.ends_on, person.language),
+                         when=closing_text(sprint, ctx.tr, person.timezone)))
 
 
 def propose_cmd(ctx: Context) -> Message:
@@ -170,12 +220,17 @@ def list_cmd(ctx: Context) -> Message:
 def pledge_form(ctx: Context, sid: int) -> Message:
     """The ``sprint.pledge`` form for sprint ``sid``."""
     sprint = find_sprint(ctx.session, sid)
-    fields = (FormField("amount", ctx._("Amount"), "number"),
-              FormField("currency", ctx._("Currency (ISO 4217)"),
-                        initial=sprint.currency or "EUR"))
+    currency = sprint.currency or DEFAULT_CURRENCY
+    language = ctx.person.language
+    fields = (FormField("amount", ctx._("Amount (a number, e.g. 1500 or 1500.50)"), "number",
+                        check=_checked(ctx, lambda v: money.parse_amount(
+                            v, currency=currency, language=language))),
+              FormField("currency", ctx._("Currency (ISO 4217 code, e.g. EUR, USD, COP)"),
+                        initial=currency, check=_checked(ctx, money.currency_code)))
     return Message(ctx._("Pledge to sprint #{id}.", id=sid),
                    form=Form("sprint.pledge", ctx._("Pledge"), ctx._("Pledge"), fields,
-                             context=str(sid)))
+                             context=str(sid),
+                             one_line=f"sprint pledge {sid} AMOUNT {currency}"))
 
 
 def _pledge(ctx: Context, sid: int, amount_text: str, currency_text: str) -> Message:

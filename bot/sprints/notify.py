@@ -16,7 +16,7 @@ from bot.i18n import Translator, translator
 from bot.mail import OutgoingEmail
 from bot.outbox import enqueue_email
 from bot.settings import Settings
-from bot.sprints.common import local, topic_label
+from bot.sprints.common import closing_text, day_text, local, topic_label
 from bot.sprints.tokens import mint
 from storage.models import Person, Sprint, SprintOffer
 
@@ -101,12 +101,12 @@ def announcement(session: Session, *, settings: Settings, sprint: Sprint, person
     topics = ", ".join(topic_label(t, person.language) for t in sprint.topics)
     lines = [sprint.title, "", sprint.aim, "",
              tr.gettext(N_("Topics: {topics}"), topics=topics),
-             tr.gettext(N_("Dates: {start} to {end}"), start=local(sprint.starts_at,
-                                                                   person.timezone),
-                        end=local(sprint.ends_at, person.timezone)),
+             tr.gettext(N_("Dates: {start} to {end}"),
+                        start=day_text(sprint.starts_on, person.language),
+                        end=day_text(sprint.ends_on, person.language)),
              tr.gettext(N_("Seats: {capacity}; sign-ups close {when}."),
                         capacity=sprint.capacity,
-                        when=local(sprint.signup_closes_at, person.timezone)),
+                        when=closing_text(sprint, tr, person.timezone)),
              "", tr.gettext(N_("Sign up here:")),
              link(settings, f"/sprints/{sprint.id}/join", token), "",
              tr.gettext(N_("Or in chat: sprint join {id}."), id=sprint.id)]

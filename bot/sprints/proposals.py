@@ -4,17 +4,19 @@ an open sprint (every open offer becomes void at once)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
-from bot.errors import N_, Conflict, InvalidInput, PermissionDenied
-from bot.localtime import parse_local_time
+from bot.dates import end_of_day, parse_date, parse_deadline
+from bot.errors import N_, Conflict, FieldError, InvalidInput, PermissionDenied
 from bot.outbox import ChatTarget, enqueue_chat
 from bot.permissions import Authorized
 from bot.settings import Settings
@@ -34,15 +36,37 @@ from storage.models import (
 )
 
 
-def parse_when(text: str, *, zone: str, what: str) -> datetime:
-    """``YYYY-MM-DD [HH:MM]`` in ``zone`` (the person's), or ISO 8601 with an
-    offset, as an aware UTC datetime. Raises InvalidInput naming ``what``."""
+def parse_day(text: str, *, zone: str, what: str) -> date:
+    """A sprint day: ``YYYY-MM-DD`` (a calendar day, the same for every
+    reader); a date-time is taken as its day in ``zone`` (the writer's).
+    Raises InvalidInput naming ``what``."""
     raw = text.strip()
     try:
-        return parse_local_time(raw, zone=zone)
+        return parse_date(raw)
     except ValueError:
-        raise InvalidInput(N_("I cannot read the {what} {text!r}: write it as 2027-03-01 or "
-                              "2027-03-01 17:00 (your time zone)."), what=what,
+        pass
+    try:
+        return parse_deadline(raw, zone=zone).astimezone(ZoneInfo(zone)).date()
+    except ValueError:
+        raise InvalidInput(N_("I cannot read the {what} {text!r}: write the day as "
+                              "2027-03-01."), what=(what,), text=raw) from None
+
+
+def parse_when(text: str, *, zone: str, what: str, day_zone: str | None = None) -> datetime:
+    """A sprint deadline (:func:`bot.dates.parse_deadline`) as an aware UTC
+    datetime: a day alone ends at the end of that day in ``day_zone`` (the
+    alliance's, default ``zone``); a day and a time are in ``zone`` (the
+    writer's); ISO 8601 with an offset is taken as written. Raises
+    InvalidInput naming ``what``."""
+    raw = text.strip()
+    try:
+        if day_zone is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return end_of_day(parse_date(raw), day_zone)
+        return parse_deadline(raw, zone=zone)
+    except ValueError:
+        raise InvalidInput(N_("I cannot read the {what} {text!r}: write a day (2027-03-01: "
+                              "until the end of that day) or a day and a time "
+                              "(2027-03-01 17:00, your time zone)."), what=(what,),
                            text=raw) from None
 
 
@@ -52,19 +76,20 @@ def _count(raw: str, *, what: str, low: int, default: int | None = None) -> int:
         return default
     if not text.isdigit() or int(text) < low or int(text) > 10_000:
         raise InvalidInput(N_("The {what} must be a whole number from {low} to 10000."),
-                           what=what, low=low)
+                           what=(what,), low=low)
     return int(text)
 
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """A validated proposal: times aware UTC; money in minor units of ``currency``."""
+    """A validated proposal: days are calendar days (``ends_on`` inclusive);
+    times aware UTC; money in minor units of ``currency``."""
 
     title: str
     aim: str
     topics: tuple[str, ...]
-    starts_at: datetime
-    ends_at: datetime
+    starts_on: date
+    ends_on: date
     signup_closes_at: datetime
     capacity: int
     org_cap: int
@@ -73,51 +98,124 @@ class Draft:
     goal_minor: int
     minimum_minor: int
     funding_deadline: datetime | None
+    #: The zone a day given as a deadline ends in.
+    zone: str = "Europe/Paris"
+
+    @property
+    def signup_closes_on(self) -> date:
+        """The cut-off day, in :attr:`zone`."""
+        return self.signup_closes_at.astimezone(ZoneInfo(self.zone)).date()
+
+
+def count_field(raw: str, *, name: str) -> int:
+    """One count field of the proposal (``capacity``, ``org_cap``, ``leads``),
+    read as :func:`parse_draft` reads it. Raises InvalidInput."""
+    what, low, default = _COUNTS[name]
+    return _count(raw, what=what, low=low, default=default)
+
+
+_COUNTS: dict[str, tuple[str, int, int | None]] = {
+    "capacity": (N_("capacity"), 1, None), "org_cap": (N_("per-organisation cap"), 0, 0),
+    "leads": (N_("number of leads"), 1, 1)}
+#: The date fields of the proposal and the words (msgids) their refusal names.
+WHEN_FIELDS = {"starts": N_("first day"), "ends": N_("last day"),
+               "cutoff": N_("sign-up cutoff"), "funding_deadline": N_("funding deadline")}
 
 
 def parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: datetime,
-                default_currency: str = "EUR") -> Draft:
+                default_currency: str = "EUR", day_zone: str = "Europe/Paris") -> Draft:
     """Validate the proposal form's fields: ``title``, ``aim``, ``topics``,
     ``starts``, ``ends``, ``capacity``, ``cutoff`` and, optionally,
     ``org_cap``, ``leads``, ``currency``, ``goal``, ``minimum`` and
-    ``funding_deadline`` (default: the cutoff). Raises InvalidInput naming the fix."""
+    ``funding_deadline`` (default: the cutoff). ``starts`` and ``ends`` are
+    days (the end inclusive); a cut-off given as a day ends at the end of that
+    day in ``day_zone`` (the alliance's); ``zone`` is the writer's. Raises
+    FieldError (an InvalidInput) naming the field and the fix, so a form can
+    show it there."""
+    try:
+        return _parse_draft(values, zone=zone, language=language, now=now,
+                            default_currency=default_currency, day_zone=day_zone)
+    except _Refused as exc:
+        raise FieldError(exc.field, exc.error.msgid, **exc.error.params) from None
+
+
+class _Refused(Exception):
+    def __init__(self, field: str, error: InvalidInput) -> None:
+        super().__init__(field)
+        self.field, self.error = field, error
+
+
+def _parse_draft(values: Mapping[str, str], *, zone: str, language: str, now: datetime,
+                 default_currency: str, day_zone: str) -> Draft:
     def get(name: str) -> str:
         return (values.get(name) or "").strip()
 
+    def at(field: str, error: InvalidInput) -> _Refused:
+        return _Refused(field, error)
+
+    def when(name: str) -> datetime:
+        try:
+            return parse_when(get(name), zone=zone, what=WHEN_FIELDS[name], day_zone=day_zone)
+        except InvalidInput as exc:
+            raise at(name, exc) from None
+
+    def day(name: str) -> date:
+        try:
+            return parse_day(get(name), zone=zone, what=WHEN_FIELDS[name])
+        except InvalidInput as exc:
+            raise at(name, exc) from None
+
+    def count(name: str) -> int:
+        try:
+            return count_field(get(name), name=name)
+        except InvalidInput as exc:
+            raise at(name, exc) from None
+
     title, aim = get("title"), get("aim")
     if not title or not aim:
-        raise InvalidInput(N_("A sprint needs a title and an aim."))
-    topics = parse_topics(get("topics"))
+        raise at("title" if not title else "aim",
+                 InvalidInput(N_("A sprint needs a title and an aim.")))
+    try:
+        topics = parse_topics(get("topics"))
+    except InvalidInput as exc:
+        raise at("topics", exc) from None
     if not topics:
-        raise InvalidInput(N_("Name at least one scope topic."))
-    starts = parse_when(get("starts"), zone=zone, what="start")
-    ends = parse_when(get("ends"), zone=zone, what="end")
-    cutoff = parse_when(get("cutoff"), zone=zone, what="sign-up cutoff")
-    if not now < cutoff <= starts < ends:
-        raise InvalidInput(N_("The dates must follow each other: now, then the sign-up "
-                              "cutoff, then the start, then the end."))
+        raise at("topics", InvalidInput(N_("Name at least one scope topic.")))
+    starts, ends, cutoff = day("starts"), day("ends"), when("cutoff")
+    cutoff_day = cutoff.astimezone(ZoneInfo(day_zone)).date()
+    if not (now < cutoff and cutoff_day <= starts <= ends):
+        raise at("cutoff" if not (now < cutoff and cutoff_day <= starts) else "ends",
+                 InvalidInput(N_("The dates must follow each other: now, then the sign-up "
+                                 "cutoff, then the first day, then the last day.")))
+    first_instant = datetime.combine(starts, time(0), ZoneInfo(day_zone))
     goal_text, minimum_text = get("goal"), get("minimum")
     currency, goal, minimum, deadline = "", 0, 0, None
+    try:
+        code = money.currency_code(get("currency") or default_currency)
+    except InvalidInput as exc:
+        raise at("currency", exc) from None
     if goal_text or minimum_text:
-        currency = money.currency_code(get("currency") or default_currency)
-        if goal_text:
-            goal = money.to_minor(money.parse_amount(goal_text, currency=currency,
-                                                     language=language), currency)
-        if minimum_text:
-            minimum = money.to_minor(money.parse_amount(minimum_text, currency=currency,
-                                                        language=language), currency)
+        currency = code
+        for name, raw in (("goal", goal_text), ("minimum", minimum_text)):
+            if not raw:
+                continue
+            try:
+                amount = money.to_minor(money.parse_amount(raw, currency=currency,
+                                                           language=language), currency)
+            except InvalidInput as exc:
+                raise at(name, exc) from None
+            goal, minimum = (amount, minimum) if name == "goal" else (goal, amount)
         if goal and minimum > goal:
-            raise InvalidInput(N_("The minimum to go ahead cannot exceed the funding goal."))
-        deadline = parse_when(get("funding_deadline"), zone=zone, what="funding deadline") \
-            if get("funding_deadline") else cutoff
-        if not now < deadline <= starts:
-            raise InvalidInput(N_("The funding deadline must be after now and no later than "
-                                  "the start."))
-    capacity = _count(get("capacity"), what="capacity", low=1)
+            raise at("minimum", InvalidInput(N_(
+                "The minimum to go ahead cannot exceed the funding goal.")))
+        deadline = when("funding_deadline") if get("funding_deadline") else cutoff
+        if not now < deadline <= max(first_instant, cutoff):
+            raise at("funding_deadline", InvalidInput(N_(
+                "The funding deadline must be after now and no later than the start.")))
+    capacity = count("capacity")
     return Draft(title[:300], aim[:4000], tuple(topics), starts, ends, cutoff, capacity,
-                 _count(get("org_cap"), what="per-organisation cap", low=0, default=0),
-                 _count(get("leads"), what="number of leads", low=1, default=1),
-                 currency, goal, minimum, deadline)
+                 count("org_cap"), count("leads"), currency, goal, minimum, deadline,
+                 day_zone)
 
 
 def create_sprint(session: Session, *, actor: Authorized, proposer: Person, group: Group,
@@ -128,8 +226,9 @@ def create_sprint(session: Session, *, actor: Authorized, proposer: Person, grou
         raise PermissionDenied(N_("You cannot propose a sprint in this group."))
     sprint = Sprint(
         group_id=group.id, proposer_id=proposer.id, title=draft.title, aim=draft.aim,
-        topics=list(draft.topics), language=language, starts_at=draft.starts_at,
-        ends_at=draft.ends_at, signup_closes_at=draft.signup_closes_at,
+        topics=list(draft.topics), language=language, starts_on=draft.starts_on,
+        ends_on=draft.ends_on, signup_closes_on=draft.signup_closes_on,
+        signup_closes_at=draft.signup_closes_at, zone=draft.zone,
         capacity=draft.capacity, org_cap=draft.org_cap, max_leads=draft.max_leads,
         offer_hours=settings.sprints.offer_hours, currency=draft.currency,
         goal_minor=draft.goal_minor, minimum_minor=draft.minimum_minor,

@@ -13,7 +13,7 @@ from bot.charts import Progress, progress_chart
 from bot.errors import N_
 from bot.i18n import Translator
 from bot.sprints import money
-from bot.sprints.common import local, topic_label
+from bot.sprints.common import closing_text, day_text, local, topic_label
 from bot.sprints.pledges import totals
 from bot.sprints.seats import counts
 from bot.types import (
@@ -80,13 +80,15 @@ def sprint_message(session: Session, sprint: Sprint, *, tr: Translator, zone: st
     proposer = session.get(Person, sprint.proposer_id) if sprint.proposer_id else None
     topics = ", ".join(topic_label(t, tr.language) for t in sprint.topics)
     head = tr.gettext(N_("Sprint #{id}: {title}"), id=sprint.id, title=sprint.title)
-    dates: Inline = (when(sprint.starts_at, zone), " → ", when(sprint.ends_at, zone))
+    dates: Inline = tr.gettext(N_("{first} to {last}"),
+                               first=day_text(sprint.starts_on, tr.language),
+                               last=day_text(sprint.ends_on, tr.language))
     fields = [
         Field(tr.gettext(N_("Status")), tr.gettext(STATE_LABELS.get(sprint.state,
                                                                     sprint.state))),
         Field(tr.gettext(N_("Topics")), topics),
         Field(tr.gettext(N_("Dates")), dates),
-        Field(tr.gettext(N_("Sign-ups close")), (when(sprint.signup_closes_at, zone),)),
+        Field(tr.gettext(N_("Sign-ups close")), closing_text(sprint, tr, zone)),
         Field(tr.gettext(N_("Seats")), tr.gettext(N_("{held} of {capacity} taken"),
                                                   held=held, capacity=sprint.capacity)),
         Field(tr.gettext(N_("Waitlist")), str(waiting)),

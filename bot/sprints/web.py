@@ -15,7 +15,7 @@ access log's query strings are redacted. Every value is escaped by Jinja2.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from bot.dates import end_of_day
 from bot.errors import N_
 from bot.i18n import Translator, translator
 from bot.pages import render_page
@@ -57,9 +58,9 @@ def facts(bot: Bot, view: LinkView, *, offer_id: int | None = None) -> list[tupl
     when the seat is held."""
     tr = translator(view.language)
 
-    def day(moment: datetime) -> str:
-        return format_date(moment.astimezone(ZoneInfo(view.timezone)), "full",
-                           locale=view.language)
+    def day(calendar_day: date) -> str:
+        # a sprint's days are calendar days: the same for every reader
+        return format_date(calendar_day, "full", locale=view.language)
 
     def instant(moment: datetime) -> str:
         local = moment.astimezone(ZoneInfo(view.timezone))
@@ -70,10 +71,15 @@ def facts(bot: Bot, view: LinkView, *, offer_id: int | None = None) -> list[tupl
         sprint = session.get(Sprint, view.sprint_id)
         if sprint is None:
             return []
+        closes = instant(sprint.signup_closes_at)
+        if sprint.signup_closes_at == end_of_day(sprint.signup_closes_on, sprint.zone):
+            closes = tr.gettext(N_("at the end of {day} ({zone}); your time: {instant}"),
+                                day=day(sprint.signup_closes_on), zone=sprint.zone,
+                                instant=closes)
         out = [(tr.gettext(N_("Dates")), tr.gettext(N_("{start} to {end}"),
-                                                     start=day(sprint.starts_at),
-                                                     end=day(sprint.ends_at))),
-               (tr.gettext(N_("Sign-ups close")), instant(sprint.signup_closes_at))]
+                                                     start=day(sprint.starts_on),
+                                                     end=day(sprint.ends_on))),
+               (tr.gettext(N_("Sign-ups close")), closes)]
         offer = session.get(SprintOffer, offer_id) if offer_id is not None else None
         if offer is not None:
             out.append((tr.gettext(N_("The seat is held until")), instant(offer.expires_at)))

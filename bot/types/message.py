@@ -3,7 +3,8 @@ attachments, native calendar events and the :class:`Reply` of a dispatch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime as _datetime
 from typing import Literal
 
@@ -146,6 +147,12 @@ class FormField:
 
     ``kind``: ``text`` (one line), ``textarea``, ``select`` (``options``),
     ``datetime`` (ISO 8601 with offset or in the reader's zone), ``number``.
+    ``initial`` is the default an empty answer takes. ``check``, when set,
+    reads one answer with the same parser the one-line command uses and
+    returns "" when it is good, else the reason in the reader's language: an
+    adapter that asks field by field asks again at once. It is not
+    serialised (an adapter that rebuilds a form from data checks on submit,
+    through :meth:`bot.app.Bot.check_form`).
     """
 
     name: str
@@ -156,6 +163,7 @@ class FormField:
     initial: str = ""
     hint: str = ""
     max_length: int = 3000
+    check: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +175,9 @@ class Form:
     submit_label: str
     fields: tuple[FormField, ...]
     context: str = ""
+    #: The same on one line (``sprint propose TITLE | AIM | ...``), shown where
+    #: a form cannot be asked (piped input).
+    one_line: str = ""
 
 
 #: The mood of a message, mapped by each adapter to its own colour.

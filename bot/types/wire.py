@@ -48,7 +48,8 @@ def to_data(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {"_t": type(value).__name__}
         for f in dataclasses.fields(value):
-            out[f.name] = to_data(getattr(value, f.name))
+            if not callable(getattr(value, f.name)):  # a FormField's check stays behind
+                out[f.name] = to_data(getattr(value, f.name))
         return out
     if isinstance(value, tuple | list):
         return [to_data(v) for v in value]

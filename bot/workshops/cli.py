@@ -10,7 +10,8 @@ import typer
 
 def register_cli(app: typer.Typer) -> None:
     """Add the ``workshops`` command group to the ``convene`` CLI."""
-    ws_app = typer.Typer(help="Quarterly virtual workshops.", no_args_is_help=True)
+    ws_app = typer.Typer(help="Quarterly virtual workshops.", no_args_is_help=True,
+                         rich_markup_mode=None)
     app.add_typer(ws_app, name="workshops")
 
     def _bot(ctx: typer.Context):  # type: ignore[no-untyped-def]
@@ -91,7 +92,7 @@ def register_cli(app: typer.Typer) -> None:
 
     @ws_app.command("remind")
     def remind_cmd(ctx: typer.Context) -> None:
-        """Queue every due reminder now (what ``convene serve`` does each tick)."""
+        """Queue every due reminder now (what "convene serve" does each tick)."""
         from bot.workshops.reminders import send_due
 
         bot = _bot(ctx)

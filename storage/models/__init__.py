@@ -31,9 +31,11 @@ from storage.models.core import (
 from storage.models.digest import (
     Digest,
     DigestEdit,
+    DigestExample,
     DigestFeed,
     DigestItem,
     DigestItemSource,
+    DigestNoteOptOut,
     DigestRecipient,
     DigestSuggestion,
 )
@@ -73,9 +75,11 @@ __all__ = [
     "ChatPost",
     "Digest",
     "DigestEdit",
+    "DigestExample",
     "DigestFeed",
     "DigestItem",
     "DigestItemSource",
+    "DigestNoteOptOut",
     "DigestRecipient",
     "DigestSuggestion",
     "EmailAddress",

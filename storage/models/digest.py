@@ -88,6 +88,12 @@ class DigestItem(Base):
     pinned: Mapped[bool] = mapped_column(default=False)
     suggested_by: Mapped[str | None] = mapped_column(String(300))
     by_observer: Mapped[bool] = mapped_column(default=False)
+    #: How much what the secretariat taught moved the score (0: nothing), and
+    #: why ("included 4 similar items"): see :mod:`digests.learn`.
+    learned: Mapped[float] = mapped_column(default=0.0)
+    learned_note: Mapped[str] = mapped_column(String(300), default="")
+    #: Why several write-ups are this one item ("" when it is one).
+    merged: Mapped[str] = mapped_column(String(500), default="")
 
     digest: Mapped[Digest] = relationship(back_populates="items")
     sources: Mapped[list[DigestItemSource]] = relationship(
@@ -104,12 +110,20 @@ class DigestItemSource(Base):
     feed_title: Mapped[str] = mapped_column(String(300), default="")
     feed_url: Mapped[str] = mapped_column(String(1000), default="")
     link: Mapped[str] = mapped_column(String(1000))
+    #: The entry's own title (an item split apart shows it).
+    title: Mapped[str] = mapped_column(String(500), default="")
+    #: The publisher named by the entry (its <source> element), else "".
+    publisher: Mapped[str] = mapped_column(String(300), default="")
 
     item: Mapped[DigestItem] = relationship(back_populates="sources")
 
 
 class DigestSuggestion(Base):
-    """A URL suggested in chat for ``week``; ``by_observer`` marks an observer's."""
+    """A URL suggested in chat for ``week``; ``by_observer`` marks an observer's.
+    ``title``: the article's own title, fetched after the suggestion is
+    recorded; ``title_status``: ``pending`` (being fetched), ``fetched`` or
+    ``unavailable`` (the page could not be fetched or has no title: ``title``
+    is ""); ``note``: what the member wrote, kept apart."""
 
     __tablename__ = "digest_suggestions"
     __table_args__ = (UniqueConstraint("week", "canonical_url"),)
@@ -119,6 +133,9 @@ class DigestSuggestion(Base):
     url: Mapped[str] = mapped_column(String(1000))
     canonical_url: Mapped[str] = mapped_column(String(1000))
     note: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    title_status: Mapped[str] = mapped_column(String(16), default="pending",
+                                              server_default="unavailable")
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     by_observer: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -134,6 +151,38 @@ class DigestEdit(Base):
     action: Mapped[str] = mapped_column(String(16))
     canonical_url: Mapped[str] = mapped_column(String(1000))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestExample(Base):
+    """One thing the secretariat taught the press review: ``action`` is
+    include, exclude, split or suggest; ``label`` +1 (wanted), -1 (not
+    wanted) or 0 (a split: no verdict on relevance); the item's text as it
+    was read. Kept across weeks and restarts; ``digest learned reset``
+    deletes them."""
+
+    __tablename__ = "digest_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    label: Mapped[int] = mapped_column(default=0)
+    canonical_url: Mapped[str] = mapped_column(String(1000))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8), default="other")
+    topic: Mapped[str] = mapped_column(String(64), default="")
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestNoteOptOut(Base):
+    """A person who asked not to get the weekly interest note (``digest notes off``)."""
+
+    __tablename__ = "digest_note_optouts"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -3,7 +3,7 @@ offers of freed seats, co-funding pledges and followers."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,6 +24,12 @@ class Sprint(Base):
     ``goal_minor`` and ``minimum_minor`` (0: none); ``funding_deadline``;
     ``funding_state``: ``none`` (no minimum), ``pending``, ``funded`` or
     ``not_funded``. Every ``*_at``: aware, UTC.
+
+    ``starts_on`` and ``ends_on`` are calendar days, the same for every reader;
+    ``ends_on`` is the sprint's last day (inclusive). ``signup_closes_on`` is
+    the cut-off day and ``signup_closes_at`` the instant sign-ups close: the end
+    of that day in ``zone`` (the alliance's IANA zone, ``[sprints] timezone``),
+    or the time given when the proposer gave one.
     """
 
     __tablename__ = "sprints"
@@ -36,9 +42,11 @@ class Sprint(Base):
     aim: Mapped[str] = mapped_column(Text)
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     language: Mapped[str] = mapped_column(String(8), default="en")
-    starts_at: Mapped[datetime] = mapped_column()
-    ends_at: Mapped[datetime] = mapped_column()
+    starts_on: Mapped[date] = mapped_column()
+    ends_on: Mapped[date] = mapped_column()
+    signup_closes_on: Mapped[date] = mapped_column()
     signup_closes_at: Mapped[datetime] = mapped_column()
+    zone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
     capacity: Mapped[int] = mapped_column()
     org_cap: Mapped[int] = mapped_column(default=0)
     max_leads: Mapped[int] = mapped_column(default=1)

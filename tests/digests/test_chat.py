@@ -73,3 +73,71 @@ def test_never_repeats_an_earlier_digest(make_bot, sqlite_url, week_server):
         w46 = {i.canonical_url for i in selected(find_digest(s, "2026-W46"))}
         w47 = {i.canonical_url for i in selected(find_digest(s, "2026-W47"))}
     assert len(w46) == 4 and len(w47) == 4 and not (w46 & w47)
+
+
+def test_any_week_is_reviewed_in_chat(make_bot, sqlite_url, week_server):
+    """Issue 20: `digest preview 2026-W47` showed the current week; a week built
+    by hand is now previewed, edited and sent in chat."""
+    bot = make_bot(sqlite_url, digest={"items": 4, "channel": "console:press"})
+    start, end = week_bounds("2026-W47", utcnow())
+    urls = [week_server.url(n) for n in write_week(week_server.folder, start=start, end=end)]
+    build(session_factory=bot.session_factory, settings=bot.settings, week="2026-W47",
+          feeds=urls)
+    assert current_week(bot.settings) != "2026-W47"
+    from adapters.console import ConsoleSession
+
+    sec = ConsoleSession(dispatch=bot.dispatch, email=SECRETARIAT)
+    draft = sec.feed("digest preview 2026-W47")
+    assert "Press review, week 2026-W47 (draft)" in draft and "4. " in draft, draft
+    first = draft.split("1. ", 1)[1].split(" <", 1)[0]
+    after = sec.feed("digest exclude 1 2026-W47")
+    assert f"Removed item 1: {first}" in after and "week 2026-W47" in after
+    after = sec.feed("digest include https://example.org/by-hand 2026-w47")
+    assert "Added https://example.org/by-hand as item" in after and "week 2026-W47" in after
+    assert "is not a week" in sec.feed("digest preview 2026-W60")
+    assert "goes to 2 addresses" in sec.feed("digest send 2026-W47")
+    from digests.archive import find_digest
+
+    with bot.session_factory() as s:
+        assert find_digest(s, "2026-W47").status == "sent"
+        assert find_digest(s, current_week(bot.settings)) is None
+
+
+def test_a_suggestion_keeps_the_articles_title_and_the_note_apart(
+        make_bot, sqlite_url, week_server):
+    """Issue 20: the note became the item's title, and an unreachable URL a
+    raw-URL title in "other language". The page's own title is fetched after
+    the suggestion is committed (never while the unit of work holds the
+    database) and the note kept apart; an unreachable page says so."""
+    bot = make_bot(sqlite_url, digest={"items": 4})
+    (week_server.folder / "article.html").write_text(
+        "<html><head><title>Soil carbon credits reach smallholders | News</title></head>"
+        "<body>...</body></html>", encoding="utf-8")
+    from adapters.console import ConsoleSession
+
+    member = ConsoleSession(dispatch=bot.dispatch, email=MEMBER)
+    sec = ConsoleSession(dispatch=bot.dispatch, email=SECRETARIAT)
+    url = week_server.url("article.html")
+    out = member.feed(f"digest suggest {url} worth a look for the workshop")
+    assert "article's own title" in out and "Your note: worth a look for the workshop" in out
+    gone = "http://127.0.0.1:9/unreachable-story"
+    member.feed(f"digest suggest {gone} another one")
+    with bot.session_factory() as s:
+        rows = {r.url: (r.title, r.title_status, r.note)
+                for r in s.scalars(select(DigestSuggestion))}
+    assert rows == {url: ("Soil carbon credits reach smallholders | News", "fetched",
+                          "worth a look for the workshop"),
+                    gone: ("", "unavailable", "another one")}
+    draft = sec.feed("digest preview")
+    waiting = draft.split("Suggestions not included yet:")[1]
+    assert f"Soil carbon credits reach smallholders | News <{url}>" in waiting
+    assert f"{gone} [its page could not be fetched, so its title is unknown] (another one)" \
+        in waiting, waiting
+    after = sec.feed(f"digest include {url}")
+    line = after.split("Soil carbon credits reach smallholders | News <", 1)[1]
+    assert "Amara Okafor's note: worth a look for the workshop" in line.split("\n2. ")[0]
+    after = sec.feed(f"digest include {gone}")
+    item = after.split(f"127.0.0.1 <{gone}>", 1)[1].split("\n", 2)[1]
+    assert "its page could not be fetched" in item and "other language" not in item, item
+    assert "Amara Okafor's note: another one" in after
+    assert f". {gone} <" not in after  # never the raw address as a title

@@ -100,8 +100,9 @@ def test_batched_language_detection_equals_one_by_one(shared_fixtures):
 def test_classify_in_three_languages():
     c = Classifier(load_taxonomy())
     fr = c.classify("Marché du carbone : les crédits carbone des sols", "", language="fr")
-    es = c.classify("Los créditos de carbono y la adicionalidad", "integridad del mercado",
-                    language="es")
+    # (carbon credits with no land in them are near the scope, not in it: issue 21)
+    es = c.classify("Los créditos de carbono del suelo y la adicionalidad",
+                    "integridad del mercado", language="es")
     en = c.classify("Soil organic carbon measured by spectroscopy", "")
     assert fr.topic == "carbon_markets" and "crédits carbone" in fr.matched and fr.relevant
     assert es.topic == "credit_integrity" and "adicionalidad" in es.matched and es.relevant

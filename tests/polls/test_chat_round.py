@@ -31,7 +31,7 @@ def test_form_buttons_reason_and_tally(bot: Bot, chat: Chat) -> None:
     for answer in ("Shared soil-carbon baseline", "We publish a shared baseline.",
                    "Alliance", "2030-01-15 17:00", "60", "hidden"):
         out = amara.feed(answer)
-    assert "Proposal #1 is open for stances in Alliance." in out
+    assert "Proposal #1 is open for stances in Alliance; it closes " in out
     assert "[1] Agree" in out and "[4] Block" in out
     assert "2030-01-15 17:00 Africa/Lagos" in out  # the person's zone
     p = proposal(bot, 1)

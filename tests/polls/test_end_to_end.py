@@ -81,7 +81,7 @@ def _run(bot: Bot, smtp, imap, web: httpx.Client, fixtures: Path, db_url: str,
     for answer in ("Shared soil-carbon baseline", "The alliance publishes one baseline.",
                    "Alliance", later(72).strftime("%Y-%m-%d %H:%M"), "", "live"):
         out = sec.feed(answer)
-    assert "Proposal #1 is open for stances in Alliance." in out
+    assert "Proposal #1 is open for stances in Alliance; it closes " in out
     assert "[1] Agree" in console[MEMBER].feed("poll show 1")
     console[MEMBER].feed("1")                                    # the Agree button
     claire = console[MEMBER_FR]

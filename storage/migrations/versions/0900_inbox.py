@@ -2,7 +2,7 @@
 platform column (every existing row came from Slack).
 
 Revision ID: 0900_inbox
-Revises: stance_0800_counts
+Revises: ux_0910_sprint_days
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import storage.base
 
 revision = "0900_inbox"
-down_revision = "stance_0800_counts"
+down_revision = "ux_0910_sprint_days"
 branch_labels = None
 depends_on = None
 

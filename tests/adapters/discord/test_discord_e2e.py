@@ -194,3 +194,63 @@ def test_a_form_past_five_fields_opens_in_pages_over_the_gateway(harness: Harnes
     h.wait(lambda: got)
     assert dict(got[0].values) == {f"q{i}": f"a{i}" for i in range(1, 7)}
     assert "Thanks" in str(h.wait(lambda: h.followups(2))[0].body)
+
+
+def test_a_refused_field_reopens_the_form_with_every_answer_kept(harness: Harness) -> None:
+    """Issue 20: a modal cannot answer a modal, so the person gets the reason
+    and a button that opens the form again at the refused field's page, with
+    what they wrote as the fields' values; nothing is lost."""
+    from storage.models import Sprint
+    from tests.sprints.helpers import day
+
+    h = harness
+    h.link(MEMBER, ALICE)
+    answers = {"title": "Soil probes", "aim": "Compare cheap probes.",
+               "topics": "soil_measurement", "group": "Alliance", "starts": day(15)[:10],
+               "ends": day(19)[:10], "cutoff": day(10)[:10], "capacity": "three",
+               "org_cap": "0", "leads": "1", "currency": "EUR", "goal": "", "minimum": "",
+               "funding_deadline": ""}
+
+    def modals() -> list[dict]:
+        return [c.body["data"] for c in h.fake.find("POST", "/interactions/")
+                if c.body.get("type") == 9]
+
+    def open_last(n_modals: int) -> dict:
+        offer = h.fake.messages[list(h.fake.messages)[-1]]
+        opener = next(c for c in custom_ids(offer) if c.startswith("cvo:"))
+        h.feed("INTERACTION_CREATE", press(ALICE, offer, opener))
+        return h.wait(lambda: modals()[n_modals:])[0]
+
+    h.feed("INTERACTION_CREATE", command(ALICE, "do", text="sprint propose"))
+    h.wait(lambda: h.followups())
+    for n in range(3):
+        modal = open_last(n)
+        names = [c.get("custom_id") or c["component"]["custom_id"]
+                 for row in modal["components"]
+                 for c in (row.get("components") or [row])]
+        h.feed("INTERACTION_CREATE", submit(ALICE, modal["custom_id"],
+                                            {k: answers[k] for k in names}))
+        h.wait(lambda n=n: h.followups(n + 1))
+    refusal = str(h.followups(3)[0].body)
+    assert "nothing you wrote is lost" in refusal and "Seats (a number)" in refusal, refusal
+    assert "whole number" in refusal
+    with h.bot.session_factory() as s:
+        assert s.scalar(select(func.count(Sprint.id))) == 0
+    again = open_last(3)
+    assert again["title"].endswith("(2/3)")
+    values = {row["components"][0]["custom_id"]: row["components"][0].get("value")
+              for row in again["components"] if row.get("type") == 1}
+    assert values["capacity"] == "three" and values["ends"] == answers["ends"]
+    h.feed("INTERACTION_CREATE", submit(ALICE, again["custom_id"], dict(
+        {k: answers[k] for k in values}, capacity="3")))
+    h.wait(lambda: h.followups(4))
+    last = open_last(4)
+    kept = {row["components"][0]["custom_id"]: row["components"][0].get("value", "")
+            for row in last["components"] if row.get("type") == 1}
+    assert kept["currency"] == "EUR"
+    h.feed("INTERACTION_CREATE", submit(ALICE, last["custom_id"], kept))
+    done = h.wait(lambda: h.followups(5))[0].body
+    assert "is proposed" in str(done), done
+    with h.bot.session_factory() as s:
+        sprint = s.scalars(select(Sprint)).one()
+        assert (sprint.title, sprint.capacity) == ("Soil probes", 3)

@@ -87,3 +87,29 @@ def test_modal_errors_are_shown_inside_the_modal(served: Served, fake_slack: Fak
     with slack_bot.session_factory() as s:
         assert s.scalar(select(func.count(Proposal.id))) == 0
     assert not fake_slack.of("chat.postEphemeral")
+
+
+def test_a_sprint_modal_names_each_refused_field(served: Served, fake_slack: FakeSlack,
+                                                 slack_bot: Bot) -> None:
+    """Issue 20: `Seats: three` and `Currency: EURO` are refused next to their
+    field, by the parsers the one-line command uses; the modal stays open."""
+    from storage.models import Sprint
+    from tests.sprints.helpers import day
+
+    body = slash_body("whoami", response_url=fake_slack.hook_url("link"))
+    assert served.post(body, form_headers(body)).status_code == 200
+    fake_slack.wait_for("hook")
+    answers = {"title": "Soil probes", "aim": "Compare probes.", "topics": "soil_measurement",
+               "group": "Alliance", "starts": day(15)[:10], "ends": day(19)[:10],
+               "cutoff": day(10)[:10], "capacity": "three", "org_cap": "0", "leads": "1",
+               "currency": "EUR", "goal": "", "minimum": "", "funding_deadline": ""}
+    for field, bad, says in (("capacity", "three", "whole number"),
+                             ("currency", "EURO", "is not a currency")):
+        given = {**answers, "capacity": "3", field: bad}
+        values = {k: {"type": "plain_text_input", "value": v} for k, v in given.items()}
+        view = view_body("sprint.propose", values, metadata="")
+        answer = json.loads(served.post(view, form_headers(view)).text)
+        assert answer["response_action"] == "errors"
+        assert list(answer["errors"]) == [field] and says in answer["errors"][field], answer
+    with slack_bot.session_factory() as s:
+        assert s.scalar(select(func.count(Sprint.id))) == 0
