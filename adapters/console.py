@@ -24,7 +24,6 @@ from bot.types import (
     Button,
     ButtonPress,
     Command,
-    Context,
     Conversation,
     Divider,
     Form,
@@ -38,6 +37,7 @@ from bot.types import (
     Reply,
     Section,
     Select,
+    SmallPrint,
     inline_plain,
     message_from_data,
     plain_times,
@@ -83,7 +83,7 @@ def render(message: Message, *, start: int = 1, language: str = "en"
                 out.append(f"  {f.label}{sep} {inline_plain(f.value)}")
         elif isinstance(block, Preformatted):
             out.extend(f"    {line}" for line in block.text.splitlines())
-        elif isinstance(block, Context):
+        elif isinstance(block, SmallPrint):
             out.append(f"  ({inline_plain(block.text)})")
         elif isinstance(block, Divider):
             out.append("-" * 40)
@@ -240,7 +240,7 @@ class ConsoleSession:
             elif form is not None:
                 self._form = form
                 self._answers = {}
-                parts.append(f"-- {strip_controls(reply.message.form.title)} --")
+                parts.append(f"-- {strip_controls(form.title)} --")
         if not self.choices:
             # A confirmation offers nothing to choose: the numbers still on the
             # screen (the other slots, stances, ...) keep working.

@@ -1,6 +1,6 @@
 """Forms waiting behind an "open" button, in the database.
 
-A chat platform (Slack, Discord) can only open a form (a modal) as the first
+A chat platform can only open a form (a modal) as the first
 answer to a press, so a form the core returns later is stashed behind an
 "open" button. Every replica serves the platforms' HTTP endpoints, and the
 press may reach any of them: the stash is the ``form_stash`` table, not a

@@ -1,5 +1,5 @@
 """The small HTTP app: health, readiness and metrics, plus the routes
-capabilities and adapters add (vote links, calendar feeds, Slack events).
+capabilities and adapters add (vote links, calendar feeds, chat platforms' endpoints).
 
 ``/healthz``: the process answers (liveness, no database). ``/readyz``: the
 database answers and its schema is at the newest migration (503 otherwise),
@@ -64,8 +64,8 @@ FORM_PART_BYTES: Final = 8192
 
 
 class OwnBodyRoute(Route):
-    """A POST route whose endpoint reads and bounds its own body (Slack's and
-    Discord's, checked against the signature): the guard lets bodies up to
+    """A POST route whose endpoint reads and bounds its own body (a chat
+    platform's endpoint, checked against its signature): the guard lets bodies up to
     ``max_body`` bytes through to it instead of the pages' limit."""
 
     def __init__(self, path: str, endpoint: Any, *, max_body: int,
@@ -222,7 +222,7 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
 
     def readyz(_request: Request) -> JSONResponse:
         # A plain function: Starlette runs it in its thread pool, so the database
-        # round trip never blocks the event loop that acknowledges Slack.
+        # round trip never blocks the event loop that acknowledges chat requests.
         from storage.migrate import at_head
 
         leader = bot.leadership.is_leader()

@@ -24,12 +24,21 @@ import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 from zlib import crc32
 
 from digests.classify import fold
 from digests.parse.normalise import Entry
+from digests.related import (  # the second stage; its names stay importable from here
+    Evidence,
+    Profile,
+    UnionFind,
+    compare,
+    letter_grams,
+    names,
+    numbers,
+    related_groups,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,22 +82,6 @@ def shingles(text: str, k: int = SHINGLE) -> set[str]:
     if len(words) < k:
         return set(words)
     return {" ".join(words[i:i + k]) for i in range(len(words) - k + 1)}
-
-
-class _Union:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _mix(x: U64) -> U64:
@@ -196,7 +189,7 @@ def _band_keys(sig: U64, band: int) -> U64:
     return _mix(c[:, 0] << np.uint64(32) | c[:, 1]) ^ _mix(c[:, 2] << np.uint64(32) | c[:, 3])
 
 
-def _roots(uf: _Union, rows: Ints) -> Ints:
+def _roots(uf: UnionFind, rows: Ints) -> Ints:
     """The union-find root of each entry of ``rows``, by vectorised pointer jumping."""
     import numpy as np
 
@@ -272,7 +265,7 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
     once and joined at once (Jaccard 1); only distinct texts go through
     MinHash, LSH and the exact test, so exact copies of a story cost a
     dictionary look-up each."""
-    uf = _Union(len(entries))
+    uf = UnionFind(len(entries))
     by_url: dict[str, int] = {}
     for i, e in enumerate(entries):
         j = by_url.setdefault(e.canonical_url, i)
@@ -297,7 +290,7 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
     return stories
 
 
-def _merge_near_duplicates(sh: _Shingled, uf: _Union, threshold: float) -> None:
+def _merge_near_duplicates(sh: _Shingled, uf: UnionFind, threshold: float) -> None:
     """Join two stories when they share a band's bucket and some pair of
     their (distinct-text) entries passes the exact test. The pair tried
     first is the two representatives (earliest entries), so copies of one
@@ -338,167 +331,5 @@ def _merge_near_duplicates(sh: _Shingled, uf: _Union, threshold: float) -> None:
                 seen = [*rest, mine]
 
 
-# -- second stage: rewrites and translations among a week's relevant stories -----------
-
-_NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)*")  # not inside a name (COP30, VM0042)
-_YEAR = re.compile(r"^(19|20)\d\d$")
-_NAME = re.compile(r"\b[^\W\d_][^\W_]{2,}")
-#: Same language: share of content words (Jaccard) or of the shorter text's
-#: words (containment) above which two stories are one (eval set: rewrites
-#: 0.59-0.92 / 0.74-1.0, distinct stories at most 0.32 / 0.5).
-SAME_JACCARD, SAME_CONTAINMENT, MIN_WORDS = 0.45, 0.65, 6
-#: Any language: the same actors (rare names, not a registry's or a method's
-#: alone) with an agreeing number, published within this many days.
-EVENT_NAMES, EVENT_DAYS = 2, 10
-#: Any language: the same body (a registry, a ministry) with the same actor
-#: or doing the same thing (suspends, approves, opens a consultation), in
-#: texts alike in letters (4-letter pieces of words, shared by en/fr/es
-#: cognates: "consultation" / "consulta"; real set: one event's write-ups
-#: 0.11-0.41, distinct events at most 0.17, 0.10 for two naming one body).
-BODY_GRAMS = 0.12
-RARE = 60  # a word in more stories than this proposes no pair
-
-
-def numbers(text: str) -> set[str]:
-    """Significant numbers in ``text`` (``1,2`` and ``1.2`` alike; thousands
-    separators dropped; single digits, years and the digits of a name such
-    as COP30 left out: too common to be evidence of one event)."""
-    out = set()
-    for n in _NUMBER.findall(text):
-        n = n.replace(",", ".")
-        if n.count(".") > 1 or (n.count(".") == 1 and len(n.split(".")[1]) == 3):
-            n = n.replace(".", "")  # 12.000 / 1,200,000: thousands
-        if len(n.replace(".", "")) > 1 and not _YEAR.match(n):
-            out.add(n)
-    return out
-
-
-_TOKENS = re.compile(r"[^\W_]+|[.:;!?|]")
-
-
-def names(text: str) -> set[str]:
-    """Capitalised words of ``text`` (proper names, mostly), accent-folded,
-    and runs of capitalised words inside a sentence ("Soil Monitoring
-    Law": a name even when its words are common); not codes with digits (a
-    method's name such as VM0042 is no actor)."""
-    found = {fold(w) for w in _NAME.findall(text) if w[0].isupper()
-             and not any(ch.isdigit() for ch in w)}
-    run: list[str] = []
-    start = True  # a sentence's first word is capitalised anyway
-    for tok in [*_TOKENS.findall(text), "."]:
-        if tok[0].isupper() and tok.isalpha() and not start:
-            run.append(tok)
-            continue
-        if len(run) >= 2:
-            found.add(fold(" ".join(run[:2])))
-        run = []
-        start = not tok[0].isalnum()
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """What two stories share: content-word similarity (same language) and
-    the same actors (rare names) with agreeing numbers and dates (any
-    language). ``shared``: those names and numbers, for the explanation."""
-
-    same_language: bool
-    jaccard: float = 0.0
-    containment: float = 0.0
-    numbers: int = 0
-    names: int = 0
-    bodies: int = 0
-    close: bool = True
-    shared: tuple[str, ...] = ()
-    grams: float = 0.0
-    actions: int = 0
-
-    @property
-    def same_story(self) -> bool:
-        """True when the evidence is enough to call them one story."""
-        if not self.close:
-            return False
-        if self.same_language and (self.jaccard >= SAME_JACCARD
-                                   or self.containment >= SAME_CONTAINMENT):
-            return True
-        # the same actors: a rare name, and a second one or the same rule-setting
-        # body (a registry, a ministry) with it; never a body's name alone
-        if self.numbers >= 1 and self.names >= 1 and self.names + self.bodies >= EVENT_NAMES:
-            return True
-        return bool(self.bodies and (self.names or self.actions) and self.grams >= BODY_GRAMS)
-
-
-@dataclass(slots=True)
-class Profile:
-    """A story's comparable features: language, topic, content words
-    (stems), significant numbers, names (rare ones: not common words
-    capitalised, nor a rule-setting body's name), and when it was published
-    (aware datetime; None: unknown)."""
-
-    language: str
-    topic: str
-    words: set[str]
-    numbers: set[str]
-    names: set[str]
-    when: datetime | None = None
-    bodies: set[str] = field(default_factory=set)
-    grams: frozenset[str] = frozenset()
-    actions: set[str] = field(default_factory=set)
-
-
-_LONG = re.compile(r"[^\W\d_]{4,}")
-
-
-def letter_grams(text: str) -> frozenset[str]:
-    """The 4-letter pieces of ``text``'s words of 4 letters or more
-    (accent- and case-folded): cognates share most of theirs."""
-    out: set[str] = set()
-    for w in _LONG.findall(fold(text)):
-        out.update(w[i:i + 4] for i in range(len(w) - 3))
-    return frozenset(out)
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
-
-
-def compare(a: Profile, b: Profile) -> Evidence:
-    """The evidence that ``a`` and ``b`` report one story."""
-    close = (a.when is None or b.when is None
-             or abs((a.when - b.when).total_seconds()) <= EVENT_DAYS * 86400)
-    nums, who, bodies = a.numbers & b.numbers, a.names & b.names, a.bodies & b.bodies
-    shared = tuple(sorted(bodies)) + tuple(sorted(who)) + tuple(sorted(nums))
-    grams, acts = _jaccard(a.grams, b.grams), len(a.actions & b.actions)
-    if a.language == b.language and min(len(a.words), len(b.words)) >= MIN_WORDS:
-        common = len(a.words & b.words)
-        return Evidence(True, jaccard=common / len(a.words | b.words),
-                        containment=common / min(len(a.words), len(b.words)),
-                        numbers=len(nums), names=len(who), bodies=len(bodies), close=close,
-                        shared=shared, grams=grams, actions=acts)
-    return Evidence(a.language == b.language, numbers=len(nums), names=len(who),
-                    bodies=len(bodies), close=close, shared=shared, grams=grams, actions=acts)
-
-
-def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
-    """Indices of ``profiles`` grouped into stories (singletons included, in
-    first-appearance order). Candidate pairs share a rare word, number or
-    name (an inverted index), so the work stays near-linear."""
-    index: dict[str, list[int]] = {}
-    for i, p in enumerate(profiles):
-        for key in ({f"w:{w}" for w in p.words} | {f"n:{n}" for n in p.numbers}
-                    | {f"c:{c}" for c in p.names} | {f"b:{b}" for b in p.bodies}):
-            index.setdefault(key, []).append(i)
-    pairs: set[tuple[int, int]] = set()
-    for members in index.values():
-        if 1 < len(members) <= RARE:
-            for pos, i in enumerate(members):
-                for j in members[:pos]:
-                    pairs.add((j, i))
-    uf = _Union(len(profiles))
-    for j, i in sorted(pairs):
-        if uf.find(i) != uf.find(j) and compare(profiles[j], profiles[i]).same_story:
-            uf.union(j, i)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(profiles)):
-        groups.setdefault(uf.find(i), []).append(i)
-    return list(groups.values())
+__all__ = ["Evidence", "Profile", "Story", "cluster", "compare", "letter_grams", "names",
+           "numbers", "related_groups", "shingles"]

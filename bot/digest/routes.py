@@ -24,8 +24,7 @@ from bot.context import Context
 from bot.digest import service as svc
 from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.numbers import digits
-from bot.types import Context as Small
-from bot.types import Header, Message, Section, inline_plain
+from bot.types import Header, Message, Section, SmallPrint, inline_plain
 from digests import archive
 from digests.fetch import page_title
 from digests.outbound import FetchPolicy
@@ -243,9 +242,9 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
                            "review is empty. Add one with digest include URL."))
     chosen = {i.canonical_url for i in items}
     waiting = [s for s in pending if s.canonical_url not in chosen]
-    blocks: list[Header | Section | Small] = [Header(title)]
+    blocks: list[Header | Section | SmallPrint] = [Header(title)]
     if note:
-        blocks.append(Small(note))
+        blocks.append(SmallPrint(note))
     blocks.append(Section("\n".join(lines)))
     if waiting:
         sug = "\n".join((f"- {s.title} <{s.url}>" if s.title else f"- {s.url}") +
@@ -257,9 +256,9 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
     if failed:
         # The fetcher's reason is the parser's words (SAXParseException...): the
         # operator reads it in `digest build`; a person here reads which source.
-        blocks.append(Small(ctx._("Sources that could not be read this week: {list}",
-                                  list="; ".join(str(r.get("title") or r["url"])
-                                                 for r in failed))))
+        blocks.append(SmallPrint(ctx._("Sources that could not be read this week: {list}",
+                                       list="; ".join(str(r.get("title") or r["url"])
+                                                      for r in failed))))
     text = "\n".join(inline_plain(b.text) for b in blocks)
     return Message(text=text, blocks=tuple(blocks))
 

@@ -31,6 +31,7 @@ def install(reg: Registry) -> None:
                   fn=titled_completer(Workshop, capability="workshop.view"))
     from bot.workshops import agenda_routes as a
     from bot.workshops import feed_routes as f
+    from bot.workshops import reading as rd
     from bot.workshops import replies as rp
     from bot.workshops import routes as r
 
@@ -68,16 +69,16 @@ def install(reg: Registry) -> None:
         usage="ID accept|tentative|decline")
     add("action", "workshop.rsvp", r.rsvp_button, capability="workshop.attend",
         scope=r.scope_value)
-    add("command", "workshop show", r.show_cmd, capability="workshop.view",
+    add("command", "workshop show", rd.show_cmd, capability="workshop.view",
         scope=r.scope_args, help=N_("Show a workshop, its time in your zone and the "
                                     "world's."), usage="ID")
-    add("command", "workshop list", r.list_cmd, capability="workshop.view",
+    add("command", "workshop list", rd.list_cmd, capability="workshop.view",
         help=N_("List the workshops."))
-    add("command", "workshop attendees", r.attendees_cmd, capability="workshop.manage",
+    add("command", "workshop attendees", rd.attendees_cmd, capability="workshop.manage",
         scope=r.scope_args, help=N_("Who answered what, by role."), usage="ID")
-    add("command", "workshop lead", r.lead_cmd, capability="workshop.lead",
+    add("command", "workshop lead", rd.lead_cmd, capability="workshop.lead",
         scope=r.scope_args, help=N_("Lead a workshop (its time must suit you)."), usage="ID")
-    add("command", "workshop ledger", r.ledger_cmd, capability="workshop.manage",
+    add("command", "workshop ledger", rd.ledger_cmd, capability="workshop.manage",
         scope=r.scope_series, help=N_("The burden ledger: who was asked at which hour."),
         usage="SERIES")
     add("command", "workshop agenda add", a.agenda_add, capability="workshop.attend",

@@ -13,14 +13,14 @@ from bot.numbers import digits, fits, id_number
 from bot.types import Header, Message, Section
 from bot.workshops import agenda
 from bot.workshops.render import local_text
-from bot.workshops.routes import _first, _rest, _ws
+from bot.workshops.routes import _rest, first_word, named_workshop
 
 _DUE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}:\d{2}))?$")
 
 
 def agenda_add(ctx: Context) -> Message:
     """``workshop agenda add ID TEXT`` (anyone in the group, observers too)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     item = agenda.add_item(session=ctx.session, actor=ctx.auth, workshop=ws,
                            person_id=ctx.who.id, text=_rest(ctx))
     return Message(ctx._("Agenda item {item} proposed for workshop #{id}.", item=item.id,
@@ -29,7 +29,7 @@ def agenda_add(ctx: Context) -> Message:
 
 def agenda_show(ctx: Context) -> Message:
     """``workshop agenda ID``."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     lines = []
     for i in agenda.items(ctx.session, ws.id):
         mark = "" if i.state == "accepted" else " " + ctx._("(proposed)")
@@ -41,7 +41,7 @@ def agenda_show(ctx: Context) -> Message:
 
 def agenda_order(ctx: Context) -> Message:
     """``workshop agenda order ID 3,1,2`` (secretariat)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     ids = [digits(x) for x in re.split(r"[,\s]+", _rest(ctx).strip()) if x]
     if any(i is None for i in ids):
         raise InvalidInput(N_("List the item numbers in order, e.g. 3,1,2."))
@@ -52,7 +52,7 @@ def agenda_order(ctx: Context) -> Message:
 
 def agenda_publish(ctx: Context) -> Message:
     """``workshop agenda publish ID`` (secretariat)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     n = agenda.publish(session=ctx.session, actor=ctx.auth, workshop=ws,
                        settings=ctx.settings)
     return Message(ctx._("The agenda of workshop #{id} is circulated: {n} emails queued.",
@@ -62,7 +62,7 @@ def agenda_publish(ctx: Context) -> Message:
 def notes_cmd(ctx: Context) -> Message:
     """``workshop notes ID TEXT`` (secretariat): adds to the record, shown in
     ``workshop show`` and emailed to every invitee who did not decline."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     agenda.set_notes(session=ctx.session, actor=ctx.auth, workshop=ws, text=_rest(ctx))
     n = agenda.send_notes(session=ctx.session, workshop=ws, settings=ctx.settings)
     return Message(ctx.tr.ngettext(
@@ -73,7 +73,7 @@ def notes_cmd(ctx: Context) -> Message:
 def action_add(ctx: Context) -> Message:
     """``workshop action add ID OWNER_EMAIL YYYY-MM-DD [HH:MM] | TEXT`` (secretariat);
     the due date is in the owner's zone (end of day when no time is given)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     head, _, text = _rest(ctx).partition("|")
     words = head.split()
     if len(words) < 2 or not text.strip():
@@ -98,7 +98,7 @@ def action_add(ctx: Context) -> Message:
 
 def action_done(ctx: Context) -> Message:
     """``workshop action done ACTION``: the owner or the secretariat."""
-    aid = id_number(_first(ctx))
+    aid = id_number(first_word(ctx))
     if aid is None:
         raise InvalidInput(N_("Name the action item by its number, e.g. 3."))
     from storage.models import Workshop, WorkshopAction

@@ -17,13 +17,13 @@ from bot.types import (
     Actions,
     Block,
     Button,
-    Context,
     Field,
     Header,
     Image,
     Link,
     Message,
     Section,
+    SmallPrint,
     Time,
 )
 from storage.models import Workshop
@@ -35,10 +35,16 @@ WORLD = ("Australia/Sydney", "Asia/Tokyo", "Africa/Nairobi", "Europe/Paris",
 ANSWER_LABELS = {"yes": N_("yes"), "ifneedbe": N_("if need be"), "no": N_("no")}
 RSVP_LABELS = {"accepted": N_("accept"), "tentative": N_("tentative"),
                "declined": N_("decline")}
-#: Where an answer was given, in the product's words (never the platform's key).
-CHANNEL_LABELS = {"console": N_("in chat"), "slack": N_("in chat"), "discord": N_("in chat"),
-                  "email": N_("by email"), "web": N_("on the web page"),
-                  "cli": N_("by the secretariat")}
+#: Where an answer was given, in the product's words (never the platform's key);
+#: any other channel is a chat platform (:func:`channel_label`).
+CHANNEL_LABELS = {"email": N_("by email"), "web": N_("on the web page"),
+                  "cli": N_("by the secretariat"), "job": N_("by the secretariat")}
+
+
+def channel_label(channel: str) -> str:
+    """The msgid naming where an answer was given (``in chat`` for every chat
+    platform, whichever it is)."""
+    return CHANNEL_LABELS.get(channel, N_("in chat"))
 STATE_LABELS = {"finding": N_("finding a time"), "confirmed": N_("confirmed"),
                 "cancelled": N_("cancelled"), "held": N_("held")}
 
@@ -75,7 +81,7 @@ def workshop_message(tr: Translator, ws: Workshop, *, zone: str, counts: dict[st
         if ws.join_url and ws.state == "confirmed":
             text += ["\n", Link(ws.join_url, tr.gettext(N_("Join link")))]
         blocks.append(Section(tuple(text), fields=tuple(fields)))
-        blocks.append(Context(world_times(ws.starts_at, tr.language)))
+        blocks.append(SmallPrint(world_times(ws.starts_at, tr.language)))
     else:
         blocks.append(Section(tr.gettext(N_("No time chosen yet: answer the candidate slots "
                                             "with: workshop slots {id}"), id=ws.id),
@@ -83,7 +89,7 @@ def workshop_message(tr: Translator, ws: Workshop, *, zone: str, counts: dict[st
     if ws.state == "confirmed":
         summary = " · ".join(f"{tr.gettext(RSVP_LABELS[k])} {counts.get(k, 0)}"
                              for k in RSVP_LABELS)
-        blocks.append(Context(summary))
+        blocks.append(SmallPrint(summary))
         blocks.append(Actions(tuple(
             Button(tr.gettext(RSVP_LABELS[k]), "workshop.rsvp", f"{ws.id}:{k}",
                    style="primary" if k == "accepted" else "default", disabled=(mine == k))

@@ -1,10 +1,9 @@
 """Chat routes of workshops: series, slots, availability, the recommendation,
-confirmation, RSVPs, attendees and the ledger (agenda and actions are in
-bot/workshops/agenda_routes.py)."""
+confirmation and RSVPs (reading them, attendees and the ledger are in
+bot/workshops/reading.py; agenda and actions in bot/workshops/agenda_routes.py)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from bot.context import Context
@@ -24,28 +23,23 @@ from bot.types import (
     Section,
     Span,
 )
-from bot.types import (
-    Context as Small,
-)
 from bot.workshops import availability, invites, rsvp, series, tokens
 from bot.workshops.render import (
     ANSWER_LABELS,
-    CHANNEL_LABELS,
     RSVP_LABELS,
-    STATE_LABELS,
     grid_image,
     local_text,
     when,
-    workshop_message,
 )
 from bot.workshops.scoring import clock_shifts, explain, slot_reasons
 from storage.base import utcnow
-from storage.models import Role, Workshop, WorkshopSlot
+from storage.models import Workshop, WorkshopSlot
 
 # --- scopes ----------------------------------------------------------------------------
 
 
-def _first(ctx: Context) -> str:
+def first_word(ctx: Context) -> str:
+    """The first argument (a workshop's or series' number). Raises InvalidInput."""
     words = ctx.args.split()
     if not words:
         raise InvalidInput(N_("Name the workshop by its number, e.g. 12."))
@@ -54,12 +48,12 @@ def _first(ctx: Context) -> str:
 
 def scope_args(ctx: Context) -> int:
     """The group of the workshop named by the first argument."""
-    return series.find_workshop(ctx.session, _first(ctx)).group_id
+    return series.find_workshop(ctx.session, first_word(ctx)).group_id
 
 
 def scope_series(ctx: Context) -> int:
     """The group of the series named by the first argument."""
-    return series.find_series(ctx.session, _first(ctx)).group_id
+    return series.find_series(ctx.session, first_word(ctx)).group_id
 
 
 def scope_value(ctx: Context) -> int:
@@ -73,8 +67,9 @@ def scope_form(ctx: Context) -> int:
     return series.find_workshop(ctx.session, form.context if form else "").group_id
 
 
-def _ws(ctx: Context) -> Workshop:
-    return series.find_workshop(ctx.session, _first(ctx))
+def named_workshop(ctx: Context) -> Workshop:
+    """The workshop named by the first argument. Raises NotFound, InvalidInput."""
+    return series.find_workshop(ctx.session, first_word(ctx))
 
 
 def _rest(ctx: Context, n: int = 1) -> str:
@@ -113,7 +108,7 @@ def series_new(ctx: Context) -> Message:
 
 def open_cmd(ctx: Context) -> Message:
     """``workshop open SERIES QUARTER``."""
-    s = series.find_series(ctx.session, _first(ctx))
+    s = series.find_series(ctx.session, first_word(ctx))
     ws = series.open_workshop(session=ctx.session, actor=ctx.auth, series=s,
                               quarter=_rest(ctx), domain=invites.organizer(
                                   ctx.settings).rsplit("@", 1)[-1])
@@ -125,7 +120,7 @@ def open_cmd(ctx: Context) -> Message:
 
 def slot_add(ctx: Context) -> Message:
     """``workshop slot add ID YYYY-MM-DD HH:MM [Zone]``."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     slot = series.add_slot(session=ctx.session, actor=ctx.auth, workshop=ws, text=_rest(ctx))
     return Message(ctx._("Slot {slot} added to workshop #{id}: {when}.",
                          slot=series.slot_numbers(ws)[slot.id],
@@ -143,7 +138,7 @@ def availability_url(ctx: Context, ws: Workshop) -> str:
 
 
 #: Slots answered with buttons in chat; more are listed, answered on the page or
-#: typed (Discord allows five rows of buttons, Slack fifty blocks a message).
+#: typed (the tightest chat platform allows five rows of buttons a message).
 BUTTON_SLOTS = 5
 
 
@@ -153,7 +148,7 @@ def slots_cmd(ctx: Context) -> Message:
     :data:`BUTTON_SLOTS` slots the reader has not answered yet (all the
     slots are listed, whatever their number); the grid as a picture and the
     person's availability page link."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     zone, lang = ctx.person.timezone, ctx.person.language
     given = availability.answers(ctx.session, ws)
     mine = given.get(ctx.who.id, {})
@@ -250,7 +245,7 @@ def availability_form(ctx: Context) -> Message:
 
 def recommend_cmd(ctx: Context) -> Message:
     """``workshop recommend ID``: the slots ranked, the best explained."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     w = ctx.settings.workshops
     ranked, people, led = availability.recommend(
         ctx.session, ws, observer_weight=w.observer_weight, quorum_percent=w.quorum_percent)
@@ -295,7 +290,7 @@ def _hhmm(hour: float) -> str:
 
 def confirm_cmd(ctx: Context) -> Message:
     """``workshop confirm ID [SLOT]`` (default: the recommended slot)."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     words = ctx.args.split()
     if len(words) > 1:
         start = series.slot_by_number(ws, words[1]).starts_at
@@ -331,14 +326,14 @@ def _fix(ctx: Context, ws: Workshop, start: object) -> Message:
 
 def reschedule_cmd(ctx: Context) -> Message:
     """``workshop reschedule ID YYYY-MM-DD HH:MM [Zone]``: same UID, SEQUENCE + 1."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     start, _zone = series.parse_local(_rest(ctx), zone=ws.series.anchor_zone)
     return _fix(ctx, ws, start)
 
 
 def cancel_cmd(ctx: Context) -> Message:
     """``workshop cancel ID``: METHOD:CANCEL to everyone invited."""
-    ws = _ws(ctx)
+    ws = named_workshop(ctx)
     sent = invites.cancel(session=ctx.session, actor=ctx.auth, workshop=ws,
                           settings=ctx.settings,
                           calendar_platforms=ctx.calendar_platforms)
@@ -374,108 +369,6 @@ def rsvp_button(ctx: Context) -> Message:
     if answer not in rsvp.RSVPS:
         raise InvalidInput(N_("That button or form is no longer recognised."))
     return do_rsvp(ctx, series.find_workshop(ctx.session, wid), answer)
-
-
-# --- reading -------------------------------------------------------------------------
-
-
-def show_cmd(ctx: Context) -> Message:
-    """``workshop show ID``."""
-    ws = _ws(ctx)
-    msg = workshop_message(ctx.tr, ws, zone=ctx.person.timezone,
-                           counts=rsvp.counts(ctx.session, ws.id),
-                           mine=rsvp.rsvp_of(ctx.session, ws.id, ctx.who.id))
-    if not ws.notes:
-        return msg
-    heading = ctx._("Notes")
-    return replace(msg, text=f"{msg.text}\n\n{heading}\n{ws.notes}",
-                   blocks=(*msg.blocks, Header(heading), Section(ws.notes)))
-
-
-def list_cmd(ctx: Context) -> Message:
-    """``workshop list``."""
-    rows = series.list_workshops(ctx.session)
-    lines = []
-    for ws in rows:
-        t = (local_text(ws.starts_at, ctx.person.timezone, ctx.person.language)
-             if ws.starts_at else "-")
-        lines.append(f"#{ws.id} {ws.title} ({ctx._(STATE_LABELS.get(ws.state, ws.state))}) {t}")
-    title = ctx._("Workshops")
-    body = "\n".join(lines) or ctx._("There are no workshops yet.")
-    return Message(f"{title}\n{body}", blocks=(Header(title), Section(body)))
-
-
-def attendees_cmd(ctx: Context) -> Message:
-    """``workshop attendees ID`` (secretariat): answers and counts by role."""
-    ws = _ws(ctx)
-    people = availability.invitees(ctx.session, ws)
-    roles = {inv.person.id: inv.roles for inv in people}
-    lines = []
-    by_role: dict[str, dict[str, int]] = {}
-    for p, answer, channel in rsvp.attendee_list(ctx.session, ws.id):
-        lines.append(f"{p.name} ({p.organisation.name if p.organisation else '-'}): "
-                     f"{ctx._(RSVP_LABELS[answer])}"
-                     + (f" ({ctx._(CHANNEL_LABELS[channel])})" if channel in CHANNEL_LABELS
-                        else ""))
-        for r in roles.get(p.id, frozenset()):
-            by_role.setdefault(str(Role(r)), {}).setdefault(answer, 0)
-            by_role[str(Role(r))][answer] += 1
-    summary = [f"{ctx._(r)}: " + ", ".join(f"{ctx._(RSVP_LABELS[a])} {n}"
-                                           for a, n in sorted(c.items()))
-               for r, c in sorted(by_role.items())]
-    title = ctx._("Attendees of workshop #{id}", id=ws.id)
-    if ws.state == "finding" or not lines:
-        lines += _availability_lines(ctx, ws, people)
-    body = "\n".join(lines) or ctx._("No answers yet.")
-    return Message(f"{title}\n{body}", blocks=(Header(title), Section(body),
-                                               Small("\n".join(summary) or "-")))
-
-
-def _availability_lines(ctx: Context, ws: Workshop,
-                        people: list[availability.Invitee]) -> list[str]:
-    """Before a time is confirmed: each invitee's availability answers (slot
-    numbers per answer), and who has not answered yet."""
-    given = availability.answers(ctx.session, ws)
-    number = series.slot_numbers(ws)
-    out: list[str] = []
-    silent: list[str] = []
-    for inv in sorted(people, key=lambda i: i.person.name):
-        mine = given.get(inv.person.id, {})
-        if not mine:
-            silent.append(inv.person.name)
-            continue
-        parts = []
-        for a in ANSWER_LABELS:
-            slots = sorted(number[sid] for sid, ans in mine.items() if ans == a and sid in number)
-            if slots:
-                parts.append(f"{ctx._(ANSWER_LABELS[a])} " + ", ".join(map(str, slots)))
-        out.append(f"{inv.person.name}: " + "; ".join(parts))
-    if out:
-        out.insert(0, ctx.tr.ngettext("{n} person answered the candidate slots (slot numbers):",
-                                      "{n} people answered the candidate slots (slot numbers):",
-                                      len(out)))
-    if silent:
-        out.append(ctx._("Not answered yet: {names}", names=", ".join(silent)))
-    return out
-
-
-def lead_cmd(ctx: Context) -> Message:
-    """``workshop lead ID``: lead (chair) the workshop; the lead is required."""
-    ws = _ws(ctx)
-    ws.lead_id = ctx.who.id
-    return Message(ctx._("You lead workshop #{id}; slots you cannot make are ranked last.",
-                         id=ws.id))
-
-
-def ledger_cmd(ctx: Context) -> Message:
-    """``workshop ledger SERIES`` (secretariat): burden per region and quarter."""
-    s = series.find_series(ctx.session, _first(ctx))
-    rows = availability.ledger_rows(ctx.session, s.id)
-    lines = [ctx._("{zone} {quarter}: burden {burden} ({n} people)", zone=z, quarter=q,
-                   burden=f"{b:g}", n=n) for z, q, b, n in rows]
-    title = ctx._("Burden ledger of series #{id}", id=s.id)
-    body = "\n".join(lines) or ctx._("No workshop of this series has been confirmed yet.")
-    return Message(f"{title}\n{body}", blocks=(Header(title), Preformatted(body)))
 
 
 def replies_for(messages: list[Message]) -> list[Reply]:
