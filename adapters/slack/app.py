@@ -21,7 +21,6 @@ form opens it as a modal with the interaction's ``trigger_id``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -36,7 +35,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,6 +42,7 @@ from starlette.routing import Route
 
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.edges import Edges
+from adapters.slack.forms import OPEN_FORM_ACTION, FormStash
 from adapters.slack.identity import IdentityCache
 from adapters.slack.inbound import (
     action_events,
@@ -60,21 +59,16 @@ from adapters.slack.outbound import (
 )
 from adapters.slack.settings import slack_settings
 from bot.errors import N_, is_unavailable
-from bot.formstash import FormStash as CoreStash
 from bot.home import home_message
 from bot.i18n import translator
 from bot.inbox import Inbox, InboxItem
 from bot.types import (
-    Actions,
     Actor,
-    Button,
     Conversation,
     Event,
     Form,
     Message,
     Reply,
-    from_data,
-    to_data,
 )
 from bot.web import OwnBodyRoute
 
@@ -84,8 +78,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-#: The button that opens a form when no trigger_id was at hand (a mention, the outbox).
-OPEN_FORM_ACTION = "slack.form"
 _ANY = re.compile(r".*")
 #: bolt context key: the HTTP route collects inbox rows here and writes them
 #: before the response leaves (no key: the listener writes them itself).
@@ -96,42 +88,6 @@ UNRECORDED = N_("Convene could not record that just now (its database is unavail
                 "nothing was done. Please try again in a minute.")
 #: Slack shows at most this much of a field's error in a modal.
 ERROR_LIMIT = 2000
-
-
-class FormStash:
-    """Forms waiting behind an "open" button: token -> (form, intro, where).
-
-    In the database (:class:`bot.formstash.FormStash`), so the press may reach
-    any replica; expiring: a button pressed a day later opens nothing (the
-    person runs the command again).
-    """
-
-    def __init__(self, session_factory: sessionmaker[Session], *, ttl: float = 86400.0) -> None:
-        self._rows = CoreStash(session_factory, platform="slack", ttl=ttl)
-
-    def put(self, form: Form, intro: Message, where: Conversation | None) -> str:
-        """Stash ``form`` with its ``intro`` message; returns the token."""
-        return self._rows.put({"form": to_data(form), "intro": to_data(intro),
-                               "where": dataclasses.asdict(where) if where else None})
-
-    def get(self, token: str) -> tuple[Form, Message, Conversation | None] | None:
-        """The stashed form, or None when unknown or expired."""
-        found = self._rows.get(token)
-        if found is None:
-            return None
-        form, intro = from_data(found.data.get("form")), from_data(found.data.get("intro"))
-        if not isinstance(form, Form) or not isinstance(intro, Message):
-            return None
-        where = found.data.get("where")
-        return form, intro, Conversation(**where) if isinstance(where, dict) else None
-
-    def button_message(self, message: Message, where: Conversation | None = None) -> Message:
-        """``message`` with its form replaced by a button (labelled with the
-        form's title) that opens it."""
-        assert message.form is not None
-        token = self.put(message.form, message, where)
-        button = Actions((Button(message.form.title, OPEN_FORM_ACTION, token, "primary"),))
-        return Message(text=message.text, blocks=(*message.blocks, button))
 
 
 class SlackAdapter:
