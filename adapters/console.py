@@ -23,7 +23,6 @@ from bot.types import (
     Button,
     ButtonPress,
     Command,
-    Context,
     Conversation,
     Divider,
     Form,
@@ -36,6 +35,7 @@ from bot.types import (
     Reply,
     Section,
     Select,
+    SmallPrint,
     inline_plain,
     message_from_data,
     plain_times,
@@ -81,7 +81,7 @@ def render(message: Message, *, start: int = 1, language: str = "en"
                 out.append(f"  {f.label}{sep} {inline_plain(f.value)}")
         elif isinstance(block, Preformatted):
             out.extend(f"    {line}" for line in block.text.splitlines())
-        elif isinstance(block, Context):
+        elif isinstance(block, SmallPrint):
             out.append(f"  ({inline_plain(block.text)})")
         elif isinstance(block, Divider):
             out.append("-" * 40)

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import import_example_roster  # noqa: E402
 from bot.compose import build_app  # noqa: E402
-from bot.roster import import_roster_file  # noqa: E402
 from bot.serve import settle_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -54,9 +54,7 @@ def main() -> None:
                                  "workers": args.workers,
                                  "api_url": fake.base})
     bot = build_app(settings)
-    with bot.session_factory() as s, s.begin():
-        import_roster_file(session=s, path=ROOT / "examples" / "roster.csv",
-                           alliance_name="Alliance")
+    import_example_roster(bot)
     h = Harness(bot, fake)
     users = [f"70000000000000000{i}" for i in range(len(MEMBERS))]
     for email, user in zip(MEMBERS, users, strict=True):

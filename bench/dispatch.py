@@ -42,8 +42,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adapters.console import ConsoleSession  # noqa: E402
-from bench.polls import SEC, drop_db, pct, say, scratch_db, verdict  # noqa: E402
-from bench.sqlite_burst import seed as seed_people  # noqa: E402
+from bench.common import (  # noqa: E402
+    SEC,
+    drop_postgres,
+    pct,
+    say,
+    scratch_postgres,
+    seed_voters,
+    verdict,
+)
 from bot.app import Bot  # noqa: E402
 from bot.compose import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -173,13 +180,13 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="convene-dispatch-"))
     sqlite_url = f"sqlite:///{tmp / 'convene.db'}"
-    pg_url, pg_name = scratch_db()
+    pg_url, pg_name = scratch_postgres()
     bots: dict[str, Bot] = {}
     try:
         for kind, url in (("SQLite", sqlite_url), ("PostgreSQL", pg_url)):
             # as many again who never vote: no round closes early during the bench
             engine = make_engine(url)
-            seed_people(engine, args.voters * 2)
+            seed_voters(engine, args.voters * 2)
             engine.dispose()
             settings = Settings(database_url=url, secret_key="bench-secret-key-long-enough",
                                 mail={"outbox_dir": tmp / "outbox"})  # type: ignore[arg-type]
@@ -240,7 +247,7 @@ def main() -> None:
         for bot in bots.values():
             bot.leadership.stop()
             bot.engine.dispose()
-        drop_db(pg_name)
+        drop_postgres(pg_name)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,11 +31,21 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    SEC,
+    drop_postgres,
+    free_port,
+    pct,
+    say,
+    scratch_postgres,
+    seed_voters_at,
+    verdict,
+)
 from bot.app import Bot  # noqa: E402
 from bot.compose import build_app  # noqa: E402
 from bot.polls.tokens import mint  # noqa: E402
@@ -44,10 +53,8 @@ from bot.settings import Settings  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation, FormSubmission  # noqa: E402
 from storage.base import utcnow  # noqa: E402
 from storage.engine import make_engine, make_session_factory  # noqa: E402
-from storage.migrate import upgrade_engine  # noqa: E402
 from storage.models import (  # noqa: E402
     AuditEntry,
-    EmailAddress,
     Group,
     Membership,
     Person,
@@ -57,63 +64,7 @@ from storage.models import (  # noqa: E402
     Stance,
 )
 
-PG = os.environ.get("CONVENE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-long-enough-for-convene"
-SEC = "secretariat@bench.example"
-
-
-def say(*args: object) -> None:
-    print(*args, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def scratch_db() -> tuple[str, str]:
-    admin_url = PG.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"convene_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name, name
-
-
-def drop_db(name: str) -> None:
-    admin = create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def seed(url: str, voters: int) -> None:
-    engine = make_engine(url)
-    upgrade_engine(engine)
-    with make_session_factory(engine)() as s, s.begin():
-        alliance = Group(name="Alliance", is_alliance=True)
-        s.add(alliance)
-        sec = Person(name="Secretariat", language="en", timezone="UTC", interests=[])
-        sec.emails.append(EmailAddress(address=SEC))
-        s.add_all([sec, Membership(person=sec, group=alliance, role=Role.SECRETARIAT)])
-        for i in range(voters):
-            p = Person(name=f"Voter {i:04d}", language=("en", "fr", "es")[i % 3],
-                       timezone="UTC", interests=[])
-            p.emails.append(EmailAddress(address=f"v{i:04d}@bench.example"))
-            s.add_all([p, Membership(person=p, group=alliance, role=Role.MEMBER)])
-    engine.dispose()
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def verdict(ok: bool) -> str:
-    return "MET" if ok else "NOT MET"
 
 
 # --- 1. stances through Bot.dispatch vs bare inserts ------------------------------------
@@ -326,10 +277,10 @@ def main() -> None:
     smtp_port = free_port()
     controller = Controller(Count(), hostname="127.0.0.1", port=smtp_port)
     controller.start()
-    url, name = scratch_db()
+    url, name = scratch_postgres()
     tmp = Path(tempfile.mkdtemp(prefix="convene-bench-"))
     try:
-        seed(url, args.voters)
+        seed_voters_at(url, args.voters, languages=("en", "fr", "es"))
         say(f"PostgreSQL scratch database {name}; {args.voters} voters")
         settings = Settings(database_url=url, secret_key=SECRET,
                             mail={"outbox_dir": tmp / "outbox"},  # type: ignore[arg-type]
@@ -370,7 +321,7 @@ def main() -> None:
               f"counted twice {r['duplicates']}, audit rows {r['audit_rows']}: {verdict(ok)}")
     finally:
         controller.stop()
-        drop_db(name)
+        drop_postgres(name)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,15 @@ same file under 5 s that changes nothing. Prints rows per second.
 from __future__ import annotations
 
 import csv
-import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text
 
+from bench.common import PG, drop_postgres, scratch_postgres
 from bot.roster import import_roster_file
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade_engine
@@ -25,7 +23,6 @@ from storage.migrate import upgrade_engine
 ROWS = 5000
 ZONES = ["Europe/Paris", "America/Bogota", "Africa/Nairobi", "Asia/Kolkata", "UTC"]
 ROLES = ["member", "observer", "member", "member;chair", "secretariat"]
-PG = os.environ.get("CONVENE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def make_csv(path: Path) -> None:
@@ -65,21 +62,15 @@ def main() -> int:
         path = Path(tmp) / "roster.csv"
         make_csv(path)
         ok = run(f"sqlite:///{tmp}/bench.db", path, "SQLite")
-        admin = create_engine(PG.replace("postgresql://", "postgresql+psycopg://"),
-                              isolation_level="AUTOCOMMIT")
-        name = f"convene_bench_{uuid.uuid4().hex[:8]}"
         try:
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
+            url, name = scratch_postgres()
         except Exception as exc:  # noqa: BLE001
             print(f"PostgreSQL  skipped: not reachable at {PG} ({exc.__class__.__name__})")
             return 0 if ok else 1
         try:
-            ok = run(PG.rsplit("/", 1)[0] + f"/{name}", path, "PostgreSQL") and ok
+            ok = run(url, path, "PostgreSQL") and ok
         finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            drop_postgres(name)
     return 0 if ok else 1
 
 

@@ -42,13 +42,19 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.slack.plugin import plugin as slack_plugin  # noqa: E402
 from bot.compose import build_app  # noqa: E402
-from bot.roster import import_roster_file  # noqa: E402
 from bot.serve import settle_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
 
 #: The workspace of the Slack fixtures (the adapter refuses any other).
 FIXTURE_TEAM = "T01ND2P8N91"
+from bench.common import (  # noqa: E402
+    drop_postgres,
+    free_port,
+    import_example_roster,
+    pct,
+    scratch_database,
+)
 from storage.migrate import upgrade  # noqa: E402
 from tests.adapters.slack.conftest import (  # noqa: E402
     SECRET,
@@ -60,11 +66,6 @@ from tests.adapters.slack.conftest import (  # noqa: E402
 from tests.adapters.slack.fake_slack import FakeSlack  # noqa: E402
 
 TARGET_P99_MS = 100.0
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 Request = tuple[str, str, str]  # (method, path, body); a POST is signed at send time
@@ -139,14 +140,6 @@ def report(name: str, lat: list[float], wall: float) -> None:
           f"throughput={len(lat) / wall:7.1f} req/s")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def run_fake(port: int) -> None:
     """Process 2: the fake Slack Web API."""
     FakeSlack(users=dict(USERS)).start(port)
@@ -166,9 +159,7 @@ def run_server(port: int, fake_api: str, tmp: str, workers: int, url: str = "",
                                "signing_secret": SECRET, "api_url": fake_api,
                                "workers": workers, "durable_inbox": durable})
     bot = build_app(settings)
-    with bot.session_factory() as s, s.begin():
-        import_roster_file(session=s, path=ROOT / "examples" / "roster.csv",
-                           alliance_name="Alliance")
+    import_example_roster(bot)
     worker = bot.new_worker()
     worker.poll_seconds = 0.1
     worker.start()
@@ -253,7 +244,7 @@ def main() -> int:
     print(f"database: {args.database}; durable inbox: {args.durable_inbox}")
     random.seed(7)
     ctx = mp.get_context("spawn")
-    fake_port, port = _free_port(), _free_port()
+    fake_port, port = free_port(), free_port()
     fake_url = f"http://127.0.0.1:{fake_port}"
     procs = [ctx.Process(target=run_fake, args=(fake_port,), daemon=True),
              ctx.Process(target=run_server, daemon=True, args=(
@@ -278,41 +269,10 @@ def main() -> int:
         for proc in procs:
             proc.terminate()
             proc.join(10)
-        drop(scratch, db_url)
+        drop_postgres(scratch)
     if args.kill:
         kill_section(args.database)
     return status
-
-
-def scratch_database(kind: str) -> tuple[str, str]:
-    """A new empty database: (url, PostgreSQL scratch name or "")."""
-    if kind == "sqlite":
-        return f"sqlite:///{tempfile.mkdtemp(prefix='convene-bench-')}/convene.db", ""
-    import os
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    pg = os.environ.get("CONVENE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    admin_url = pg.replace("postgresql://", "postgresql+psycopg://", 1)
-    scratch = f"convene_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{scratch}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + scratch, scratch
-
-
-def drop(scratch: str, db_url: str) -> None:
-    """Drop a PostgreSQL scratch database made by :func:`scratch_database`."""
-    if not scratch:
-        return
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(db_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _profile(path: str, pid: int) -> Any:
@@ -339,7 +299,6 @@ def kill_section(kind: str) -> None:
     what was lost, doubled, and how long after each restart the acknowledged
     presses were all recorded (target: 0, 0, <= 5 s)."""
     from tests.adapters.slack import kill_harness as kh
-    from tests.smtp_helpers import free_port
 
     n, conc, kill_after = 1000, 32, 250
     db_url, scratch = scratch_database(kind)
@@ -393,7 +352,7 @@ def kill_section(kind: str) -> None:
     print(f"  acknowledged {len(acked)}/{n} (after the retries); lost {lost}; doubled {doubled}; "
           f"wrong stance {wrong}; processed events {got.events}")
     print(json.dumps({"kill_lost": lost, "kill_doubled": doubled, "kill_wrong": wrong}))
-    drop(scratch, db_url)
+    drop_postgres(scratch)
 
 
 def ack_path_cpu_ms(reqs: list[Request]) -> float:

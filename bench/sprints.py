@@ -20,7 +20,6 @@ Run: ``.venv/bin/python bench/sprints.py`` (PostgreSQL at
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -31,11 +30,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import drop_postgres, say, scratch_postgres  # noqa: E402
 from bot.app import Bot  # noqa: E402
 from bot.compose import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -53,29 +53,7 @@ from storage.models import (  # noqa: E402
     SprintSignup,
 )
 
-PG = os.environ.get("CONVENE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 WHERE = Conversation("console", "", "bench", is_direct=True)
-
-
-def say(*args: object) -> None:
-    print(*args, flush=True)
-
-
-def scratch_db() -> tuple[str, str]:
-    admin_url = PG.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"convene_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url, f"{admin_url.rpartition('/')[0]}/{name}"
-
-
-def drop_db(admin_url: str, url: str) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def seed(bot: Bot, n: int, *, orgs: int) -> list[str]:
@@ -222,7 +200,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
-    admin, url = scratch_db()
+    url, name = scratch_postgres()
     try:
         engine = make_engine(url)
         upgrade_engine(engine)
@@ -236,7 +214,7 @@ def main() -> None:
             bench_fairness(bot, emails, args.runs)
         engine.dispose()
     finally:
-        drop_db(admin, url)
+        drop_postgres(name)
 
 
 if __name__ == "__main__":

@@ -23,44 +23,25 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import SEC, pct, seed_voters  # noqa: E402
 from bot.compose import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation  # noqa: E402
 from storage.base import utcnow  # noqa: E402
-from storage.engine import make_engine, make_session_factory, read_only  # noqa: E402
+from storage.engine import make_engine, read_only  # noqa: E402
 from storage.migrate import upgrade_engine  # noqa: E402
-from storage.models import EmailAddress, Group, Membership, Person, Proposal, Role  # noqa: E402
-
-SEC = "secretariat@bench.example"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def seed(engine: Engine, voters: int) -> None:
-    upgrade_engine(engine)
-    with make_session_factory(engine)() as s, s.begin():
-        alliance = Group(name="Alliance", is_alliance=True)
-        sec = Person(name="Secretariat", language="en", timezone="UTC", interests=[])
-        sec.emails.append(EmailAddress(address=SEC))
-        s.add_all([alliance, sec, Membership(person=sec, group=alliance, role=Role.SECRETARIAT)])
-        for i in range(voters):
-            p = Person(name=f"Voter {i:04d}", language="en", timezone="UTC", interests=[])
-            p.emails.append(EmailAddress(address=f"v{i:04d}@bench.example"))
-            s.add_all([p, Membership(person=p, group=alliance, role=Role.MEMBER)])
+from storage.models import Proposal  # noqa: E402
 
 
 def burst(folder: Path, *, serialise: bool, voters: int, threads: int) -> list[float]:
     path = folder / f"burst-{uuid.uuid4().hex[:6]}.db"
     engine = make_engine(f"sqlite:///{path}", serialise_writers=serialise)
-    seed(engine, voters)
+    seed_voters(engine, voters)
     settings = Settings(database_url=f"sqlite:///{path}", secret_key="bench-secret-key-0123456789",
                         mail={"outbox_dir": folder / "outbox"})  # type: ignore[arg-type]
     bot = build_app(settings, engine=engine, plugins=False)

@@ -75,11 +75,11 @@ class Bot:
     mail: MailTransport
     chat_deliverers: dict[str, ChatDeliverer] = field(default_factory=dict)
     #: Platforms whose deliverer also publishes :class:`~bot.types.CalendarEvent`
-    #: payloads natively (Discord scheduled events); plugins add themselves.
+    #: payloads natively (a platform's scheduled events); plugins add themselves.
     calendar_platforms: set[str] = field(default_factory=set)
     #: Caches of derived data that capabilities may rebuild at any time (never state).
     caches: Caches = field(default_factory=lambda: Caches())
-    #: Per-platform runtime objects that plugins make (a SlackAdapter), opaque to the core.
+    #: Per-platform runtime objects that plugins make (an adapter's client), opaque to the core.
     adapters: dict[str, object] = field(default_factory=dict)
     #: This process among the replicas (``[queue] instance_id``, else random).
     instance_id: str = ""
@@ -95,7 +95,8 @@ class Bot:
         jobs = self.settings.jobs
         self.leadership = Leadership(self.engine, key=jobs.lock_key,
                                      check_seconds=jobs.lease_check_seconds)
-        self.metrics = Metrics(self.session_factory, leader=self.leadership.is_leader)
+        self.metrics = Metrics(self.session_factory, leader=self.leadership.is_leader,
+                               queues=self.registry.queue_tables.values)
         self.services = Services(settings=self.settings, policy=self.registry.policy,
                                  session_factory=self.session_factory, caches=self.caches,
                                  routes=self.registry.routes,
@@ -118,7 +119,7 @@ class Bot:
         With ``raise_unavailable``, a database that cannot be reached (a lost
         connection, a lock past its timeout: :func:`is_unavailable`) raises
         :class:`~bot.errors.Unavailable` instead, so a caller holding the event
-        durably (the Slack inbox) retries it rather than apologising.
+        durably (the inbox, bot/inbox.py) retries it rather than apologising.
 
         A route with a fast path (:data:`bot.routing.FastPath`: a stance) is
         tried that way first (it begins and commits its own transaction); it

@@ -1,7 +1,7 @@
 """Pictures people would rather look at than read, as PNG bytes (matplotlib, Agg).
 
-Every adapter can show a PNG (a Slack file, an inline CID image in email, a
-Discord attachment); SVG is shown by almost none of them. The charts are drawn
+Every adapter can show a PNG (a chat file upload, an inline CID image in email,
+a chat attachment); SVG is shown by almost none of them. The charts are drawn
 by matplotlib's Agg backend with its bundled DejaVu Sans font, which covers
 Latin (every accent of French, Spanish and Portuguese names), Greek and
 Cyrillic and the currency signs, so no glyph is drawn as a missing-glyph box.

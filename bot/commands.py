@@ -15,10 +15,12 @@ if TYPE_CHECKING:
 
 
 def install(reg: Registry) -> None:
-    """Register help, whoami and members, and the outbox's queue table."""
-    from bot.queue import OUTBOX
+    """Register help, whoami and members, and the core's queue tables (the
+    outbox and the inbox every chat adapter shares)."""
+    from bot.queue import INBOX, OUTBOX
 
     reg.queue_table(OUTBOX)
+    reg.queue_table(INBOX)
     reg.route("command", "help", help_cmd, capability="roster.self",
               help=N_("List what you can do here."))
     reg.route("command", "whoami", whoami, capability="roster.self",

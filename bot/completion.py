@@ -1,6 +1,6 @@
 """Suggestions for what a person is typing: a command's next word, an object's id.
 
-Platforms with autocomplete (Discord's application commands) ask the core,
+Platforms with autocomplete (a chat platform's application commands) ask the core,
 never a capability: a capability registers a completer
 (:meth:`bot.registry.Registry.completer`) for the commands whose first
 argument names one of its objects (``poll`` and ``vote`` take a

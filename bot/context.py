@@ -159,5 +159,5 @@ class Context:
 
     @property
     def calendar_platforms(self) -> set[str]:
-        """Platforms publishing calendar events natively (Discord's scheduled events)."""
+        """Platforms publishing calendar events natively (a chat server's scheduled events)."""
         return self.services.calendar_platforms

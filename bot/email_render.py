@@ -37,7 +37,6 @@ from bot.types import (
     Actions,
     Button,
     Code,
-    Context,
     Divider,
     Emphasis,
     Header,
@@ -49,6 +48,7 @@ from bot.types import (
     Message,
     Preformatted,
     Section,
+    SmallPrint,
     Strong,
     Time,
     inline,
@@ -149,7 +149,7 @@ def _blocks(message: Message, links: Links, domain: str
         elif isinstance(b, Preformatted):
             html.append({"kind": "pre", "text": b.text})
             text.append(b.text)
-        elif isinstance(b, Context):
+        elif isinstance(b, SmallPrint):
             html.append({"kind": "context", "html": inline_html(b.text)})
             text.append(wrap(inline_plain(b.text)))
         elif isinstance(b, Actions):

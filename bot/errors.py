@@ -42,8 +42,8 @@ class InvalidInput(DomainError):
 
 class FieldError(InvalidInput):
     """Bad input in one field of a form: ``field`` is the form field's name, so
-    an adapter with forms shows the message next to it (a Slack modal's
-    ``response_action: errors``)."""
+    an adapter with forms shows the message next to it (a chat platform's
+    modal marks the field)."""
 
     def __init__(self, field: str, msgid: str, /, **params: Any) -> None:
         super().__init__(msgid, **params)

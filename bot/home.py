@@ -1,4 +1,4 @@
-"""A person's home page, platform-neutral: the Slack App Home tab, and any
+"""A person's home page, platform-neutral: a chat platform's home tab, and any
 adapter with a similar place.
 
 Capabilities contribute sections: ``reg.home_section(provider, order=...)``
@@ -18,7 +18,7 @@ from bot.errors import N_, DomainError
 from bot.i18n import translator
 from bot.members import resolve_actor
 from bot.registry import HomeContext
-from bot.types import Actor, Block, Context, Divider, Header, Message, Section
+from bot.types import Actor, Block, Divider, Header, Message, Section, SmallPrint
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -57,6 +57,6 @@ def home_message(bot: Bot, actor: Actor) -> Message:
                 added = True
         if not added:
             blocks.append(Section(tr.gettext(N_("Nothing is waiting for you."))))
-        blocks.append(Context(tr.gettext(N_("Type help to see what you can do."))))
+        blocks.append(SmallPrint(tr.gettext(N_("Type help to see what you can do."))))
         session.rollback()
     return Message(text=title, blocks=tuple(blocks))

@@ -2,7 +2,10 @@
 
 Catalogs are PO files under ``bot/locale/<lang>/<domain>.po``; every domain
 of a language is loaded and merged, so each capability keeps its own file.
-PO files are read with Babel at start-up (no compiled .mo files to forget).
+An adapter keeps its catalogs in its own package (``<package>/locale/<lang>/``
+next to the module its ``convene.plugins`` entry point names); they are
+merged in too. PO files are read with Babel at start-up (no compiled .mo
+files to forget).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.metadata import entry_points
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +27,28 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 SUPPORTED = ("en", "fr", "es")
 
 
+def locale_dirs() -> list[Path]:
+    """The core's locale folder, then each installed plugin package's
+    ``locale`` folder (found without importing the plugin's module)."""
+    found = [LOCALE_DIR]
+    for ep in sorted(entry_points(group="convene.plugins"), key=lambda e: e.name):
+        package = ep.module.rpartition(".")[0] or ep.module
+        try:
+            spec = find_spec(package)
+        except (ImportError, ValueError):
+            continue
+        for where in (spec.submodule_search_locations or []) if spec else []:
+            folder = Path(where) / "locale"
+            if folder.is_dir() and folder not in found:
+                found.append(folder)
+    return found
+
+
 @cache
 def _catalog(lang: str) -> dict[str, str | tuple[str, ...]]:
     out: dict[str, str | tuple[str, ...]] = {}
-    folder = LOCALE_DIR / lang
-    if not folder.is_dir():
-        return out
-    for po in sorted(folder.glob("*.po")):
+    files = [po for folder in locale_dirs() for po in sorted((folder / lang).glob("*.po"))]
+    for po in files:
         with po.open("rb") as fh:
             cat = read_po(fh, locale=lang)
         for msg in cat:

@@ -13,8 +13,8 @@ a fail-over run a tick once. What is due (a round's close, a reminder) is a
 domain row with a due time that the job claims; nothing is pickled.
 
 ``bot.leadership.is_leader()`` and ``bot.leadership.on_change(callback)`` are
-for plugins whose connection must be one per bot (Slack Socket Mode, the
-Discord gateway): open it on gain, close it on loss.
+for plugins whose connection must be one per bot (a chat platform's
+socket or gateway): open it on gain, close it on loss.
 """
 
 from __future__ import annotations

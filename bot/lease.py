@@ -1,5 +1,5 @@
 """The scheduler lease: which replica runs the jobs and holds the one-per-bot
-connections (Slack Socket Mode, the Discord gateway).
+connections (a chat platform's socket or gateway).
 
 A PostgreSQL session advisory lock on a dedicated connection; on SQLite the
 one process always holds it. ``is_leader()`` answers from memory and

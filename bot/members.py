@@ -127,7 +127,7 @@ def resolve_event(session: Session, actor: Actor, *,
 
 
 def link_identity(session: Session, *, person: Person, actor: Actor) -> Identity:
-    """Record that ``actor`` (a Slack or Discord account) is ``person``; idempotent."""
+    """Record that ``actor`` (a chat platform's account) is ``person``; idempotent."""
     existing = session.scalars(select(Identity).where(
         Identity.platform == actor.platform, Identity.workspace_id == actor.workspace_id,
         Identity.user_id == actor.user_id)).first()

@@ -9,7 +9,7 @@ every replica reports the shared queues the same way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -18,8 +18,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.queue import QueueTable
 from storage.base import utcnow
-from storage.models import JobRun, OutboxMessage, SlackInboxItem
+from storage.models import JobRun
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class _QueueCollector(Collector):
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session],
+                 queues: Callable[[], Iterable[QueueTable]]) -> None:
         self.session_factory = session_factory
+        self.queues = queues
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("convene_queue_rows", "Queue rows by queue and status",
@@ -41,7 +44,8 @@ class _QueueCollector(Collector):
         try:
             now = utcnow()
             with self.session_factory() as session:
-                for name, model in (("outbox", OutboxMessage), ("slack_inbox", SlackInboxItem)):
+                for table in self.queues():
+                    model, name = table.model, table.model.__tablename__
                     for status, n in session.execute(
                             select(model.status, func.count()).group_by(model.status)):
                         depth.add_metric([name, str(status)], float(n))
@@ -63,10 +67,12 @@ class _QueueCollector(Collector):
 
 class Metrics:
     """The Bot's registry. ``job_ran(job, ok=)`` counts a job run;
-    ``render()`` is the text exposition format."""
+    ``render()`` is the text exposition format. ``queues()`` gives the leased
+    queue tables reported at scrape time (labelled by table name)."""
 
     def __init__(self, session_factory: sessionmaker[Session] | None = None,
-                 leader: Callable[[], bool] | None = None) -> None:
+                 leader: Callable[[], bool] | None = None,
+                 queues: Callable[[], Iterable[QueueTable]] = tuple) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.jobs = Counter("convene_job_runs", "Job runs by job and result",
                             ["job", "result"], registry=self.registry)
@@ -76,7 +82,7 @@ class Metrics:
         if leader is not None:
             self.leader.set_function(lambda: 1.0 if leader() else 0.0)
         if session_factory is not None:
-            self.registry.register(_QueueCollector(session_factory))
+            self.registry.register(_QueueCollector(session_factory, queues))
 
     def job_ran(self, job: str, *, ok: bool) -> None:
         self.jobs.labels(job=job, result="ok" if ok else "error").inc()

@@ -118,7 +118,7 @@ def enqueue_calendar(
     ref: str,
 ) -> bool:
     """Queue the publication (or update, or cancellation) of a platform-native
-    calendar event on ``target`` (its ``workspace_id``: a Discord guild). The
+    calendar event on ``target`` (its ``workspace_id``: the platform's server). The
     deliverer of ``target.platform`` gets a payload with ``calendar_event``
     (``to_data(event)``) instead of ``message``; ``ref`` (``workshop:12:1``) ties
     later updates to the event it created, as for chat posts."""
@@ -261,7 +261,7 @@ class OutboxWorker:
 
     def _reading(self) -> Session:
         """A session for reads only: on SQLite a deferred transaction, so a tally
-        rendered here does not hold the writers' lock (the Slack inbox's
+        rendered here does not hold the writers' lock (the inbox's
         acknowledgements wait on it) while it is built."""
         return Session(read_only(self.session_factory.kw["bind"]))
 

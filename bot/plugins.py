@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     import typer
-    from pydantic import SecretStr
+    from pydantic import BaseModel, SecretStr
 
     from bot.app import Bot
 
@@ -29,6 +29,10 @@ class Plugin:
     """Hooks an adapter may implement; every default does nothing."""
 
     name = "plugin"
+    #: The plugin's own configuration section, ``[<name>]`` in convene.toml and
+    #: ``CONVENE_<NAME>__<KEY>``: a pydantic model validated with the rest of the
+    #: settings at start (bot/settings.py); read it with ``settings.section()``.
+    settings_model: ClassVar[type[BaseModel] | None] = None
 
     def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
         """Register chat deliverers (``bot.chat_deliverers[platform]``) or the mail
@@ -78,3 +82,4 @@ def load_plugins() -> list[Plugin]:
         except Exception:
             log.exception("could not load plugin %s", ep.name)
     return found
+

@@ -1,4 +1,4 @@
-"""One leased queue for every table of work: the outbox and the Slack inbox.
+"""One leased queue for every table of work: the outbox and the inbox.
 
 A row is ``pending`` (due at ``due``), claimed (``working`` status, a lease
 until ``due``, ``claimed_by`` a token of the claiming process, ``owner`` that
@@ -14,7 +14,7 @@ owner's heartbeat (``queue_instances``) is stale or the owner restarted
 (:meth:`LeasedQueue.release_owner`): a process killed mid-work does not make
 its rows wait out their lease.
 
-Rows with a ``coalesce_key`` (``poll:12:tally:slack:C1``) are unique among
+Rows with a ``coalesce_key`` (``poll:12:tally:<platform>:C1``) are unique among
 pending rows (a partial unique index): enqueueing one while another is pending
 adds nothing, so 200 stances make one pending refresh, rendered when delivered.
 """
@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage.base import utcnow
 from storage.engine import dialect_insert
-from storage.models import OutboxMessage, QueueInstance, SlackInboxItem
+from storage.models import InboxItem, OutboxMessage, QueueInstance
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,9 @@ class QueueTable:
 
 OUTBOX = QueueTable(OutboxMessage, working="sending", done="sent", due="next_attempt_at",
                     done_at="sent_at")
-SLACK_INBOX = QueueTable(SlackInboxItem, working="working", done="done", due="lease_until",
-                         done_at="done_at")
+INBOX = QueueTable(InboxItem, working="working", done="done", due="lease_until",
+                   done_at="done_at")
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +96,18 @@ class LeasedQueue:
 
     ``lease``: how long a claim holds; ``stale``: a heartbeat older than this
     frees its owner's rows; ``backoff``: seconds before the first retry,
-    doubled each attempt up to an hour. Methods taking ``session`` run in the
-    caller's transaction and never commit.
+    doubled each attempt up to an hour. ``fixed``: column values every row of
+    this queue has (``{"platform": <adapter>}`` on the shared inbox): written on
+    insert, and only rows with them are claimed, released or retried. Methods
+    taking ``session`` run in the caller's transaction and never commit.
     """
 
     def __init__(self, table: QueueTable, *, instance: str, lease: timedelta,
                  max_attempts: int = 12, backoff: float = 5.0,
-                 stale: timedelta = timedelta(seconds=15)) -> None:
+                 stale: timedelta = timedelta(seconds=15),
+                 fixed: Mapping[str, Any] | None = None) -> None:
         self.table = table
+        self.fixed = dict(fixed or {})
         self.instance = instance
         self.lease = lease
         self.max_attempts = max_attempts
@@ -112,6 +117,7 @@ class LeasedQueue:
         self._due = getattr(m, table.due)
         self._stmts: dict[str, Any] = {}
         self._done_at = getattr(m, table.done_at)
+        self._scope = and_(true(), *(getattr(m, k) == v for k, v in self.fixed.items()))
 
     def token(self) -> str:
         """A fresh claim token of this instance (at most 64 characters)."""
@@ -127,7 +133,7 @@ class LeasedQueue:
         m = self.table.model
         values: dict[str, Any] = {"key": key, "kind": kind, "payload": dict(payload),
                                   "status": "pending", "attempts": 0,
-                                  self.table.due: due or now, "created_at": now}
+                                  self.table.due: due or now, "created_at": now, **self.fixed}
         if coalesce_key is not None:
             values["coalesce_key"] = coalesce_key
         ins = dialect_insert(session.get_bind().dialect.name)(m).values(**values)
@@ -152,7 +158,7 @@ class LeasedQueue:
         lease_until = now + self.lease
         params = [{"key": key, "kind": kind, "payload": payload, "status": self.table.working,
                    "attempts": 1, "claimed_by": token, "owner": self.instance,
-                   self.table.due: lease_until, "created_at": now}
+                   self.table.due: lease_until, "created_at": now, **self.fixed}
                   for key, (kind, payload) in by_key.items()]
         stmt = self._insert_claimed_stmt(session.get_bind().dialect.name)
         result = session.connection().execute(stmt, params)
@@ -182,11 +188,11 @@ class LeasedQueue:
             busy = exists().where(other.coalesce_key == m.coalesce_key, other.id != m.id,
                                   other.status == t.working, getattr(other, t.due) > now)
             pending = and_(pending, or_(m.coalesce_key.is_(None), ~busy))
-        return or_(
+        return and_(self._scope, or_(
             pending,
             and_(m.status == t.working,
                  or_(self._due <= now, m.owner.in_(stale_owners.scalar_subquery()))),
-        )
+        ))
 
     def claim(self, session: Session, *, limit: int, ids: Iterable[int] | None = None
               ) -> list[Claimed]:
@@ -285,7 +291,8 @@ class LeasedQueue:
         still held go back to pending, due now. Returns how many."""
         m = self.table.model
         res = session.execute(
-            update(m).where(m.status == self.table.working, m.owner == (owner or self.instance))
+            update(m).where(self._scope, m.status == self.table.working,
+                            m.owner == (owner or self.instance))
             .values(status="pending", **{self.table.due: utcnow()})
             .execution_options(synchronize_session=False))
         return int(getattr(res, "rowcount", 0) or 0)
@@ -293,7 +300,7 @@ class LeasedQueue:
     def retry_dead(self, session: Session, ids: Iterable[int] | None = None) -> int:
         """Dead rows (``ids``, or all) back to pending with their attempts reset."""
         m = self.table.model
-        stmt = update(m).where(m.status == "dead")
+        stmt = update(m).where(self._scope, m.status == "dead")
         wanted = list(ids) if ids is not None else None
         if wanted is not None:
             stmt = stmt.where(m.id.in_(wanted))

@@ -97,8 +97,8 @@ def settle_heap() -> int:
     """Collect once, then move every object alive now (modules, the app, the
     adapters: about a million of them) to the garbage collector's permanent
     generation, so later full collections scan only what was made since.
-    Without it a full collection under a burst of Slack requests stops every
-    thread for 150-350 ms (bench/slack.py saw it as the acknowledgements' p99).
+    Without it a full collection under a burst of chat requests stops every
+    thread for 150-350 ms (a benchmark saw it as the acknowledgements' p99).
     Returns how many objects were frozen."""
     gc.collect()
     gc.freeze()

@@ -3,17 +3,36 @@
 Environment variables win over the file; nested keys use ``__``
 (``CONVENE_SMTP__HOST``). ``examples/convene.toml`` documents every key.
 A bad value raises ConfigError naming the key and what it expects.
+
+An adapter's section (``[<plugin name>]``) is declared by its plugin
+(:attr:`bot.plugins.Plugin.settings_model`) and validated here with the rest,
+with the same errors and environment variables (``CONVENE_<NAME>__<KEY>``);
+read it with :meth:`Settings.section`.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
+from collections.abc import Mapping
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +41,10 @@ from pydantic_settings import (
 )
 
 from bot.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT_ROOT / "examples"
@@ -36,7 +59,7 @@ def _zone(value: str) -> str:
 
 
 class HttpSettings(BaseModel):
-    """The HTTP app (health, vote links, Slack events)."""
+    """The HTTP app (health, vote links, calendar feeds, adapters' endpoints)."""
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -94,10 +117,10 @@ class QueueSettings(BaseModel):
     under ``convene serve`` (so a restart frees its own rows at once), random
     otherwise. A heartbeat every ``heartbeat_seconds``; rows of an instance
     silent for ``stale_seconds`` are taken over by the others (within about a
-    second more: the Slack inbox looks every second). A restart under the same
+    second more: the inbox looks every second). A restart under the same
     id takes its rows back at once; under a new id (a new port or host name, a
     recreated container) they wait out ``stale_seconds``, which is why it is
-    short: a killed process's acknowledged Slack requests are recorded within
+    short: a killed process's acknowledged chat requests are recorded within
     5 s of the restart. Taking over a live but silent instance's rows costs
     repeated work, never a repeated act (dispatch drops a seen event id)."""
 
@@ -114,59 +137,6 @@ class JobsSettings(BaseModel):
 
     lease_check_seconds: float = Field(10.0, gt=0, le=60)
     lock_key: int = 0x436F6E76  # "Conv"
-
-
-class SlackSettings(BaseModel):
-    """Slack: ``mode`` is ``http`` (Events API at /slack/events) or ``socket``."""
-
-    enabled: bool = False
-    mode: Literal["http", "socket"] = "http"
-    bot_token: SecretStr = SecretStr("")
-    signing_secret: SecretStr = SecretStr("")
-    app_token: SecretStr = SecretStr("")
-    api_url: str = "https://slack.com/api/"
-    default_channel: str = ""
-    #: Workspaces (team ids, ``T...``) whose requests are accepted; empty: only
-    #: the bot token's own workspace (from auth.test).
-    team_ids: list[str] = Field(default_factory=list)
-    workers: int = Field(8, ge=1, le=64)
-    #: True (default): each verified request is committed to the slack_inbox table
-    #: (one group commit) before Slack gets its ack, so a crash after the ack loses
-    #: nothing. False: the ack is the transport's receipt only, and a crash between
-    #: the ack and the dispatch loses the request.
-    durable_inbox: bool = True
-
-
-class DiscordSettings(BaseModel):
-    """Discord: a bot token and the guild the alliance uses.
-
-    ``guild_id`` is where ``/convene`` is registered (instantly; empty: global
-    commands, which Discord may take up to an hour to show) and where workshops
-    become scheduled events; ``allowed_guilds`` (empty: only ``guild_id``, or any
-    when that is empty too) are the guilds whose interactions are answered.
-    ``gateway``: whether this process holds the gateway connection (exactly one
-    replica should); every replica can still deliver through the REST API.
-    ``public_key``: the application's public key (64 hex characters, Developer
-    Portal > General Information); when set, every replica serves Discord's
-    Interactions Endpoint URL at ``POST /discord/interactions``, verifying each
-    request's Ed25519 signature with it.
-    """
-
-    enabled: bool = False
-    bot_token: SecretStr = SecretStr("")
-    application_id: str = ""
-    guild_id: str = ""
-    allowed_guilds: list[str] = Field(default_factory=list)
-    default_channel: str = ""
-    gateway: bool = True
-    #: REST base URL; empty: discord.py's (https://discord.com/api/v10). Tests
-    #: point it at a loopback fake.
-    api_url: str = ""
-    #: Minutes a ``/convene link`` code stays valid.
-    link_code_minutes: int = Field(15, ge=1, le=1440)
-    #: Threads that run the core for interactions (the gateway loop never blocks).
-    workers: int = Field(8, ge=1, le=64)
-    public_key: str = Field("", pattern=r"^([0-9a-fA-F]{64})?$")
 
 
 class DigestSettings(BaseModel):
@@ -263,8 +233,6 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
-    slack: SlackSettings = Field(default_factory=SlackSettings)
-    discord: DiscordSettings = Field(default_factory=DiscordSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     polls: PollSettings = Field(default_factory=PollSettings)
     sprints: SprintSettings = Field(default_factory=SprintSettings)
@@ -272,6 +240,43 @@ class Settings(BaseSettings):
     workshops: WorkshopSettings = Field(default_factory=WorkshopSettings)
 
     _check_zone = field_validator("default_timezone")(classmethod(lambda cls, v: _zone(v)))
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _plugin_sections(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Validate each plugin's section with the plugin's model; the errors of
+        every section and of the rest are raised together, each at its key."""
+        sections = plugin_sections()
+        raw: dict[str, Any] = {}
+        if isinstance(data, Mapping):
+            raw = {k: v for k, v in data.items() if k in sections}
+            data = {k: v for k, v in data.items() if k not in sections}
+        errors: list[InitErrorDetails] = []
+        made: dict[str, BaseModel] = {}
+        for name, model in sections.items():
+            try:
+                value = raw.get(name, {})
+                made[name] = value if isinstance(value, model) else model.model_validate(value)
+            except ValidationError as exc:
+                errors += _nested(name, exc)
+        try:
+            settings = handler(data)
+        except ValidationError as exc:
+            raise ValidationError.from_exception_data(
+                exc.title, _nested(None, exc) + errors) from None
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        for name, section in made.items():
+            # A plain attribute (``settings.<name>``), kept by model_copy.
+            object.__setattr__(settings, name, section)
+        return settings
+
+    def section(self, name: str, model: type[M]) -> M:
+        """The validated ``[name]`` section (an instance of ``model``, the one
+        the plugin declared); ``model()``'s defaults when no plugin of that
+        name was installed when these settings were read."""
+        found = self.__dict__.get(name)
+        return found if isinstance(found, model) else model()
 
     @classmethod
     def settings_customise_sources(
@@ -283,7 +288,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = settings_cls.model_config.get("toml_file")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings,
+                                                      _PluginEnv(settings_cls)]
         if toml:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
@@ -295,6 +301,68 @@ class Settings(BaseSettings):
         from bot.signing import signing_key
 
         return signing_key(self.secret_key.get_secret_value(), self.secret_file)
+
+
+def plugin_sections() -> dict[str, type[BaseModel]]:
+    """``{plugin name: its settings model}`` of every installed ``convene.plugins``
+    entry point that declares one (:attr:`bot.plugins.Plugin.settings_model`).
+    A plugin that fails to load declares nothing here (bot.plugins logs it)."""
+    found: dict[str, type[BaseModel]] = {}
+    for ep in sorted(entry_points(group="convene.plugins"), key=lambda e: e.name):
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # noqa: BLE001 - load_plugins reports it, with its traceback
+            log.debug("plugin %s declares no settings: it did not load (%s)", ep.name, exc)
+            continue
+        model = getattr(plugin, "settings_model", None)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            found[str(getattr(plugin, "name", ep.name))] = model
+    return found
+
+
+def _nested(prefix: str | None, exc: ValidationError) -> list[InitErrorDetails]:
+    """``exc``'s errors, each under ``prefix`` (a section name) when given."""
+    out: list[InitErrorDetails] = []
+    for err in exc.errors():
+        loc = ((prefix,) if prefix else ()) + tuple(err["loc"])
+        detail: InitErrorDetails = {"type": err["type"], "loc": loc, "input": err["input"]}
+        if "ctx" in err:
+            detail["ctx"] = err["ctx"]
+        out.append(detail)
+    return out
+
+
+class _PluginEnv(PydanticBaseSettingsSource):
+    """``CONVENE_<SECTION>__<KEY>`` for the plugins' sections (the environment
+    source reads only the declared fields). A value that is a JSON list or
+    object (``["T1", "T2"]``) is read as one, as the environment source does."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = str(self.config.get("env_prefix", "")).lower()
+        delimiter = str(self.config.get("env_nested_delimiter") or "__")
+        sections = plugin_sections()
+        out: dict[str, Any] = {}
+        for var, value in os.environ.items():
+            name = var.lower()
+            if not name.startswith(prefix):
+                continue
+            section, _, key = name[len(prefix):].partition(delimiter)
+            if section not in sections or not key or delimiter in key:
+                continue
+            out.setdefault(section, {})[key] = _maybe_json(value)
+        return out
+
+
+def _maybe_json(value: str) -> Any:
+    if value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def default_config_path() -> Path | None:

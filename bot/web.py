@@ -1,5 +1,5 @@
 """The small HTTP app: health, readiness and metrics, plus the routes
-capabilities and adapters add (vote links, calendar feeds, Slack events).
+capabilities and adapters add (vote links, calendar feeds, chat platforms' endpoints).
 
 ``/healthz``: the process answers (liveness, no database). ``/readyz``: the
 database answers and its schema is at the newest migration (503 otherwise),
@@ -88,7 +88,7 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
 
     def readyz(_request: Request) -> JSONResponse:
         # A plain function: Starlette runs it in its thread pool, so the database
-        # round trip never blocks the event loop that acknowledges Slack.
+        # round trip never blocks the event loop that acknowledges chat requests.
         from storage.migrate import at_head
 
         leader = bot.leadership.is_leader()

@@ -49,6 +49,7 @@ from adapters.discord.inbound import (
     modal_values,
 )
 from adapters.discord.outbound import Rendered, render_message
+from adapters.discord.settings import discord_settings
 from adapters.discord.turn import APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT, Turn
 from bot.errors import N_
 from bot.i18n import Translator, translator
@@ -75,7 +76,7 @@ class DiscordAdapter:
     """
 
     def __init__(self, bot: Bot, *, workers: int | None = None) -> None:
-        cfg = bot.settings.discord
+        cfg = discord_settings(bot.settings)
         self.bot = bot
         self.linker = Linker(bot)
         self.forms = PagedForms()
@@ -323,7 +324,7 @@ class DiscordAdapter:
         text = tr.gettext(N_(
             "If {address} is on the alliance roster, I have emailed it a code. Press the "
             "button and enter it within {minutes} minutes."), address=address,
-            minutes=self.bot.settings.discord.link_code_minutes)
+            minutes=discord_settings(self.bot.settings).link_code_minutes)
         await self.followup(turn, Message(text, blocks=(
             Section(text), Actions((Button(tr.gettext(N_("Enter the code")), "cvl", "enter",
                                            "primary"),)))), ephemeral=True)

@@ -17,6 +17,7 @@ import discord
 
 from adapters.discord import commands as slash
 from adapters.discord.ids import BUTTON, OPENER, SELECT
+from adapters.discord.settings import discord_settings
 
 if TYPE_CHECKING:
     from adapters.discord.port import AdapterPort
@@ -101,7 +102,7 @@ class ConveneClient(discord.Client):
                                 ("GUILD_SCHEDULED_EVENT_USER_REMOVE", False)):
             parsers[name] = self._attendance_parser(parsers[name], attending)
         parsers["INTERACTION_CREATE"] = self._interaction_parser(parsers["INTERACTION_CREATE"])
-        guild_id = self.adapter.bot.settings.discord.guild_id
+        guild_id = discord_settings(self.adapter.bot.settings).guild_id
         guild = discord.Object(int(guild_id)) if guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)

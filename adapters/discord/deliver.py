@@ -31,11 +31,12 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.discord.limits import EVENT_DESCRIPTION, EVENT_LOCATION, EVENT_NAME
 from adapters.discord.markdown import MentionLookup, plain
+from adapters.discord.models import DiscordScheduledEvent
 from adapters.discord.outbound import render_message
 from adapters.discord.rest import Rest, is_unknown
 from bot.types import CalendarEvent, from_data, message_from_data
 from storage.base import utcnow
-from storage.models import DiscordScheduledEvent, Identity
+from storage.models import Identity
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker

@@ -14,7 +14,11 @@ in order, before anything reads it:
    endpoint expects;
 3. a UTF-8 JSON object with an interaction ``type`` (400 otherwise).
 
-PING (type 1) is answered PONG. Commands, components and modal submissions go
+PING (type 1) is answered PONG. Commands, components and modal submissions are
+first recorded in the platform-neutral inbox (:mod:`bot.inbox`, platform
+``discord``; one group commit, within :data:`RECORD_WITHIN` seconds, else 503
+and nothing acted), so a crash before their flow ends loses nothing: the
+inbox's sweep works them again (:mod:`adapters.discord.recovery`). Then they go
 to :meth:`DiscordAdapter.on_interaction`, the same code the gateway path
 runs: the HTTP response is the interaction's first response (the deferral,
 type 5 or 6, for anything the core will work on; a modal, type 9; or an
@@ -37,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -44,6 +49,7 @@ from starlette.routing import Route
 
 from adapters.discord.inbound import user_id
 from adapters.discord.outbound import Rendered
+from adapters.discord.recovery import row
 from adapters.discord.turn import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
@@ -63,6 +69,7 @@ from adapters.discord.turn import (
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
     from adapters.discord.rest import Rest
+    from bot.inbox import Inbox, InboxItem
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,9 @@ MAX_BODY = 1 << 20
 MAX_SKEW_SECONDS = 60
 #: Seconds the endpoint waits for the flow's first response before deferring.
 ANSWER_WITHIN = 2.0
+#: Seconds the interaction's inbox row may take to commit before the request is
+#: refused (503): the first response is due within 3 s of Discord sending it.
+RECORD_WITHIN = 0.8
 #: Seconds a followup waits for its interaction's response to have left (a client
 #: that hung up gets no response; the followup is tried anyway, then falls back to a DM).
 SENT_WITHIN = 10.0
@@ -177,12 +187,16 @@ class HttpTurn(Turn):
 class InteractionsEndpoint:
     """The Starlette route. ``adapter`` and ``rest`` give the bot's current
     DiscordAdapter and REST client (looked up per request: the gateway's
-    replica rebuilds its adapter when it loses and regains the lease)."""
+    replica rebuilds its adapter when it loses and regains the lease);
+    ``inbox`` records each interaction before it is worked (None: nothing is
+    recorded, a crash loses the interactions in flight)."""
 
     def __init__(self, verifier: Verifier, *, adapter: Callable[[], DiscordAdapter],
-                 rest: Callable[[], Rest], answer_within: float = ANSWER_WITHIN) -> None:
+                 rest: Callable[[], Rest], inbox: Inbox | None = None,
+                 answer_within: float = ANSWER_WITHIN) -> None:
         self.verifier = verifier
         self.adapter, self.rest = adapter, rest
+        self.inbox = inbox
         self.answer_within = answer_within
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -215,8 +229,13 @@ class InteractionsEndpoint:
         if kind == AUTOCOMPLETE:
             return JSONResponse({"type": AUTOCOMPLETE_RESULT,
                                  "data": {"choices": await self.choices(payload)}})
+        try:
+            recorded = await self.record(payload)
+        except (TimeoutError, SQLAlchemyError) as exc:
+            log.error("Discord interaction %s not recorded, refused: %s", payload["id"], exc)
+            return Response("the interaction could not be recorded", status_code=503)
         turn = HttpTurn(payload, rest=self.rest())
-        task = asyncio.get_running_loop().create_task(self.run(turn))
+        task = asyncio.get_running_loop().create_task(self.run(turn, recorded))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         waiting: set[asyncio.Future[Any]] = {turn.first, task}
@@ -227,12 +246,27 @@ class InteractionsEndpoint:
             await turn.defer()
         return JSONResponse(turn.first.result(), background=BackgroundTask(turn.sent.set))
 
-    async def run(self, turn: HttpTurn) -> None:
-        """The adapter's flow for ``turn``; an error is logged with the interaction id."""
+    async def record(self, payload: Mapping[str, Any]) -> list[InboxItem]:
+        """Commit ``payload``'s inbox row (claimed by this process, worked here);
+        the rows written ([] for a replay already recorded, or no inbox).
+        Raises TimeoutError past :data:`RECORD_WITHIN`, or the database's error."""
+        if self.inbox is None:
+            return []
+        written = self.inbox.submit([row(payload)], hand_off=False)
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(written)),
+                                      RECORD_WITHIN)
+
+    async def run(self, turn: HttpTurn, recorded: Sequence[InboxItem] = ()) -> None:
+        """The adapter's flow for ``turn``; an error is logged with the interaction
+        id. Its inbox rows are marked done after the flow, whatever its end."""
         try:
             await self.adapter().on_interaction(turn)
         except Exception:
             log.exception("Discord interaction %s (HTTP) failed", turn.id)
+        finally:
+            for item in recorded:
+                if self.inbox is not None:
+                    self.inbox.done(item)
 
     async def choices(self, payload: Mapping[str, Any]) -> list[dict[str, str]]:
         """Autocomplete choices, as the gateway's command tree gives them."""

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 
+from adapters.discord.models import DiscordLinkCode
+from adapters.discord.settings import discord_settings
 from bot.errors import N_
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
@@ -36,7 +38,7 @@ from bot.members import link_identity, normalise_email, person_by_email, resolve
 from bot.outbox import enqueue_email
 from bot.types import Actor
 from storage.base import utcnow
-from storage.models import DiscordLinkCode, Person
+from storage.models import Person
 
 if TYPE_CHECKING:
     from bot.app import Bot
@@ -103,7 +105,7 @@ class Linker:
             row = DiscordLinkCode(
                 person_id=person.id, guild_id=actor.workspace_id, user_id=actor.user_id,
                 code_hash=_digest(settings.signing_key(), actor, code), created_at=now,
-                expires_at=now + timedelta(minutes=settings.discord.link_code_minutes),
+                expires_at=now + timedelta(minutes=discord_settings(settings).link_code_minutes),
                 attempts=0)
             session.add(row)
             session.flush()
@@ -114,7 +116,7 @@ class Linker:
                 "profile. If it was you, enter this code in Discord (the \"Enter the code\" "
                 "button) within {minutes} minutes:\n\n    {code}\n\nIf it was not you, ignore "
                 "this email: nothing is linked without the code."),
-                name=person.name, minutes=settings.discord.link_code_minutes, code=shown)
+                name=person.name, minutes=discord_settings(settings).link_code_minutes, code=shown)
             enqueue_email(session=session, key=f"discord-link:{row.id}", email=OutgoingEmail(
                 to=(address,), subject=tr.gettext(N_("Your Convene code for Discord")),
                 text=text))

@@ -46,7 +46,6 @@ from bot.types import (
     MULTI_SEPARATOR,
     Actions,
     Button,
-    Context,
     Divider,
     Header,
     Image,
@@ -55,6 +54,7 @@ from bot.types import (
     Preformatted,
     Section,
     Select,
+    SmallPrint,
     inline_plain,
 )
 
@@ -289,7 +289,7 @@ def render_message(message: Message, *, mentions: MentionLookup | None = None) -
             if len(pre) > room:
                 pre = pre[: room - 1] + ELLIPSIS
             embeds.text(f"```\n{pre}\n```")
-        elif isinstance(block, Context):
+        elif isinstance(block, SmallPrint):
             embeds.small(inline_plain(block.text))
         elif isinstance(block, Divider):
             embeds.text("─" * 24)

@@ -7,29 +7,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from adapters.discord.settings import DiscordSettings, discord_settings
 from bot.plugins import Plugin, Stopper, token_ready
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
     from adapters.discord.rest import Rest
     from bot.app import Bot
+    from bot.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
 SERVICE = "discord.adapter"
 REST = "discord.rest"
+INBOX = "discord.inbox"
+#: Threads working interactions a crash interrupted (rare: the live ones run
+#: on the endpoint's loop and the adapter's pool).
+RECOVERY_WORKERS = 2
 
 
 class DiscordPlugin(Plugin):
     """Discord through discord.py. One adapter and one REST client per Bot."""
 
     name = "discord"
+    settings_model = DiscordSettings
 
     @staticmethod
     def _ready(bot: Bot) -> bool:
-        return token_ready(bot.settings.discord, section="discord")
+        return token_ready(discord_settings(bot.settings), section="discord")
 
     def rest(self, bot: Bot) -> Rest:
         """The REST client of ``bot`` (made once, kept in ``bot.adapters``)."""
@@ -37,8 +45,8 @@ class DiscordPlugin(Plugin):
 
         found = bot.adapters.get(REST)
         if not isinstance(found, Rest):
-            set_api_url(bot.settings.discord.api_url)
-            found = Rest(bot.settings.discord.bot_token.get_secret_value())
+            set_api_url(discord_settings(bot.settings).api_url)
+            found = Rest(discord_settings(bot.settings).bot_token.get_secret_value())
             bot.adapters[REST] = found
         return found
 
@@ -49,10 +57,38 @@ class DiscordPlugin(Plugin):
 
         found = bot.adapters.get(SERVICE)
         if not isinstance(found, DiscordAdapter):
-            set_api_url(bot.settings.discord.api_url)
+            set_api_url(discord_settings(bot.settings).api_url)
             found = DiscordAdapter(bot)
             bot.adapters[SERVICE] = found
         return found
+
+    def inbox(self, bot: Bot) -> Inbox:
+        """The inbox the HTTP endpoint records interactions in (platform
+        ``discord``; made once, kept in ``bot.adapters``): its workers work
+        again what a crash interrupted (:mod:`adapters.discord.recovery`)."""
+        from bot.inbox import Inbox
+
+        found = bot.adapters.get(INBOX)
+        if not isinstance(found, Inbox):
+            from adapters.discord.recovery import recover
+
+            found = Inbox(bot.session_factory, platform="discord", workers=RECOVERY_WORKERS,
+                          handler=lambda item: recover(item, adapter=lambda: self.adapter(bot),
+                                                       rest=lambda: self.rest(bot)),
+                          instance=bot.instance_id,
+                          stale=timedelta(seconds=bot.settings.queue.stale_seconds))
+            bot.adapters[INBOX] = found
+        return found
+
+    @staticmethod
+    def close_inbox(bot: Bot, *, wait: bool = True) -> None:
+        """Stop the endpoint's inbox, if made (with ``wait``, rows queued are
+        worked off first)."""
+        from bot.inbox import Inbox
+
+        found = bot.adapters.pop(INBOX, None)
+        if isinstance(found, Inbox):
+            found.close(wait=wait)
 
     def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
         if not self._ready(bot):
@@ -63,21 +99,28 @@ class DiscordPlugin(Plugin):
         bot.calendar_platforms.add("discord")
 
     def web_routes(self, bot: Bot) -> list[Any]:
-        if not self._ready(bot) or not bot.settings.discord.public_key:
+        if not self._ready(bot) or not discord_settings(bot.settings).public_key:
             return []
         from adapters.discord.endpoint import InteractionsEndpoint, Verifier
 
-        endpoint = InteractionsEndpoint(Verifier(bot.settings.discord.public_key),
+        endpoint = InteractionsEndpoint(Verifier(discord_settings(bot.settings).public_key),
                                         adapter=lambda: self.adapter(bot),
-                                        rest=lambda: self.rest(bot))
+                                        rest=lambda: self.rest(bot), inbox=self.inbox(bot))
         return list(endpoint.routes())
 
     def start(self, bot: Bot) -> Stopper | None:
         if not self._ready(bot):
             return None
-        if not bot.settings.discord.gateway:
+        if discord_settings(bot.settings).public_key:
+            self.inbox(bot).start()  # works off what a crash left in the inbox
+        if not discord_settings(bot.settings).gateway:
             log.info("[discord] gateway = false: this process delivers but does not connect")
-            return self.rest(bot).close
+
+            def stop_rest() -> None:
+                self.close_inbox(bot)
+                self.rest(bot).close()
+
+            return stop_rest
         # One gateway connection per bot: only the holder of the scheduler lease
         # opens it, and it is closed when that replica loses the lease.
         lock = threading.Lock()
@@ -97,6 +140,7 @@ class DiscordPlugin(Plugin):
 
         def stop() -> None:
             changed(False)
+            self.close_inbox(bot)
             self.rest(bot).close()
 
         return stop
@@ -107,7 +151,7 @@ class DiscordPlugin(Plugin):
         adapter = self.adapter(bot)
         client = adapter.client
         loop = asyncio.new_event_loop()
-        token = bot.settings.discord.bot_token.get_secret_value()
+        token = discord_settings(bot.settings).bot_token.get_secret_value()
 
         def run() -> None:
             asyncio.set_event_loop(loop)

@@ -4,7 +4,7 @@ HTTP mode: ``/slack/events`` on the Starlette app (slack_bolt.adapter.starlette)
 request signatures and timestamps verified by bolt (a bad or stale one gets
 401). Socket Mode: the same App over a WebSocket with the app-level token.
 
-Every listener hands the verified request to the inbox (adapters/slack/inbox.py)
+Every listener hands the verified request to the inbox (bot/inbox.py)
 and then acknowledges. With ``[slack] durable_inbox = true`` (the default) the
 inbox first commits it (one group-committed INSERT), so a request Slack saw
 acknowledged survives a crash; with ``false`` it goes to the workers in memory
@@ -51,7 +51,6 @@ from adapters.slack.inbound import (
     message_event,
     view_submission_event,
 )
-from adapters.slack.inbox import Inbox, InboxItem
 from adapters.slack.limits import BLOCK_ID
 from adapters.slack.outbound import (
     encode_metadata,
@@ -59,9 +58,11 @@ from adapters.slack.outbound import (
     render_message,
     render_modal,
 )
+from adapters.slack.settings import slack_settings
 from bot.errors import N_, is_unavailable
 from bot.home import home_message
 from bot.i18n import translator
+from bot.inbox import Inbox, InboxItem
 from bot.types import Actions, Actor, Button, Conversation, Event, Form, Message, Reply
 
 if TYPE_CHECKING:
@@ -129,14 +130,14 @@ class SlackAdapter:
 
     def __init__(self, bot: Bot, *, client: WebClient | None = None,
                  workers: int | None = None, start_workers: bool = True) -> None:
-        cfg = bot.settings.slack
+        cfg = slack_settings(bot.settings)
         self.bot = bot
         self.client = client or WebClient(token=cfg.bot_token.get_secret_value() or None,
                                           base_url=cfg.api_url)
         self.identities = IdentityCache(bot, self.client)
         self.forms = FormStash()
         self.deliverer = SlackDeliverer(self.client, prepare=self.forms.button_message)
-        self.inbox = Inbox(bot.session_factory, handler=self.handle,
+        self.inbox = Inbox(bot.session_factory, platform="slack", handler=self.handle,
                            workers=workers or cfg.workers, durable=cfg.durable_inbox,
                            instance=bot.instance_id,
                            stale=timedelta(seconds=bot.settings.queue.stale_seconds))
@@ -251,9 +252,9 @@ class SlackAdapter:
         elif item.kind == "view":
             self._run([view_submission_event(body)], body)
         elif item.kind == "home":
-            event = body.get("event") or {}
+            home: dict[str, Any] = body.get("event") or {}
             self.publish_home(Actor("slack", str(body.get("team_id", "")),
-                                    str(event.get("user", ""))))
+                                    str(home.get("user", ""))))
         else:
             log.error("unknown Slack inbox kind %r (row %s)", item.kind, item.id)
 
@@ -427,9 +428,9 @@ class SlackAdapter:
         closes that connection (the inbox keeps working)."""
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        handler = SocketModeHandler(self.app, self.bot.settings.slack.app_token
+        handler = SocketModeHandler(self.app, slack_settings(self.bot.settings).app_token
                                     .get_secret_value())
-        handler.connect()
+        handler.connect()  # type: ignore[no-untyped-call]  # slack-bolt leaves it untyped
         log.info("Slack Socket Mode connected")
         return handler.close
 

@@ -52,7 +52,6 @@ from bot.types import (
     Actions,
     Button,
     Code,
-    Context,
     Divider,
     Emphasis,
     Form,
@@ -67,6 +66,7 @@ from bot.types import (
     Preformatted,
     Section,
     Select,
+    SmallPrint,
     Strong,
     Time,
     inline,
@@ -269,7 +269,7 @@ def _render_one(block: Any, ids: _Ids) -> list[Block]:
             if block.text.strip() else []
     if isinstance(block, Section):
         return _section_blocks(block)
-    if isinstance(block, Context):
+    if isinstance(block, SmallPrint):
         return [{"type": "context", "elements": [
             {"type": "mrkdwn", "text": mrkdwn(block.text, CONTEXT_TEXT)}]}] \
             if inline_plain(block.text).strip() else []
@@ -342,7 +342,8 @@ def fallback_text(message: Message) -> str:
     text = message.text.strip()
     if not text:
         for block in message.blocks:
-            if isinstance(block, Header | Section | Context) and inline_plain(block.text).strip():
+            if isinstance(block, Header | Section | SmallPrint) \
+                    and inline_plain(block.text).strip():
                 return mrkdwn(block.text, MESSAGE_TEXT)
     return mrkdwn(text or ELLIPSIS, MESSAGE_TEXT)
 

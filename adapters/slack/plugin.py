@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from adapters.slack.settings import SlackSettings, slack_settings
 from bot.plugins import Plugin, Stopper, token_ready
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ class SlackPlugin(Plugin):
     """Slack through slack-bolt. One adapter per Bot, made on first use."""
 
     name = "slack"
+    settings_model = SlackSettings
 
     def adapter(self, bot: Bot) -> SlackAdapter:
         """The SlackAdapter of ``bot``, made once and kept in ``bot.adapters``."""
@@ -39,19 +41,16 @@ class SlackPlugin(Plugin):
 
     @staticmethod
     def _ready(bot: Bot) -> bool:
-        return token_ready(bot.settings.slack, section="slack")
+        return token_ready(slack_settings(bot.settings), section="slack")
 
     def setup_bot(self, bot: Bot, *, mail_given: bool) -> None:
-        from bot.queue import SLACK_INBOX
-
-        bot.registry.queue_table(SLACK_INBOX)  # released on shutdown, even when off
         if self._ready(bot):
             bot.chat_deliverers["slack"] = self.adapter(bot).deliverer
 
     def web_routes(self, bot: Bot) -> list[Any]:
-        if not self._ready(bot) or bot.settings.slack.mode != "http":
+        if not self._ready(bot) or slack_settings(bot.settings).mode != "http":
             return []
-        if not bot.settings.slack.signing_secret.get_secret_value():
+        if not slack_settings(bot.settings).signing_secret.get_secret_value():
             log.error("[slack] mode = \"http\" needs signing_secret: /slack/events not mounted")
             return []
         return list(self.adapter(bot).routes())
@@ -60,8 +59,8 @@ class SlackPlugin(Plugin):
         if not self._ready(bot):
             return None
         adapter = self.adapter(bot)
-        if bot.settings.slack.mode == "socket":
-            if not bot.settings.slack.app_token.get_secret_value():
+        if slack_settings(bot.settings).mode == "socket":
+            if not slack_settings(bot.settings).app_token.get_secret_value():
                 log.error("[slack] mode = \"socket\" needs app_token (xapp-...): not connected")
                 return None
             adapter.start()

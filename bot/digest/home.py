@@ -8,7 +8,7 @@ from bot.digest.service import summary_message
 from bot.errors import PermissionDenied
 from bot.permissions import authorize
 from bot.registry import HomeContext
-from bot.types import Block, Context, Header
+from bot.types import Block, Header, SmallPrint
 from storage.models import Digest
 
 
@@ -23,6 +23,6 @@ def digest_section(ctx: HomeContext) -> list[Block]:
                                  .order_by(Digest.week.desc())).first()
     title = Header(ctx._("Press review"))
     if digest is None:
-        return [title, Context(ctx._("No press review has been sent yet."))]
+        return [title, SmallPrint(ctx._("No press review has been sent yet."))]
     message = summary_message(ctx.settings, digest, ctx.tr.language)
     return [title, *message.blocks][:20]

@@ -17,8 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.context import Context
 from bot.digest import service as svc
 from bot.errors import N_, Conflict, InvalidInput, NotFound
-from bot.types import Context as Small
-from bot.types import Header, Message, Section, inline_plain
+from bot.types import Header, Message, Section, SmallPrint, inline_plain
 from digests import archive
 from digests.parse.normalise import canonical_url
 from digests.render import LANGUAGE_NAMES, why_line
@@ -148,9 +147,9 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
         DigestSuggestion.week == digest.week)).all()
     chosen = {i.canonical_url for i in items}
     waiting = [s for s in pending if s.canonical_url not in chosen]
-    blocks: list[Header | Section | Small] = [Header(title)]
+    blocks: list[Header | Section | SmallPrint] = [Header(title)]
     if note:
-        blocks.append(Small(note))
+        blocks.append(SmallPrint(note))
     blocks.append(Section("\n".join(lines)))
     if waiting:
         sug = "\n".join(f"- {s.url}" + (f" ({s.note})" if s.note else "") +
@@ -158,7 +157,7 @@ def _preview_message(ctx: Context, digest: Digest, *, note: str = "") -> Message
         blocks.append(Section(ctx._("Suggestions not included yet:") + "\n" + sug))
     failed = [r for r in digest.report if r.get("status") == "failed"]
     if failed:
-        blocks.append(Small(ctx._("Sources that failed: {list}", list="; ".join(
+        blocks.append(SmallPrint(ctx._("Sources that failed: {list}", list="; ".join(
             f"{r['url']} ({r['reason']})" for r in failed))))
     text = "\n".join(inline_plain(b.text) for b in blocks)
     return Message(text=text, blocks=tuple(blocks))

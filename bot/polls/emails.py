@@ -19,7 +19,7 @@ from bot.polls.stances import STANCE_LABELS, STANCES, Tally
 from bot.polls.tokens import mint
 from bot.polls.words import REPLY_WORDS
 from bot.settings import Settings
-from bot.types import Actions, Block, Button, Context, Header, Message, Section
+from bot.types import Actions, Block, Button, Header, Message, Section, SmallPrint
 from storage.models import Person, Proposal, Round
 
 
@@ -102,7 +102,7 @@ def ballot_message(*, tr: Translator, proposal: Proposal, rnd: Round, text: str,
         Section(tr.gettext(N_("Or reply to this email with one of {words} on the first line "
                               "and your reason below it (a reason is needed for disagree and "
                               "block)."), words=reply_words(tr))),
-        Context(tr.gettext(N_("You can change your stance until the round closes: {when}."),
+        SmallPrint(tr.gettext(N_("You can change your stance until the round closes: {when}."),
                            when=local(rnd.closes_at, person.timezone))),
     ]
     return Message(text=tr.gettext(N_("Proposal #{id}: {title}"), id=proposal.id,

@@ -1,4 +1,4 @@
-"""The polls section of a person's home page (the Slack App Home tab):
+"""The polls section of a person's home page (a chat platform's home tab):
 open proposals they can see, and those still waiting for their stance,
 each with its stance buttons."""
 
@@ -11,7 +11,7 @@ from bot.permissions import authorize
 from bot.polls.render import when
 from bot.polls.stances import STANCE_LABELS, STANCES, stance_of
 from bot.registry import HomeContext
-from bot.types import Actions, Block, Button, Context, Header, Section, Span, Strong
+from bot.types import Actions, Block, Button, Header, Section, SmallPrint, Span, Strong
 from storage.models import Group, Proposal, Round
 
 MAX_SHOWN = 10
@@ -59,7 +59,7 @@ def polls_section(ctx: HomeContext) -> list[Block]:
                     if not can_vote else ctx._("Voting by email in this round."))
             others.append(Section((*line, f"\n{note}")))
     if not pending and not others:
-        return [Header(ctx._("Consensus polls")), Context(ctx._("No proposal is open."))]
+        return [Header(ctx._("Consensus polls")), SmallPrint(ctx._("No proposal is open."))]
     blocks: list[Block] = [Header(ctx._("Consensus polls"))]
     return blocks + (pending + others)[: MAX_SHOWN * 2]
 

@@ -173,7 +173,7 @@ def comments(session: Session, proposal: Proposal) -> list[tuple[str, str, bool]
 def targets(session: Session, proposal: Proposal) -> list[ChatTarget]:
     """Where the proposal's message lives: the conversation it was created in
     (unless a direct one) and the group's configured channels
-    (``Group.channels``: ``{"slack": {"workspace_id": .., "channel_id": ..}}``)."""
+    (``Group.channels``: ``{"<platform>": {"workspace_id": .., "channel_id": ..}}``)."""
     out: list[ChatTarget] = []
     if proposal.origin_platform and proposal.origin_channel:
         out.append(ChatTarget(proposal.origin_platform, proposal.origin_workspace,

@@ -21,13 +21,13 @@ from bot.types import (
     Actions,
     Block,
     Button,
-    Context,
     Field,
     Header,
     Image,
     Message,
     Preformatted,
     Section,
+    SmallPrint,
 )
 from bot.types import time_token as _time_token
 from storage.models import Proposal, Round
@@ -140,7 +140,7 @@ def tally_message(
     if show_names:
         for s in STANCES:
             if t.names.get(s):
-                blocks.append(Context(f"{tr.gettext(STANCE_LABELS[s])}: "
+                blocks.append(SmallPrint(f"{tr.gettext(STANCE_LABELS[s])}: "
                                       + ", ".join(t.names[s])))
         reasons = [tr.gettext(N_("Block by {name}: {reason}"), name=n, reason=r)
                    for n, r in t.blocks]
@@ -149,10 +149,10 @@ def tally_message(
         if reasons:
             blocks.append(Section("\n".join(reasons)))
     else:
-        blocks.append(Context(tr.gettext(N_("Stances are hidden until the round closes; "
+        blocks.append(SmallPrint(tr.gettext(N_("Stances are hidden until the round closes; "
                                             "only counts are shown."))))
     if proposal.version > 1 and not closed:
-        blocks.append(Context(tr.gettext(
+        blocks.append(SmallPrint(tr.gettext(
             N_("The text has changed: this is version {version}. Stances on an earlier "
                "version no longer count; if you took one, please take your stance again."),
             version=proposal.version)))
@@ -163,7 +163,7 @@ def tally_message(
                    style="primary" if s == "agree" else "danger" if s == "block"
                    else "default")
             for s in STANCES)))
-        blocks.append(Context(tr.gettext(
+        blocks.append(SmallPrint(tr.gettext(
             N_("Or type: vote {id} agree|abstain|disagree|block [reason]"), id=proposal.id)))
     fallback = f"{title}: {summary} ({status})"
     return Message(text=fallback, blocks=tuple(blocks))

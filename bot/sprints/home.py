@@ -12,7 +12,7 @@ from bot.registry import HomeContext
 from bot.sprints import seats
 from bot.sprints.common import ACTIVE, HOLDING, local
 from bot.sprints.offers import open_offer
-from bot.types import Actions, Block, Button, Context, Header, Section, Strong
+from bot.types import Actions, Block, Button, Header, Section, SmallPrint, Strong
 from storage.base import utcnow
 from storage.models import Sprint, SprintSignup
 
@@ -76,5 +76,5 @@ def sprints_section(ctx: HomeContext) -> list[Block]:
                                           str(sprint.id)),)))
     head: list[Block] = [Header(ctx._("Innovation sprints"))]
     if not mine and not others:
-        return [*head, Context(ctx._("No sprint is open."))]
+        return [*head, SmallPrint(ctx._("No sprint is open."))]
     return head + (mine + others)[: MAX_SHOWN * 2]

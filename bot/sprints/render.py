@@ -21,7 +21,6 @@ from bot.types import (
     Actions,
     Block,
     Button,
-    Context,
     Emphasis,
     Field,
     Header,
@@ -32,6 +31,7 @@ from bot.types import (
     Option,
     Section,
     Select,
+    SmallPrint,
     Span,
     Strong,
     Time,
@@ -140,7 +140,7 @@ def sprint_message(session: Session, sprint: Sprint, *, tr: Translator, zone: st
         else:
             blocks.append(Actions((Button(tr.gettext(N_("Follow")), "sprint.follow", sid),)))
         if full and not closed:
-            blocks.append(Context(tr.gettext(N_("Full: new sign-ups join the waitlist and are "
+            blocks.append(SmallPrint(tr.gettext(N_("Full: new sign-ups join the waitlist and are "
                                                 "offered a seat when one frees."))))
     accent: Accent = ("danger" if sprint.state in ("cancelled", "declined") else
                       "info" if sprint.state == "proposed" else

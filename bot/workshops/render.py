@@ -15,13 +15,13 @@ from bot.types import (
     Actions,
     Block,
     Button,
-    Context,
     Field,
     Header,
     Image,
     Link,
     Message,
     Section,
+    SmallPrint,
     Time,
 )
 from storage.models import Workshop
@@ -75,7 +75,7 @@ def workshop_message(tr: Translator, ws: Workshop, *, zone: str, counts: dict[st
         if ws.join_url and ws.state == "confirmed":
             text += ["\n", Link(ws.join_url, tr.gettext(N_("Join link")))]
         blocks.append(Section(tuple(text), fields=tuple(fields)))
-        blocks.append(Context(world_times(ws.starts_at, tr.language)))
+        blocks.append(SmallPrint(world_times(ws.starts_at, tr.language)))
     else:
         blocks.append(Section(tr.gettext(N_("No time chosen yet: answer the candidate slots "
                                             "with: workshop slots {id}"), id=ws.id),
@@ -83,7 +83,7 @@ def workshop_message(tr: Translator, ws: Workshop, *, zone: str, counts: dict[st
     if ws.state == "confirmed":
         summary = " · ".join(f"{tr.gettext(RSVP_LABELS[k])} {counts.get(k, 0)}"
                              for k in RSVP_LABELS)
-        blocks.append(Context(summary))
+        blocks.append(SmallPrint(summary))
         blocks.append(Actions(tuple(
             Button(tr.gettext(RSVP_LABELS[k]), "workshop.rsvp", f"{ws.id}:{k}",
                    style="primary" if k == "accepted" else "default", disabled=(mine == k))

@@ -21,10 +21,8 @@ from bot.types import (
     Preformatted,
     Reply,
     Section,
+    SmallPrint,
     Span,
-)
-from bot.types import (
-    Context as Small,
 )
 from bot.workshops import availability, invites, rsvp, series, tokens
 from bot.workshops.render import (
@@ -426,7 +424,7 @@ def attendees_cmd(ctx: Context) -> Message:
         lines += _availability_lines(ctx, ws, people)
     body = "\n".join(lines) or ctx._("No answers yet.")
     return Message(f"{title}\n{body}", blocks=(Header(title), Section(body),
-                                               Small("\n".join(summary) or "-")))
+                                               SmallPrint("\n".join(summary) or "-")))
 
 
 def _availability_lines(ctx: Context, ws: Workshop,

@@ -1,9 +1,15 @@
 """Every mapped table, imported so that ``Base.metadata`` is complete.
 
 Each capability keeps its tables in its own module here; add the import below.
+An adapter keeps its own tables in its package (``adapters/<name>/models.py``,
+on the same :class:`storage.base.Base`) and declares that module in the
+``convene.models`` entry point group: importing this package imports them too,
+so Alembic and the schema check see every table without storage naming one.
 """
 
 from __future__ import annotations
+
+from importlib.metadata import entry_points
 
 from storage.base import Base
 from storage.models.core import (
@@ -12,6 +18,7 @@ from storage.models.core import (
     EmailAddress,
     Group,
     Identity,
+    InboxItem,
     JobRun,
     Membership,
     Organisation,
@@ -30,7 +37,6 @@ from storage.models.digest import (
     DigestRecipient,
     DigestSuggestion,
 )
-from storage.models.discord import DiscordLinkCode, DiscordScheduledEvent
 from storage.models.polls import (
     Ballot,
     PollComment,
@@ -40,7 +46,6 @@ from storage.models.polls import (
     RoundCount,
     Stance,
 )
-from storage.models.slack import SlackInboxItem as SlackInboxItem
 from storage.models.sprints import (
     Sprint,
     SprintFollower,
@@ -73,11 +78,10 @@ __all__ = [
     "DigestItemSource",
     "DigestRecipient",
     "DigestSuggestion",
-    "DiscordLinkCode",
-    "DiscordScheduledEvent",
     "EmailAddress",
     "Group",
     "Identity",
+    "InboxItem",
     "JobRun",
     "Membership",
     "Organisation",
@@ -108,3 +112,14 @@ __all__ = [
     "WorkshopSeries",
     "WorkshopSlot",
 ]
+
+
+def _load_adapter_models() -> None:
+    """Import every module of the ``convene.models`` entry point group (each
+    maps its tables on ``Base``). Raises what a broken module raises: a table
+    Alembic cannot see is a schema drift, not something to skip."""
+    for ep in sorted(entry_points(group="convene.models"), key=lambda e: e.name):
+        ep.load()
+
+
+_load_adapter_models()

@@ -1,4 +1,4 @@
-"""Core tables: organisations, people, identities, groups, roles, audit, outbox."""
+"""Core tables: organisations, people, identities, groups, roles, audit, outbox, inbox."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ class Group(Base):
     """A group of people: the whole alliance (``is_alliance``) or a working group.
 
     ``channels`` maps a platform to the conversation where the group is posted,
-    e.g. ``{"slack": {"workspace_id": "T1", "channel_id": "C1"}}``.
+    e.g. ``{"<platform>": {"workspace_id": "T1", "channel_id": "C1"}}``.
     """
 
     __tablename__ = "groups"
@@ -139,7 +139,7 @@ class AuditEntry(Base):
     """Who did what, when and through which channel.
 
     ``at``: aware datetime, UTC. ``channel`` is the platform the action came
-    through (slack, discord, email, console, web, cli, job).
+    through (an adapter's name, or email, console, web, cli, job).
     """
 
     __tablename__ = "audit_log"
@@ -164,7 +164,7 @@ class OutboxMessage(Base):
     ``pending``, ``sending`` (claimed by ``claimed_by``, a token of the process
     ``owner``, until ``next_attempt_at``, the lease), ``sent`` or ``dead``;
     ``next_attempt_at``: aware datetime, UTC. ``coalesce_key`` (``poll:12:tally:
-    slack:C1``) is unique among pending rows: a refresh queued while one is
+    <platform>:C1``) is unique among pending rows: a refresh queued while one is
     pending adds nothing, and the worker renders the latest state (bot/queue.py).
     """
 
@@ -234,6 +234,39 @@ class QueueInstance(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboxItem(Base):
+    """One acknowledged chat request waiting to be (or already) dispatched: a
+    verified request is written here before its platform gets the
+    acknowledgement, so a crash between the two loses nothing (bot/inbox.py).
+
+    ``platform`` is the adapter's name (each adapter sweeps its own rows);
+    ``key`` is unique (``<platform>:<event id>``): a platform's retry of a
+    request already written adds nothing. ``kind`` is the adapter's word for
+    the request; ``payload`` holds ``{"body": <the request body>, ...}``.
+    ``status`` is ``pending``, ``working`` (claimed by ``claimed_by`` until
+    ``lease_until``, aware UTC; ``owner`` is the claiming process's instance
+    id), ``done`` or ``dead`` (gave up after repeated failures, ``last_error``
+    says why).
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_due", "platform", "status", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
 
 
 class JobRun(Base):

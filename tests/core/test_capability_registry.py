@@ -28,7 +28,7 @@ PACKAGE = textwrap.dedent('''
     from __future__ import annotations
 
     from bot.capabilities import Capability
-    from bot.types import Context, Header, Message, Section, Strong
+    from bot.types import Header, Message, Section, SmallPrint, Strong
 
     TICKS = []
 
@@ -39,7 +39,7 @@ PACKAGE = textwrap.dedent('''
 
 
     def section(ctx):
-        return [Header("Test capability"), Context("nothing to do")]
+        return [Header("Test capability"), SmallPrint("nothing to do")]
 
 
     def tick(*args, **kwargs):

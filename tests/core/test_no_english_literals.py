@@ -24,7 +24,7 @@ SHOWN: dict[str, tuple[tuple[int, ...], frozenset[str]]] = {
     "Message": ((0,), frozenset({"text"})),
     "Section": ((0,), frozenset({"text"})),
     "Header": ((0,), frozenset({"text"})),
-    "Context": ((0,), frozenset({"text"})),
+    "SmallPrint": ((0,), frozenset({"text"})),
     "Button": ((0,), frozenset({"label"})),
     "LinkButton": ((0,), frozenset({"label"})),
     "Field": ((0, 1), frozenset({"label", "value"})),

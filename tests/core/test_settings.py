@@ -53,3 +53,43 @@ def test_the_signing_key_is_created_once_with_private_mode(tmp_path: Path) -> No
     key = s.signing_key()
     assert len(key) > 40 and s.signing_key() == key
     assert (tmp_path / "k").stat().st_mode & 0o077 == 0
+
+
+def test_a_plugins_section_is_its_own_model_validated_with_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``[slack]`` and ``[discord]`` are declared by their plugins (the core has
+    no model of them), yet a bad value is named as any other key's, next to
+    the core's own errors, and ``CONVENE_<NAME>__<KEY>`` still sets it."""
+    import bot.settings
+    from adapters.discord.plugin import plugin as discord_plugin
+    from adapters.discord.settings import DiscordSettings, discord_settings
+    from adapters.slack.plugin import plugin as slack_plugin
+    from adapters.slack.settings import SlackSettings, slack_settings
+    from bot.settings import plugin_sections
+
+    assert not hasattr(bot.settings, "SlackSettings")
+    assert not hasattr(bot.settings, "DiscordSettings")
+    assert slack_plugin.settings_model is SlackSettings
+    assert plugin_sections()["discord"] is discord_plugin.settings_model is DiscordSettings
+    cfg = tmp_path / "convene.toml"
+    cfg.write_text('[slack]\nmode = "carrier"\nworkers = 0\nbot_token = "xoxb-file"\n'
+                   '[discord]\npublic_key = "zz"\n[polls]\nquorum_percent = 900\n'
+                   '[slak]\nenabled = true\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    msg = str(info.value)
+    for key in ("slack.mode", "slack.workers", "discord.public_key", "polls.quorum_percent",
+                "slak"):
+        assert key in msg, key
+    cfg.write_text('[slack]\nenabled = true\nbot_token = "xoxb-file"\nteam_ids = ["T1"]\n')
+    monkeypatch.setenv("CONVENE_SLACK__BOT_TOKEN", "xoxb-env")
+    monkeypatch.setenv("CONVENE_DISCORD__ALLOWED_GUILDS", '["1", "2"]')
+    monkeypatch.setenv("CONVENE_DISCORD__WORKERS", "3")
+    s = load_settings(cfg)
+    slack = slack_settings(s)
+    assert slack.enabled and slack.bot_token.get_secret_value() == "xoxb-env"
+    assert slack.team_ids == ["T1"] and s.slack is slack  # type: ignore[attr-defined]
+    assert discord_settings(s).allowed_guilds == ["1", "2"]
+    assert discord_settings(s).workers == 3
+    # A copy keeps the sections (convene serve copies the settings).
+    assert slack_settings(s.model_copy(update={"alliance_name": "B"})) is slack

@@ -24,7 +24,7 @@ from bot.context import Context
 from bot.members import link_identity, person_by_email
 from bot.types import Actor, Event, Form, FormField, FormSubmission, Message
 from bot.web import create_web_app
-from storage.models import Stance
+from storage.models import InboxItem, Proposal, Stance
 from tests.adapters.discord.fake_discord import APP_ID, CHANNEL, GUILD, FakeDiscord
 from tests.adapters.discord.harness import command, custom_ids, fixture, new_id, press, submit
 from tests.conftest import MEMBER, SHARED_FIXTURES, need
@@ -101,6 +101,7 @@ def served(make_bot: Callable[..., Bot], db_url: str,
     srv = Endpoint(bot, key, fake_discord)
     yield srv
     srv.stop()
+    srv.plugin.close_inbox(bot)
     srv.plugin.adapter(bot).close()
     srv.plugin.rest(bot).close()
 
@@ -352,3 +353,59 @@ def test_a_bad_public_key_is_refused_at_start() -> None:
     assert verifier.refusal({**headers, "x-signature-ed25519": signed[:-1] + "\x00"},
                             b"{}") == "signature headers malformed"
     assert verifier.refusal(headers, b"{}\x00") == "bad signature"
+
+
+def _inbox_rows(bot: Bot) -> list[InboxItem]:
+    with bot.session_factory() as s:
+        rows = list(s.scalars(select(InboxItem).order_by(InboxItem.id)))
+        s.expunge_all()
+        return rows
+
+
+def test_each_interaction_is_in_the_inbox_before_it_is_answered(served: Endpoint) -> None:
+    """The shared inbox records the interaction (platform ``discord``) before
+    the first response leaves, and marks it done once its flow has ended; a
+    replay of the same interaction adds no row."""
+    payload = command(ALICE, "help")
+    assert served.send(payload).status_code == 200
+    [row] = _inbox_rows(served.bot)
+    assert (row.platform, row.key, row.kind) == ("discord", f"discord:{payload['id']}",
+                                                 "interaction")
+    assert row.payload["body"]["token"] == payload["token"]
+    assert row.owner == served.bot.instance_id
+    served.wait(lambda: _inbox_rows(served.bot)[0].status == "done")
+    raw = json.dumps(payload).encode()
+    assert served.http.post(served.url, content=raw, headers=served.headers(raw)) \
+        .status_code == 200
+    assert len(_inbox_rows(served.bot)) == 1
+
+
+def test_an_interaction_a_crash_interrupted_is_worked_from_the_inbox(served: Endpoint) -> None:
+    """A row a killed process left claimed (lease run out) is swept and its
+    flow run again: the first response through the REST callback, the reply
+    as a followup, the core acting once; the row ends done."""
+    from datetime import timedelta
+
+    from bot.queue import INBOX, LeasedQueue
+
+    payload = command(ALICE, "do", text="poll new Soil charter | We adopt it. | 2030-01-01 12:00")
+    served.fake.interaction_created(str(payload["id"]))
+    dead = LeasedQueue(INBOX, instance="dead-replica", lease=timedelta(seconds=-1),
+                       fixed={"platform": "discord"})
+    with served.bot.session_factory() as s, s.begin():
+        [left] = dead.insert_claimed(s, [(f"discord:{payload['id']}", "interaction",
+                                          {"body": payload})], dead.token())
+    inbox = served.plugin.inbox(served.bot)
+    assert inbox.sweep() == 1 and inbox.work_queued() == 1
+    [callback] = served.fake.find("POST", f"/interactions/{payload['id']}/")
+    assert callback.body == {"type": 5, "data": {"flags": 64}}
+    [posted] = served.followups(payload["token"])
+    assert "is open for stances" in json.dumps(posted.body)
+    with served.bot.session_factory() as s:
+        assert s.scalar(select(func.count(Proposal.id))) == 1
+    served.wait(lambda: _inbox_rows(served.bot)[0].status == "done")
+    assert _inbox_rows(served.bot)[0].id == left.id
+    # Nothing left to take: a second sweep acts on nothing.
+    assert inbox.sweep() == 0
+    with served.bot.session_factory() as s:
+        assert s.scalar(select(func.count(Proposal.id))) == 1

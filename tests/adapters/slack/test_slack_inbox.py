@@ -1,4 +1,4 @@
-"""The durable inbox: a signed request is in ``slack_inbox`` before Slack gets
+"""The durable inbox: a signed request is in ``inbox`` (platform ``slack``) before Slack gets
 its 200; a crash after the acknowledgement loses nothing (a new runtime on the
 same database finishes the work at start); a redelivery acts once."""
 
@@ -17,7 +17,7 @@ from adapters.slack.plugin import SERVICE
 from adapters.slack.plugin import plugin as slack_plugin
 from bot.app import Bot
 from storage.base import utcnow
-from storage.models import ProcessedEvent, SlackInboxItem, Stance
+from storage.models import InboxItem, ProcessedEvent, Stance
 from tests.adapters.slack.conftest import (
     SECRET,
     Served,
@@ -28,9 +28,9 @@ from tests.adapters.slack.conftest import (
 from tests.adapters.slack.fake_slack import FakeSlack
 
 
-def _rows(bot: Bot) -> list[SlackInboxItem]:
+def _rows(bot: Bot) -> list[InboxItem]:
     with bot.session_factory() as s:
-        rows = list(s.scalars(select(SlackInboxItem).order_by(SlackInboxItem.id)))
+        rows = list(s.scalars(select(InboxItem).order_by(InboxItem.id)))
         s.expunge_all()
         return rows
 
@@ -50,7 +50,7 @@ def _until(cond: Callable[[], bool], timeout: float = 15.0) -> None:
 def _expire(bot: Bot, row_id: int) -> None:
     """Row ``row_id`` as a worker that died holding it leaves it, lease run out."""
     with bot.session_factory() as s, s.begin():
-        s.execute(update(SlackInboxItem).where(SlackInboxItem.id == row_id)
+        s.execute(update(InboxItem).where(InboxItem.id == row_id)
                   .values(status="working", claimed_by="dead-worker",
                           lease_until=utcnow() - timedelta(seconds=1)))
 

@@ -20,7 +20,6 @@ from adapters.slack.outbound import (
 from bot.types import (
     Actions,
     Button,
-    Context,
     Divider,
     Field,
     Form,
@@ -32,6 +31,7 @@ from bot.types import (
     Option,
     Section,
     Select,
+    SmallPrint,
 )
 from tests.adapters.slack.blockkit import block_problems, message_problems, modal_problems
 from tests.golden_messages import RICH
@@ -52,7 +52,7 @@ KITCHEN_SINK = Message(
         Actions((Select("digest.theme", "Choose a theme",
                         (Option("Soil carbon", "soil"), Option("Water", "water"))),
                  LinkButton("Open the document", "https://alliance.example/doc/12"))),
-        Context(f"Proposed by Amara Okafor · closes {CLOSES}"),
+        SmallPrint(f"Proposed by Amara Okafor · closes {CLOSES}"),
         Image("https://alliance.example/chart/12.png", "Tally: 3 agree, 1 block"),
         Image("data:image/png;base64,iVBORw0KGgo=", "Availability grid"),
         Divider(),
@@ -87,7 +87,7 @@ CASES: dict[str, Any] = {
     "home": lambda: render_home(Message("Convene", blocks=(
         Header("Convene for Alliance"), Section("Hello Amara."), Divider(),
         Section(f"*Budget 2027* closes {CLOSES}"),
-        Context("Type help to see what you can do.")))),
+        SmallPrint("Type help to see what you can do.")))),
 }
 
 

@@ -1,5 +1,9 @@
-"""The durable inbox: a verified Slack request is written to ``slack_inbox``
-before Slack gets its acknowledgement, then worked off by threads.
+"""The durable inbox: a verified chat request is written to ``inbox`` before
+its platform gets the acknowledgement, then worked off by threads.
+
+Platform-neutral: an adapter makes one :class:`Inbox` with its ``platform``
+name (the rows' ``platform`` column: each adapter writes, sweeps and works
+only its own rows) and a ``handler`` that turns a row back into a core event.
 
 Writes go through one group-commit writer thread: every request queued while
 the previous transaction commits lands in the next one (one ``INSERT .. ON
@@ -25,8 +29,8 @@ on SQLite and PostgreSQL; ``Bot.dispatch`` dedupes by event id, so a row
 worked twice acts once. A row that keeps failing goes ``dead`` after
 ``MAX_ATTEMPTS``. Work that meets an unavailable database is tried again in
 memory until it is back (see :meth:`Inbox.handle`); a request that cannot be
-written is not acknowledged (adapters/slack/app.py answers 503 and tells the
-person through the response_url).
+written is not acknowledged (the adapter answers 503 and, where its platform
+allows, tells the person).
 
 On SQLite (one writer at a time) the writer and the dispatches of this
 process take turns through a gate that lets the writer in first: the
@@ -40,9 +44,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -51,10 +54,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import is_unavailable
-from bot.queue import SLACK_INBOX, Claimed, LeasedQueue, new_instance_id
+from bot.gate import Gate
+from bot.queue import INBOX, Claimed, LeasedQueue, new_instance_id
 from storage.base import utcnow
 from storage.engine import read_only
-from storage.models import SlackInboxItem
+from storage.models import InboxItem as InboxRow
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,7 @@ log = logging.getLogger(__name__)
 #: are picked up once their lease has run out, or sooner: when its process
 #: restarts (it releases them) or its heartbeat goes stale.
 LEASE = timedelta(seconds=30)
-#: Done rows are kept this long (a Slack retry of one adds nothing), then pruned.
+#: Done rows are kept this long (a platform's retry of one adds nothing), then pruned.
 KEEP = timedelta(days=1)
 #: How often done rows past KEEP are pruned.
 PRUNE_SECONDS = 60.0
@@ -92,61 +96,23 @@ class InboxItem:
 
 Handler = Callable[[InboxItem], None]
 Row = tuple[str, str, dict[str, Any]]
-
-
-class Gate:
-    """Mutual exclusion with priority: ``writer()`` goes before any waiting
-    ``worker()``. A no-op when ``enabled`` is False (PostgreSQL)."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self._cond = threading.Condition()
-        self._busy = False
-        self._writers = 0
-
-    @contextmanager
-    def writer(self) -> Iterator[None]:
-        if not self.enabled:
-            yield
-            return
-        with self._cond:
-            self._writers += 1
-            self._cond.wait_for(lambda: not self._busy)
-            self._writers -= 1
-            self._busy = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
-
-    @contextmanager
-    def worker(self) -> Iterator[None]:
-        if not self.enabled:
-            yield
-            return
-        with self._cond:
-            self._cond.wait_for(lambda: not self._busy and not self._writers)
-            self._busy = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
+#: A request to the writer: its rows, the future its caller waits on, and
+#: whether the rows go to this inbox's workers (False: the caller works them).
+Write = tuple[list[Row], Future[list[InboxItem]], bool]
 
 
 class Inbox:
-    """Writer + workers over ``slack_inbox``. ``put()`` / ``put_async()`` write,
-    ``start()`` starts ``workers`` threads running ``handler`` on claimed rows,
-    ``close()`` stops them."""
+    """Writer + workers over the ``platform`` rows of ``inbox``. ``put()`` /
+    ``submit()`` write, ``start()`` starts ``workers`` threads running
+    ``handler`` on claimed rows, ``close()`` stops them."""
 
-    def __init__(self, session_factory: sessionmaker[Session], *, handler: Handler,
+    def __init__(self, session_factory: sessionmaker[Session], *, platform: str,
+                 handler: Handler,
                  workers: int, sweep_seconds: float = 1.0, durable: bool = True,
                  instance: str | None = None,
                  stale: timedelta = timedelta(seconds=3), batch: int = 100) -> None:
         self.session_factory = session_factory
+        self.platform = platform
         #: False: requests go straight to the workers in memory (no row before the
         #: ack, as DESIGN.md's "transport receipt" ack); a crash between the ack
         #: and the commit loses that request, which its sender never saw confirmed.
@@ -162,34 +128,47 @@ class Inbox:
         #: In-memory retries of rows whose work met an unavailable database: id -> tries.
         self._retries: dict[int, int] = {}
         self._retry_lock = threading.Lock()
-        self.queue = LeasedQueue(SLACK_INBOX, instance=instance or new_instance_id(),
+        self.queue = LeasedQueue(INBOX, instance=instance or new_instance_id(),
                                  lease=LEASE, max_attempts=MAX_ATTEMPTS, backoff=1.0,
-                                 stale=stale)
+                                 stale=stale, fixed={"platform": platform})
         #: The writer's claim token: rows it inserts are held by this process.
         self.token = self.queue.token()
         self.gate = Gate(enabled=session_factory.kw["bind"].dialect.name == "sqlite")
-        self._writes: queue.SimpleQueue[tuple[list[Row], Future[None]] | InboxItem | None] = \
-            queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[Write | InboxItem | None] = queue.SimpleQueue()
         self._ready: queue.SimpleQueue[InboxItem | int | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
-        self._writer = threading.Thread(target=self._write_loop, name="slack-inbox-writer",
+        self._writer = threading.Thread(target=self._write_loop, name=f"{platform}-inbox-writer",
                                         daemon=True)
         self._writer.start()
         self._sweeper: threading.Thread | None = None
 
     # -- writing (before the acknowledgement) -------------------------------------------
-    def submit(self, rows: list[Row]) -> Future[None]:
+    def submit(self, rows: list[Row], *, hand_off: bool = True) -> Future[list[InboxItem]]:
         """Queue ``rows`` (key, kind, payload) for the next group commit; the
-        future resolves once they are committed (or raises the database error)."""
-        fut: Future[None] = Future()
+        future resolves once they are committed (or raises the database error)
+        to the rows written (a key already in the table is not written again).
+
+        ``hand_off``: the written rows go to this inbox's workers. False: the
+        caller works them itself, live, and calls :meth:`done` for each; the
+        rows are only the record a crash leaves for the sweep (claimed by this
+        process until the lease runs out). Not durable: nothing is recorded."""
+        fut: Future[list[InboxItem]] = Future()
         if not self.durable:
-            for _key, kind, payload in rows:
-                self._ready.put(InboxItem(next(self._memory_ids), kind, payload))
-            fut.set_result(None)
+            items = [InboxItem(next(self._memory_ids), kind, payload)
+                     for _key, kind, payload in rows]
+            for item in items if hand_off else ():
+                self._ready.put(item)
+            fut.set_result(items if hand_off else [])
             return fut
-        self._writes.put((rows, fut))
+        self._writes.put((rows, fut, hand_off))
         return fut
+
+    def done(self, item: InboxItem) -> None:
+        """Mark ``item`` (written with ``hand_off=False``) worked: done with the
+        writer's next batch."""
+        if item.id >= 0:
+            self._writes.put(item)
 
     def put(self, rows: list[Row], *, timeout: float = 10.0) -> None:
         """Write ``rows`` and wait for the commit (raises on failure or timeout)."""
@@ -200,7 +179,7 @@ class Inbox:
             first = self._writes.get()
             if first is None:
                 return
-            batch: list[tuple[list[Row], Future[None]]] = []
+            batch: list[Write] = []
             done: list[InboxItem] = []
             stopping = self._collect(first, batch, done)
             if not batch and not stopping:
@@ -216,11 +195,11 @@ class Inbox:
                         break
                     stopping = self._collect(nxt, batch, done)
             try:
-                items = self._write([row for rows, _ in batch for row in rows], done)
+                items = self._write([row for rows, _, _ in batch for row in rows], done)
             except Exception as exc:  # noqa: BLE001 - handed to every waiting request
-                log.error("Slack inbox write failed (%d requests, %d done marks): %s",
-                          len(batch), len(done), exc)
-                for _, fut in batch:
+                log.error("%s inbox write failed (%d requests, %d done marks): %s",
+                          self.platform, len(batch), len(done), exc)
+                for _, fut, _ in batch:
                     if fut.set_running_or_notify_cancel():
                         fut.set_exception(exc)
                 # The done marks are idempotent: they go with the next batch. A
@@ -229,14 +208,16 @@ class Inbox:
                     self._writes.put(item)
                 self._stop.wait(WRITE_RETRY_SECONDS)
                 continue
-            for _, fut in batch:
+            for rows, fut, hand_off in batch:
+                mine = [items[key] for key, _, _ in rows if key in items]
+                if hand_off:
+                    for item in mine:
+                        self._ready.put(item)
                 if fut.set_running_or_notify_cancel():
-                    fut.set_result(None)
-            for item in items:
-                self._ready.put(item)
+                    fut.set_result(mine)
 
-    def _collect(self, first: tuple[list[Row], Future[None]] | InboxItem | None,
-                 batch: list[tuple[list[Row], Future[None]]], done: list[InboxItem]) -> bool:
+    def _collect(self, first: Write | InboxItem | None, batch: list[Write],
+                 done: list[InboxItem]) -> bool:
         """Add ``first`` and everything queued behind it to ``batch`` (requests)
         and ``done`` (marks). True when the stop sentinel was met (put back)."""
         nxt = first
@@ -253,11 +234,12 @@ class Inbox:
             except queue.Empty:
                 return False
 
-    def _write(self, rows: list[Row], done: list[InboxItem]) -> list[InboxItem]:
-        """One transaction: insert ``rows`` claimed by us, mark ``done`` rows done."""
+    def _write(self, rows: list[Row], done: list[InboxItem]) -> dict[str, InboxItem]:
+        """One transaction: insert ``rows`` claimed by us, mark ``done`` rows done.
+        Returns the inserted rows by key, in id order."""
         with self.gate.writer(), self.session_factory() as session, session.begin():
-            items = [InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
-                     for c in self.queue.insert_claimed(session, rows, self.token)]
+            items = {c.key: InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
+                     for c in self.queue.insert_claimed(session, rows, self.token)}
             if done:
                 self.queue.finish(session, [d.claimed() for d in done], lease_until=None)
         return items
@@ -273,11 +255,12 @@ class Inbox:
             self.wake()
             return
         for i in range(self.workers):
-            t = threading.Thread(target=self._work_loop, name=f"slack-work-{i}", daemon=True)
+            t = threading.Thread(target=self._work_loop, name=f"{self.platform}-work-{i}",
+                                 daemon=True)
             t.start()
             self._threads.append(t)
-        self._sweeper = threading.Thread(target=self._sweep_loop, name="slack-inbox-sweep",
-                                         daemon=True)
+        self._sweeper = threading.Thread(target=self._sweep_loop,
+                                         name=f"{self.platform}-inbox-sweep", daemon=True)
         self._sweeper.start()
 
     @property
@@ -309,7 +292,7 @@ class Inbox:
             return 0
         now = utcnow()
         with Session(read_only(self._engine)) as session, session.begin():
-            due = session.scalar(select(SlackInboxItem.id).where(self.queue.claimable(now))
+            due = session.scalar(select(InboxRow.id).where(self.queue.claimable(now))
                                  .limit(1))
         if due is None:
             return 0
@@ -327,8 +310,9 @@ class Inbox:
     def prune(self) -> int:
         """Delete done rows older than KEEP. Returns how many."""
         with self.gate.worker(), self.session_factory() as session, session.begin():
-            res = session.execute(delete(SlackInboxItem).where(
-                SlackInboxItem.status == "done", SlackInboxItem.done_at < utcnow() - KEEP))
+            res = session.execute(delete(InboxRow).where(
+                InboxRow.platform == self.platform, InboxRow.status == "done",
+                InboxRow.done_at < utcnow() - KEEP))
         return int(getattr(res, "rowcount", 0) or 0)
 
     def wake(self) -> None:
@@ -343,12 +327,13 @@ class Inbox:
             try:
                 found = self.sweep()
                 if found:
-                    log.info("Slack inbox: %d interrupted request(s) picked up", found)
+                    log.info("%s inbox: %d interrupted request(s) picked up", self.platform,
+                             found)
                 if time.monotonic() - pruned > PRUNE_SECONDS:
                     pruned = time.monotonic()
                     self.prune()
             except Exception as exc:  # noqa: BLE001 - logged; the next sweep retries
-                log.error("Slack inbox sweep failed: %s", exc)
+                log.error("%s inbox sweep failed: %s", self.platform, exc)
             # A full batch or a backlog in memory: look again soon, not in a second.
             busy = found >= self.batch or self._ready.qsize() >= self.batch
             self._wake.wait(0.05 if busy else self.sweep_seconds)
@@ -365,7 +350,7 @@ class Inbox:
                 else:
                     self.handle(got)
             except Exception:
-                log.exception("Slack inbox row %s failed",
+                log.exception("%s inbox row %s failed", self.platform,
                               got if isinstance(got, int) else got.id)
 
     def work_queued(self) -> int:
@@ -404,7 +389,7 @@ class Inbox:
             if is_unavailable(exc) and not self._stop.is_set():
                 self._retry_later(item, exc)
                 return True
-            log.exception("Slack work item %s (%s) failed", item.id, item.kind)
+            log.exception("%s work item %s (%s) failed", self.platform, item.id, item.kind)
             if item.id < 0:  # held in memory only: nothing to retry from
                 return True
             # Back to pending after a back-off (dead after MAX_ATTEMPTS); dispatch
@@ -423,8 +408,8 @@ class Inbox:
         with self._retry_lock:
             tries = self._retries[item.id] = self._retries.get(item.id, 0) + 1
         delay = min(RETRY_MAX_SECONDS, 0.5 * 2 ** (tries - 1))
-        log.warning("Slack work item %s (%s) waits for the database (try %d, again in "
-                    "%.1fs): %s", item.id, item.kind, tries, delay, exc)
+        log.warning("%s work item %s (%s) waits for the database (try %d, again in "
+                    "%.1fs): %s", self.platform, item.id, item.kind, tries, delay, exc)
         timer = threading.Timer(delay, self._ready.put, (item,))
         timer.daemon = True
         timer.start()

@@ -1,0 +1,37 @@
+"""The ``[slack]`` section of convene.toml (``CONVENE_SLACK__<KEY>``), declared by
+the Slack plugin and validated with the rest of the configuration at start."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+class SlackSettings(BaseModel):
+    """Slack: ``mode`` is ``http`` (Events API at /slack/events) or ``socket``."""
+
+    enabled: bool = False
+    mode: Literal["http", "socket"] = "http"
+    bot_token: SecretStr = SecretStr("")
+    signing_secret: SecretStr = SecretStr("")
+    app_token: SecretStr = SecretStr("")
+    api_url: str = "https://slack.com/api/"
+    default_channel: str = ""
+    #: Workspaces (team ids, ``T...``) whose requests are accepted; empty: only
+    #: the bot token's own workspace (from auth.test).
+    team_ids: list[str] = Field(default_factory=list)
+    workers: int = Field(8, ge=1, le=64)
+    #: True (default): each verified request is committed to the inbox table
+    #: (one group commit) before Slack gets its ack, so a crash after the ack loses
+    #: nothing. False: the ack is the transport's receipt only, and a crash between
+    #: the ack and the dispatch loses the request.
+    durable_inbox: bool = True
+
+
+def slack_settings(settings: Settings) -> SlackSettings:
+    """The ``[slack]`` section of ``settings`` (defaults when it was not read)."""
+    return settings.section("slack", SlackSettings)
