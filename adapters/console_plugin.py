@@ -56,6 +56,9 @@ class ConsolePlugin(Plugin):
                                      interactive=interactive, language=language)
             worker = bot.new_worker()
             worker.start()
+            from bot.serve import settle_heap
+
+            settle_heap()  # as serve does: no full collection pauses a reply for the start-up heap
             try:
                 run_chat(session, sys.stdin, sys.stdout, interactive=interactive)
             finally:
