@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select, text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.pages import static_routes
+from bot.shed import ConcurrencyLimit
 from storage.engine import read_only
 from storage.models import Person, ProcessedEvent
 
@@ -114,7 +116,14 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
                          Route("/readyz", readyz, methods=["GET"]),
                          Route("/metrics", metrics, methods=["GET"])]
     routes += static_routes() + bot.registry.make_web_routes(bot) + list(extra_routes or [])
-    app = Starlette(routes=routes)
+    http = bot.settings.http
+    # Health, metrics and the adapters' endpoints (which shed by their own backlog) never wait.
+    exempt = ("/healthz", "/readyz", "/metrics",
+              *(str(getattr(r, "path", "")) for r in extra_routes or ()))
+    app = Starlette(routes=routes, middleware=[Middleware(
+        ConcurrencyLimit, limit=http.max_in_flight, queued=http.max_queued,
+        wait_seconds=http.queue_seconds, exempt=exempt,
+        language=bot.settings.default_language)])
     app.state.bot = bot
     return app
 

@@ -30,6 +30,7 @@ def install(reg: Registry) -> None:
     reg.completer(kind="workshop", commands=('workshop',), capability="workshop.view",
                   fn=titled_completer(Workshop, capability="workshop.view"))
     from bot.workshops import agenda_routes as a
+    from bot.workshops import attendees as at
     from bot.workshops import feed_routes as f
     from bot.workshops import replies as rp
     from bot.workshops import routes as r
@@ -73,7 +74,7 @@ def install(reg: Registry) -> None:
                                     "world's."), usage="ID")
     add("command", "workshop list", r.list_cmd, capability="workshop.view",
         help=N_("List the workshops."))
-    add("command", "workshop attendees", r.attendees_cmd, capability="workshop.manage",
+    add("command", "workshop attendees", at.attendees_cmd, capability="workshop.manage",
         scope=r.scope_args, help=N_("Who answered what, by role."), usage="ID")
     add("command", "workshop lead", r.lead_cmd, capability="workshop.lead",
         scope=r.scope_args, help=N_("Lead a workshop (its time must suit you)."), usage="ID")

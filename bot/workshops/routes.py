@@ -1,6 +1,6 @@
 """Chat routes of workshops: series, slots, availability, the recommendation,
-confirmation, RSVPs, attendees and the ledger (agenda and actions are in
-bot/workshops/agenda_routes.py)."""
+confirmation, RSVPs and the ledger (attendees are in bot/workshops/attendees.py,
+agenda and actions in bot/workshops/agenda_routes.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from bot.types import (
     Preformatted,
     Reply,
     Section,
-    SmallPrint,
     Span,
 )
 from bot.workshops import availability, invites, rsvp, series, tokens
@@ -36,7 +35,7 @@ from bot.workshops.render import (
 )
 from bot.workshops.scoring import clock_shifts, explain, slot_reasons
 from storage.base import utcnow
-from storage.models import Role, Workshop, WorkshopSlot
+from storage.models import Workshop, WorkshopSlot
 
 # --- scopes ----------------------------------------------------------------------------
 
@@ -140,7 +139,7 @@ def availability_url(ctx: Context, ws: Workshop) -> str:
 
 
 #: Slots answered with buttons in chat; more are listed, answered on the page or
-#: typed (Discord allows five rows of buttons, Slack fifty blocks a message).
+#: typed (chat platforms allow a few rows of buttons, some fifty blocks a message).
 BUTTON_SLOTS = 5
 
 
@@ -401,58 +400,6 @@ def list_cmd(ctx: Context) -> Message:
     title = ctx._("Workshops")
     body = "\n".join(lines) or ctx._("There are no workshops yet.")
     return Message(f"{title}\n{body}", blocks=(Header(title), Section(body)))
-
-
-def attendees_cmd(ctx: Context) -> Message:
-    """``workshop attendees ID`` (secretariat): answers and counts by role."""
-    ws = _ws(ctx)
-    people = availability.invitees(ctx.session, ws)
-    roles = {inv.person.id: inv.roles for inv in people}
-    lines = []
-    by_role: dict[str, dict[str, int]] = {}
-    for p, answer, channel in rsvp.attendee_list(ctx.session, ws.id):
-        lines.append(f"{p.name} ({p.organisation.name if p.organisation else '-'}): "
-                     f"{ctx._(RSVP_LABELS[answer])} [{channel}]")
-        for r in roles.get(p.id, frozenset()):
-            by_role.setdefault(str(Role(r)), {}).setdefault(answer, 0)
-            by_role[str(Role(r))][answer] += 1
-    summary = [f"{ctx._(r)}: " + ", ".join(f"{ctx._(RSVP_LABELS[a])} {n}"
-                                           for a, n in sorted(c.items()))
-               for r, c in sorted(by_role.items())]
-    title = ctx._("Attendees of workshop #{id}", id=ws.id)
-    if ws.state == "finding" or not lines:
-        lines += _availability_lines(ctx, ws, people)
-    body = "\n".join(lines) or ctx._("No answers yet.")
-    return Message(f"{title}\n{body}", blocks=(Header(title), Section(body),
-                                               SmallPrint("\n".join(summary) or "-")))
-
-
-def _availability_lines(ctx: Context, ws: Workshop,
-                        people: list[availability.Invitee]) -> list[str]:
-    """Before a time is confirmed: each invitee's availability answers (slot
-    numbers per answer), and who has not answered yet."""
-    given = availability.answers(ctx.session, ws)
-    number = series.slot_numbers(ws)
-    out: list[str] = []
-    silent: list[str] = []
-    for inv in sorted(people, key=lambda i: i.person.name):
-        mine = given.get(inv.person.id, {})
-        if not mine:
-            silent.append(inv.person.name)
-            continue
-        parts = []
-        for a in ANSWER_LABELS:
-            slots = sorted(number[sid] for sid, ans in mine.items() if ans == a and sid in number)
-            if slots:
-                parts.append(f"{ctx._(ANSWER_LABELS[a])} " + ", ".join(map(str, slots)))
-        out.append(f"{inv.person.name}: " + "; ".join(parts))
-    if out:
-        out.insert(0, ctx.tr.ngettext("{n} person answered the candidate slots (slot numbers):",
-                                      "{n} people answered the candidate slots (slot numbers):",
-                                      len(out)))
-    if silent:
-        out.append(ctx._("Not answered yet: {names}", names=", ".join(silent)))
-    return out
 
 
 def lead_cmd(ctx: Context) -> Message:
