@@ -189,7 +189,6 @@ def test_a_backlog_past_its_limit_is_refused_with_retry_after(
         assert adapter.inbox.work_queued() == 3
         assert srv.post(bodies[3], form_headers(bodies[3])).status_code == 200  # Slack's retry
         assert len(_rows(slack_bot)) == 4
-    
     finally:
         srv.stop()
         adapter.close(wait=False)
