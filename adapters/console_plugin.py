@@ -57,6 +57,9 @@ class ConsolePlugin(Plugin):
                                      check_form=bot.check_form)
             worker = bot.new_worker()
             worker.start()
+            from bot.serve import settle_heap
+
+            settle_heap()  # as serve does: no full collection pauses a reply for the start-up heap
             try:
                 run_chat(session, sys.stdin, sys.stdout, interactive=interactive)
             finally:

@@ -4,10 +4,12 @@ bench runs it as one: it prints what it would use and returns)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,6 +115,44 @@ def seed_voters_at(url: str, voters: int, *, languages: tuple[str, ...] = ("en",
         seed_voters(engine, voters, languages=languages)
     finally:
         engine.dispose()
+
+
+def _spin() -> None:  # pragma: no cover - runs in a child process
+    x = 0
+    while True:
+        x = (x * 31 + 7) % 1_000_003
+
+
+class BackgroundLoad:
+    """``n`` busy processes (pure-Python spin loops, one core each when
+    scheduled) beside a bench, started on ``with`` and killed on exit: the
+    "other work on the machine" case. ``n`` = 0 starts none."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._procs: list[multiprocessing.Process] = []
+
+    def __enter__(self) -> BackgroundLoad:
+        for _ in range(self.n):
+            p = multiprocessing.Process(target=_spin, daemon=True)
+            p.start()
+            self._procs.append(p)
+        if self.n:
+            time.sleep(1.0)  # let the scheduler see them before anything is timed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in self._procs:
+            p.kill()
+        for p in self._procs:
+            p.join(timeout=5)
+        self._procs.clear()
+
+
+def loadavg() -> str:
+    """The 1-minute load average and the core count, printed with every figure
+    (the machine is shared: a figure without its load cannot be compared)."""
+    return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
 def import_example_roster(bot: Bot, path: Path = EXAMPLE_ROSTER) -> int:

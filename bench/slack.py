@@ -52,6 +52,7 @@ from bench.common import (  # noqa: E402
     drop_postgres,
     free_port,
     import_example_roster,
+    loadavg,
     pct,
     scratch_database,
 )
@@ -328,10 +329,13 @@ def kill_section(kind: str) -> None:
             start = time.monotonic()
             while users - set(kh.recorded_stances(bot, pid)) and time.monotonic() - start < 60:
                 time.sleep(0.05)
+            took = time.monotonic() - start
             lines.append(f"  killed after {len(sent.acked)} acks ({len(waiting)} acknowledged, "
                          f"not yet recorded); restarted on the {restart}: all recorded "
-                         f"{time.monotonic() - start:.2f} s after /healthz answered "
-                         f"({serves[-1].ready - serves[-1].started:.1f} s to start)")
+                         f"{took:.2f} s after /healthz answered "
+                         f"({serves[-1].ready - serves[-1].started:.1f} s to start; "
+                         f"{len(waiting) / max(took, 1e-3):.0f} presses/s recorded after the "
+                         f"restart, target >= 200; {loadavg()})")
         rest = [(i, bodies[i][1]) for i in range(n) if i not in acked]
         acked |= kh.send(port, rest, concurrency=conc).acked
         start = time.monotonic()
@@ -420,7 +424,8 @@ def bench(args: argparse.Namespace, events: str, fake_url: str, port: int) -> in
     server_acks = httpx.get(events.replace("/slack/events", "/_bench/acks")).json()
     acked = sum(1 for s in s_st if s == 200)
     start = time.perf_counter()
-    replies = wait_for(fake_url, "hook", args.requests, 120)
+    refused = sum(1 for s in s_st if s == 503)
+    replies = wait_for(fake_url, "hook", acked, 120)
     drained = time.perf_counter() - start
     print(f"Slack acknowledgement benchmark: {args.requests} requests, "
           f"{args.concurrency} in flight over keep-alive connections; client, Convene "
@@ -430,8 +435,9 @@ def bench(args: argparse.Namespace, events: str, fake_url: str, port: int) -> in
     report("baseline GET /healthz", b_lat, b_wall)
     report("signed POST /slack/events", s_lat, s_wall)
     report("  of which server-side ack", server_acks, s_wall)
-    print(f"acknowledged 200: {acked}/{len(s_st)}; replies posted: {replies} "
-          f"(the last {drained:.1f} s after the last acknowledgement)")
+    print(f"acknowledged 200: {acked}/{len(s_st)}; refused 503 + Retry-After (backpressure): "
+          f"{refused}; replies posted: {replies} "
+          f"(the last {drained:.1f} s after the last acknowledgement; {loadavg()})")
     updates = int(httpx.get(fake_url).json().get("chat.update", 0))
     print(f"updates of the poll message (chat.update): {updates}")
     p99 = pct(s_lat, 0.99)

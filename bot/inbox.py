@@ -53,6 +53,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.backlog import Backlog
 from bot.errors import is_unavailable
 from bot.gate import Gate
 from bot.queue import INBOX, Claimed, LeasedQueue, new_instance_id
@@ -110,7 +111,8 @@ class Inbox:
                  handler: Handler,
                  workers: int, sweep_seconds: float = 1.0, durable: bool = True,
                  instance: str | None = None,
-                 stale: timedelta = timedelta(seconds=3), batch: int = 100) -> None:
+                 stale: timedelta = timedelta(seconds=3), batch: int = 100,
+                 max_backlog_seconds: float = 3.0, backlog_floor: int = 200) -> None:
         self.session_factory = session_factory
         self.platform = platform
         #: False: requests go straight to the workers in memory (no row before the
@@ -137,6 +139,8 @@ class Inbox:
         self._writes: queue.SimpleQueue[Write | InboxItem | None] = queue.SimpleQueue()
         self._ready: queue.SimpleQueue[InboxItem | int | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        #: The pace of the workers, for :meth:`retry_after` (backpressure).
+        self.backlog = Backlog(max_seconds=max_backlog_seconds, floor=backlog_floor)
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name=f"{platform}-inbox-writer",
                                         daemon=True)
@@ -169,6 +173,12 @@ class Inbox:
         writer's next batch."""
         if item.id >= 0:
             self._writes.put(item)
+
+    def retry_after(self) -> int | None:
+        """Seconds a sender should wait before sending more (an HTTP 503's
+        ``Retry-After``) when the requests waiting for a worker are past
+        ``max_backlog_seconds`` of work at the workers' recent pace; else None."""
+        return self.backlog.retry_after(self._ready.qsize())
 
     def put(self, rows: list[Row], *, timeout: float = 10.0) -> None:
         """Write ``rows`` and wait for the commit (raises on failure or timeout)."""
@@ -397,6 +407,7 @@ class Inbox:
             with self.gate.worker(), self.session_factory() as session, session.begin():
                 self.queue.fail(session, item.claimed(), exc)
             return True
+        self.backlog.completed()
         if self._retries:
             with self._retry_lock:
                 self._retries.pop(item.id, None)

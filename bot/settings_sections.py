@@ -32,6 +32,11 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     base_url: str = ""
+    #: Load shedding (bot/shed.py): pages served at once, how many more may wait
+    #: (each at most ``queue_seconds``); any other gets 503 with Retry-After.
+    max_in_flight: int = Field(32, ge=1)
+    max_queued: int = Field(64, ge=0)
+    queue_seconds: float = Field(5.0, gt=0)
     #: The largest request body a page's POST may send (bytes; the chat
     #: platforms' endpoints have their own, larger, limit): a larger declared or
     #: streamed body gets 413 before anything parses it.

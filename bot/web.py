@@ -35,6 +35,7 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.pages import static_routes
+from bot.shed import ConcurrencyLimit
 from storage.engine import read_only
 from storage.models import Person, ProcessedEvent
 
@@ -249,8 +250,16 @@ def create_web_app(bot: Bot, extra_routes: list[Any] | None = None) -> Starlette
                          Route("/metrics", metrics, methods=["GET"])]
     routes += static_routes() + bot.registry.make_web_routes(bot) + list(extra_routes or [])
     own = [r for r in routes if isinstance(r, OwnBodyRoute)]
-    app = Starlette(routes=routes, middleware=[Middleware(
-        Guard, max_body=bot.settings.http.max_body_bytes, own=own)])
+    http = bot.settings.http
+    # Health, metrics and the adapters' endpoints (which shed by their own backlog) never wait.
+    exempt = ("/healthz", "/readyz", "/metrics",
+              *(str(getattr(r, "path", "")) for r in extra_routes or ()),
+              *(str(getattr(r, "path", "")) for r in own))
+    app = Starlette(routes=routes, middleware=[
+        Middleware(ConcurrencyLimit, limit=http.max_in_flight, queued=http.max_queued,
+                   wait_seconds=http.queue_seconds, exempt=exempt,
+                   language=bot.settings.default_language),
+        Middleware(Guard, max_body=http.max_body_bytes, own=own)])
     app.state.bot = bot
     return app
 

@@ -10,8 +10,8 @@ inbox first commits it (one group-committed INSERT), so a request Slack saw
 acknowledged survives a crash; with ``false`` it goes to the workers in memory
 and the ack is the transport's receipt only. When the database cannot take the
 row, Slack gets no 200 (it retries) and the person is told at once through the
-request's response_url that nothing was recorded.
-The person's confirmation comes only after the core commits, either way. Worker
+request's response_url that nothing was recorded; past ``max_backlog_seconds``
+of waiting work it gets 503 + Retry-After. Confirmations follow commits. Worker
 threads dispatch through the core and post replies:
 ``actor`` replies privately (the response_url, an ephemeral message or the
 DM), ``conversation`` replies with chat.postMessage, and a reply carrying a
@@ -107,7 +107,7 @@ class SlackAdapter:
         self.deliverer = SlackDeliverer(self.client, prepare=self.forms.button_message)
         self.inbox = Inbox(bot.session_factory, platform="slack", handler=self.handle,
                            workers=workers or cfg.workers, durable=cfg.durable_inbox,
-                           instance=bot.instance_id,
+                           instance=bot.instance_id, max_backlog_seconds=cfg.max_backlog_seconds,
                            stale=timedelta(seconds=bot.settings.queue.stale_seconds))
         secret = cfg.signing_secret.get_secret_value()
         self.app = App(
@@ -348,6 +348,8 @@ class SlackAdapter:
             raw, body, refused = await self.edges.read_parsed(request)
             if refused is not None:
                 return refused
+            if (wait := self.inbox.retry_after()) is not None:  # the backlog is past its limit
+                return Response(status_code=503, headers={"Retry-After": str(wait)})
             bolt_request = to_bolt_request(request, raw)
             # bolt reads any form body containing the word "payload" as an
             # interaction's payload= field: a slash command whose text says
@@ -358,13 +360,11 @@ class SlackAdapter:
             rows: list[Any] = []
             bolt_request.context[PENDING] = rows
             if self._warm:
-                # Only CPU work is left (signature check, a listener that acks and
-                # queues): running it here avoids a thread hop per request, which
-                # under load costs more than the work itself.
+                # Only CPU work is left (signature check, a listener that acks and queues):
+                # here, no thread hop per request (under load it costs more than the work).
                 bolt_response = self.app.dispatch(bolt_request)
             else:
-                # Until bolt has its auth.test answer (asked on the first verified
-                # request, again while Slack fails), dispatch off the event loop.
+                # Off the event loop until bolt has its auth.test answer (retried on failure).
                 bolt_response = await run_in_threadpool(self.app.dispatch, bolt_request)
                 self._warm = bool(bolt_request.context.get("bot_user_id"))
             if rows and bolt_response.status == 200:

@@ -163,6 +163,14 @@ class FakeSlack:
                 return {"ok": False, "error": "user_not_found"}
             return {"ok": True, "user": {"id": user, "is_bot": False,
                                          "profile": {"email": self.users[user]}}}
+        if method == "users.list":
+            ids = sorted(self.users)
+            start = int(args.get("cursor") or 0)
+            end = start + int(args.get("limit") or 200)
+            members = [{"id": u, "is_bot": False, "deleted": False,
+                        "profile": {"email": self.users[u]}} for u in ids[start:end]]
+            return {"ok": True, "members": members,
+                    "response_metadata": {"next_cursor": str(end) if end < len(ids) else ""}}
         if method == "chat.postMessage":
             ts = f"{int(time.time())}.{next(self._ts):06d}"
             with self.lock:

@@ -36,7 +36,7 @@ def test_signed_slash_command_is_acknowledged_then_answered(
     [hook] = fake_slack.wait_for("hook")
     assert hook.args["response_type"] == "ephemeral"
     assert "Amara Okafor" in json.dumps(hook.args["blocks"])
-    assert [c.args["user"] for c in fake_slack.of("users.info")] == ["UMEMBER"]
+    assert len(fake_slack.of("users.list")) == 1 and fake_slack.of("users.info") == []
     assert slack_plugin.adapter(served.bot)._warm  # later requests are acked inline
     body = slash_body("help", response_url=fake_slack.hook_url("r2"))
     assert served.post(body, form_headers(body)).status_code == 200
@@ -52,7 +52,8 @@ def test_bad_signature_and_old_timestamp_are_refused(
     tampered = form_headers(body)
     assert served.post(body.replace("whoami", "members"), tampered).status_code == 401
     time.sleep(0.3)
-    assert fake_slack.of("users.info") == [] and fake_slack.of("hook") == []
+    assert fake_slack.of("users.info") == fake_slack.of("users.list") == []
+    assert fake_slack.of("hook") == []
 
 
 def test_url_verification_fixture(served: Served, shared_fixtures: Path) -> None:
@@ -108,7 +109,7 @@ def test_one_person_in_two_workspaces(slack_bot: Bot, fake_slack: FakeSlack) -> 
     assert adapter.identities.ensure(Actor("slack", TEAM, "UMEMBER"))
     assert adapter.identities.ensure(Actor("slack", "T0SECOND", "UOTHERWS"))
     assert adapter.identities.ensure(Actor("slack", TEAM, "UMEMBER"))  # cached now
-    assert len(fake_slack.of("users.info")) == 2
+    assert len(fake_slack.of("users.list")) == 2  # one directory per workspace
     with slack_bot.session_factory() as s:
         people = s.scalars(select(Identity.person_id).where(Identity.platform == "slack")).all()
     assert len(people) == 2 and len(set(people)) == 1

@@ -170,3 +170,38 @@ def test_a_pending_row_is_not_worked_twice(slack_bot: Bot, fake_slack: FakeSlack
     finally:
         srv.stop()
         adapter.close(wait=False)
+
+
+def test_a_backlog_past_its_limit_is_refused_with_retry_after(
+        slack_bot: Bot, fake_slack: FakeSlack) -> None:
+    """Backpressure (issue 24): past the backlog's limit the endpoint answers 503
+    with Retry-After and records nothing; once the workers catch up it acks again."""
+    from bot.backlog import Backlog
+
+    adapter, srv = _paused(slack_bot)
+    try:
+        adapter.inbox.backlog = Backlog(max_seconds=3.0, floor=2)
+        bodies = [slash_body("help", response_url=fake_slack.hook_url(f"h{i}")) for i in range(4)]
+        codes = [srv.post(b, form_headers(b)) for b in bodies]
+        assert [r.status_code for r in codes] == [200, 200, 200, 503]
+        assert int(codes[3].headers["retry-after"]) >= 1
+        assert len(_rows(slack_bot)) == 3  # the refused one was not recorded
+        assert adapter.inbox.work_queued() == 3
+        assert srv.post(bodies[3], form_headers(bodies[3])).status_code == 200  # Slack's retry
+        assert len(_rows(slack_bot)) == 4
+    finally:
+        srv.stop()
+        adapter.close(wait=False)
+
+def test_the_backlog_limit_follows_the_workers_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import backlog as module
+
+    now = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    b = module.Backlog(max_seconds=3.0, floor=1)
+    assert b.retry_after(1) is None and b.retry_after(2) == 3  # pace unknown: the floor
+    for _ in range(11):  # two requests a second
+        b.completed()
+        now[0] += 0.5
+    assert b.retry_after(6) is None  # three seconds of work
+    assert b.retry_after(10) == 2  # four over: two seconds at this pace
