@@ -137,7 +137,7 @@ GUARD_LANGUAGES = ("de", "pt", "it", "nl", "ca", "gl", "oc", "an", "ext", "la", 
                    "sv", "no", "nn", "pl", "cs", "tl", "pcm", "bcl", "gd", "cy", "ga", "eu",
                    "lb", "fy", "ru", "ar", "zh", "ja", "ko", "hi", "tr", "id", "zxx")
 #: Bytes of the model's file read at once while narrowing it.
-_READ_BYTES = 1 << 21
+_READ_BYTES = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +250,7 @@ def language_model() -> LanguageModel | None:
     kept = set(LANGUAGES + GUARD_LANGUAGES)
     with tempfile.TemporaryFile(suffix=".npz") as tmp:
         with lzma.open(MODEL_DIR / MODEL_FILE) as src:
-            shutil.copyfileobj(src, tmp, length=1 << 20)
+            shutil.copyfileobj(src, tmp, length=_READ_BYTES)
         tmp.seek(0)
         with np.load(tmp, allow_pickle=False) as data:
             if not {"ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat"} <= set(
