@@ -4,7 +4,8 @@ Normalised entry: canonical URL (tracking parameters stripped, Google Alerts
 redirects resolved to their target), plain text title and summary (feed HTML
 goes through nh3 first, so scripts and styles lose their content too), an
 aware UTC published time (missing: the fetch time) and a language (en, fr,
-es or other, detected by py3langid unless the source declares one).
+es or other, detected by py3langid's model narrowed to en, fr, es and the
+``GUARD_LANGUAGES``, loaded once: :func:`language_model`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ LANGUAGES = ("en", "fr", "es")
 SUMMARY_CHARS = 600
 LANGUAGE_CHARS = 300  # title and the start of the summary: enough for en/fr/es
 LANGUAGE_BATCH = 512  # texts walked through the automaton together
-SCORE_TEXTS = 32  # texts scored together (a block of ~12k features x 97 classes: ~7 MB)
+SCORE_TEXTS = 32  # texts scored together (a block of ~12k features x 38 classes: ~2 MB)
 
 _TRACKING = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src|_hsenc|_hsmi|"
