@@ -12,7 +12,13 @@ body held first); cluster time at 40k / at 20k entries <= 2.3; 20k entries
 made of 110 copies of each story within 1.5x 20k distinct. The full pipeline
 is: read files, parse, normalise (nh3, language), cluster, classify, rank,
 select and render (database writes not included). ``--memory``: the peak
-RSS figures only.
+RSS figures only; ``--quick`` (``make bench``): one timing round at 50 feeds and
+the peak RSS at 50 and 200 feeds, streamed only, no clustering figures.
+
+Issue 24: peak RSS <= 150 MB at 200 x 100. Printed beside it, from the same
+run: the language model's resident size against py3langid's own identifier
+(each loaded alone in a fresh process), and the modules a press-review
+build imports (none of matplotlib, scikit-learn, scipy or feedparser).
 """
 
 from __future__ import annotations
@@ -29,8 +35,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from xml.sax.saxutils import escape
-
-import feedparser
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -80,6 +84,8 @@ def generate(folder: Path, *, sources: int = SOURCES, per_source: int = PER_SOUR
     (with ``padding``, each entry also carries a ``content:encoded`` of that
     many characters of HTML paragraphs after its text: the article bodies of
     full-text feeds); returns their paths."""
+    import feedparser  # not at the top: the pipeline's own process never loads it
+
     base = []
     for f in sorted(FIXTURES.iterdir()):
         d = feedparser.parse(f.read_bytes())
@@ -193,29 +199,91 @@ RSS_CASES = (("50 x 100", 50, 100, 0), ("200 x 100", 200, 100, 0), ("400 x 100",
              ("20 x 5 MB", 20, 250, 19_000))
 
 
-def memory() -> float:
+#: Run in a fresh process: the RSS one language identifier adds, in MB
+#: ("ours": digests' narrowed model; "py3langid": its own identifier on the
+#: same file, as the press review loaded it before issue 24).
+_MODEL_PROBE = """
+import sys
+def rss():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1]) / 1024
+import numpy, lzma, zipfile, tempfile, shutil
+before = rss()
+if sys.argv[1] == 'ours':
+    from digests.parse.normalise import language_model
+    model = language_model()
+else:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
+print(rss() - before)
+"""
+
+#: Run in a fresh process: what a press-review build imports (its service
+#: module and the language model), RSS in MB, then the heavy modules loaded.
+_IMPORT_PROBE = """
+import sys
+from bot.digest import service
+from digests.parse.normalise import detect_languages
+detect_languages(["Les crédits carbone des sols", "Soil carbon credits pay farmers"])
+for line in open('/proc/self/status'):
+    if line.startswith('VmRSS:'):
+        print(int(line.split()[1]) / 1024)
+print(",".join(m for m in ("matplotlib", "sklearn", "scipy", "feedparser") if m in sys.modules))
+"""
+
+
+def _probe(code: str, *args: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    return out.stdout.strip().splitlines()
+
+
+def model_and_imports() -> None:
+    """Print the language model's resident size (ours and py3langid's own,
+    a fresh process each) and what a build imports."""
+    ours = statistics.median(float(_probe(_MODEL_PROBE, "ours")[-1]) for _ in range(2))
+    theirs = statistics.median(float(_probe(_MODEL_PROBE, "py3langid")[-1]) for _ in range(2))
+    rss, heavy = [*_probe(_IMPORT_PROBE), ""][:2]
+    print(f"language model, RSS added once loaded: {ours:.0f} MB (py3langid's own identifier, "
+          f"the baseline: {theirs:.0f} MB)")
+    print(f"a build's imports (service + model loaded): {float(rss):.0f} MB; matplotlib, "
+          f"scikit-learn, scipy, feedparser imported: {heavy or 'none'}")
+
+
+def memory(*, quick: bool = False) -> float:
     """Peak RSS of the pipeline at each of :data:`RSS_CASES`, streamed and
     (the baseline of the same run) with every body held; returns the
-    streamed figure at 200 x 100."""
-    print("peak RSS of the pipeline, a fresh process each (MB): streamed (a build), "
-          "and every body held first (before)")
+    streamed figure at 200 x 100. ``quick``: 50 and 200 feeds, streamed
+    only, one run each."""
+    print("peak RSS of the pipeline, a fresh process each (MB): streamed (a build)"
+          + ("" if quick else ", and every body held first (before)"))
     at_200 = 0.0
-    for label, sources, per, padding in RSS_CASES:
+    runs = 1 if quick else 2
+    for label, sources, per, padding in RSS_CASES[:2] if quick else RSS_CASES:
         with tempfile.TemporaryDirectory() as tmp:
             paths = generate(Path(tmp), sources=sources, per_source=per, padding=padding)
             raw = sum(p.stat().st_size for p in paths) / 1e6
-            held = statistics.median(_peak_rss_mb(Path(tmp), hold=True) for _ in range(2))
-            streamed = statistics.median(_peak_rss_mb(Path(tmp)) for _ in range(2))
-            fixed = statistics.median(_peak_rss_mb(Path(tmp), env=FIXED_MMAP)
-                                      for _ in range(2))
-        print(f"  {label:>10}: {sources * per:6d} entries, {raw:6.1f} MB of feeds: "
-              f"streamed {streamed:4.0f}, held {held:4.0f}; streamed with "
-              f"MALLOC_MMAP_THRESHOLD_=131072 {fixed:4.0f}")
+            streamed = statistics.median(_peak_rss_mb(Path(tmp)) for _ in range(runs))
+            line = (f"  {label:>10}: {sources * per:6d} entries, {raw:6.1f} MB of feeds: "
+                    f"streamed {streamed:4.0f}")
+            if not quick:
+                held = statistics.median(_peak_rss_mb(Path(tmp), hold=True) for _ in range(2))
+                fixed = statistics.median(_peak_rss_mb(Path(tmp), env=FIXED_MMAP)
+                                          for _ in range(2))
+                line += (f", held {held:4.0f}; streamed with MALLOC_MMAP_THRESHOLD_=131072 "
+                         f"{fixed:4.0f}")
+        print(line)
         if sources == 200 and not padding:
             at_200 = streamed
-    print(f"  streamed at 200 x 100: {at_200:.0f} MB (target <= 400 MB: "
-          f"{_verdict(at_200 <= 400)})")
+    print(f"  streamed at 200 x 100: {at_200:.0f} MB (target <= 150 MB, issue 24: "
+          f"{_verdict(at_200 <= 150)}; <= 400 MB, issue 16: {_verdict(at_200 <= 400)})")
+    model_and_imports()
     return at_200
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str]) -> int:
@@ -224,12 +292,19 @@ def main(argv: list[str]) -> int:
         print(_own_peak_mb())
         return 0
     if argv[:1] == ["--memory"]:
+        print(_load())
         memory()
+        print(_load())
         return 0
+    import feedparser
+
+    quick = argv[:1] == ["--quick"]
+    sources, rounds = (50, 1) if quick else (SOURCES, ROUNDS)
+    print(_load())
     with tempfile.TemporaryDirectory() as tmp:
-        paths = generate(Path(tmp))
+        paths = generate(Path(tmp), sources=sources)
         times: dict[str, list[float]] = {"default": [], "lean": [], "full": []}
-        for _ in range(ROUNDS):  # alternated: the machine's load hits each alike
+        for _ in range(rounds):  # alternated: the machine's load hits each alike
             t = time.perf_counter()
             n_parsed = sum(len(feedparser.parse(p.read_bytes()).entries) for p in paths)
             times["default"].append(time.perf_counter() - t)
@@ -242,8 +317,8 @@ def main(argv: list[str]) -> int:
             stories, selected, entries = _pipeline(paths)
             times["full"].append(time.perf_counter() - t)
     default_s, lean_s, full_s = (statistics.median(times[k]) for k in ("default", "lean", "full"))
-    print(f"inputs: {SOURCES} sources, {n_parsed} entries; {stories} stories, "
-          f"{selected} selected; medians of {ROUNDS} alternated rounds")
+    print(f"inputs: {sources} sources, {n_parsed} entries; {stories} stories, "
+          f"{selected} selected; medians of {rounds} alternated rounds")
     print(f"feedparser with its defaults: {default_s:.2f} s; with the pipeline's options "
           f"(sanitize_html, resolve_relative_uris off): {lean_s:.2f} s; full pipeline: "
           f"{full_s:.2f} s")
@@ -251,7 +326,10 @@ def main(argv: list[str]) -> int:
           f"adopted: <= 1.0: {_verdict(full_s <= default_s)})")
     print(f"  full / feedparser with the pipeline's options: {full_s / lean_s:.2f} (target "
           f"without a faster parser: <= 1.3: {_verdict(full_s <= 1.3 * lean_s)})")
-    memory()
+    memory(quick=quick)
+    print(_load())
+    if quick:
+        return 0
 
     rng = random.Random(48)
     e20 = entries[:20_000]
