@@ -112,7 +112,7 @@ class Inbox:
                  workers: int, sweep_seconds: float = 1.0, durable: bool = True,
                  instance: str | None = None,
                  stale: timedelta = timedelta(seconds=3), batch: int = 100,
-                 max_backlog_seconds: float = 3.0, backlog_floor: int = 200) -> None:
+                 max_backlog_seconds: float = 5.0, backlog_floor: int = 1000) -> None:
         self.session_factory = session_factory
         self.platform = platform
         #: False: requests go straight to the workers in memory (no row before the

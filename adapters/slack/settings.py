@@ -33,7 +33,7 @@ class SlackSettings(BaseModel):
     #: Backpressure: past this much waiting work (seconds at the workers' recent
     #: pace) /slack/events answers 503 with Retry-After (Slack retries; the event
     #: id keeps a retry from acting twice) instead of confirming minutes late.
-    max_backlog_seconds: float = Field(3.0, gt=0)
+    max_backlog_seconds: float = Field(5.0, gt=0)
 
 
 def slack_settings(settings: Settings) -> SlackSettings:

@@ -195,7 +195,9 @@ def test_the_holder_killed_mid_work_three_times(tmp_path: Path,
            # outbox only to close, the workshops tick only to remind.
            "CONVENE_POLLS__REMINDER_HOURS": "[]", "CONVENE_WORKSHOPS__AGENDA_DAYS": "0",
            "CONVENE_DIGEST__FEEDS": json.dumps(
-               [f"http://127.0.0.1:{feeds.port}/{n}" for n in names])}
+               [f"http://127.0.0.1:{feeds.port}/{n}" for n in names]),
+           # the feed server is on loopback: let the guarded client reach it
+           "CONVENE_OUTBOUND__ALLOW_HOSTS": '["127.0.0.1"]'}
     replicas = {n: Replica(n, db_url=url, cwd=tmp_path / "run", smtp_port=sink.port,
                            extra_env=env) for n in ("a", "b", "c", "d")}
     killed: list[str] = []

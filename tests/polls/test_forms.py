@@ -29,7 +29,7 @@ def test_poll_new_asks_a_bad_closing_time_and_quorum_again_at_once(bot: Bot) -> 
     assert "percentage from 0 to 100" in out and "Quorum" in term.prompt(), out
     term.feed("60")
     out = term.feed("")
-    assert "is open for stances" in out and "it closes 2026-12-15 23:59" in out, out
+    assert "is open for stances" in out and "it closes Tue 15 Dec 2026, 23:59" in out, out
 
 
 def test_piped_poll_and_pledge_forms_show_their_one_line_form(bot: Bot) -> None:

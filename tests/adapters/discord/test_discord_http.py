@@ -252,8 +252,11 @@ def _survey(bot: Bot, got: list[FormSubmission]) -> Form:
         return Message("Please answer", form=form)
 
     def answered(ctx: Context) -> Message:
-        assert isinstance(ctx.event, FormSubmission)
-        got.append(ctx.event)
+        event = ctx.event
+        assert isinstance(event, FormSubmission)
+        # Counted once committed: the adapter's check of the whole submission
+        # (Bot.check_form) runs this handler in a unit of work it rolls back.
+        ctx.after_commit(lambda: got.append(event))
         return Message("Thanks")
 
     bot.registry.route("command", "survey", ask, capability="workshop.attend")
