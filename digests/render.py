@@ -207,17 +207,8 @@ def _decorate(items: Sequence[ItemView], *, taxonomy: Taxonomy, language: str,
     return out
 
 
-def _web_link(url: str) -> bool:
-    """The default link check when the caller gives none: an absolute http(s)
-    URL with a host, nothing else (no ``javascript:``, ``data:``, relative)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url.strip())
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, language: str,
-                  gettext: Gettext, is_safe_link: Callable[[str], bool] | None = None,
+                  gettext: Gettext, is_safe_link: Callable[[str], bool],
                   ngettext: Gettext | None = None, alliance: str = "", timezone: str = "UTC",
                   failed: Sequence[Mapping[str, object]] = ()) -> Rendered:
     """Render one digest in ``language`` with ``gettext`` (same language) and
@@ -225,15 +216,14 @@ def render_digest(*, items: Sequence[ItemView], week: str, taxonomy: Taxonomy, l
     without one, English's). Items are shown in the order of their numbers:
     the top stories (``top``) first under their own heading, then grouped by
     topic (the archive numbers them so). An empty review says so.
-    ``is_safe_link`` (the core's ``bot.types.is_safe_url``; default: absolute
-    http(s) only) decides which item and source URLs are written as links; the
-    others are left out. ``failed``:
+    ``is_safe_link`` (the core's ``bot.types.is_safe_url``) decides which item
+    and source URLs are written as links; the others are left out. ``failed``:
     the sources that could not be read that week (the build's reports:
     ``url``, ``title``, ``reason``), each named in the email (HTML and text);
     the chat summary does not list them."""
     zone = ZoneInfo(timezone)
     views = _decorate(items, taxonomy=taxonomy, language=language, gettext=gettext, zone=zone,
-                      is_safe_link=is_safe_link or _web_link)
+                      is_safe_link=is_safe_link)
     groups: dict[str, dict[str, object]] = {}
     tops = {it.position for it in items if it.top}
     for v in sorted(views, key=lambda v: int(str(v["position"]))):

@@ -175,3 +175,27 @@ class CountingSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def enqueue_load(session_factory: Any, rows: int) -> None:
+    """``rows`` emails in the outbox (keys ``load:<i>``, Message-IDs
+    ``<load-<i>@replicas.example>``), in one transaction."""
+    from bot.mail import OutgoingEmail
+    from bot.outbox import enqueue_email
+
+    with session_factory() as session, session.begin():
+        for i in range(rows):
+            enqueue_email(session=session, key=f"load:{i}", email=OutgoingEmail(
+                to=(f"member{i % 97}@alliance.example",), subject=f"Message {i}",
+                text=f"Body {i}", message_id=f"<load-{i}@replicas.example>"))
+
+
+def sent_count(session_factory: Any) -> int:
+    """How many outbox rows are marked sent."""
+    from sqlalchemy import func, select
+
+    from storage.models import OutboxMessage
+
+    with session_factory() as session:
+        return session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.status == "sent")) or 0

@@ -15,7 +15,6 @@ access log's query strings are redacted. Every value is escaped by Jinja2.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +24,10 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from bot import formatting
-from bot.dates import end_of_day
 from bot.errors import N_
 from bot.i18n import Translator, translator
 from bot.pages import render_page
+from bot.sprints.common import closing_text, day_text
 from bot.sprints.links import CHOOSE, LinkView, check_join, check_offer, use_join, use_offer
 from bot.sprints.tokens import Purpose, person_of
 from bot.tokens import LinkRefused
@@ -55,30 +54,19 @@ def facts(bot: Bot, view: LinkView, *, offer_id: int | None = None) -> list[tupl
     zone: the sprint's dates, when sign-ups close and, for an offer, until
     when the seat is held."""
     tr = translator(view.language)
-
-    def day(calendar_day: date) -> str:
-        # a sprint's days are calendar days: the same for every reader
-        return formatting.day(calendar_day, language=view.language)
-
-    def instant(moment: datetime) -> str:
-        return formatting.moment(moment, zone=view.timezone, language=view.language)
-
     with bot.session_factory() as session:
         sprint = session.get(Sprint, view.sprint_id)
         if sprint is None:
             return []
-        closes = instant(sprint.signup_closes_at)
-        if sprint.signup_closes_at == end_of_day(sprint.signup_closes_on, sprint.zone):
-            closes = tr.gettext(N_("at the end of {day} ({zone}); your time: {instant}"),
-                                day=day(sprint.signup_closes_on), zone=sprint.zone,
-                                instant=closes)
-        out = [(tr.gettext(N_("Dates")), tr.gettext(N_("{start} to {end}"),
-                                                     start=day(sprint.starts_on),
-                                                     end=day(sprint.ends_on))),
-               (tr.gettext(N_("Sign-ups close")), closes)]
+        # The same words as the sprint's message (bot/sprints/render.py).
+        out = [(tr.gettext(N_("Dates")), tr.gettext(
+                    N_("{first} to {last}"), first=day_text(sprint.starts_on, tr.language),
+                    last=day_text(sprint.ends_on, tr.language))),
+               (tr.gettext(N_("Sign-ups close")), closing_text(sprint, tr, view.timezone))]
         offer = session.get(SprintOffer, offer_id) if offer_id is not None else None
         if offer is not None:
-            out.append((tr.gettext(N_("The seat is held until")), instant(offer.expires_at)))
+            out.append((tr.gettext(N_("The seat is held until")), formatting.moment(
+                offer.expires_at, zone=view.timezone, language=view.language)))
     return out
 
 

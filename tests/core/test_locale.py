@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from bot.app import Bot
 from bot.i18n import translator
 from bot.polls.register import decisions, to_csv
+from bot.types import is_safe_url
 from bot.web import create_web_app
 from digests.render import ItemView, render_digest
 from digests.taxonomy import load_taxonomy
@@ -251,12 +252,13 @@ def _item(k: int) -> ItemView:
 def test_one_article_is_one_article_and_dates_are_local(lang: str, one: str, day: str) -> None:
     tr = translator(lang)
     r = render_digest(items=[_item(1)], week="2026-W47", taxonomy=load_taxonomy(),
-                      language=lang, gettext=tr.gettext, ngettext=tr.ngettext)
+                      language=lang, gettext=tr.gettext, ngettext=tr.ngettext,
+                      is_safe_link=is_safe_url)
     assert r.summary.splitlines()[-1].startswith(one), r.summary
     assert day in r.text and "2026-11-18" not in r.text and "2026-11-18" not in r.html
     three = render_digest(items=[_item(k) for k in (1, 2, 3)], week="2026-W47",
                           taxonomy=load_taxonomy(), language=lang, gettext=tr.gettext,
-                          ngettext=tr.ngettext)
+                          ngettext=tr.ngettext, is_safe_link=is_safe_url)
     assert three.summary.splitlines()[-1].startswith("3 art"), three.summary
 
 

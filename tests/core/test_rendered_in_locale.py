@@ -21,6 +21,7 @@ from adapters.console import ConsoleSession
 from bot.app import Bot
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
+from bot.types import is_safe_url
 from digests.render import ItemView, render_digest
 from digests.taxonomy import load_taxonomy
 from storage.models import OutboxMessage
@@ -143,7 +144,8 @@ def test_the_press_review_reads_in_the_readers_language(language: str, count: in
     tr = translator(language)
     r = render_digest(items=[_item(k) for k in range(1, count + 1)], week="2026-W47",
                       taxonomy=load_taxonomy(), language=language, gettext=tr.gettext,
-                      ngettext=tr.ngettext, alliance="Alliance")
+                      ngettext=tr.ngettext, alliance="Alliance",
+                      is_safe_link=is_safe_url)
     html_text = re.sub(r"<[^>]+>", " ", r.html.split("<body", 1)[-1])
     for text in (r.subject, r.text, r.summary, html_text):
         found = _read(text.replace("soil carbon", " "), language)

@@ -16,12 +16,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.mail import OutgoingEmail
-from bot.outbox import enqueue_email
 from storage.engine import make_engine, make_session_factory
 from storage.models import OutboxMessage
 from tests.conftest import need
-from tests.replica_helpers import CountingSink, Replica, drop_database, scratch_database
+from tests.replica_helpers import (
+    CountingSink,
+    Replica,
+    drop_database,
+    enqueue_load,
+    scratch_database,
+    sent_count,
+)
 
 ROWS = 2000
 
@@ -42,17 +47,11 @@ def test_two_replicas_drain_2000_rows_exactly_once_across_a_sigkill(tmp_path: Pa
         for r in replicas.values():
             r.ready()
         sf = make_session_factory(engine)
-        with sf() as session, session.begin():
-            for i in range(ROWS):
-                enqueue_email(session=session, key=f"load:{i}", email=OutgoingEmail(
-                    to=(f"member{i % 97}@alliance.example",), subject=f"Message {i}",
-                    text=f"Body {i}", message_id=f"<load-{i}@replicas.example>"))
+        enqueue_load(sf, ROWS)
         deadline = time.monotonic() + 120  # a loaded 2-core machine drains ~40/s
         sent = 0
         while time.monotonic() < deadline:
-            with sf() as session:
-                sent = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                      .where(OutboxMessage.status == "sent")) or 0
+            sent = sent_count(sf)
             if sent == ROWS:
                 break
             time.sleep(0.2)
