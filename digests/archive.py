@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from digests.bulk import insert_rows
 from digests.fetch import FetchResult
-from digests.parse.normalise import Entry, canonical_url, detect_language
+from digests.parse.language import detect_language
+from digests.parse.normalise import Entry, canonical_url
 from digests.pipeline import Candidate, Gathered, site
 from digests.rank import TOP, review
 from digests.render import ItemView, SourceView

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     U64 = npt.NDArray[np.uint64]
+    U32 = npt.NDArray[np.uint32]
     Ints = npt.NDArray[np.intp]
 
 _WORD = re.compile(r"\w+")
@@ -104,7 +105,7 @@ class _Shingled:
     starts: list[int]
     sizes: list[int]
     usable: list[int]
-    signatures: U64
+    signatures: U32
 
 
 def _block_hashes(texts: Sequence[str]) -> tuple[U64, Ints]:
@@ -154,38 +155,46 @@ def _block_signatures(values: U64, sizes: Ints, usable: Ints) -> U64:
     return sig
 
 
-def _shingle(texts: Sequence[str], distinct: Sequence[int], twin: Sequence[int]) -> _Shingled:
-    """Hash and sign the texts at ``distinct`` (ascending indices of
-    ``texts``) in blocks of ``BLOCK`` (cache-sized arrays: the time stays
-    linear in the number of texts); text ``i`` is identical to text
-    ``twin[i]`` (one of ``distinct``) and shares its hashes. ``usable``
-    lists only distinct texts."""
+def _shingle(entries: Sequence[Entry], distinct: Sequence[int],
+             twin: Sequence[int]) -> _Shingled:
+    """Hash and sign the texts (title and summary) of the entries at
+    ``distinct`` (ascending indices of ``entries``) in blocks of ``BLOCK``
+    (cache-sized arrays: the time stays linear in the number of texts, and
+    only one block's texts exist at once); entry ``i`` has the same text as
+    entry ``twin[i]`` (one of ``distinct``) and shares its hashes.
+    ``usable`` lists only distinct texts. Signatures are uint32 (every
+    MinHash value is below 2**32): half the memory of uint64."""
     import numpy as np
 
     values, sizes, sigs = [], [], []
     usable: list[int] = []
     for lo in range(0, len(distinct), BLOCK):
-        vals, size = _block_hashes([texts[i] for i in distinct[lo:lo + BLOCK]])
+        vals, size = _block_hashes([_text(entries[i]) for i in distinct[lo:lo + BLOCK]])
         ok = np.flatnonzero(size >= MIN_SHINGLES)
         values.append(vals)
         sizes.extend(size.tolist())
         usable.extend(distinct[k] for k in (ok + lo).tolist())
         if len(ok):
-            sigs.append(_block_signatures(vals, size, ok))
+            sigs.append(_block_signatures(vals, size, ok).astype(np.uint32))
     counts = np.array(sizes, dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).tolist() if sizes else []
     at = dict(zip(distinct, range(len(distinct)), strict=True))
-    signatures = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), dtype=np.uint64)
+    signatures = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), dtype=np.uint32)
     return _Shingled(np.concatenate(values) if values else np.zeros(0, dtype=np.uint64),
                      [starts[at[j]] for j in twin], [sizes[at[j]] for j in twin], usable,
                      signatures)
 
 
-def _band_keys(sig: U64, band: int) -> U64:
+def _text(e: Entry) -> str:
+    """The text an entry is compared on: its title and summary."""
+    return f"{e.title} {e.summary}"
+
+
+def _band_keys(sig: U32, band: int) -> U64:
     """One 64-bit key per row of ``sig`` for its rows of ``band``."""
     import numpy as np
 
-    c = sig[:, band * ROWS:(band + 1) * ROWS]
+    c = sig[:, band * ROWS:(band + 1) * ROWS].astype(np.uint64)
     return _mix(c[:, 0] << np.uint64(32) | c[:, 1]) ^ _mix(c[:, 2] << np.uint64(32) | c[:, 3])
 
 
@@ -272,10 +281,11 @@ def cluster(entries: Sequence[Entry], *, threshold: float = 0.8) -> list[Story]:
         if j != i:
             uf.union(j, i)
     if entries:
-        texts = [f"{e.title} {e.summary}" for e in entries]
-        first: dict[str, int] = {}
-        twin = [first.setdefault(t, i) for i, t in enumerate(texts)]
-        sh = _shingle(texts, [i for i, j in enumerate(twin) if i == j], twin)
+        # keyed by (title, summary): the entries' own strings, no copy of each text
+        first: dict[tuple[str, str], int] = {}
+        twin = [first.setdefault((e.title, e.summary), i) for i, e in enumerate(entries)]
+        del first
+        sh = _shingle(entries, [i for i, j in enumerate(twin) if i == j], twin)
         for i, j in enumerate(twin):
             if j != i and sh.sizes[j] >= MIN_SHINGLES:
                 uf.union(j, i)

@@ -13,6 +13,7 @@ A failure is a result with a reason, never an exception: the others go on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from digests.outbound import FetchPolicy, guarded_client
 from digests.sources import FeedSource, SourceError, check_source
-from storage.base import utcnow
+from storage.clock import utcnow
 
 if TYPE_CHECKING:
     import httpx
@@ -133,14 +134,18 @@ async def fetch_all(
     result without its body, once parsed: then at most ``concurrency``
     bodies are ever in memory)."""
     sem = asyncio.Semaphore(concurrency)
-    async with guarded_client(policy, max_connections=concurrency, headers={
+    # The HTTP client (and httpx, ssl) only when some source is remote: a
+    # build of local files never loads them.
+    remote = any(s.is_remote for s in sources)
+    async with (guarded_client(policy, max_connections=concurrency, headers={
             "User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate",
             "Accept": "application/rss+xml, application/atom+xml, application/xml;"
-                      "q=0.9, text/xml;q=0.8, */*;q=0.5"}) as client:
+                      "q=0.9, text/xml;q=0.8, */*;q=0.5"}) if remote
+                else contextlib.nullcontext(None)) as client:
 
         async def one(src: FeedSource) -> FetchResult:
             async with sem:
-                if src.is_remote:
+                if src.is_remote and client is not None:
                     try:
                         async with asyncio.timeout(policy.deadline):
                             result = await _fetch_http(client, src, max_bytes=policy.max_bytes)

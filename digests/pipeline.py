@@ -34,13 +34,8 @@ from digests.cluster import (
     related_groups,
 )
 from digests.fetch import FetchResult
-from digests.parse.normalise import (
-    LANGUAGE_BATCH,
-    Entry,
-    ParsedFeed,
-    parse_feed,
-    settle_languages,
-)
+from digests.parse.language import LANGUAGE_BATCH, release_language_model
+from digests.parse.normalise import Entry, ParsedFeed, parse_feed, settle_languages
 from digests.rank import has_amount, score, stale_title
 
 _WORD = re.compile(r"[^\W\d_][^\W_]*")
@@ -182,6 +177,7 @@ class Gatherer:
             reports.append(SourceReport(src.url, parsed.title, "bozo" if parsed.bozo else "ok",
                                         len(parsed.entries), parsed.bozo_reason))
         settle_languages(pending)
+        release_language_model()  # every entry has its language: the rest runs without it
         return Gathered(entries=entries, reports=reports, fresh=fresh, titles=titles)
 
 

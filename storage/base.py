@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +9,9 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from storage.clock import CLOCK as CLOCK  # re-exported: one clock
+from storage.clock import utcnow as utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -49,22 +50,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-#: The one override of Convene's time: a clock replacing the wall clock for
-#: :func:`utcnow` in this context (a thread, or a task and what it awaits).
-#: Nothing in production sets it. The simulated clock of the multi-replica
-#: tests sets it in the scheduler's thread only (bot/jobs.py), so leases,
-#: heartbeats and the outbox keep the wall clock; each test runs on its own
-#: (tests/clock.py ``freeze``). Every reader of "now" in the core,
-#: the adapters and the models' defaults calls :func:`utcnow`.
-CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("convene_clock", default=None)
-
-
-def utcnow() -> datetime:
-    """The current time: aware datetime, UTC (the context's :data:`CLOCK` if set)."""
-    clock = CLOCK.get()
-    return clock() if clock is not None else datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

@@ -11,16 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from digests.parse import normalise
-from digests.parse.normalise import (
+from digests.parse import language
+from digests.parse.language import (
     GUARD_LANGUAGES,
     LANGUAGE_CHARS,
     LANGUAGES,
     detect_language,
     detect_languages,
     language_model,
-    parse_feed,
+    model_cache_path,
+    release_language_model,
 )
+from digests.parse.normalise import parse_feed
 
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,18 +65,18 @@ def test_narrowed_model_decides_as_the_full_model(shared_fixtures: Path) -> None
 
 
 def test_fallback_identifier_is_narrowed_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(normalise, "language_model", lambda: None)
+    monkeypatch.setattr(language, "language_model", lambda: None)
     texts = ["Les crédits carbone des sols rémunèrent les agriculteurs français",
              "Die Bodenkohlenstoffzertifikate werden von Landwirten in Bayern verkauft"]
     assert detect_languages(texts) == ["fr", "other"]
-    assert len(normalise._identifier().nb_classes) == len(LANGUAGES + GUARD_LANGUAGES)
+    assert len(language._identifier().nb_classes) == len(LANGUAGES + GUARD_LANGUAGES)
 
 
 def test_press_review_build_path_imports_no_charting_or_learning() -> None:
     code = textwrap.dedent("""
         import sys
         from bot.digest import service  # the build's own module, as the CLI loads it
-        from digests.parse.normalise import detect_languages
+        from digests.parse.language import detect_languages
         detect_languages(["Les crédits carbone des sols", "Soil carbon credits pay"])
         heavy = sorted(m for m in ("matplotlib", "sklearn", "scipy", "feedparser")
                        if m in sys.modules)
@@ -83,3 +85,42 @@ def test_press_review_build_path_imports_no_charting_or_learning() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_model_is_cached_on_disk_and_released_after_a_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made once from py3langid's LZMA file into the cache file; loaded again
+    from it after a release, with the same arrays; a partial cache file is
+    made again, not trusted; a build (Gatherer.result) releases the model."""
+    import numpy as np
+
+    from digests.fetch import FetchResult
+    from digests.pipeline import Gatherer
+    from digests.sources import FeedSource
+
+    monkeypatch.setenv("CONVENE_CACHE_DIR", str(tmp_path))
+    release_language_model()
+    made = language_model()
+    assert made is not None
+    path = model_cache_path()
+    assert path.parent == tmp_path and path.stat().st_size > 10_000_000
+    release_language_model()
+    again = language_model()
+    assert again is not None and again is not made
+    assert again.classes == made.classes
+    for name in ("nextmove", "nexthigh", "rowbase", "output", "table", "prior"):
+        assert np.array_equal(getattr(again, name), getattr(made, name)), name
+    assert detect_language("Les crédits carbone des sols rémunèrent les agriculteurs") == "fr"
+
+    release_language_model()
+    path.write_bytes(path.read_bytes()[:1000])  # a crash half-way through a write
+    assert language_model() is not None
+    assert path.stat().st_size > 10_000_000
+
+    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+            b"<title>Soil carbon credits pay farmers in Kansas this spring</title>"
+            b"<link>https://a.example/1</link></item></channel></rss>")
+    got = Gatherer().result([FetchResult(FeedSource("https://a.example/feed"), "ok", T0,
+                                         body=body)])
+    assert got.entries[0].language == "en"
+    assert language_model.cache_info().currsize == 0  # released: not held between builds

@@ -10,14 +10,8 @@ import pytest
 
 from digests.classify import Classifier
 from digests.cluster import cluster
-from digests.parse.normalise import (
-    Entry,
-    canonical_url,
-    detect_language,
-    detect_languages,
-    parse_feed,
-    plain_text,
-)
+from digests.parse.language import detect_language, detect_languages
+from digests.parse.normalise import Entry, canonical_url, parse_feed, plain_text
 from digests.sources import OpmlError, parse_opml
 from digests.taxonomy import TaxonomyError, load_taxonomy
 from tests.digests.stories import all_pairs_stories
