@@ -399,11 +399,59 @@ def print_real(folder: Path, *, show: bool) -> int:
     return 0
 
 
+def topic_table(rows: list[dict[str, Any]]) -> tuple[dict[str, list[int]], Counter[tuple[str, str]]]:
+    """Topic accuracy over every on-scope labelled item of the real set,
+    each classified alone (relevant or not): per language [right, total]
+    (``all`` for every language) and the confusion counts (labelled, chosen)."""
+    clf = Classifier(load_taxonomy())
+    per: dict[str, list[int]] = {}
+    confusion: Counter[tuple[str, str]] = Counter()
+    for r in rows:
+        if not r["on_scope"]:
+            continue
+        got = clf.classify(r["title"], r["summary"], language=r["lang"], explain=True).topic
+        for key in (r["lang"], "all"):
+            slot = per.setdefault(key, [0, 0])
+            slot[0] += got == r["topic"]
+            slot[1] += 1
+        confusion[(r["topic"], got or "-")] += 1
+    return per, confusion
+
+
+def print_topics(folder: Path, *, show: bool) -> int:
+    """Print topic accuracy over every on-scope item of the real set in
+    ``folder`` (``--topics DIR``), per language, and the confusion table."""
+    rows = load([folder / "articles.jsonl"])
+    per, confusion = topic_table(rows)
+    for key in ["all"] + sorted(k for k in per if k != "all"):
+        right, total = per[key]
+        print(f"topic accuracy {key:>3}: {right / max(total, 1):.3f} ({right}/{total})")
+    labels = sorted({a for a, _ in confusion} | {b for _, b in confusion})
+    short = {k: k.replace("soil_", "s_").replace("carbon_", "c_")[:10] for k in labels}
+    print("\nlabelled \\ chosen " + " ".join(f"{short[k]:>10}" for k in labels))
+    for a in labels:
+        if any(confusion[(a, b)] for b in labels):
+            print(f"{a:<18} " + " ".join(f"{confusion[(a, b)] or '.':>10}" for b in labels))
+    if show:
+        clf = Classifier(load_taxonomy())
+        for r in rows:
+            if not r["on_scope"]:
+                continue
+            got = clf.classify(r["title"], r["summary"], language=r["lang"], explain=True)
+            if got.topic != r["topic"]:
+                print(f"  {r['id']} {r['lang']} {got.topic or '-'} (want {r['topic']}): "
+                      f"{r['title'][:90]}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     show = "--show" in argv
     if "--code" in argv:
         at = argv.index("--code")
         argv = argv[:at] + argv[at + 2:]
+    if "--topics" in argv:
+        folder = [Path(a) for a in argv if not a.startswith("--")]
+        return print_topics(folder[0] if folder else REAL, show=show)
     if "--real" in argv:
         folder = [Path(a) for a in argv if not a.startswith("--")]
         return print_real(folder[0] if folder else REAL, show=show)
