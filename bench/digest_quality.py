@@ -399,7 +399,8 @@ def print_real(folder: Path, *, show: bool) -> int:
     return 0
 
 
-def topic_table(rows: list[dict[str, Any]]) -> tuple[dict[str, list[int]], Counter[tuple[str, str]]]:
+def topic_table(rows: list[dict[str, Any]]) -> tuple[
+        dict[str, list[int]], Counter[tuple[str, str]]]:
     """Topic accuracy over every on-scope labelled item of the real set,
     each classified alone (relevant or not): per language [right, total]
     (``all`` for every language) and the confusion counts (labelled, chosen)."""
@@ -423,7 +424,7 @@ def print_topics(folder: Path, *, show: bool) -> int:
     ``folder`` (``--topics DIR``), per language, and the confusion table."""
     rows = load([folder / "articles.jsonl"])
     per, confusion = topic_table(rows)
-    for key in ["all"] + sorted(k for k in per if k != "all"):
+    for key in ["all", *sorted(k for k in per if k != "all")]:
         right, total = per[key]
         print(f"topic accuracy {key:>3}: {right / max(total, 1):.3f} ({right}/{total})")
     labels = sorted({a for a, _ in confusion} | {b for _, b in confusion})

@@ -13,8 +13,9 @@ The score (see ``digests/taxonomy.toml``): each distinct term counts its
 weight once, x ``title_factor`` when it occurs in the title; relevance =
 scope score + ``topic_share`` x the topics' scores; an item is *relevant*
 when relevance >= ``threshold``, its scope score >= ``min_scope`` and its
-land words (``[scope.anchors]``) >= ``min_anchor``. The topic is the
-best-scored one, its title's phrases counting ``TITLE_SAY`` times. ``matched``
+land words (``[scope.anchors]``) >= ``min_anchor``. The topic is the one
+the item is mainly about (:mod:`digests.topics`: title and first sentence
+first, the act and its object). ``matched``
 keeps the phrases as written in the item (never stems): the "why included"
 line shows them.
 """
@@ -29,6 +30,7 @@ from functools import cache, cached_property
 from typing import Any
 
 from digests.taxonomy import LANGUAGES, Taxonomy, Term
+from digests.topics import TopicChooser
 
 # The combining marks of Latin accents (U+0300-U+036F, of combining class > 0).
 _LATIN_MARKS = re.compile("[" + "".join(
@@ -87,10 +89,6 @@ def _trie_pattern(phrases: list[str]) -> str:
 
     return emit(trie)
 
-
-#: What a title says counts this many times more in choosing the topic: a
-#: story is about what its title says (its lead adds context).
-TITLE_SAY = 2.0
 
 #: A one-word phrase of a lower weight is too generic to explain an item.
 SHOWN_WEIGHT = 2.5
@@ -265,6 +263,10 @@ class Classifier:
         return {lang: _Matcher(lang, terms) for lang, terms in per.items()}
 
     @cached_property
+    def _chooser(self) -> TopicChooser:
+        return TopicChooser(self.taxonomy, _Matcher)
+
+    @cached_property
     def _editor(self) -> dict[str, _Matcher]:
         per: dict[str, list[tuple[Term, str, str]]] = {lang: [] for lang in LANGUAGES}
         tx = self.taxonomy
@@ -356,7 +358,6 @@ class Classifier:
                         best[slot] = factor
         scope = anchor = 0.0
         topics: dict[str, float] = defaultdict(float)
-        leaning: dict[str, float] = defaultdict(float)  # the title's say, for the topic
         themes: dict[str, float] = defaultdict(float)
         strength: dict[str, float] = defaultdict(float)
         for (kind, key, phrase), factor in best.items():
@@ -369,7 +370,6 @@ class Classifier:
                 continue
             elif kind == "topic":
                 topics[key] += value
-                leaning[key] += value * (TITLE_SAY if factor > 1 else 1.0)
             else:
                 themes[key] += value
                 continue
@@ -378,9 +378,7 @@ class Classifier:
                 # never a generic word ("water", "millions", "demand").
                 strength[phrase] += value if kind == "scope" else value * rule.topic_share
         relevance = scope + rule.topic_share * sum(topics.values())
-        order = {t.key: i for i, t in enumerate(self.taxonomy.topics)}
-        positive = [k for k, v in topics.items() if v > 0]
-        topic = max(positive, key=lambda k: (leaning[k], topics[k], -order[k]), default="")
+        topic = self._chooser.choose(title, summary, language)
         theme_keys = sorted(themes, key=lambda k: -themes[k])
         own = self.taxonomy.topic(topic) if topic else None
         if own and own.theme and own.theme not in theme_keys:

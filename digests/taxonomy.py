@@ -19,6 +19,7 @@ scoring). The secretariat replaces it with a TOML file of the same shape
     label = { en = "Carbon credit markets", fr = "Marchés du carbone", es = "..." }
     theme = "economic"
     terms = { en = ["carbon market^3", "buyer^1.5"], fr = ["marché du carbone^3"] }
+    about = { en = ["buy ~ credit^3", "offtake^3"] }   # optional: see below
 
     [themes.economic]
     label = { en = "Economic", fr = "Économique", es = "Económico" }
@@ -27,6 +28,12 @@ scoring). The secretariat replaces it with a TOML file of the same shape
 A term is ``phrase`` or ``phrase^weight`` (default weight 1, negative allowed);
 a trailing ``*`` of older files is ignored (matching is on stems anyway).
 A file without ``[scope]`` keeps the old rule: one topic term is enough.
+
+A topic's ``terms`` count towards relevance and explain an item; its optional
+``about`` terms only choose the topic of an item already in (what a story
+mainly about the topic says: "verb ~ object" is the verb followed by its
+object within a few words), and ``amounts`` how much an amount of money in
+the item says it is about that topic (:mod:`digests.topics`).
 """
 
 from __future__ import annotations
@@ -57,6 +64,10 @@ class Category:
     labels: dict[str, str]
     terms: tuple[Term, ...]
     theme: str = ""
+    #: what only chooses the topic (never relevance): see :mod:`digests.topics`
+    about: tuple[Term, ...] = ()
+    #: how much an amount of money in an item says it is about this topic
+    amounts: float = 0.0
 
     def label(self, language: str) -> str:
         """The label in ``language`` (English when missing)."""
@@ -145,8 +156,14 @@ def _category(key: str, data: dict[str, Any], *, kind: str) -> Category:
     terms = _terms(data.get("terms", {}), f"{kind}.{key}.terms")
     if not terms:
         raise TaxonomyError(f"{kind}.{key}: give at least one term")
+    try:
+        amounts = float(data.get("amounts", 0.0))
+    except (TypeError, ValueError):
+        raise TaxonomyError(f"{kind}.{key}.amounts: expected a number") from None
     return Category(key=key, labels={str(k): str(v) for k, v in labels.items()},
-                    terms=terms, theme=str(data.get("theme", "")))
+                    terms=terms, theme=str(data.get("theme", "")),
+                    about=_terms(data.get("about", {}), f"{kind}.{key}.about"),
+                    amounts=amounts)
 
 
 def taxonomy_from(data: dict[str, Any]) -> Taxonomy:
