@@ -1,0 +1,100 @@
+"""Issue 21, topic accuracy: an item is filed under what it is mainly about
+(digests/topics.py): its title and the first sentence of its lead over the
+rest, the act and its object ("buys credits", "approves a methodology",
+"invests") over the setting, with each topic's ``about`` vocabulary, which
+never changes relevance. Before it, the real-article set's on-scope items
+(tests/digests/real, each classified alone) were 0.733 right (es 0.375)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from digests.classify import Classifier
+from digests.taxonomy import load_taxonomy, taxonomy_from
+from digests.topics import first_sentence, has_money
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("digest_quality",
+                                                  ROOT / "bench" / "digest_quality.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_topic_accuracy_over_every_on_scope_real_article():
+    bench = _bench()
+    rows = bench.load([bench.REAL / "articles.jsonl"])
+    per, _confusion = bench.topic_table(rows)
+    right, total = per["all"]
+    assert total >= 40 and right / total >= 0.9, per
+    for lang in ("en", "fr", "es"):
+        assert per[lang][0] / per[lang][1] >= 0.8, per
+
+
+def test_the_act_and_its_object_choose_the_topic():
+    c = Classifier(load_taxonomy())
+    cases = [
+        ("Tech giant signs deal to buy 3 million soil carbon credits to cut its carbon footprint",
+         "The company will buy the credits from a regenerative agriculture programme.", "en",
+         "carbon_markets"),
+        ("Registry approves new methodology for soil carbon on cropland",
+         "The methodology sets baselines for cover crops and reduced tillage.", "en",
+         "soil_methods"),
+        ("Food company invests $50 million in regenerative farming practices",
+         "Farmers adopting cover crops and no-till will get support.", "en", "soil_finance"),
+        ("National map of soil organic carbon updated with machine learning",
+         "The map estimates soil carbon stocks across farmland.", "en", "soil_measurement"),
+        ("El Consejo aprueba la Directiva sobre vigilancia del suelo",
+         "Los Estados vigilarán la salud de los suelos agrícolas con normas comunes.", "es",
+         "soil_measurement"),
+        ("Label bas-carbone : une révision du référentiel", "Le carbone des sols agricoles "
+         "et les crédits carbone sont concernés.", "fr", "soil_methods"),
+        ("Registry halts issuance of soil carbon credits for three projects",
+         "An audit found over-crediting in the farms' baselines.", "en", "credit_integrity"),
+    ]
+    for title, summary, lang, want in cases:
+        got = c.classify(title, summary, language=lang, explain=True)
+        assert got.topic == want, (title, got.topic, c._chooser.scores(title, summary, lang))
+
+
+def test_title_and_first_sentence_weigh_over_the_rest():
+    c = Classifier(load_taxonomy())
+    lead = ("Farmers in the programme sell soil carbon credits to buyers. Researchers also "
+            "measured biodiversity, water quality and yields on the farms.")
+    assert c.classify("Soil carbon credit sales grow", lead, explain=True).topic == \
+        "carbon_markets"
+    assert first_sentence("The U.S. Soil Enrichment Protocol was approved. It is new.") == (
+        "The U.S. Soil Enrichment Protocol was approved.", "It is new.")
+
+
+def test_money_is_an_amount_of_currency_not_of_people():
+    assert has_money("McDonald's invests $200 million") and has_money("£12.3m project")
+    assert has_money("con 14,1 millones de euros") and has_money("US$1.400 millones")
+    assert not has_money("1.7 billion people") and not has_money("13.190 millones de toneladas")
+
+
+def test_about_terms_choose_the_topic_and_never_change_relevance():
+    base = {
+        "scope": {"terms": {"en": ["soil carbon^3"]}},
+        "topics": {"a": {"label": "A", "terms": {"en": ["credit^1"]}},
+                   "b": {"label": "B", "terms": {"en": ["grant^1"]}}},
+    }
+    plain = Classifier(taxonomy_from(base))
+    base["topics"]["a"]["about"] = {"en": ["sell ~ credit^5"]}
+    base["topics"]["b"]["amounts"] = 4
+    told = Classifier(taxonomy_from(base))
+    title, summary = "Soil carbon grant and credit", "Farmers sell their soil carbon credits."
+    before, after = plain.classify(title, summary), told.classify(title, summary)
+    assert (before.relevance, before.relevant, before.scope, before.matched) == (
+        after.relevance, after.relevant, after.scope, after.matched)
+    assert after.topic == "a"
+    money = told.classify("Soil carbon grant of $2 million", "A credit for farms.")
+    assert money.topic == "b" and money.relevance == plain.classify(
+        "Soil carbon grant of $2 million", "A credit for farms.").relevance
