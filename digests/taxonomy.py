@@ -32,8 +32,9 @@ A file without ``[scope]`` keeps the old rule: one topic term is enough.
 A topic's ``terms`` count towards relevance and explain an item; its optional
 ``about`` terms only choose the topic of an item already in (what a story
 mainly about the topic says: "verb ~ object" is the verb followed by its
-object within a few words), and ``amounts`` how much an amount of money in
-the item says it is about that topic (:mod:`digests.topics`).
+object within a few words), ``amounts`` how much an amount of money in the
+item says it is about that topic, ``codes`` how much a methodology's
+identifier ("VM0042") does (:mod:`digests.topics`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class Category:
     about: tuple[Term, ...] = ()
     #: how much an amount of money in an item says it is about this topic
     amounts: float = 0.0
+    #: how much a methodology's identifier ("VM0042") says it is about this topic
+    codes: float = 0.0
 
     def label(self, language: str) -> str:
         """The label in ``language`` (English when missing)."""
@@ -157,13 +160,13 @@ def _category(key: str, data: dict[str, Any], *, kind: str) -> Category:
     if not terms:
         raise TaxonomyError(f"{kind}.{key}: give at least one term")
     try:
-        amounts = float(data.get("amounts", 0.0))
+        amounts, codes = float(data.get("amounts", 0.0)), float(data.get("codes", 0.0))
     except (TypeError, ValueError):
-        raise TaxonomyError(f"{kind}.{key}.amounts: expected a number") from None
+        raise TaxonomyError(f"{kind}.{key}.amounts and codes: expected numbers") from None
     return Category(key=key, labels={str(k): str(v) for k, v in labels.items()},
                     terms=terms, theme=str(data.get("theme", "")),
                     about=_terms(data.get("about", {}), f"{kind}.{key}.about"),
-                    amounts=amounts)
+                    amounts=amounts, codes=codes)
 
 
 def taxonomy_from(data: dict[str, Any]) -> Taxonomy:

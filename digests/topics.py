@@ -12,7 +12,8 @@ distinct term counts once, where it weighs most. ``verb ~ object`` terms
 count when the object follows the verb within ``WINDOW`` words of one part
 ("Microsoft to buy 2.85 million soil carbon credits"). An amount of money
 ("$200 million", "14,1 millones de euros") counts a topic's ``amounts`` (a
-number of people, tonnes or hectares does not). The best-scored topic wins;
+number of people, tonnes or hectares does not), each methodology's identifier
+("VM0042", "VT0014", "AMS-III.D") a topic's ``codes``. The best-scored topic wins;
 ties go to the terms' share, then to the title's, then to the taxonomy's
 order. Nothing here changes relevance: ``about`` and ``amounts`` are read only
 to choose among topics.
@@ -43,6 +44,8 @@ _SCALE = (r"(?:m|mn|bn|k|million|millions|millones|milliards?|billions?|mil\s+mi
 _MONEY = re.compile(
     rf"(?:{_CURRENCY}\s?\d)|(?:\d[\d.,]*\s?(?:{_SCALE}\s?)?(?:de\s+)?"
     r"(?:dollars?|d[oó]lares|euros?|usd|eur|pounds?|libras?|livres?)\b)", re.IGNORECASE)
+#: A crediting methodology's or tool's identifier (Verra, CDM).
+_CODE = re.compile(r"\b(?:(?:VMD?R?|VT|ACM|AR-AC?MS?)\d{2,4}|AMS-[IVX]+\.[A-Z]{1,2})\b")
 # A sentence ends at . ! ? before a capital, unless the word before is an
 # abbreviation ("U.S.", "Dr.", "Inc.").
 _END = re.compile(r"(?<=[.!?])\s+(?=[\"'«¿¡(]?[A-ZÀ-ÖØ-Þ])")
@@ -80,6 +83,7 @@ class TopicChooser:
         self.taxonomy = taxonomy
         self.order = {t.key: i for i, t in enumerate(taxonomy.topics)}
         self.amounts = {t.key: t.amounts for t in taxonomy.topics if t.amounts}
+        self.codes = {t.key: t.codes for t in taxonomy.topics if t.codes}
         #: per language: (verb stems, object stems, topic, weight)
         self.pairs: dict[str, list[tuple[str, str, str, float]]] = {k: [] for k in LANGUAGES}
         about: dict[str, list[tuple[Term, str, str]]] = {k: [] for k in LANGUAGES}
@@ -110,7 +114,8 @@ class TopicChooser:
             tuple[str, str, str], tuple[float, float]]:
         """What counts in choosing: (kind, topic, phrase) -> (value, part's
         factor); kind is ``about`` or ``terms``, phrase a stemmed phrase,
-        ``verb ~ object`` or ``$`` (an amount of money)."""
+        ``verb ~ object``, ``$`` (an amount of money) or a methodology's
+        identifier."""
         lang = language if language in LANGUAGES else "en"
         first, rest = first_sentence(summary)
         best: dict[tuple[str, str, str], tuple[float, float]] = {}  # -> (value, factor)
@@ -140,6 +145,9 @@ class TopicChooser:
             for key, weight in self.amounts.items():
                 if has_money(text):
                     self._keep(best, ("about", key, "$"), weight * factor, factor)
+            for key, weight in self.codes.items():
+                for code in set(_CODE.findall(text)):  # each methodology named counts
+                    self._keep(best, ("about", key, code), weight * factor, factor)
         return best
 
     def scores(self, title: str, summary: str, language: str) -> dict[str, tuple[float, ...]]:

@@ -56,6 +56,9 @@ def test_the_act_and_its_object_choose_the_topic():
          "soil_measurement"),
         ("Label bas-carbone : une révision du référentiel", "Le carbone des sols agricoles "
          "et les crédits carbone sont concernés.", "fr", "soil_methods"),
+        ("Corrections to VM0042 and VT0014", "The registry fixed equations; projects may "
+         "use remote sensing and a digital soil mapping tool to monitor soil carbon.", "en",
+         "soil_methods"),
         ("Registry halts issuance of soil carbon credits for three projects",
          "An audit found over-crediting in the farms' baselines.", "en", "credit_integrity"),
     ]
