@@ -44,6 +44,9 @@ _SCALE = (r"(?:m|mn|bn|k|million|millions|millones|milliards?|billions?|mil\s+mi
 _MONEY = re.compile(
     rf"(?:{_CURRENCY}\s?\d)|(?:\d[\d.,]*\s?(?:{_SCALE}\s?)?(?:de\s+)?"
     r"(?:dollars?|d[oó]lares|euros?|usd|eur|pounds?|libras?|livres?)\b)", re.IGNORECASE)
+_PER_TONNE = re.compile(r"[\d.,]*\s*(?:-\s*[$€£]?[\d.,]+\s*)?(?:a|an|per|/|la|le|par|por|"
+                        r"the|each)\s*(?:metric\s+)?(?:tonnes?|tons?|t\b|tco2|toneladas?)",
+                        re.IGNORECASE)
 #: A crediting methodology's or tool's identifier (Verra, CDM).
 _CODE = re.compile(r"\b(?:(?:VMD?R?|VT|ACM|AR-AC?MS?)\d{2,4}|AMS-[IVX]+\.[A-Z]{1,2})\b")
 # A sentence ends at . ! ? before a capital, unless the word before is an
@@ -71,8 +74,9 @@ def first_sentence(text: str) -> tuple[str, str]:
 
 
 def has_money(text: str) -> bool:
-    """True when ``text`` gives an amount of money (a currency with a number)."""
-    return _MONEY.search(text) is not None
+    """True when ``text`` gives an amount of money (a currency with a number),
+    not a price per tonne ("$45 a tonne" is the market's, not a sum spent)."""
+    return any(not _PER_TONNE.match(text, m.end()) for m in _MONEY.finditer(text))
 
 
 class TopicChooser:

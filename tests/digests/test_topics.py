@@ -81,6 +81,7 @@ def test_money_is_an_amount_of_currency_not_of_people():
     assert has_money("McDonald's invests $200 million") and has_money("£12.3m project")
     assert has_money("con 14,1 millones de euros") and has_money("US$1.400 millones")
     assert not has_money("1.7 billion people") and not has_money("13.190 millones de toneladas")
+    assert not has_money("credits sold at $60-80 per tonne") and not has_money("40 euros la tonne")
 
 
 def test_about_terms_choose_the_topic_and_never_change_relevance():
