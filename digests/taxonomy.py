@@ -33,7 +33,7 @@ A topic's ``terms`` count towards relevance and explain an item; its optional
 ``about`` terms only choose the topic of an item already in (what a story
 mainly about the topic says: "verb ~ object" is the verb followed by its
 object within a few words), ``amounts`` how much an amount of money in the
-item says it is about that topic, ``codes`` how much a methodology's
+item says it is about that topic, ``prices`` a price per tonne, ``codes`` a methodology's
 identifier ("VM0042") does (:mod:`digests.topics`).
 """
 
@@ -69,6 +69,8 @@ class Category:
     about: tuple[Term, ...] = ()
     #: how much an amount of money in an item says it is about this topic
     amounts: float = 0.0
+    #: how much a price per tonne ("$45 a tonne") says it is about this topic
+    prices: float = 0.0
     #: how much a methodology's identifier ("VM0042") says it is about this topic
     codes: float = 0.0
 
@@ -160,13 +162,15 @@ def _category(key: str, data: dict[str, Any], *, kind: str) -> Category:
     if not terms:
         raise TaxonomyError(f"{kind}.{key}: give at least one term")
     try:
-        amounts, codes = float(data.get("amounts", 0.0)), float(data.get("codes", 0.0))
+        amounts, prices, codes = (float(data.get(k, 0.0)) for k in ("amounts", "prices",
+                                                                     "codes"))
     except (TypeError, ValueError):
-        raise TaxonomyError(f"{kind}.{key}.amounts and codes: expected numbers") from None
+        raise TaxonomyError(f"{kind}.{key}.amounts, prices and codes: expected numbers"
+                            ) from None
     return Category(key=key, labels={str(k): str(v) for k, v in labels.items()},
                     terms=terms, theme=str(data.get("theme", "")),
                     about=_terms(data.get("about", {}), f"{kind}.{key}.about"),
-                    amounts=amounts, codes=codes)
+                    amounts=amounts, prices=prices, codes=codes)
 
 
 def taxonomy_from(data: dict[str, Any]) -> Taxonomy:

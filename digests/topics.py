@@ -12,7 +12,8 @@ distinct term counts once, where it weighs most. ``verb ~ object`` terms
 count when the object follows the verb within ``WINDOW`` words of one part
 ("Microsoft to buy 2.85 million soil carbon credits"). An amount of money
 ("$200 million", "14,1 millones de euros") counts a topic's ``amounts`` (a
-number of people, tonnes or hectares does not), each methodology's identifier
+number of people, tonnes or hectares does not), a price per tonne its
+``prices``, each methodology's identifier
 ("VM0042", "VT0014", "AMS-III.D") a topic's ``codes``. The best-scored topic wins;
 ties go to the terms' share, then to the title's, then to the taxonomy's
 order. Nothing here changes relevance: ``about`` and ``amounts`` are read only
@@ -32,7 +33,7 @@ from digests.taxonomy import LANGUAGES, Taxonomy, Term
 TITLE = 3.0
 FIRST = 2.0
 #: ... and the rest of the lead this many.
-REST = 1.0
+REST = 0.5
 #: The share of the topics' own ``terms`` (the relevance vocabulary) in the choice.
 TERMS_SHARE = 0.3
 #: How many words after its verb a ``verb ~ object`` term's object may come.
@@ -79,6 +80,11 @@ def has_money(text: str) -> bool:
     return any(not _PER_TONNE.match(text, m.end()) for m in _MONEY.finditer(text))
 
 
+def has_price(text: str) -> bool:
+    """True when ``text`` gives a price per tonne ("$60-80 a tonne", "40 euros la tonne")."""
+    return any(_PER_TONNE.match(text, m.end()) for m in _MONEY.finditer(text))
+
+
 class TopicChooser:
     """Chooses the dominant topic of items (one phrase index per language)."""
 
@@ -87,6 +93,7 @@ class TopicChooser:
         self.taxonomy = taxonomy
         self.order = {t.key: i for i, t in enumerate(taxonomy.topics)}
         self.amounts = {t.key: t.amounts for t in taxonomy.topics if t.amounts}
+        self.prices = {t.key: t.prices for t in taxonomy.topics if t.prices}
         self.codes = {t.key: t.codes for t in taxonomy.topics if t.codes}
         #: per language: (verb stems, object stems, topic, weight)
         self.pairs: dict[str, list[tuple[str, str, str, float]]] = {k: [] for k in LANGUAGES}
@@ -118,8 +125,8 @@ class TopicChooser:
             tuple[str, str, str], tuple[float, float]]:
         """What counts in choosing: (kind, topic, phrase) -> (value, part's
         factor); kind is ``about`` or ``terms``, phrase a stemmed phrase,
-        ``verb ~ object``, ``$`` (an amount of money) or a methodology's
-        identifier."""
+        ``verb ~ object``, ``$`` (an amount of money), ``$/t`` (a price per
+        tonne) or a methodology's identifier."""
         lang = language if language in LANGUAGES else "en"
         first, rest = first_sentence(summary)
         best: dict[tuple[str, str, str], tuple[float, float]] = {}  # -> (value, factor)
@@ -149,6 +156,9 @@ class TopicChooser:
             for key, weight in self.amounts.items():
                 if has_money(text):
                     self._keep(best, ("about", key, "$"), weight * factor, factor)
+            for key, weight in self.prices.items():
+                if has_price(text):
+                    self._keep(best, ("about", key, "$/t"), weight * factor, factor)
             for key, weight in self.codes.items():
                 for code in set(_CODE.findall(text)):  # each methodology named counts
                     self._keep(best, ("about", key, code), weight * factor, factor)
