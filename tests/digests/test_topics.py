@@ -13,7 +13,7 @@ from pathlib import Path
 
 from digests.classify import Classifier
 from digests.taxonomy import load_taxonomy, taxonomy_from
-from digests.topics import first_sentence, has_money
+from digests.topics import first_sentence, has_money, has_price
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,6 +82,8 @@ def test_money_is_an_amount_of_currency_not_of_people():
     assert has_money("con 14,1 millones de euros") and has_money("US$1.400 millones")
     assert not has_money("1.7 billion people") and not has_money("13.190 millones de toneladas")
     assert not has_money("credits sold at $60-80 per tonne") and not has_money("40 euros la tonne")
+    assert has_price("credits sold at $60-80 per tonne") and has_price("40 euros la tonne")
+    assert not has_price("$200 million") and not has_price("2.85 million tonnes")
 
 
 def test_about_terms_choose_the_topic_and_never_change_relevance():
