@@ -193,7 +193,8 @@ def run_size(kind: str, url: str, people: int, *, feeds: int, explain: bool, top
         bot = build_app(settings, engine=engine, plugins=False)
         counter = Counted()
         counter.attach(engine)
-        homes = seeded.member_emails[:: max(1, len(seeded.member_emails) // HOME_PAGES)][:HOME_PAGES]
+        step = max(1, len(seeded.member_emails) // HOME_PAGES)
+        homes = seeded.member_emails[::step][:HOME_PAGES]
         work: dict[str, tuple[Callable[[], object], int]] = {
             "polls tick": (lambda: op_polls_tick(bot, now), 1),
             "reminders planned": (lambda: op_plan(bot, now), 1),

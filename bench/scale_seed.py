@@ -100,6 +100,10 @@ def _bulk(session: Any, model: Any, rows: list[dict[str, Any]], chunk: int = 200
         session.execute(insert(model), rows[k:k + chunk])
 
 
+def _rfc822(when: datetime) -> str:
+    return when.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
 def write_feeds(folder: Path, feeds: int = FEEDS) -> list[Path]:
     """``feeds`` RSS files of three entries each, published in :data:`WEEK`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,7 +112,7 @@ def write_feeds(folder: Path, feeds: int = FEEDS) -> list[Path]:
         items = "".join(
             f"<item><title>{HEADLINES[(f + j) % len(HEADLINES)]} ({f}-{j})</title>"
             f"<link>https://feed{f}.example/a/{j}</link><guid>feed{f}-{j}</guid>"
-            f"<pubDate>{(WEEK_MONDAY + timedelta(hours=7 * j + f % 90)).strftime('%a, %d %b %Y %H:%M:%S GMT')}"
+            f"<pubDate>{_rfc822(WEEK_MONDAY + timedelta(hours=7 * j + f % 90))}"
             f"</pubDate><description>{HEADLINES[(f * 7 + j) % len(HEADLINES)]}: farmers, "
             "soil organic carbon, measurement and verification.</description></item>"
             for j in range(3))
@@ -185,7 +189,8 @@ def _proposals(s: Any, rng: random.Random, voters: dict[int, list[int]], *,
                       "language": "en", "rule": "consensus", "quorum_percent": 50,
                       "visibility": "live", "state": "open", "current_round": 1, "version": 1,
                       "closes_at": closes, "origin_platform": "", "origin_workspace": "",
-                      "origin_channel": "", "discussion": "", "created_at": now - timedelta(days=3)})
+                      "origin_channel": "", "discussion": "",
+                      "created_at": now - timedelta(days=3)})
         versions.append({"proposal_id": p, "number": 1, "text": f"Adopt measure {p}.",
                          "author_id": 7, "created_at": now - timedelta(days=3)})
         rounds.append({"id": p, "proposal_id": p, "number": 1, "medium": "chat",
