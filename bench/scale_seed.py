@@ -13,7 +13,7 @@ The shape, whatever ``people`` is:
 - 50 proposals in round 1 (every fifth alliance-wide): a third close within
   24 hours (their reminders are due), two are past their close (the tick
   closes them), the rest close in two to three days; 30 % of voters have a
-  stance;
+  stance; 250 decided proposals before them (a year's history);
 - 20 confirmed workshops (every fifth alliance-wide) with three candidate
   slots each, availability from half the group, RSVPs (one in ten declined);
   ten start within the hour (every reminder of theirs is due once planned),
@@ -62,6 +62,8 @@ from storage.models import (  # noqa: E402
 )
 
 GROUPS, PROPOSALS, WORKSHOPS, SLOTS_EACH, SPRINTS, FEEDS = 40, 50, 20, 3, 30, 1000
+#: Decided proposals before the open ones (the poll tables' history).
+HISTORY = 250
 #: The press review's week: the feeds' entries are published in it.
 WEEK = "2026-W47"
 WEEK_MONDAY = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
@@ -202,6 +204,16 @@ def _proposals(s: Any, rng: random.Random, voters: dict[int, list[int]], *,
                                 "reason": "", "channel": "console", "version": 1,
                                 "cast_at": now - timedelta(days=1),
                                 "updated_at": now - timedelta(days=1)})
+    # A year's history: decided proposals outnumber the open ones.
+    for p in range(PROPOSALS + 1, PROPOSALS + HISTORY + 1):
+        closed = now - timedelta(days=2 + p % 300)
+        props.append({**props[p % PROPOSALS], "id": p, "title": f"Proposal {p}",
+                      "state": "decided", "outcome": "consensus", "closes_at": closed,
+                      "decided_at": closed, "created_at": closed - timedelta(days=7)})
+        versions.append({**versions[0], "proposal_id": p})
+        rounds.append({"id": p, "proposal_id": p, "number": 1, "medium": "chat",
+                       "opens_at": closed - timedelta(days=7), "closes_at": closed,
+                       "closed_at": closed, "outcome": "consensus"})
     _bulk(s, Proposal, props)
     _bulk(s, ProposalVersion, versions)
     _bulk(s, Round, rounds)

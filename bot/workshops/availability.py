@@ -13,7 +13,7 @@ from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.members import people_in
 from bot.numbers import fits
-from bot.permissions import Authorized, roles_in
+from bot.permissions import Authorized, prime_roles, roles_in
 from bot.workshops.scoring import (
     ANSWERS,
     Candidate,
@@ -51,10 +51,10 @@ class Invitee:
 
 def invitees(session: Session, workshop: Workshop) -> list[Invitee]:
     """Everyone holding a role in the workshop's group, by name."""
-    out = []
-    for p in people_in(session, group_id=workshop.group_id):
-        out.append(Invitee(p, roles_in(session, person_id=p.id, group_id=workshop.group_id)))
-    return out
+    people = people_in(session, group_id=workshop.group_id)
+    prime_roles(session, [p.id for p in people])
+    return [Invitee(p, roles_in(session, person_id=p.id, group_id=workshop.group_id))
+            for p in people]
 
 
 def parse_answer(word: str) -> str:
