@@ -156,17 +156,30 @@ class LeasedQueue:
         to each of 5,000 people). A key already queued, or given twice, adds
         nothing. Returns the keys added."""
         now = utcnow()
-        m = self.table.model
-        values = list({key: {"key": key, "kind": kind, "payload": dict(payload),
-                             "status": "pending", "attempts": 0, self.table.due: now,
-                             "created_at": now, **self.fixed}
-                       for key, kind, payload in rows}.values())
-        added: set[str] = set()
-        insert = dialect_insert(session.get_bind().dialect.name)
-        for i in range(0, len(values), ENQUEUE_BATCH):
-            stmt = insert(m).values(values[i:i + ENQUEUE_BATCH])
-            added.update(session.scalars(stmt.on_conflict_do_nothing().returning(m.key)))
-        return added
+        by_key: dict[str, dict[str, Any]] = {}
+        for key, kind, payload in rows:
+            by_key.setdefault(key, {"key": key, "kind": kind, "payload": dict(payload),
+                                    "status": "pending", "attempts": 0, self.table.due: now,
+                                    "created_at": now, **self.fixed})
+        if not by_key:
+            return set()
+        session.flush()  # as session.execute would: what is pending lands first
+        # One cached Core statement and a list of parameter sets: SQLAlchemy's
+        # "insertmanyvalues" sends them as multi-row INSERTs of ENQUEUE_BATCH
+        # rows (a statement built with .values([...]) would be compiled anew
+        # for every wave, costing more than the rows themselves).
+        stmt = self._enqueue_many_stmt(session.get_bind().dialect.name)
+        conn = session.connection().execution_options(insertmanyvalues_page_size=ENQUEUE_BATCH)
+        return {str(k) for k in conn.execute(stmt, list(by_key.values())).scalars()}
+
+    def _enqueue_many_stmt(self, dialect: str) -> Any:
+        found = self._stmts.get(f"many:{dialect}")
+        if found is None:
+            m = self.table.model
+            # No conflict target, as in enqueue: the key and the coalescing index.
+            found = dialect_insert(dialect)(m).on_conflict_do_nothing().returning(m.key)
+            self._stmts[f"many:{dialect}"] = found
+        return found
 
     def insert_claimed(self, session: Session, rows: Iterable[tuple[str, str, dict[str, Any]]],
                        token: str) -> list[Claimed]:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.errors import N_
+from bot.formatting import zone_info
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
 from bot.outbox import enqueue_emails
@@ -44,25 +44,27 @@ DAYTIME = (8, 20)
 def daytime(due: datetime, zone: str) -> datetime:
     """``due`` moved *earlier* into the reader's daytime (08:00-20:00 local), so a
     day-before reminder never arrives at 03:00. Aware in, aware UTC out."""
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     local = due.astimezone(tz)
     start, end = DAYTIME
     if start <= local.hour < end:
         return due
     day = local.date() if local.hour >= end else local.date() - timedelta(days=1)
-    return datetime.combine(day, time(end - 2, 0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    return datetime.combine(day, time(end - 2, 0), tzinfo=tz).astimezone(UTC)
 
 
 def _insert(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert reminder ``rows`` whose key is new; how many were. A few hundred
     rows a statement (SQLite allows 32,766 parameters), not one a person."""
-    n = 0
-    for i in range(0, len(rows), 500):
-        ins = dialect_insert(session.get_bind().dialect.name)(WorkshopReminder).values(
-            rows[i:i + 500])
-        n += len(session.execute(ins.on_conflict_do_nothing(index_elements=["key"])
-                                 .returning(WorkshopReminder.id)).all())
-    return n
+    if not rows:
+        return 0
+    # A cached statement and a list of parameter sets ("insertmanyvalues"):
+    # .values([...]) would compile a new statement for every workshop.
+    stmt = (dialect_insert(session.get_bind().dialect.name)(WorkshopReminder)
+            .on_conflict_do_nothing(index_elements=["key"]).returning(WorkshopReminder.id))
+    session.flush()
+    conn = session.connection().execution_options(insertmanyvalues_page_size=500)
+    return len(conn.execute(stmt, rows).all())
 
 
 def due_times(*, starts_at: datetime, offsets: list[int], zone: str, now: datetime
