@@ -319,7 +319,9 @@ def main(argv: list[str]) -> int:
                 drop_postgres(pg_name)
         table(kind, results)
         say(f"\n{kind}: full scans of hot tables at {max(sizes):,} people "
-            f"({'EXPLAIN' if kind == 'postgresql' else 'EXPLAIN QUERY PLAN'}):")
+            f"({'EXPLAIN' if kind == 'postgresql' else 'EXPLAIN QUERY PLAN'}; a planner rightly "
+            "scans a table when a statement asks for a large share of it, as an IN list of "
+            "200 of 500 people does, or when the table has a few dozen rows):")
         for name in OPERATIONS:
             found = scans.get(name, [])
             say(f"  {name}: {'none' if not found else ''}")

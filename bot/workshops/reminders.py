@@ -100,20 +100,19 @@ def plan(session: Session, workshop: Workshop, settings: Settings) -> int:
     (whether they declined is checked when each is due), due as
     :func:`due_times` says. Pending reminders of an earlier time are
     skipped. Returns how many rows were added."""
-    from bot.workshops.availability import invitees
+    from bot.workshops.availability import invitee_zones
 
     assert workshop.starts_at is not None
     start = int(workshop.starts_at.timestamp())
     skip_pending(session, workshop.id, keep=f":s{start}")
     now = utcnow()
     rows: list[dict[str, object]] = []
-    for inv in invitees(session, workshop):
+    for person_id, zone in invitee_zones(session, workshop):
         dues = due_times(starts_at=workshop.starts_at,
-                         offsets=settings.workshops.reminder_minutes,
-                         zone=inv.person.timezone, now=now)
+                         offsets=settings.workshops.reminder_minutes, zone=zone, now=now)
         for minutes, due in dues.items():
-            rows.append(dict(key=f"w{workshop.id}:p{inv.person.id}:m{minutes}:s{start}",
-                             workshop_id=workshop.id, person_id=inv.person.id,
+            rows.append(dict(key=f"w{workshop.id}:p{person_id}:m{minutes}:s{start}",
+                             workshop_id=workshop.id, person_id=person_id,
                              action_id=None, kind=f"before:{minutes}", due_at=due,
                              status="pending"))
     return _insert(session, rows)
