@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, event
 
 from bench.scale_seed import seed
@@ -101,15 +100,14 @@ def test_the_jobs_statements_do_not_grow_with_people(db_url: str, tmp_path: Path
     assert large["reminder wave"] < 40 and large["nudges"] < 40, large
 
 
-@pytest.mark.parametrize("people", [30])
-def test_the_seed_makes_work_for_every_job(sqlite_url: str, tmp_path: Path,
-                                           people: int) -> None:
+def test_the_seed_makes_work_for_every_job(sqlite_url: str, tmp_path: Path) -> None:
     """The counts above are of jobs that do work: the tick closes and
     reminds, the wave sends, the nudge queues."""
     from sqlalchemy import func, select
 
     from storage.models import OutboxMessage
 
+    people = 30
     counts = _counts(sqlite_url, people, tmp_path)
     engine = make_engine(sqlite_url)
     with engine.connect() as c:
