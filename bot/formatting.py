@@ -12,11 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
+
+
+@lru_cache(maxsize=1024)
+def zone_info(name: str) -> ZoneInfo:
+    """The IANA zone ``name``, kept: ``ZoneInfo``'s own cache holds only the
+    eight most recent zones strongly, so a job writing to people in nine
+    zones in turn would read each zone's file again for every person.
+    Raises ZoneInfoNotFoundError (a KeyError) for an unknown name."""
+    return ZoneInfo(name)
 
 
 def _locale(language: str) -> str:
@@ -30,7 +40,7 @@ def moment(value: datetime, *, zone: str, language: str) -> str:
     guesses which CST is meant. Raises ValueError for a naive ``value``."""
     if value.tzinfo is None:
         raise ValueError("moment() needs an aware datetime")
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     local = value.astimezone(tz)
     text = format_datetime(local, "EEE d MMM y, HH:mm", tzinfo=tz, locale=_locale(language))
     abbr = local.tzname() or ""

@@ -20,7 +20,7 @@ import inspect
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
@@ -87,14 +87,17 @@ def enqueue_email(*, session: Session, key: str, email: OutgoingEmail) -> bool:
     return enqueue(session=session, key=key, kind="email", payload=email.to_payload())
 
 
-def enqueue_chat(
-    *,
-    session: Session,
-    key: str,
-    target: ChatTarget,
-    message: Message,
-    ref: str | None = None,
-) -> bool:
+def enqueue_emails(*, session: Session, emails: Iterable[tuple[str, OutgoingEmail]]
+                   ) -> set[str]:
+    """Queue each (key, email) once, in order, a few hundred a statement
+    (:meth:`bot.queue.LeasedQueue.enqueue_many`): a job's wave of emails costs
+    statements in hundreds of rows, not one a person. Returns the keys added."""
+    return _WRITER.enqueue_many(session, ((key, "email", email.to_payload())
+                                          for key, email in emails))
+
+
+def enqueue_chat(*, session: Session, key: str, target: ChatTarget, message: Message,
+                 ref: str | None = None) -> bool:
     """Queue a chat post. With ``ref`` (``poll:12``), a later post with the same
     ref and target updates the earlier message instead of adding one."""
     payload = {
@@ -109,14 +112,8 @@ def enqueue_chat(
     return enqueue(session=session, key=key, kind=f"chat:{target.platform}", payload=payload)
 
 
-def enqueue_calendar(
-    *,
-    session: Session,
-    key: str,
-    target: ChatTarget,
-    event: CalendarEvent,
-    ref: str,
-) -> bool:
+def enqueue_calendar(*, session: Session, key: str, target: ChatTarget, event: CalendarEvent,
+                     ref: str) -> bool:
     """Queue the publication (or update, or cancellation) of a platform-native
     calendar event on ``target`` (its ``workspace_id``: the platform's server). The
     deliverer of ``target.platform`` gets a payload with ``calendar_event``
@@ -132,8 +129,6 @@ def enqueue_calendar(
         "calendar_event": to_data(event),
     }
     return enqueue(session=session, key=key, kind=f"chat:{target.platform}", payload=payload)
-
-
 
 
 class ChatDeliverer(Protocol):

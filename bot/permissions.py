@@ -209,6 +209,28 @@ def remember_roles(session: Session, person_id: int,
     session.info.setdefault("convene.memberships", {})[person_id] = list(rows)
 
 
+def prime_roles(session: Session, person_ids: Iterable[int] | None = None) -> None:
+    """Read the memberships of ``person_ids`` (None: everyone) in one
+    statement into the per-unit-of-work memo, so that checking each of
+    thousands of people (a job's wave, a workshop's invitees) costs no
+    statement a person. People already in the memo keep their rows."""
+    memo: dict[int, list[tuple[int, Role, bool]]] = session.info.setdefault(
+        "convene.memberships", {})
+    q = (select(Membership.person_id, Membership.group_id, Membership.role, Group.is_alliance)
+         .join(Group, Group.id == Membership.group_id))
+    wanted: set[int] | None = None
+    if person_ids is not None:
+        wanted = set(person_ids) - memo.keys()
+        if not wanted:
+            return
+        q = q.where(Membership.person_id.in_(wanted))
+    rows: dict[int, list[tuple[int, Role, bool]]] = {pid: [] for pid in wanted or ()}
+    for pid, gid, role, is_alliance in session.execute(q):
+        rows.setdefault(pid, []).append((gid, Role(role), bool(is_alliance)))
+    for pid, held in rows.items():
+        memo.setdefault(pid, held)
+
+
 def forget_roles(session: Session) -> None:
     """Drop the per-unit-of-work memo after changing memberships in ``session``."""
     session.info.pop("convene.memberships", None)

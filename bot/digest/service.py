@@ -28,7 +28,7 @@ from bot.errors import N_
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
 from bot.members import people_in
-from bot.outbox import ChatTarget, enqueue_chat, enqueue_email
+from bot.outbox import ChatTarget, enqueue_chat, enqueue_email, enqueue_emails
 from bot.settings import Settings
 from bot.types import Header, Message, Section, is_safe_url
 from digests import archive
@@ -293,7 +293,7 @@ def send_interest_notes(session: Session, settings: Settings, digest: Digest) ->
         return 0
     tx = taxonomy_for(settings)
     declined = set(session.scalars(select(DigestNoteOptOut.person_id)))
-    queued = 0
+    notes: list[tuple[str, OutgoingEmail]] = []
     for person in people_in(session):
         wanted = set(person.interests or [])
         mine = [i for i in chosen if i.topic and i.topic in wanted]
@@ -313,8 +313,8 @@ def send_interest_notes(session: Session, settings: Settings, digest: Digest) ->
         email = OutgoingEmail(to=(address,), text="\n".join(lines) + "\n",
                               subject=tr.gettext(N_("Press review, week {week}: for you"),
                                                  week=digest.week))
-        queued += bool(enqueue_email(session=session, key=key, email=email))
-    return queued
+        notes.append((key, email))
+    return len(enqueue_emails(session=session, emails=notes))
 
 
 def build(*, session_factory: Callable[[], Session], settings: Settings, week: str | None = None,

@@ -5,14 +5,15 @@ each with its stance buttons."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.errors import PermissionDenied
 from bot.permissions import authorize
 from bot.polls.render import when
-from bot.polls.stances import STANCE_LABELS, STANCES, stance_of
+from bot.polls.stances import STANCE_LABELS, STANCES, voter_key
 from bot.registry import HomeContext
 from bot.types import Actions, Block, Button, Header, Section, SmallPrint, Span, Strong
-from storage.models import Group, Proposal, Round
+from storage.models import Group, Person, Proposal, Round, Stance
 
 MAX_SHOWN = 10
 
@@ -27,13 +28,16 @@ def polls_section(ctx: HomeContext) -> list[Block]:
         .order_by(Round.closes_at)).all()
     pending: list[Block] = []
     others: list[Block] = []
+    groups = {g.id: g for g in session.scalars(select(Group).where(
+        Group.id.in_({p.group_id for p, _ in rows})))} if rows else {}
+    stances = _stances(session, person, [(rnd, groups[p.group_id]) for p, rnd in rows])
     for proposal, rnd in rows:
         try:
             authorize(session=session, person=person, capability="poll.view",
                       group_id=proposal.group_id, channel="web")
         except PermissionDenied:
             continue
-        group = session.get(Group, proposal.group_id)
+        group = groups.get(proposal.group_id)
         closes = ctx._("closes {when}", when=when(rnd.closes_at, person.timezone,
                                                   person.language))
         line: list[str | Span] = [Strong(f"#{proposal.id} {proposal.title}"),
@@ -44,7 +48,7 @@ def polls_section(ctx: HomeContext) -> list[Block]:
             can_vote = True
         except PermissionDenied:
             can_vote = False
-        mine = stance_of(session, proposal=proposal, rnd=rnd, person=person) if can_vote \
+        mine = stances.get((rnd.id, voter_key(person, group))) if can_vote and group \
             else None
         if mine is not None and mine.version != proposal.version:
             mine = None  # a stance on an earlier text no longer counts: ask again
@@ -66,3 +70,15 @@ def polls_section(ctx: HomeContext) -> list[Block]:
 
 
 
+
+
+def _stances(session: Session, person: Person, rounds: list[tuple[Round, Group]]
+             ) -> dict[tuple[int, str], Stance]:
+    """The stances of ``person``'s voting unit in each of ``rounds`` (as
+    :func:`bot.polls.stances.stance_of` finds them), by (round id, voter
+    key), in one statement rather than one a proposal."""
+    if not rounds:
+        return {}
+    keys = {voter_key(person, g) for _, g in rounds}
+    return {(st.round_id, st.voter_key): st for st in session.scalars(select(Stance).where(
+        Stance.round_id.in_({r.id for r, _ in rounds}), Stance.voter_key.in_(keys)))}

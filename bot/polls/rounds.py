@@ -22,7 +22,7 @@ from bot.errors import N_, Conflict, InvalidInput
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
 from bot.members import people_in
-from bot.outbox import enqueue_email
+from bot.outbox import enqueue_emails
 from bot.permissions import Authorized, authorize_system, roles_in
 from bot.polls import ballots, emails
 from bot.polls.proposals import TEXT_LIMIT, current_text, post
@@ -97,13 +97,8 @@ def render_tally(session: Session, args: Mapping[str, Any]) -> Message | None:
 
 def _email_people(session: Session, people: list[Person], key: str,
                   build: Callable[[Person], OutgoingEmail]) -> int:
-    n = 0
-    for p in people:
-        if not p.primary_email:
-            continue
-        mail = build(p)
-        n += enqueue_email(session=session, key=f"{key}:p{p.id}"[:255], email=mail)
-    return n
+    return len(enqueue_emails(session=session, emails=[
+        (f"{key}:p{p.id}"[:255], build(p)) for p in people if p.primary_email]))
 
 
 def close_round(*, session: Session, actor: Authorized, proposal: Proposal,
@@ -211,7 +206,9 @@ def _queue_ballots(*, session: Session, settings: Settings, proposal: Proposal, 
     Returns how many were queued."""
     text = current_text(proposal)
     kind = "b" if proposal.version == 1 and not note_msgid else f"v{proposal.version}"
-    n = 0
+    version = f":v{proposal.version}" if proposal.version > 1 else ""
+    batch: list[tuple[str, OutgoingEmail]] = []
+    refs: dict[str, ballots.BallotRef] = {}
     for p in people:
         if not p.primary_email:
             continue
@@ -220,12 +217,14 @@ def _queue_ballots(*, session: Session, settings: Settings, proposal: Proposal, 
             if note_msgid else ""
         mail, ref = emails.ballot(tr=tr, settings=settings, proposal=proposal, rnd=rnd,
                                   text=text, person=p, previous=previous, kind=kind, note=note)
-        version = f":v{proposal.version}" if proposal.version > 1 else ""
-        key = f"poll:{proposal.id}:r{rnd.number}{version}:ballot:p{p.id}"
-        if enqueue_email(session=session, key=key[:255], email=mail):
-            ballots.record(session, ref)
-            n += 1
-    return n
+        key = f"poll:{proposal.id}:r{rnd.number}{version}:ballot:p{p.id}"[:255]
+        batch.append((key, mail))
+        refs[key] = ref
+    added = enqueue_emails(session=session, emails=batch)
+    for key, _ in batch:
+        if key in added:
+            ballots.record(session, refs[key])
+    return len(added)
 
 
 #: Why a ballot is sent again after an edit (first line of the new ballot).
@@ -383,14 +382,20 @@ def send_reminders(session: Session, *, settings: Settings, now: datetime | None
         hours = min(due)
         voted = set(session.scalars(select(Stance.voter_key).where(
             Stance.round_id == rnd.id, Stance.version == proposal.version)).all())
+        batch: list[tuple[str, OutgoingEmail]] = []
+        refs: dict[str, ballots.BallotRef | None] = {}
         for p in eligible_people(session, group=group):
             if voter_key(p, group) in voted or not p.primary_email:
                 continue
             key = f"poll:{proposal.id}:r{rnd.number}:v{proposal.version}:remind{hours}:p{p.id}"
-            mail, ref = emails.reminder(tr=translator(p.language), settings=settings,
-                                        proposal=proposal, rnd=rnd, person=p, hours=hours)
-            if enqueue_email(session=session, key=key, email=mail):
-                queued += 1
-                if ref is not None:
-                    ballots.record(session, ref)
+            mail, refs[key] = emails.reminder(tr=translator(p.language), settings=settings,
+                                              proposal=proposal, rnd=rnd, person=p,
+                                              hours=hours)
+            batch.append((key, mail))
+        added = enqueue_emails(session=session, emails=batch)
+        queued += len(added)
+        for key, _ in batch:
+            ref = refs[key]
+            if key in added and ref is not None:
+                ballots.record(session, ref)
     return queued

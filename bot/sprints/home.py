@@ -56,11 +56,12 @@ def sprints_section(ctx: HomeContext) -> list[Block]:
             mine.append(Section((title, " " + ctx._("number {position} in the waitlist",
                                                     position=seats.position(session, row)))))
     others: list[Block] = []
-    for sprint in session.scalars(select(Sprint).where(Sprint.state == "open")
-                                  .order_by(Sprint.signup_closes_at)).all():
-        if sprint.id in taken or not _may(ctx, "sprint.view", sprint.group_id):
-            continue
-        n = seats.counts(session, sprint.id)
+    open_ = [s for s in session.scalars(select(Sprint).where(Sprint.state == "open")
+                                        .order_by(Sprint.signup_closes_at)).all()
+             if s.id not in taken and _may(ctx, "sprint.view", s.group_id)]
+    taken_by = seats.counts_of(session, [s.id for s in open_])
+    for sprint in open_:
+        n = taken_by[sprint.id]
         held = sum(n.get(k, 0) for k in HOLDING)
         closed = at >= sprint.signup_closes_at
         others.append(Section((Strong(f"#{sprint.id} {sprint.title}"), " " + ctx._(

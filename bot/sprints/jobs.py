@@ -15,14 +15,16 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import N_, PermissionDenied
 from bot.i18n import translator
-from bot.permissions import authorize
+from bot.mail import OutgoingEmail
+from bot.outbox import enqueue_emails
+from bot.permissions import authorize, prime_roles
 from bot.sprints import notify, offers, pledges
 from bot.sprints.common import HOLDING, local, topic_label
-from bot.sprints.seats import counts
+from bot.sprints.seats import counts_of
 from storage.base import utcnow
 from storage.models import Person, Sprint
 
@@ -61,14 +63,19 @@ def send_nudges(bot: object, *, now: datetime | None = None,
     assert isinstance(bot, Bot)
     now = now or utcnow()
     year, week, _ = (week_of or now).astimezone(UTC).isocalendar()
-    queued = 0
+    emails: list[tuple[str, OutgoingEmail]] = []
     with bot.session_factory() as session, session.begin():
-        open_ = [s for s in session.scalars(select(Sprint).where(
+        candidates = session.scalars(select(Sprint).where(
             Sprint.state == "open", Sprint.signup_closes_at > now).order_by(Sprint.id)).all()
-            if sum(counts(session, s.id).get(k, 0) for k in HOLDING) < s.capacity]
+        taken = counts_of(session, [s.id for s in candidates])
+        open_ = [s for s in candidates
+                 if sum(taken[s.id].get(k, 0) for k in HOLDING) < s.capacity]
         if not open_:
             return 0
-        for person in session.scalars(select(Person).order_by(Person.id)).all():
+        people = session.scalars(select(Person).order_by(Person.id).options(
+            selectinload(Person.emails))).all()
+        prime_roles(session)  # everyone's roles in one statement, not one a person
+        for person in people:
             wanted = set(person.interests or [])
             matching = [s for s in open_ if wanted & set(s.topics)
                         and _may_join(session, person, s.group_id)]
@@ -84,11 +91,11 @@ def send_nudges(bot: object, *, now: datetime | None = None,
                                         title=s.title, topics=topics,
                                         when=local(s.signup_closes_at, person.timezone)))
             lines += ["", tr.gettext(N_("Change your interests in chat: interests set ..."))]
-            queued += notify.send(session, key=f"sprint-nudge:{year}-W{week:02d}:p{person.id}",
-                                  person=person,
-                                  subject_line=tr.gettext(N_("Innovation sprints for you this "
-                                                             "week")), lines=lines)
-    return queued
+            email = notify.plain_email(person, subject_line=tr.gettext(
+                N_("Innovation sprints for you this week")), lines=lines)
+            if email is not None:
+                emails.append((f"sprint-nudge:{year}-W{week:02d}:p{person.id}"[:255], email))
+        return len(enqueue_emails(session=session, emails=emails))
 
 
 def _may_join(session: Session, person: Person, group_id: int) -> bool:

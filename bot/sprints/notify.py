@@ -30,11 +30,16 @@ def send(session: Session, *, key: str, person: Person, subject_line: str,
          lines: Iterable[str]) -> bool:
     """Queue one plain-text email to ``person`` under ``key``. False when the
     person has no address or the key was queued before."""
+    email = plain_email(person, subject_line=subject_line, lines=lines)
+    return email is not None and enqueue_email(session=session, key=key[:255], email=email)
+
+
+def plain_email(person: Person, *, subject_line: str, lines: Iterable[str]) -> OutgoingEmail | None:
+    """The plain-text email :func:`send` queues to ``person`` (None: no address)."""
     if not person.primary_email:
-        return False
-    email = OutgoingEmail(to=(person.primary_email,), subject=subject_line,
-                          text="\n".join(lines) + "\n")
-    return enqueue_email(session=session, key=key[:255], email=email)
+        return None
+    return OutgoingEmail(to=(person.primary_email,), subject=subject_line,
+                         text="\n".join(lines) + "\n")
 
 
 def link(settings: Settings, path: str, token: str) -> str:

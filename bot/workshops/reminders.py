@@ -12,16 +12,17 @@ after sends it never again. On PostgreSQL rows are claimed with
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.errors import N_
+from bot.formatting import zone_info
 from bot.i18n import translator
 from bot.mail import OutgoingEmail
-from bot.outbox import enqueue_email
+from bot.outbox import enqueue_emails
 from bot.settings import Settings
 from bot.workshops.render import local_text
 from storage.base import utcnow
@@ -43,25 +44,27 @@ DAYTIME = (8, 20)
 def daytime(due: datetime, zone: str) -> datetime:
     """``due`` moved *earlier* into the reader's daytime (08:00-20:00 local), so a
     day-before reminder never arrives at 03:00. Aware in, aware UTC out."""
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     local = due.astimezone(tz)
     start, end = DAYTIME
     if start <= local.hour < end:
         return due
     day = local.date() if local.hour >= end else local.date() - timedelta(days=1)
-    return datetime.combine(day, time(end - 2, 0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    return datetime.combine(day, time(end - 2, 0), tzinfo=tz).astimezone(UTC)
 
 
 def _insert(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert reminder ``rows`` whose key is new; how many were. A few hundred
     rows a statement (SQLite allows 32,766 parameters), not one a person."""
-    n = 0
-    for i in range(0, len(rows), 500):
-        ins = dialect_insert(session.get_bind().dialect.name)(WorkshopReminder).values(
-            rows[i:i + 500])
-        n += len(session.execute(ins.on_conflict_do_nothing(index_elements=["key"])
-                                 .returning(WorkshopReminder.id)).all())
-    return n
+    if not rows:
+        return 0
+    # A cached statement and a list of parameter sets ("insertmanyvalues"):
+    # .values([...]) would compile a new statement for every workshop.
+    stmt = (dialect_insert(session.get_bind().dialect.name)(WorkshopReminder)
+            .on_conflict_do_nothing(index_elements=["key"]).returning(WorkshopReminder.id))
+    session.flush()
+    conn = session.connection().execution_options(insertmanyvalues_page_size=500)
+    return len(conn.execute(stmt, rows).all())
 
 
 def due_times(*, starts_at: datetime, offsets: list[int], zone: str, now: datetime
@@ -97,20 +100,19 @@ def plan(session: Session, workshop: Workshop, settings: Settings) -> int:
     (whether they declined is checked when each is due), due as
     :func:`due_times` says. Pending reminders of an earlier time are
     skipped. Returns how many rows were added."""
-    from bot.workshops.availability import invitees
+    from bot.workshops.availability import invitee_zones
 
     assert workshop.starts_at is not None
     start = int(workshop.starts_at.timestamp())
     skip_pending(session, workshop.id, keep=f":s{start}")
     now = utcnow()
     rows: list[dict[str, object]] = []
-    for inv in invitees(session, workshop):
+    for person_id, zone in invitee_zones(session, workshop):
         dues = due_times(starts_at=workshop.starts_at,
-                         offsets=settings.workshops.reminder_minutes,
-                         zone=inv.person.timezone, now=now)
+                         offsets=settings.workshops.reminder_minutes, zone=zone, now=now)
         for minutes, due in dues.items():
-            rows.append(dict(key=f"w{workshop.id}:p{inv.person.id}:m{minutes}:s{start}",
-                             workshop_id=workshop.id, person_id=inv.person.id,
+            rows.append(dict(key=f"w{workshop.id}:p{person_id}:m{minutes}:s{start}",
+                             workshop_id=workshop.id, person_id=person_id,
                              action_id=None, kind=f"before:{minutes}", due_at=due,
                              status="pending"))
     return _insert(session, rows)
@@ -148,15 +150,44 @@ def claim_due(session: Session, *, now: datetime, limit: int = 200) -> list[Work
     return list(session.scalars(q))
 
 
-def _reminder_email(session: Session, row: WorkshopReminder, settings: Settings
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What a batch of claimed reminders refers to, read in one statement a
+    table (not four a reminder): people with their addresses, workshops,
+    action items, and the (workshop, person) pairs that declined."""
+
+    people: dict[int, Person]
+    workshops: dict[int, Workshop]
+    actions: dict[int, WorkshopAction]
+    declined: set[tuple[int, int]]
+
+    @classmethod
+    def read(cls, session: Session, rows: list[WorkshopReminder]) -> _Batch:
+        pids = {r.person_id for r in rows}
+        wids = {r.workshop_id for r in rows}
+        aids = {r.action_id for r in rows if r.action_id is not None}
+        people = {p.id: p for p in session.scalars(select(Person).where(
+            Person.id.in_(pids)).options(selectinload(Person.emails)))}
+        workshops = {w.id: w for w in session.scalars(select(Workshop).where(
+            Workshop.id.in_(wids)))}
+        actions = {a.id: a for a in session.scalars(select(WorkshopAction).where(
+            WorkshopAction.id.in_(aids)))} if aids else {}
+        declined = {(w, p) for w, p in session.execute(
+            select(WorkshopRsvp.workshop_id, WorkshopRsvp.person_id).where(
+                WorkshopRsvp.workshop_id.in_(wids), WorkshopRsvp.person_id.in_(pids),
+                WorkshopRsvp.answer == "declined"))}
+        return cls(people, workshops, actions, declined)
+
+
+def _reminder_email(batch: _Batch, row: WorkshopReminder, settings: Settings
                     ) -> OutgoingEmail | None:
-    person = session.get(Person, row.person_id)
-    ws = session.get(Workshop, row.workshop_id)
+    person = batch.people.get(row.person_id)
+    ws = batch.workshops.get(row.workshop_id)
     if person is None or ws is None or not person.primary_email:
         return None
     tr = translator(person.language)
     if row.action_id is not None:
-        action = session.get(WorkshopAction, row.action_id)
+        action = batch.actions.get(row.action_id)
         if action is None or action.done_at is not None:
             return None
         subject = tr.gettext(N_("Action item due: {text}"), text=action.text[:80])
@@ -168,9 +199,7 @@ def _reminder_email(session: Session, row: WorkshopReminder, settings: Settings
     else:
         if ws.state != "confirmed" or ws.starts_at is None:
             return None
-        answer = session.scalar(select(WorkshopRsvp.answer).where(
-            WorkshopRsvp.workshop_id == ws.id, WorkshopRsvp.person_id == person.id))
-        if answer == "declined":
+        if (ws.id, person.id) in batch.declined:
             return None
         subject = tr.gettext(N_("Reminder: {title}"), title=ws.title)
         body = tr.gettext(N_("Workshop #{id} starts {when}."), id=ws.id,
@@ -184,23 +213,27 @@ def _reminder_email(session: Session, row: WorkshopReminder, settings: Settings
 
 
 def send_due(session_factory: sessionmaker[Session], settings: Settings, *,
-             now: datetime | None = None) -> int:
-    """Send every due reminder once; returns how many emails were queued.
-    Reminders for people who declined, or for a moved or cancelled workshop,
-    are marked ``skipped``."""
+             now: datetime | None = None, batch_size: int = 200) -> int:
+    """Send every due reminder once, ``batch_size`` a unit of work (each read
+    and queued in a few statements, whatever its size); returns how many
+    emails were queued. Reminders for people who declined, or for a moved or
+    cancelled workshop, are marked ``skipped``."""
     now = now or utcnow()
     sent = 0
     while True:
         with session_factory() as session, session.begin():
-            rows = claim_due(session, now=now)
+            rows = claim_due(session, now=now, limit=batch_size)
+            batch = _Batch.read(session, rows) if rows else None
+            emails: list[tuple[str, OutgoingEmail]] = []
             for row in rows:
-                email = _reminder_email(session, row, settings)
+                assert batch is not None
+                email = _reminder_email(batch, row, settings)
                 row.sent_at = now
                 if email is None:
                     row.status = "skipped"
                     continue
                 row.status = "sent"
-                sent += enqueue_email(session=session, key=f"workshop-reminder:{row.key}",
-                                      email=email)
-        if len(rows) < 200:
+                emails.append((f"workshop-reminder:{row.key}", email))
+            sent += len(enqueue_emails(session=session, emails=emails))
+        if len(rows) < batch_size:
             return sent

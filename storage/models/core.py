@@ -73,6 +73,7 @@ class EmailAddress(Base):
     """An email address of a person, stored lower-case; unique across the roster."""
 
     __tablename__ = "email_addresses"
+    __table_args__ = (Index("ix_email_addresses_person", "person_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
@@ -123,7 +124,11 @@ class Membership(Base):
     """One role held by one person in one group."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("person_id", "group_id", "role"),)
+    # By person: the unique key. By group (a group's voters, invitees) and by
+    # role (the secretariat, the chairs): these two, so neither reads every row.
+    __table_args__ = (UniqueConstraint("person_id", "group_id", "role"),
+                      Index("ix_memberships_group", "group_id", "role", "person_id"),
+                      Index("ix_memberships_role", "role", "person_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))

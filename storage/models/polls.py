@@ -24,6 +24,7 @@ class Proposal(Base):
     """
 
     __tablename__ = "poll_proposals"
+    __table_args__ = (Index("ix_poll_proposals_state", "state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))

@@ -85,7 +85,8 @@ class SprintSignup(Base):
     __tablename__ = "sprint_signups"
     __table_args__ = (UniqueConstraint("sprint_id", "person_id"),
                       UniqueConstraint("sprint_id", "seat"),
-                      Index("ix_sprint_signups_line", "sprint_id", "status"))
+                      Index("ix_sprint_signups_line", "sprint_id", "status"),
+                      Index("ix_sprint_signups_person", "person_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sprint_id: Mapped[int] = mapped_column(ForeignKey("sprints.id", ondelete="CASCADE"))

@@ -75,7 +75,8 @@ class Workshop(Base):
         back_populates="workshop", cascade="all, delete-orphan",
         order_by="WorkshopSlot.starts_at")
 
-    __table_args__ = (UniqueConstraint("series_id", "quarter"),)
+    __table_args__ = (UniqueConstraint("series_id", "quarter"),
+                      Index("ix_workshops_group", "group_id"))
 
 
 class WorkshopSlot(Base):
@@ -163,7 +164,8 @@ class WorkshopReminder(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     sent_at: Mapped[datetime | None] = mapped_column()
 
-    __table_args__ = (Index("ix_workshop_reminders_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_workshop_reminders_due", "status", "due_at"),
+                      Index("ix_workshop_reminders_workshop", "workshop_id", "status"))
 
 
 class WorkshopAgendaItem(Base):
@@ -189,6 +191,7 @@ class WorkshopAction(Base):
     (aware UTC; entered in the owner's zone); ``done_at`` when closed."""
 
     __tablename__ = "workshop_actions"
+    __table_args__ = (Index("ix_workshop_actions_owner", "owner_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
