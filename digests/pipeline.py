@@ -17,13 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from digests.classify import (
-    Classifier,
-    Signals,
-    content_words,
-    editor_signals,
-    fold,
-)
+from digests.classify import Classifier, fold
 from digests.cluster import (
     Profile,
     Story,
@@ -33,6 +27,7 @@ from digests.cluster import (
     numbers,
     related_groups,
 )
+from digests.editor import Signals, content_words, editor_signals, roundup
 from digests.fetch import FetchResult
 from digests.parse.language import LANGUAGE_BATCH, release_language_model
 from digests.parse.normalise import Entry, ParsedFeed, parse_feed, settle_languages
@@ -380,8 +375,8 @@ def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetim
         c.score = score(relevance=c.relevance, published_at=lead.published_at, now=now,
                         weights=[e.weight for e in c.story.entries], sources=c.publishers,
                         authority=c.signals.authority, consequence=c.signals.consequence,
-                        amount=has_amount(text), scope=c.scope,
-                        novel=novel) if c.relevant else 0.0
+                        amount=has_amount(text), scope=c.scope, novel=novel,
+                        roundup=roundup(lead.title)) if c.relevant else 0.0
     pool.sort(key=lambda c: (not c.relevant, -c.score))
     return pool
 

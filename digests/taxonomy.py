@@ -74,6 +74,11 @@ class Relevance:
     min_anchor: float = 0.0
     title_factor: float = 1.5
     topic_share: float = 0.5
+    #: an item whose title scores less than ``min_title`` in scope phrases (its
+    #: scope evidence is in the body only: a side mention, a newsletter, a
+    #: generic farm or climate story) needs a scope score of ``min_lead``.
+    min_title: float = 0.0
+    min_lead: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +168,12 @@ def taxonomy_from(data: dict[str, Any]) -> Taxonomy:
     try:
         relevance = Relevance(**{k: float(rel.get(k, getattr(default, k)))
                                  for k in ("threshold", "min_scope", "title_factor",
-                                           "topic_share", "min_anchor")})
+                                           "topic_share", "min_anchor", "min_title",
+                                           "min_lead")})
     except (TypeError, ValueError):
-        raise TaxonomyError("[relevance]: threshold, min_scope, title_factor and "
-                            "topic_share must be numbers") from None
+        raise TaxonomyError("[relevance]: threshold, min_scope, title_factor, "
+                            "topic_share, min_anchor, min_title and min_lead must be "
+                            "numbers") from None
     editor = data.get("editor") or {}
     if not isinstance(editor, dict):
         raise TaxonomyError("[editor]: expected tables authorities and consequence")

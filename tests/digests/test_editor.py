@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from digests.classify import Classifier, editor_signals
+from digests.classify import Classifier
+from digests.editor import editor_signals
 from digests.parse.normalise import Entry
 from digests.pipeline import candidates
 from digests.rank import review, score, stale_title
