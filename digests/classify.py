@@ -235,7 +235,8 @@ class Classification:
     """``topic``: the best topic key ('' when no topic term matched);
     ``themes``: theme keys, best first; ``matched``: the phrases found, as
     written in the item, strongest first; ``relevance``: the weighted score;
-    ``relevant``: whether it clears the taxonomy's threshold;
+    ``relevant``: whether it clears the taxonomy's threshold; ``scope``
+    its scope score, ``title_scope`` the part of it its title carries;
     ``topic_scores``: every topic's score (for explanations and tests)."""
 
     topic: str
@@ -244,6 +245,7 @@ class Classification:
     relevance: float
     relevant: bool = False
     scope: float = 0.0
+    title_scope: float = 0.0
     topic_scores: dict[str, float] = field(default_factory=dict)
 
 
@@ -398,4 +400,5 @@ class Classifier:
             w for w in (matcher.surface(*where[p]) for p in shown) if w))
         return Classification(topic=topic, themes=tuple(theme_keys), matched=matched,
                               relevance=round(relevance, 3), relevant=relevant,
-                              scope=round(scope, 3), topic_scores=dict(topics))
+                              scope=round(scope, 3), title_scope=round(in_title, 3),
+                              topic_scores=dict(topics))

@@ -65,16 +65,35 @@ def content_words(classifier: Classifier, text: str, language: str) -> set[str]:
     return set(matcher.stems(text.lower()))
 
 
+
 #: Titles of a round-up of many stories (a newsletter, a weekly digest, a
 #: press review) rather than one story, in en, fr and es.
 _ROUNDUP = re.compile(
     r"\b(?:weekly|newsletter|round[- ]?up|digest|edition|this week in|week in review|"
     r"revue de presse|lettre d'information|hebdo(?:madaire)?|en bref|"
     r"resumen semanal|resumen de noticias|bolet[ií]n|semanario)\b", re.IGNORECASE)
+#: Titles of coverage of an event (a summit, a conference, a world day, a
+#: pavilion's side event) rather than of something done, in en, fr and es.
+_EVENT = re.compile(
+    r"\b(?:summit|climate week|world \w+ day|conference|forum|pavilion|side event|"
+    r"webinar|cop ?\d+|cumbre|d[ií]a mundial|foro|pabell[oó]n|seminario|congreso|"
+    r"sommet|journ[ée]e mondiale|conf[ée]rence|pavillon|colloque)\b", re.IGNORECASE)
+
+#: The scope an event's title must carry itself (taxonomy weights, title
+#: factor included: one central phrase such as "soil carbon" or "carbon
+#: credits"): a summit where soils were mentioned is not a soil story.
+EVENT_TITLE = 2.5
 
 
-def roundup(title: str) -> bool:
-    """True when ``title`` names a round-up of many stories (a newsletter,
-    a weekly digest, a press review) rather than one story: it may be in
-    the review for what it gathers, but never leads it."""
-    return _ROUNDUP.search(title) is not None
+def near_miss(title: str, *, title_scope: float) -> str:
+    """Why an item that reads as in scope is not one of the week's stories
+    ('' when it is): "round-up" for a round-up of many stories (a newsletter,
+    a weekly digest, a press review), "event" for coverage of a summit, a
+    conference or a world day whose ``title`` carries less than
+    ``EVENT_TITLE`` of the scope's phrases (``title_scope``: the scope score
+    of the title, :attr:`digests.classify.Classification.title_scope`)."""
+    if _ROUNDUP.search(title):
+        return "round-up"
+    if _EVENT.search(title) and title_scope < EVENT_TITLE:
+        return "event"
+    return ""

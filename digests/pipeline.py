@@ -27,7 +27,7 @@ from digests.cluster import (
     numbers,
     related_groups,
 )
-from digests.editor import Signals, content_words, editor_signals, roundup
+from digests.editor import Signals, content_words, editor_signals, near_miss
 from digests.fetch import FetchResult
 from digests.parse.language import LANGUAGE_BATCH, release_language_model
 from digests.parse.normalise import Entry, ParsedFeed, parse_feed, settle_languages
@@ -375,8 +375,8 @@ def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetim
         c.score = score(relevance=c.relevance, published_at=lead.published_at, now=now,
                         weights=[e.weight for e in c.story.entries], sources=c.publishers,
                         authority=c.signals.authority, consequence=c.signals.consequence,
-                        amount=has_amount(text), scope=c.scope, novel=novel,
-                        roundup=roundup(lead.title)) if c.relevant else 0.0
+                        amount=has_amount(text), scope=c.scope,
+                        novel=novel) if c.relevant else 0.0
     pool.sort(key=lambda c: (not c.relevant, -c.score))
     return pool
 
@@ -384,9 +384,11 @@ def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetim
 def _classified(story: Story, classifier: Classifier) -> Candidate:
     lead = story.lead
     k = classifier.classify(lead.title, lead.summary, language=lead.language)
+    # A round-up or a summit's coverage reads as in scope without being a story.
+    relevant = k.relevant and not near_miss(lead.title, title_scope=k.title_scope)
     sig = (editor_signals(classifier, lead.title, lead.summary, language=lead.language)
-           if k.relevant else NO_SIGNALS)
-    return Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=k.relevant,
+           if relevant else NO_SIGNALS)
+    return Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=relevant,
                      relevance=k.relevance, scope=k.scope, signals=sig)
 
 
