@@ -22,6 +22,7 @@ from digests.cluster import (
     Profile,
     Story,
     cluster,
+    dates,
     letter_grams,
     names,
     numbers,
@@ -284,10 +285,16 @@ class _Names:
         for term in classifier.taxonomy.authorities:
             self.bodies.update(fold(w) for w in _WORD.findall(term.phrase))
         self.common = lower
+        #: the acts that say what happened (suspends, adopts, launches), not
+        #: weak words ("new", "opens", "first"): two stories sharing one of
+        #: those and a body are not one event for that
+        self.strong = {classifier.canonical(t.phrase, language=t.language)
+                       for t in classifier.taxonomy.consequence if t.weight >= 2}
 
     def of(self, text: str) -> set[str]:
-        """The actors' names in ``text``."""
-        return names(text) - self.common - self.bodies
+        """The actors' names in ``text`` (not a body's name: "Comisión Europea")."""
+        return {n for n in names(text) - self.common - self.bodies
+                if not set(n.split()) <= self.bodies}
 
 
 def _profile(c: Candidate, classifier: Classifier, known: _Names) -> Profile:
@@ -298,7 +305,8 @@ def _profile(c: Candidate, classifier: Classifier, known: _Names) -> Profile:
                    numbers=set().union(*(numbers(t) for t in texts)),
                    names=set().union(*(known.of(t) for t in texts)),
                    bodies=set(c.signals.authorities), when=lead.published_at,
-                   grams=letter_grams(texts[0]), actions=set(c.signals.actions))
+                   grams=letter_grams(texts[0]), dates=set().union(*(dates(t) for t in texts)),
+                   actions=set(c.signals.actions) & known.strong)
 
 
 def _merge(group: list[Candidate], shared: Sequence[str]) -> Candidate:
