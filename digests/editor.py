@@ -76,7 +76,7 @@ _ROUNDUP = re.compile(
 #: pavilion's side event) rather than of something done, in en, fr and es.
 _EVENT = re.compile(
     r"\b(?:summit|climate week|world \w+ day|conference|forum|pavilion|side event|"
-    r"webinar|cop ?\d+|cumbre|d[ií]a mundial|foro|pabell[oó]n|seminario|congreso|"
+    r"webinar|cumbre|d[ií]a mundial|foro|pabell[oó]n|seminario|congreso|"
     r"sommet|journ[ée]e mondiale|conf[ée]rence|pavillon|colloque)\b", re.IGNORECASE)
 
 #: The scope an event's title must carry itself (taxonomy weights, title
@@ -90,9 +90,10 @@ def near_miss(title: str, *, title_scope: float) -> str:
     ('' when it is): "round-up" for a round-up of many stories (a newsletter,
     a weekly digest, a press review), "event" for coverage of a summit, a
     conference or a world day whose ``title`` carries less than
-    ``EVENT_TITLE`` of the scope's phrases (``title_scope``: the scope score
+    ``EVENT_TITLE`` of the scope's phrases (a title of three headlines or
+    more, separated by semicolons, is a round-up too) (``title_scope``: the scope score
     of the title, :attr:`digests.classify.Classification.title_scope`)."""
-    if _ROUNDUP.search(title):
+    if _ROUNDUP.search(title) or title.count(";") >= 2:  # or many headlines in one title
         return "round-up"
     if _EVENT.search(title) and title_scope < EVENT_TITLE:
         return "event"

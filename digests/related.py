@@ -218,6 +218,9 @@ def compare(a: Profile, b: Profile) -> Evidence:
              or abs((a.when - b.when).total_seconds()) <= EVENT_DAYS * 86400)
     nums, who, bodies = a.numbers & b.numbers, a.names & b.names, a.bodies & b.bodies
     nums = significant(nums)
+    # one name of two words ("Climate Week") is one actor, not three
+    parts = {w for n in who if " " in n for w in n.split()}
+    who = {n for n in who if n not in parts}
     days = a.dates & b.dates
     shared = tuple(sorted(bodies)) + tuple(sorted(who)) + tuple(sorted(nums))
     grams, acts = _jaccard(a.grams, b.grams), len(a.actions & b.actions)
