@@ -84,6 +84,31 @@ def numbers(text: str) -> set[str]:
             n = n.replace(".", "")  # 12.000 / 1,200,000: thousands
         if len(n.replace(".", "")) > 1 and not _YEAR.match(n):
             out.add(n)
+    return out | amounts(text)
+
+
+#: A number with a scale word, in en, fr and es ("1.7 billion", "1 700
+#: millones", "1,7 milliard", "US$1.400 millones"), and the scale's value.
+_SCALE = {"thousand": 1e3, "mil": 1e3, "million": 1e6, "millions": 1e6, "millones": 1e6,
+          "millon": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "billions": 1e9, "bn": 1e9,
+          "milliard": 1e9, "milliards": 1e9, "mil millones": 1e9}
+_AMOUNT = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*(?:[.,]\d+)?)\s?"
+                     r"(mil millones|thousand|millions?|millones|millon|milliards?|billions?|"
+                     r"bn|mn|m)\b")
+
+
+def amounts(text: str) -> set[str]:
+    """Amounts of ``text`` written with a scale word, as one key in any
+    language ("1.7 billion" = "1 700 millones" = "1,7 milliard": "1.7e9"),
+    so that write-ups in two languages agree on them."""
+    out = set()
+    for digits, scale in _AMOUNT.findall(fold(text)):
+        d = re.sub(r"[ \u00a0\u202f]", "", digits)
+        if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", d):
+            d = re.sub(r"[.,]", "", d)  # 1.700 / 1,700: thousands
+        value = float(d.replace(",", ".")) * _SCALE[scale]
+        if value >= 1e6:
+            out.add(f"{value:.3g}")
     return out
 
 
@@ -148,6 +173,7 @@ class Evidence:
     grams: float = 0.0
     actions: int = 0
     dates: int = 0
+    amounts: int = 0
 
     @property
     def same_story(self) -> bool:
@@ -173,6 +199,9 @@ class Evidence:
             return True
         # the same date, and the same actor, body or act
         if self.dates and (self.names or self.bodies or self.actions):
+            return True
+        # the same body and the same amount (millions and more, any language)
+        if self.bodies and self.amounts:
             return True
         return bool(self.bodies and (self.names or self.actions) and self.grams >= BODY_GRAMS)
 
@@ -229,10 +258,11 @@ def compare(a: Profile, b: Profile) -> Evidence:
         return Evidence(True, jaccard=common / len(a.words | b.words),
                         containment=common / min(len(a.words), len(b.words)),
                         numbers=len(nums), names=len(who), bodies=len(bodies), close=close,
-                        shared=shared, grams=grams, actions=acts, dates=len(days))
+                        shared=shared, grams=grams, actions=acts, dates=len(days),
+                        amounts=sum("e" in n for n in nums))
     return Evidence(a.language == b.language, numbers=len(nums), names=len(who),
                     bodies=len(bodies), close=close, shared=shared, grams=grams, actions=acts,
-                    dates=len(days))
+                    dates=len(days), amounts=sum("e" in n for n in nums))
 
 
 def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
