@@ -379,12 +379,12 @@ def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetim
         lead = c.story.lead
         text = f"{lead.title} {lead.summary}"
         year = (window[0] if window else now).year
-        novel = c.novel and not stale_title(lead.title, year=year)
-        c.score = score(relevance=c.relevance, published_at=lead.published_at, now=now,
-                        weights=[e.weight for e in c.story.entries], sources=c.publishers,
-                        authority=c.signals.authority, consequence=c.signals.consequence,
-                        amount=has_amount(text), scope=c.scope,
-                        novel=novel) if c.relevant else 0.0
+        c.score = (score(relevance=c.relevance, published_at=lead.published_at, now=now,
+                         weights=[e.weight for e in c.story.entries], sources=c.publishers,
+                         authority=c.signals.authority, consequence=c.signals.consequence,
+                         amount=has_amount(text), scope=c.scope,
+                         novel=c.novel, old=stale_title(lead.title, year=year))
+                   if c.relevant else 0.0)
     pool.sort(key=lambda c: (not c.relevant, -c.score))
     return pool
 
