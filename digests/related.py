@@ -174,6 +174,7 @@ class Evidence:
     actions: int = 0
     dates: int = 0
     amounts: int = 0
+    same_topic: bool = False
 
     @property
     def same_story(self) -> bool:
@@ -202,6 +203,10 @@ class Evidence:
             return True
         # the same body and the same amount (millions and more, any language)
         if self.bodies and self.amounts:
+            return True
+        # in two languages, the same body doing the same thing (adopts a law)
+        # on the same topic: a translation's letters differ too much to say
+        if not self.same_language and self.bodies and self.actions and self.same_topic:
             return True
         return bool(self.bodies and (self.names or self.actions) and self.grams >= BODY_GRAMS)
 
@@ -259,10 +264,11 @@ def compare(a: Profile, b: Profile) -> Evidence:
                         containment=common / min(len(a.words), len(b.words)),
                         numbers=len(nums), names=len(who), bodies=len(bodies), close=close,
                         shared=shared, grams=grams, actions=acts, dates=len(days),
-                        amounts=sum("e" in n for n in nums))
+                        amounts=sum("e" in n for n in nums), same_topic=a.topic == b.topic)
     return Evidence(a.language == b.language, numbers=len(nums), names=len(who),
                     bodies=len(bodies), close=close, shared=shared, grams=grams, actions=acts,
-                    dates=len(days), amounts=sum("e" in n for n in nums))
+                    dates=len(days), amounts=sum("e" in n for n in nums),
+                    same_topic=a.topic == b.topic)
 
 
 def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
