@@ -403,23 +403,8 @@ def print_real(folder: Path, *, show: bool) -> int:
           f"{verdict(f.split_share <= 0.05)})")
     print(f"topic accuracy:   {f.topic_accuracy:.3f} ({f.topic_right}/{f.topic_total}; "
           f"target >= 0.9: {verdict(f.topic_accuracy >= 0.9)})")
-    report = _report()
-    clf = Classifier(load_taxonomy())
-    art = {r["id"]: r for r in rows}
-    print("\nper week:")
-    for w in results:
-        print(f"  {w.week}: {report.week_line(real_figures(rows, [w]))}")
-    print("\nmisses, named:")
-    for w in results:
-        for m in report.named_misses(rows, w, clf):
-            print(f"  {w.week} {m}")
-    if show:
-        for w in results:
-            print(f"\n{w.week} (labelled lead: {w.top10[0] if w.top10 else '-'})")
-            for n, item in enumerate(w.review, 1):
-                head = art[item[0]]
-                print(f"  {n:2}. [{w.topics[n - 1]}] {head['story']} {'+'.join(item)}: "
-                      f"{head['title'][:70]}")
+    _report().print_details(rows, results, Classifier(load_taxonomy()), real_figures,
+                            show=show)
     return 0
 
 

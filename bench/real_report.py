@@ -114,3 +114,25 @@ def week_line(f: Any) -> str:
     return (f"{f.selected:2} selected, precision {precision}, top {f.top_found}/"
             f"{f.top_total}, lead first {lead}, merges {f.wrong_merges}, split {f.split}/"
             f"{f.multi}, topic {f.topic_right}/{f.topic_total}")
+
+
+def print_details(rows: list[dict[str, Any]], results: list[Any], clf: Classifier,
+                  figures: Any, *, show: bool) -> None:
+    """Print each week's figures (``figures``: ``real_figures`` of
+    bench/digest_quality.py), every miss named, and with ``show`` each
+    week's review in reading order."""
+    art = {r["id"]: r for r in rows}
+    print("\nper week:")
+    for w in results:
+        print(f"  {w.week}: {week_line(figures(rows, [w]))}")
+    print("\nmisses, named:")
+    for w in results:
+        for m in named_misses(rows, w, clf):
+            print(f"  {w.week} {m}")
+    if show:
+        for w in results:
+            print(f"\n{w.week} (labelled lead: {w.top10[0] if w.top10 else '-'})")
+            for n, item in enumerate(w.review, 1):
+                head = art[item[0]]
+                print(f"  {n:2}. [{w.topics[n - 1]}] {head['story']} {'+'.join(item)}: "
+                      f"{head['title'][:70]}")
