@@ -11,6 +11,9 @@ scoring). The secretariat replaces it with a TOML file of the same shape
     min_scope = 2.5          # of which at least this from [scope] terms
     title_factor = 1.5       # a term in the title counts x1.5
     topic_share = 0.5        # topic terms count half towards relevance
+    min_anchor = 1           # and this much of [scope.anchors] (soils, farms, grazing)
+    min_title = 1            # a title under this in scope phrases (a side mention)...
+    min_lead = 4.5           # ...needs this scope score from its lead
 
     [scope.terms]
     en = ["soil carbon^3", "credit card^-4"]
