@@ -25,7 +25,9 @@ and of that week), top-story recall (of each week's ten, how many are in the
 review), lead first (weeks whose first story is item 1), wrong merges
 (candidates joining two labelled stories), split stories (labelled stories
 of two items or more, in the review as two or more items), topic accuracy
-(selected items on scope filed under their labelled topic).
+(selected items on scope filed under their labelled topic); then the same
+figures per week, and every miss named with its title and why
+(bench/real_report.py); ``--show`` adds each week's review.
 ``--code DIR``: import the pipeline from another checkout (e.g. today's
 main, for the "before" figures).
 """
@@ -158,6 +160,7 @@ class WeekResult:
     pool: tuple[tuple[str, ...], ...]
     top10: tuple[str, ...]
     topics: tuple[str, ...]
+    merged: tuple[str, ...] = ()  # per pool item: why its write-ups are one ("" if one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +301,9 @@ def evaluate_real(rows: list[dict[str, Any]], weeks: list[dict[str, Any]]) -> tu
         results.append(WeekResult(week=w["week"], review=tuple(ids(c) for c in review),
                                   pool=tuple(ids(c) for c in pool if c.relevant),
                                   top10=tuple(w["top10"]),
-                                  topics=tuple(c.topic for c in review)))
+                                  topics=tuple(c.topic for c in review),
+                                  merged=tuple(getattr(c, "merged", "") for c in pool
+                                               if c.relevant)))
     return real_figures(rows, results), results
 
 
@@ -363,8 +368,21 @@ def real_figures(rows: list[dict[str, Any]], results: list[WeekResult]) -> RealF
                        misses=tuple(misses))
 
 
+def _report() -> Any:
+    """bench/real_report.py (loaded by path: also under ``--code``)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("real_report",
+                                                  Path(__file__).with_name("real_report.py"))
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def print_real(folder: Path, *, show: bool) -> int:
-    """Print the real set's figures (and, with ``show``, every miss and review)."""
+    """Print the real set's figures, per week too, and every miss named
+    (title and why); with ``show``, each week's review as well."""
     rows, weeks = load_real(folder)
     f, results = evaluate_real(rows, weeks)
     langs = Counter(r["lang"] for r in rows)
@@ -385,17 +403,8 @@ def print_real(folder: Path, *, show: bool) -> int:
           f"{verdict(f.split_share <= 0.05)})")
     print(f"topic accuracy:   {f.topic_accuracy:.3f} ({f.topic_right}/{f.topic_total}; "
           f"target >= 0.9: {verdict(f.topic_accuracy >= 0.9)})")
-    if show:
-        art = {r["id"]: r for r in rows}
-        for w in results:
-            print(f"\n{w.week} (labelled lead: {w.top10[0] if w.top10 else '-'})")
-            for n, item in enumerate(w.review, 1):
-                head = art[item[0]]
-                print(f"  {n:2}. [{w.topics[n - 1]}] {head['story']} {'+'.join(item)}: "
-                      f"{head['title'][:70]}")
-        print()
-        for m in f.misses:
-            print("  " + m)
+    _report().print_details(rows, results, Classifier(load_taxonomy()), real_figures,
+                            show=show)
     return 0
 
 

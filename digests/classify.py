@@ -13,9 +13,12 @@ The score (see ``digests/taxonomy.toml``): each distinct term counts its
 weight once, x ``title_factor`` when it occurs in the title; relevance =
 scope score + ``topic_share`` x the topics' scores; an item is *relevant*
 when relevance >= ``threshold``, its scope score >= ``min_scope`` and its
-land words (``[scope.anchors]``) >= ``min_anchor``. The topic is the one
-the item is mainly about (:mod:`digests.topics`: title and first sentence
-first, the act and its object). ``matched``
+land words (``[scope.anchors]``) >= ``min_anchor``; an item whose title
+carries less than ``min_title`` of the scope's phrases (a title phrase
+counts x ``title_factor``, so that factor must be above 1) needs a scope
+score of ``min_lead``. The topic is the one the item is mainly about
+(:mod:`digests.topics`: title and first sentence first, the act and its
+object). ``matched``
 keeps the phrases as written in the item (never stems): the "why included"
 line shows them.
 """
@@ -230,7 +233,8 @@ class Classification:
     """``topic``: the best topic key ('' when no topic term matched);
     ``themes``: theme keys, best first; ``matched``: the phrases found, as
     written in the item, strongest first; ``relevance``: the weighted score;
-    ``relevant``: whether it clears the taxonomy's threshold;
+    ``relevant``: whether it clears the taxonomy's threshold; ``scope``
+    its scope score, ``title_scope`` the part of it its title carries;
     ``topic_scores``: every topic's score (for explanations and tests)."""
 
     topic: str
@@ -239,6 +243,7 @@ class Classification:
     relevance: float
     relevant: bool = False
     scope: float = 0.0
+    title_scope: float = 0.0
     topic_scores: dict[str, float] = field(default_factory=dict)
 
 
@@ -356,7 +361,7 @@ class Classifier:
                     slot = (kind, key, phrase)
                     if best.get(slot, 0.0) < factor:
                         best[slot] = factor
-        scope = anchor = 0.0
+        scope = anchor = in_title = 0.0
         topics: dict[str, float] = defaultdict(float)
         themes: dict[str, float] = defaultdict(float)
         strength: dict[str, float] = defaultdict(float)
@@ -365,6 +370,7 @@ class Classifier:
             value = weight * factor
             if kind == "scope":
                 scope += value
+                in_title += value if factor > 1 else 0.0
             elif kind == "anchor":
                 anchor += value
                 continue
@@ -384,64 +390,13 @@ class Classifier:
         if own and own.theme and own.theme not in theme_keys:
             theme_keys.insert(0, own.theme)
         relevant = (relevance >= rule.threshold and scope >= rule.min_scope
-                    and anchor >= rule.min_anchor)
+                    and anchor >= rule.min_anchor
+                    and (in_title >= rule.min_title or scope >= rule.min_lead))
         # The phrases as the item writes them (only for what will be shown).
         shown = sorted(strength, key=lambda p: -strength[p])[:8] if relevant or explain else []
         matched = tuple(dict.fromkeys(
             w for w in (matcher.surface(*where[p]) for p in shown) if w))
         return Classification(topic=topic, themes=tuple(theme_keys), matched=matched,
                               relevance=round(relevance, 3), relevant=relevant,
-                              scope=round(scope, 3), topic_scores=dict(topics))
-
-
-@dataclass(frozen=True, slots=True)
-class Signals:
-    """What an editor weighs in one item (taxonomy ``[editor]``):
-    ``authorities`` the rule-setting bodies it names (one key per body in
-    any language: :meth:`Classifier.canonical`), ``authority`` the strongest
-    one's weight (0: none); ``consequence`` the strongest consequence word's
-    weight in the title (0: none) and ``actions`` those acts (keys alike)."""
-
-    authorities: tuple[str, ...] = ()
-    authority: float = 0.0
-    consequence: float = 0.0
-    actions: tuple[str, ...] = ()
-
-
-def editor_signals(classifier: Classifier, title: str, summary: str, *,
-                   language: str = "en") -> Signals:
-    """The :class:`Signals` of an item (plain-text ``title`` and ``summary``
-    read as ``language``; en, fr, es, any other as English)."""
-    matcher = classifier._editor[language if language in LANGUAGES else "en"]
-    found: dict[str, dict[str, float]] = {"authority": {}, "consequence": {}}
-    for part, text in (("title", title), ("summary", summary)):
-        joined = " ".join(matcher.stems(text.lower()))
-        for phrase, _at, _words in matcher.find_in(text, joined):
-            for kind, key, weight in matcher.owners[phrase]:
-                if kind == "consequence" and part != "title":
-                    continue
-                found[kind][key] = max(found[kind].get(key, 0.0), weight)
-    auth = {classifier.canonical(k, language=language): w for k, w in found["authority"].items()}
-    cons = {classifier.canonical(k, language=language): w
-            for k, w in found["consequence"].items()}
-    return Signals(authorities=tuple(sorted(auth, key=lambda k: -auth[k])),
-                   authority=max(auth.values(), default=0.0),
-                   consequence=max(cons.values(), default=0.0),
-                   actions=tuple(sorted(cons, key=lambda k: -cons[k])))
-
-
-def own_words(classifier: Classifier, text: str, language: str) -> str:
-    """``text`` less the words of the taxonomy's phrases (and small words):
-    what is particular to one story, not the scope's shared vocabulary."""
-    matcher = classifier._matchers[language if language in LANGUAGES else "en"]
-    vocabulary = classifier._vocabulary[language if language in LANGUAGES else "en"]
-    return " ".join(w for w in _TOKEN.findall(text.lower())
-                    if w not in matcher.stop and matcher.stems(w)
-                    and matcher.stems(w)[0] not in vocabulary)
-
-
-def content_words(classifier: Classifier, text: str, language: str) -> set[str]:
-    """The stems of ``text``'s words in ``language`` (small words dropped):
-    what :mod:`digests.cluster` compares to find rewrites of one story."""
-    matcher = classifier._matchers[language if language in LANGUAGES else "en"]
-    return set(matcher.stems(text.lower()))
+                              scope=round(scope, 3), title_scope=round(in_title, 3),
+                              topic_scores=dict(topics))

@@ -34,6 +34,7 @@ from digests.related import (  # the second stage; its names stay importable fro
     Profile,
     UnionFind,
     compare,
+    dates,
     letter_grams,
     names,
     numbers,
@@ -341,5 +342,5 @@ def _merge_near_duplicates(sh: _Shingled, uf: UnionFind, threshold: float) -> No
                 seen = [*rest, mine]
 
 
-__all__ = ["Evidence", "Profile", "Story", "cluster", "compare", "letter_grams", "names",
-           "numbers", "related_groups", "shingles"]
+__all__ = ["Evidence", "Profile", "Story", "cluster", "compare", "dates", "letter_grams",
+           "names", "numbers", "related_groups", "shingles"]

@@ -17,22 +17,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from digests.classify import (
-    Classifier,
-    Signals,
-    content_words,
-    editor_signals,
-    fold,
-)
+from digests.classify import Classifier, fold
 from digests.cluster import (
     Profile,
     Story,
     cluster,
+    dates,
     letter_grams,
     names,
     numbers,
     related_groups,
 )
+from digests.editor import Signals, content_words, editor_signals, near_miss
 from digests.fetch import FetchResult
 from digests.parse.language import LANGUAGE_BATCH, release_language_model
 from digests.parse.normalise import Entry, ParsedFeed, parse_feed, settle_languages
@@ -289,10 +285,16 @@ class _Names:
         for term in classifier.taxonomy.authorities:
             self.bodies.update(fold(w) for w in _WORD.findall(term.phrase))
         self.common = lower
+        #: the acts that say what happened (suspends, adopts, launches), not
+        #: weak words ("new", "opens", "first"): two stories sharing one of
+        #: those and a body are not one event for that
+        self.strong = {classifier.canonical(t.phrase, language=t.language)
+                       for t in classifier.taxonomy.consequence if t.weight >= 2}
 
     def of(self, text: str) -> set[str]:
-        """The actors' names in ``text``."""
-        return names(text) - self.common - self.bodies
+        """The actors' names in ``text`` (not a body's name: "Comisión Europea")."""
+        return {n for n in names(text) - self.common - self.bodies
+                if not set(n.split()) <= self.bodies}
 
 
 def _profile(c: Candidate, classifier: Classifier, known: _Names) -> Profile:
@@ -303,7 +305,8 @@ def _profile(c: Candidate, classifier: Classifier, known: _Names) -> Profile:
                    numbers=set().union(*(numbers(t) for t in texts)),
                    names=set().union(*(known.of(t) for t in texts)),
                    bodies=set(c.signals.authorities), when=lead.published_at,
-                   grams=letter_grams(texts[0]), actions=set(c.signals.actions))
+                   grams=letter_grams(texts[0]), dates=set().union(*(dates(t) for t in texts)),
+                   actions=set(c.signals.actions) & known.strong)
 
 
 def _merge(group: list[Candidate], shared: Sequence[str]) -> Candidate:
@@ -376,12 +379,12 @@ def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetim
         lead = c.story.lead
         text = f"{lead.title} {lead.summary}"
         year = (window[0] if window else now).year
-        novel = c.novel and not stale_title(lead.title, year=year)
-        c.score = score(relevance=c.relevance, published_at=lead.published_at, now=now,
-                        weights=[e.weight for e in c.story.entries], sources=c.publishers,
-                        authority=c.signals.authority, consequence=c.signals.consequence,
-                        amount=has_amount(text), scope=c.scope,
-                        novel=novel) if c.relevant else 0.0
+        c.score = (score(relevance=c.relevance, published_at=lead.published_at, now=now,
+                         weights=[e.weight for e in c.story.entries], sources=c.publishers,
+                         authority=c.signals.authority, consequence=c.signals.consequence,
+                         amount=has_amount(text), scope=c.scope,
+                         novel=c.novel, old=stale_title(lead.title, year=year))
+                   if c.relevant else 0.0)
     pool.sort(key=lambda c: (not c.relevant, -c.score))
     return pool
 
@@ -389,9 +392,11 @@ def candidates(entries: Sequence[Entry], *, classifier: Classifier, now: datetim
 def _classified(story: Story, classifier: Classifier) -> Candidate:
     lead = story.lead
     k = classifier.classify(lead.title, lead.summary, language=lead.language)
+    # A round-up or a summit's coverage reads as in scope without being a story.
+    relevant = k.relevant and not near_miss(lead.title, title_scope=k.title_scope)
     sig = (editor_signals(classifier, lead.title, lead.summary, language=lead.language)
-           if k.relevant else NO_SIGNALS)
-    return Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=k.relevant,
+           if relevant else NO_SIGNALS)
+    return Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=relevant,
                      relevance=k.relevance, scope=k.scope, signals=sig)
 
 

@@ -15,8 +15,10 @@
   1 - exp(-scope/6));
 - 0.05 x recency (exp(-age/7 days)) and 0.05 x source weight (over 3);
 
-and x ``STALE`` (0.5) when the story is not news: first reported before the
-week, or a years-old event re-reported (an old year in the title, none recent).
+x ``STALE`` (0.5) for a years-old event re-reported (an old year in the
+title, none recent), and x ``FOLLOW_UP`` (0.75) for a story first reported
+before the week: still news when the week's coverage is wide (a standard
+many publishers explain), not when one outlet returns to it.
 Only relevant stories are scored above 0.
 
 Selection is greedy on the score less a small penalty per item already
@@ -40,6 +42,7 @@ from typing import Protocol, TypeVar
 TOPIC_STEP = 0.04
 LANGUAGE_STEP = 0.015
 STALE = 0.5
+FOLLOW_UP = 0.75
 TOP = 3
 
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
@@ -64,12 +67,13 @@ def stale_title(title: str, *, year: int) -> bool:
 def score(*, relevance: float, published_at: datetime, now: datetime,
           weights: Iterable[float], sources: int = 1, authority: float = 0.0,
           consequence: float = 0.0, amount: bool = False, scope: float = 0.0,
-          novel: bool = True) -> float:
+          novel: bool = True, old: bool = False) -> float:
     """The item's score in [0, 1] (see the module docstring).
     ``published_at`` and ``now``: aware datetimes; ``sources``: how many
     independent publishers carry the story; ``authority``, ``consequence``:
     taxonomy weights (0 to 3); ``scope``: the item's scope score; ``novel``:
-    False for a story that is not this week's news."""
+    False for a story first reported before the week; ``old``: True for
+    a years-old event re-reported."""
     ws = list(weights) or [1.0]
     rel = 1.0 - math.exp(-relevance / 8.0)
     age_days = max((now - published_at).total_seconds(), 0.0) / 86400.0
@@ -80,7 +84,7 @@ def score(*, relevance: float, published_at: datetime, now: datetime,
     total = (0.24 * rel + 0.20 * cov + 0.14 * min(authority, 3.0) / 3.0
              + 0.14 * min(consequence, 3.0) / 3.0 + 0.06 * amount + 0.12 * central
              + 0.05 * rec + 0.05 * w)
-    return round(total * (1.0 if novel else STALE), 6)
+    return round(total * (1.0 if novel else FOLLOW_UP) * (STALE if old else 1.0), 6)
 
 
 class Rankable(Protocol):

@@ -49,7 +49,28 @@ EVENT_NAMES, EVENT_DAYS = 2, 10
 #: cognates: "consultation" / "consulta"; real set: one event's write-ups
 #: 0.11-0.41, distinct events at most 0.17, 0.10 for two naming one body).
 BODY_GRAMS = 0.12
+#: Any language: this many actors' names in common (rare names, a body's
+#: name not among them) with texts alike (content words in one language,
+#: else letters) are one event too.
+MANY_NAMES, NAMES_JACCARD, NAMES_GRAMS = 3, 0.12, 0.15
 RARE = 60  # a word in more stories than this proposes no pair
+
+#: Month names in en, fr and es (accent-folded; abbreviations too): a day
+#: and a month are a date, agreed on in any language.
+MONTHS = {m: n for n, names_ in enumerate((
+    "january jan enero janvier janv", "february feb febrero fevrier fevr",
+    "march mar marzo mars", "april apr abril avril avr", "may mayo mai", "june jun junio juin",
+    "july jul julio juillet juil", "august aug agosto aout",
+    "september sept sep septiembre setiembre septembre",
+    "october oct octubre octobre", "november nov noviembre novembre",
+    "december dec diciembre decembre"), 1) for m in names_.split()}
+#: Weekday names in en, fr and es: capitalised in English, never an actor.
+DAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday lunes martes "
+                 "miercoles jueves viernes sabado domingo lundi mardi mercredi jeudi "
+                 "vendredi samedi dimanche".split())
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DATE = re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?({_MONTH})\b\.?"
+                   rf"|\b({_MONTH})\.?\s+(\d{{1,2}})(?!\d)")
 
 
 def numbers(text: str) -> set[str]:
@@ -63,7 +84,50 @@ def numbers(text: str) -> set[str]:
             n = n.replace(".", "")  # 12.000 / 1,200,000: thousands
         if len(n.replace(".", "")) > 1 and not _YEAR.match(n):
             out.add(n)
+    return out | amounts(text)
+
+
+#: A number with a scale word, in en, fr and es ("1.7 billion", "1 700
+#: millones", "1,7 milliard", "US$1.400 millones"), and the scale's value.
+_SCALE = {"thousand": 1e3, "mil": 1e3, "million": 1e6, "millions": 1e6, "millones": 1e6,
+          "millon": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "billions": 1e9, "bn": 1e9,
+          "milliard": 1e9, "milliards": 1e9, "mil millones": 1e9}
+_AMOUNT = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*(?:[.,]\d+)?)\s?"
+                     r"(mil millones|thousand|millions?|millones|millon|milliards?|billions?|"
+                     r"bn|mn|m)\b")
+
+
+def amounts(text: str) -> set[str]:
+    """Amounts of ``text`` written with a scale word, as one key in any
+    language ("1.7 billion" = "1 700 millones" = "1,7 milliard": "1.7e9"),
+    so that write-ups in two languages agree on them."""
+    out = set()
+    for digits, scale in _AMOUNT.findall(fold(text)):
+        d = re.sub(r"[ \u00a0\u202f]", "", digits)
+        if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", d):
+            d = re.sub(r"[.,]", "", d)  # 1.700 / 1,700: thousands
+        value = float(d.replace(",", ".")) * _SCALE[scale]
+        if value >= 1e6:
+            out.add(f"{value:.3g}")
     return out
+
+
+def dates(text: str) -> set[str]:
+    """The dates (a day and a month: "23 October", "October 23", "23 de
+    octubre", "23 octobre") of ``text``, as "day-month" keys (any language)."""
+    out = set()
+    for m in _DATE.finditer(fold(text)):
+        day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        if 1 <= int(day) <= 31:
+            out.add(f"{int(day)}-{MONTHS[month]}")
+    return out
+
+
+def significant(found: set[str]) -> set[str]:
+    """The numbers of ``found`` (as :func:`numbers` gives them) that are
+    evidence of one event when two texts agree on them: at least 100, or
+    with a decimal part ("2.85"); a day of the month or a count of ten is not."""
+    return {n for n in found if "." in n or float(n) >= 100}
 
 
 _TOKENS = re.compile(r"[^\W_]+|[.:;!?|]")
@@ -76,6 +140,7 @@ def names(text: str) -> set[str]:
     method's name such as VM0042 is no actor)."""
     found = {fold(w) for w in _NAME.findall(text) if w[0].isupper()
              and not any(ch.isdigit() for ch in w)}
+    found -= DAYS | MONTHS.keys()  # a date's words are no actor
     run: list[str] = []
     start = True  # a sentence's first word is capitalised anyway
     for tok in [*_TOKENS.findall(text), "."]:
@@ -83,7 +148,9 @@ def names(text: str) -> set[str]:
             run.append(tok)
             continue
         if len(run) >= 2:
-            found.add(fold(" ".join(run[:2])))
+            pair = fold(" ".join(run[:2]))
+            if not set(pair.split()) & (DAYS | MONTHS.keys()):
+                found.add(pair)
         run = []
         start = not tok[0].isalnum()
     return found
@@ -105,6 +172,9 @@ class Evidence:
     shared: tuple[str, ...] = ()
     grams: float = 0.0
     actions: int = 0
+    dates: int = 0
+    amounts: int = 0
+    same_topic: bool = False
 
     @property
     def same_story(self) -> bool:
@@ -115,8 +185,28 @@ class Evidence:
                                    or self.containment >= SAME_CONTAINMENT):
             return True
         # the same actors: a rare name, and a second one or the same rule-setting
-        # body (a registry, a ministry) with it; never a body's name alone
-        if self.numbers >= 1 and self.names >= 1 and self.names + self.bodies >= EVENT_NAMES:
+        # body (a registry, a ministry) with it, agreeing on a number; never a
+        # body's name alone
+        if self.numbers >= 1 and self.names >= 1 and (self.names + self.bodies >= EVENT_NAMES
+                                                      or self.grams >= BODY_GRAMS):
+            return True
+        # many of the same actors, in texts alike
+        if self.names >= MANY_NAMES and (self.jaccard >= NAMES_JACCARD
+                                         or self.grams >= NAMES_GRAMS):
+            return True
+        # two actors and two bodies in common (any language: a launch by a
+        # ministry with a UN agency reported in two languages)
+        if self.names >= EVENT_NAMES and self.bodies >= EVENT_NAMES:
+            return True
+        # the same date, and the same actor, body or act
+        if self.dates and (self.names or self.bodies or self.actions):
+            return True
+        # the same body and the same amount (millions and more, any language)
+        if self.bodies and self.amounts:
+            return True
+        # in two languages, the same body doing the same thing (adopts a law)
+        # on the same topic: a translation's letters differ too much to say
+        if not self.same_language and self.bodies and self.actions and self.same_topic:
             return True
         return bool(self.bodies and (self.names or self.actions) and self.grams >= BODY_GRAMS)
 
@@ -137,6 +227,7 @@ class Profile:
     bodies: set[str] = field(default_factory=set)
     grams: frozenset[str] = frozenset()
     actions: set[str] = field(default_factory=set)
+    dates: set[str] = field(default_factory=set)
 
 
 _LONG = re.compile(r"[^\W\d_]{4,}")
@@ -160,6 +251,11 @@ def compare(a: Profile, b: Profile) -> Evidence:
     close = (a.when is None or b.when is None
              or abs((a.when - b.when).total_seconds()) <= EVENT_DAYS * 86400)
     nums, who, bodies = a.numbers & b.numbers, a.names & b.names, a.bodies & b.bodies
+    nums = significant(nums)
+    # one name of two words ("Climate Week") is one actor, not three
+    parts = {w for n in who if " " in n for w in n.split()}
+    who = {n for n in who if n not in parts}
+    days = a.dates & b.dates
     shared = tuple(sorted(bodies)) + tuple(sorted(who)) + tuple(sorted(nums))
     grams, acts = _jaccard(a.grams, b.grams), len(a.actions & b.actions)
     if a.language == b.language and min(len(a.words), len(b.words)) >= MIN_WORDS:
@@ -167,9 +263,12 @@ def compare(a: Profile, b: Profile) -> Evidence:
         return Evidence(True, jaccard=common / len(a.words | b.words),
                         containment=common / min(len(a.words), len(b.words)),
                         numbers=len(nums), names=len(who), bodies=len(bodies), close=close,
-                        shared=shared, grams=grams, actions=acts)
+                        shared=shared, grams=grams, actions=acts, dates=len(days),
+                        amounts=sum("e" in n for n in nums), same_topic=a.topic == b.topic)
     return Evidence(a.language == b.language, numbers=len(nums), names=len(who),
-                    bodies=len(bodies), close=close, shared=shared, grams=grams, actions=acts)
+                    bodies=len(bodies), close=close, shared=shared, grams=grams, actions=acts,
+                    dates=len(days), amounts=sum("e" in n for n in nums),
+                    same_topic=a.topic == b.topic)
 
 
 def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
@@ -179,7 +278,8 @@ def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
     index: dict[str, list[int]] = {}
     for i, p in enumerate(profiles):
         for key in ({f"w:{w}" for w in p.words} | {f"n:{n}" for n in p.numbers}
-                    | {f"c:{c}" for c in p.names} | {f"b:{b}" for b in p.bodies}):
+                    | {f"c:{c}" for c in p.names} | {f"b:{b}" for b in p.bodies}
+                    | {f"d:{d}" for d in p.dates}):
             index.setdefault(key, []).append(i)
     pairs: set[tuple[int, int]] = set()
     for members in index.values():

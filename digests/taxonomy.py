@@ -11,6 +11,9 @@ scoring). The secretariat replaces it with a TOML file of the same shape
     min_scope = 2.5          # of which at least this from [scope] terms
     title_factor = 1.5       # a term in the title counts x1.5
     topic_share = 0.5        # topic terms count half towards relevance
+    min_anchor = 1           # and this much of [scope.anchors] (soils, farms, grazing)
+    min_title = 1            # a title under this in scope phrases (a side mention)...
+    min_lead = 4.5           # ...needs this scope score from its lead
 
     [scope.terms]
     en = ["soil carbon^3", "credit card^-4"]
@@ -90,6 +93,11 @@ class Relevance:
     min_anchor: float = 0.0
     title_factor: float = 1.5
     topic_share: float = 0.5
+    #: an item whose title scores less than ``min_title`` in scope phrases (its
+    #: scope evidence is in the body only: a side mention, a newsletter, a
+    #: generic farm or climate story) needs a scope score of ``min_lead``.
+    min_title: float = 0.0
+    min_lead: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +195,12 @@ def taxonomy_from(data: dict[str, Any]) -> Taxonomy:
     try:
         relevance = Relevance(**{k: float(rel.get(k, getattr(default, k)))
                                  for k in ("threshold", "min_scope", "title_factor",
-                                           "topic_share", "min_anchor")})
+                                           "topic_share", "min_anchor", "min_title",
+                                           "min_lead")})
     except (TypeError, ValueError):
-        raise TaxonomyError("[relevance]: threshold, min_scope, title_factor and "
-                            "topic_share must be numbers") from None
+        raise TaxonomyError("[relevance]: threshold, min_scope, title_factor, "
+                            "topic_share, min_anchor, min_title and min_lead must be "
+                            "numbers") from None
     editor = data.get("editor") or {}
     if not isinstance(editor, dict):
         raise TaxonomyError("[editor]: expected tables authorities and consequence")

@@ -4,7 +4,10 @@ its README) held as floors. ``python bench/digest_quality.py --real --show``
 prints them with every miss; ``--code DIR`` runs another checkout. Today's
 main on the 126 articles of 14 weeks: precision 0.756, top-story recall
 0.828, lead first in 6 of 12 weeks, 1 wrong merge, 54.5% of multi-item
-stories split, topic accuracy 0.441."""
+stories split, topic accuracy 0.441. Branch ``rank`` (near-miss rules,
+event evidence in any language, topic vocabulary): precision 1.000, recall
+0.862, lead first in 12 of 12 weeks, no wrong merge, none split, topic
+accuracy 0.960; the floors sit just below."""
 
 from __future__ import annotations
 
@@ -32,11 +35,11 @@ def test_floors_on_the_real_articles():
     assert len(weeks) >= 4
     f, _ = bench.evaluate_real(rows, weeks)
     assert f.wrong_merges == 0, f.misses
-    assert f.lead_first >= 0.75 * f.led, f.misses
-    assert f.top_recall >= 0.8, f.misses
-    assert f.precision >= 0.8, f.misses
-    assert f.split_share <= 0.15, f.misses
-    assert f.topic_accuracy >= 0.6, f.misses
+    assert f.lead_first >= f.led - 1, f.misses
+    assert f.top_recall >= 0.85, f.misses
+    assert f.precision >= 0.98, f.misses
+    assert f.split_share <= 0.05, f.misses
+    assert f.topic_accuracy >= 0.95, f.misses
 
 
 def test_the_real_set_is_built_through_feeds_with_a_source_element():
