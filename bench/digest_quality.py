@@ -28,6 +28,9 @@ of two items or more, in the review as two or more items), topic accuracy
 (selected items on scope filed under their labelled topic); then the same
 figures per week, and every miss named with its title and why
 (bench/real_report.py); ``--show`` adds each week's review.
+``--held-out`` / ``--tuned`` with ``--real``: only the weeks of the
+labeller whose items were never looked at while tuning (``source_set``
+g5), or only the others.
 ``--code DIR``: import the pipeline from another checkout (e.g. today's
 main, for the "before" figures).
 """
@@ -198,9 +201,21 @@ class RealFigures:
         return self.topic_right / max(self.topic_total, 1)
 
 
-def load_real(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The articles and the weeks' top stories of the real set in ``folder``."""
-    return load([folder / "articles.jsonl"]), load([folder / "weeks.jsonl"])
+HELD_OUT = "g5"  # the labeller whose weeks were never looked at while tuning
+
+
+def load_real(folder: Path, part: str | None = None) -> tuple[
+        list[dict[str, Any]], list[dict[str, Any]]]:
+    """The articles and the weeks' top stories of the real set in ``folder``;
+    ``part`` "held-out" keeps the held-out labeller's weeks only, "tuned"
+    the others (rows without ``source_set`` count as tuned)."""
+    rows, weeks = load([folder / "articles.jsonl"]), load([folder / "weeks.jsonl"])
+    if part:
+        held = part == "held-out"
+        rows = [r for r in rows if (r.get("source_set") == HELD_OUT) == held]
+        kept = {r["week"] for r in rows}
+        weeks = [w for w in weeks if w["week"] in kept]
+    return rows, weeks
 
 
 def _week_bounds(week: str) -> tuple[datetime, datetime]:
@@ -380,10 +395,13 @@ def _report() -> Any:
     return mod
 
 
-def print_real(folder: Path, *, show: bool) -> int:
+def print_real(folder: Path, *, show: bool, part: str | None = None) -> int:
     """Print the real set's figures, per week too, and every miss named
-    (title and why); with ``show``, each week's review as well."""
-    rows, weeks = load_real(folder)
+    (title and why); with ``show``, each week's review as well; ``part``:
+    see :func:`load_real`."""
+    rows, weeks = load_real(folder, part)
+    if part:
+        print(f"part: {part} ({HELD_OUT} {'only' if part == 'held-out' else 'left out'})")
     f, results = evaluate_real(rows, weeks)
     langs = Counter(r["lang"] for r in rows)
     per_lang = ", ".join(f"{k} {v}" for k, v in sorted(langs.items()))
@@ -464,7 +482,8 @@ def main(argv: list[str]) -> int:
         return print_topics(folder[0] if folder else REAL, show=show)
     if "--real" in argv:
         folder = [Path(a) for a in argv if not a.startswith("--")]
-        return print_real(folder[0] if folder else REAL, show=show)
+        part = "held-out" if "--held-out" in argv else "tuned" if "--tuned" in argv else None
+        return print_real(folder[0] if folder else REAL, show=show, part=part)
     paths = [Path(a) for a in argv if not a.startswith("--")] or [EVAL]
     rows = load(paths)
     f = evaluate(rows)

@@ -1,13 +1,15 @@
 """Issue 21, must show: the figures on the real-article set (tests/digests/real:
-real published articles in en/fr/es, labelled before Convene ran on them; see
-its README) held as floors. ``python bench/digest_quality.py --real --show``
-prints them with every miss; ``--code DIR`` runs another checkout. Today's
-main on the 126 articles of 14 weeks: precision 0.756, top-story recall
-0.828, lead first in 6 of 12 weeks, 1 wrong merge, 54.5% of multi-item
-stories split, topic accuracy 0.441. Branch ``rank`` (near-miss rules,
-event evidence in any language, topic vocabulary): precision 1.000, recall
-0.862, lead first in 12 of 12 weeks, no wrong merge, none split, topic
-accuracy 0.960; the floors sit just below."""
+363 real published articles in en/fr/es over 37 weeks, labelled by six
+labellers who never saw the code; see its README) held as floors.
+``python bench/digest_quality.py --real --show`` prints them with every miss
+(``--held-out``: only the 49 articles of the weeks never looked at while
+tuning); ``--code DIR`` runs another checkout. Before the near-miss rules,
+event evidence and topic choice (main at 53b144e): precision 0.772, top-story
+recall 0.909, lead first in 24 of 33 weeks, 2 wrong merges, 48.5% of
+multi-item stories split, topic accuracy 0.547; held out: 0.875, 0.923,
+8 of 8, 0, 25%, 0.500. After: 0.932, 0.886, 30 of 33, 0, 10.0%, 0.902; held
+out: 1.000, 0.846, 8 of 8, 0, 2 of 4 split, 0.929. The floors sit just
+below."""
 
 from __future__ import annotations
 
@@ -31,15 +33,34 @@ def _bench():
 def test_floors_on_the_real_articles():
     bench = _bench()
     rows, weeks = bench.load_real(bench.REAL)
-    assert len(rows) >= 120 and {r["lang"] for r in rows} == {"en", "fr", "es"}
-    assert len(weeks) >= 4
+    assert len(rows) >= 360 and {r["lang"] for r in rows} == {"en", "fr", "es"}
+    assert len(weeks) >= 30
     f, _ = bench.evaluate_real(rows, weeks)
     assert f.wrong_merges == 0, f.misses
-    assert f.lead_first >= f.led - 1, f.misses
-    assert f.top_recall >= 0.85, f.misses
-    assert f.precision >= 0.98, f.misses
-    assert f.split_share <= 0.05, f.misses
-    assert f.topic_accuracy >= 0.95, f.misses
+    assert f.lead_first >= f.led - 4, f.misses
+    assert f.top_recall >= 0.86, f.misses
+    assert f.precision >= 0.92, f.misses
+    assert f.split_share <= 0.12, f.misses
+    assert f.topic_accuracy >= 0.88, f.misses
+
+
+def test_floors_on_the_held_out_weeks():
+    """The weeks of the labeller whose items were never looked at while the
+    rules were written: the issue's targets but split (2 of its 4 stories
+    of several items are shown as two: an agreement reported from opposite
+    angles in three languages)."""
+    bench = _bench()
+    rows, weeks = bench.load_real(bench.REAL, "held-out")
+    assert len(rows) >= 45 and len(weeks) >= 6
+    assert not {w["week"] for w in weeks} & {w["week"] for w in bench.load_real(
+        bench.REAL, "tuned")[1]}
+    f, _ = bench.evaluate_real(rows, weeks)
+    assert f.wrong_merges == 0, f.misses
+    assert f.lead_first >= 0.75 * f.led, f.misses
+    assert f.top_recall >= 0.8, f.misses
+    assert f.precision >= 0.95, f.misses
+    assert f.topic_accuracy >= 0.9, f.misses
+    assert f.split <= 2, f.misses
 
 
 def test_the_real_set_is_built_through_feeds_with_a_source_element():
