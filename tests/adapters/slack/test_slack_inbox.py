@@ -205,3 +205,30 @@ def test_the_backlog_limit_follows_the_workers_pace(monkeypatch: pytest.MonkeyPa
         now[0] += 0.5
     assert b.retry_after(6) is None  # three seconds of work
     assert b.retry_after(10) == 2  # four over: two seconds at this pace
+
+
+def test_the_backlog_says_no_once_the_oldest_waited_too_long(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measured on the age of the oldest waiting request, not only the count:
+    a few requests within the count limit are refused once the oldest has
+    waited ``max_seconds`` (the workers slowed down)."""
+    from bot import backlog as module
+
+    now = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    b = module.Backlog(max_seconds=3.0, floor=1000)
+    ready: module.AgedQueue[int] = module.AgedQueue()
+    assert ready.oldest() == 0.0
+    for i in range(3):
+        ready.put(i)
+        now[0] += 1.0
+    assert ready.qsize() == 3 and ready.oldest() == 3.0
+    assert b.retry_after(ready.qsize(), 2.9) is None
+    assert b.retry_after(ready.qsize(), ready.oldest()) == 3  # pace unknown: max_seconds
+    for _ in range(5):  # one a second
+        b.completed()
+        now[0] += 1.0
+    assert ready.get() == 0 and ready.oldest() == 7.0
+    assert b.retry_after(ready.qsize(), ready.oldest()) == 1  # two waiting, one a second
+    assert ready.get_nowait() == 1 and ready.get_nowait() == 2
+    assert ready.oldest() == 0.0 and b.retry_after(0, ready.oldest()) is None
