@@ -207,6 +207,24 @@ def test_the_backlog_limit_follows_the_workers_pace(monkeypatch: pytest.MonkeyPa
     assert b.retry_after(10) == 2  # four over: two seconds at this pace
 
 
+def test_a_known_pace_sets_the_limit_whatever_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under sustained load the floor (a burst taken at start) no longer lets
+    requests wait past ``max_seconds`` at the recent pace; after a quiet spell
+    the pace is unknown again and the floor applies."""
+    from bot import backlog as module
+
+    now = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    b = module.Backlog(max_seconds=3.0, floor=1000)
+    assert b.retry_after(900) is None  # nothing known: the floor
+    for _ in range(40):  # ten a second
+        b.completed()
+        now[0] += 0.1
+    assert b.retry_after(30) is None and b.retry_after(300) == 27
+    now[0] += 60  # a quiet minute: the old pace is no guide
+    assert b.retry_after(900) is None
+
+
 def test_the_backlog_says_no_once_the_oldest_waited_too_long(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Measured on the age of the oldest waiting request, not only the count:
@@ -229,6 +247,11 @@ def test_the_backlog_says_no_once_the_oldest_waited_too_long(
         b.completed()
         now[0] += 1.0
     assert ready.get() == 0 and ready.oldest() == 7.0
-    assert b.retry_after(ready.qsize(), ready.oldest()) == 1  # two waiting, one a second
+    assert b.retry_after(ready.qsize(), ready.oldest()) == 3  # pace not known yet: max_seconds
+    for _ in range(5):  # one a second, ten recent completions: the pace is known
+        b.completed()
+        now[0] += 1.0
+    assert b.retry_after(ready.qsize(), 1.0) is None  # two waiting, three a limit
+    assert b.retry_after(ready.qsize(), ready.oldest()) == 1  # the oldest waited 12 s
     assert ready.get_nowait() == 1 and ready.get_nowait() == 2
     assert ready.oldest() == 0.0 and b.retry_after(0, ready.oldest()) is None
