@@ -27,23 +27,25 @@ T = TypeVar("T")
 
 class Backlog:
     """``max_seconds``: the most a request should wait for a worker;
-    ``floor``: requests allowed to wait while the pace is not known (fewer than
-    ``min_samples`` completions in the last ``recent_seconds``: at start, after
-    a quiet spell, or with the workers stuck); ``window``: the most completions
-    the pace is measured over.
+    ``floor``: requests allowed to wait while the pace is not known;
+    ``window``: the most completions the pace is measured over;
+    ``min_samples``: completions needed to know it.
 
-    A pace is only a guide while it is recent: once it is known, the limit is
-    what the workers work off in ``max_seconds`` at that pace, whatever the
-    floor (a floor of 1,000 under a sustained load of 35 completions a second
-    let requests wait nine seconds); the age of the oldest waiting request is
-    checked in every case."""
+    The pace is measured over the completions since the waiting requests'
+    queue was last empty, and is a guide only once it has been non-empty for
+    ``max_seconds`` (a burst's first completions come while its
+    acknowledgements take the CPU, and completions from before it say nothing
+    of it): until then up to ``floor`` may wait (a burst of 1,000 is taken
+    whole, as before). Past that, the limit is what the workers work off in
+    ``max_seconds`` at that pace, whatever the floor (a floor of 1,000 under a
+    sustained load of 35 completions a second let requests wait nine seconds).
+    The age of the oldest waiting request is checked in every case."""
 
     def __init__(self, *, max_seconds: float, floor: int, window: int = 256,
-                 min_samples: int = 8, recent_seconds: float = 10.0) -> None:
+                 min_samples: int = 8) -> None:
         self.max_seconds = max_seconds
         self.floor = floor
         self.min_samples = max(2, min_samples)
-        self.recent_seconds = recent_seconds
         self._done: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
 
@@ -52,23 +54,28 @@ class Backlog:
         with self._lock:
             self._done.append(time.monotonic())
 
-    def pace(self) -> float:
-        """Requests worked off per second over the recent completions (0.0: not
-        known: fewer than ``min_samples`` in the last ``recent_seconds``)."""
-        since = time.monotonic() - self.recent_seconds
-        with self._lock:
-            recent = [t for t in self._done if t >= since] if self._done and \
-                self._done[0] < since else list(self._done)
-        if len(recent) < self.min_samples:
+    def pace(self, busy: float | None = None) -> float:
+        """Requests worked off per second over the completions of the last
+        ``busy`` seconds (None: the whole window); 0.0 when not known (fewer
+        than ``min_samples``, or ``busy`` under ``max_seconds``)."""
+        if busy is not None and busy < self.max_seconds:
             return 0.0
-        span = recent[-1] - recent[0]
-        return (len(recent) - 1) / span if span > 0 else 0.0
+        with self._lock:
+            done = list(self._done)
+        if busy is not None:
+            since = time.monotonic() - busy
+            done = [t for t in done if t >= since]
+        if len(done) < self.min_samples or done[-1] <= done[0]:
+            return 0.0
+        return (len(done) - 1) / (done[-1] - done[0])
 
-    def retry_after(self, waiting: int, oldest: float = 0.0) -> int | None:
+    def retry_after(self, waiting: int, oldest: float = 0.0,
+                    busy: float | None = None) -> int | None:
         """None when ``waiting`` requests, the oldest waiting for ``oldest``
-        seconds, are within the limit; else the whole seconds (at least 1)
-        until the excess should be worked off."""
-        pace = self.pace()
+        seconds, their queue non-empty for ``busy`` seconds (None: unknown,
+        the pace is measured over the window), are within the limit; else the
+        whole seconds (at least 1) until the excess should be worked off."""
+        pace = self.pace(busy)
         limit = max(1, int(pace * self.max_seconds)) if pace else self.floor
         if waiting <= limit and oldest < self.max_seconds:
             return None
@@ -82,28 +89,39 @@ class Backlog:
 class AgedQueue(Generic[T]):
     """A FIFO queue (as :class:`queue.SimpleQueue`: ``put``, ``get``,
     ``get_nowait`` raising :class:`queue.Empty`, ``qsize``) that knows how long
-    its oldest item has waited (:meth:`oldest`, seconds)."""
+    its oldest item has waited (:meth:`oldest`) and how long it has held items
+    without a break (:meth:`busy`), in seconds."""
 
     def __init__(self) -> None:
         self._items: deque[tuple[float, T]] = deque()
         self._cond = threading.Condition(threading.Lock())
+        self._busy_since: float | None = None
 
     def put(self, item: T) -> None:
         with self._cond:
-            self._items.append((time.monotonic(), item))
+            now = time.monotonic()
+            if not self._items:
+                self._busy_since = now
+            self._items.append((now, item))
             self._cond.notify()
 
     def get(self) -> T:
         with self._cond:
             while not self._items:
                 self._cond.wait()
-            return self._items.popleft()[1]
+            return self._pop()
 
     def get_nowait(self) -> T:
         with self._cond:
             if not self._items:
                 raise queue.Empty
-            return self._items.popleft()[1]
+            return self._pop()
+
+    def _pop(self) -> T:
+        item = self._items.popleft()[1]
+        if not self._items:
+            self._busy_since = None
+        return item
 
     def qsize(self) -> int:
         return len(self._items)
@@ -112,3 +130,9 @@ class AgedQueue(Generic[T]):
         """Seconds the oldest item has waited (0.0 when empty)."""
         with self._cond:
             return time.monotonic() - self._items[0][0] if self._items else 0.0
+
+    def busy(self) -> float:
+        """Seconds the queue has held items without a break (0.0 when empty)."""
+        with self._cond:
+            since = self._busy_since
+            return time.monotonic() - since if since is not None else 0.0

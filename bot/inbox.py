@@ -179,7 +179,8 @@ class Inbox:
         ``Retry-After``) when the requests waiting for a worker are past
         ``max_backlog_seconds`` of work at the workers' recent pace, or the oldest
         has waited that long; else None."""
-        return self.backlog.retry_after(self._ready.qsize(), self._ready.oldest())
+        ready = self._ready
+        return self.backlog.retry_after(ready.qsize(), ready.oldest(), ready.busy())
 
     def put(self, rows: list[Row], *, timeout: float = 10.0) -> None:
         """Write ``rows`` and wait for the commit (raises on failure or timeout)."""
@@ -249,11 +250,10 @@ class Inbox:
         """One transaction: insert ``rows`` claimed by us, mark ``done`` rows done.
         Returns the inserted rows by key, in id order."""
         with self.gate.writer(), self.session_factory() as session, session.begin():
-            items = {c.key: InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
-                     for c in self.queue.insert_claimed(session, rows, self.token)}
-            if done:
-                self.queue.finish(session, [d.claimed() for d in done], lease_until=None)
-        return items
+            # one autocommitted statement on PostgreSQL (bot/queue.py insert_and_finish)
+            return {c.key: InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
+                    for c in self.queue.insert_and_finish(
+                        session, rows, self.token, [d.claimed() for d in done])}
 
     # -- working (after it) ---------------------------------------------------------------
     def start(self) -> None:

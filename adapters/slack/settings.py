@@ -31,10 +31,11 @@ class SlackSettings(BaseModel):
     #: the ack and the dispatch loses the request.
     durable_inbox: bool = True
     #: Backpressure: once the oldest request waiting for a worker has waited this
-    #: long, or more than 1,000 wait and they are this much work at the workers'
-    #: recent pace, /slack/events answers 503 with Retry-After (Slack retries; the
-    #: event id keeps a retry from acting twice) instead of confirming minutes
-    #: late. 3 s of waiting plus the dispatch keeps a confirmation under 5 s.
+    #: long, or more wait than the workers work off in this long at their recent
+    #: pace (up to 1,000 while it is not known: bot/backlog.py), /slack/events
+    #: answers 503 with Retry-After (Slack retries; the event id keeps a retry
+    #: from acting twice) instead of confirming minutes late. 3 s of waiting plus
+    #: the dispatch keeps a confirmation under 5 s.
     max_backlog_seconds: float = Field(3.0, gt=0)
 
 

@@ -208,21 +208,44 @@ def test_the_backlog_limit_follows_the_workers_pace(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_known_pace_sets_the_limit_whatever_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under sustained load the floor (a burst taken at start) no longer lets
-    requests wait past ``max_seconds`` at the recent pace; after a quiet spell
-    the pace is unknown again and the floor applies."""
+    """Under sustained load (the queue busy for max_seconds) the floor (a burst
+    taken whole) no longer lets requests wait past ``max_seconds`` at the pace
+    measured since the queue was last empty; a new burst, or completions from
+    before it, leave the pace unknown and the floor applies."""
     from bot import backlog as module
 
     now = [100.0]
     monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
     b = module.Backlog(max_seconds=3.0, floor=1000)
-    assert b.retry_after(900) is None  # nothing known: the floor
+    assert b.retry_after(900, 0.0, busy=0.0) is None  # nothing known: the floor
     for _ in range(40):  # ten a second
         b.completed()
         now[0] += 0.1
-    assert b.retry_after(30) is None and b.retry_after(300) == 27
-    now[0] += 60  # a quiet minute: the old pace is no guide
-    assert b.retry_after(900) is None
+    assert b.retry_after(900, 0.5, busy=2.0) is None  # a burst's first seconds: the floor
+    assert b.retry_after(30, 0.5, busy=4.0) is None
+    assert b.retry_after(300, 0.5, busy=4.0) == 27  # sustained: ten a second for 3 s
+    now[0] += 60  # a quiet minute, then a new burst: the old completions say nothing
+    assert b.retry_after(900, 0.5, busy=5.0) is None
+    assert b.retry_after(900, 3.0, busy=5.0) == 3  # but the oldest waited max_seconds
+
+
+def test_the_queue_knows_how_long_it_has_been_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import backlog as module
+
+    now = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    ready: module.AgedQueue[int] = module.AgedQueue()
+    assert ready.busy() == 0.0
+    ready.put(1)
+    now[0] += 2.0
+    ready.put(2)
+    assert ready.get() == 1
+    now[0] += 2.0
+    assert ready.busy() == 4.0 and ready.oldest() == 2.0  # never empty since 100
+    assert ready.get_nowait() == 2 and ready.busy() == 0.0
+    ready.put(3)
+    now[0] += 1.0
+    assert ready.busy() == 1.0
 
 
 def test_the_backlog_says_no_once_the_oldest_waited_too_long(
