@@ -32,14 +32,15 @@ class Backlog:
     ``min_samples``: completions needed to know it.
 
     The pace is measured over the completions since the waiting requests'
-    queue was last empty, and is a guide only once it has been non-empty for
-    ``max_seconds`` (a burst's first completions come while its
-    acknowledgements take the CPU, and completions from before it say nothing
-    of it): until then up to ``floor`` may wait (a burst of 1,000 is taken
-    whole, as before). Past that, the limit is what the workers work off in
-    ``max_seconds`` at that pace, whatever the floor (a floor of 1,000 under a
-    sustained load of 35 completions a second let requests wait nine seconds).
-    The age of the oldest waiting request is checked in every case."""
+    queue was last empty, once it has been non-empty for ``max_seconds`` (a
+    burst's first completions come while its acknowledgements take the CPU,
+    and completions from before it say nothing of it); until then the pace of
+    the last busy spell stands in for it, and before any, up to ``floor`` may
+    wait (the first burst after a start, 1,000 presses, is taken whole). The
+    limit is what the workers work off in ``max_seconds`` at that pace,
+    whatever the floor: a floor of 1,000 at each new spell under a sustained
+    load of 6 to 35 completions a second let requests wait a minute. The age
+    of the oldest waiting request is checked in every case."""
 
     def __init__(self, *, max_seconds: float, floor: int, window: int = 256,
                  min_samples: int = 8) -> None:
@@ -48,6 +49,7 @@ class Backlog:
         self.min_samples = max(2, min_samples)
         self._done: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
+        self._known = 0.0  # the pace of the last busy spell (0.0: none yet)
 
     def completed(self) -> None:
         """Count one request worked off, now."""
@@ -76,6 +78,10 @@ class Backlog:
         the pace is measured over the window), are within the limit; else the
         whole seconds (at least 1) until the excess should be worked off."""
         pace = self.pace(busy)
+        if pace:
+            self._known = pace
+        elif busy is not None:
+            pace = self._known
         limit = max(1, int(pace * self.max_seconds)) if pace else self.floor
         if waiting <= limit and oldest < self.max_seconds:
             return None

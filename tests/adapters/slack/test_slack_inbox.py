@@ -208,10 +208,10 @@ def test_the_backlog_limit_follows_the_workers_pace(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_known_pace_sets_the_limit_whatever_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under sustained load (the queue busy for max_seconds) the floor (a burst
-    taken whole) no longer lets requests wait past ``max_seconds`` at the pace
-    measured since the queue was last empty; a new burst, or completions from
-    before it, leave the pace unknown and the floor applies."""
+    """Under sustained load (the queue busy for max_seconds) the floor (the
+    first burst taken whole) no longer lets requests wait past ``max_seconds``
+    at the pace measured since the queue was last empty; a new spell is
+    measured against the last spell's pace."""
     from bot import backlog as module
 
     now = [100.0]
@@ -224,9 +224,12 @@ def test_a_known_pace_sets_the_limit_whatever_the_floor(monkeypatch: pytest.Monk
     assert b.retry_after(900, 0.5, busy=2.0) is None  # a burst's first seconds: the floor
     assert b.retry_after(30, 0.5, busy=4.0) is None
     assert b.retry_after(300, 0.5, busy=4.0) == 27  # sustained: ten a second for 3 s
-    now[0] += 60  # a quiet minute, then a new burst: the old completions say nothing
-    assert b.retry_after(900, 0.5, busy=5.0) is None
-    assert b.retry_after(900, 3.0, busy=5.0) == 3  # but the oldest waited max_seconds
+    now[0] += 60  # a quiet minute, then a new burst: the last spell's pace stands in
+    assert b.retry_after(30, 0.5, busy=0.5) is None
+    assert b.retry_after(900, 0.5, busy=0.5) == 87
+    assert b.retry_after(30, 3.0, busy=5.0) == 1  # and the oldest waited max_seconds
+    fresh = module.Backlog(max_seconds=3.0, floor=1000)  # the first burst after a start
+    assert fresh.retry_after(900, 0.5, busy=2.0) is None
 
 
 def test_the_queue_knows_how_long_it_has_been_busy(monkeypatch: pytest.MonkeyPatch) -> None:
