@@ -37,7 +37,7 @@ def main() -> None:
     period = 10.0 if args.quick else 60.0
     total = 40.0 if args.quick else args.minutes * 60
     say(f"soak: convene serve ({args.database}, durable Slack inbox), {args.in_flight} in "
-        f"flight for {total / 60:g} min, a line every {period:g} s")
+        f"flight for {total / 60:.1f} min, a line every {period:g} s")
     rig = Rig(args.database).start()
     assert rig.world is not None and rig.serve is not None and rig.serve.proc is not None
     sampler = RssSampler(rig.serve.proc.pid).start()
