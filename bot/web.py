@@ -209,7 +209,7 @@ def link_used(bot: Bot, event_id: str) -> bool:
     """Whether the link whose use is the event ``event_id`` (a digest of its
     token, see bot.tokens.digest) was already acted on, in a unit of work of
     its own (read-only: on SQLite no write lock)."""
-    with Session(read_only(bot.engine)) as session:
+    with Session(read_only(bot.session_factory.kw["bind"])) as session:
         return session.scalar(select(ProcessedEvent.id).where(
             ProcessedEvent.platform == LINK_PLATFORM,
             ProcessedEvent.event_id == event_id)) is not None

@@ -64,7 +64,7 @@ def check_link(bot: Bot, *, token: str, poll_id: int, now: datetime | None = Non
                                       "to it, or vote in chat."), person_id=vt.person_id)
     # Only reads: on SQLite it takes neither the write lock nor the writers'
     # queue (a vote page under load waited behind every stance being written).
-    with Session(read_only(bot.engine)) as session:
+    with Session(read_only(bot.session_factory.kw["bind"])) as session:
         proposal = session.get(Proposal, vt.poll_id)
         person = session.get(Person, vt.person_id)
         if proposal is None or person is None or not person.primary_email:
