@@ -47,7 +47,7 @@ test: install
 	$(BIN)/pytest -q
 
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; case $$b in bench/digest.py|bench/scale.py) a=--quick;; *) a=;; esac; \
+	@for b in bench/*.py; do echo "== $$b"; case $$b in bench/digest.py|bench/scale.py|bench/load.py|bench/soak.py) a=--quick;; *) a=;; esac; \
 		$(BIN)/python $$b $$a || exit 1; done
 
 clean:

@@ -58,12 +58,16 @@ class ConsolePlugin(Plugin):
             worker = bot.new_worker()
             worker.start()
             from bot.serve import settle_heap
+            from storage.checkpoint import WalCheckpointer
+
+            checkpointer = WalCheckpointer(bot.engine).start()  # no commit pays a checkpoint
 
             settle_heap()  # as serve does: no full collection pauses a reply for the start-up heap
             try:
                 run_chat(session, sys.stdin, sys.stdout, interactive=interactive)
             finally:
                 worker.stop()
+                checkpointer.stop()
                 bot.engine.dispose()
 
 

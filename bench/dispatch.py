@@ -61,6 +61,7 @@ from bot.compose import build_app  # noqa: E402
 from bot.serve import settle_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.types import Actor, ButtonPress, Command, Conversation  # noqa: E402
+from storage.checkpoint import WalCheckpointer  # noqa: E402
 from storage.engine import make_engine  # noqa: E402
 from storage.models import (  # noqa: E402
     EmailAddress,
@@ -197,6 +198,7 @@ def run(args: argparse.Namespace) -> None:
     sqlite_url = f"sqlite:///{tmp / 'convene.db'}"
     pg_url, pg_name = scratch_postgres()
     bots: dict[str, Bot] = {}
+    checkpointers: list[WalCheckpointer] = []
     try:
         for kind, url in (("SQLite", sqlite_url), ("PostgreSQL", pg_url)):
             # as many again who never vote: no round closes early during the bench
@@ -206,6 +208,7 @@ def run(args: argparse.Namespace) -> None:
             settings = Settings(database_url=url, secret_key="bench-secret-key-long-enough",
                                 mail={"outbox_dir": tmp / "outbox"})  # type: ignore[arg-type]
             bots[kind] = build_app(settings)
+            checkpointers.append(WalCheckpointer(bots[kind].engine).start())  # as chat does
         settle_heap()  # as `convene chat` does once it has started (adapters/console_plugin.py)
         say(f"{args.voters} voters (and as many who never vote); {args.n} stances per closed "
             f"loop after 100 unmeasured; SQLite file in WAL mode, PostgreSQL scratch database "
@@ -269,6 +272,8 @@ def run(args: argparse.Namespace) -> None:
                 f"{b['final_mismatched']}, kept counts differ from a recount "
                 f"{b['counts_off']} ({verdict(ok)})")
     finally:
+        for c in checkpointers:
+            c.stop()
         for bot in bots.values():
             bot.leadership.stop()
             bot.engine.dispose()

@@ -45,6 +45,7 @@ from bot.compose import build_app  # noqa: E402
 from bot.serve import settle_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
+from storage.checkpoint import WalCheckpointer  # noqa: E402
 
 #: The workspace of the Slack fixtures (the adapter refuses any other).
 FIXTURE_TEAM = "T01ND2P8N91"
@@ -161,6 +162,7 @@ def run_server(port: int, fake_api: str, tmp: str, workers: int, url: str = "",
                                "workers": workers, "durable_inbox": durable})
     bot = build_app(settings)
     import_example_roster(bot)
+    WalCheckpointer(bot.engine).start()  # as convene serve does
     worker = bot.new_worker()
     worker.poll_seconds = 0.1
     worker.start()

@@ -53,7 +53,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.backlog import Backlog
+from bot.backlog import AgedQueue, Backlog
 from bot.errors import is_unavailable
 from bot.gate import Gate
 from bot.queue import INBOX, Claimed, LeasedQueue, new_instance_id
@@ -137,7 +137,7 @@ class Inbox:
         self.token = self.queue.token()
         self.gate = Gate(enabled=session_factory.kw["bind"].dialect.name == "sqlite")
         self._writes: queue.SimpleQueue[Write | InboxItem | None] = queue.SimpleQueue()
-        self._ready: queue.SimpleQueue[InboxItem | int | None] = queue.SimpleQueue()
+        self._ready: AgedQueue[InboxItem | int | None] = AgedQueue()
         self._threads: list[threading.Thread] = []
         #: The pace of the workers, for :meth:`retry_after` (backpressure).
         self.backlog = Backlog(max_seconds=max_backlog_seconds, floor=backlog_floor)
@@ -177,8 +177,10 @@ class Inbox:
     def retry_after(self) -> int | None:
         """Seconds a sender should wait before sending more (an HTTP 503's
         ``Retry-After``) when the requests waiting for a worker are past
-        ``max_backlog_seconds`` of work at the workers' recent pace; else None."""
-        return self.backlog.retry_after(self._ready.qsize())
+        ``max_backlog_seconds`` of work at the workers' recent pace, or the oldest
+        has waited that long; else None."""
+        ready = self._ready
+        return self.backlog.retry_after(ready.qsize(), ready.oldest(), ready.busy())
 
     def put(self, rows: list[Row], *, timeout: float = 10.0) -> None:
         """Write ``rows`` and wait for the commit (raises on failure or timeout)."""
@@ -248,11 +250,10 @@ class Inbox:
         """One transaction: insert ``rows`` claimed by us, mark ``done`` rows done.
         Returns the inserted rows by key, in id order."""
         with self.gate.writer(), self.session_factory() as session, session.begin():
-            items = {c.key: InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
-                     for c in self.queue.insert_claimed(session, rows, self.token)}
-            if done:
-                self.queue.finish(session, [d.claimed() for d in done], lease_until=None)
-        return items
+            # one autocommitted statement on PostgreSQL (bot/queue.py insert_and_finish)
+            return {c.key: InboxItem(c.id, c.kind, c.payload, c.token, c.attempts)
+                    for c in self.queue.insert_and_finish(
+                        session, rows, self.token, [d.claimed() for d in done])}
 
     # -- working (after it) ---------------------------------------------------------------
     def start(self) -> None:

@@ -28,6 +28,7 @@ from bot.plugins import Stopper, load_plugins
 from bot.roster import import_roster_file
 from bot.settings import EXAMPLES, Settings
 from bot.web import create_web_app
+from storage.checkpoint import WalCheckpointer
 from storage.migrate import upgrade
 from storage.models import Person
 
@@ -120,6 +121,7 @@ def serve(settings: Settings, *, config_path: Path | None) -> None:
     heartbeat = Heartbeat(bot.session_factory, bot.instance_id,
                           interval=settings.queue.heartbeat_seconds)
     heartbeat.start()
+    checkpointer = WalCheckpointer(bot.engine).start()  # SQLite: no commit pays a checkpoint
     bot.leadership.start()
     worker = bot.new_worker()
     worker.start()
@@ -154,5 +156,6 @@ def serve(settings: Settings, *, config_path: Path | None) -> None:
         bot.leadership.stop()
         worker.stop()
         heartbeat.stop()
+        checkpointer.stop()
         bot.engine.dispose()
         log.info("stopped")

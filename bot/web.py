@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -207,8 +208,8 @@ LINK_PLATFORM: Final = "web"
 def link_used(bot: Bot, event_id: str) -> bool:
     """Whether the link whose use is the event ``event_id`` (a digest of its
     token, see bot.tokens.digest) was already acted on, in a unit of work of
-    its own."""
-    with bot.session_factory() as session:
+    its own (read-only: on SQLite no write lock)."""
+    with Session(read_only(bot.session_factory.kw["bind"])) as session:
         return session.scalar(select(ProcessedEvent.id).where(
             ProcessedEvent.platform == LINK_PLATFORM,
             ProcessedEvent.event_id == event_id)) is not None

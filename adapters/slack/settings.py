@@ -30,10 +30,13 @@ class SlackSettings(BaseModel):
     #: nothing. False: the ack is the transport's receipt only, and a crash between
     #: the ack and the dispatch loses the request.
     durable_inbox: bool = True
-    #: Backpressure: past this much waiting work (seconds at the workers' recent
-    #: pace) /slack/events answers 503 with Retry-After (Slack retries; the event
-    #: id keeps a retry from acting twice) instead of confirming minutes late.
-    max_backlog_seconds: float = Field(5.0, gt=0)
+    #: Backpressure: once the oldest request waiting for a worker has waited this
+    #: long, or more wait than the workers work off in this long at their recent
+    #: pace (up to 1,000 while it is not known: bot/backlog.py), /slack/events
+    #: answers 503 with Retry-After (Slack retries; the event id keeps a retry
+    #: from acting twice) instead of confirming minutes late. 3 s of waiting plus
+    #: the dispatch keeps a confirmation under 5 s.
+    max_backlog_seconds: float = Field(3.0, gt=0)
 
 
 def slack_settings(settings: Settings) -> SlackSettings:

@@ -19,6 +19,7 @@ from sqlalchemy import JSON, Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from storage.base import UTCDateTime
+from storage.dbapi import RawSqlite, hot
 
 _NOW = bindparam("now", type_=UTCDateTime())
 
@@ -167,7 +168,8 @@ def cast_in_round(session: Session, *, values: dict[str, Any], detail: dict[str,
         if prev is not None and row.prev_version == values["version"]:
             per[prev[0]] -= 1
         return replace(found, previous=prev, counts={k: int(v) for k, v in per.items()})
-    r = conn.execute(SQLITE_ROUND, values).first()
+    raw = hot(conn)
+    r = raw.execute(SQLITE_ROUND, values).first()
     if r is None:
         return None
     key = _key(r.voting_unit, values["org"], values["person_id"])
@@ -177,28 +179,29 @@ def cast_in_round(session: Session, *, values: dict[str, Any], detail: dict[str,
     if not found.written:
         return found
     params = dict(values, round_id=r.id, voter_key=key)
-    before = conn.execute(SQLITE_PREVIOUS, params).first()
+    before = raw.execute(SQLITE_PREVIOUS, params).first()
     prev = (before[0], before[1]) if before is not None else None
-    counts = sqlite_write(conn, params, previous=prev, detail=detail, number=r.number)
+    counts = sqlite_write(raw, params, previous=prev, detail=detail, number=r.number)
     return replace(found, previous=prev, counts=counts)
 
 
-def sqlite_write(conn: Connection, params: dict[str, Any], *,
+def sqlite_write(conn: Connection | RawSqlite, params: dict[str, Any], *,
                  previous: tuple[str, int] | None, detail: dict[str, Any],
                  number: int) -> dict[str, int]:
     """SQLite: upsert the stance, write its audit row (``detail`` plus round
     ``number``, voter, previous stance and person) and return the round's
     counts on ``params["version"]``, this stance included (stance -> number).
     ``params``: round_id, voter_key, person_id, stance, reason, channel,
-    version, subject_id, now. The caller has checked the round."""
+    version, subject_id, now. The caller has checked the round. ``conn``: the
+    unit of work's connection, or its DB-API connection (:func:`storage.dbapi.hot`)."""
     conn.execute(SQLITE_UPSERT, params)
     conn.execute(SQLITE_AUDIT, dict(
         params, action="poll.stance" if previous is None else "poll.stance.change",
         detail=json.dumps(dict(detail, round=number, voter=params["voter_key"],
                                previous=previous[0] if previous else None,
                                previous_person=previous[1] if previous else None))))
-    per = dict(conn.execute(COUNTS, params).one()._mapping)
-    return {k: int(v) for k, v in per.items()}
+    row = conn.execute(COUNTS, params).one()
+    return {k: int(getattr(row, k)) for k in ("agree", "abstain", "disagree", "block")}
 
 
 def stance_count(session: Session, *, round_id: int, version: int) -> int:

@@ -21,7 +21,7 @@ from adapters.email.smtp import SmtpMailTransport
 from bot.app import Bot
 from bot.mail import OutgoingEmail
 from bot.outbox import DEAD_NOTICE, enqueue_email
-from bot.queue import OUTBOX, Heartbeat, LeasedQueue
+from bot.queue import OUTBOX, Claimed, Heartbeat, LeasedQueue
 from bot.settings import SmtpSettings
 from storage.base import utcnow
 from storage.models import OutboxMessage, QueueInstance
@@ -202,3 +202,42 @@ def test_two_workers_with_a_shared_queue_deliver_each_row_once(bot: Bot, tmp_pat
     for t in threads:
         t.join()
     assert sorted(sent) == sorted(f"p{i}@x.example" for i in range(300))
+
+
+def test_a_group_commit_is_one_statement_on_postgresql(bot: Bot) -> None:
+    """The inbox's group commit (bot/queue.py insert_and_finish): rows inserted
+    claimed, a key already there skipped, done marks of their holder only; on
+    PostgreSQL one autocommitted statement, elsewhere the same in a transaction."""
+    from sqlalchemy import event
+
+    from bot.queue import INBOX
+    from storage.models import InboxItem
+
+    q = LeasedQueue(INBOX, instance="t", lease=timedelta(seconds=30), max_attempts=3,
+                    backoff=1.0, stale=timedelta(seconds=3), fixed={"platform": "slack"})
+    with bot.session_factory() as s, s.begin():
+        first = q.insert_and_finish(s, [("k1", "actions", {"body": {"v": "a\u0000b"}}),
+                                        ("k2", "command", {"body": {}})], "tok", [])
+    assert [c.key for c in first] == ["k1", "k2"]
+    seen: list[str] = []
+
+    def record(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split()[0])
+
+    event.listen(bot.engine, "before_cursor_execute", record)
+    try:
+        with bot.session_factory() as s, s.begin():
+            got = q.insert_and_finish(s, [("k2", "command", {}), ("k3", "command", {})], "tok",
+                                      [first[0], Claimed(first[1].id, "k2", "command", {}, 1,
+                                                         "other")])
+    finally:
+        event.remove(bot.engine, "before_cursor_execute", record)
+    assert [c.key for c in got] == ["k3"]
+    if bot.engine.dialect.name == "postgresql":
+        assert seen == ["WITH"]
+    with bot.session_factory() as s:
+        rows = {r.key: r for r in s.scalars(select(InboxItem))}
+    assert rows["k1"].status == "done" and rows["k1"].lease_until is None
+    assert rows["k2"].status == "working" and rows["k2"].claimed_by == "tok"  # not "other"'s
+    assert rows["k3"].status == "working" and rows["k3"].attempts == 1
+    assert rows["k1"].payload == {"body": {"v": "a\u0000b"}}

@@ -414,12 +414,13 @@ def test_a_reason_form_stays_on_the_general_path(twins: Twins) -> None:
 
 
 @pytest.mark.parametrize("posted", [False, True], ids=["unposted", "posted"])
-def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot,
-                                                     posted: bool) -> None:
+def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot, posted: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A warm stance on PostgreSQL is one statement, autocommitted (no BEGIN and
     no COMMIT of its own), for a proposal posted in chats too (the tally's
     refresh is queued by that statement); on SQLite it is five on one
-    connection, and the refresh's statements when posted."""
+    connection (run on its DB-API connection, storage/dbapi.py), and the
+    refresh's statements when posted."""
     bot = make_bot(db_url)
     from tests.polls.helpers import new_poll as chat_poll
 
@@ -434,8 +435,18 @@ def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot,
         seen.append((statement.split()[0],
                      bool(getattr(conn.connection.dbapi_connection, "autocommit", False))))
 
+    from storage import dbapi
+
+    raw_execute = dbapi.RawSqlite.execute
+
+    def record_raw(self: Any, stmt: Any, params: Any) -> Any:
+        seen.append((getattr(stmt, "element", stmt).text.split()[0], False))
+        return raw_execute(self, stmt, params)
+
+    monkeypatch.setattr(dbapi.RawSqlite, "execute", record_raw)
     bot.dispatch(Command("vote", f"{pid} agree", Actor("console", "", MEMBER), WHERE, "w"))
     _all_sent(bot)
+    seen.clear()
     route = bot.registry.routes.find("command", "vote")
     assert route is not None and route.fast is not None
     event.listen(bot.engine, "before_cursor_execute", record)

@@ -205,3 +205,79 @@ def test_the_backlog_limit_follows_the_workers_pace(monkeypatch: pytest.MonkeyPa
         now[0] += 0.5
     assert b.retry_after(6) is None  # three seconds of work
     assert b.retry_after(10) == 2  # four over: two seconds at this pace
+
+
+def test_a_known_pace_sets_the_limit_whatever_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under sustained load (the queue busy for max_seconds) the floor (the
+    first burst taken whole) no longer lets requests wait past ``max_seconds``
+    at the pace measured since the queue was last empty; a new spell is
+    measured against the last spell's pace."""
+    from bot import backlog as module
+
+    now = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    b = module.Backlog(max_seconds=3.0, floor=1000)
+    assert b.retry_after(900, 0.0, busy=0.0) is None  # nothing known: the floor
+    for _ in range(40):  # ten a second
+        b.completed()
+        now[0] += 0.1
+    assert b.retry_after(900, 0.5, busy=2.0) is None  # a burst's first seconds: the floor
+    assert b.retry_after(30, 0.5, busy=4.0) is None
+    assert b.retry_after(300, 0.5, busy=4.0) == 27  # sustained: ten a second for 3 s
+    now[0] += 60  # a quiet minute, then a new burst: the last spell's pace stands in
+    assert b.retry_after(30, 0.5, busy=0.5) is None
+    assert b.retry_after(900, 0.5, busy=0.5) == 87
+    assert b.retry_after(30, 3.0, busy=5.0) == 1  # and the oldest waited max_seconds
+    fresh = module.Backlog(max_seconds=3.0, floor=1000)  # the first burst after a start
+    assert fresh.retry_after(900, 0.5, busy=2.0) is None
+
+
+def test_the_queue_knows_how_long_it_has_been_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import backlog as module
+
+    now = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    ready: module.AgedQueue[int] = module.AgedQueue()
+    assert ready.busy() == 0.0
+    ready.put(1)
+    now[0] += 2.0
+    ready.put(2)
+    assert ready.get() == 1
+    now[0] += 2.0
+    assert ready.busy() == 4.0 and ready.oldest() == 2.0  # never empty since 100
+    assert ready.get_nowait() == 2 and ready.busy() == 0.0
+    ready.put(3)
+    now[0] += 1.0
+    assert ready.busy() == 1.0
+
+
+def test_the_backlog_says_no_once_the_oldest_waited_too_long(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measured on the age of the oldest waiting request, not only the count:
+    a few requests within the count limit are refused once the oldest has
+    waited ``max_seconds`` (the workers slowed down)."""
+    from bot import backlog as module
+
+    now = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    b = module.Backlog(max_seconds=3.0, floor=1000)
+    ready: module.AgedQueue[int] = module.AgedQueue()
+    assert ready.oldest() == 0.0
+    for i in range(3):
+        ready.put(i)
+        now[0] += 1.0
+    assert ready.qsize() == 3 and ready.oldest() == 3.0
+    assert b.retry_after(ready.qsize(), 2.9) is None
+    assert b.retry_after(ready.qsize(), ready.oldest()) == 3  # pace unknown: max_seconds
+    for _ in range(5):  # one a second
+        b.completed()
+        now[0] += 1.0
+    assert ready.get() == 0 and ready.oldest() == 7.0
+    assert b.retry_after(ready.qsize(), ready.oldest()) == 3  # pace not known yet: max_seconds
+    for _ in range(5):  # one a second, ten recent completions: the pace is known
+        b.completed()
+        now[0] += 1.0
+    assert b.retry_after(ready.qsize(), 1.0) is None  # two waiting, three a limit
+    assert b.retry_after(ready.qsize(), ready.oldest()) == 1  # the oldest waited 12 s
+    assert ready.get_nowait() == 1 and ready.get_nowait() == 2
+    assert ready.oldest() == 0.0 and b.retry_after(0, ready.oldest()) is None
