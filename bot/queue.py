@@ -28,15 +28,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, true, update
+from sqlalchemy import and_, bindparam, exists, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, aliased
 
 from storage.base import UTCDateTime, utcnow
 from storage.engine import dialect_insert
@@ -418,50 +417,3 @@ SELECT id, key FROM ins""").bindparams(  # noqa: S608 - names from the model, no
                                           **{self.table.due: utcnow()})
                               .execution_options(synchronize_session=False))
         return int(getattr(res, "rowcount", 0) or 0)
-
-
-class Heartbeat:
-    """This process's row in ``queue_instances``, refreshed every ``interval``
-    seconds by a thread; ``stop()`` removes it. Rows owned by an instance whose
-    heartbeat is older than a queue's ``stale`` are claimable at once."""
-
-    def __init__(self, session_factory: sessionmaker[Session], instance: str, *,
-                 interval: float = 2.0) -> None:
-        self.session_factory = session_factory
-        self.instance = instance
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def beat(self) -> None:
-        """Write the heartbeat now (an upsert)."""
-        now = utcnow()
-        with self.session_factory() as session, session.begin():
-            ins = dialect_insert(session.get_bind().dialect.name)(QueueInstance)
-            session.execute(ins.values(id=self.instance, started_at=now, heartbeat_at=now)
-                            .on_conflict_do_update(index_elements=["id"],
-                                                   set_={"heartbeat_at": now}))
-
-    def start(self) -> None:
-        """Beat once now, then in a daemon thread."""
-        self.beat()
-        self._thread = threading.Thread(target=self._loop, name="queue-heartbeat", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.beat()
-            except Exception as exc:  # noqa: BLE001 - the next beat retries
-                log.warning("queue heartbeat failed: %s", exc)
-
-    def stop(self) -> None:
-        """Stop beating and remove the row (our rows are free at once)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        try:
-            with self.session_factory() as session, session.begin():
-                session.execute(delete(QueueInstance).where(QueueInstance.id == self.instance))
-        except Exception as exc:  # noqa: BLE001 - a stale row frees them anyway
-            log.warning("could not remove heartbeat of %s: %s", self.instance, exc)

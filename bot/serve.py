@@ -114,8 +114,8 @@ def serve(settings: Settings, *, config_path: Path | None) -> None:
         update={"instance_id": stable_instance_id(settings)})})
     bot = build_app(settings)
     seed_roster(bot, config_path=config_path)
+    from bot.heartbeat import Heartbeat
     from bot.jobs import start_scheduler
-    from bot.queue import Heartbeat
 
     release_own_rows(bot)
     heartbeat = Heartbeat(bot.session_factory, bot.instance_id,

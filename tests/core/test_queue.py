@@ -19,9 +19,10 @@ from typer.testing import CliRunner
 
 from adapters.email.smtp import SmtpMailTransport
 from bot.app import Bot
+from bot.heartbeat import Heartbeat
 from bot.mail import OutgoingEmail
 from bot.outbox import DEAD_NOTICE, enqueue_email
-from bot.queue import OUTBOX, Claimed, Heartbeat, LeasedQueue
+from bot.queue import OUTBOX, Claimed, LeasedQueue
 from bot.settings import SmtpSettings
 from storage.base import utcnow
 from storage.models import OutboxMessage, QueueInstance
