@@ -21,6 +21,7 @@ from bot.workshops import tokens
 from bot.workshops.ical import calendar_bytes
 from bot.workshops.invites import meeting_for
 from storage.base import utcnow
+from storage.engine import read_only
 from storage.models import Membership, Person, Workshop, WorkshopFeedKey
 
 if TYPE_CHECKING:
@@ -89,7 +90,9 @@ def _refused(language: str, status: int, msgid: str) -> Response:
 def feed_response(bot: Bot, request: Request, *, token: str | None) -> Response:
     """The HTTP answer for a feed, 304 when the client's ETag still matches."""
     person: Person | None = None
-    with bot.session_factory() as session:
+    # Only reads: on SQLite it takes neither the write lock nor the writers'
+    # lock, so a calendar client polling never holds up a stance or a press.
+    with Session(read_only(bot.session_factory.kw["bind"])) as session:
         if token is not None:
             try:
                 link = tokens.verify(token, key=bot.settings.signing_key(), purpose="feed",
