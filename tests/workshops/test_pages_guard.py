@@ -104,8 +104,12 @@ def test_a_64_mb_post_is_refused_413_before_it_is_read(bot: Bot, served) -> None
             for part in body():
                 yield f"{len(part):x}\r\n".encode() + part + b"\r\n"
 
+        # Streamed, the refusal is whichever limit the first bytes the server
+        # got cross: the body's size (413) or, when a busy server hands the
+        # form parser a short first read, the form's field count (400, see
+        # bot.web.read_form). Either way far less than the body was read.
         status = _raw_post(base, path, {"Transfer-Encoding": "chunked", **ORIGIN}, chunked())
-        assert " 413 " in status, (path, status)
+        assert " 413 " in status or " 400 " in status, (path, status)
 
 
 def test_form_fields_are_counted_and_sized(bot: Bot, served) -> None:
