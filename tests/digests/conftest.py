@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from email.message import Message
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +157,17 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink(free_port())
     yield sink
     sink.stop()
+
+
+@pytest.fixture(scope="session")
+def quality_bench() -> Any:
+    """bench/digest_quality.py as a module (the labelled sets' loaders and
+    figures), loaded once."""
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("digest_quality",
+                                                  root / "bench" / "digest_quality.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod

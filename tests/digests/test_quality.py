@@ -5,28 +5,12 @@ did not: precision 0.904, topic accuracy 0.629, 0 of 6 rewrites clustered."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from digests.classify import Classifier
 from digests.taxonomy import load_taxonomy
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("digest_quality",
-                                                  ROOT / "bench" / "digest_quality.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_floors_on_the_evaluation_set():
-    bench = _bench()
+def test_floors_on_the_evaluation_set(quality_bench):
+    bench = quality_bench
     rows = bench.load([bench.EVAL])
     assert len(rows) >= 150 and {r["lang"] for r in rows} == {"en", "fr", "es"}
     assert len({r["topic"] for r in rows if r["in_scope"]}) == 9

@@ -7,29 +7,13 @@ never changes relevance. Before it, the real-article set's on-scope items
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from digests.classify import Classifier
 from digests.taxonomy import load_taxonomy, taxonomy_from
 from digests.topics import first_sentence, has_money, has_price
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("digest_quality",
-                                                  ROOT / "bench" / "digest_quality.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_topic_accuracy_over_every_on_scope_real_article():
-    bench = _bench()
+def test_topic_accuracy_over_every_on_scope_real_article(quality_bench):
+    bench = quality_bench
     rows = bench.load([bench.REAL / "articles.jsonl"])
     per, _confusion = bench.topic_table(rows)
     right, total = per["all"]
