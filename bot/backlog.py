@@ -88,8 +88,7 @@ class Backlog:
         if not pace:
             return max(1, math.ceil(self.max_seconds))
         # what is waiting, worked off at the recent pace, down to the limit
-        return max(1, math.ceil(waiting / pace - self.max_seconds),
-                   math.ceil((waiting - limit) / pace))
+        return max(1, math.ceil((waiting - limit) / pace))
 
 
 class AgedQueue(Generic[T]):

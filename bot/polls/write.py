@@ -201,7 +201,7 @@ def sqlite_write(conn: Connection | RawSqlite, params: dict[str, Any], *,
                                previous=previous[0] if previous else None,
                                previous_person=previous[1] if previous else None))))
     row = conn.execute(COUNTS, params).one()
-    return {k: int(getattr(row, k)) for k in ("agree", "abstain", "disagree", "block")}
+    return {k: int(v) for k, v in zip(row._fields, row, strict=True)}
 
 
 def stance_count(session: Session, *, round_id: int, version: int) -> int:
