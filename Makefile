@@ -6,11 +6,13 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .PHONY: run shim test bench install lint typecheck contracts pytest clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+# The venv counts as made once pip is in it: a `make` interrupted while the
+# venv was being created (no pip yet) makes it again, not fails on it forever.
+$(BIN)/pip:
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml | $(BIN)/pip
 	$(BIN)/pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
