@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from digests.acts import other_milestones, same_milestone
 from digests.classify import fold
 
 
@@ -175,12 +176,19 @@ class Evidence:
     dates: int = 0
     amounts: int = 0
     same_topic: bool = False
+    acts: int = 0
+    milestone: str = ""
+    other_steps: bool = False
 
     @property
     def same_story(self) -> bool:
         """True when the evidence is enough to call them one story."""
         if not self.close:
             return False
+        # one law, and an act's number, only at the same step (:mod:`digests.acts`)
+        if not self.other_steps and self.same_topic and (
+                self.acts or (self.milestone and (self.bodies or self.names or self.dates))):
+            return True
         if self.same_language and (self.jaccard >= SAME_JACCARD
                                    or self.containment >= SAME_CONTAINMENT):
             return True
@@ -228,6 +236,8 @@ class Profile:
     grams: frozenset[str] = frozenset()
     actions: set[str] = field(default_factory=set)
     dates: set[str] = field(default_factory=set)
+    acts: set[str] = field(default_factory=set)
+    milestone: str = ""
 
 
 _LONG = re.compile(r"[^\W\d_]{4,}")
@@ -256,19 +266,25 @@ def compare(a: Profile, b: Profile) -> Evidence:
     parts = {w for n in who if " " in n for w in n.split()}
     who = {n for n in who if n not in parts}
     days = a.dates & b.dates
-    shared = tuple(sorted(bodies)) + tuple(sorted(who)) + tuple(sorted(nums))
+    laws = a.acts & b.acts
+    shared = (tuple(sorted(laws)) + tuple(sorted(bodies)) + tuple(sorted(who))
+              + tuple(sorted(nums)))
     grams, acts = _jaccard(a.grams, b.grams), len(a.actions & b.actions)
+    step = a.milestone if same_milestone(a.milestone, b.milestone) else ""
+    other = other_milestones(a.milestone, b.milestone)
     if a.language == b.language and min(len(a.words), len(b.words)) >= MIN_WORDS:
         common = len(a.words & b.words)
         return Evidence(True, jaccard=common / len(a.words | b.words),
                         containment=common / min(len(a.words), len(b.words)),
                         numbers=len(nums), names=len(who), bodies=len(bodies), close=close,
                         shared=shared, grams=grams, actions=acts, dates=len(days),
-                        amounts=sum("e" in n for n in nums), same_topic=a.topic == b.topic)
+                        amounts=sum("e" in n for n in nums), same_topic=a.topic == b.topic,
+                        acts=len(laws), milestone=step, other_steps=other)
     return Evidence(a.language == b.language, numbers=len(nums), names=len(who),
                     bodies=len(bodies), close=close, shared=shared, grams=grams, actions=acts,
                     dates=len(days), amounts=sum("e" in n for n in nums),
-                    same_topic=a.topic == b.topic)
+                    same_topic=a.topic == b.topic, acts=len(laws), milestone=step,
+                    other_steps=other)
 
 
 def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
@@ -279,7 +295,8 @@ def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
     for i, p in enumerate(profiles):
         for key in ({f"w:{w}" for w in p.words} | {f"n:{n}" for n in p.numbers}
                     | {f"c:{c}" for c in p.names} | {f"b:{b}" for b in p.bodies}
-                    | {f"d:{d}" for d in p.dates}):
+                    | {f"d:{d}" for d in p.dates} | {f"a:{a}" for a in p.acts}
+                    | ({f"m:{p.milestone}"} if p.milestone else set())):
             index.setdefault(key, []).append(i)
     pairs: set[tuple[int, int]] = set()
     for members in index.values():
