@@ -10,8 +10,10 @@ A method's code (VM0042) is no act: many items cite one method."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from digests.classify import fold
+from digests.dates import written_dates
 
 #: The kinds of act an official number belongs to, in en, fr and es
 #: (accent-folded, lower case): "Reglamento", "règlement", "regulation" alike.
@@ -78,7 +80,7 @@ MILESTONES: tuple[tuple[str, str], ...] = (
     ("consultation", r"\bconsultation\b|consulta publica|call for (?:feedback|evidence)"
                      r"|appel a contributions"),
     ("agreement", r"provisional (?:political )?(?:agreement|deal)|trilogues?\b|trilogo"
-                  r"|(?:reach|strike|struck|clinch|seal)\w* (?:a |an |the )?(?:\w+ )?"
+                  r"|(?:reach|strike|struck|clinch)\w* (?:a |an |the )?(?:\w+ )?"
                   r"(?:agreement|deal)|accord (?:\w+ )?(?:provisoire|politique|en trilogue)"
                   r"|(?:parvenu|parviennent|trouve|conclu|scelle)\w* (?:a )?un (?:\w+ )?accord"
                   r"|acuerdo (?:\w+ )?(?:provisional|politico|en el trilogo)"
@@ -106,25 +108,48 @@ _BODY = (("parliament", re.compile(r"parliament|parlement|parlamento|meps|eurode
 _SENTENCE = re.compile(r"[^.!?;]+")
 
 
-def milestone(title: str, summary: str) -> str:
+#: A step dated this many days or more before the item is its background
+#: ("adopted by the Council on 29 September" in a November explainer), not its news.
+HISTORY_DAYS = 21
+
+
+def milestone(title: str, summary: str, *, published: date | None = None) -> str:
     """The step of a law an item reports ("" when it names no law or no
     step): what its title says happened, else the first step its summary
-    names (a lead says the news first, history after). An adoption carries
-    the body that adopted when its sentence names one ("adoption by
-    parliament", "adoption by council")."""
+    names (a lead says the news first, history after); a step dated
+    ``HISTORY_DAYS`` or more before ``published`` (the item's day) is
+    history, passed over. An adoption carries the body that adopted when
+    its sentence names one ("adoption by parliament", "adoption by council")."""
     if not _LAW.search(fold(f"{title} {summary}").lower()):
         return ""
     for text in (title, summary):
         for sentence in _SENTENCE.findall(fold(text).lower()):
-            m = _MILESTONE.search(sentence)
-            if m is None:
-                continue
-            kind = MILESTONES[int(next(k for k, v in m.groupdict().items() if v)[1:])][0]
-            if kind == "adoption":
-                by = _nearest_body(sentence, m.start())
-                return f"adoption by {by}" if by else kind
-            return kind
+            for m in _MILESTONE.finditer(sentence):
+                if _history(sentence, m.start(), published):
+                    continue
+                kind = MILESTONES[int(next(k for k, v in m.groupdict().items() if v)[1:])][0]
+                if kind == "adoption":
+                    by = _nearest_body(sentence, m.start())
+                    return f"adoption by {by}" if by else kind
+                return kind
     return ""
+
+
+def _history(sentence: str, at: int, published: date | None) -> bool:
+    """True when the date nearest offset ``at`` of ``sentence`` is
+    ``HISTORY_DAYS`` or more before ``published`` (a date without a year:
+    the latest one not half a year after ``published``)."""
+    found = written_dates(sentence)
+    if published is None or not found:
+        return False
+    _at, day, month = min(found, key=lambda d: abs(d[0] - at))
+    try:
+        when = date(published.year, month, day)
+        if when > published + timedelta(days=183):
+            when = date(published.year - 1, month, day)
+    except ValueError:  # 29 February, 31 April: no date
+        return False
+    return (published - when).days >= HISTORY_DAYS
 
 
 def _nearest_body(sentence: str, at: int) -> str:

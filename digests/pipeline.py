@@ -301,7 +301,7 @@ class _Names:
 def _profile(c: Candidate, classifier: Classifier, known: _Names) -> Profile:
     texts = [f"{e.title} {e.summary}" for e in c.story.entries]
     lead = c.story.lead
-    step = milestone(lead.title, lead.summary)
+    step = milestone(lead.title, lead.summary, published=lead.published_at.date())
     return Profile(language=c.language, topic=c.topic,
                    words=content_words(classifier, texts[0], c.language),
                    numbers=set().union(*(numbers(t) for t in texts)),

@@ -1,7 +1,8 @@
 """The second stage of clustering: rewrites and translations among a week's
-relevant stories (numbers, rare names, letter grams), grouped into one event
-each (:func:`related_groups`). The first stage, near-duplicate texts by
-MinHash, is digests/cluster.py."""
+relevant stories (numbers, rare names, letter grams, an act's number and a
+law's step: :mod:`digests.acts`), grouped into one event each
+(:func:`related_groups`). The first stage, near-duplicate texts by MinHash,
+is digests/cluster.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from digests.acts import other_milestones, same_milestone
 from digests.classify import fold
+from digests.dates import DAYS, MONTHS
 
 
 class UnionFind:
@@ -56,24 +58,6 @@ BODY_GRAMS = 0.12
 MANY_NAMES, NAMES_JACCARD, NAMES_GRAMS = 3, 0.12, 0.15
 RARE = 60  # a word in more stories than this proposes no pair
 
-#: Month names in en, fr and es (accent-folded; abbreviations too): a day
-#: and a month are a date, agreed on in any language.
-MONTHS = {m: n for n, names_ in enumerate((
-    "january jan enero janvier janv", "february feb febrero fevrier fevr",
-    "march mar marzo mars", "april apr abril avril avr", "may mayo mai", "june jun junio juin",
-    "july jul julio juillet juil", "august aug agosto aout",
-    "september sept sep septiembre setiembre septembre",
-    "october oct octubre octobre", "november nov noviembre novembre",
-    "december dec diciembre decembre"), 1) for m in names_.split()}
-#: Weekday names in en, fr and es: capitalised in English, never an actor.
-DAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday lunes martes "
-                 "miercoles jueves viernes sabado domingo lundi mardi mercredi jeudi "
-                 "vendredi samedi dimanche".split())
-_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
-_DATE = re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?({_MONTH})\b\.?"
-                   rf"|\b({_MONTH})\.?\s+(\d{{1,2}})(?!\d)")
-
-
 def numbers(text: str) -> set[str]:
     """Significant numbers in ``text`` (``1,2`` and ``1.2`` alike; thousands
     separators dropped; single digits, years and the digits of a name such
@@ -110,17 +94,6 @@ def amounts(text: str) -> set[str]:
         value = float(d.replace(",", ".")) * _SCALE[scale]
         if value >= 1e6:
             out.add(f"{value:.3g}")
-    return out
-
-
-def dates(text: str) -> set[str]:
-    """The dates (a day and a month: "23 October", "October 23", "23 de
-    octubre", "23 octobre") of ``text``, as "day-month" keys (any language)."""
-    out = set()
-    for m in _DATE.finditer(fold(text)):
-        day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        if 1 <= int(day) <= 31:
-            out.add(f"{int(day)}-{MONTHS[month]}")
     return out
 
 

@@ -5,7 +5,7 @@ by two unrelated items, are not."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from digests.acts import act_numbers, law_acts, milestone, other_milestones, same_milestone
 from digests.related import Profile, compare
@@ -46,6 +46,22 @@ def test_a_laws_step_in_en_fr_es():
                      "The Council adopted it in September.") == "publication"
     # no law named: no step of a law
     assert milestone("Registry adopts new rules for buffers", "") == ""
+
+
+def test_a_step_dated_long_before_the_item_is_its_background():
+    recap = "Explica la Directiva adoptada por el Consejo de la UE el 29 de septiembre de 2025."
+    assert milestone("La UE endurece los controles", recap, published=date(2025, 11, 24)) == ""
+    assert milestone("La UE endurece los controles", recap, published=date(2025, 10, 2)) == \
+        "adoption by council"
+    # the news after the background, in one sentence
+    both = ("The directive, adopted by the Council on 29 September, was published in the "
+            "Official Journal on 26 November.")
+    assert milestone("Soil law", both, published=date(2025, 11, 26)) == "publication"
+    # a date of December read in January is of the year before
+    assert milestone("Loi", "Le Parlement a adopté la loi le 18 décembre.",
+                     published=date(2026, 1, 20)) == ""
+    # "seals the deal" is a final vote's idiom, not a provisional agreement
+    assert milestone("European Parliament seals the deal on the first EU law on soils", "") == ""
 
 
 def test_steps_agree_or_differ():
