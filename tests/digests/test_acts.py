@@ -114,3 +114,41 @@ def test_one_step_of_a_law_reported_from_two_angles_is_one_story():
     later = _law("es", step="agreement", bodies={"european parliament"},
                  when=datetime(2025, 12, 26, tzinfo=UTC))
     assert not compare(en, later).same_story
+
+
+def test_a_directive_published_in_two_languages_is_one_item_named_by_its_number():
+    from datetime import timedelta
+
+    from digests.classify import Classifier
+    from digests.parse.normalise import Entry
+    from digests.pipeline import candidates
+    from digests.taxonomy import load_taxonomy
+
+    def entry(n: int, title: str, summary: str, lang: str, day: int) -> Entry:
+        return Entry(canonical_url=f"https://s{n}.example/a", link=f"https://s{n}.example/a",
+                     title=title, summary=summary, published_at=WHEN + timedelta(days=day),
+                     language=lang, feed_url=f"https://s{n}.example/feed.xml", feed_title="F")
+
+    entries = [
+        entry(1, "Directive (EU) 2025/2360 on soil monitoring and resilience",
+              "The soil monitoring law was published in the Official Journal on 26 November; "
+              "member states must monitor soil health and soil organic carbon.", "en", 0),
+        entry(2, "Nueva directiva europea de vigilancia del suelo",
+              "Se publica en el Diario Oficial la Directiva (UE) 2025/2360 sobre la salud "
+              "de los suelos y el carbono orgánico del suelo.", "es", 0),
+        # the same act at another step, in the same week: another story
+        entry(3, "Soil monitoring directive: Parliament votes on amendments to Directive "
+              "(EU) 2025/2360", "The European Parliament adopted amendments on soil health "
+              "monitoring and soil organic carbon.", "en", 2),
+    ]
+    clf = Classifier(load_taxonomy())
+    week = (WHEN - timedelta(days=2), WHEN + timedelta(days=5))
+    pool = [c for c in candidates(entries, classifier=clf, now=week[1], window=week)
+            if c.relevant]
+    merged = [c for c in pool if len(c.story.entries) == 2]
+    assert len(merged) == 1, [(c.story.lead.title, c.merged) for c in pool]
+    assert {e.language for e in merged[0].story.entries} == {"en", "es"}
+    assert merged[0].merged.startswith("same event: ")
+    assert "EU 2025/2360" in merged[0].merged and "publication" in merged[0].merged
+    assert any(c.story.lead.title.startswith("Soil monitoring directive: Parliament")
+               and len(c.story.entries) == 1 for c in pool)
