@@ -244,6 +244,8 @@ def test_the_queue_knows_how_long_it_has_been_busy(monkeypatch: pytest.MonkeyPat
     ready.put(2)
     assert ready.get() == 1
     now[0] += 2.0
+    assert ready.oldest() == 4.0 and ready.pending() == 2  # 1 is taken, not worked off
+    ready.task_done()
     assert ready.busy() == 4.0 and ready.oldest() == 2.0  # never empty since 100
     assert ready.get_nowait() == 2 and ready.busy() == 0.0
     ready.put(3)
@@ -272,7 +274,9 @@ def test_the_backlog_says_no_once_the_oldest_waited_too_long(
     for _ in range(5):  # one a second
         b.completed()
         now[0] += 1.0
-    assert ready.get() == 0 and ready.oldest() == 7.0
+    assert ready.get() == 0 and ready.oldest() == 8.0  # taken, not yet worked off
+    ready.task_done()
+    assert ready.oldest() == 7.0
     assert b.retry_after(ready.qsize(), ready.oldest()) == 3  # pace not known yet: max_seconds
     for _ in range(5):  # one a second, ten recent completions: the pace is known
         b.completed()
@@ -280,4 +284,6 @@ def test_the_backlog_says_no_once_the_oldest_waited_too_long(
     assert b.retry_after(ready.qsize(), 1.0) is None  # two waiting, three a limit
     assert b.retry_after(ready.qsize(), ready.oldest()) == 1  # the oldest waited 12 s
     assert ready.get_nowait() == 1 and ready.get_nowait() == 2
+    assert ready.pending() == 1  # 2 is held by this thread (taking 2 finished 1)
+    ready.task_done()
     assert ready.oldest() == 0.0 and b.retry_after(0, ready.oldest()) is None
