@@ -58,7 +58,7 @@ def make_engine(url: str = DEFAULT_URL, *, serialise_writers: bool = True,
         if path and path != ":memory:" and "poolclass" not in kwargs:
             # More than the pages served at once ([http] max_in_flight) plus the
             # inbox's writer and workers, the outbox and the jobs: with
-            # SQLAlchemy's 5 + 10, 32 pages took every connection (holding them
+            # SQLAlchemy's 5 + 10, 32 pages at once took every connection (holding them
             # while they waited for the writers' queue) and a dispatch, holding
             # the inbox's gate, waited for one: presses confirmed 10-50 s late.
             kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)

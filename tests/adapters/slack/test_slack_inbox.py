@@ -193,6 +193,35 @@ def test_a_backlog_past_its_limit_is_refused_with_retry_after(
         srv.stop()
         adapter.close(wait=False)
 
+def test_an_ack_past_its_deadline_is_a_503_with_retry_after(
+        slack_bot: Bot, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit slower than the acknowledgement's deadline is refused as busy
+    (Retry-After, which Slack honours), like the backlog's refusal; the row
+    still lands, and Slack's retry adds nothing."""
+    from adapters.slack import app as module
+
+    adapter, srv = _paused(slack_bot)
+    try:
+        monkeypatch.setattr(module, "ACK_DEADLINE_SECONDS", 0.05)
+        write = adapter.inbox._write
+
+        def slow(*args: Any) -> Any:
+            time.sleep(0.3)
+            return write(*args)
+
+        monkeypatch.setattr(adapter.inbox, "_write", slow)
+        body = slash_body("help", response_url=fake_slack.hook_url("late"))
+        refused = srv.post(body, form_headers(body))
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        _until(lambda: len(_rows(slack_bot)) == 1)
+        monkeypatch.setattr(module, "ACK_DEADLINE_SECONDS", 2.5)
+        assert srv.post(body, form_headers(body)).status_code == 200
+        assert len(_rows(slack_bot)) == 1
+    finally:
+        srv.stop()
+        adapter.close(wait=False)
+
+
 def test_the_backlog_limit_follows_the_workers_pace(monkeypatch: pytest.MonkeyPatch) -> None:
     from bot import backlog as module
 
