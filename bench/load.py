@@ -19,7 +19,8 @@ Retry-After) rather than queued, and the p99 of what was served. Every figure
 with the load average.
 
 Run: ``.venv/bin/python bench/load.py [--seconds 60] [--quick]
-[--database sqlite|postgresql] [--levels 10,50,200] [--burst 1000]``.
+[--database sqlite|postgresql] [--levels 10,50,200] [--burst 1000]
+[--burst-seconds 10] [--set CONVENE_NAME=VALUE]``.
 """
 
 from __future__ import annotations
@@ -279,6 +280,7 @@ class Rig:
     """The fake Slack process, the server and the world; :meth:`close` stops them."""
 
     database: str
+    env: dict[str, str] = field(default_factory=dict)
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="convene-load-")))
     scratch: str = ""
     fake: Any = None
@@ -318,7 +320,7 @@ class Rig:
             bot.leadership.stop()
             bot.engine.dispose()
         self.serve = kh.Serve(url, self.folder, f"http://127.0.0.1:{fake_port}/api/", port,
-                              extra={"CONVENE_LOG_LEVEL": "WARNING"}).start()
+                              extra={"CONVENE_LOG_LEVEL": "WARNING", **self.env}).start()
         self.world = World(port, f"http://127.0.0.1:{fake_port}", pid, kh.KEY, people, feeds)
         return self
 
@@ -380,12 +382,19 @@ def main() -> None:
     ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--levels", default="10,50,200", help="requests in flight, in turn")
     ap.add_argument("--burst", type=int, default=1000, help="in flight at the end (0: none)")
+    ap.add_argument("--burst-seconds", type=float, default=None,
+                    help="how long the burst lasts (default 10; --quick: 3)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting of the server, as its environment variable "
+                         "(CONVENE_HTTP__MAX_IN_FLIGHT=8); repeatable")
     args = ap.parse_args()
+    env = dict(kv.split("=", 1) for kv in args.set)
     seconds = 5.0 if args.quick else args.seconds
     say(f"sustained mixed load on convene serve ({args.database}, durable Slack inbox): "
         f"{', '.join(f'{k} {w}%' for k, w in KINDS)}; {seconds:g} s per level; "
-        f"client, server and fake Slack on {os.cpu_count()} cores")
-    rig = Rig(args.database).start()
+        f"client, server and fake Slack on {os.cpu_count()} cores"
+        + "".join(f"; {kv}" for kv in args.set))
+    rig = Rig(args.database, env).start()
     assert rig.world is not None and rig.serve is not None and rig.serve.proc is not None
     sampler = RssSampler(rig.serve.proc.pid).start()
     try:
@@ -397,7 +406,7 @@ def main() -> None:
             report(f"{level} in flight", res, sampler.between(t0, t1),
                    lags(rig, res.acked, 30.0))
         if args.burst:
-            burst_s = 3.0 if args.quick else 10.0
+            burst_s = args.burst_seconds or (3.0 if args.quick else 10.0)
             t0 = time.monotonic()
             res = asyncio.run(drive(rig.world, args.burst, burst_s, seed=99))
             report(f"{args.burst} in flight ({burst_s:g} s)", res,

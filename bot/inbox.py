@@ -175,12 +175,11 @@ class Inbox:
             self._writes.put(item)
 
     def retry_after(self) -> int | None:
-        """Seconds a sender should wait before sending more (an HTTP 503's
-        ``Retry-After``) when the requests waiting for a worker are past
-        ``max_backlog_seconds`` of work at the workers' recent pace, or the oldest
-        has waited that long; else None."""
-        ready = self._ready
-        return self.backlog.retry_after(ready.qsize(), ready.oldest(), ready.busy())
+        """Seconds to wait before sending more (a 503's ``Retry-After``) when the
+        requests not yet worked off (queued or held by a worker) are past
+        ``max_backlog_seconds`` at the workers' pace, or the oldest waited that long."""
+        r = self._ready
+        return self.backlog.retry_after(r.pending(), r.oldest(), r.busy())
 
     def put(self, rows: list[Row], *, timeout: float = 10.0) -> None:
         """Write ``rows`` and wait for the commit (raises on failure or timeout)."""
@@ -363,6 +362,8 @@ class Inbox:
             except Exception:
                 log.exception("%s inbox row %s failed", self.platform,
                               got if isinstance(got, int) else got.id)
+            finally:
+                self._ready.task_done()
 
     def work_queued(self) -> int:
         """Work off, in this thread, what the writer queued (for a runtime whose
@@ -377,6 +378,7 @@ class Inbox:
                 self._ready.put(None)
                 return n
             n += self.work(got) if isinstance(got, int) else self.handle(got)
+            self._ready.task_done()
 
     def work(self, row_id: int) -> bool:
         """Claim (the sweep's condition), handle and finish row ``row_id``;

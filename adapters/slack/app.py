@@ -380,10 +380,11 @@ class SlackAdapter:
                 except TimeoutError:
                     # Slack gives up at 3 s: better a refusal it shows the person (or
                     # retries) than a late 200. The row may still land; a retry of
-                    # the same request adds nothing (its key is unique).
+                    # the same request adds nothing (its key is unique). Busy, as
+                    # the backlog's refusal: a Retry-After (12 of 20,000 at 200 in flight).
                     log.error("Slack inbox write took over %.1fs, %d request(s) not "
                               "acknowledged", ACK_DEADLINE_SECONDS, len(rows))
-                    return Response(status_code=503)
+                    return Response(status_code=503, headers={"Retry-After": "1"})
                 except Exception as exc:
                     if not (isinstance(exc, SQLAlchemyError) or is_unavailable(exc)):
                         raise

@@ -80,3 +80,59 @@ def test_disabled_it_is_no_lock() -> None:
     gate = Gate(enabled=False)
     with gate.writer(), gate.worker(), gate.writer():
         pass
+
+
+def _waiting(gate: Gate, tickets: int) -> None:
+    """Until ``tickets`` workers have taken a ticket."""
+    deadline = time.monotonic() + 5
+    while gate._next_ticket - gate._serving < tickets:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+
+def test_after_a_writer_the_waiting_workers_go_in_order_up_to_a_run() -> None:
+    """One dispatch per writer's turn held the dispatch rate to the writer's
+    commit rate; a run of the workers then waiting, first come first served,
+    each going once (no thread overtaken by luck)."""
+    gate = Gate(enabled=True, run=3)
+    order: list[str] = []
+    threads: list[threading.Thread] = []
+
+    def worker(name: str) -> None:
+        with gate.worker():
+            order.append(name)
+
+    def writer(name: str) -> None:
+        with gate.writer():
+            order.append(name)
+
+    with gate.writer():
+        for i in range(4):
+            t = threading.Thread(target=worker, args=(f"w{i}",))
+            t.start()
+            threads.append(t)
+            _waiting(gate, i + 1)
+        late = threading.Thread(target=writer, args=("writer 2",))
+        late.start()
+        threads.append(late)
+        while not gate._writers:
+            time.sleep(0.005)
+        order.append("writer 1")
+    for t in threads:
+        t.join(5)
+    # a run of three workers, in the order they came, then the waiting writer
+    assert order == ["writer 1", "w0", "w1", "w2", "writer 2", "w3"]
+
+
+def test_a_turn_through_the_gate_is_urgent_in_the_writers_queue() -> None:
+    from storage import engine
+
+    gate = Gate(enabled=True)
+    assert engine._urgent.get() is False
+    with gate.worker():
+        assert engine._urgent.get() is True
+    with gate.writer():
+        assert engine._urgent.get() is True
+    assert engine._urgent.get() is False
+    with Gate(enabled=False).worker():  # PostgreSQL: nothing to put first
+        assert engine._urgent.get() is False

@@ -193,6 +193,35 @@ def test_a_backlog_past_its_limit_is_refused_with_retry_after(
         srv.stop()
         adapter.close(wait=False)
 
+def test_an_ack_past_its_deadline_is_a_503_with_retry_after(
+        slack_bot: Bot, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit slower than the acknowledgement's deadline is refused as busy
+    (Retry-After, which Slack honours), like the backlog's refusal; the row
+    still lands, and Slack's retry adds nothing."""
+    from adapters.slack import app as module
+
+    adapter, srv = _paused(slack_bot)
+    try:
+        monkeypatch.setattr(module, "ACK_DEADLINE_SECONDS", 0.05)
+        write = adapter.inbox._write
+
+        def slow(*args: Any) -> Any:
+            time.sleep(0.3)
+            return write(*args)
+
+        monkeypatch.setattr(adapter.inbox, "_write", slow)
+        body = slash_body("help", response_url=fake_slack.hook_url("late"))
+        refused = srv.post(body, form_headers(body))
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        _until(lambda: len(_rows(slack_bot)) == 1)
+        monkeypatch.setattr(module, "ACK_DEADLINE_SECONDS", 2.5)
+        assert srv.post(body, form_headers(body)).status_code == 200
+        assert len(_rows(slack_bot)) == 1
+    finally:
+        srv.stop()
+        adapter.close(wait=False)
+
+
 def test_the_backlog_limit_follows_the_workers_pace(monkeypatch: pytest.MonkeyPatch) -> None:
     from bot import backlog as module
 
@@ -244,6 +273,8 @@ def test_the_queue_knows_how_long_it_has_been_busy(monkeypatch: pytest.MonkeyPat
     ready.put(2)
     assert ready.get() == 1
     now[0] += 2.0
+    assert ready.oldest() == 4.0 and ready.pending() == 2  # 1 is taken, not worked off
+    ready.task_done()
     assert ready.busy() == 4.0 and ready.oldest() == 2.0  # never empty since 100
     assert ready.get_nowait() == 2 and ready.busy() == 0.0
     ready.put(3)
@@ -272,7 +303,9 @@ def test_the_backlog_says_no_once_the_oldest_waited_too_long(
     for _ in range(5):  # one a second
         b.completed()
         now[0] += 1.0
-    assert ready.get() == 0 and ready.oldest() == 7.0
+    assert ready.get() == 0 and ready.oldest() == 8.0  # taken, not yet worked off
+    ready.task_done()
+    assert ready.oldest() == 7.0
     assert b.retry_after(ready.qsize(), ready.oldest()) == 3  # pace not known yet: max_seconds
     for _ in range(5):  # one a second, ten recent completions: the pace is known
         b.completed()
@@ -280,4 +313,6 @@ def test_the_backlog_says_no_once_the_oldest_waited_too_long(
     assert b.retry_after(ready.qsize(), 1.0) is None  # two waiting, three a limit
     assert b.retry_after(ready.qsize(), ready.oldest()) == 1  # the oldest waited 12 s
     assert ready.get_nowait() == 1 and ready.get_nowait() == 2
+    assert ready.pending() == 1  # 2 is held by this thread (taking 2 finished 1)
+    ready.task_done()
     assert ready.oldest() == 0.0 and b.retry_after(0, ready.oldest()) is None
