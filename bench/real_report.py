@@ -35,8 +35,8 @@ def why_out(row: dict[str, Any], clf: Classifier) -> str:
         if k.title_scope < rule.min_title and k.scope < rule.min_lead:
             return (f"scope only in the body: title {k.title_scope:g} < {rule.min_title:g} "
                     f"and scope {k.scope:g} < {rule.min_lead:g}")
-        return "no land words (anchors)"
-    reason = near_miss(row["title"], title_scope=k.title_scope)
+        return "no land words (anchors) in the title or the lead's first sentence"
+    reason = near_miss(row["title"], title_scope=k.title_scope, summary=row["summary"])
     return f"near miss: {reason}" if reason else ""
 
 

@@ -13,7 +13,10 @@ The score (see ``digests/taxonomy.toml``): each distinct term counts its
 weight once, x ``title_factor`` when it occurs in the title; relevance =
 scope score + ``topic_share`` x the topics' scores; an item is *relevant*
 when relevance >= ``threshold``, its scope score >= ``min_scope`` and its
-land words (``[scope.anchors]``) >= ``min_anchor``; an item whose title
+land words (``[scope.anchors]``) >= ``min_anchor``, of which at least
+``min_front_anchor`` in the title or the lead's first sentence (an item
+that names the land only further down, a strategy, a market or a summit
+mentioning soils in passing, is about something else); an item whose title
 carries less than ``min_title`` of the scope's phrases (a title phrase
 counts x ``title_factor``, so that factor must be above 1) needs a scope
 score of ``min_lead``. The topic is the one the item is mainly about
@@ -33,7 +36,7 @@ from functools import cache, cached_property
 from typing import Any
 
 from digests.taxonomy import LANGUAGES, Taxonomy, Term
-from digests.topics import TopicChooser
+from digests.topics import TopicChooser, first_sentence
 
 # The combining marks of Latin accents (U+0300-U+036F, of combining class > 0).
 _LATIN_MARKS = re.compile("[" + "".join(
@@ -354,14 +357,20 @@ class Classifier:
                                       relevant=False, scope=total)
         best: dict[tuple[str, str, str], float] = {}  # (kind, key, phrase) -> factor
         where: dict[str, tuple[str, str, int, int]] = {}  # phrase -> text, joined, at, words
-        for factor, text, joined in texts:
+        # the lead's first sentence: its words are the first ``front`` stems of the summary
+        front = (len(matcher.stems(first_sentence(summary)[0].lower())) if rule.min_front_anchor
+                 else 0)
+        up_front: set[str] = set()  # the phrases in the title or the first sentence
+        for n, (factor, text, joined) in enumerate(texts):
             for phrase, at, words in matcher.find_in(text, joined):
                 where.setdefault(phrase, (text, joined, at, words))
+                if n == 0 or joined.count(" ", 0, at) < front:
+                    up_front.add(phrase)
                 for kind, key, _w in matcher.owners[phrase]:
                     slot = (kind, key, phrase)
                     if best.get(slot, 0.0) < factor:
                         best[slot] = factor
-        scope = anchor = in_title = 0.0
+        scope = anchor = in_title = front_anchor = 0.0
         topics: dict[str, float] = defaultdict(float)
         themes: dict[str, float] = defaultdict(float)
         strength: dict[str, float] = defaultdict(float)
@@ -373,6 +382,7 @@ class Classifier:
                 in_title += value if factor > 1 else 0.0
             elif kind == "anchor":
                 anchor += value
+                front_anchor += weight if phrase in up_front else 0.0
                 continue
             elif kind == "topic":
                 topics[key] += value
@@ -390,7 +400,7 @@ class Classifier:
         if own and own.theme and own.theme not in theme_keys:
             theme_keys.insert(0, own.theme)
         relevant = (relevance >= rule.threshold and scope >= rule.min_scope
-                    and anchor >= rule.min_anchor
+                    and anchor >= rule.min_anchor and front_anchor >= rule.min_front_anchor
                     and (in_title >= rule.min_title or scope >= rule.min_lead))
         # The phrases as the item writes them (only for what will be shown).
         shown = sorted(strength, key=lambda p: -strength[p])[:8] if relevant or explain else []

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from digests.classify import _TOKEN, Classifier
 from digests.taxonomy import LANGUAGES
+from digests.topics import first_sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +86,18 @@ _EVENT = re.compile(
 EVENT_TITLE = 2.5
 
 
-def near_miss(title: str, *, title_scope: float) -> str:
+def near_miss(title: str, *, title_scope: float, summary: str = "") -> str:
     """Why an item that reads as in scope is not one of the week's stories
     ('' when it is): "round-up" for a round-up of many stories (a newsletter,
     a weekly digest, a press review), "event" for coverage of a summit, a
-    conference or a world day whose ``title`` carries less than
+    conference or a world day, named in its ``title`` or in the first
+    sentence of its ``summary`` (plain text), whose title carries less than
     ``EVENT_TITLE`` of the scope's phrases (a title of three headlines or
     more, separated by semicolons, is a round-up too) (``title_scope``: the scope score
     of the title, :attr:`digests.classify.Classification.title_scope`)."""
     if _ROUNDUP.search(title) or title.count(";") >= 2:  # or many headlines in one title
         return "round-up"
-    if _EVENT.search(title) and title_scope < EVENT_TITLE:
+    if title_scope < EVENT_TITLE and (_EVENT.search(title)
+                                      or _EVENT.search(first_sentence(summary)[0])):
         return "event"
     return ""

@@ -396,7 +396,8 @@ def _classified(story: Story, classifier: Classifier) -> Candidate:
     lead = story.lead
     k = classifier.classify(lead.title, lead.summary, language=lead.language)
     # A round-up or a summit's coverage reads as in scope without being a story.
-    relevant = k.relevant and not near_miss(lead.title, title_scope=k.title_scope)
+    relevant = k.relevant and not near_miss(lead.title, title_scope=k.title_scope,
+                                             summary=lead.summary)
     sig = (editor_signals(classifier, lead.title, lead.summary, language=lead.language)
            if relevant else NO_SIGNALS)
     return Candidate(story, k.topic, k.themes, k.matched, 0.0, relevant=relevant,

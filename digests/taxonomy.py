@@ -14,6 +14,7 @@ scoring). The secretariat replaces it with a TOML file of the same shape
     min_anchor = 1           # and this much of [scope.anchors] (soils, farms, grazing)
     min_title = 1            # a title under this in scope phrases (a side mention)...
     min_lead = 4.5           # ...needs this scope score from its lead
+    min_front_anchor = 1     # anchors in the title or the lead's first sentence
 
     [scope.terms]
     en = ["soil carbon^3", "credit card^-4"]
@@ -98,6 +99,10 @@ class Relevance:
     #: generic farm or climate story) needs a scope score of ``min_lead``.
     min_title: float = 0.0
     min_lead: float = 0.0
+    #: at least this from ``[scope.anchors]`` in the title or the lead's first
+    #: sentence: an item that names the land only further down is about
+    #: something else (a strategy, a market, a summit) that mentions soils in passing.
+    min_front_anchor: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,11 +201,11 @@ def taxonomy_from(data: dict[str, Any]) -> Taxonomy:
         relevance = Relevance(**{k: float(rel.get(k, getattr(default, k)))
                                  for k in ("threshold", "min_scope", "title_factor",
                                            "topic_share", "min_anchor", "min_title",
-                                           "min_lead")})
+                                           "min_lead", "min_front_anchor")})
     except (TypeError, ValueError):
         raise TaxonomyError("[relevance]: threshold, min_scope, title_factor, "
-                            "topic_share, min_anchor, min_title and min_lead must be "
-                            "numbers") from None
+                            "topic_share, min_anchor, min_title, min_lead and "
+                            "min_front_anchor must be numbers") from None
     editor = data.get("editor") or {}
     if not isinstance(editor, dict):
         raise TaxonomyError("[editor]: expected tables authorities and consequence")

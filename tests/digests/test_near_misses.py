@@ -26,6 +26,23 @@ def test_scope_only_in_the_body_needs_more_of_it():
     assert central.title_scope >= 1 and central.relevant
 
 
+def test_land_named_only_further_down_is_a_passing_mention():
+    lead = ("The Commission approved the first voluntary scheme to certify carbon removals. "
+            "A regional group hopes to certify grazing that raises soil carbon.")
+    passing = CLF.classify("Brussels opens a voluntary carbon removal market", lead)
+    assert passing.scope >= CLF.taxonomy.relevance.min_lead and not passing.relevant
+    # the same facts with the land named in the title, or up front, are a story
+    assert CLF.classify("Brussels opens a carbon removal market to ranchers", lead).relevant
+    assert CLF.classify("Brussels opens a voluntary carbon removal market",
+                        "Ranchers and the Commission's first voluntary scheme to certify "
+                        "carbon removals. It may pay for grazing that raises soil carbon."
+                        ).relevant
+    # a Spanish adjective of the land counts up front ("proyectos agroforestales")
+    assert CLF.classify("Salto del mercado de carbono",
+                        "El país reúne diez proyectos agroforestales certificados. Entre "
+                        "ellos, un programa de ganadería regenerativa.", language="es").relevant
+
+
 def test_round_ups_and_summit_coverage_are_no_story():
     assert near_miss("Weekly News Round Up – November 15, 2025", title_scope=0) == "round-up"
     assert near_miss("Revue de presse : sols et climat", title_scope=1.5) == "round-up"
@@ -35,6 +52,14 @@ def test_round_ups_and_summit_coverage_are_no_story():
     assert near_miss("Climate Week Summit highlights why solutions start with farmers",
                      title_scope=0.75) == "event"
     assert near_miss("Día Mundial del Suelo: suelos sanos", title_scope=1.5) == "event"
+    # the first sentence says the piece reports a summit: summit coverage too
+    assert near_miss("Supporting growers is key to the climate fight", title_scope=1.5,
+                     summary="The institute reports on its summit with farm groups. "
+                             "Speakers pointed to soil health.") == "event"
+    assert near_miss("Supporting growers is key to the climate fight", title_scope=1.5,
+                     summary="Growers got soil health grants. A summit follows.") == ""
+    assert near_miss("Soil carbon credits for growers", title_scope=9,
+                     summary="Reported at the summit of farm groups.") == ""
     # a summit's story with the scope in its own title is a story
     assert near_miss("Soil carbon credits take centre stage at the summit", title_scope=9) == ""
     assert near_miss("Registry suspends soil carbon project", title_scope=4.5) == ""

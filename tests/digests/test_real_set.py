@@ -12,7 +12,9 @@ out: 1.000, 0.846, 8 of 8, 0, 2 of 4 split, 0.929. With an act's number
 and a law's step as evidence (digests/acts.py): 0.929, 0.886, 30 of 33, 0,
 3.3% (1 of 30), 0.899 (71/79: the same 8 topic misses among fewer items,
 merged ones); held out: 1.000, 0.846, 8 of 8, 0, 1 of 4 split, 0.917
-(11/12). The floors sit just below."""
+(11/12). With the land named up front and summit coverage read from the
+lead's first sentence too: precision 0.965 (82 of 85) before the act
+evidence. The floors sit just below."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def test_floors_on_the_real_articles(quality_bench):
     assert f.wrong_merges == 0, f.misses
     assert f.lead_first >= f.led - 4, f.misses
     assert f.top_recall >= 0.86, f.misses
-    assert f.precision >= 0.92, f.misses
+    assert f.precision >= 0.95, f.misses
     assert f.split_share <= 0.05, f.misses
     assert f.topic_accuracy >= 0.88, f.misses
 
