@@ -227,7 +227,12 @@ def autocommitted(bind: Engine | Connection) -> Iterator[RawPostgres | Connectio
         with bind.connect() as conn:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
         return
-    pooled = bind.raw_connection()
+    try:
+        pooled = bind.raw_connection()
+    except bind.dialect.loaded_dbapi.Error as exc:  # as Engine.connect() raises it
+        raise DBAPIError.instance(
+            None, None, exc, bind.dialect.loaded_dbapi.Error, dialect=bind.dialect,
+            connection_invalidated=bind.dialect.is_disconnect(exc, None, None)) from exc
     try:
         raw: Any = pooled.driver_connection
         raw.autocommit = True

@@ -105,6 +105,11 @@ def test_postgresql_through_psycopg_autocommitted(_pg_database: str) -> None:
         assert caught.value.connection_invalidated and is_unavailable(caught.value)
         with autocommitted(engine) as raw:  # a new connection in its place
             assert raw.execute(text("SELECT 1 AS one"), {}).one().one == 1
+        nowhere = make_engine("postgresql://postgres@127.0.0.1:1/none")
+        with pytest.raises(OperationalError) as refused, autocommitted(nowhere):
+            pass  # a server that refuses: raised as Engine.connect() raises it
+        assert is_unavailable(refused.value)
+        nowhere.dispose()
     finally:
         with admin.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS t"))
