@@ -28,8 +28,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from slack_bolt import Ack, App, BoltContext
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt import Ack, App, BoltContext, BoltRequest
+from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -350,11 +350,14 @@ class SlackAdapter:
                 return refused
             if (wait := self.inbox.retry_after()) is not None:  # the backlog is past its limit
                 return Response(status_code=503, headers={"Retry-After": str(wait)})
-            bolt_request = to_bolt_request(request, raw)
             # bolt reads any form body containing the word "payload" as an
             # interaction's payload= field: a slash command whose text says
             # "payload" became an empty request. The body is the one Convene
-            # parsed (the raw bytes stay, for bolt's signature check).
+            # parsed (the raw bytes stay, for bolt's signature check), given
+            # after construction: bolt would parse it again, and build its context twice.
+            bolt_request = BoltRequest(body="", query=request.query_params,  # type: ignore[arg-type]
+                                       headers=request.headers)  # type: ignore[arg-type]
+            bolt_request.raw_body = raw.decode("utf-8")
             bolt_request.body = body
             bolt_request.context = build_context(BoltContext({}), body)
             rows: list[Any] = []

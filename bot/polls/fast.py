@@ -57,7 +57,7 @@ from bot.routing import DECLINED, Done, FastCall, FastFailed, FastOutcome, Repea
 from bot.text import multi_line
 from bot.types import ButtonPress, Command
 from storage.base import UTCDateTime, utcnow
-from storage.dbapi import hot
+from storage.dbapi import autocommitted, hot
 
 #: Ids PostgreSQL's ``integer`` holds; anything else goes the general way.
 _INT_MAX = INT32_MAX
@@ -327,22 +327,24 @@ def _postgresql(call: FastCall, stmt: TextualSelect, params: dict[str, Any], *,
     # (autocommitted: one round trip, durable when it returns).
     tail = json.dumps({"thread_id": None, "user_id": None, "ref": f"poll:{proposal_id}",
                        "render": TALLY_RENDERER, "args": {"proposal_id": proposal_id}})
-    with call.session.begin():
-        conn = call.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    # On psycopg's own connection, not the unit of work's session: the
+    # session's transaction and SQLAlchemy's per-statement machinery cost more
+    # CPU than the statement (storage/dbapi.py).
+    with autocommitted(call.session.get_bind()) as conn:
         # Not ``unsure``: should the connection drop just as this commits, the
         # dispatcher's retry finds the event id recorded and writes nothing.
         row = conn.execute(stmt, dict(params, tally_key=f"poll:{proposal_id}:tally",
                                       refresh_tail=tail[1:])).first()
-        if row is None:
-            return DECLINED  # nothing was written: the general path says why
-        tr = translator(row.language)
-        if not row.first:
-            return Repeated()
-        try:
-            return _replies(call, tr, row, _pg_cast(row, stance), cut=cut, refreshed=True)
-        except Exception as exc:
-            # Durable already: a failure now must not say "nothing was changed".
-            raise FastFailed(exc, tr=tr, committed=True) from exc
+    if row is None:
+        return DECLINED  # nothing was written: the general path says why
+    tr = translator(row.language)
+    if not row.first:
+        return Repeated()
+    try:
+        return _replies(call, tr, row, _pg_cast(row, stance), cut=cut, refreshed=True)
+    except Exception as exc:
+        # Durable already: a failure now must not say "nothing was changed".
+        raise FastFailed(exc, tr=tr, committed=True) from exc
 
 
 def _pg_cast(row: Any, stance: str) -> Cast:

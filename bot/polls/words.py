@@ -54,6 +54,8 @@ def _fold_char(ch: str) -> str:
         return "'"
     if ch in "\u00a0\u202f\t":
         return " "
+    if ch.isascii():  # NFKD leaves ASCII as it is (and it has no combining marks)
+        return ch.lower()
     norm = unicodedata.normalize("NFKD", ch)
     return "".join(c for c in norm if not unicodedata.combining(c)).lower()
 

@@ -205,13 +205,16 @@ def test_two_workers_with_a_shared_queue_deliver_each_row_once(bot: Bot, tmp_pat
     assert sorted(sent) == sorted(f"p{i}@x.example" for i in range(300))
 
 
-def test_a_group_commit_is_one_statement_on_postgresql(bot: Bot) -> None:
+def test_a_group_commit_is_one_statement_on_postgresql(
+        bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     """The inbox's group commit (bot/queue.py insert_and_finish): rows inserted
     claimed, a key already there skipped, done marks of their holder only; on
-    PostgreSQL one autocommitted statement, elsewhere the same in a transaction."""
+    PostgreSQL one autocommitted statement (on psycopg's own connection,
+    storage/dbapi.py), elsewhere the same in a transaction."""
     from sqlalchemy import event
 
     from bot.queue import INBOX
+    from storage import dbapi
     from storage.models import InboxItem
 
     q = LeasedQueue(INBOX, instance="t", lease=timedelta(seconds=30), max_attempts=3,
@@ -225,6 +228,13 @@ def test_a_group_commit_is_one_statement_on_postgresql(bot: Bot) -> None:
     def record(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
         seen.append(statement.split()[0])
 
+    raw_execute = dbapi.RawPostgres.execute
+
+    def record_raw(self: Any, stmt: Any, params: Any) -> Any:
+        seen.append(stmt.text.split()[0] + ("" if self._raw.autocommit else " (in a transaction)"))
+        return raw_execute(self, stmt, params)
+
+    monkeypatch.setattr(dbapi.RawPostgres, "execute", record_raw)
     event.listen(bot.engine, "before_cursor_execute", record)
     try:
         with bot.session_factory() as s, s.begin():

@@ -443,7 +443,15 @@ def test_postgresql_one_statement_and_no_transaction(db_url: str, make_bot, post
         seen.append((getattr(stmt, "element", stmt).text.split()[0], False))
         return raw_execute(self, stmt, params)
 
+    raw_pg_execute = dbapi.RawPostgres.execute
+
+    def record_raw_pg(self: Any, stmt: Any, params: Any) -> Any:
+        # PostgreSQL: on psycopg's own connection, autocommitted
+        seen.append((getattr(stmt, "element", stmt).text.split()[0], self._raw.autocommit))
+        return raw_pg_execute(self, stmt, params)
+
     monkeypatch.setattr(dbapi.RawSqlite, "execute", record_raw)
+    monkeypatch.setattr(dbapi.RawPostgres, "execute", record_raw_pg)
     bot.dispatch(Command("vote", f"{pid} agree", Actor("console", "", MEMBER), WHERE, "w"))
     _all_sent(bot)
     seen.clear()
