@@ -4,7 +4,9 @@ Out: an invitation (``METHOD:REQUEST``), an update (same UID, higher
 SEQUENCE) or a cancellation (``METHOD:CANCEL``, ``STATUS:CANCELLED``, same UID,
 higher SEQUENCE), each with a VTIMEZONE for the anchor zone and DTSTART/DTEND
 carrying its TZID, so Outlook and Google show the same instant; and calendar
-feeds (no METHOD) for subscriptions.
+feeds (no METHOD) for subscriptions. The VCALENDAR frame and its VTIMEZONEs
+are built with icalendar (once per zone and years); each VEVENT is written
+line by line, the same bytes icalendar writes, at a fraction of the cost.
 
 In: :func:`parse_replies` reads a calendar client's ``METHOD:REPLY`` (Apple,
 Google, Thunderbird, BlackBerry, Outlook) into :class:`ItipReply` values, and
