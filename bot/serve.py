@@ -22,6 +22,7 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy import func, select, text
 
+from bot import topics
 from bot.app import Bot
 from bot.compose import build_app
 from bot.plugins import Stopper, load_plugins
@@ -134,6 +135,7 @@ def serve(settings: Settings, *, config_path: Path | None) -> None:
         if stop is not None:
             stoppers.append(stop)
     web = create_web_app(bot, extra_routes)
+    topics.warm()  # before the freeze: the taxonomy is kept for the process's life
     log.debug("froze %d objects out of the collector's way", settle_heap())
     config = uvicorn.Config(web, host=settings.http.host, port=settings.http.port,
                             log_level=settings.log_level.lower(), lifespan="off")

@@ -19,13 +19,14 @@ from typing import Protocol
 from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.audit import record
 from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.permissions import Authorized
 from bot.settings import Settings
 from bot.sprints import offers
-from bot.sprints.common import ACTIVE, HOLDING, OpenSprint, local, lock_for
-from storage.models import Organisation, Person, SprintSignup
+from bot.sprints.common import ACTIVE, HOLDING, OpenSprint, local, lock_for, postgresql
+from storage.models import AuditEntry, Organisation, Person, SprintSignup
 
 ROLES = ("contributor", "lead")
 MAX_PARTY = 10
@@ -239,41 +240,67 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
         seats = tuple(free[:len(party)])
         for row, seat in zip(rows, seats, strict=True):
             row.status, row.seat = "seated", seat
-        _write(session, rows)
-        record(session=session, actor=actor, action="sprint.join", subject_type="sprint",
-               subject_id=sprint.id, seats=list(seats), role=role, people=names,
-               reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up")
+        _write(session, rows, audit.values(
+            actor=actor, action="sprint.join", subject_type="sprint", subject_id=sprint.id,
+            seats=list(seats), role=role, people=names,
+            reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up"))
         return Joined("seated", seats, 0, title=sprint.title)
     capped = ""
     if problem is not None:
         org = session.get(Organisation, problem[0]) if problem[0] is not None else None
         capped = org.name if org else "?"
-    ids = _write(session, rows)
-    # Companions share the asked time; those with a lower row id stand first.
-    where = line.ahead + 1 + sum(1 for i in ids[1:] if i < ids[0])
     why = (f"{capped} already has {problem[1]} of {sprint.org_cap}" if problem is not None
            else f"{max(0, sprint.capacity - line.held)} seat(s) free for a party of "
                 f"{len(party)}")
-    record(session=session, actor=actor, action="sprint.waitlist", subject_type="sprint",
-           subject_id=sprint.id, position=where, role=role, people=names,
-           reason=f"{names} waitlisted at {where}: {why}")
+
+    def waitlisted(where: int) -> dict[str, object]:
+        return audit.values(actor=actor, action="sprint.waitlist", subject_type="sprint",
+                            subject_id=sprint.id, position=where, role=role, people=names,
+                            reason=f"{names} waitlisted at {where}: {why}")
+
+    if companions:
+        ids = _write(session, rows)
+        # Companions share the asked time; those with a lower row id stand first.
+        where = line.ahead + 1 + sum(1 for i in ids[1:] if i < ids[0])
+        audit.write(session, waitlisted(where))
+    else:
+        where = line.ahead + 1
+        _write(session, rows, waitlisted(where))
     return Joined("waitlisted", (), where, capped, title=sprint.title)
 
 
 _COLUMNS = ("sprint_id", "person_id", "organisation_id", "role", "status", "seat", "priority",
             "party", "channel", "asked_at", "updated_at")
 _INSERT = insert(SprintSignup).returning(SprintSignup.id)
+_AUDIT_COLUMNS = ("at", "person_id", "channel", "action", "subject_type", "subject_id",
+                  "detail")
+#: PostgreSQL: the sign-up row and its audit row in one statement (a data-
+#: modifying WITH), so the sprint's lock is held one round trip less.
+_INSERT_AUDITED = insert(AuditEntry).values(
+    {c: bindparam(f"audit_{c}") for c in _AUDIT_COLUMNS}).add_cte(
+    insert(SprintSignup).values({c: bindparam(c) for c in _COLUMNS}).cte("signup"))
 
 
-def _write(session: Session, rows: list[SprintSignup]) -> list[int]:
-    """Write the party's rows, in order, and return their ids: a row read from
-    the database is changed through the ORM (flushed now); a new one is one
-    prebuilt INSERT, with no ORM object to flush."""
+def _write(session: Session, rows: list[SprintSignup],
+           audited: dict[str, object] | None = None) -> list[int]:
+    """Write the party's rows, in order, and the audit row ``audited`` (the
+    parameters of :func:`bot.audit.values`) when given, and return the rows'
+    ids: a row read from the database is changed through the ORM (flushed
+    now); a new one is one prebuilt INSERT, with no ORM object to flush. One
+    new row with its audit row on PostgreSQL is a single statement, and its
+    id is not read (returned as 0)."""
+    conn = session.connection()
+    if audited is not None and len(rows) == 1 and rows[0].id is None and postgresql(session):
+        conn.execute(_INSERT_AUDITED, {**{c: getattr(rows[0], c) for c in _COLUMNS},
+                                       **{f"audit_{c}": audited[c] for c in _AUDIT_COLUMNS}})
+        return [0]
     if any(r.id is not None for r in rows):
         session.flush()
-    conn = session.connection()
-    return [r.id if r.id is not None else int(conn.execute(
+    ids = [r.id if r.id is not None else int(conn.execute(
         _INSERT, {c: getattr(r, c) for c in _COLUMNS}).scalar_one()) for r in rows]
+    if audited is not None:
+        audit.write(session, audited)
+    return ids
 
 
 def leave(session: Session, *, actor: Authorized, sprint_id: int, person: Person,

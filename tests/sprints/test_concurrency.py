@@ -16,7 +16,7 @@ from bot.app import Bot
 from bot.types import Actor, ButtonPress, Conversation
 from storage.models import EmailAddress
 from tests.conftest import ROOT
-from tests.sprints.helpers import add_members, open_sprint, signups
+from tests.sprints.helpers import add_members, audits, open_sprint, signups
 
 #: Runs per database: the issue asks 20 on PostgreSQL; SQLite serialises every
 #: writer anyway (BEGIN IMMEDIATE), so fewer runs there keep the suite fast.
@@ -71,6 +71,12 @@ def test_fifty_at_once_for_ten_seats(bot: Bot) -> None:
             pid = ids[email]
             if pid in by_person:
                 assert f"number {by_person[pid]}." in text, (text, by_person[pid])
+        # each sign-up wrote its audit row in its own unit of work (on
+        # PostgreSQL in the same statement as the row), with the seat or place
+        assert sorted(s for a in audits(bot, "sprint.join", sid)
+                      for s in a.detail["seats"]) == list(range(1, 11))
+        assert sorted(a.detail["position"] for a in audits(bot, "sprint.waitlist", sid)) == \
+            list(range(1, 41))
 
 
 def test_sixteen_on_the_last_seat(bot: Bot) -> None:
