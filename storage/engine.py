@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,12 @@ def make_engine(url: str = DEFAULT_URL, *, serialise_writers: bool = True,
     """
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = make_url(url).database or ""
+        on_disk = path not in ("", ":memory:") and not path.startswith("file::memory:")
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
-        if path and path != ":memory:" and "poolclass" not in kwargs:
+        if on_disk and "poolclass" not in kwargs:
             # More than the pages served at once ([http] max_in_flight) plus the
             # inbox's writer and workers, the outbox and the jobs: with
             # SQLAlchemy's 5 + 10, 32 pages at once took every connection (holding them
