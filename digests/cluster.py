@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING
 from zlib import crc32
 
 from digests.classify import fold
+from digests.dates import dates
 from digests.parse.normalise import Entry
 from digests.related import (  # the second stage; its names stay importable from here
     Evidence,
     Profile,
     UnionFind,
     compare,
-    dates,
     letter_grams,
     names,
     numbers,

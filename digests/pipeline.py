@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from digests.acts import law_acts, milestone
 from digests.classify import Classifier, fold
 from digests.cluster import (
     Profile,
@@ -300,13 +301,15 @@ class _Names:
 def _profile(c: Candidate, classifier: Classifier, known: _Names) -> Profile:
     texts = [f"{e.title} {e.summary}" for e in c.story.entries]
     lead = c.story.lead
+    step = milestone(lead.title, lead.summary, published=lead.published_at.date())
     return Profile(language=c.language, topic=c.topic,
                    words=content_words(classifier, texts[0], c.language),
                    numbers=set().union(*(numbers(t) for t in texts)),
                    names=set().union(*(known.of(t) for t in texts)),
                    bodies=set(c.signals.authorities), when=lead.published_at,
                    grams=letter_grams(texts[0]), dates=set().union(*(dates(t) for t in texts)),
-                   actions=set(c.signals.actions) & known.strong)
+                   actions=set(c.signals.actions) & known.strong,
+                   acts=law_acts(lead.title, texts, step), milestone=step)
 
 
 def _merge(group: list[Candidate], shared: Sequence[str]) -> Candidate:
@@ -403,6 +406,10 @@ def _classified(story: Story, classifier: Classifier) -> Candidate:
 def _shared(profiles: Sequence[Profile]) -> list[str]:
     """The names and numbers most of ``profiles`` share (for the explanation)."""
     counts: Counter[str] = Counter()
+    laws: Counter[str] = Counter()  # an act's number and its step first: "EU 2025/2360"
     for p in profiles:
         counts.update(p.bodies | p.names | p.numbers)
-    return [k for k, n in counts.most_common() if n >= 2]
+        laws.update(p.acts | ({p.milestone} if p.milestone else set()))
+    first = [k for k, n in laws.most_common() if n >= 2]
+    parts = {w for k in first for w in re.split(r"[ /]", k)}  # not "2360" again
+    return first + [k for k, n in counts.most_common() if n >= 2 and k not in parts]

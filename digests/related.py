@@ -1,7 +1,8 @@
 """The second stage of clustering: rewrites and translations among a week's
-relevant stories (numbers, rare names, letter grams), grouped into one event
-each (:func:`related_groups`). The first stage, near-duplicate texts by
-MinHash, is digests/cluster.py."""
+relevant stories (numbers, rare names, letter grams, an act's number and a
+law's step: :mod:`digests.acts`), grouped into one event each
+(:func:`related_groups`). The first stage, near-duplicate texts by MinHash,
+is digests/cluster.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from digests.acts import other_milestones, same_milestone
 from digests.classify import fold
+from digests.dates import DAYS, MONTHS
 
 
 class UnionFind:
@@ -55,24 +58,6 @@ BODY_GRAMS = 0.12
 MANY_NAMES, NAMES_JACCARD, NAMES_GRAMS = 3, 0.12, 0.15
 RARE = 60  # a word in more stories than this proposes no pair
 
-#: Month names in en, fr and es (accent-folded; abbreviations too): a day
-#: and a month are a date, agreed on in any language.
-MONTHS = {m: n for n, names_ in enumerate((
-    "january jan enero janvier janv", "february feb febrero fevrier fevr",
-    "march mar marzo mars", "april apr abril avril avr", "may mayo mai", "june jun junio juin",
-    "july jul julio juillet juil", "august aug agosto aout",
-    "september sept sep septiembre setiembre septembre",
-    "october oct octubre octobre", "november nov noviembre novembre",
-    "december dec diciembre decembre"), 1) for m in names_.split()}
-#: Weekday names in en, fr and es: capitalised in English, never an actor.
-DAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday lunes martes "
-                 "miercoles jueves viernes sabado domingo lundi mardi mercredi jeudi "
-                 "vendredi samedi dimanche".split())
-_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
-_DATE = re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?({_MONTH})\b\.?"
-                   rf"|\b({_MONTH})\.?\s+(\d{{1,2}})(?!\d)")
-
-
 def numbers(text: str) -> set[str]:
     """Significant numbers in ``text`` (``1,2`` and ``1.2`` alike; thousands
     separators dropped; single digits, years and the digits of a name such
@@ -109,17 +94,6 @@ def amounts(text: str) -> set[str]:
         value = float(d.replace(",", ".")) * _SCALE[scale]
         if value >= 1e6:
             out.add(f"{value:.3g}")
-    return out
-
-
-def dates(text: str) -> set[str]:
-    """The dates (a day and a month: "23 October", "October 23", "23 de
-    octubre", "23 octobre") of ``text``, as "day-month" keys (any language)."""
-    out = set()
-    for m in _DATE.finditer(fold(text)):
-        day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        if 1 <= int(day) <= 31:
-            out.add(f"{int(day)}-{MONTHS[month]}")
     return out
 
 
@@ -175,12 +149,19 @@ class Evidence:
     dates: int = 0
     amounts: int = 0
     same_topic: bool = False
+    acts: int = 0
+    milestone: str = ""
+    other_steps: bool = False
 
     @property
     def same_story(self) -> bool:
         """True when the evidence is enough to call them one story."""
         if not self.close:
             return False
+        # one law, and an act's number, only at the same step (:mod:`digests.acts`)
+        if not self.other_steps and self.same_topic and (
+                self.acts or (self.milestone and (self.bodies or self.names or self.dates))):
+            return True
         if self.same_language and (self.jaccard >= SAME_JACCARD
                                    or self.containment >= SAME_CONTAINMENT):
             return True
@@ -228,6 +209,8 @@ class Profile:
     grams: frozenset[str] = frozenset()
     actions: set[str] = field(default_factory=set)
     dates: set[str] = field(default_factory=set)
+    acts: set[str] = field(default_factory=set)
+    milestone: str = ""
 
 
 _LONG = re.compile(r"[^\W\d_]{4,}")
@@ -256,19 +239,25 @@ def compare(a: Profile, b: Profile) -> Evidence:
     parts = {w for n in who if " " in n for w in n.split()}
     who = {n for n in who if n not in parts}
     days = a.dates & b.dates
-    shared = tuple(sorted(bodies)) + tuple(sorted(who)) + tuple(sorted(nums))
+    laws = a.acts & b.acts
+    shared = (tuple(sorted(laws)) + tuple(sorted(bodies)) + tuple(sorted(who))
+              + tuple(sorted(nums)))
     grams, acts = _jaccard(a.grams, b.grams), len(a.actions & b.actions)
+    step = a.milestone if same_milestone(a.milestone, b.milestone) else ""
+    other = other_milestones(a.milestone, b.milestone)
     if a.language == b.language and min(len(a.words), len(b.words)) >= MIN_WORDS:
         common = len(a.words & b.words)
         return Evidence(True, jaccard=common / len(a.words | b.words),
                         containment=common / min(len(a.words), len(b.words)),
                         numbers=len(nums), names=len(who), bodies=len(bodies), close=close,
                         shared=shared, grams=grams, actions=acts, dates=len(days),
-                        amounts=sum("e" in n for n in nums), same_topic=a.topic == b.topic)
+                        amounts=sum("e" in n for n in nums), same_topic=a.topic == b.topic,
+                        acts=len(laws), milestone=step, other_steps=other)
     return Evidence(a.language == b.language, numbers=len(nums), names=len(who),
                     bodies=len(bodies), close=close, shared=shared, grams=grams, actions=acts,
                     dates=len(days), amounts=sum("e" in n for n in nums),
-                    same_topic=a.topic == b.topic)
+                    same_topic=a.topic == b.topic, acts=len(laws), milestone=step,
+                    other_steps=other)
 
 
 def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
@@ -279,7 +268,8 @@ def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:
     for i, p in enumerate(profiles):
         for key in ({f"w:{w}" for w in p.words} | {f"n:{n}" for n in p.numbers}
                     | {f"c:{c}" for c in p.names} | {f"b:{b}" for b in p.bodies}
-                    | {f"d:{d}" for d in p.dates}):
+                    | {f"d:{d}" for d in p.dates} | {f"a:{a}" for a in p.acts}
+                    | ({f"m:{p.milestone}"} if p.milestone else set())):
             index.setdefault(key, []).append(i)
     pairs: set[tuple[int, int]] = set()
     for members in index.values():
