@@ -66,6 +66,11 @@ def law_acts(title: str, texts: list[str], step: str) -> set[str]:
 _LAW = re.compile(r"\b(?:laws?|directives?|regulations?|bills?|leyes|ley|directivas?|"
                   r"reglamentos?|lois?|reglements?|decrets?|decrees?|decretos?)\b")
 
+#: A law's step named in words used of laws alone ("provisional agreement",
+#: "trilogue"): a law's news even when the item does not say "law".
+_LEGISLATIVE = re.compile(r"provisional (?:political )?(?:agreement|deal)"
+                          r"|accord (?:politique )?provisoire|acuerdo (?:politico )?provisional")
+
 #: The milestones of a law, in the order a law reaches them; each with its
 #: words in en, fr and es (accent-folded, lower case).
 MILESTONES: tuple[tuple[str, str], ...] = (
@@ -115,12 +120,14 @@ HISTORY_DAYS = 21
 
 def milestone(title: str, summary: str, *, published: date | None = None) -> str:
     """The step of a law an item reports ("" when it names no law or no
-    step): what its title says happened, else the first step its summary
+    step; a "provisional agreement" is a law's, law named or not): what
+    its title says happened, else the first step its summary
     names (a lead says the news first, history after); a step dated
     ``HISTORY_DAYS`` or more before ``published`` (the item's day) is
     history, passed over. An adoption carries the body that adopted when
     its sentence names one ("adoption by parliament", "adoption by council")."""
-    if not _LAW.search(fold(f"{title} {summary}").lower()):
+    text = fold(f"{title} {summary}").lower()
+    if not _LAW.search(text) and not _LEGISLATIVE.search(text):
         return ""
     for text in (title, summary):
         for sentence in _SENTENCE.findall(fold(text).lower()):

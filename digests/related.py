@@ -172,9 +172,11 @@ class Evidence:
         """True when the evidence is enough to call them one story."""
         if not self.close:
             return False
-        # one law, and an act's number, only at the same step (:mod:`digests.acts`)
-        if not self.other_steps and self.same_topic and (
-                self.acts or (self.milestone and (self.bodies or self.names or self.dates))):
+        # one law, and an act's number, only at the same step (:mod:`digests.acts`);
+        # in one language, the same step and the same action (certifies) are enough
+        if not self.other_steps and self.same_topic and (self.acts or (self.milestone and (
+                self.bodies or self.names or self.dates
+                or (self.same_language and self.actions)))):
             return True
         if self.same_language and (self.jaccard >= SAME_JACCARD
                                    or self.containment >= SAME_CONTAINMENT):
