@@ -176,3 +176,17 @@ def test_one_step_in_one_language_doing_the_same_thing_is_one_story():
     d = _law("es", step="agreement", topic="finance")
     d.actions = {"certify"}
     assert not compare(a, d).same_story
+
+
+def test_a_negotiating_mandate_is_a_step_and_a_step_ahead_is_not_the_news():
+    assert milestone("Council update: negotiating mandate on the removals framework", "") == \
+        "mandate"
+    assert milestone("Le Conseil arrête son mandat de négociation", "") == "mandate"
+    assert milestone("Retirements framework", "El Consejo adoptó su mandato de negociación.") \
+        == "mandate"
+    # the vote it is written ahead of is not what happened
+    assert milestone("Soil law amendments", "Committee members tabled changes ahead of the "
+                     "12 March plenary vote. The Council adopted its negotiating mandate.") == \
+        "mandate"
+    assert milestone("Parliament votes the soil law", "") == "adoption by parliament"
+    assert other_milestones("mandate", "adoption by parliament")
