@@ -29,8 +29,9 @@ of two items or more, in the review as two or more items), topic accuracy
 figures per week, and every miss named with its title and why
 (bench/real_report.py); ``--show`` adds each week's review.
 ``--held-out`` / ``--tuned`` with ``--real``: only the weeks of the
-labeller whose items were never looked at while tuning (``source_set``
-g5), or only the others.
+labeller whose items nobody writing rules has read (``source_set`` g6), or
+only the others; ``--set NAME``: only one labeller's weeks (e.g. g5, the
+held-out part before g6).
 ``--code DIR``: import the pipeline from another checkout (e.g. today's
 main, for the "before" figures).
 """
@@ -201,18 +202,22 @@ class RealFigures:
         return self.topic_right / max(self.topic_total, 1)
 
 
-HELD_OUT = "g5"  # the labeller whose weeks were never looked at while tuning
+HELD_OUT = "g6"  # the labeller whose weeks were never looked at while tuning
 
 
 def load_real(folder: Path, part: str | None = None) -> tuple[
         list[dict[str, Any]], list[dict[str, Any]]]:
     """The articles and the weeks' top stories of the real set in ``folder``;
     ``part`` "held-out" keeps the held-out labeller's weeks only, "tuned"
-    the others (rows without ``source_set`` count as tuned)."""
+    the others (rows without ``source_set`` count as tuned), "set:NAME" one
+    labeller's (``source_set`` NAME)."""
     rows, weeks = load([folder / "articles.jsonl"]), load([folder / "weeks.jsonl"])
     if part:
-        held = part == "held-out"
-        rows = [r for r in rows if (r.get("source_set") == HELD_OUT) == held]
+        if part.startswith("set:"):
+            rows = [r for r in rows if r.get("source_set") == part[4:]]
+        else:
+            held = part == "held-out"
+            rows = [r for r in rows if (r.get("source_set") == HELD_OUT) == held]
         kept = {r["week"] for r in rows}
         weeks = [w for w in weeks if w["week"] in kept]
     return rows, weeks
@@ -400,7 +405,9 @@ def print_real(folder: Path, *, show: bool, part: str | None = None) -> int:
     (title and why); with ``show``, each week's review as well; ``part``:
     see :func:`load_real`."""
     rows, weeks = load_real(folder, part)
-    if part:
+    if part and part.startswith("set:"):
+        print(f"part: {part[4:]} only")
+    elif part:
         print(f"part: {part} ({HELD_OUT} {'only' if part == 'held-out' else 'left out'})")
     f, results = evaluate_real(rows, weeks)
     langs = Counter(r["lang"] for r in rows)
@@ -481,8 +488,11 @@ def main(argv: list[str]) -> int:
         folder = [Path(a) for a in argv if not a.startswith("--")]
         return print_topics(folder[0] if folder else REAL, show=show)
     if "--real" in argv:
-        folder = [Path(a) for a in argv if not a.startswith("--")]
         part = "held-out" if "--held-out" in argv else "tuned" if "--tuned" in argv else None
+        if "--set" in argv:
+            at = argv.index("--set")
+            part, argv = f"set:{argv[at + 1]}", argv[:at] + argv[at + 2:]
+        folder = [Path(a) for a in argv if not a.startswith("--")]
         return print_real(folder[0] if folder else REAL, show=show, part=part)
     paths = [Path(a) for a in argv if not a.startswith("--")] or [EVAL]
     rows = load(paths)

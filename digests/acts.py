@@ -66,6 +66,12 @@ def law_acts(title: str, texts: list[str], step: str) -> set[str]:
 _LAW = re.compile(r"\b(?:laws?|directives?|regulations?|bills?|leyes|ley|directivas?|"
                   r"reglamentos?|lois?|reglements?|decrets?|decrees?|decretos?)\b")
 
+#: A law's step named in words used of laws alone ("provisional agreement",
+#: "trilogue"): a law's news even when the item does not say "law".
+_LEGISLATIVE = re.compile(r"provisional (?:political )?(?:agreement|deal)"
+                          r"|accord (?:politique )?provisoire|acuerdo (?:politico )?provisional"
+                          r"|negotiating mandate|mandat de negociation|mandato de negociacion")
+
 #: The milestones of a law, in the order a law reaches them; each with its
 #: words in en, fr and es (accent-folded, lower case).
 MILESTONES: tuple[tuple[str, str], ...] = (
@@ -77,6 +83,10 @@ MILESTONES: tuple[tuple[str, str], ...] = (
                  r"|propos(?:es|ed|e) (?:an? |une? |la |el )?(?:new |nouvelle? )?"
                  r"(?:eu |european )?(?:law|directive|regulation|loi|reglement)"
                  r"|propone (?:una? )?(?:nueva )?(?:directiva|reglamento|ley)"),
+    ("mandate", r"(?:(?:adopt|agree|approv|aprob|arret)\w* (?:its |their |a |the |su |son |sa )?"
+                r"(?:own )?)?(?:negotiating (?:mandate|position)|general approach"
+                r"|mandat de negociation|orientation generale|mandato de negociacion"
+                r"|enfoque general)"),
     ("consultation", r"\bconsultation\b|consulta publica|call for (?:feedback|evidence)"
                      r"|appel a contributions"),
     ("agreement", r"provisional (?:political )?(?:agreement|deal)|trilogues?\b|trilogo"
@@ -115,17 +125,20 @@ HISTORY_DAYS = 21
 
 def milestone(title: str, summary: str, *, published: date | None = None) -> str:
     """The step of a law an item reports ("" when it names no law or no
-    step): what its title says happened, else the first step its summary
+    step; a "provisional agreement" is a law's, law named or not): what
+    its title says happened, else the first step its summary
     names (a lead says the news first, history after); a step dated
     ``HISTORY_DAYS`` or more before ``published`` (the item's day) is
     history, passed over. An adoption carries the body that adopted when
     its sentence names one ("adoption by parliament", "adoption by council")."""
-    if not _LAW.search(fold(f"{title} {summary}").lower()):
+    text = fold(f"{title} {summary}").lower()
+    if not _LAW.search(text) and not _LEGISLATIVE.search(text):
         return ""
     for text in (title, summary):
         for sentence in _SENTENCE.findall(fold(text).lower()):
             for m in _MILESTONE.finditer(sentence):
-                if _history(sentence, m.start(), published):
+                if _history(sentence, m.start(), published) or _AHEAD.search(
+                        sentence[max(0, m.start() - 60):m.start()]):
                     continue
                 kind = MILESTONES[int(next(k for k, v in m.groupdict().items() if v)[1:])][0]
                 if kind == "adoption":
@@ -133,6 +146,11 @@ def milestone(title: str, summary: str, *, published: date | None = None) -> str
                     return f"adoption by {by}" if by else kind
                 return kind
     return ""
+
+
+#: Words that put a step in the future ("ahead of the plenary vote"): not the news.
+_AHEAD = re.compile(r"\b(?:ahead of|upcoming|expected|avant|antes de|prevu\w*|previst\w*)"
+                    r"(?: the| le| la| el| del?)?(?: \w+){0,3} $")
 
 
 def _history(sentence: str, at: int, published: date | None) -> bool:

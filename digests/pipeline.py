@@ -34,6 +34,7 @@ from digests.fetch import FetchResult
 from digests.parse.language import LANGUAGE_BATCH, release_language_model
 from digests.parse.normalise import Entry, ParsedFeed, parse_feed, settle_languages
 from digests.rank import has_amount, score, stale_title
+from digests.related import headline_words, reports_study
 
 _WORD = re.compile(r"[^\W\d_][^\W_]*")
 #: The signals of an item not read for them (shared: most candidates are off scope).
@@ -309,7 +310,8 @@ def _profile(c: Candidate, classifier: Classifier, known: _Names) -> Profile:
                    bodies=set(c.signals.authorities), when=lead.published_at,
                    grams=letter_grams(texts[0]), dates=set().union(*(dates(t) for t in texts)),
                    actions=set(c.signals.actions) & known.strong,
-                   acts=law_acts(lead.title, texts, step), milestone=step)
+                   acts=law_acts(lead.title, texts, step), milestone=step,
+                   headline=headline_words(lead.title), study=reports_study(texts[0]))
 
 
 def _merge(group: list[Candidate], shared: Sequence[str]) -> Candidate:

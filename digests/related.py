@@ -56,6 +56,17 @@ BODY_GRAMS = 0.12
 #: name not among them) with texts alike (content words in one language,
 #: else letters) are one event too.
 MANY_NAMES, NAMES_JACCARD, NAMES_GRAMS = 3, 0.12, 0.15
+#: Same language: two actors' names in common in texts alike in words and
+#: letters (a minister's first and last name at one meeting; real set: one
+#: event's write-ups 0.20-0.34 / 0.25-0.45, no two events there).
+PAIR_JACCARD, PAIR_GRAMS = 0.2, 0.25
+#: Same language: headlines sharing this many words, and this share of the
+#: shorter one's ("Indigo Ag Announces Third Carbon Crop" / "... Indigo Ag's
+#: Third Carbon Crop"): one announcement, however the summaries differ.
+HEADLINE_WORDS, HEADLINE_SHARE = 5, 0.6
+#: A study's report: an actor in common (its authors' institution) and texts
+#: alike in letters, when both items report a study.
+STUDY_GRAMS = 0.2
 RARE = 60  # a word in more stories than this proposes no pair
 
 def numbers(text: str) -> set[str]:
@@ -152,15 +163,20 @@ class Evidence:
     acts: int = 0
     milestone: str = ""
     other_steps: bool = False
+    headline: int = 0
+    headline_share: float = 0.0
+    study: bool = False
 
     @property
     def same_story(self) -> bool:
         """True when the evidence is enough to call them one story."""
         if not self.close:
             return False
-        # one law, and an act's number, only at the same step (:mod:`digests.acts`)
-        if not self.other_steps and self.same_topic and (
-                self.acts or (self.milestone and (self.bodies or self.names or self.dates))):
+        # one law, and an act's number, only at the same step (:mod:`digests.acts`);
+        # in one language, the same step and the same action (certifies) are enough
+        if not self.other_steps and self.same_topic and (self.acts or (self.milestone and (
+                self.bodies or self.names or self.dates
+                or (self.same_language and self.actions)))):
             return True
         if self.same_language and (self.jaccard >= SAME_JACCARD
                                    or self.containment >= SAME_CONTAINMENT):
@@ -170,6 +186,17 @@ class Evidence:
         # body's name alone
         if self.numbers >= 1 and self.names >= 1 and (self.names + self.bodies >= EVENT_NAMES
                                                       or self.grams >= BODY_GRAMS):
+            return True
+        # the same headline, near enough (same language, not two steps of a law)
+        if (self.same_language and not self.other_steps and self.headline >= HEADLINE_WORDS
+                and self.headline_share >= HEADLINE_SHARE):
+            return True
+        # two actors in common, in texts alike in words and letters
+        if (self.same_language and self.names >= EVENT_NAMES and self.jaccard >= PAIR_JACCARD
+                and self.grams >= PAIR_GRAMS):
+            return True
+        # one study: both report a study, naming one of its authors' institutions
+        if self.study and self.names and self.grams >= STUDY_GRAMS:
             return True
         # many of the same actors, in texts alike
         if self.names >= MANY_NAMES and (self.jaccard >= NAMES_JACCARD
@@ -211,6 +238,8 @@ class Profile:
     dates: set[str] = field(default_factory=set)
     acts: set[str] = field(default_factory=set)
     milestone: str = ""
+    headline: set[str] = field(default_factory=set)
+    study: bool = False
 
 
 _LONG = re.compile(r"[^\W\d_]{4,}")
@@ -223,6 +252,27 @@ def letter_grams(text: str) -> frozenset[str]:
     for w in _LONG.findall(fold(text)):
         out.update(w[i:i + 4] for i in range(len(w) - 3))
     return frozenset(out)
+
+
+#: Words a headline shares with any other (en, fr, es): no evidence.
+_LINKS = frozenset("the an of and or to in on for with by at as is are be its it this that from "
+                   "de la le les el los las du des et en au aux un une una por para con sur se "
+                   "que qui su sus del al".split())
+
+
+def headline_words(title: str) -> set[str]:
+    """The words of a headline (accent- and case-folded), linking words left out."""
+    return {w for w in re.findall(r"[^\W_]{2,}", fold(title).lower()) if w not in _LINKS}
+
+
+#: An item reporting a study (en, fr, es): a paper, researchers, a journal.
+_STUDY = re.compile(r"\b(?:study|paper|journal|researchers|etude|chercheurs|estudio"
+                    r"|investigadores|revista)\b")
+
+
+def reports_study(text: str) -> bool:
+    """True when ``text`` reports a study (:data:`_STUDY`'s words, any case or accent)."""
+    return bool(_STUDY.search(fold(text).lower()))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -245,6 +295,8 @@ def compare(a: Profile, b: Profile) -> Evidence:
     grams, acts = _jaccard(a.grams, b.grams), len(a.actions & b.actions)
     step = a.milestone if same_milestone(a.milestone, b.milestone) else ""
     other = other_milestones(a.milestone, b.milestone)
+    heads = len(a.headline & b.headline)
+    share = heads / min(len(a.headline), len(b.headline)) if heads else 0.0
     if a.language == b.language and min(len(a.words), len(b.words)) >= MIN_WORDS:
         common = len(a.words & b.words)
         return Evidence(True, jaccard=common / len(a.words | b.words),
@@ -252,12 +304,14 @@ def compare(a: Profile, b: Profile) -> Evidence:
                         numbers=len(nums), names=len(who), bodies=len(bodies), close=close,
                         shared=shared, grams=grams, actions=acts, dates=len(days),
                         amounts=sum("e" in n for n in nums), same_topic=a.topic == b.topic,
-                        acts=len(laws), milestone=step, other_steps=other)
+                        acts=len(laws), milestone=step, other_steps=other, headline=heads,
+                        headline_share=share, study=a.study and b.study)
     return Evidence(a.language == b.language, numbers=len(nums), names=len(who),
                     bodies=len(bodies), close=close, shared=shared, grams=grams, actions=acts,
                     dates=len(days), amounts=sum("e" in n for n in nums),
                     same_topic=a.topic == b.topic, acts=len(laws), milestone=step,
-                    other_steps=other)
+                    other_steps=other, headline=heads, headline_share=share,
+                    study=a.study and b.study)
 
 
 def related_groups(profiles: Sequence[Profile]) -> list[list[int]]:

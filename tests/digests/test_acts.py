@@ -152,3 +152,41 @@ def test_a_directive_published_in_two_languages_is_one_item_named_by_its_number(
     assert "EU 2025/2360" in merged[0].merged and "publication" in merged[0].merged
     assert any(c.story.lead.title.startswith("Soil monitoring directive: Parliament")
                and len(c.story.entries) == 1 for c in pool)
+
+
+def test_a_provisional_agreement_is_a_laws_step_without_the_word_law():
+    assert milestone("Acuerdo sobre el marco de certificación",
+                     "Resume el acuerdo provisional de la UE sobre un marco voluntario.") == \
+        "agreement"
+    assert milestone("Carbon farming", "Negotiators struck a provisional deal on the "
+                     "framework.") == "agreement"
+    # an agreement with no law said, and nothing legislative about it: no step
+    assert milestone("Acme reaches agreement with growers", "A deal for three years.") == ""
+
+
+def test_one_step_in_one_language_doing_the_same_thing_is_one_story():
+    a = _law("es", step="agreement")
+    b = _law("es", step="agreement")
+    a.actions, b.actions = {"certify"}, {"certify", "deal"}
+    assert compare(a, b).same_story
+    # in two languages, or on two subjects, the same action is not enough
+    c = _law("en", step="agreement")
+    c.actions = {"certify"}
+    assert not compare(a, c).same_story
+    d = _law("es", step="agreement", topic="finance")
+    d.actions = {"certify"}
+    assert not compare(a, d).same_story
+
+
+def test_a_negotiating_mandate_is_a_step_and_a_step_ahead_is_not_the_news():
+    assert milestone("Council update: negotiating mandate on the removals framework", "") == \
+        "mandate"
+    assert milestone("Le Conseil arrête son mandat de négociation", "") == "mandate"
+    assert milestone("Retirements framework", "El Consejo adoptó su mandato de negociación.") \
+        == "mandate"
+    # the vote it is written ahead of is not what happened
+    assert milestone("Soil law amendments", "Committee members tabled changes ahead of the "
+                     "12 March plenary vote. The Council adopted its negotiating mandate.") == \
+        "mandate"
+    assert milestone("Parliament votes the soil law", "") == "adoption by parliament"
+    assert other_milestones("mandate", "adoption by parliament")
