@@ -139,6 +139,9 @@ def test_what_an_agreement_a_payment_and_a_paper_are_about():
         ("Durable soil carbon credits call for regional crediting, scientists say",
          "Researchers propose regional crediting after reviewing twelve protocols.", "en",
          "credit_integrity"),
+        ("La UE pacta que los Estados vigilen la salud del suelo",
+         "Los agricultores no tendrán nuevas obligaciones sobre el carbono del suelo.", "es",
+         "soil_measurement"),
         ("Airline signs soil carbon deal with farm network",
          "The buyer takes 500,000 tonnes of soil carbon removals.", "en", "carbon_markets"),
     ]
