@@ -142,6 +142,8 @@ def test_what_an_agreement_a_payment_and_a_paper_are_about():
         ("La UE pacta que los Estados vigilen la salud del suelo",
          "Los agricultores no tendrán nuevas obligaciones sobre el carbono del suelo.", "es",
          "soil_measurement"),
+        ("Ministros piden poner el carbono del suelo en los planes climáticos",
+         "Lo defienden como base de sistemas agrícolas resilientes.", "es", "co_benefits"),
         ("Airline signs soil carbon deal with farm network",
          "The buyer takes 500,000 tonnes of soil carbon removals.", "en", "carbon_markets"),
     ]
