@@ -8,7 +8,8 @@ mainly about the topic says, "buys credits", "approves a methodology",
 ``terms`` are found, on the same Snowball stems as relevance
 (:mod:`digests.classify`), in three parts of the item: the title (x
 ``TITLE``), the lead's first sentence (x ``FIRST``) and the rest (x ``REST``). A
-distinct term counts once, where it weighs most. ``verb ~ object`` terms
+distinct term counts once, where it weighs most, and terms of one topic side by
+side ("biodiversity co-benefits") are one notion: only the heaviest counts. ``verb ~ object`` terms
 count when the object follows the verb within ``WINDOW`` words of one part
 ("Microsoft to buy 2.85 million soil carbon credits"). An amount of money
 ("$200 million", "14,1 millones de euros") counts a topic's ``amounts`` (a
@@ -143,10 +144,15 @@ class TopicChooser:
                     for kind, key, weight in m.owners[phrase]:
                         if kind != "part":
                             spans.append((i, i + words, kind, key, phrase, weight))
+                # a phrase inside a longer one of the same topic counts once
+                spans = [s for s in spans
+                         if not any(a <= s[0] and s[1] <= b and (b - a) > (s[1] - s[0])
+                                    and (k, c) == (s[2], s[3]) for a, b, k, c, _p, _w in spans)]
                 for i, j, kind, key, phrase, weight in spans:
-                    # a phrase inside a longer one of the same topic counts once
-                    if not any(a <= i and j <= b and (b - a) > (j - i) and (k, c) == (kind, key)
-                               for a, b, k, c, _p, _w in spans):
+                    # ... and so do phrases of one topic side by side, one
+                    # notion ("biodiversity co-benefits"): the heaviest counts
+                    if not any((k, c) == (kind, key) and (b == i or a == j)
+                               and (w, -a) > (weight, -i) for a, b, k, c, _p, w in spans):
                         self._keep(best, (kind, key, phrase), weight * factor, factor)
                 for verb, obj, key, weight in self.stemmed[lang]:
                     if any(0 < j - i <= WINDOW for i in at.get(verb, ())

@@ -12,6 +12,13 @@ from digests.taxonomy import load_taxonomy, taxonomy_from
 from digests.topics import first_sentence, has_money, has_price
 
 
+def assert_topics(c: Classifier, cases: list[tuple[str, str, str, str]]) -> None:
+    """Each (title, summary, language, topic) is filed under its topic."""
+    for title, summary, lang, want in cases:
+        got = c.classify(title, summary, language=lang, explain=True)
+        assert got.topic == want, (title, got.topic, c._chooser.scores(title, summary, lang))
+
+
 def test_topic_accuracy_over_every_on_scope_real_article(quality_bench):
     bench = quality_bench
     rows = bench.load([bench.REAL / "articles.jsonl"])
@@ -46,9 +53,7 @@ def test_the_act_and_its_object_choose_the_topic():
         ("Registry halts issuance of soil carbon credits for three projects",
          "An audit found over-crediting in the farms' baselines.", "en", "credit_integrity"),
     ]
-    for title, summary, lang, want in cases:
-        got = c.classify(title, summary, language=lang, explain=True)
-        assert got.topic == want, (title, got.topic, c._chooser.scores(title, summary, lang))
+    assert_topics(c, cases)
 
 
 def test_title_and_first_sentence_weigh_over_the_rest():
@@ -88,3 +93,58 @@ def test_about_terms_choose_the_topic_and_never_change_relevance():
     money = told.classify("Soil carbon grant of $2 million", "A credit for farms.")
     assert money.topic == "b" and money.relevance == plain.classify(
         "Soil carbon grant of $2 million", "A credit for farms.").relevance
+
+
+def test_terms_of_one_topic_side_by_side_count_once():
+    """"biodiversity co-benefits" is one notion: its heaviest term counts, so a
+    mention in passing does not outweigh what the title says the item is."""
+    tax = taxonomy_from({
+        "scope": {"terms": {"en": ["soil carbon^3"]}},
+        "topics": {"a": {"label": "A", "terms": {"en": ["wetland^1"]},
+                         "about": {"en": ["biodiversity^3", "co-benefit^3"]}},
+                   "b": {"label": "B", "terms": {"en": ["registry^1"]},
+                         "about": {"en": ["certification^5"]}}},
+    })
+    c = Classifier(tax)
+    side_by_side = c._chooser.scores("Soil carbon", "It pays for biodiversity co-benefits.", "en")
+    apart = c._chooser.scores("Soil carbon", "Biodiversity gains and co-benefits.", "en")
+    assert side_by_side["a"][0] == 3 * 2.0 and apart["a"][0] == 2 * 3 * 2.0
+    assert c.classify("Soil carbon certification agreed",
+                      "The rules give a premium to biodiversity co-benefits.",
+                      explain=True).topic == "b"
+
+
+def test_what_an_agreement_a_payment_and_a_paper_are_about():
+    """A certification framework agreed is about methods, not a market's
+    "deal"; a company paying farmers per tonne and a funding round are
+    finance; a paper on crediting's regional fit and durability is integrity;
+    a credit deal signed stays the market's."""
+    c = Classifier(load_taxonomy())
+    cases = [
+        ("Lawmakers reach agreement on farm carbon rules",
+         "Negotiators struck a deal on a framework to certify carbon removals from soils.",
+         "en", "soil_methods"),
+        ("Accord sur le cadre de certification des absorptions de carbone",
+         "Le texte couvre le carbone des sols agricoles.", "fr", "soil_methods"),
+        ("Acuerdo sobre el marco de certificación de absorciones de carbono",
+         "El texto cubre el carbono del suelo agrícola.", "es", "soil_methods"),
+        ("Grain trader launches new revenue stream for growers",
+         "Its soil carbon scheme pays per tonne of carbon stored in farm soils.", "en",
+         "soil_finance"),
+        ("Une nouvelle source de revenus pour les agriculteurs",
+         "Le négociant paie à la tonne le carbone stocké dans les sols.", "fr", "soil_finance"),
+        ("Startup deal: investors back soil carbon microbes",
+         "Two funds backed its $8 million round for a soil carbon seed treatment.", "en",
+         "soil_finance"),
+        ("Durable soil carbon credits call for regional crediting, scientists say",
+         "Researchers propose regional crediting after reviewing twelve protocols.", "en",
+         "credit_integrity"),
+        ("La UE pacta que los Estados vigilen la salud del suelo",
+         "Los agricultores no tendrán nuevas obligaciones sobre el carbono del suelo.", "es",
+         "soil_measurement"),
+        ("Ministros piden poner el carbono del suelo en los planes climáticos",
+         "Lo defienden como base de sistemas agrícolas resilientes.", "es", "co_benefits"),
+        ("Airline signs soil carbon deal with farm network",
+         "The buyer takes 500,000 tonnes of soil carbon removals.", "en", "carbon_markets"),
+    ]
+    assert_topics(c, cases)
