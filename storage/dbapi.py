@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
+import psycopg
 from sqlalchemy import Connection, Engine, TextClause
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -50,7 +51,7 @@ class _Plan:
     """What one statement needs, found once per dialect: its SQL, its typed
     parameters' processors and its typed columns' processors."""
 
-    __slots__ = ("binds", "columns", "order", "row", "sql", "stmt")
+    __slots__ = ("_numbered", "binds", "columns", "order", "row", "sql", "stmt")
 
     def __init__(self, stmt: TextClause | TextualSelect, dialect: Dialect) -> None:
         self.stmt = stmt  # held: the plans are keyed by id()
@@ -70,17 +71,21 @@ class _Plan:
                     self.columns[col.key] = proc
         self.row: Any = None  # the row class, made from the first description
         self.order: list[str] = []  # PostgreSQL: the parameter of each $n
+        self._numbered = ""
 
     def numbered(self) -> str:
         """The SQL with ``$1, $2, ...`` for its ``:name`` parameters (found as
-        SQLAlchemy finds them; ``\\:`` unescaped), filling :attr:`order`."""
+        SQLAlchemy finds them; ``\\:`` unescaped), filling :attr:`order`;
+        made on the first call."""
         def number(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in self.order:
                 self.order.append(name)
             return f"${self.order.index(name) + 1}"
-        self.order = []
-        return _BIND_ESC.sub(r"\1", _BIND.sub(number, self.sql))
+        if not self._numbered:
+            self.order = []
+            self._numbered = _BIND_ESC.sub(r"\1", _BIND.sub(number, self.sql))
+        return self._numbered
 
     def bind(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
         """``params`` with the typed parameters' processors applied."""
@@ -105,6 +110,19 @@ class _Plan:
             return Rows([make(v if p is None else p(v) for p, v in zip(procs, r, strict=True))
                          for r in got])
         return Rows([make(r) for r in got])
+
+
+_PLANS: dict[tuple[int, str], _Plan] = {}
+
+
+def _plan_for(stmt: TextClause | TextualSelect, dialect: Dialect) -> _Plan:
+    """The plan of ``stmt`` on ``dialect``, made once (the statements are
+    module constants built at import: their id() is stable)."""
+    key = (id(stmt), dialect.name)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _Plan(stmt, dialect)
+    return plan
 
 
 #: How SQLAlchemy finds a text() statement's parameters, and its escaped colon.
@@ -136,7 +154,6 @@ class Rows:
 class RawSqlite:
     """``execute(stmt, params)`` on the DB-API connection under ``conn``."""
 
-    _plans: dict[tuple[int, str], _Plan] = {}
     _raw: sqlite3.Connection
 
     def __init__(self, conn: Connection) -> None:
@@ -145,16 +162,8 @@ class RawSqlite:
         assert isinstance(dbapi, sqlite3.Connection)
         self._raw = dbapi
 
-    def _plan(self, stmt: TextClause | TextualSelect) -> _Plan:
-        key = (id(stmt), self.dialect.name)
-        plan = self._plans.get(key)
-        if plan is None:
-            # statements are module constants built at import: id() is stable
-            plan = self._plans[key] = _Plan(stmt, self.dialect)
-        return plan
-
     def execute(self, stmt: TextClause | TextualSelect, params: Mapping[str, Any]) -> Rows:
-        plan = self._plan(stmt)
+        plan = _plan_for(stmt, self.dialect)
         params = plan.bind(params)
         try:
             cur = self._raw.execute(plan.sql, params)
@@ -176,22 +185,14 @@ class RawPostgres:
     pooled connection ``pooled``, in the transaction mode it is in (see
     :func:`autocommitted`)."""
 
-    _plans: dict[int, tuple[_Plan, str]] = {}
-
     def __init__(self, dialect: Dialect, pooled: PoolProxiedConnection, raw: Any) -> None:
         self.dialect = dialect
         self._pooled = pooled
         self._raw = raw
 
     def execute(self, stmt: TextClause | TextualSelect, params: Mapping[str, Any]) -> Rows:
-        import psycopg
-
-        got = self._plans.get(id(stmt))
-        if got is None:
-            # statements are module constants built once: id() is stable
-            plan = _Plan(stmt, self.dialect)
-            got = self._plans[id(stmt)] = (plan, plan.numbered())
-        plan, sql = got
+        plan = _plan_for(stmt, self.dialect)
+        sql = plan.numbered()
         bound = plan.bind(params)
         with psycopg.RawCursor(self._raw) as cur:
             try:
