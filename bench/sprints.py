@@ -123,10 +123,13 @@ def bare_signups(engine: Engine) -> Table:
     """A table shaped as ``sprint_signups`` (its columns, keys, indexes and
     foreign keys) without what a tree adds to keep counts (triggers): the
     baseline's, the same for every tree compared."""
-    table = SprintSignup.__table__.to_metadata(SprintSignup.metadata,
-                                               name="bench_bare_signups")
-    for index in table.indexes:
-        index.name = f"bench_{index.name}"
+    table = SprintSignup.metadata.tables.get("bench_bare_signups")
+    if table is None:  # once a process (a second database reuses it)
+        table = SprintSignup.__table__.to_metadata(SprintSignup.metadata,
+                                                   name="bench_bare_signups")
+        for named in (*table.indexes, *table.constraints):
+            if named.name:
+                named.name = f"bench_{named.name}"
     table.create(engine)
     return table
 
