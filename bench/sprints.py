@@ -1,9 +1,10 @@
-"""Benchmark: innovation-sprint sign-ups under contention, on PostgreSQL.
+"""Benchmark: innovation-sprint sign-ups under contention, on PostgreSQL and SQLite.
 
 1. 2,000 sign-ups for 200 seats, from 16 threads at once, through
    ``Bot.dispatch`` (the ``sprint.join`` button); the baseline is bare
    SQLAlchemy inserts of the same sign-up rows, one row a transaction, at the
-   same concurrency. Targets: throughput at least 0.3 x the baseline, p99
+   same concurrency, the two taking turns in slices (both meet the same
+   load). Targets: throughput at least 0.3 x the baseline, p99
    latency at most 200 ms. Checks: exactly 200 seated, 1,800 waitlisted.
 2. The last seat: 16 threads ask for one seat at the same instant; exactly
    one gets it. Prints p99 and the spread.
@@ -14,13 +15,21 @@
 
 Run: ``.venv/bin/python bench/sprints.py`` (PostgreSQL at
 ``$CONVENE_TEST_POSTGRES_URL``; a scratch database is created and dropped).
-``--people N --seats N --threads N --runs N``.
+``--people N --seats N --threads N --runs N --database postgresql|sqlite|both``
+(SQLite: a scratch file). ``--rev REV [--rounds N]``: only part 1, the working
+tree against ``REV`` (a detached worktree under /tmp, as bench/ab.py makes),
+alternated in one run, each turn a fresh process on a fresh database, each
+line with the load average; the summary gives the median ratio of each.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import re
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,10 +39,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Engine, Table, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+#: ``--tree PATH``: run the code of that tree (a baseline's worktree).
+TREE = Path(sys.argv[sys.argv.index("--tree") + 1]) if "--tree" in sys.argv else ROOT
+sys.path.insert(0, str(TREE))
 
 from bench.common import drop_postgres, say, scratch_postgres  # noqa: E402
 from bot.app import Bot  # noqa: E402
@@ -108,35 +119,63 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(len(s) * p))]
 
 
-def bench_throughput(bot: Bot, emails: list[str], seats: int, threads: int) -> None:
+def bare_signups(engine: Engine) -> Table:
+    """A table shaped as ``sprint_signups`` (its columns, keys, indexes and
+    foreign keys) without what a tree adds to keep counts (triggers): the
+    baseline's, the same for every tree compared."""
+    table = SprintSignup.metadata.tables.get("bench_bare_signups")
+    if table is None:  # once a process (a second database reuses it)
+        table = SprintSignup.__table__.to_metadata(SprintSignup.metadata,
+                                                   name="bench_bare_signups")
+        for named in (*table.indexes, *table.constraints):
+            if named.name:
+                named.name = f"bench_{named.name}"
+    table.create(engine)
+    return table
+
+
+def bench_throughput(bot: Bot, emails: list[str], seats: int, threads: int,
+                     slices: int = 8) -> None:
     sid = new_sprint(bot, emails, seats)
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        lat = list(pool.map(lambda e: join(bot, e, sid), emails))
-    wall = time.perf_counter() - t0
-    with bot.session_factory() as s:
-        rows = s.execute(select(SprintSignup.status).where(SprintSignup.sprint_id == sid)).all()
-    seated = sum(r[0] == "seated" for r in rows)
     # baseline: the same rows, bare inserts, one a transaction, same concurrency
     factory = make_session_factory(bot.engine)
     with factory() as s:
         pids = dict(s.execute(select(EmailAddress.address, EmailAddress.person_id)).all())
     base_sid = new_sprint(bot, emails, seats)
+    bare_table = bare_signups(bot.engine)
 
     def bare(email: str) -> None:
         with factory() as s, s.begin():
-            s.add(SprintSignup(sprint_id=base_sid, person_id=pids[email], status="waitlisted"))
+            s.execute(insert(bare_table).values(
+                sprint_id=base_sid, person_id=pids[email], status="waitlisted", role="",
+                priority=0, party="", channel="", asked_at=utcnow(), updated_at=utcnow()))
 
-    t1 = time.perf_counter()
+    # Sign-ups and bare inserts take turns, a slice each, so that both meet the
+    # same load on a shared machine (one after the other, the load moved
+    # between them more than the change being measured).
+    lat: list[float] = []
+    wall = base = 0.0
+    size = -(-len(emails) // slices)
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(bare, emails))
-    base = time.perf_counter() - t1
+        for i in range(0, len(emails), size):
+            part = emails[i:i + size]
+            t0 = time.perf_counter()
+            lat += list(pool.map(lambda e: join(bot, e, sid), part))
+            wall += time.perf_counter() - t0
+            t1 = time.perf_counter()
+            list(pool.map(bare, part))
+            base += time.perf_counter() - t1
+    with bot.session_factory() as s:
+        rows = s.execute(select(SprintSignup.status).where(SprintSignup.sprint_id == sid)).all()
+    seated = sum(r[0] == "seated" for r in rows)
     n = len(emails)
     say(f"1. {n} sign-ups for {seats} seats, {threads} threads: {n / wall:.0f}/s "
-        f"(bare inserts {n / base:.0f}/s) -> ratio {base / wall:.2f}x (target >= 0.3x); "
-        f"p50 {pct(lat, .5) * 1000:.0f} ms, p99 {pct(lat, .99) * 1000:.0f} ms (target <= 200 ms); "
+        f"(bare inserts {n / base:.0f}/s, in {slices} slices taking turns) -> ratio "
+        f"{base / wall:.2f}x (target >= 0.3x); p50 {pct(lat, .5) * 1000:.0f} ms, "
+        f"p99 {pct(lat, .99) * 1000:.0f} ms (target <= 200 ms); "
         f"seated {seated}, waitlisted {len(rows) - seated}")
     assert seated == seats and len(rows) == n
+    say(f"RATIO {base / wall:.4f}")
 
 
 def bench_last_seat(bot: Bot, emails: list[str], rounds: int = 5) -> None:
@@ -193,14 +232,14 @@ def bench_fairness(bot: Bot, emails: list[str], runs: int) -> None:
     assert inversions == 0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--people", type=int, default=2000)
-    ap.add_argument("--seats", type=int, default=200)
-    ap.add_argument("--threads", type=int, default=16)
-    ap.add_argument("--runs", type=int, default=20)
-    args = ap.parse_args()
-    url, name = scratch_postgres()
+def run(args: argparse.Namespace, database: str) -> None:
+    """Parts 1 to 3 (1 only with ``--throughput-only``) on a scratch database."""
+    tmp_db = tempfile.TemporaryDirectory()
+    if database == "postgresql":
+        url, name = scratch_postgres()
+    else:
+        url, name = f"sqlite:///{tmp_db.name}/bench.db", ""
+    say(f"-- {database}, code of {TREE}")
     try:
         engine = make_engine(url)
         upgrade_engine(engine)
@@ -210,11 +249,61 @@ def main() -> None:
                             engine=engine, plugins=False)
             emails = seed(bot, args.people, orgs=max(1, args.people // 10))
             bench_throughput(bot, emails, args.seats, args.threads)
-            bench_last_seat(bot, emails)
-            bench_fairness(bot, emails, args.runs)
+            if not args.throughput_only:
+                bench_last_seat(bot, emails)
+                bench_fairness(bot, emails, args.runs)
         engine.dispose()
     finally:
-        drop_postgres(name)
+        if name:
+            drop_postgres(name)
+        tmp_db.cleanup()
+
+
+def alternate(args: argparse.Namespace, databases: list[str]) -> None:
+    """Part 1 of ``--rev`` and of the working tree, alternated: each turn a
+    process of its own (its own imports, database and seed)."""
+    from bench.ab import checkout
+
+    base, sha = checkout(args.rev)
+    ratios: dict[tuple[str, str], list[float]] = {}
+    for n in range(args.rounds):
+        for database in databases:
+            trees = [(sha, base), ("working tree", ROOT)]
+            for label, tree in trees if n % 2 == 0 else trees[::-1]:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--tree", str(tree), "--database", database,
+                     "--throughput-only", "--people", str(args.people), "--seats",
+                     str(args.seats), "--threads", str(args.threads)],
+                    capture_output=True, text=True, check=True, cwd=tree).stdout
+                line = next(ln for ln in out.splitlines() if ln.startswith("1."))
+                ratio = float(re.findall(r"^RATIO (\S+)", out, re.M)[0])
+                ratios.setdefault((database, label), []).append(ratio)
+                say(f"round {n + 1} {database:10} {label:12} load "
+                    f"{os.getloadavg()[0]:.2f}: {line}")
+    for (database, label), got in ratios.items():
+        say(f"{database:10} {label:12} ratio median {statistics.median(got):.2f} "
+            f"({', '.join(f'{r:.2f}' for r in got)}; target >= 0.3)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--people", type=int, default=2000)
+    ap.add_argument("--seats", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--database", choices=("postgresql", "sqlite", "both"),
+                    default="postgresql")
+    ap.add_argument("--rev", help="alternate part 1 with this commit (e.g. main)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--throughput-only", action="store_true")
+    ap.add_argument("--tree", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    databases = ["postgresql", "sqlite"] if args.database == "both" else [args.database]
+    if args.rev:
+        alternate(args, databases)
+        return
+    for database in databases:
+        run(args, database)
 
 
 if __name__ == "__main__":

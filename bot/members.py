@@ -55,6 +55,25 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
 #: Actor platforms whose user id is a roster address.
 ADDRESS_PLATFORMS = frozenset({"console", "email", "web", "cli"})
 
+#: The person behind an actor in a prebuilt SQL statement (a fast path), by
+#: whether the actor is found by address: ``(FROM, WHERE)``, the person ``p``
+#: and its link ``l``; the parameters are :func:`actor_sql_params`.
+ACTOR_SQL = {
+    True: ("email_addresses AS l JOIN people AS p ON p.id = l.person_id",
+           "l.address = :address"),
+    False: ("identities AS l JOIN people AS p ON p.id = l.person_id",
+            "l.platform = :platform AND l.workspace_id = :workspace_id "
+            "AND l.user_id = :user_id"),
+}
+
+
+def actor_sql_params(actor: Actor) -> dict[str, str]:
+    """The parameters of :data:`ACTOR_SQL` for ``actor`` (``platform`` always)."""
+    if actor.platform in ADDRESS_PLATFORMS:
+        return {"platform": actor.platform, "address": actor.user_id.strip().lower()}
+    return {"platform": actor.platform, "workspace_id": actor.workspace_id,
+            "user_id": actor.user_id}
+
 
 def _actor_statement(*, by_address: bool, dedupe: Any) -> Any:
     # Built once per (kind, dedupe): the person behind an actor and every role they

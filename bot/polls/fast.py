@@ -39,7 +39,7 @@ from sqlalchemy.engine import Dialect
 
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import Translator, translator
-from bot.members import ADDRESS_PLATFORMS
+from bot.members import ACTOR_SQL, ADDRESS_PLATFORMS, actor_sql_params
 from bot.numbers import INT32_MAX
 from bot.permissions import RoleRule
 from bot.polls.confirm import REASON_LIMIT, stance_replies
@@ -62,11 +62,6 @@ from storage.dbapi import autocommitted, hot
 #: Ids PostgreSQL's ``integer`` holds; anything else goes the general way.
 _INT_MAX = INT32_MAX
 
-_BY_ADDRESS = ("email_addresses AS l JOIN people AS p ON p.id = l.person_id",
-               "l.address = :address")
-_BY_IDENTITY = ("identities AS l JOIN people AS p ON p.id = l.person_id",
-                "l.platform = :platform AND l.workspace_id = :workspace_id "
-                "AND l.user_id = :user_id")
 
 # Who, what, and whether: the person behind the actor, the proposal's head, the
 # current round if it takes this stance now and the person may vote in the
@@ -212,7 +207,7 @@ def _statement(dialect: Dialect, *, by_address: bool, rule: RoleRule) -> Textual
     key = (dialect.name, by_address, rule)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
-        link, cond = _BY_ADDRESS if by_address else _BY_IDENTITY
+        link, cond = ACTOR_SQL[by_address]
         postgresql = dialect.name == "postgresql"
         qualify = _QUALIFY.format(
             link=link, cond=cond,
@@ -276,12 +271,8 @@ def _fast(call: FastCall, *, raw_id: str, round_no: int | None, shown: bool,
     params: dict[str, Any] = {
         "proposal_id": proposal_id, "round_no": round_no, "shown": int(shown),
         "shown_version": version, "stance": stance, "reason": kept,
-        "channel": actor.platform, "platform": actor.platform,
-        "event_id": event.event_id[:255], "now": utcnow()}
-    if by_address:
-        params["address"] = actor.user_id.strip().lower()
-    else:
-        params.update(workspace_id=actor.workspace_id, user_id=actor.user_id)
+        "channel": actor.platform, "event_id": event.event_id[:255], "now": utcnow(),
+        **actor_sql_params(actor)}
     dialect = call.session.get_bind().dialect
     stmt = _statement(dialect, by_address=by_address, rule=rule)
     cut = len(multi_line(reason)) > REASON_LIMIT

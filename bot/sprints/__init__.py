@@ -41,11 +41,13 @@ def install(reg: Registry) -> None:
         help=N_("List the sprints open or proposed."))
     add("command", "sprint show", c.show_cmd, capability="sprint.view", scope=c.scope_args,
         help=N_("Show a sprint: seats, waitlist, pledges."), usage="ID")
+    from bot.sprints.fast import join_fast
+
     add("command", "sprint join", c.join_cmd, capability="sprint.signup", scope=c.scope_args,
         help=N_("Sign up for a sprint (a seat, or the waitlist when full)."),
-        usage=c.JOIN_USAGE)
+        usage=c.JOIN_USAGE, fast=join_fast)
     add("action", "sprint.join", c.join_button, capability="sprint.signup",
-        scope=c.scope_value)
+        scope=c.scope_value, fast=join_fast)
     add("command", "sprint leave", c.leave_cmd, capability="sprint.signup", scope=c.scope_args,
         help=N_("Leave a sprint or its waitlist (your seat goes to the next in line)."),
         usage="ID")

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 
 from bot.context import Context
 from bot.errors import N_, InvalidInput, NotFound, PermissionDenied
+from bot.i18n import Translator
 from bot.members import person_by_email
 from bot.numbers import digits, fits
 from bot.permissions import authorize
@@ -94,19 +95,27 @@ def _join(ctx: Context, raw_id: str, role: str, with_text: str = "") -> Message:
                         person=seats.joiner(ctx.session, ctx.who.id),
                         role=role, companions=_companions(ctx, with_text, group_id),
                         settings=ctx.settings, now=utcnow(), channel=ctx.channel)
+    return joined_message(ctx.tr, sid, result)
+
+
+def joined_message(tr: Translator, sid: int, result: seats.Joined) -> Message:
+    """What a person who signed up for sprint ``sid`` is told, in ``tr``'s
+    language (the general path and the fast path, bot/sprints/fast.py)."""
     if result.status == "seated":
-        return Message(ctx._("You have seat {seats} in sprint #{id}, {title}.",
-                             seats=", ".join(map(str, result.seats)), id=sid,
-                             title=result.title), accent="success")
+        return Message(tr.gettext(N_("You have seat {seats} in sprint #{id}, {title}."),
+                                  seats=", ".join(map(str, result.seats)), id=sid,
+                                  title=result.title), accent="success")
     if result.capped:
-        return Message(ctx._("{organisation} already holds the most seats one organisation "
-                             "may have in sprint #{id}, so you are waiting: number {position} "
-                             "in the waitlist. You will be offered a seat when one fits.",
-                             organisation=result.capped, id=sid,
-                             position=result.position), accent="warning")
-    return Message(ctx._("Sprint #{id} is full, so you are on the waitlist: number {position}. "
-                         "When a seat frees you will be offered it for a limited time.",
-                         id=sid, position=result.position), accent="warning")
+        return Message(tr.gettext(N_("{organisation} already holds the most seats one "
+                                     "organisation may have in sprint #{id}, so you are "
+                                     "waiting: number {position} in the waitlist. You will be "
+                                     "offered a seat when one fits."),
+                                  organisation=result.capped, id=sid,
+                                  position=result.position), accent="warning")
+    return Message(tr.gettext(N_("Sprint #{id} is full, so you are on the waitlist: number "
+                                 "{position}. When a seat frees you will be offered it for a "
+                                 "limited time."), id=sid, position=result.position),
+                   accent="warning")
 
 
 def join_cmd(ctx: Context) -> Message:

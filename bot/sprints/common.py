@@ -82,8 +82,10 @@ def lock_sprint(session: Session, sid: int) -> Sprint:
 @dataclass(frozen=True, slots=True)
 class OpenSprint:
     """The columns of a sprint that a sign-up decides on, read under its lock
-    by :func:`lock_for` with ``columns=True`` (no ORM object on the hot path).
-    ``signup_closes_at``: aware UTC."""
+    by :func:`lock_for` with ``columns=True`` (no ORM object on the hot path),
+    its sign-up counts included (kept by triggers: :class:`storage.models.
+    Sprint`; the locking statement returns the row as the last holder of the
+    lock left it). ``signup_closes_at`` and ``last_asked_at``: aware UTC."""
 
     id: int
     group_id: int
@@ -93,6 +95,10 @@ class OpenSprint:
     org_cap: int
     max_leads: int
     title: str
+    held_count: int
+    ahead_count: int
+    lead_count: int
+    last_asked_at: datetime | None
 
 
 _LOCK_OPEN = select(*(getattr(Sprint, f.name) for f in fields(OpenSprint))).where(

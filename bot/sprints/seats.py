@@ -11,12 +11,14 @@ returns to the sprint and is offered on at once (:func:`offers.fill`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot import audit
@@ -25,7 +27,7 @@ from bot.errors import N_, Conflict, InvalidInput, NotFound
 from bot.permissions import Authorized
 from bot.settings import Settings
 from bot.sprints import offers
-from bot.sprints.common import ACTIVE, HOLDING, OpenSprint, local, lock_for, postgresql
+from bot.sprints.common import ACTIVE, HOLDING, OpenSprint, local, lock_for
 from storage.models import AuditEntry, Organisation, Person, SprintSignup
 
 ROLES = ("contributor", "lead")
@@ -129,44 +131,6 @@ def _check_open(sprint: OpenSprint, now: datetime, zone: str) -> None:
                        when=local(sprint.signup_closes_at, zone))
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    """What a sign-up decides on, read in one statement once the sprint is
-    locked: the latest ``asked_at`` (None for none), seats held within
-    1..capacity, waitlisted rows served before a newcomer (priority >= 0:
-    a newcomer has priority 0 and asks after everyone), active leads, and
-    whether the person asking already has a row (0 or 1)."""
-
-    last: datetime | None
-    held: int
-    ahead: int
-    leads: int
-    known: int
-
-
-_S = SprintSignup
-#: One read of the line, prebuilt (building it per sign-up cost more than running
-#: it) and without IN lists (their expanding parameters re-render it every time).
-_LINE = select(
-    func.max(_S.asked_at),
-    func.count().filter(_S.seat.between(1, bindparam("capacity"))),
-    func.count().filter(_S.status == "waitlisted", _S.priority >= 0),
-    func.count().filter(_S.role == "lead", or_(*(_S.status == a for a in ACTIVE))),
-    func.count().filter(_S.person_id == bindparam("person")),
-).where(_S.sprint_id == bindparam("sprint_id"))
-
-
-def _line(session: Session, sprint: OpenSprint, person_id: int) -> _Line:
-    # After the lock, never in the locking statement: under READ COMMITTED a
-    # statement that waited for the lock still reads the snapshot it started
-    # with, which misses the sign-ups the previous holder committed.
-    row = session.connection().execute(_LINE, {"capacity": sprint.capacity,
-                                               "person": person_id,
-                                               "sprint_id": sprint.id}).one()
-    return _Line(row[0], int(row[1] or 0), int(row[2] or 0), int(row[3] or 0),
-                 int(row[4] or 0))
-
-
 def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
          role: str = "contributor", companions: tuple[Joiner, ...] = (),
          settings: Settings, now: datetime, channel: str = "") -> Joined:
@@ -179,24 +143,38 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
     when not open, when someone is already in, when the leads are taken or
     when the party alone exceeds the cap; InvalidInput for a bad role.
 
-    While the sprint is locked this reads the line once (:func:`_line`), the
-    held seats only when some may be free or a cap applies, and earlier rows
-    only when the person has one or brings companions; then it writes each
-    row once.
+    The sprint's lock brings its sign-up counts back (kept on its row by
+    triggers, see :class:`storage.models.Sprint`), so under the lock a
+    sign-up reads the held seats only when some may be free or a cap applies,
+    and earlier rows only when the person has one (found by the insert: a
+    second statement then) or brings companions; then it writes each row once.
     """
     if role not in ROLES:
         raise InvalidInput(N_("The role is lead or contributor."))
-    sprint = lock_for(session, sprint_id, actor=actor,
-                      capability="sprint.lead" if role == "lead" else "sprint.signup",
-                      refusal=N_("You cannot sign up for this sprint."), columns=True)
-    _check_open(sprint, now, person.timezone)
     party = [person, *companions]
     if len({p.id for p in party}) != len(party) or len(party) > MAX_PARTY:
         raise InvalidInput(N_("Name each companion once, at most {n} people in all."),
                            n=MAX_PARTY)
-    line = _line(session, sprint, person.id)
+    joined = _join(session, actor=actor, sprint_id=sprint_id, party=party, role=role,
+                   now=now, channel=channel, known=bool(companions))
+    if joined is None:  # the person has a row in the sprint: decide again with it
+        joined = _join(session, actor=actor, sprint_id=sprint_id, party=party, role=role,
+                       now=now, channel=channel, known=True)
+    assert joined is not None
+    return joined
+
+
+def _join(session: Session, *, actor: Authorized, sprint_id: int, party: list[Joiner],
+          role: str, now: datetime, channel: str, known: bool) -> Joined | None:
+    """:func:`join` of ``party`` (the person first); None, with nothing
+    written, when not ``known`` and the person turned out to have a row."""
+    person = party[0]
+    sprint = lock_for(session, sprint_id, actor=actor,
+                      capability="sprint.lead" if role == "lead" else "sprint.signup",
+                      refusal=N_("You cannot sign up for this sprint."), columns=True)
+    _check_open(sprint, now, person.timezone)
     earlier: dict[int, SprintSignup] = {}
-    if line.known or companions:
+    if known:
         earlier = {r.person_id: r for r in session.scalars(select(SprintSignup).where(
             SprintSignup.sprint_id == sprint.id,
             SprintSignup.person_id.in_([p.id for p in party])))}
@@ -208,13 +186,14 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
                            name=p.name, id=sprint.id, status=STATUS_LABELS[row.status])
         rows.append(row if row is not None else
                     SprintSignup(sprint_id=sprint.id, person_id=p.id, status="new"))
-    if role == "lead" and line.leads >= sprint.max_leads:
+    if role == "lead" and sprint.lead_count >= sprint.max_leads:
         raise Conflict(N_("Sprint #{id} already has its lead; sign up as a contributor."),
                        id=sprint.id)
-    party_key = uuid.uuid4().hex if companions else ""
+    party_key = uuid.uuid4().hex if len(party) > 1 else ""
     # The line is served in the order the lock was taken: a request that read
     # the clock earlier but locked later must not go ahead of one already in.
-    asked = max(now, line.last + timedelta(microseconds=1)) if line.last is not None else now
+    last = sprint.last_asked_at
+    asked = max(now, last + timedelta(microseconds=1)) if last is not None else now
     for p, row in zip(party, rows, strict=True):
         row.organisation_id, row.role = p.organisation_id, role if p is person else \
             "contributor"
@@ -232,7 +211,7 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
                            cap=sprint.org_cap, id=sprint.id)
     free: list[int] = []
     problem: tuple[int | None, int] | None = None
-    if sprint.capacity - line.held >= len(party) or sprint.org_cap:
+    if sprint.capacity - sprint.held_count >= len(party) or sprint.org_cap:
         free, held = offers.seat_map(session, sprint)
         problem = offers.cap_problem(session, sprint, rows, held)
     names = ", ".join(p.name for p in party)
@@ -240,17 +219,18 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
         seats = tuple(free[:len(party)])
         for row, seat in zip(rows, seats, strict=True):
             row.status, row.seat = "seated", seat
-        _write(session, rows, audit.values(
-            actor=actor, action="sprint.join", subject_type="sprint", subject_id=sprint.id,
-            seats=list(seats), role=role, people=names,
-            reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up"))
+        if _write(session, rows, audit.values(
+                actor=actor, action="sprint.join", subject_type="sprint", subject_id=sprint.id,
+                seats=list(seats), role=role, people=names,
+                reason=f"seat {', '.join(map(str, seats))} to {names}: free on sign-up")) is None:
+            return None
         return Joined("seated", seats, 0, title=sprint.title)
     capped = ""
     if problem is not None:
         org = session.get(Organisation, problem[0]) if problem[0] is not None else None
         capped = org.name if org else "?"
     why = (f"{capped} already has {problem[1]} of {sprint.org_cap}" if problem is not None
-           else f"{max(0, sprint.capacity - line.held)} seat(s) free for a party of "
+           else f"{max(0, sprint.capacity - sprint.held_count)} seat(s) free for a party of "
                 f"{len(party)}")
 
     def waitlisted(where: int) -> dict[str, object]:
@@ -258,46 +238,75 @@ def join(session: Session, *, actor: Authorized, sprint_id: int, person: Joiner,
                             subject_id=sprint.id, position=where, role=role, people=names,
                             reason=f"{names} waitlisted at {where}: {why}")
 
-    if companions:
+    if len(party) > 1:
         ids = _write(session, rows)
+        assert ids is not None  # known: no new row of theirs can meet an old one
         # Companions share the asked time; those with a lower row id stand first.
-        where = line.ahead + 1 + sum(1 for i in ids[1:] if i < ids[0])
+        where = sprint.ahead_count + 1 + sum(1 for i in ids[1:] if i < ids[0])
         audit.write(session, waitlisted(where))
     else:
-        where = line.ahead + 1
-        _write(session, rows, waitlisted(where))
+        where = sprint.ahead_count + 1
+        if _write(session, rows, waitlisted(where)) is None:
+            return None
     return Joined("waitlisted", (), where, capped, title=sprint.title)
 
 
 _COLUMNS = ("sprint_id", "person_id", "organisation_id", "role", "status", "seat", "priority",
             "party", "channel", "asked_at", "updated_at")
-_INSERT = insert(SprintSignup).returning(SprintSignup.id)
 _AUDIT_COLUMNS = ("at", "person_id", "channel", "action", "subject_type", "subject_id",
                   "detail")
+
+
+def _new_rows(dialect_insert: Callable[..., Any]) -> Any:
+    # A person's second row in a sprint is refused by its key, not raised: the
+    # caller then reads the row there and decides again (see join).
+    return dialect_insert(SprintSignup).values({c: bindparam(c) for c in _COLUMNS}) \
+        .on_conflict_do_nothing(index_elements=["sprint_id", "person_id"])
+
+
+#: One new sign-up row, by dialect; RETURNING its id (none: the person has one).
+_INSERT = {"postgresql": _new_rows(pg_insert).returning(SprintSignup.id),
+           "sqlite": _new_rows(sqlite_insert).returning(SprintSignup.id)}
+_SIGNUP = _new_rows(pg_insert).returning(SprintSignup.id).cte("signup")
+_AUDIT = AuditEntry.__table__.c
 #: PostgreSQL: the sign-up row and its audit row in one statement (a data-
-#: modifying WITH), so the sprint's lock is held one round trip less.
-_INSERT_AUDITED = insert(AuditEntry).values(
-    {c: bindparam(f"audit_{c}") for c in _AUDIT_COLUMNS}).add_cte(
-    insert(SprintSignup).values({c: bindparam(c) for c in _COLUMNS}).cte("signup"))
+#: modifying WITH), so the sprint's lock is held one round trip less; the audit
+#: row is written only with the sign-up row, and its id says whether it was.
+_INSERT_AUDITED = insert(AuditEntry).from_select(
+    _AUDIT_COLUMNS, select(*(bindparam(f"audit_{c}", type_=_AUDIT[c].type)
+                             for c in _AUDIT_COLUMNS)).select_from(_SIGNUP)
+).add_cte(_SIGNUP).returning(AuditEntry.id)
 
 
 def _write(session: Session, rows: list[SprintSignup],
-           audited: dict[str, object] | None = None) -> list[int]:
+           audited: dict[str, object] | None = None) -> list[int] | None:
     """Write the party's rows, in order, and the audit row ``audited`` (the
     parameters of :func:`bot.audit.values`) when given, and return the rows'
     ids: a row read from the database is changed through the ORM (flushed
     now); a new one is one prebuilt INSERT, with no ORM object to flush. One
     new row with its audit row on PostgreSQL is a single statement, and its
-    id is not read (returned as 0)."""
+    id is not read (returned as 0). None, with nothing written, when a new row
+    met the person's row already in the sprint (only possible for one person:
+    a party's rows were read first)."""
     conn = session.connection()
-    if audited is not None and len(rows) == 1 and rows[0].id is None and postgresql(session):
-        conn.execute(_INSERT_AUDITED, {**{c: getattr(rows[0], c) for c in _COLUMNS},
-                                       **{f"audit_{c}": audited[c] for c in _AUDIT_COLUMNS}})
-        return [0]
+    dialect = conn.dialect.name
+    if audited is not None and len(rows) == 1 and rows[0].id is None \
+            and dialect == "postgresql":
+        done = conn.execute(_INSERT_AUDITED, {
+            **{c: getattr(rows[0], c) for c in _COLUMNS},
+            **{f"audit_{c}": audited[c] for c in _AUDIT_COLUMNS}}).first()
+        return None if done is None else [0]
     if any(r.id is not None for r in rows):
         session.flush()
-    ids = [r.id if r.id is not None else int(conn.execute(
-        _INSERT, {c: getattr(r, c) for c in _COLUMNS}).scalar_one()) for r in rows]
+    ids: list[int] = []
+    for r in rows:
+        if r.id is None:
+            got = conn.execute(_INSERT[dialect], {c: getattr(r, c) for c in _COLUMNS}).first()
+            if got is None:
+                return None
+            ids.append(int(got[0]))
+        else:
+            ids.append(r.id)
     if audited is not None:
         audit.write(session, audited)
     return ids

@@ -30,6 +30,15 @@ class Sprint(Base):
     the cut-off day and ``signup_closes_at`` the instant sign-ups close: the end
     of that day in ``zone`` (the alliance's IANA zone, ``[sprints] timezone``),
     or the time given when the proposer gave one.
+
+    The sign-up counts are kept by triggers on ``sprint_signups`` (migration
+    ``sprint_0960_counts``), in the transaction that changes a sign-up, and
+    come back with the sprint's lock: ``held_count`` (``seated`` or
+    ``offered``), ``waitlisted_count``, ``ahead_count`` (waitlisted with
+    priority >= 0: whom a newcomer stands behind), ``lead_count`` (leads
+    seated, offered or waitlisted) and ``last_asked_at`` (the newest
+    ``asked_at`` of any sign-up; aware, UTC; None before the first). Never
+    written by the application.
     """
 
     __tablename__ = "sprints"
@@ -64,6 +73,11 @@ class Sprint(Base):
     origin_workspace: Mapped[str] = mapped_column(String(64), default="")
     origin_channel: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    held_count: Mapped[int] = mapped_column(server_default="0")
+    waitlisted_count: Mapped[int] = mapped_column(server_default="0")
+    ahead_count: Mapped[int] = mapped_column(server_default="0")
+    lead_count: Mapped[int] = mapped_column(server_default="0")
+    last_asked_at: Mapped[datetime | None] = mapped_column()
 
 
 class SprintSignup(Base):
