@@ -338,8 +338,12 @@ def kill_section(kind: str) -> None:
                          f"({serves[-1].ready - serves[-1].started:.1f} s to start; "
                          f"{len(waiting) / max(took, 1e-3):.0f} presses/s recorded after the "
                          f"restart, target >= 200; {loadavg()})")
-        rest = [(i, bodies[i][1]) for i in range(n) if i not in acked]
-        acked |= kh.send(port, rest, concurrency=conc).acked
+        for _ in range(30):  # refused under backpressure (503 + Retry-After): as Slack, again
+            rest = [(i, bodies[i][1]) for i in range(n) if i not in acked]
+            if not rest:
+                break
+            acked |= kh.send(port, rest, concurrency=conc).acked
+            time.sleep(1.0 if len(acked) < n else 0)
         start = time.monotonic()
         while len(kh.recorded_stances(bot, pid)) < n and time.monotonic() - start < 120:
             time.sleep(0.1)

@@ -40,7 +40,8 @@ class Backlog:
     limit is what the workers work off in ``max_seconds`` at that pace,
     whatever the floor: a floor of 1,000 at each new spell under a sustained
     load of 6 to 35 completions a second let requests wait a minute. The age
-    of the oldest waiting request is checked in every case."""
+    of the oldest waiting request is checked in every case, and the pace is
+    that of the last ``max_seconds`` when it is slower than the spell's."""
 
     def __init__(self, *, max_seconds: float, floor: int, window: int = 256,
                  min_samples: int = 8) -> None:
@@ -78,6 +79,12 @@ class Backlog:
         the pace is measured over the window), are within the limit; else the
         whole seconds (at least 1) until the excess should be worked off."""
         pace = self.pace(busy)
+        if pace and busy is not None:
+            # The last max_seconds alone, if slower: a pace that falls (a busy
+            # machine, slow dispatches) lowers the limit within max_seconds,
+            # not once a window of older, faster completions has rolled by.
+            recent = self.pace(self.max_seconds)
+            pace = min(pace, recent) if recent else pace
         if pace:
             self._known = pace
         elif busy is not None:

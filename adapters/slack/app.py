@@ -11,7 +11,8 @@ acknowledged survives a crash; with ``false`` it goes to the workers in memory
 and the ack is the transport's receipt only. When the database cannot take the
 row, Slack gets no 200 (it retries) and the person is told at once through the
 request's response_url that nothing was recorded; past ``max_backlog_seconds``
-of waiting work it gets 503 + Retry-After. Confirmations follow commits. Worker
+of waiting work it gets 503 + Retry-After before its body is even read (the
+HTTP endpoint: adapters/slack/events.py). Confirmations follow commits. Worker
 threads dispatch through the core and post replies:
 ``actor`` replies privately (the response_url, an ephemeral message or the
 DM), ``conversation`` replies with chat.postMessage, and a reply carrying a
@@ -20,7 +21,6 @@ form opens it as a modal with the interaction's ``trigger_id``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -28,20 +28,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from slack_bolt import Ack, App, BoltContext, BoltRequest
-from slack_bolt.adapter.starlette.handler import to_starlette_response
-from slack_bolt.request.internals import build_context
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.edges import Edges
+from adapters.slack.events import PENDING, EventsEndpoint
 from adapters.slack.forms import OPEN_FORM_ACTION, FormStash
 from adapters.slack.identity import IdentityCache
 from adapters.slack.inbound import (
@@ -58,9 +53,7 @@ from adapters.slack.outbound import (
     render_modal,
 )
 from adapters.slack.settings import slack_settings
-from bot.errors import N_, is_unavailable
 from bot.home import home_message
-from bot.i18n import translator
 from bot.inbox import Inbox, InboxItem
 from bot.types import (
     Actor,
@@ -70,22 +63,13 @@ from bot.types import (
     Message,
     Reply,
 )
-from bot.web import OwnBodyRoute
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/slack/events"
 _ANY = re.compile(r".*")
-#: bolt context key: the HTTP route collects inbox rows here and writes them
-#: before the response leaves (no key: the listener writes them itself).
-PENDING = "convene_inbox_rows"
-#: How long an acknowledgement waits for its row's commit (Slack waits 3 s).
-ACK_DEADLINE_SECONDS = 2.5
-UNRECORDED = N_("Convene could not record that just now (its database is unavailable), so "
-                "nothing was done. Please try again in a minute.")
 #: Slack shows at most this much of a field's error in a modal.
 ERROR_LIMIT = 2000
 
@@ -122,7 +106,7 @@ class SlackAdapter:
         )
         self.edges = Edges(signing_secret=secret, team_ids=cfg.team_ids)
         self.app.use(self.edges.team_guard)
-        self._warm = False
+        self.events = EventsEndpoint(self)
         self._register()
         if start_workers:
             self.start()
@@ -342,80 +326,9 @@ class SlackAdapter:
 
     # -- transports ---------------------------------------------------------------------
     def routes(self) -> list[Route]:
-        """The Starlette route for HTTP mode (Events API and interactivity)."""
-
-        async def slack_events(request: Request) -> Response:
-            raw, body, refused = await self.edges.read_parsed(request)
-            if refused is not None:
-                return refused
-            if (wait := self.inbox.retry_after()) is not None:  # the backlog is past its limit
-                return Response(status_code=503, headers={"Retry-After": str(wait)})
-            # bolt reads any form body containing the word "payload" as an
-            # interaction's payload= field: a slash command whose text says
-            # "payload" became an empty request. The body is the one Convene
-            # parsed (the raw bytes stay, for bolt's signature check), given
-            # after construction: bolt would parse it again, and build its context twice.
-            bolt_request = BoltRequest(body="", query=request.query_params,  # type: ignore[arg-type]
-                                       headers=request.headers)  # type: ignore[arg-type]
-            bolt_request.raw_body = raw.decode("utf-8")
-            bolt_request.body = body
-            bolt_request.context = build_context(BoltContext({}), body)
-            rows: list[Any] = []
-            bolt_request.context[PENDING] = rows
-            if self._warm:
-                # Only CPU work is left (signature check, a listener that acks and queues):
-                # here, no thread hop per request (under load it costs more than the work).
-                bolt_response = self.app.dispatch(bolt_request)
-            else:
-                # Off the event loop until bolt has its auth.test answer (retried on failure).
-                bolt_response = await run_in_threadpool(self.app.dispatch, bolt_request)
-                self._warm = bool(bolt_request.context.get("bot_user_id"))
-            if rows and bolt_response.status == 200:
-                # The acknowledgement leaves only once the rows are committed.
-                written = self.inbox.submit(rows)
-                try:
-                    # Already done when the inbox is not durable: awaiting would
-                    # put this ack behind every other ready request on the loop.
-                    if not written.done():
-                        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(written)),
-                                               ACK_DEADLINE_SECONDS)
-                    written.result()
-                except TimeoutError:
-                    # Slack gives up at 3 s: better a refusal it shows the person (or
-                    # retries) than a late 200. The row may still land; a retry of
-                    # the same request adds nothing (its key is unique). Busy, as
-                    # the backlog's refusal: a Retry-After (12 of 20,000 at 200 in flight).
-                    log.error("Slack inbox write took over %.1fs, %d request(s) not "
-                              "acknowledged", ACK_DEADLINE_SECONDS, len(rows))
-                    return Response(status_code=503, headers={"Retry-After": "1"})
-                except Exception as exc:
-                    if not (isinstance(exc, SQLAlchemyError) or is_unavailable(exc)):
-                        raise
-                    log.error("Slack inbox unavailable, %d request(s) not acknowledged: %s",
-                              len(rows), type(exc).__name__)
-                    await run_in_threadpool(self.tell_unrecorded, rows)
-                    return Response(status_code=503)  # not acknowledged: Slack retries
-            return to_starlette_response(bolt_response)
-
-        return [OwnBodyRoute(EVENTS_PATH, slack_events, methods=["POST"],
-                             max_body=self.edges.max_body)]
-
-    def tell_unrecorded(self, rows: list[Any]) -> None:
-        """Tell each person whose request could not be written (the database is
-        down) that nothing was recorded, through the request's response_url.
-        In the default language: the person's profile is in that database."""
-        tr = translator(self.bot.settings.default_language)
-        text = tr.gettext(UNRECORDED)
-        for _key, _kind, payload in rows:
-            url = self.response_url(payload.get("body") or {})
-            if not url:
-                continue  # an Events API message: Slack's retry is the only way back
-            try:
-                WebhookClient(str(url), timeout=2).send(
-                    response_type="ephemeral", replace_original=False,
-                    **render_message(Message(text)))
-            except Exception as exc:  # noqa: BLE001 - best effort; Slack retries anyway
-                log.warning("could not tell the person their request was lost: %s", exc)
+        """The Starlette route for HTTP mode (Events API and interactivity):
+        :class:`adapters.slack.events.EventsEndpoint`."""
+        return [self.events.route()]
 
     def connect_socket_mode(self) -> Callable[[], None]:
         """Connect over Socket Mode with ``[slack] app_token``; returns what

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from adapters.slack.app import UNRECORDED, SlackAdapter
+from adapters.slack.app import SlackAdapter
+from adapters.slack.events import UNRECORDED
 from adapters.slack.plugin import SERVICE
 from adapters.slack.plugin import plugin as slack_plugin
 from bot.app import Bot

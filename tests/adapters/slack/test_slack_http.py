@@ -37,7 +37,7 @@ def test_signed_slash_command_is_acknowledged_then_answered(
     assert hook.args["response_type"] == "ephemeral"
     assert "Amara Okafor" in json.dumps(hook.args["blocks"])
     assert len(fake_slack.of("users.list")) == 1 and fake_slack.of("users.info") == []
-    assert slack_plugin.adapter(served.bot)._warm  # later requests are acked inline
+    assert slack_plugin.adapter(served.bot).events.warm  # later requests are acked inline
     body = slash_body("help", response_url=fake_slack.hook_url("r2"))
     assert served.post(body, form_headers(body)).status_code == 200
     assert fake_slack.wait_for("hook", 2)[1].path == "/hooks/r2"

@@ -193,12 +193,48 @@ def test_a_backlog_past_its_limit_is_refused_with_retry_after(
         srv.stop()
         adapter.close(wait=False)
 
+def test_a_refusal_comes_before_the_body_is_read(
+        slack_bot: Bot, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the backlog's limit the refusal (503 + Retry-After) is decided
+    before the body is read, verified or parsed: even a request whose signature
+    is wrong gets it (it learns only that Convene is busy), nothing reads its
+    body and nothing is written."""
+    from bot.backlog import Backlog
+
+    adapter, srv = _paused(slack_bot)
+    try:
+        adapter.inbox.backlog = Backlog(max_seconds=3.0, floor=1)
+        for i in range(2):  # past the floor of one
+            first = slash_body("help", response_url=fake_slack.hook_url(f"h0{i}"))
+            assert srv.post(first, form_headers(first)).status_code == 200
+        reads: list[object] = []
+        read = adapter.edges.read_parsed
+
+        async def counted(request: Any) -> Any:
+            reads.append(request)
+            return await read(request)
+
+        monkeypatch.setattr(adapter.edges, "read_parsed", counted)
+        body = slash_body("help", response_url=fake_slack.hook_url("h1"))
+        for headers in (form_headers(body), form_headers(body, secret="not-the-secret")):
+            refused = srv.post(body, headers)
+            assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
+        assert reads == [] and len(_rows(slack_bot)) == 2
+        assert adapter.inbox.work_queued() == 2
+        assert srv.post(body, form_headers(body, secret="not-the-secret")).status_code == 401
+        assert srv.post(body, form_headers(body)).status_code == 200  # Slack's retry
+        assert len(reads) == 2 and len(_rows(slack_bot)) == 3
+    finally:
+        srv.stop()
+        adapter.close(wait=False)
+
+
 def test_an_ack_past_its_deadline_is_a_503_with_retry_after(
         slack_bot: Bot, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
     """A commit slower than the acknowledgement's deadline is refused as busy
     (Retry-After, which Slack honours), like the backlog's refusal; the row
     still lands, and Slack's retry adds nothing."""
-    from adapters.slack import app as module
+    from adapters.slack import events as module
 
     adapter, srv = _paused(slack_bot)
     try:
@@ -259,6 +295,27 @@ def test_a_known_pace_sets_the_limit_whatever_the_floor(monkeypatch: pytest.Monk
     assert b.retry_after(30, 3.0, busy=5.0) == 1  # and the oldest waited max_seconds
     fresh = module.Backlog(max_seconds=3.0, floor=1000)  # the first burst after a start
     assert fresh.retry_after(900, 0.5, busy=2.0) is None
+
+
+def test_a_falling_pace_lowers_the_limit_within_max_seconds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under sustained load the limit follows the pace of the last max_seconds
+    when it falls: 200 completions at 40 a second, then 3 s at 4 a second,
+    leave a limit of 12 (4 a second for 3 s), not the 60-odd of the whole spell."""
+    from bot import backlog as module
+
+    now = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    b = module.Backlog(max_seconds=3.0, floor=1000)
+    for _ in range(200):
+        b.completed()
+        now[0] += 0.025
+    for _ in range(13):
+        b.completed()
+        now[0] += 0.25
+    now[0] -= 0.25
+    assert b.retry_after(12, 0.5, busy=20.0) is None
+    assert b.retry_after(20, 0.5, busy=20.0) == 2  # eight over at 4 a second
 
 
 def test_the_queue_knows_how_long_it_has_been_busy(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from adapters.slack.app import EVENTS_PATH, SlackAdapter
+from adapters.slack.app import SlackAdapter
+from adapters.slack.events import EVENTS_PATH
 from adapters.slack.plugin import plugin as slack_plugin
 from bot.app import Bot
 from bot.home import home_message
