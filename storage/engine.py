@@ -105,11 +105,11 @@ def make_engine(url: str = DEFAULT_URL, *, serialise_writers: bool = True,
     # More kept than a steady load holds at once (8 pages, 8 chat workers, the
     # inbox's writer, the outbox, heartbeat, lease and jobs: about 20): with 10,
     # a soak at 200 requests in flight opened and closed 40 overflow connections
-    # a minute (a server process forked for each). The ceiling is unchanged; LIFO
-    # keeps the same few warm, with their prepared statements.
+    # a minute (a server process forked for each). The ceiling is unchanged.
+    # (Not LIFO, as SQLite's: after an outage the most recent connection, dead,
+    # came back first again and again, and a press was refused once it was over.)
     kwargs.setdefault("pool_size", PG_POOL_SIZE)
     kwargs.setdefault("max_overflow", PG_POOL_OVERFLOW)
-    kwargs.setdefault("pool_use_lifo", True)
     engine = create_engine(url, **kwargs)
     if check_on_checkout:
         event.listen(engine, "checkout", _drop_closed_on_checkout)
