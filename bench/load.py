@@ -320,7 +320,7 @@ class Rig:
             bot.leadership.stop()
             bot.engine.dispose()
         self.serve = kh.Serve(url, self.folder, f"http://127.0.0.1:{fake_port}/api/", port,
-                              extra={"CONVENE_LOG_LEVEL": "WARNING", **self.env}).start()
+                              extra={"CONVENE_LOG_LEVEL": "WARNING", **self.env}).start(timeout=240)
         self.world = World(port, f"http://127.0.0.1:{fake_port}", pid, kh.KEY, people, feeds)
         return self
 

@@ -12,6 +12,14 @@ the engine's connections raise their automatic threshold to
 command does not, and keeps SQLite's default. Durability is unchanged: a
 commit is in the log (in the operating system's hands, as before) when it
 returns; a checkpoint only moves committed pages into the database file.
+
+A PASSIVE checkpoint never shrinks the log file: SQLite rewrites it from the
+start, keeping its size, so a burst that took it to tens of megabytes (readers
+in flight let no checkpoint finish, and the log grows until one does) leaves a
+file that size for good. Once the log has been fully checkpointed and nothing
+was written for ``idle_seconds``, the thread runs one ``TRUNCATE`` checkpoint
+with no busy wait (it gives up at once if a reader or a writer is there) and
+the file goes back to zero bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -31,17 +40,30 @@ SAFETY_PAGES = 20_000
 #: Seconds between two checkpoints.
 INTERVAL_SECONDS = 0.5
 
+#: Seconds without a write, the log fully checkpointed, before it is truncated.
+IDLE_SECONDS = 5.0
+
+#: The checkpointer's own busy timeout (seconds).
+CONNECT_TIMEOUT_SECONDS = 1.0
+
 
 class WalCheckpointer:
     """Checkpoints ``engine``'s SQLite file every ``interval`` seconds from
     :meth:`start` to :meth:`stop`. Does nothing for any other database.
-    ``checkpoints``: how many ran; ``pages``: pages they moved."""
+    ``checkpoints``: how many ran; ``pages``: pages they moved; ``truncations``:
+    how many times the idle log was cut back to zero bytes (``idle_seconds``
+    after the last write)."""
 
-    def __init__(self, engine: Engine, *, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(self, engine: Engine, *, interval: float = INTERVAL_SECONDS,
+                 idle_seconds: float = IDLE_SECONDS) -> None:
         self.engine = engine
         self.interval = interval
+        self.idle_seconds = idle_seconds
         self.checkpoints = 0
         self.pages = 0
+        self.truncations = 0
+        self._last: tuple[int, int] = (0, 0)  # (log frames, checkpointed) last seen
+        self._still_since = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         path = engine.url.database or ""
@@ -72,13 +94,35 @@ class WalCheckpointer:
         event.listen(self.engine, "checkout", _restore_threshold)
 
     def checkpoint(self, conn: sqlite3.Connection) -> int:
-        """One PASSIVE checkpoint; returns the pages it moved (-1: busy)."""
-        busy, _log_pages, moved = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        """One PASSIVE checkpoint; returns the pages it moved (-1: busy). Once
+        the log stayed fully checkpointed for ``idle_seconds``, truncates it."""
+        busy, log_pages, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         self.checkpoints += 1
         if busy:
             return -1
-        self.pages += max(0, int(moved))
-        return int(moved)
+        # ``done`` counts every frame checkpointed since the log was last reset:
+        # what this call moved is its growth since the previous call.
+        state = (int(log_pages), int(done))
+        moved = state[1] - self._last[1] if state[0] >= self._last[0] else state[1]
+        self.pages += max(0, moved)
+        now = time.monotonic()
+        if state != self._last or state[0] != state[1]:
+            self._last, self._still_since = state, now
+        elif state[0] > 0 and now - self._still_since >= self.idle_seconds:
+            self._truncate(conn)
+        return max(0, moved)
+
+    def _truncate(self, conn: sqlite3.Connection) -> None:
+        """``TRUNCATE`` with no busy wait: a reader or a writer makes it give up."""
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(CONNECT_TIMEOUT_SECONDS * 1000)}")
+        if not busy:
+            self.truncations += 1
+            self._last = (0, 0)
+        self._still_since = time.monotonic()
 
     def _loop(self) -> None:
         conn: sqlite3.Connection | None = None
@@ -86,8 +130,12 @@ class WalCheckpointer:
             while True:
                 try:
                     if conn is None:
-                        conn = sqlite3.connect(self._path, timeout=1.0,
+                        conn = sqlite3.connect(self._path, timeout=CONNECT_TIMEOUT_SECONDS,
                                                check_same_thread=False, isolation_level=None)
+                        # as the engine's connections do: a connection opened
+                        # before the file was in WAL mode never reads its header
+                        # again, and its checkpoints would find no log (-1, -1).
+                        conn.execute("PRAGMA journal_mode=WAL")
                     self.checkpoint(conn)
                 except sqlite3.Error as exc:  # the next tick tries again
                     log.warning("WAL checkpoint failed: %s", exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -50,3 +51,40 @@ def test_nothing_to_do_on_postgresql_or_in_memory() -> None:
     pg = make_engine("postgresql://postgres@127.0.0.1:5432/test")
     assert not WalCheckpointer(pg).enabled  # no connection is made
     pg.dispose()
+
+
+def _wal_bytes(tmp_path: Path) -> int:
+    wal = tmp_path / "c.db-wal"
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_an_idle_log_is_truncated_and_not_while_writes_go_on(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    checkpointer = WalCheckpointer(engine, interval=0.05, idle_seconds=0.5).start()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        # a reader holding a snapshot lets no checkpoint finish: the log grows
+        reader = sqlite3.connect(tmp_path / "c.db", isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM t").fetchone()
+        for i in range(300):
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": "x" * 3000 + str(i)})
+        grown = _wal_bytes(tmp_path)
+        assert grown > 1_000_000
+        time.sleep(1.0)  # idle, but the reader is still there: nothing is cut
+        assert checkpointer.truncations == 0 and _wal_bytes(tmp_path) == grown
+        reader.execute("ROLLBACK")
+        reader.close()
+        deadline = time.monotonic() + 10
+        while (_wal_bytes(tmp_path) or not checkpointer.truncations) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _wal_bytes(tmp_path) == 0
+        assert checkpointer.truncations == 1
+        with engine.connect() as conn:  # and nothing was lost
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 300
+    finally:
+        checkpointer.stop()
+        engine.dispose()

@@ -252,3 +252,42 @@ def test_a_group_commit_is_one_statement_on_postgresql(
     assert rows["k2"].status == "working" and rows["k2"].claimed_by == "tok"  # not "other"'s
     assert rows["k3"].status == "working" and rows["k3"].attempts == 1
     assert rows["k1"].payload == {"body": {"v": "a\u0000b"}}
+
+
+def test_batches_of_any_size_take_a_few_sql_texts_and_lose_nothing(bot: Bot) -> None:
+    """Each SQL text is a prepared statement in every connection's cache (tens of
+    KB each on SQLite): a batch statement whose text followed the batch size
+    grew a server under load. Inserted claimed, finished and claimed again by
+    id in batches of 1 to 40 rows: a few texts, every row once."""
+    from sqlalchemy import event, func
+
+    from bot.queue import INBOX, batches
+    from storage.models import InboxItem
+
+    q = LeasedQueue(INBOX, instance="t", lease=timedelta(seconds=30), max_attempts=3,
+                    backoff=1.0, stale=timedelta(seconds=3), fixed={"platform": "slack"})
+    texts: set[str] = set()
+
+    def record(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        texts.add(statement)
+
+    event.listen(bot.engine, "before_cursor_execute", record)
+    try:
+        for n in range(1, 41):
+            with bot.session_factory() as s, s.begin():
+                rows = q.insert_claimed(s, [(f"k{n}.{i}", "actions", {"i": i})
+                                            for i in range(n)] + [(f"k{n}.0", "actions", {})],
+                                        f"tok{n}")
+                assert sorted(c.key for c in rows) == sorted(f"k{n}.{i}" for i in range(n))
+                assert q.finish(s, rows) == n
+    finally:
+        event.remove(bot.engine, "before_cursor_execute", record)
+    inserts = {t for t in texts if t.startswith("INSERT")}
+    updates = {t for t in texts if t.startswith("UPDATE")}
+    assert len(inserts) <= 7 and len(updates) <= 7, (len(inserts), len(updates))
+    with bot.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(InboxItem)) == sum(range(1, 41))
+        assert s.scalar(select(func.count()).select_from(InboxItem)
+                        .where(InboxItem.status == "done")) == sum(range(1, 41))
+    assert [len(b) for b in batches(list(range(1300)))] == [512, 512, 512]  # 276 padded
+    assert list(batches([1, 2, 3])) == [[1, 2, 3, 3]] and list(batches([])) == []
