@@ -30,7 +30,7 @@ from bot.permissions import Authorized
 from bot.settings import Settings
 from bot.topics import topic_text
 from bot.types import Attachment, CalendarEvent
-from bot.workshops import availability, reminders, tokens
+from bot.workshops import availability, feed_events, reminders, tokens
 from bot.workshops.ical import Attendee, Meeting, calendar_bytes, cancellation, invite
 from bot.workshops.render import local_text, workshop_message
 from bot.workshops.rsvp import counts, declined
@@ -246,6 +246,7 @@ def confirm(*, session: Session, actor: Authorized, workshop: Workshop, starts_a
     availability.record_burdens(session, workshop)
     reminders.plan(session, workshop, settings)
     sent = _send(session, workshop, settings, calendar_platforms, kind=kind)
+    feed_events.store(session, workshop, settings)
     record(session=session, actor=actor, action=f"workshop.{kind}", subject_type="workshop",
            subject_id=workshop.id, starts_at=starts_at.isoformat(),
            sequence=workshop.sequence, emails=sent.emails,
@@ -272,6 +273,7 @@ def cancel(*, session: Session, actor: Authorized, workshop: Workshop, settings:
         workshop.sequence += 1
         session.flush()
         sent = _send(session, workshop, settings, calendar_platforms, kind="cancel")
+    feed_events.store(session, workshop, settings)
     record(session=session, actor=actor, action="workshop.cancel", subject_type="workshop",
            subject_id=workshop.id, sequence=workshop.sequence)
     return sent
