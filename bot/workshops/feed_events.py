@@ -94,22 +94,31 @@ def _probe(settings: Settings, language: str, with_join: bool) -> str:
     return found
 
 
-def _key(values: Sequence[Any], settings: Settings, *, with_join: bool,
-         topics: dict[tuple[str, str], str]) -> str:
-    """The digest of one event's inputs (``values`` in the order of ``_INPUTS``)."""
-    (wid, uid, sequence, starts_at, ends_at, state, title, join_url, updated_at,
-     topic, language, zone) = values
-    shown = topics.get((topic, language))
-    if shown is None:
-        shown = topics[(topic, language)] = topic_text(topic, language) if topic else ""
-    # Instants as POSIX seconds: the same on SQLite and PostgreSQL whatever
-    # tzinfo object either driver hands back.
-    parts = (wid, uid, sequence, starts_at.timestamp(), ends_at.timestamp(),
-             state == "cancelled", title, join_url if with_join else "",
-             int(updated_at.timestamp()), shown, language, zone, with_join,
-             invites.organizer(settings), settings.alliance_name,
-             _probe(settings, language, with_join))
-    return hashlib.blake2b(repr(parts).encode(), digest_size=24).hexdigest()
+class _Keys:
+    """The keys of one variant's events: what they share (the organizer, the
+    alliance, each language's probe, each topic's words) worked out once."""
+
+    def __init__(self, settings: Settings, *, with_join: bool) -> None:
+        self.settings = settings
+        self.with_join = with_join
+        self.common = (with_join, invites.organizer(settings), settings.alliance_name)
+        self.salts: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def __call__(self, values: Sequence[Any]) -> str:
+        """The digest of one event's inputs (``values`` in the order of ``_INPUTS``)."""
+        (wid, uid, sequence, starts_at, ends_at, state, title, join_url, updated_at,
+         topic, language, zone) = values
+        salt = self.salts.get((topic, language))
+        if salt is None:
+            salt = self.salts[(topic, language)] = (
+                topic_text(topic, language) if topic else "",
+                _probe(self.settings, language, self.with_join))
+        # Instants as POSIX seconds: the same on SQLite and PostgreSQL whatever
+        # tzinfo object either driver hands back.
+        parts = (wid, uid, sequence, starts_at.timestamp(), ends_at.timestamp(),
+                 state == "cancelled", title, join_url if self.with_join else "",
+                 int(updated_at.timestamp()), language, zone, salt, self.common)
+        return hashlib.blake2b(repr(parts).encode(), digest_size=24).hexdigest()
 
 
 def _values(ws: Workshop) -> tuple[Any, ...]:
@@ -118,11 +127,9 @@ def _values(ws: Workshop) -> tuple[Any, ...]:
             ws.series.anchor_zone)
 
 
-def _build(ws: Workshop, settings: Settings, *, with_join: bool,
-           topics: dict[tuple[str, str], str]) -> tuple[Vevent, Built]:
-    ev = _vevent(ws, settings, with_join=with_join)
-    key = _key(_values(ws), settings, with_join=with_join, topics=topics)
-    return ev, Built(ws.id, with_join, key, ev.ics)
+def _build(ws: Workshop, keys: _Keys) -> tuple[Vevent, Built]:
+    ev = _vevent(ws, keys.settings, with_join=keys.with_join)
+    return ev, Built(ws.id, keys.with_join, keys(_values(ws)), ev.ics)
 
 
 def _upsert(session: Session, built: Sequence[Built]) -> None:
@@ -141,9 +148,7 @@ def store(session: Session, ws: Workshop, settings: Settings) -> None:
     if ws.starts_at is None or ws.ends_at is None:
         return
     session.flush()
-    topics: dict[tuple[str, str], str] = {}
-    _upsert(session, [_build(ws, settings, with_join=j, topics=topics)[1]
-                      for j in (True, False)])
+    _upsert(session, [_build(ws, _Keys(settings, with_join=j))[1] for j in (True, False)])
 
 
 def read(session: Session, settings: Settings, *, where: ColumnElement[bool],
@@ -152,20 +157,20 @@ def read(session: Session, settings: Settings, *, where: ColumnElement[bool],
     on ``Workshop``), in start order: the stored bytes where their key still
     matches, else built now (listed in ``built``, for :func:`keep`)."""
     stored = WorkshopFeedEvent
-    rows = session.execute(
+    # Plain rows (no ORM entities to make): 500 of them are most of a cold feed.
+    rows = session.connection().execute(
         select(*_INPUTS, stored.key, stored.ics)
         .join(WorkshopSeries, WorkshopSeries.id == Workshop.series_id)
         .outerjoin(stored, and_(stored.workshop_id == Workshop.id,
                                 stored.with_join == with_join))
         .where(Workshop.starts_at.is_not(None), Workshop.ends_at.is_not(None), where)
         .order_by(Workshop.starts_at, Workshop.id)).all()
-    topics: dict[tuple[str, str], str] = {}
+    keys = _Keys(settings, with_join=with_join)
     events: list[Vevent | None] = []
     missing: dict[int, int] = {}
     for i, row in enumerate(rows):
         values = row[:len(_INPUTS)]
-        if row.ics is not None and row.key == _key(values, settings, with_join=with_join,
-                                                   topics=topics):
+        if row.ics is not None and row.key == keys(values):
             events.append(Vevent(row.uid, row.anchor_zone, row.starts_at, row.ends_at,
                                  row.ics))
         else:
@@ -175,8 +180,7 @@ def read(session: Session, settings: Settings, *, where: ColumnElement[bool],
     if missing:
         for ws in session.scalars(select(Workshop).options(joinedload(Workshop.series))
                                   .where(Workshop.id.in_(missing))):
-            events[missing[ws.id]], b = _build(ws, settings, with_join=with_join,
-                                               topics=topics)
+            events[missing[ws.id]], b = _build(ws, keys)
             built.append(b)
     changed = max((row.updated_at for row in rows), default=datetime(2000, 1, 1, tzinfo=UTC))
     return FeedEvents([e for e in events if e is not None], changed, built)
