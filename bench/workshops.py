@@ -43,12 +43,14 @@ ZONES = ["Australia/Sydney", "Asia/Tokyo", "Africa/Nairobi", "Europe/Paris",
          "America/Sao_Paulo", "America/Los_Angeles", "Asia/Kolkata", "Europe/London"]
 
 
-def _timed(fn, runs: int = 5) -> float:  # type: ignore[no-untyped-def]
+def _timed(fn, runs: int = 5, clock=time.perf_counter) -> float:  # type: ignore[no-untyped-def]
+    # ``clock=time.process_time``: this process's CPU time, which other
+    # processes on the shared machine move less than the wall clock.
     times = []
     for _ in range(runs):
-        t = time.perf_counter()
+        t = clock()
         fn()
-        times.append(time.perf_counter() - t)
+        times.append(clock() - t)
     return statistics.median(times) * 1000
 
 
@@ -212,7 +214,8 @@ def product_feed() -> dict[str, float | str]:
             get()
 
         out: dict[str, float | str] = {"first": _timed(first), "cold": _timed(cold),
-                                       "warm": _timed(get)}
+                                       "warm": _timed(get),
+                                       "cold_cpu": _timed(cold, clock=time.process_time)}
         out["sha"] = hashlib.sha256(body).hexdigest()[:12]
         out["code"] = str(Path(sys.modules["bot"].__file__ or "").parent.parent)
         return out
@@ -243,13 +246,16 @@ def feed_ab(rev: str, rounds: int, background: int) -> None:
                 figures = json.loads(out.strip().splitlines()[-1])
                 assert Path(str(figures["code"])) == tree, (figures["code"], tree)
                 got[label].append(figures)
-                print(f"round {r + 1} {label:>24}: first {figures['first']:6.1f} ms, cold "
-                      f"{figures['cold']:6.1f} ms, warm {figures['warm']:6.1f} ms, body "
-                      f"{figures['sha']} ({loadavg()})", flush=True)
+                print(f"round {r + 1} {label:>16}: first {figures['first']:6.1f} ms, cold "
+                      f"{figures['cold']:6.1f} ms ({figures['cold_cpu']:5.1f} ms CPU), warm "
+                      f"{figures['warm']:6.1f} ms, body {figures['sha']} ({loadavg()})",
+                      flush=True)
     for label, runs in got.items():
-        med = {k: statistics.median(float(f[k]) for f in runs) for k in ("first", "cold", "warm")}
-        print(f"median {label:>24}: first {med['first']:6.1f} ms, cold {med['cold']:6.1f} ms, "
-              f"warm {med['warm']:6.1f} ms (target: cold <= 100 ms)")
+        med = {k: statistics.median(float(f[k]) for f in runs)
+               for k in ("first", "cold", "cold_cpu", "warm")}
+        print(f"median {label:>16}: first {med['first']:6.1f} ms, cold {med['cold']:6.1f} ms "
+              f"({med['cold_cpu']:5.1f} ms CPU), warm {med['warm']:6.1f} ms (target: cold "
+              "<= 100 ms)")
 
 
 def product_invites() -> tuple[float, float, int]:

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from bot.settings import Settings
 from bot.topics import topic_text
-from bot.workshops import invites
 from bot.workshops.ical import Vevent, vevent
+from bot.workshops.meetings import meeting_for, organizer
 from storage.engine import dialect_insert
 from storage.models import Workshop, WorkshopFeedEvent, WorkshopSeries
 
@@ -71,8 +71,8 @@ class FeedEvents:
 def _vevent(ws: Workshop, settings: Settings, *, with_join: bool) -> Vevent:
     # Without METHOD, an event's DTSTAMP is when it was last revised (RFC 5545
     # 3.8.7.2): its own updated_at, so an unchanged event is the same bytes.
-    meeting = invites.meeting_for(ws, settings, person=None,
-                                  cancelled=ws.state == "cancelled", with_join=with_join)
+    meeting = meeting_for(ws, settings, person=None, cancelled=ws.state == "cancelled",
+                          with_join=with_join)
     return vevent(replace(meeting, dtstamp=ws.updated_at.replace(microsecond=0)),
                   method=None)
 
@@ -80,7 +80,7 @@ def _vevent(ws: Workshop, settings: Settings, *, with_join: bool) -> Vevent:
 def _probe(settings: Settings, language: str, with_join: bool) -> str:
     # One fixed workshop through the same code as every event: a changed
     # catalog, template or icalendar changes its bytes, so every key changes.
-    at = (language, with_join, invites.organizer(settings), settings.alliance_name)
+    at = (language, with_join, organizer(settings), settings.alliance_name)
     found = _PROBES.get(at)
     if found is None:
         when = datetime(2030, 3, 11, 14, tzinfo=UTC)
@@ -101,7 +101,7 @@ class _Keys:
     def __init__(self, settings: Settings, *, with_join: bool) -> None:
         self.settings = settings
         self.with_join = with_join
-        self.common = (with_join, invites.organizer(settings), settings.alliance_name)
+        self.common = (with_join, organizer(settings), settings.alliance_name)
         self.salts: dict[tuple[str, str], tuple[str, str]] = {}
 
     def __call__(self, values: Sequence[Any]) -> str:

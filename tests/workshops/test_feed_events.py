@@ -18,7 +18,7 @@ from bot.app import Bot
 from bot.members import person_by_email
 from bot.workshops import feed_events, feeds
 from bot.workshops.ical import calendar_bytes, read_events
-from bot.workshops.invites import meeting_for
+from bot.workshops.meetings import meeting_for
 from storage.models import Group, Workshop, WorkshopFeedEvent, WorkshopSeries
 from tests.conftest import MEMBER, SECRETARIAT
 from tests.workshops.helpers import YEAR, confirmed_workshop, say
