@@ -134,11 +134,14 @@ def _build(ws: Workshop, keys: _Keys) -> tuple[Vevent, Built]:
 
 def _upsert(session: Session, built: Sequence[Built]) -> None:
     ins = dialect_insert(session.get_bind().dialect.name)(WorkshopFeedEvent)
-    session.execute(ins.values([{"workshop_id": b.workshop_id, "with_join": b.with_join,
-                                 "key": b.key, "ics": b.ics} for b in built])
-                    .on_conflict_do_update(index_elements=["workshop_id", "with_join"],
-                                           set_={"key": ins.excluded.key,
-                                                 "ics": ins.excluded.ics}))
+    upsert = ins.on_conflict_do_update(index_elements=["workshop_id", "with_join"],
+                                       set_={"key": ins.excluded.key, "ics": ins.excluded.ics})
+    # 500 rows a statement: four parameters each stay far below SQLite's and
+    # PostgreSQL's limits on a statement's parameters, however big the feed.
+    for at in range(0, len(built), 500):
+        session.execute(upsert.values([{"workshop_id": b.workshop_id, "with_join": b.with_join,
+                                        "key": b.key, "ics": b.ics}
+                                       for b in built[at:at + 500]]))
 
 
 def store(session: Session, ws: Workshop, settings: Settings) -> None:
