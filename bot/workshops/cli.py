@@ -70,7 +70,7 @@ def register_cli(app: typer.Typer) -> None:
         """The workshop as an .ics file (METHOD:PUBLISH-less, with a VTIMEZONE)."""
         from bot.errors import DomainError
         from bot.workshops.ical import calendar_bytes
-        from bot.workshops.invites import meeting_for
+        from bot.workshops.meetings import meeting_for
         from bot.workshops.series import find_workshop
 
         bot = _bot(ctx)

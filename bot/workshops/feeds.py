@@ -4,22 +4,20 @@ public one (no join links), as ``text/calendar`` with ETag and Last-Modified."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.errors import N_
 from bot.i18n import translator
 from bot.tokens import LinkRefused
-from bot.workshops import tokens
-from bot.workshops.ical import calendar_bytes
-from bot.workshops.invites import meeting_for
+from bot.workshops import feed_events, tokens
+from bot.workshops.ical import calendar_of
 from storage.base import utcnow
 from storage.engine import read_only
 from storage.models import Membership, Person, Workshop, WorkshopFeedKey
@@ -54,25 +52,17 @@ def feed_url(session: Session, settings: Settings, person_id: int) -> str:
 
 
 def feed_bytes(session: Session, settings: Settings, *, person: Person | None
-               ) -> tuple[bytes, datetime]:
-    """The feed's iCalendar bytes and its last change (aware UTC): the person's
-    groups' workshops with join links, or every workshop without."""
-    q = select(Workshop).where(Workshop.starts_at.is_not(None))
+               ) -> tuple[bytes, datetime, list[feed_events.Built]]:
+    """The feed's iCalendar bytes, its last change (aware UTC) and the events
+    it built rather than read from the store (for :func:`feed_events.keep`):
+    the person's groups' workshops with join links, or every workshop without."""
+    where: ColumnElement[bool] = true()
     if person is not None:
-        q = q.where(Workshop.group_id.in_(select(Membership.group_id).where(
-            Membership.person_id == person.id)))
-    rows = list(session.scalars(q.options(joinedload(Workshop.series))
-                                .order_by(Workshop.starts_at)))
-    # Without METHOD, an event's DTSTAMP is when it was last revised (RFC 5545
-    # 3.8.7.2): its own updated_at, so an unchanged event is the same bytes
-    # from one request to the next (bot.workshops.ical caches them).
-    meetings = [replace(meeting_for(w, settings, person=None, cancelled=w.state == "cancelled",
-                                    with_join=person is not None),
-                        dtstamp=w.updated_at.replace(microsecond=0)) for w in rows]
-    changed = max((w.updated_at for w in rows), default=datetime(2000, 1, 1, tzinfo=UTC))
-    name = settings.alliance_name
-    stamp = changed.replace(microsecond=0)
-    return calendar_bytes(meetings, method=None, now=stamp, name=name), changed
+        where = Workshop.group_id.in_(select(Membership.group_id).where(
+            Membership.person_id == person.id))
+    got = feed_events.read(session, settings, where=where, with_join=person is not None)
+    return (calendar_of(got.events, method=None, name=settings.alliance_name), got.changed,
+            got.built)
 
 
 NOT_VALID = N_("This calendar feed address is not valid. Write in chat: workshop feed")
@@ -103,7 +93,8 @@ def feed_response(bot: Bot, request: Request, *, token: str | None) -> Response:
             if person is None or link.version != feed_version(session, person.id):
                 return _refused(person.language if person else bot.settings.default_language,
                                 410, REVOKED)
-        body, changed = feed_bytes(session, bot.settings, person=person)
+        body, changed, built = feed_bytes(session, bot.settings, person=person)
+    feed_events.keep(bot.session_factory, built)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Last-Modified": format_datetime(changed.astimezone(UTC),
                                                               usegmt=True),

@@ -97,12 +97,12 @@ def _vtimezone(zone: str, first: date, last: date) -> icalendar.Timezone:
     return out
 
 
-def _zone_span(zone: str, meetings: Sequence[Meeting]) -> tuple[str, date, date] | None:
+def _zone_span(zone: str, events: Sequence[Vevent]) -> tuple[str, date, date] | None:
     # The years a zone's VTIMEZONE must cover, padded by a day each side.
-    if zone == "UTC" or not meetings:
+    if zone == "UTC" or not events:
         return None
-    first = min(m.starts_at for m in meetings).date().replace(month=1, day=1)
-    last = max(m.ends_at for m in meetings).date().replace(month=12, day=31)
+    first = min(e.starts_at for e in events).date().replace(month=1, day=1)
+    last = max(e.ends_at for e in events).date().replace(month=12, day=31)
     return zone, first - timedelta(days=1), last + timedelta(days=1)
 
 
@@ -174,6 +174,38 @@ def _event(m: Meeting, *, method: Method, now: datetime) -> icalendar.Event:
     return ev
 
 
+@dataclass(frozen=True, slots=True)
+class Vevent:
+    """One VEVENT as icalendar serialises it (``ics``: CRLF lines folded at 75
+    octets, ``BEGIN:VEVENT`` to ``END:VEVENT``), with what the calendar around
+    it needs: ``uid``, the anchor ``zone`` of its VTIMEZONE and its
+    ``starts_at``/``ends_at`` (aware)."""
+
+    uid: str
+    zone: str
+    starts_at: datetime
+    ends_at: datetime
+    ics: bytes
+
+
+def vevent(m: Meeting, *, method: Method | None, now: datetime | None = None) -> Vevent:
+    """``m`` serialised as a VEVENT by icalendar; DTSTAMP is ``m.dtstamp``, else
+    ``now`` (default: the current time). ``method`` as in :func:`calendar_bytes`."""
+    stamp = m.dtstamp or now or utcnow()
+    return Vevent(m.uid, m.zone, m.starts_at, m.ends_at,
+                  bytes(_event(m, method=method or "PUBLISH", now=stamp).to_ical()))
+
+
+def calendar_of(events: Sequence[Vevent], *, method: Method | None, name: str = "") -> bytes:
+    """A VCALENDAR around ``events`` (already serialised, in order): its own
+    lines, one VTIMEZONE per zone used (covering the events' years) and
+    ``X-WR-CALNAME`` ``name`` when given. ``method`` as in :func:`calendar_bytes`."""
+    spans = (_zone_span(zone, [e for e in events if e.zone == zone])
+             for zone in sorted({e.zone for e in events}))
+    head, end = _frame(method, name, tuple(s for s in spans if s is not None))
+    return head + b"".join(e.ics for e in events) + end
+
+
 def calendar_bytes(meetings: Sequence[Meeting], *, method: Method | None,
                    now: datetime | None = None, name: str = "") -> bytes:
     """A VCALENDAR with one VEVENT per meeting (CRLF, folded at 75 octets).
@@ -182,23 +214,8 @@ def calendar_bytes(meetings: Sequence[Meeting], *, method: Method | None,
     (``PUBLISH``-less subscription). One VTIMEZONE per zone used.
     """
     now = now or utcnow()
-    spans = (_zone_span(zone, [m for m in meetings if m.zone == zone])
-             for zone in sorted({m.zone for m in meetings}))
-    head, end = _frame(method, name, tuple(s for s in spans if s is not None))
-    kind = method or "PUBLISH"
-    events = (_stamped_event(m, kind) if m.dtstamp is not None else
-              bytes(_event(m, method=kind, now=now).to_ical()) for m in meetings)
-    return head + b"".join(events) + end
-
-
-@lru_cache(maxsize=8192)
-def _stamped_event(m: Meeting, method: Method) -> bytes:
-    # A VEVENT with its own DTSTAMP is a pure function of the immutable
-    # Meeting, so it is serialised once: a feed is asked for again and again
-    # (every subscriber's client polls it) and shares its events with every
-    # other reader's feed of the same groups.
-    assert m.dtstamp is not None
-    return bytes(_event(m, method=method, now=m.dtstamp).to_ical())
+    return calendar_of([vevent(m, method=method, now=now) for m in meetings],
+                       method=method, name=name)
 
 
 def invite(meeting: Meeting, *, now: datetime | None = None) -> bytes:

@@ -30,15 +30,15 @@ from bot.permissions import Authorized
 from bot.settings import Settings
 from bot.topics import topic_text
 from bot.types import Attachment, CalendarEvent
-from bot.workshops import availability, reminders, tokens
-from bot.workshops.ical import Attendee, Meeting, calendar_bytes, cancellation, invite
+from bot.workshops import availability, feed_events, reminders, tokens
+from bot.workshops.ical import calendar_bytes, cancellation, invite
+from bot.workshops.meetings import meeting_for, organizer
 from bot.workshops.render import local_text, workshop_message
 from bot.workshops.rsvp import counts, declined
 from bot.workshops.series import ends_at
 from storage.base import utcnow
 from storage.models import (
     Group,
-    Person,
     Role,
     Workshop,
     WorkshopAgendaItem,
@@ -63,38 +63,8 @@ class Sent:
     events: int
 
 
-def organizer(settings: Settings) -> str:
-    """The ORGANIZER address: a mailbox Convene reads, so replies come back."""
-    return (settings.workshops.calendar_address or settings.mail.from_address).lower()
-
-
 def _domain(settings: Settings) -> str:
     return organizer(settings).rsplit("@", 1)[-1] or "convene.local"
-
-
-def meeting_for(ws: Workshop, settings: Settings, *, person: Person | None,
-                role: str = "REQ-PARTICIPANT", cancelled: bool = False,
-                with_join: bool = True) -> Meeting:
-    """The iCalendar view of ``ws`` for ``person`` (their language; only them
-    as ATTENDEE), or without attendees for feeds and chat."""
-    assert ws.starts_at is not None and ws.ends_at is not None
-    lang = person.language if person else ws.series.language
-    tr = translator(lang)
-    summary = tr.gettext(N_("Workshop: {title}"), title=ws.title)
-    parts = [topic_text(ws.series.topic, lang)] if ws.series.topic else []
-    if with_join and ws.join_url:
-        parts.append(tr.gettext(N_("Join: {url}"), url=ws.join_url))
-    parts.append(tr.gettext(N_("Answer with your calendar's Accept / Decline buttons, or "
-                               "in chat: workshop rsvp {id} accept|tentative|decline"),
-                            id=ws.id))
-    attendees: tuple[Attendee, ...] = ()
-    if person is not None and person.primary_email:
-        attendees = (Attendee(person.primary_email, person.name, role),)
-    return Meeting(uid=ws.uid, sequence=ws.sequence, starts_at=ws.starts_at,
-                   ends_at=ws.ends_at, zone=ws.series.anchor_zone, summary=summary,
-                   description="\n\n".join(parts), organizer_email=organizer(settings),
-                   organizer_name=settings.alliance_name, attendees=attendees,
-                   url=ws.join_url if with_join else "", language=lang, cancelled=cancelled)
 
 
 def targets(session: Session, ws: Workshop) -> list[ChatTarget]:
@@ -246,6 +216,7 @@ def confirm(*, session: Session, actor: Authorized, workshop: Workshop, starts_a
     availability.record_burdens(session, workshop)
     reminders.plan(session, workshop, settings)
     sent = _send(session, workshop, settings, calendar_platforms, kind=kind)
+    feed_events.store(session, workshop, settings)
     record(session=session, actor=actor, action=f"workshop.{kind}", subject_type="workshop",
            subject_id=workshop.id, starts_at=starts_at.isoformat(),
            sequence=workshop.sequence, emails=sent.emails,
@@ -272,6 +243,7 @@ def cancel(*, session: Session, actor: Authorized, workshop: Workshop, settings:
         workshop.sequence += 1
         session.flush()
         sent = _send(session, workshop, settings, calendar_platforms, kind="cancel")
+    feed_events.store(session, workshop, settings)
     record(session=session, actor=actor, action="workshop.cancel", subject_type="workshop",
            subject_id=workshop.id, sequence=workshop.sequence)
     return sent

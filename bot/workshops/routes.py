@@ -24,6 +24,7 @@ from bot.types import (
     Span,
 )
 from bot.workshops import availability, invites, rsvp, series, tokens
+from bot.workshops.meetings import organizer
 from bot.workshops.render import (
     ANSWER_LABELS,
     RSVP_LABELS,
@@ -110,7 +111,7 @@ def open_cmd(ctx: Context) -> Message:
     """``workshop open SERIES QUARTER``."""
     s = series.find_series(ctx.session, first_word(ctx))
     ws = series.open_workshop(session=ctx.session, actor=ctx.auth, series=s,
-                              quarter=_rest(ctx), domain=invites.organizer(
+                              quarter=_rest(ctx), domain=organizer(
                                   ctx.settings).rsplit("@", 1)[-1])
     example = series.example_slot(ws, utcnow())
     return Message(ctx._("Workshop #{id} ({quarter}) is open. Propose times with: workshop "

@@ -1,6 +1,6 @@
 """Workshop tables: series, workshops, candidate slots, availability answers,
-RSVPs, the burden ledger, reminders (due rows), agenda items, action items and
-calendar-feed keys.
+RSVPs, the burden ledger, reminders (due rows), agenda items, action items,
+calendar-feed keys, and the feeds' stored events.
 
 Every ``*_at`` column is an aware datetime stored in UTC
 (:class:`storage.base.UTCDateTime`); zones are IANA names kept as text so
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, utcnow
@@ -213,3 +213,24 @@ class WorkshopFeedKey(Base):
                                            unique=True)
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WorkshopFeedEvent(Base):
+    """A workshop's VEVENT as the calendar feeds serve it, serialised by
+    icalendar when the workshop was written (bot.workshops.feed_events), so a
+    feed joins stored bytes instead of building every event.
+
+    ``with_join``: the personal feeds' variant (join links) or the public
+    one's; ``key``: a digest of everything the bytes were made from (the
+    workshop's and its series' columns, the organizer, the catalogs), so bytes
+    made from anything else are never served; ``ics``: ``BEGIN:VEVENT`` to
+    ``END:VEVENT``, CRLF, folded. Nothing per person: a feed's events carry no
+    ATTENDEE and are written in the series' language."""
+
+    __tablename__ = "workshop_feed_events"
+
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    with_join: Mapped[bool] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    ics: Mapped[bytes] = mapped_column(LargeBinary)
