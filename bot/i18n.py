@@ -16,7 +16,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib.metadata import entry_points
 from importlib.util import find_spec
 from pathlib import Path
@@ -168,6 +168,33 @@ class _Quoting(string.Formatter):
 
 
 def _fill(text: str, params: dict[str, Any], language: str = "en") -> str:
+    """``text`` with its ``{name}`` placeholders filled from ``params`` as
+    :class:`_Quoting` would (``!r`` quoted in ``language``); ``text`` itself,
+    with a warning, when they do not match. The template is parsed once
+    (:func:`_template`) and filled by ``str.format_map`` in C: the
+    pure-Python :class:`string.Formatter` cost more than the rest of a chat
+    reply. Templates it cannot spell so go through :func:`_fill_slowly`."""
+    if not params:
+        return text
+    plan = _template(text)
+    if plan is None:
+        return _fill_slowly(text, params, language)
+    template, quoted = plan
+    if quoted:
+        left, right = QUOTES.get(language, QUOTES["en"])
+        params = dict(params)
+        for name in quoted:
+            if name in params:
+                params[name + _QUOTED] = f"{left}{params[name]}{right}"
+    try:
+        return template.format_map(params)
+    except (KeyError, IndexError, ValueError):
+        log.warning("translation placeholders do not match for %r", text)
+        return text
+
+
+def _fill_slowly(text: str, params: dict[str, Any], language: str) -> str:
+    """:func:`_fill` through :class:`_Quoting` (any template ``str.format`` takes)."""
     if not params:
         return text
     try:
@@ -175,6 +202,42 @@ def _fill(text: str, params: dict[str, Any], language: str = "en") -> str:
     except (KeyError, IndexError, ValueError):
         log.warning("translation placeholders do not match for %r", text)
         return text
+
+
+#: Appended to a placeholder's name where ``!r`` quotes it (never in a keyword):
+#: its value there is the quoted text (what :meth:`_Quoting.convert_field` gives).
+_QUOTED = "\x1fq"
+
+
+@lru_cache(maxsize=4096)
+def _template(text: str) -> tuple[str, frozenset[str]] | None:
+    """``text`` for ``str.format_map`` (each ``{name!r}`` turned into the
+    key of its quoted text, the format spec kept) and the names quoted; None when the slow
+    path must fill it: a template that does not parse, a nested format spec,
+    or ``!r`` on anything but a plain name."""
+    out: list[str] = []
+    quoted: set[str] = set()
+    try:
+        parts = list(_FORMATTER.parse(text))
+    except ValueError:
+        return None
+    for literal, name, spec, conversion in parts:
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is None:
+            continue
+        if spec and "{" in spec:
+            return None
+        if conversion == "r":
+            if not name.isidentifier():
+                return None
+            quoted.add(name)
+            name, conversion = name + _QUOTED, None
+        out.append("{" + name + (f"!{conversion}" if conversion else "")
+                   + (f":{spec}" if spec else "") + "}")
+    return "".join(out), frozenset(quoted)
+
+
+_FORMATTER = string.Formatter()
 
 
 def negotiate(accept_language: str) -> str | None:

@@ -120,13 +120,21 @@ class RoleRule:
         a parameter) of the person's id and the group's id (never NULL); the
         roles are literals, so a prepared plan can be cached."""
         # Literals compiled by SQLAlchemy from the Role enum, and the caller's
-        # own expressions: nothing here comes from input.
-        direct = (f"(m.group_id = {group} AND m.role IN "
-                  f"({_role_literals(dialect, self.in_group)}))" if self.in_group else "1 = 0")
-        wide = (f"(mg.is_alliance AND m.role IN ({_role_literals(dialect, self.alliance_wide)}))"
-                if self.alliance_wide else "1 = 0")
-        return ("EXISTS (SELECT 1 FROM memberships AS m JOIN groups AS mg "  # noqa: S608
-                f"ON mg.id = m.group_id WHERE m.person_id = {person} AND ({direct} OR {wide}))")
+        # own expressions: nothing here comes from input. Two EXISTS, each on
+        # every key of an index of memberships (the person's role in the
+        # group; the person's role in the alliance), so whatever the
+        # statistics (none, on a new database) the planner looks the
+        # person's memberships up rather than scan the group's members.
+        parts = []
+        if self.in_group:
+            parts.append("EXISTS (SELECT 1 FROM memberships AS m "  # noqa: S608
+                         f"WHERE m.person_id = {person} AND m.group_id = {group} "
+                         f"AND m.role IN ({_role_literals(dialect, self.in_group)}))")
+        if self.alliance_wide:
+            parts.append("EXISTS (SELECT 1 FROM memberships AS m JOIN groups AS mg "  # noqa: S608
+                         f"ON mg.id = m.group_id WHERE m.person_id = {person} AND mg.is_alliance "
+                         f"AND m.role IN ({_role_literals(dialect, self.alliance_wide)}))")
+        return f"({' OR '.join(parts)})" if parts else "(1 = 0)"
 
 
 def _role_literals(dialect: Dialect, roles: frozenset[Role]) -> str:

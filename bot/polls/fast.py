@@ -127,13 +127,9 @@ refresh AS (
            'pending', 0, :now, :now, t.coalesce_key
     FROM (SELECT tgt.*, left(CAST(:tally_key AS text) || ':' || tgt.platform || ':'
                              || tgt.workspace_id || ':' || tgt.channel_id, 255) AS coalesce_key
-          FROM tgt
-          WHERE NOT EXISTS (SELECT 1 FROM tgt AS o WHERE o.ord < tgt.ord
-                              AND o.platform = tgt.platform
-                              AND o.workspace_id = tgt.workspace_id
-                              AND o.channel_id = tgt.channel_id)) AS t
+          FROM tgt) AS t
     CROSS JOIN ded
-    ORDER BY t.ord
+    ORDER BY t.ord, t.platform COLLATE "C"
     ON CONFLICT DO NOTHING
     RETURNING id)
 SELECT (SELECT count(*) FROM ded) AS first, who.id AS person_id, who.language,
@@ -161,8 +157,11 @@ ON CONFLICT (platform, event_id) DO NOTHING RETURNING id""").bindparams(
 
 # Where the proposal's tally lives (:func:`bot.polls.proposals.targets`, in
 # order): the conversation it was created in, then the group's ``channels``
-# entries by platform (code point order), an entry used when it is an object
-# with a truthy ``channel_id``. Duplicates are dropped when inserting.
+# entries by platform (code point order: ``ord``, then platform, when
+# inserting), an entry used when it is an object with a truthy ``channel_id``
+# and not the conversation itself (entries have distinct platforms, so that is
+# the only duplicate there can be). No window or anti-join: each plan node is
+# set up on every stance, whether the proposal is posted anywhere or not.
 _PG_TARGETS = """
 chan AS (
     SELECT e.key AS platform, e.value AS at
@@ -176,9 +175,11 @@ tgt AS (
            head.origin_channel AS channel_id
     FROM head WHERE head.origin_platform <> '' AND head.origin_channel <> ''
     UNION ALL
-    SELECT row_number() OVER (ORDER BY chan.platform COLLATE "C"), chan.platform,
-           coalesce(chan.at ->> 'workspace_id', ''), chan.at ->> 'channel_id'
-    FROM chan),"""
+    SELECT 1, chan.platform, coalesce(chan.at ->> 'workspace_id', ''), chan.at ->> 'channel_id'
+    FROM chan CROSS JOIN head
+    WHERE head.origin_platform = '' OR head.origin_channel = ''
+       OR (chan.platform, coalesce(chan.at ->> 'workspace_id', ''), chan.at ->> 'channel_id')
+          IS DISTINCT FROM (head.origin_platform, head.origin_workspace, head.origin_channel)),"""
 
 # The targets the statement writes exactly as Python would, or it declines (the
 # general path then queues them): ``channels`` an object or a falsy JSON value

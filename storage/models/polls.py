@@ -123,8 +123,9 @@ class Stance(Base):
 
 class RoundCount(Base):
     """The stances of a round on one text version, kept up to date by database
-    triggers on ``poll_stances`` (insert, update, delete: storage migration
-    ``stance_0800_counts``), so the count is never recomputed over the round.
+    triggers on ``poll_stances`` (insert, update, delete: storage migrations
+    ``stance_0800_counts`` and, a moved stance in one statement on PostgreSQL,
+    ``stance_0960_counts_move``), so the count is never recomputed over the round.
 
     Spread over ``shard`` = stance id mod :data:`COUNT_SHARDS` rows so concurrent
     stances rarely wait for one another's row lock; a round's count on a version

@@ -186,18 +186,57 @@ def test_kept_counts_equal_a_recount_after_a_concurrent_burst(pg_url: str,
             list(pool.map(one, ["edit", *plan] if number == 1 else plan))
     assert edited and "text version 2" in edited[0], edited
     assert not wrong, wrong[:3]
-    engine = make_engine(pg_url)
-    with make_session_factory(engine)() as s:
-        recount = {(r, v, st): n for r, v, st, n in s.execute(
-            select(Stance.round_id, Stance.version, Stance.stance, func.count())
-            .group_by(Stance.round_id, Stance.version, Stance.stance)).all()}
-        kept: dict[tuple[int, int, str], int] = {}
-        for c in s.scalars(select(RoundCount)).all():
-            for st in stances:
-                kept[(c.round_id, c.version, st)] = kept.get((c.round_id, c.version, st),
-                                                             0) + getattr(c, st)
-    engine.dispose()
+    kept, recount = _kept_and_recount(pg_url)
     # stances were cast on both text versions and moved from the first to the second
     assert {v for _r, v, _s in kept} == {1, 2}, recount
     assert sum(recount.values()) == len(voters) + 3
     assert {k: n for k, n in kept.items() if n} == recount
+
+
+Counts = dict[tuple[int, int, str], int]
+
+
+def _kept_and_recount(url: str) -> tuple[Counts, Counts]:
+    """The kept counts (summed over shards) and a recount of poll_stances, by
+    (round, version, stance)."""
+    engine = make_engine(url)
+    with make_session_factory(engine)() as s:
+        recount = {(r, v, st): n for r, v, st, n in s.execute(
+            select(Stance.round_id, Stance.version, Stance.stance, func.count())
+            .group_by(Stance.round_id, Stance.version, Stance.stance)).all()}
+        kept: Counts = {}
+        for c in s.scalars(select(RoundCount)).all():
+            for st in ("agree", "abstain", "disagree", "block"):
+                kept[(c.round_id, c.version, st)] = kept.get((c.round_id, c.version, st),
+                                                             0) + getattr(c, st)
+    engine.dispose()
+    return kept, recount
+
+
+def test_kept_counts_follow_every_kind_of_move(pg_url: str,
+                                               make_bot: Callable[..., Bot]) -> None:
+    """The counts trigger, move by move: a changed stance on the same counter
+    row (one UPDATE since stance_0960_counts_move), the same stance again, a
+    move to another text version, to another shard (a changed id), a delete."""
+    bot = make_bot(pg_url)
+    pid = new_poll(bot, SECRETARIAT)
+    for who in (MEMBER, MEMBER_FR, PRIYA):
+        _vote(bot, who, f"{pid} agree", f"{who}:1")
+    engine = create_engine(normalise_url(pg_url))
+    with engine.connect() as conn:
+        a, b, c = conn.execute(text("SELECT id FROM poll_stances ORDER BY id")).scalars().all()
+    moves = [
+        f"UPDATE poll_stances SET stance = 'block' WHERE id = {a}",
+        f"UPDATE poll_stances SET stance = 'block' WHERE id = {a}",
+        f"UPDATE poll_stances SET stance = 'disagree', version = 2 WHERE id = {b}",
+        f"UPDATE poll_stances SET id = {c + 1001}, stance = 'abstain' WHERE id = {c}",
+        f"UPDATE poll_stances SET stance = 'agree' WHERE id = {b}",
+        f"DELETE FROM poll_stances WHERE id = {c + 1001}",
+    ]
+    for move in moves:
+        with engine.begin() as conn:
+            assert conn.execute(text(move)).rowcount == 1, move
+        kept, recount = _kept_and_recount(pg_url)
+        assert {k: n for k, n in kept.items() if n} == recount, move
+    engine.dispose()
+    assert sum(recount.values()) == 2

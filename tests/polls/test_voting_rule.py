@@ -54,10 +54,10 @@ def test_a_changed_declaration_changes_the_python_check_and_the_sql(
 
 
 def test_the_sql_and_the_python_agree_for_every_person_group_and_rule(
-        make_bot: Callable[..., Bot], sqlite_url: str) -> None:
+        make_bot: Callable[..., Bot], db_url: str) -> None:
     """For every capability of the table (and two changed declarations), every
     roster person and every group: the rule's SQL says what its Python says."""
-    bot = make_bot(sqlite_url)
+    bot = make_bot(db_url)
     policies = [Policy(), OBSERVERS_VOTE, NOBODY_WIDE]
     with bot.session_factory() as s:
         dialect = s.get_bind().dialect
