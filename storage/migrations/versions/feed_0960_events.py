@@ -10,7 +10,7 @@ whose digest no longer matches) is built on the first feed that reads it and
 stored then (bot.workshops.feed_events).
 
 Revision ID: feed_0960_events
-Revises: scale_0950_indexes
+Revises: sprint_0960_counts
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "feed_0960_events"
-down_revision = "scale_0950_indexes"
+down_revision = "sprint_0960_counts"
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@ stance, the common move). That case is now one UPDATE of that row; any other
 move (another round, version or shard) and inserts and deletes are as before.
 
 Revision ID: stance_0960_counts_move
-Revises: scale_0950_indexes
+Revises: feed_0960_events
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from alembic import op
 
 revision = "stance_0960_counts_move"
-down_revision = "scale_0950_indexes"
+down_revision = "feed_0960_events"
 branch_labels = None
 depends_on = None
 
