@@ -39,7 +39,11 @@ class SlackSettings(BaseModel):
     #: measured: with 3 s, at 200 requests in flight on a busy 2-core machine,
     #: the lag's median sat at the limit (2.3-3.2 s) and spikes reached 7-11 s;
     #: with 2 s, median 1.3-1.4 s, max 2.9-4.0 s, a third fewer presses taken.
-    max_backlog_seconds: float = Field(2.0, gt=0)
+    #: 0.5 s (bench/load.py, 200 in flight, 2 against 0.5 in both orders, load
+    #: 0.2-11): lag max 32.7 -> 5.1 s and 35.0 -> 8.5 s on PostgreSQL, 12.2 ->
+    #: 3.3 s and 9.0 -> 6.1 s on SQLite, 0-27% fewer presses taken: eight
+    #: workers stay busy on a short queue, and a long one only adds waiting.
+    max_backlog_seconds: float = Field(0.5, gt=0)
 
 
 def slack_settings(settings: Settings) -> SlackSettings:
