@@ -149,8 +149,9 @@ def run_fake(port: int) -> None:
 
 
 def run_server(port: int, fake_api: str, tmp: str, workers: int, url: str = "",
-               durable: bool = True) -> None:
-    """Process 3: Convene as ``convene serve`` runs it (HTTP app, outbox worker)."""
+               durable: bool = True, dispatch: str = "auto") -> None:
+    """Process 3: Convene as ``convene serve`` runs it (HTTP app, outbox worker,
+    the Slack plugin started: on PostgreSQL its dispatch process, process 4)."""
     folder = Path(tmp)
     url = url or f"sqlite:///{folder / 'convene.db'}"
     upgrade(url)
@@ -159,15 +160,19 @@ def run_server(port: int, fake_api: str, tmp: str, workers: int, url: str = "",
                         slack={"enabled": True, "bot_token": "xoxb-bench",
                                "team_ids": [FIXTURE_TEAM],
                                "signing_secret": SECRET, "api_url": fake_api,
-                               "workers": workers, "durable_inbox": durable})
+                               "workers": workers, "durable_inbox": durable,
+                               "dispatch": dispatch})
     bot = build_app(settings)
+    bot.main_job = True  # as convene serve: [slack] dispatch = "auto" may start a process
     import_example_roster(bot)
     WalCheckpointer(bot.engine).start()  # as convene serve does
     worker = bot.new_worker()
     worker.poll_seconds = 0.1
     worker.start()
     timing = AckTiming()
-    web = create_web_app(bot, [*slack_plugin.web_routes(bot),
+    routes = slack_plugin.web_routes(bot)
+    slack_plugin.start(bot)
+    web = create_web_app(bot, [*routes,
                                Route("/_bench/acks", timing.endpoint, methods=["GET"]),
                                Route("/_bench/ping", ping, methods=["GET"])])
     settle_heap()  # as convene serve does
@@ -236,6 +241,9 @@ def main() -> int:
     ap.add_argument("--durable-inbox", action=argparse.BooleanOptionalAction, default=True,
                     help="commit each request before acking ([slack] durable_inbox, the "
                          "product default); --no-durable-inbox acks the transport's receipt")
+    ap.add_argument("--dispatch", choices=["auto", "threads", "process"], default="auto",
+                    help="[slack] dispatch: the inbox's workers in the HTTP process (threads) "
+                         "or a process of their own (auto: on PostgreSQL)")
     ap.add_argument("--kill", action=argparse.BooleanOptionalAction, default=True,
                     help="then kill -9 a real `convene serve` during 1,000 presses")
     ap.add_argument("--profile", metavar="FILE", default="",
@@ -244,15 +252,17 @@ def main() -> int:
     args = ap.parse_args()
     db_url, scratch = scratch_database(args.database) if args.database == "postgresql" \
         else ("", "")
-    print(f"database: {args.database}; durable inbox: {args.durable_inbox}")
+    print(f"database: {args.database}; durable inbox: {args.durable_inbox}; "
+          f"dispatch: {args.dispatch}")
     random.seed(7)
     ctx = mp.get_context("spawn")
     fake_port, port = free_port(), free_port()
     fake_url = f"http://127.0.0.1:{fake_port}"
     procs = [ctx.Process(target=run_fake, args=(fake_port,), daemon=True),
-             ctx.Process(target=run_server, daemon=True, args=(
+             # not a daemon: it may start its own dispatch process
+             ctx.Process(target=run_server, daemon=False, args=(
                  port, fake_url + "/api/", tempfile.mkdtemp(prefix="convene-bench-"),
-                 args.workers, db_url, args.durable_inbox))]
+                 args.workers, db_url, args.durable_inbox, args.dispatch))]
     for proc in procs:
         proc.start()
     events = f"http://127.0.0.1:{port}/slack/events"

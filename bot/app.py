@@ -83,6 +83,8 @@ class Bot:
     adapters: dict[str, object] = field(default_factory=dict)
     #: This process among the replicas (``[queue] instance_id``, else random).
     instance_id: str = ""
+    #: True in ``convene serve`` (the main job): plugins may start processes of their own.
+    main_job: bool = False
     #: The scheduler lease (``is_leader()``, ``on_change(cb)``): see bot.lease.
     leadership: Leadership = field(init=False)
     metrics: Metrics = field(init=False)

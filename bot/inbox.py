@@ -44,11 +44,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,7 +53,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.backlog import AgedQueue, Backlog
 from bot.errors import is_unavailable
 from bot.gate import Gate
-from bot.queue import INBOX, Claimed, LeasedQueue, new_instance_id
+from bot.inbox_item import Handler, InboxItem, Remote, Row, Write
+from bot.queue import INBOX, LeasedQueue, new_instance_id
 from storage.base import utcnow
 from storage.engine import read_only
 from storage.models import InboxItem as InboxRow
@@ -80,26 +78,6 @@ DONE_FLUSH_SECONDS = 0.25
 WRITE_RETRY_SECONDS = 0.2
 
 
-@dataclass(frozen=True, slots=True)
-class InboxItem:
-    """What a worker gets: the row id, its kind and payload (and the claim:
-    its token and attempt count; in memory only: no token)."""
-
-    id: int
-    kind: str
-    payload: dict[str, Any]
-    token: str = ""
-    attempts: int = 1
-
-    def claimed(self) -> Claimed:
-        return Claimed(self.id, "", self.kind, self.payload, self.attempts, self.token)
-
-
-Handler = Callable[[InboxItem], None]
-Row = tuple[str, str, dict[str, Any]]
-#: A request to the writer: its rows, the future its caller waits on, and
-#: whether the rows go to this inbox's workers (False: the caller works them).
-Write = tuple[list[Row], Future[list[InboxItem]], bool]
 
 
 class Inbox:
@@ -146,6 +124,8 @@ class Inbox:
                                         daemon=True)
         self._writer.start()
         self._sweeper: threading.Thread | None = None
+        #: Set: written rows go to workers in another process, never to this one's.
+        self.remote: Remote | None = None
 
     # -- writing (before the acknowledgement) -------------------------------------------
     def submit(self, rows: list[Row], *, hand_off: bool = True) -> Future[list[InboxItem]]:
@@ -178,6 +158,8 @@ class Inbox:
         """Seconds to wait before sending more (a 503's ``Retry-After``) when the
         requests not yet worked off (queued or held by a worker) are past
         ``max_backlog_seconds`` at the workers' pace, or the oldest waited that long."""
+        if self.remote is not None:
+            return self.remote.retry_after()
         r = self._ready
         return self.backlog.retry_after(r.pending(), r.oldest(), r.busy())
 
@@ -222,8 +204,7 @@ class Inbox:
             for rows, fut, hand_off in batch:
                 mine = [items[key] for key, _, _ in rows if key in items]
                 if hand_off:
-                    for item in mine:
-                        self._ready.put(item)
+                    (self.remote.send if self.remote is not None else self.enqueue)(mine)
                 if fut.set_running_or_notify_cancel():
                     fut.set_result(mine)
 
@@ -255,6 +236,11 @@ class Inbox:
                         session, rows, self.token, [d.claimed() for d in done])}
 
     # -- working (after it) ---------------------------------------------------------------
+    def enqueue(self, items: list[InboxItem]) -> None:
+        """Queue claimed ``items`` for this process's workers."""
+        for item in items:
+            self._ready.put(item)
+
     def start(self) -> None:
         """Start the workers and the sweep (which first claims what a crash left);
         when started already, sweep now (serve calls it again once it has taken

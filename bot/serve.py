@@ -114,6 +114,7 @@ def serve(settings: Settings, *, config_path: Path | None) -> None:
     settings = settings.model_copy(update={"queue": settings.queue.model_copy(
         update={"instance_id": stable_instance_id(settings)})})
     bot = build_app(settings)
+    bot.main_job = True
     seed_roster(bot, config_path=config_path)
     from bot.heartbeat import Heartbeat
     from bot.jobs import start_scheduler

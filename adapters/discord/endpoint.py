@@ -70,7 +70,8 @@ from bot.web import OwnBodyRoute
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
     from adapters.discord.rest import Rest
-    from bot.inbox import Inbox, InboxItem
+    from bot.inbox import Inbox
+    from bot.inbox_item import InboxItem
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from adapters.discord.turn import (
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
     from adapters.discord.rest import Rest
-    from bot.inbox import InboxItem
+    from bot.inbox_item import InboxItem
 
 log = logging.getLogger(__name__)
 

@@ -54,7 +54,8 @@ from adapters.slack.outbound import (
 )
 from adapters.slack.settings import slack_settings
 from bot.home import home_message
-from bot.inbox import Inbox, InboxItem
+from bot.inbox import Inbox
+from bot.inbox_item import InboxItem
 from bot.types import (
     Actor,
     Conversation,

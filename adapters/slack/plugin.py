@@ -17,6 +17,7 @@ from bot.plugins import Plugin, Stopper, token_ready
 if TYPE_CHECKING:
     from adapters.slack.app import SlackAdapter
     from bot.app import Bot
+    from bot.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,20 @@ class SlackPlugin(Plugin):
 
         found = bot.adapters.get(SERVICE)
         if not isinstance(found, SlackAdapter):
-            found = SlackAdapter(bot)
+            # Workers in a dispatch process: none in this one.
+            found = SlackAdapter(bot, start_workers=not self.dispatch_process(bot))
             bot.adapters[SERVICE] = found
         return found
+
+    @staticmethod
+    def dispatch_process(bot: Bot) -> bool:
+        """Whether the inbox is worked off in a process of its own
+        (``[slack] dispatch``)."""
+        cfg = slack_settings(bot.settings)
+        if cfg.mode != "http" or not cfg.durable_inbox or cfg.dispatch == "threads":
+            return False
+        return cfg.dispatch == "process" or (
+            bot.main_job and bot.engine.dialect.name == "postgresql")
 
     @staticmethod
     def _ready(bot: Bot) -> bool:
@@ -65,6 +77,17 @@ class SlackPlugin(Plugin):
                 return None
             adapter.start()
             return self._socket_on_leader(bot, adapter)
+        if self.dispatch_process(bot):
+            from bot.dispatch_process import DispatchProcess
+
+            child = DispatchProcess(bot, adapter.inbox, factory=f"{__name__}:dispatch_inbox")
+            child.start()  # it picks up requests a crash left in the inbox
+
+            def stop() -> None:
+                child.close()
+                adapter.close()
+
+            return stop
         adapter.start()  # picks up requests a crash left in the inbox
         return adapter.close
 
@@ -93,3 +116,13 @@ class SlackPlugin(Plugin):
 
 
 plugin = SlackPlugin()
+
+
+def dispatch_inbox(bot: Bot) -> Inbox:
+    """In the dispatch process (bot/dispatch_process.py): the adapter of
+    ``bot`` with its workers not started, and its inbox."""
+    from adapters.slack.app import SlackAdapter
+
+    adapter = SlackAdapter(bot, start_workers=False)
+    bot.adapters[SERVICE] = adapter
+    return adapter.inbox

@@ -30,6 +30,13 @@ class SlackSettings(BaseModel):
     #: nothing. False: the ack is the transport's receipt only, and a crash between
     #: the ack and the dispatch loses the request.
     durable_inbox: bool = True
+    #: Where the inbox's workers run: ``process``, a child process of their own
+    #: (bot/dispatch_process.py: the acknowledgements keep the HTTP process's
+    #: interpreter to themselves); ``threads``, in the HTTP process; ``auto``
+    #: (default), a process under ``convene serve`` with a durable inbox on
+    #: PostgreSQL, threads otherwise (SQLite's one writer is shared better
+    #: within one process, and Socket Mode has no HTTP acknowledgement).
+    dispatch: Literal["auto", "threads", "process"] = "auto"
     #: Backpressure: once the oldest request waiting for a worker has waited this
     #: long, or more wait than the workers work off in this long at their recent
     #: pace (up to 1,000 while it is not known: bot/backlog.py), /slack/events
