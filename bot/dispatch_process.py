@@ -126,8 +126,17 @@ class DispatchProcess:
         ``wait`` seconds for it to be ready. Raises RuntimeError if it is not."""
         self._sender.start()
         self._monitor.start()
-        if not self._ready.wait(wait):
-            raise RuntimeError(f"the {self.platform} dispatch process did not start in {wait:.0f}s")
+        deadline = time.monotonic() + wait
+        while not self._ready.wait(0.1):
+            proc = self._proc
+            if proc is not None and proc.exitcode is not None:
+                self._stop.set()
+                raise RuntimeError(f"the {self.platform} dispatch process exited with "
+                                   f"{proc.exitcode} before it was ready (its log is above)")
+            if time.monotonic() > deadline:
+                self.close(wait=1)
+                raise RuntimeError(f"the {self.platform} dispatch process was not ready in "
+                                   f"{wait:.0f}s")
         return self
 
     @property

@@ -169,3 +169,27 @@ def test_the_child_works_the_inbox_and_a_kill_9_of_either_loses_nothing(
         replies[call.path] = replies.get(call.path, 0) + 1
     assert max(replies.values()) == 1, "a press was confirmed twice"
     assert "took back" in serve.log() or got.events == N
+
+
+def broken_inbox(bot: Bot) -> object:
+    """A dispatch process factory that fails (imported by the child)."""
+    raise RuntimeError("no inbox here")
+
+
+def test_a_child_that_cannot_start_stops_the_start_at_once(make_bot: Callable[..., Bot],
+                                                            db_url: str) -> None:
+    from bot.dispatch_process import DispatchProcess
+    from bot.inbox import Inbox
+
+    bot = make_bot(db_url, roster=None)
+    inbox = Inbox(bot.session_factory, platform="slack", handler=lambda item: None, workers=1)
+    child = DispatchProcess(bot, inbox, factory=f"{__name__}:broken_inbox")
+    started = time.monotonic()
+    try:
+        with pytest.raises(RuntimeError, match="exited with 1 before it was ready"):
+            child.start(wait=60)
+        assert time.monotonic() - started < 30  # not the whole wait
+        assert inbox.retry_after() == 1  # no child: the endpoint says "later"
+    finally:
+        child.close(wait=1)
+        inbox.close()
