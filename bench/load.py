@@ -226,8 +226,26 @@ async def drive(world: World, in_flight: int, seconds: float, seed: int) -> Resu
 
 
 # -- the server's memory ----------------------------------------------------------------------
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (Linux: /proc/<pid>/task/*/children)."""
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                kids = [int(k) for k in task.read_text().split()]
+            except OSError:
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
 class RssSampler:
-    """The RSS (MB) of process ``pid``, once a ``every`` seconds, in a thread."""
+    """The RSS (MB) of process ``pid`` and every process it started (under
+    ``convene serve`` on PostgreSQL: the Slack dispatch process and
+    multiprocessing's resource tracker), once a ``every`` seconds, in a thread."""
 
     def __init__(self, pid: int, every: float = 1.0) -> None:
         self.pid = pid
@@ -237,7 +255,17 @@ class RssSampler:
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def rss(self) -> float:
-        with open(f"/proc/{self.pid}/status") as fh:
+        total = self._rss(self.pid)  # raises OSError once the server is gone
+        for child in descendants(self.pid):
+            try:
+                total += self._rss(child)
+            except OSError:
+                continue  # exited meanwhile
+        return total
+
+    @staticmethod
+    def _rss(pid: int) -> float:
+        with open(f"/proc/{pid}/status") as fh:
             for line in fh:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
@@ -371,7 +399,7 @@ def report(level: str, res: Result, rss: list[tuple[float, float]],
         else:
             say(f"  ack -> confirmation lag: no press acknowledged (missing {missing})")
     if rss:
-        say(f"  server RSS {rss[0][1]:.0f} -> {rss[-1][1]:.0f} MB, growth "
+        say(f"  server RSS (with its children) {rss[0][1]:.0f} -> {rss[-1][1]:.0f} MB, growth "
             f"{slope_mb_per_min(rss):+.1f} MB/min")
 
 
@@ -418,7 +446,8 @@ def main() -> None:
                 f"({res.shed_with_retry_after} with Retry-After), p99 of all answers "
                 f"{pct(served or [0.0], 0.99) / 1000:.1f} s (goal: shed, not 30 s queues)")
         samples = sampler.samples
-        say(f"server RSS over the run: {samples[0][1]:.0f} -> {samples[-1][1]:.0f} MB "
+        say(f"server RSS (with its children) over the run: {samples[0][1]:.0f} -> "
+            f"{samples[-1][1]:.0f} MB "
             f"({slope_mb_per_min(samples):+.1f} MB/min over {len(samples)} samples)")
     finally:
         sampler.stop()

@@ -121,7 +121,8 @@ def soak(database: str, sides: list[Side], *, in_flight: int, period: float, tot
             samples = s.sampler.samples
             after_warm = [x for x in samples if x[0] >= warm_end]
             out[s.label] = slope_mb_per_min(after_warm)
-            say(f"{database} {s.label}: server RSS {samples[0][1]:.0f} -> {samples[-1][1]:.0f}"
+            say(f"{database} {s.label}: server RSS (with its children) {samples[0][1]:.0f} -> "
+                f"{samples[-1][1]:.0f}"
                 f" MB; growth after the first period {out[s.label]:+.1f} MB/min (whole run "
                 f"{slope_mb_per_min(samples):+.1f} MB/min, {len(samples)} samples; goal: "
                 f"flat)")

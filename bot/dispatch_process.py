@@ -4,7 +4,7 @@ In one process the acknowledgement (event loop, the inbox's group-commit
 writer) and the dispatch (the workers: the stance, the reply's rendering)
 share one interpreter lock: with eight workers busy, an acknowledgement
 waited for the lock at every step, and its p99 on PostgreSQL was 154 ms
-against a target of 100 (bench/slack.py). Here the HTTP process only writes
+against a target of 100 (the chat acknowledgement bench). Here the HTTP process only writes
 and acknowledges; a child process (``multiprocessing``, spawned) builds its
 own Bot and runs the inbox's workers, its sweep and an outbox worker.
 
