@@ -68,6 +68,9 @@ RESPAWN_SECONDS = 0.5
 STOP_SECONDS = 15.0
 #: Rows piped in one message.
 PIPE_BATCH = 64
+#: Group commits waiting for the pipe past which the endpoint refuses (a child
+#: alive but not reading would otherwise be handed work it never sees).
+STUCK_BATCHES = 64
 
 _PR_SET_PDEATHSIG = 1
 
@@ -114,9 +117,10 @@ class DispatchProcess:
 
     def retry_after(self) -> int | None:
         """Seconds a sender should wait (the child's backlog is past its limit,
-        or no child is ready), else None."""
-        if not self._ready.is_set():
-            return 1
+        no child is ready, or more than ``STUCK_BATCHES`` writes wait for the
+        pipe), else None."""
+        if not self._ready.is_set() or self._out.qsize() > STUCK_BATCHES:
+            return 1  # no child, or one that stopped reading its pipe
         wait = self._retry.value
         return math.ceil(wait) if wait > 0 else None
 

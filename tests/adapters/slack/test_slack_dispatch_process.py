@@ -193,3 +193,29 @@ def test_a_child_that_cannot_start_stops_the_start_at_once(make_bot: Callable[..
     finally:
         child.close(wait=1)
         inbox.close()
+
+
+def test_the_endpoint_refuses_when_the_child_stops_reading(make_bot: Callable[..., Bot],
+                                                          db_url: str) -> None:
+    """No child spawned: the parent's side alone, its ready flag and pipe queue
+    set by hand."""
+    from bot import dispatch_process as dp
+    from bot.inbox import Inbox
+    from bot.inbox_item import InboxItem
+
+    bot = make_bot(db_url, roster=None)
+    inbox = Inbox(bot.session_factory, platform="slack", handler=lambda item: None, workers=1)
+    try:
+        child = dp.DispatchProcess(bot, inbox, factory=f"{__name__}:broken_inbox")
+        assert inbox.queue.instance == dp.child_instance(bot.instance_id, "slack")
+        assert inbox.retry_after() == 1  # not ready
+        child._ready.set()
+        assert inbox.retry_after() is None
+        child._retry.value = 2.3  # the child's backlog is past its limit
+        assert inbox.retry_after() == 3
+        child._retry.value = 0.0
+        for i in range(dp.STUCK_BATCHES + 1):  # the sender never started: nothing read
+            child.send([InboxItem(i, "k", {})])
+        assert inbox.retry_after() == 1
+    finally:
+        inbox.close()
