@@ -20,7 +20,7 @@ with the load average.
 
 Run: ``.venv/bin/python bench/load.py [--seconds 60] [--quick]
 [--database sqlite|postgresql] [--levels 10,50,200] [--burst 1000]
-[--burst-seconds 10] [--set CONVENE_NAME=VALUE]``.
+[--burst-seconds 10] [--set CONVENE_NAME=VALUE] [--honour-retry-after]``.
 """
 
 from __future__ import annotations
@@ -165,23 +165,30 @@ class Result:
     shed_without: int = 0
 
 
-async def _response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+async def _response(reader: asyncio.StreamReader) -> tuple[int, float]:
+    """(status, Retry-After in seconds: 0.0 when absent, 1.0 when not a number)."""
     head = await reader.readuntil(b"\r\n\r\n")
-    length, retry = 0, False
+    length, retry = 0, 0.0
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
         if name == b"content-length":
             length = int(value)
         elif name == b"retry-after":
-            retry = True
+            try:
+                retry = max(float(value), 1.0)
+            except ValueError:
+                retry = 1.0
     await reader.readexactly(length)
     return int(head[9:12]), retry
 
 
-async def drive(world: World, in_flight: int, seconds: float, seed: int) -> Result:
+async def drive(world: World, in_flight: int, seconds: float, seed: int, *,
+                honour_retry_after: bool = False) -> Result:
     """``in_flight`` connections, each sending its next request on the previous
-    response, for ``seconds``."""
+    response, for ``seconds``; with ``honour_retry_after``, a connection refused
+    with a Retry-After waits that long first (as Slack and a polite client do;
+    without it, an impatient or hostile client's refusal storm)."""
     res = Result()
     kinds = [k for k, _ in KINDS]
     weights = [w for _, w in KINDS]
@@ -212,6 +219,12 @@ async def drive(world: World, in_flight: int, seconds: float, seed: int) -> Resu
             if status == 503:
                 if retry:
                     res.shed_with_retry_after += 1
+                    if honour_retry_after:
+                        # a fresh connection after the wait: the server drops
+                        # keep-alive connections idle for 5 s
+                        writer.close()
+                        reader = writer = None
+                        await asyncio.sleep(max(0.0, min(retry, end - time.monotonic())))
                 else:
                     res.shed_without += 1
             if press and status == 200:
@@ -409,6 +422,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="5 s per level, a 3 s burst")
     ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--levels", default="10,50,200", help="requests in flight, in turn")
+    ap.add_argument("--honour-retry-after", action="store_true",
+                    help="a connection refused with Retry-After waits that long before its "
+                         "next request (Slack does); default: it sends at once")
     ap.add_argument("--burst", type=int, default=1000, help="in flight at the end (0: none)")
     ap.add_argument("--burst-seconds", type=float, default=None,
                     help="how long the burst lasts (default 10; --quick: 3)")
@@ -421,7 +437,8 @@ def main() -> None:
     say(f"sustained mixed load on convene serve ({args.database}, durable Slack inbox): "
         f"{', '.join(f'{k} {w}%' for k, w in KINDS)}; {seconds:g} s per level; "
         f"client, server and fake Slack on {os.cpu_count()} cores"
-        + "".join(f"; {kv}" for kv in args.set))
+        + "".join(f"; {kv}" for kv in args.set)
+        + ("; clients honour Retry-After" if args.honour_retry_after else ""))
     rig = Rig(args.database, env).start()
     assert rig.world is not None and rig.serve is not None and rig.serve.proc is not None
     sampler = RssSampler(rig.serve.proc.pid).start()
@@ -429,7 +446,8 @@ def main() -> None:
         asyncio.run(drive(rig.world, 4, 1.0, seed=0))  # warm-up
         for n, level in enumerate(int(x) for x in args.levels.split(",")):
             t0 = time.monotonic()
-            res = asyncio.run(drive(rig.world, level, seconds, seed=n + 1))
+            res = asyncio.run(drive(rig.world, level, seconds, seed=n + 1,
+                                    honour_retry_after=args.honour_retry_after))
             t1 = time.monotonic()
             report(f"{level} in flight", res, sampler.between(t0, t1),
                    lags(rig, res.acked, 30.0))
