@@ -106,8 +106,6 @@ class DispatchProcess:
                                          daemon=True)
         self._sender = threading.Thread(target=self._send_loop,
                                         name=f"{self.platform}-dispatch-pipe", daemon=True)
-        #: Children started so far (1 after the first start).
-        self.starts = 0
 
     # -- the inbox's side (remote protocol of bot.inbox) ---------------------------------
     def send(self, items: list[InboxItem]) -> None:
@@ -143,12 +141,6 @@ class DispatchProcess:
                                    f"{wait:.0f}s")
         return self
 
-    @property
-    def pid(self) -> int | None:
-        """The running child's pid (None between children)."""
-        proc = self._proc
-        return proc.pid if proc is not None and proc.is_alive() else None
-
     def _spawn(self) -> None:
         recv, send = self._ctx.Pipe(duplex=False)
         settings = self.settings.model_copy(update={"queue": self.settings.queue.model_copy(
@@ -160,7 +152,6 @@ class DispatchProcess:
         proc.start()
         recv.close()  # the child's end
         self._conn, self._proc = send, proc
-        self.starts += 1
         log.info("%s dispatch process started (pid %d, instance %s)", self.platform, proc.pid,
                  self.instance)
 
@@ -276,6 +267,7 @@ def child_main(data: dict[str, Any], factory: str, conn: Connection, retry: Any,
     from bot.compose import build_app
     from bot.heartbeat import Heartbeat
     from bot.inbox_item import InboxItem
+    from bot.serve import release_own_rows
     from bot.settings import Settings
 
     settings = Settings.model_validate(data)
@@ -297,13 +289,10 @@ def child_main(data: dict[str, Any], factory: str, conn: Connection, retry: Any,
 
     threading.Thread(target=publish, name="backlog-publish", daemon=True).start()
     ready.set()
-    # After "ready": what the parent wrote before is taken back here, what it
-    # writes from now on comes through the pipe.
-    with bot.session_factory() as session, session.begin():
-        taken = inbox.queue.release_owner(session)
-    if taken:
-        log.info("%s dispatch: took back %d row(s) a previous process held", inbox.platform,
-                 taken)
+    # After "ready": what the parent wrote before is taken back here (and the
+    # outbox rows a killed child held), what it writes from now on comes
+    # through the pipe.
+    release_own_rows(bot)
     inbox.start()
     try:
         while True:

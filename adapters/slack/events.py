@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_bolt import BoltContext, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_starlette_response
@@ -34,7 +35,11 @@ from bot.types import Message
 from bot.web import OwnBodyRoute
 
 if TYPE_CHECKING:
-    from adapters.slack.app import SlackAdapter
+    from slack_bolt import App
+
+    from adapters.slack.edges import Edges
+    from bot.app import Bot
+    from bot.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +58,24 @@ def busy(wait: int) -> Response:
     return Response(status_code=503, headers={"Retry-After": str(wait)})
 
 
+class Adapter(Protocol):
+    """What the endpoint takes from :class:`adapters.slack.app.SlackAdapter`
+    (named here, so the adapter's module imports this one and not back)."""
+
+    bot: Bot
+    inbox: Inbox
+    edges: Edges
+    app: App
+
+    def response_url(self, body: Mapping[str, Any]) -> str | None: ...
+
+
 class EventsEndpoint:
     """The endpoint of one :class:`adapters.slack.app.SlackAdapter`;
     :meth:`route` mounts it. ``warm``: bolt has its auth.test answer, so
     requests are acknowledged on the event loop without a thread hop."""
 
-    def __init__(self, adapter: SlackAdapter) -> None:
+    def __init__(self, adapter: Adapter) -> None:
         self.adapter = adapter
         self.warm = False
 

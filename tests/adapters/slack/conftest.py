@@ -109,6 +109,15 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
+def bare_fake_slack() -> Iterator[FakeSlack]:
+    """A fake Slack that knows no user: identities come from the database
+    (the kill -9 and dispatch-process tests link them there)."""
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
 def slack_bot(make_bot: Callable[..., Bot], db_url: str,
               fake_slack: FakeSlack) -> Iterator[Bot]:
     """A Bot (SQLite and PostgreSQL) with Slack on, talking to the fake Web API.

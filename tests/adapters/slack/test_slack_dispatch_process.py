@@ -14,7 +14,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,13 +29,6 @@ N = 400
 CONCURRENCY = 16
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    f = FakeSlack().start()
-    yield f
-    f.stop()
 
 
 def _children(serve: kh.Serve) -> list[int]:
@@ -114,13 +107,14 @@ def test_auto_keeps_threads_on_sqlite_and_outside_serve(make_bot: Callable[..., 
 
 
 def test_the_child_works_the_inbox_and_a_kill_9_of_either_loses_nothing(
-        db_url: str, tmp_path: Path, fake: FakeSlack, make_bot: Callable[..., Bot]) -> None:
+        db_url: str, tmp_path: Path, bare_fake_slack: FakeSlack,
+        make_bot: Callable[..., Bot]) -> None:
     pid = kh.prepare(db_url, tmp_path, N)
-    bodies = kh.press_bodies(pid, N, fake.url)
+    bodies = kh.press_bodies(pid, N, bare_fake_slack.url)
     stance_of = {kh.voter_user(i): s for i, (s, _) in enumerate(bodies)}
     reader = make_bot(db_url, roster=None)
     port = free_port()
-    serve = kh.Serve(db_url, tmp_path, fake.api_url, port).start()
+    serve = kh.Serve(db_url, tmp_path, bare_fake_slack.api_url, port).start()
     acked: set[int] = set()
     if not db_url.startswith("postgresql"):
         # SQLite: "auto" keeps the workers in the HTTP process.
@@ -152,7 +146,7 @@ def test_the_child_works_the_inbox_and_a_kill_9_of_either_loses_nothing(
         _send_all(port, bodies, set(range(3 * N // 4, N)), acked, kill_after=N // 8,
                   kill=serve.kill, server_dies=True)
         assert _until(lambda: not _alive(second), 5), "the child outlived its parent"
-        serve = kh.Serve(db_url, tmp_path, fake.api_url, port).start()
+        serve = kh.Serve(db_url, tmp_path, bare_fake_slack.api_url, port).start()
         _send_all(port, bodies, set(range(N)), acked)
         assert acked == set(range(N))
         assert _until(lambda: set(stance_of) <= set(kh.recorded_stances(reader, pid)), 15)
@@ -165,7 +159,7 @@ def test_the_child_works_the_inbox_and_a_kill_9_of_either_loses_nothing(
     assert not doubled, f"{len(doubled)} stances written more than once"
     assert got.events == N
     replies: dict[str, int] = {}
-    for call in fake.of("hook"):
+    for call in bare_fake_slack.of("hook"):
         replies[call.path] = replies.get(call.path, 0) + 1
     assert max(replies.values()) == 1, "a press was confirmed twice"
     assert "took back" in serve.log() or got.events == N

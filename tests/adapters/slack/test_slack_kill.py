@@ -16,7 +16,7 @@ the restarted one answering /healthz (not after a 30 s lease)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,13 +38,6 @@ PLANS = {"sqlite": ("same port", "new port"), "postgresql": ("new port",)}
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    f = FakeSlack().start()
-    yield f
-    f.stop()
-
-
 def _wait_recorded(bot: Bot, pid: int, users: set[str], timeout: float) -> float:
     """Seconds until every user in ``users`` has a stance (or ``timeout`` passed)."""
     start = time.monotonic()
@@ -54,16 +47,17 @@ def _wait_recorded(bot: Bot, pid: int, users: set[str], timeout: float) -> float
 
 
 def test_kill_9_during_1000_presses_loses_and_doubles_nothing(
-        db_url: str, tmp_path: Path, fake: FakeSlack, make_bot: Callable[..., Bot]) -> None:
+        db_url: str, tmp_path: Path, bare_fake_slack: FakeSlack,
+        make_bot: Callable[..., Bot]) -> None:
     plan = PLANS[db_url.split(":", 1)[0].split("+", 1)[0]]
     pid = kh.prepare(db_url, tmp_path, N)
-    bodies = kh.press_bodies(pid, N, fake.url)
+    bodies = kh.press_bodies(pid, N, bare_fake_slack.url)
     stance_of = {kh.voter_user(i): s for i, (s, _) in enumerate(bodies)}
     reader = make_bot(db_url, roster=None)
     port = free_port()
     acked: set[int] = set()
     recovery: list[float] = []
-    serves = [kh.Serve(db_url, tmp_path, fake.api_url, port).start()]
+    serves = [kh.Serve(db_url, tmp_path, bare_fake_slack.api_url, port).start()]
     try:
         for restart in plan:
             # Presses refused under backpressure (503 + Retry-After) are sent
@@ -87,7 +81,7 @@ def test_kill_9_during_1000_presses_loses_and_doubles_nothing(
             assert killed and len(this) >= KILL_AFTER and len(acked) < N, "not killed midway"
             if restart == "new port":
                 port = free_port()
-            serves.append(kh.Serve(db_url, tmp_path, fake.api_url, port).start())
+            serves.append(kh.Serve(db_url, tmp_path, bare_fake_slack.api_url, port).start())
             users = {kh.voter_user(i) for i in acked}
             recovery.append(_wait_recorded(reader, pid, users, 30))
         for _ in range(30):  # refused under backpressure (503 + Retry-After): sent again
@@ -112,7 +106,7 @@ def test_kill_9_during_1000_presses_loses_and_doubles_nothing(
     assert not doubled, f"{len(doubled)} stances written more than once"
     assert got.events == N
     replies: dict[str, int] = {}
-    for call in fake.of("hook"):
+    for call in bare_fake_slack.of("hook"):
         replies[call.path] = replies.get(call.path, 0) + 1
     assert max(replies.values()) == 1, "a press was confirmed twice"
     # A press acted on just before a kill but not yet confirmed gets no
