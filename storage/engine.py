@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import select
+import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +48,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _wal(cur: Any) -> None:
+    """Put the file in WAL mode (it stays: later connections find it so).
+    Switching takes a lock that SQLite's busy handler does not wait for: a
+    second connection opening a new file meanwhile (a checkpointer's) failed
+    at once with "database is locked" (CI, once). It is tried again for up to
+    a second."""
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    for attempt in range(50):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.02)
+
 def make_engine(url: str = DEFAULT_URL, *, serialise_writers: bool = True,
                 check_on_checkout: bool = True, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (SQLite file or PostgreSQL).
@@ -84,9 +103,9 @@ def make_engine(url: str = DEFAULT_URL, *, serialise_writers: bool = True,
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            _wal(cur)
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
         if serialise_writers:
